@@ -1,0 +1,80 @@
+/**
+ * The one seam between ascendctl and the outside world (style.md §4). The SSH implementation
+ * (ssh-pool.ts) and any test double satisfy the same interface. Remote commands are argv arrays
+ * until quote.ts turns them into one string; nothing else builds remote command lines.
+ */
+import type { Readable } from 'node:stream';
+
+export interface NodeTarget {
+  /** Inventory name, used in every message ("node2"). */
+  name: string;
+  /** Address or ~/.ssh/config alias as written in the inventory. */
+  host: string;
+}
+
+export interface ExecOptions {
+  /**
+   * Bound on the call. Applied on the remote side too (`timeout -k 5 <s> <cmd>`), so that a hung tool
+   * does not keep the device channel after we give up (ascend-tools.md §1.3).
+   */
+  timeoutMs?: number;
+  /** Data for the command's standard input; standard input is closed (EOF) after it, or at once. */
+  stdin?: string | Buffer | Readable;
+  signal?: AbortSignal;
+}
+
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  /** Exit status; null when the command was killed or the channel closed without one. */
+  code: number | null;
+  /** True when timeoutMs ran out (locally, or the remote `timeout` returned 124/137). */
+  timedOut: boolean;
+  durationMs: number;
+}
+
+export interface StreamHandlers {
+  /** Called with each chunk of standard output; return a promise to apply backpressure. */
+  onStdout(chunk: Buffer): void | Promise<void>;
+  onStderr?(chunk: Buffer): void | Promise<void>;
+}
+
+export interface UploadOptions {
+  /** File mode; default 0o640 (MindIE refuses anything wider, mindie-multinode.md §5). */
+  mode?: number;
+  signal?: AbortSignal;
+}
+
+export interface Transport {
+  readonly target: NodeTarget;
+  /** Run one command and collect its output. Rejects only for transport failures (RemoteError). */
+  exec(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
+  /** Run one long command (logs -f, pull progress), handing output over as it arrives. */
+  stream(argv: readonly string[], handlers: StreamHandlers, opts?: ExecOptions): Promise<ExecResult>;
+  /** Write a file atomically (temporary file + rename), creating its directory (mode 750). */
+  upload(remotePath: string, content: string | Buffer, opts?: UploadOptions): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type RemoteErrorKind =
+  | 'connect' // refused, unreachable, DNS, connect timeout
+  | 'auth' // all authentication methods failed
+  | 'host-key' // unknown or changed host key
+  | 'config' // identity file unreadable, bad jump host spec
+  | 'channel' // the connection dropped mid-call, channel refused
+  | 'aborted';
+
+/** A failure of the transport itself (not of the remote command). Always names the node. */
+export class RemoteError extends Error {
+  readonly kind: RemoteErrorKind;
+  readonly node: string;
+  readonly hint: string | undefined;
+
+  constructor(kind: RemoteErrorKind, node: string, message: string, hint?: string, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = 'RemoteError';
+    this.kind = kind;
+    this.node = node;
+    this.hint = hint;
+  }
+}
