@@ -1,0 +1,299 @@
+/**
+ * The deployment file (cli-contract.md "Deployment file" and its rules; mindie-multinode.md §10, §12).
+ * Rules that need only the file are in the schema; rules that need the world size (nodes × NPUs) are in
+ * checkDeploymentAgainstInventory. Both report every violation at once, located, before any node is contacted.
+ */
+import path from 'node:path';
+import * as z from 'zod';
+import type { Inventory } from './inventory.js';
+import { loadYamlFile, parseWithSchema, problemsError, type Location, type Problem, type YamlFile, type YamlPath } from './yaml-file.js';
+
+export const BACKENDS = ['mindie', 'vllm-ascend'] as const;
+export type Backend = (typeof BACKENDS)[number];
+
+export const DEFAULT_PORTS = { http: 1025, management: 1026, metrics: 1027, multiNodesInfer: 1120 } as const;
+
+const DEPLOYMENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
+// MindIE's rule for modelName: letters, digits, - . _, neither first nor last one of - . _.
+const MODEL_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function isPowerOfTwo(n: number): boolean {
+  return Number.isInteger(n) && n >= 1 && (n & (n - 1)) === 0;
+}
+
+const parallelSize = (flag: string) =>
+  z
+    .int({ error: (iss) => (iss.input === undefined ? undefined : `expected a power of 2 (1, 2, 4, 8, …), got ${JSON.stringify(iss.input)}`) })
+    .refine(isPowerOfTwo, { error: (iss) => `expected a power of 2 (1, 2, 4, 8, …), got ${String(iss.input)}` })
+    .describe(`The backend's ${flag}; a power of 2.`);
+
+const port = (what: string, dflt: number) =>
+  z
+    .int({ error: (iss) => (iss.input === undefined ? undefined : `expected a port number 1024-65535, got ${JSON.stringify(iss.input)}`) })
+    .min(1024, { error: (iss) => `expected a port number 1024-65535, got ${String(iss.input)}` })
+    .max(65535, { error: (iss) => `expected a port number 1024-65535, got ${String(iss.input)}` })
+    .default(dflt)
+    .describe(`${what}; default ${dflt}.`);
+
+const positiveInt = (what: string) =>
+  z
+    .int({ error: (iss) => (iss.input === undefined ? undefined : `expected a positive integer, got ${JSON.stringify(iss.input)}`) })
+    .min(1, { error: (iss) => `expected a positive integer, got ${String(iss.input)}` })
+    .optional()
+    .describe(what);
+
+const portsSchema = z
+  .strictObject({
+    http: port('OpenAI-compatible HTTP API on the master', DEFAULT_PORTS.http),
+    management: port('MindIE management (health) port', DEFAULT_PORTS.management),
+    metrics: port('MindIE metrics port', DEFAULT_PORTS.metrics),
+    multiNodesInfer: port('MindIE inter-node port (multiNodesInferPort); differs from the other three', DEFAULT_PORTS.multiNodesInfer),
+  })
+  .prefault({})
+  .superRefine((p, ctx) => {
+    for (const other of ['http', 'management', 'metrics'] as const) {
+      if (p.multiNodesInfer === p[other]) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['multiNodesInfer'],
+          input: p.multiNodesInfer,
+          message: `${p.multiNodesInfer} is also ports.${other}; multiNodesInfer must differ from http, management and metrics`,
+          params: { firstPath: [other] },
+        });
+      }
+    }
+  });
+
+const envValue = z
+  .union([z.string(), z.number(), z.boolean()], { error: (iss) => `expected a string, number or boolean, got ${iss.input === null ? 'an empty value' : Array.isArray(iss.input) ? 'a list' : typeof iss.input}` })
+  .transform((v) => String(v));
+
+export const deploymentSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .max(63, { error: 'expected at most 63 characters' })
+      .regex(DEPLOYMENT_NAME, { error: (iss) => `expected a plain name (letters, digits, - and _, starting with a letter or digit), got ${JSON.stringify(iss.input)}` })
+      .describe('Deployment name: container names and /var/lib/ascendctl/<name>/ on every node.'),
+    inventory: z.string().min(1).optional().describe('Inventory file, relative to this file.'),
+    backend: z.enum(BACKENDS).default('mindie'),
+    image: z
+      .string()
+      .min(1)
+      .regex(/^[^\s]+$/, { error: 'expected an image reference without spaces' })
+      .describe('Container image, present or pullable on every node.'),
+    model: z.strictObject({
+      path: z
+        .string()
+        .refine((p) => p.startsWith('/'), { error: (iss) => `expected an absolute path (the same on every node), got ${JSON.stringify(iss.input)}` })
+        .describe('Weights directory: the same absolute path on every node.'),
+      name: z
+        .string()
+        .max(256, { error: 'expected at most 256 characters' })
+        .regex(MODEL_NAME, {
+          error: (iss) => `expected letters, digits, - . _ (not first or last), got ${JSON.stringify(iss.input)}`,
+        })
+        .describe('The name clients send as "model".'),
+    }),
+    parallel: z.strictObject({
+      dataParallelSize: parallelSize('dp'),
+      tensorParallelSize: parallelSize('tp'),
+      moeTensorParallelSize: parallelSize('moe_tp'),
+      moeExpertParallelSize: parallelSize('moe_ep'),
+    }),
+    npuMemoryFraction: z
+      .number()
+      .gt(0, { error: (iss) => `expected a fraction in (0, 1], got ${String(iss.input)}` })
+      .lte(1, { error: (iss) => `expected a fraction in (0, 1], got ${String(iss.input)}` })
+      .default(0.95)
+      .describe('Share of each NPU memory the backend may use, in (0, 1].'),
+    ports: portsSchema,
+    env: z
+      .record(z.string().regex(ENV_NAME, { error: (iss) => `expected an environment variable name ([A-Za-z_][A-Za-z0-9_]*), got ${JSON.stringify(iss.input)}` }), envValue)
+      .default({})
+      .describe("Extra environment for every node's daemon."),
+    mindieConfig: z.record(z.string(), z.unknown()).default({}).describe('Deep-merged into the rendered config.json, last.'),
+    limits: z
+      .strictObject({
+        maxSeqLen: positiveInt('maxSeqLen'),
+        maxInputTokenLen: positiveInt('maxInputTokenLen'),
+        maxPrefillTokens: positiveInt('maxPrefillTokens'),
+        maxIterTimes: positiveInt('maxIterTimes'),
+        maxBatchSize: positiveInt('maxBatchSize'),
+        maxPrefillBatchSize: positiveInt('maxPrefillBatchSize'),
+      })
+      .optional()
+      .describe('Sequence and batch limits written into the backend configuration.'),
+    vllm: z
+      .strictObject({
+        extraArgs: z.array(z.string()).default([]).describe('Extra `vllm serve` arguments, appended on every node.'),
+        dataParallelSizeLocal: positiveInt('DP ranks per node; default dataParallelSize / nodes.'),
+        port: z.int().min(1024).max(65535).optional().describe('HTTP port of vllm serve; default ports.http.'),
+        rpcPort: z.int().min(1024).max(65535).optional().describe('--data-parallel-rpc-port.'),
+      })
+      .optional()
+      .describe('Settings of the vllm-ascend backend.'),
+  })
+  .superRefine((d, ctx) => {
+    if (d.vllm !== undefined && d.backend !== 'vllm-ascend') {
+      ctx.addIssue({ code: 'custom', path: ['vllm'], input: d.vllm, message: `vllm: applies only to backend: vllm-ascend (backend is ${d.backend}); remove it or change backend` });
+    }
+    if (d.backend === 'vllm-ascend' && d.vllm?.rpcPort !== undefined && d.vllm.rpcPort === (d.vllm.port ?? d.ports.http)) {
+      ctx.addIssue({ code: 'custom', path: ['vllm', 'rpcPort'], input: d.vllm.rpcPort, message: `${d.vllm.rpcPort} is also the HTTP port; expected a different port` });
+    }
+  })
+  .describe('ascendctl deployment: what to serve and how it is split over the inventory.');
+
+export type Deployment = z.output<typeof deploymentSchema>;
+export type ParallelSizes = Deployment['parallel'];
+
+export interface LoadedDeployment {
+  deployment: Deployment;
+  /** The path as given (what messages show). */
+  file: string;
+  absolutePath: string;
+  /** Directory of the file: `inventory:` is relative to it. */
+  dir: string;
+  locate(yamlPath: YamlPath, at?: 'key' | 'value'): Location;
+  yaml: YamlFile;
+}
+
+export interface LoadDeploymentOptions {
+  env: NodeJS.ProcessEnv;
+  home: string;
+  cwd?: string;
+}
+
+/** Parse and validate a deployment file; every problem → one located InputError (exit 2). */
+export async function loadDeployment(file: string, opts: LoadDeploymentOptions): Promise<LoadedDeployment> {
+  const yaml = await loadYamlFile(file, {
+    what: 'deployment file',
+    ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
+    missingHint: 'pass the path of a deployment file (see templates/deepseek-r1.example.yaml), or a name that deploy recorded',
+  });
+  return deploymentFromYaml(yaml);
+}
+
+export function deploymentFromYaml(yaml: YamlFile): LoadedDeployment {
+  const deployment = parseWithSchema(yaml, deploymentSchema);
+  return {
+    deployment,
+    file: yaml.file,
+    absolutePath: yaml.absolutePath,
+    dir: path.dirname(yaml.absolutePath),
+    locate: yaml.locate,
+    yaml,
+  };
+}
+
+/** World size and NPUs per node of an inventory: what the parallel sizes must fill exactly. */
+export interface Topology {
+  nodes: number;
+  npusPerNode: number;
+}
+
+function topologyOf(inv: Inventory | Topology): Topology {
+  return 'allNodes' in inv ? { nodes: inv.allNodes.length, npusPerNode: inv.npusPerNode } : inv;
+}
+
+/** Every rule that needs the inventory, as located problems (empty when the deployment fits). */
+export function deploymentProblems(dep: Deployment, inventory: Inventory | Topology): Problem[] {
+  const { nodes, npusPerNode: L } = topologyOf(inventory);
+  const W = nodes * L;
+  const { dataParallelSize: dp, tensorParallelSize: tp, moeTensorParallelSize: moeTp, moeExpertParallelSize: moeEp } = dep.parallel;
+  const have = `the inventory has ${nodes} node${nodes === 1 ? '' : 's'} × ${L} = ${W} NPUs`;
+  const problems: Problem[] = [];
+  const P = (key: string): YamlPath => ['parallel', key];
+
+  if (dp * tp !== W) {
+    problems.push({ path: P('tensorParallelSize'), message: `${tp} × dataParallelSize ${dp} = ${dp * tp} NPUs, but ${have}; expected dataParallelSize × tensorParallelSize = ${W}` });
+  }
+  if (moeTp * moeEp !== W) {
+    problems.push({ path: P('moeExpertParallelSize'), message: `${moeEp} × moeTensorParallelSize ${moeTp} = ${moeTp * moeEp} NPUs, but ${have}; expected moeTensorParallelSize × moeExpertParallelSize = ${W}` });
+  }
+  if (dep.backend === 'mindie') {
+    if (tp > L && tp !== W) {
+      problems.push({ path: P('tensorParallelSize'), message: `${tp} spans part of the nodes; expected at most ${L} (NPUs per node) or exactly ${W} (all NPUs)` });
+    }
+    if (moeTp > L && moeTp !== W) {
+      problems.push({ path: P('moeTensorParallelSize'), message: `${moeTp} spans part of the nodes; expected at most ${L} (NPUs per node) or exactly ${W} (all NPUs)` });
+    }
+  } else {
+    // vllm-ascend runs data parallel across nodes with TP inside one node (mindie-multinode.md §12.2).
+    if (tp > L) {
+      problems.push({ path: P('tensorParallelSize'), message: `${tp} is more than the ${L} NPUs of one node; vllm-ascend keeps tensor parallelism inside a node (expected at most ${L})` });
+    }
+    const local = dep.vllm?.dataParallelSizeLocal;
+    if (local !== undefined) {
+      if (local * nodes !== dp) {
+        problems.push({ path: ['vllm', 'dataParallelSizeLocal'], message: `${local} per node × ${nodes} nodes = ${local * nodes}, but parallel.dataParallelSize is ${dp}; expected ${dp % nodes === 0 ? `${dp / nodes} per node` : `dataParallelSize to be a multiple of ${nodes}`}` });
+      }
+    } else if (dp % nodes !== 0) {
+      problems.push({ path: P('dataParallelSize'), message: `${dp} data-parallel ranks do not split evenly over ${nodes} nodes; expected a multiple of ${nodes}` });
+    }
+  }
+  return problems;
+}
+
+/** Throws one located InputError listing every violation of the deployment against the inventory. */
+export function checkDeploymentAgainstInventory(dep: LoadedDeployment, inventory: Inventory | Topology): void {
+  const problems = deploymentProblems(dep.deployment, inventory);
+  if (problems.length === 0) return;
+  const { nodes, npusPerNode } = topologyOf(inventory);
+  const W = nodes * npusPerNode;
+  throw problemsError(dep.yaml, problems, {
+    summary: `does not fit the inventory`,
+    hint: `set parallel sizes whose products are ${W} (e.g. dataParallelSize ${Math.max(1, W / Math.min(npusPerNode, W))}, tensorParallelSize ${Math.min(npusPerNode, W)}, moeTensorParallelSize 1, moeExpertParallelSize ${W}) in ${dep.file}, or change the inventory`,
+  });
+}
+
+/** The weights' config.json fields that parallel sizes must divide (mindie-multinode.md §10). */
+export interface ModelDivisibilityProblem {
+  /** The deployment key whose value does not divide the model field. */
+  path: YamlPath;
+  field: string;
+  message: string;
+}
+
+function numberField(cfg: unknown, key: string): number | undefined {
+  if (typeof cfg !== 'object' || cfg === null) return undefined;
+  const v = (cfg as Record<string, unknown>)[key];
+  return typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : undefined;
+}
+
+/**
+ * heads % tp, n_routed_experts % moe_ep, moe_intermediate_size % moe_tp, vocab_size % tp. Fields the model
+ * does not have (a dense model has no experts) are skipped.
+ */
+export function checkModelDivisibility(dep: Deployment, modelConfigJson: unknown): ModelDivisibilityProblem[] {
+  const { tensorParallelSize: tp, moeTensorParallelSize: moeTp, moeExpertParallelSize: moeEp } = dep.parallel;
+  const rules: Array<{ field: string; key: keyof ParallelSizes; size: number }> = [
+    { field: 'num_attention_heads', key: 'tensorParallelSize', size: tp },
+    { field: 'n_routed_experts', key: 'moeExpertParallelSize', size: moeEp },
+    { field: 'moe_intermediate_size', key: 'moeTensorParallelSize', size: moeTp },
+    { field: 'vocab_size', key: 'tensorParallelSize', size: tp },
+  ];
+  const out: ModelDivisibilityProblem[] = [];
+  for (const r of rules) {
+    const v = numberField(modelConfigJson, r.field);
+    if (v === undefined || v % r.size === 0) continue;
+    out.push({
+      path: ['parallel', r.key],
+      field: r.field,
+      message: `${r.size} does not divide the model's ${r.field} ${v}; expected a divisor of ${v}`,
+    });
+  }
+  return out;
+}
+
+/** checkModelDivisibility as one located InputError, for callers that read config.json locally. */
+export function assertModelDivisibility(dep: LoadedDeployment, modelConfigJson: unknown): void {
+  const problems = checkModelDivisibility(dep.deployment, modelConfigJson);
+  if (problems.length === 0) return;
+  throw problemsError(dep.yaml, problems, {
+    summary: `does not fit the model in ${dep.deployment.model.path}`,
+    hint: `choose parallel sizes that divide the model's dimensions in ${dep.file}`,
+  });
+}
+
