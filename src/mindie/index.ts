@@ -1,0 +1,12 @@
+export type { Backend, Limits, ParallelSizes, Ports, RenderDeployment, RenderInput, RenderNode, VllmOptions } from './render-input.js';
+export { RenderError, type RenderErrorOptions } from './render-error.js';
+export { containerName, remoteDir, remotePaths, workDir, type RemotePaths } from './paths.js';
+export { parseDeviceIps, rankTableText, renderRankTable, validateRankTable, type RankTable, type RankTableDevice, type RankTableServer } from './rank-table.js';
+export { buildMindieConfig, renderMindieConfig } from './config-json.js';
+export { baseMindieConfig } from './config-template.js';
+export { DEFAULT_LIMITS, resolveLimits, type ResolvedLimits } from './limits.js';
+export { hcclEnv, hcclEnvDigest, renderEnv, renderEnvFile, type EnvPair } from './env.js';
+export { MINDIE_DAEMON, renderLaunchScript, renderVllmLaunchScript } from './launcher.js';
+export { containerRunText, renderContainerRun, shmSizeGb, type ContainerRunOptions } from './container.js';
+export { RENDERED_FILE_MODE, renderDeployment, type RenderedDeployment, type RenderedFile, type RenderedNode } from './render.js';
+export type { JsonObject, JsonValue } from './json-value.js';
