@@ -1,0 +1,496 @@
+/**
+ * The only I/O of preflight: run the checks' commands over one connection per node and turn the raw
+ * output into facts. hccn_tool serves one caller per node (ascend-tools.md §1.2), so each node has one
+ * serial queue for the Ascend tools; nodes run in parallel, and file reads that do not touch the
+ * device channel run beside the queue on the same connection.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ExecResult, Transport } from '../remote/transport.js';
+import { RemoteError } from '../remote/transport.js';
+import {
+  HCCN_TIMEOUT_MS, classifyHccnResult, hccnGet, hccnPing, hccnTlsDisable, parseGateway, parseIp, parseLink,
+  parseLldp, parseNetHealth, parseNetdetect, parsePing, parseTls, pingLoss,
+  type HccnGetCommand, type HccnOutcome,
+} from '../ascend/hccn-tool.js';
+import type { ParseResult } from '../ascend/parse-result.js';
+import { firstLine } from '../ascend/parse-result.js';
+import { parseNpuSmiInfo, npuSmiErrorText, isLegacy910 } from '../ascend/npu-smi.js';
+import { parseHccnConf } from '../ascend/hccn-conf.js';
+import { driverVersionFrom, installPathFrom, parseKeyValueFile } from '../ascend/version-info.js';
+import type {
+  HccnConfFacts, Listener, ModelFacts, NodeFacts, NpuFacts, NpuSmiFacts, Outcome, PingFacts, PingResult,
+} from './facts.js';
+import { pingPeers, type PingPlanMode } from './ping-plan.js';
+
+export interface PreflightNode {
+  name: string;
+  /** The address the node is known by on its networks (ports are judged against it). */
+  address: string;
+  tools: { hccnTool: string; npuSmi: string; containerRuntime: string };
+  /** Opens (or reuses) the node's connection. Rejects with RemoteError when it cannot. */
+  transport(): Promise<Transport>;
+}
+
+export interface CollectOptions {
+  nodes: PreflightNode[];
+  npusPerNode: number;
+  pingMode: PingPlanMode;
+  deployment?: { image: string; modelPath: string };
+  /** Overrides every per-call bound (default: the per-command values of ascend-tools.md §1.3). */
+  callTimeoutMs?: number;
+  /** How long one call may keep answering "busy" before it is reported (§1.2: e.g. 30 s). */
+  busyBudgetMs?: number;
+  now?: () => number;
+  signal?: AbortSignal;
+  onProgress?: (event: ProgressEvent) => void;
+}
+
+export interface ProgressEvent {
+  node: string;
+  /** What runs now, in words ("hccn_tool -link -g NPU 3"), or 'done' / 'unreachable'. */
+  step: string;
+  done: number;
+  total: number;
+}
+
+const READ_TIMEOUT_MS = 5_000;
+const NPU_SMI_TIMEOUT_MS = 30_000;
+const RUNTIME_TIMEOUT_MS = 15_000;
+const DEFAULT_BUSY_BUDGET_MS = 30_000;
+/** Per NPU, in this order; `ip` runs first for every NPU so that peers can start pinging early. */
+const NPU_CHECKS: HccnGetCommand[] = ['link', 'net_health', 'lldp', 'netdetect', 'gateway', 'tls'];
+
+export async function collect(opts: CollectOptions): Promise<NodeFacts[]> {
+  const plan = pingPeers(opts.nodes.map((n) => n.name), opts.pingMode);
+  const ipsReady = new Map<string, Deferred<(string | undefined)[]>>();
+  for (const n of opts.nodes) ipsReady.set(n.name, deferred());
+  return Promise.all(opts.nodes.map((n) => collectNode(n, opts, plan.get(n.name) ?? [], ipsReady)));
+}
+
+async function collectNode(
+  node: PreflightNode, opts: CollectOptions, peers: string[], ipsReady: Map<string, Deferred<(string | undefined)[]>>,
+): Promise<NodeFacts> {
+  const now = opts.now ?? Date.now;
+  const facts: NodeFacts = { node: node.name, host: node.address, ssh: { kind: 'ok', value: true }, npus: {}, pings: [], notes: [] };
+  const myIps = ipsReady.get(node.name)!;
+  const npus = opts.npusPerNode;
+  const total = 1 + npus * (1 + NPU_CHECKS.length) + 1 + peers.length * npus;
+  let done = 0;
+  const progress = (step: string) => opts.onProgress?.({ node: node.name, step, done, total });
+
+  let t: Transport;
+  try {
+    progress('connecting');
+    t = await node.transport();
+    // The clock read doubles as the proof that the session works.
+    const t0 = now();
+    const r = await t.exec(['date', '+%s.%N'], { timeoutMs: READ_TIMEOUT_MS, signal: opts.signal });
+    const t1 = now();
+    const remote = Number(r.stdout.trim());
+    facts.clockOffsetMs = r.code === 0 && Number.isFinite(remote)
+      ? { kind: 'ok', value: remote * 1000 - (t0 + t1) / 2 }
+      : failed(r, 'date +%s.%N');
+  } catch (err) {
+    facts.ssh = remoteFailure(err);
+    myIps.resolve([]);
+    progress('unreachable');
+    return facts;
+  }
+  done++;
+
+  const caller = new HccnCaller(t, node, opts, facts);
+  try {
+    const sideReads = readFiles(t, node, opts, facts);
+    sideReads.catch(() => undefined); // awaited below; this only keeps an early rejection from going unhandled
+
+    // Device addresses first: other nodes' pings wait for them.
+    const ips: (string | undefined)[] = [];
+    for (let npu = 0; npu < npus; npu++) {
+      progress(`hccn_tool -ip -g NPU ${npu}`);
+      const o = await caller.get(npu, 'ip', (out) => parseIp(out), (c) =>
+        c.kind === 'error' && c.reason === 'no-ip' ? { kind: 'ok', value: null } : undefined);
+      const value = o.kind === 'ok' ? (o.value ? { address: o.value.address, netmask: o.value.netmask } : null) : undefined;
+      npuFacts(facts, npu).ip = value === undefined ? (o as Outcome<never>) : { kind: 'ok', value };
+      ips.push(value?.address);
+      done++;
+    }
+    myIps.resolve(ips);
+
+    progress('npu-smi info');
+    facts.npuSmi = await caller.npuSmi();
+    for (let npu = 0; npu < npus; npu++) {
+      const nf = npuFacts(facts, npu);
+      for (const cmd of NPU_CHECKS) {
+        progress(`hccn_tool -${cmd} -g NPU ${npu}`);
+        await caller.npuCheck(nf, npu, cmd);
+        done++;
+      }
+    }
+
+    for (const peer of peers) {
+      const peerIps = await ipsReady.get(peer)!.promise;
+      for (let npu = 0; npu < npus; npu++) {
+        const address = peerIps[npu];
+        if (address === undefined) continue; // the peer's ip finding (or ssh) already says why
+        progress(`ping ${peer} NPU ${npu}`);
+        facts.pings.push({ npu, peer, peerNpu: npu, address, outcome: await caller.ping(npu, address) });
+        done++;
+      }
+    }
+    await sideReads;
+  } catch (err) {
+    if (!(err instanceof RemoteError)) throw err;
+    // The connection dropped mid-way: everything not yet known is "skipped", and said once.
+    facts.notes.push(`connection lost: ${err.message}`);
+    markSkipped(facts, npus, `connection to ${node.name} lost`);
+  } finally {
+    myIps.resolve([]);
+  }
+  progress('done');
+  return facts;
+}
+
+/** Runs Ascend tool calls one at a time on one node, retrying "busy" within a budget. */
+class HccnCaller {
+  private hung = false;
+
+  constructor(
+    private readonly t: Transport,
+    private readonly node: PreflightNode,
+    private readonly opts: CollectOptions,
+    private readonly facts: NodeFacts,
+  ) {}
+
+  private timeout(defaultMs: number): number {
+    return this.opts.callTimeoutMs ?? defaultMs;
+  }
+
+  /** One call with busy retries: backoff from 0.2 s doubling to 2 s, with jitter, within the budget. */
+  async call(argv: string[], timeoutMs: number): Promise<{ r: ExecResult; c: HccnOutcome } | Outcome<never>> {
+    const budget = this.opts.busyBudgetMs ?? DEFAULT_BUSY_BUDGET_MS;
+    const start = Date.now();
+    let delay = 200;
+    for (;;) {
+      const r = await this.t.exec(argv, { timeoutMs, signal: this.opts.signal });
+      if (r.code === 127) {
+        return { kind: 'error', message: `${argv[0]} not found on ${this.node.name}`, reason: 'not-found', exitCode: 127,
+          hint: `install the Ascend driver, or set tools.hccnTool / tools.npuSmi in the inventory to where it lives on ${this.node.name}` };
+      }
+      const c = classifyHccnResult(r);
+      if (c.kind === 'timeout') {
+        if (!this.hung) {
+          this.hung = true;
+          this.facts.notes.push(`${argv.slice(1).join(' ')} hung (no answer in ${Math.round(timeoutMs / 1000)} s); until that process ends, hccn_tool on ${this.node.name} may answer "busy"`);
+        }
+        return { kind: 'timeout', seconds: Math.round(timeoutMs / 1000) };
+      }
+      if (c.kind !== 'busy') return { r, c };
+      const waited = Date.now() - start;
+      if (waited + delay > budget) return { kind: 'busy', seconds: Math.round(waited / 1000) };
+      await sleep(delay / 2 + Math.random() * delay / 2, undefined, { signal: this.opts.signal });
+      delay = Math.min(delay * 2, 2_000);
+    }
+  }
+
+  /** A get: classify, then parse; `onError` may turn a known error into a value (no IP → null). */
+  async get<T>(
+    npu: number, cmd: HccnGetCommand, parse: (stdout: string, stderr: string) => ParseResult<T>,
+    onError?: (c: Extract<HccnOutcome, { kind: 'error' }>) => Outcome<T> | undefined,
+  ): Promise<Outcome<T>> {
+    const res = await this.call(hccnGet(this.node.tools.hccnTool, npu, cmd), this.timeout(HCCN_TIMEOUT_MS[cmd]));
+    if (!('r' in res)) return res;
+    const { r, c } = res;
+    if (c.kind === 'error') {
+      const mapped = onError?.(c);
+      if (mapped) return mapped;
+      const out: Outcome<T> = { kind: 'error', message: c.message, exitCode: c.code };
+      if (c.reason) out.reason = c.reason;
+      return out;
+    }
+    const p = parse(c.kind === 'ok' ? c.stdout : r.stdout, r.stderr);
+    return p.ok ? { kind: 'ok', value: p.value } : { kind: 'unexpected', firstLine: firstLine(r.stdout) ?? p.error };
+  }
+
+  async npuCheck(nf: NpuFacts, npu: number, cmd: HccnGetCommand): Promise<void> {
+    switch (cmd) {
+      case 'link':
+        nf.link = await this.get(npu, 'link', parseLink);
+        return;
+      case 'net_health':
+        nf.netHealth = mapOk(await this.get(npu, 'net_health', parseNetHealth), (v) => v.raw);
+        return;
+      case 'lldp':
+        nf.lldp = mapOk(await this.get(npu, 'lldp', parseLldp), (v) => {
+          const out: { ifname?: string; systemName?: string } = {};
+          if (v.ifname) out.ifname = v.ifname;
+          if (v.systemName) out.systemName = v.systemName;
+          return out;
+        });
+        return;
+      case 'netdetect':
+        // "Not set" is a non-zero exit or empty output (§2.5; the exact message is not captured).
+        nf.netdetect = mapOk(await this.get(npu, 'netdetect', parseNetdetect, (c) =>
+          c.reason === 'dsmi' || c.reason === 'other' ? { kind: 'ok', value: { address: null } } : undefined), (v) => v.address);
+        return;
+      case 'gateway':
+        nf.gateway = mapOk(await this.get(npu, 'gateway', parseGateway, (c) =>
+          c.reason === 'no-gateway' ? { kind: 'ok', value: null } : undefined), (v) => v?.gateway ?? null);
+        return;
+      case 'tls':
+        nf.tls = mapOk(await this.get(npu, 'tls', parseTls, (c) =>
+          c.reason === 'no-cert' ? { kind: 'ok', value: null } : undefined), (v) => (v ? { switch: v.switch } : {}));
+        return;
+      default:
+        return;
+    }
+  }
+
+  async npuSmi(): Promise<Outcome<NpuSmiFacts>> {
+    const argv = [this.node.tools.npuSmi, 'info'];
+    const res = await this.call(argv, this.timeout(NPU_SMI_TIMEOUT_MS));
+    if (!('r' in res)) return res;
+    const { r } = res;
+    const err = npuSmiErrorText(r.stdout, r.stderr);
+    if (r.code !== 0 || err) {
+      return { kind: 'error', message: err ?? firstLine(r.stderr) ?? firstLine(r.stdout) ?? `exit status ${r.code}`, exitCode: r.code,
+        hint: 'the driver may not be loaded (dcmi errors) or the NPU is wedged: check dmesg and npu-smi info on the node' };
+    }
+    const p = parseNpuSmiInfo(r.stdout);
+    if (!p.ok) return { kind: 'unexpected', firstLine: firstLine(r.stdout) ?? p.error };
+    const info = p.value;
+    const facts: NpuSmiFacts = {
+      devices: info.npus.map((d) => {
+        const hbm = d.chips[0]?.hbm;
+        const dev: NpuSmiFacts['devices'][number] = { id: d.id, name: d.name, health: d.health };
+        if (hbm) { dev.hbmUsedMb = hbm.used; dev.hbmTotalMb = hbm.total; }
+        return dev;
+      }),
+    };
+    if (info.layout === 'a3') facts.unsupported = 'this is an Atlas A3 (dual-die) server: A3 is not supported by this version';
+    else if (isLegacy910(info)) facts.unsupported = 'these NPUs are the older Ascend 910 (shown as "910B" with 32 GB HBM), not 910B (A2)';
+    return { kind: 'ok', value: facts };
+  }
+
+  async ping(npu: number, address: string): Promise<Outcome<PingFacts>> {
+    const res = await this.call(hccnPing(this.node.tools.hccnTool, npu, address), this.timeout(HCCN_TIMEOUT_MS.ping));
+    if (!('r' in res)) return res;
+    const { r, c } = res;
+    // A ping with loss exits 1 but still prints its probes and summary (§2.10): judge from stdout.
+    const p = parsePing(r.stdout);
+    if (!p.ok) {
+      if (c.kind === 'error') return { kind: 'error', message: c.message, exitCode: c.code, ...(c.reason ? { reason: c.reason } : {}) };
+      return { kind: 'unexpected', firstLine: firstLine(r.stdout) ?? p.error };
+    }
+    const v = pingLoss(p.value, r.code);
+    const transmitted = v.transmitted ?? 3;
+    const received = v.received ?? (v.loss ? transmitted - Math.max(1, v.lostSeqs.length) : transmitted);
+    return {
+      kind: 'ok',
+      value: {
+        transmitted, received,
+        lossPct: v.lossPercent ?? ((transmitted - received) / transmitted) * 100,
+        lostSeqs: v.lostSeqs,
+      },
+    };
+  }
+
+  async tlsDisable(npu: number): Promise<Outcome<true>> {
+    const res = await this.call(hccnTlsDisable(this.node.tools.hccnTool, npu), this.timeout(HCCN_TIMEOUT_MS.tls_set));
+    if (!('r' in res)) return res;
+    const { c } = res;
+    if (c.kind === 'error') return { kind: 'error', message: c.message, exitCode: c.code, ...(c.reason ? { reason: c.reason } : {}) };
+    return { kind: 'ok', value: true };
+  }
+}
+
+/** Reads that do not use the device channel: driver version, hccn.conf, runtime, image, weights, ports. */
+async function readFiles(t: Transport, node: PreflightNode, opts: CollectOptions, facts: NodeFacts): Promise<void> {
+  const tasks: Promise<void>[] = [];
+  tasks.push((async () => {
+    const info = await t.exec(['cat', '/etc/ascend_install.info'], { timeoutMs: READ_TIMEOUT_MS, signal: opts.signal });
+    const base = info.code === 0 ? installPathFrom(parseKeyValueFile(info.stdout)) : '/usr/local/Ascend';
+    const file = `${base}/driver/version.info`;
+    const v = await t.exec(['cat', file], { timeoutMs: READ_TIMEOUT_MS, signal: opts.signal });
+    if (v.code !== 0) {
+      facts.driver = { kind: 'error', message: `cannot read ${file}: ${firstLine(v.stderr) ?? `exit ${v.code}`}`,
+        hint: 'is the Ascend driver installed? (the Driver_Install_Path_Param of /etc/ascend_install.info names its directory)' };
+      return;
+    }
+    const version = driverVersionFrom(parseKeyValueFile(v.stdout));
+    facts.driver = version ? { kind: 'ok', value: version } : { kind: 'unexpected', firstLine: firstLine(v.stdout) ?? '' };
+  })());
+  tasks.push((async () => {
+    const r = await t.exec(['cat', '/etc/hccn.conf'], { timeoutMs: READ_TIMEOUT_MS, signal: opts.signal });
+    if (r.code !== 0) {
+      facts.hccnConf = /No such file/i.test(r.stderr) ? { kind: 'ok', value: null } : failed(r, 'cat /etc/hccn.conf');
+      return;
+    }
+    const conf = parseHccnConf(r.stdout);
+    const devices: HccnConfFacts['devices'] = {};
+    for (const [dev, entries] of Object.entries(conf.devices)) devices[Number(dev)] = { ...entries } as Record<string, string>;
+    facts.hccnConf = { kind: 'ok', value: { devices } };
+  })());
+  const rt = node.tools.containerRuntime;
+  tasks.push((async () => {
+    const r = await t.exec([rt, 'version', '--format', '{{.Server.Version}}'], { timeoutMs: RUNTIME_TIMEOUT_MS, signal: opts.signal });
+    if (r.code === 0 && r.stdout.trim() !== '') facts.runtime = { kind: 'ok', value: `${rt} ${r.stdout.trim()}` };
+    else {
+      facts.runtime = {
+        kind: 'error', message: firstLine(r.stderr) ?? firstLine(r.stdout) ?? `exit status ${r.code}`, exitCode: r.code,
+        hint: r.code === 127
+          ? `${rt} is not installed on ${node.name}: install it, or set tools.containerRuntime in the inventory`
+          : `start the container runtime on ${node.name} (systemctl start ${rt}) and check that ${rt} ps works`,
+      };
+    }
+    if (!opts.deployment || facts.runtime.kind !== 'ok') return;
+    const img = await t.exec([rt, 'image', 'inspect', '--format', '{{.Id}}', opts.deployment.image],
+      { timeoutMs: RUNTIME_TIMEOUT_MS, signal: opts.signal });
+    if (img.code === 0) facts.image = { kind: 'ok', value: true };
+    else if (/no such (image|object)/i.test(img.stderr + img.stdout)) facts.image = { kind: 'ok', value: false };
+    else facts.image = failed(img, `${rt} image inspect`);
+  })());
+  if (opts.deployment) {
+    const dir = opts.deployment.modelPath.replace(/\/+$/, '');
+    tasks.push((async () => {
+      const files = ['config.json', 'model.safetensors.index.json'];
+      const r = await t.exec(['sha256sum', ...files.map((f) => `${dir}/${f}`)], { timeoutMs: 60_000, signal: opts.signal });
+      const hashes: ModelFacts['hashes'] = {};
+      for (const line of r.stdout.split('\n')) {
+        const m = /^([0-9a-f]{64})\s+\*?(.+)$/.exec(line.trim());
+        if (m) hashes[m[2]!.slice(dir.length + 1)] = m[1]!;
+      }
+      facts.model = hashes['config.json'] ? { kind: 'ok', value: { hashes } } : { kind: 'ok', value: null };
+    })());
+    tasks.push((async () => {
+      const r = await t.exec(['ss', '-Htln'], { timeoutMs: READ_TIMEOUT_MS, signal: opts.signal });
+      if (r.code !== 0) {
+        facts.listeners = { kind: 'error', message: firstLine(r.stderr) ?? `exit status ${r.code}`, exitCode: r.code,
+          hint: 'install iproute2 (ss) on the node so that ports can be checked' };
+        return;
+      }
+      facts.listeners = { kind: 'ok', value: parseSs(r.stdout) };
+    })());
+  }
+  await Promise.all(tasks);
+}
+
+/** `ss -Htln` lines: `LISTEN 0 4096 127.0.1.1:1025 0.0.0.0:*` (local address is the 4th field). */
+export function parseSs(text: string): Listener[] {
+  const out: Listener[] = [];
+  for (const line of text.split('\n')) {
+    const fields = line.trim().split(/\s+/);
+    const local = fields[3];
+    if (!local) continue;
+    const m = /^(.*):(\d+)$/.exec(local);
+    if (!m) continue;
+    let address = m[1]!.replace(/^\[|\]$/g, '').replace(/%.*$/, '');
+    if (address === '*') address = '0.0.0.0';
+    out.push({ address, port: Number(m[2]) });
+  }
+  return out;
+}
+
+/** Set every TLS switch that is not 0 to 0 (`--fix`), serially per node; returns what was changed. */
+export async function fixTls(
+  nodes: PreflightNode[], facts: readonly NodeFacts[], opts: Omit<CollectOptions, 'nodes' | 'pingMode' | 'npusPerNode'>,
+): Promise<{ node: string; npu: number; outcome: Outcome<true> }[]> {
+  const results: { node: string; npu: number; outcome: Outcome<true> }[] = [];
+  await Promise.all(facts.map(async (f) => {
+    const node = nodes.find((n) => n.name === f.node);
+    if (!node || f.ssh.kind !== 'ok') return;
+    const targets = Object.entries(f.npus)
+      .filter(([, d]) => d.tls?.kind === 'ok' && d.tls.value.switch !== 0)
+      .map(([npu]) => Number(npu));
+    if (targets.length === 0) return;
+    const t = await node.transport();
+    const caller = new HccnCaller(t, node, { ...opts, nodes, pingMode: 'auto', npusPerNode: 0 }, f);
+    for (const npu of targets) results.push({ node: f.node, npu, outcome: await caller.tlsDisable(npu) });
+  }));
+  return results;
+}
+
+/** Re-read TLS switches and /etc/hccn.conf after --fix. */
+export async function recheckTls(nodes: PreflightNode[], facts: NodeFacts[], opts: CollectOptions): Promise<void> {
+  await Promise.all(facts.map(async (f) => {
+    const node = nodes.find((n) => n.name === f.node);
+    if (!node || f.ssh.kind !== 'ok') return;
+    const t = await node.transport();
+    const caller = new HccnCaller(t, node, opts, f);
+    for (let npu = 0; npu < opts.npusPerNode; npu++) await caller.npuCheck(npuFacts(f, npu), npu, 'tls');
+    const r = await t.exec(['cat', '/etc/hccn.conf'], { timeoutMs: READ_TIMEOUT_MS, signal: opts.signal });
+    if (r.code === 0) {
+      const conf = parseHccnConf(r.stdout);
+      const devices: HccnConfFacts['devices'] = {};
+      for (const [dev, entries] of Object.entries(conf.devices)) devices[Number(dev)] = { ...entries } as Record<string, string>;
+      f.hccnConf = { kind: 'ok', value: { devices } };
+    }
+  }));
+}
+
+function npuFacts(f: NodeFacts, npu: number): NpuFacts {
+  return (f.npus[npu] ??= {});
+}
+
+function mapOk<T, U>(o: Outcome<T>, fn: (v: T) => U): Outcome<U> {
+  return o.kind === 'ok' ? { kind: 'ok', value: fn(o.value) } : o;
+}
+
+function failed(r: ExecResult, what: string): Outcome<never> {
+  if (r.timedOut) return { kind: 'timeout', seconds: Math.round(r.durationMs / 1000) };
+  return { kind: 'error', message: `${what}: ${firstLine(r.stderr) ?? firstLine(r.stdout) ?? `exit status ${r.code}`}`, exitCode: r.code };
+}
+
+function remoteFailure(err: unknown): Outcome<never> {
+  if (err instanceof RemoteError) {
+    const o: Outcome<never> = { kind: 'error', message: err.message, reason: err.kind };
+    if (err.hint) o.hint = err.hint;
+    return o;
+  }
+  throw err;
+}
+
+function markSkipped(f: NodeFacts, npus: number, why: string): void {
+  const skip = { kind: 'skipped', why } as const;
+  f.npuSmi ??= skip;
+  f.driver ??= skip;
+  f.hccnConf ??= skip;
+  f.runtime ??= skip;
+  for (let npu = 0; npu < npus; npu++) {
+    const nf = npuFacts(f, npu);
+    nf.ip ??= skip; nf.link ??= skip; nf.netHealth ??= skip; nf.lldp ??= skip;
+    nf.netdetect ??= skip; nf.gateway ??= skip; nf.tls ??= skip;
+  }
+}
+
+interface Deferred<T> { promise: Promise<T>; resolve(v: T): void }
+function deferred<T>(): Deferred<T> {
+  let resolve!: (v: T) => void;
+  let settled = false;
+  const promise = new Promise<T>((r) => { resolve = r; });
+  return { promise, resolve: (v) => { if (!settled) { settled = true; resolve(v); } } };
+}
+
+/**
+ * Every NPU's RoCE address of one node, read live (`hccn_tool -i N -ip -g`, serially, busy retried):
+ * the rank table's device_ip. A missing or unreadable address is an error naming the NPU — never a
+ * placeholder (MindIE rejects `-.-.-.-`, mindie-multinode.md §13 #3).
+ */
+export async function readDeviceIps(
+  node: PreflightNode, npus: number, opts: Pick<CollectOptions, 'callTimeoutMs' | 'busyBudgetMs' | 'signal'> = {},
+): Promise<{ ips: string[] } | { npu: number; problem: string }> {
+  const t = await node.transport();
+  const facts: NodeFacts = { node: node.name, host: node.address, ssh: { kind: 'ok', value: true }, npus: {}, pings: [], notes: [] };
+  const caller = new HccnCaller(t, node, { ...opts, nodes: [], npusPerNode: npus, pingMode: 'auto' }, facts);
+  const ips: string[] = [];
+  for (let npu = 0; npu < npus; npu++) {
+    const o = await caller.get(npu, 'ip', (out) => parseIp(out), (c) =>
+      c.kind === 'error' && c.reason === 'no-ip' ? { kind: 'ok', value: null } : undefined);
+    if (o.kind === 'ok' && o.value) ips.push(o.value.address);
+    else if (o.kind === 'ok') return { npu, problem: 'no IP address configured (hccn_tool -ip -g)' };
+    else {
+      const why = o.kind === 'error' ? o.message : o.kind === 'unexpected' ? `unexpected output "${o.firstLine}"` : o.kind;
+      return { npu, problem: `hccn_tool -ip -g: ${why}` };
+    }
+  }
+  return { ips };
+}

@@ -1,0 +1,114 @@
+/**
+ * What collection learned about each node: plain data, no I/O. The judge turns these into findings;
+ * keeping them apart lets every check be tested from a hand-built fact set.
+ */
+
+/** The outcome of one remote call, after busy retries. */
+export type Outcome<T> =
+  | { kind: 'ok'; value: T }
+  /** The call did not answer within its bound (ascend-tools.md §1.3). */
+  | { kind: 'timeout'; seconds: number }
+  /** hccn_tool stayed busy for the whole retry budget (§1.2). */
+  | { kind: 'busy'; seconds: number }
+  /** The tool answered with an error (non-zero exit, error text). `reason` classifies known ones. */
+  | { kind: 'error'; message: string; reason?: string; exitCode?: number | null; hint?: string }
+  /** Exit 0 but the output did not have the documented shape. */
+  | { kind: 'unexpected'; firstLine: string }
+  /** Not attempted: the node became unreachable, or an earlier failure made it pointless. */
+  | { kind: 'skipped'; why: string };
+
+export interface NpuSmiDevice {
+  id: number;
+  name: string;
+  health: string;
+  hbmUsedMb?: number;
+  hbmTotalMb?: number;
+}
+
+export interface NpuSmiFacts {
+  devices: NpuSmiDevice[];
+  /** Set when the host is not an A2 (A3 dual-die, legacy 910 named "910B"): ascendctl targets A2. */
+  unsupported?: string;
+}
+
+export interface TlsFacts {
+  /** 0 or 1; undefined when the device has no certificate at all (exit 14, switch unknown). */
+  switch?: number;
+}
+
+export interface PingFacts {
+  transmitted: number;
+  received: number;
+  lossPct: number;
+  lostSeqs: number[];
+}
+
+export interface NpuFacts {
+  ip?: Outcome<{ address: string; netmask: string } | null>;
+  link?: Outcome<'UP' | 'DOWN'>;
+  netHealth?: Outcome<string>;
+  netdetect?: Outcome<string | null>;
+  gateway?: Outcome<string | null>;
+  tls?: Outcome<TlsFacts>;
+  lldp?: Outcome<{ ifname?: string; systemName?: string }>;
+}
+
+export interface PingResult {
+  npu: number;
+  peer: string;
+  peerNpu: number;
+  address: string;
+  outcome: Outcome<PingFacts>;
+}
+
+export interface HccnConfFacts {
+  /** device id → key → value, as written in /etc/hccn.conf. */
+  devices: Record<number, Record<string, string>>;
+}
+
+export interface ModelFacts {
+  /** File name → sha256 of the weights' config.json / model.safetensors.index.json. */
+  hashes: Record<string, string>;
+}
+
+export interface Listener {
+  address: string;
+  port: number;
+}
+
+export interface NodeFacts {
+  node: string;
+  host: string;
+  /** ok when connected and authenticated. */
+  ssh: Outcome<true>;
+  clockOffsetMs?: Outcome<number>;
+  driver?: Outcome<string>;
+  npuSmi?: Outcome<NpuSmiFacts>;
+  hccnConf?: Outcome<HccnConfFacts | null>;
+  runtime?: Outcome<string>;
+  image?: Outcome<boolean>;
+  model?: Outcome<ModelFacts | null>;
+  listeners?: Outcome<Listener[]>;
+  npus: Record<number, NpuFacts>;
+  pings: PingResult[];
+  /** Said once per node (e.g. "hccn_tool stayed busy after a hung call"): shown with its failures. */
+  notes: string[];
+}
+
+/** What the judge needs besides the facts. */
+export interface JudgeContext {
+  npusPerNode: number;
+  gateway: 'optional' | 'required';
+  /** Minimum driver version and where the requirement comes from ("CANN 8.2.RC1 in <image>"). */
+  minDriver: { version: string; reason: string };
+  compareVersions(a: string, b: string): number;
+  deployment?: {
+    image: string;
+    modelPath: string;
+    ports: number[];
+    /** Ports held by this deployment's own running containers: not a conflict. */
+    ownPorts?: Record<string, number[]>;
+  };
+  /** Clock tolerance in ms (contract: 2 s). */
+  clockToleranceMs: number;
+}

@@ -1,0 +1,400 @@
+/**
+ * Facts → findings. Pure: every rule of the contract's check table lives here, testable from a
+ * hand-built fact set. Cross-node rules (unique IPs, driver majority, identical weights) see all nodes.
+ */
+import type { CheckId, Finding, Status } from './finding.js';
+import type { JudgeContext, NodeFacts, Outcome, PingResult } from './facts.js';
+
+const CHECK_ORDER: CheckId[] = [
+  'ssh', 'clock', 'driver', 'npu-smi', 'container-runtime', 'image', 'model', 'ports', 'hccn.conf',
+  'ip', 'link', 'net_health', 'lldp', 'netdetect', 'gateway', 'tls', 'ping',
+];
+
+export function checkRank(check: CheckId): number {
+  return CHECK_ORDER.indexOf(check);
+}
+
+/** Why a call produced no verdict, in words an operator can act on. */
+function outcomeProblem(o: Outcome<unknown>, what: string): { message: string; hint: string } | undefined {
+  switch (o.kind) {
+    case 'ok':
+      return undefined;
+    case 'timeout':
+      return {
+        message: `${what} timed out after ${o.seconds} s`,
+        hint: 'the tool or the NPU driver is not answering: look for a stuck hccn_tool/npu-smi process on the node (ps -ef | grep -E "hccn_tool|npu-smi") and check dmesg',
+      };
+    case 'busy':
+      return {
+        message: `${what}: hccn_tool stayed busy for ${o.seconds} s`,
+        hint: 'another process is using hccn_tool on this node (monitoring such as npu-exporter, or a person): find it with ps -ef | grep hccn_tool and retry',
+      };
+    case 'error':
+      return { message: `${what} failed: ${o.message}`, hint: o.hint ?? errorHint(o.reason) };
+    case 'unexpected':
+      return {
+        message: `${what} printed something unexpected: "${o.firstLine}"`,
+        hint: 'run the command by hand on the node; if the driver is newer than this ascendctl knows, report the output',
+      };
+    case 'skipped':
+      return { message: `${what} not checked: ${o.why}`, hint: 'fix the failure named above and run preflight again' };
+  }
+}
+
+function errorHint(reason: string | undefined): string {
+  switch (reason) {
+    case 'permission':
+      return 'hccn_tool needs root: set ssh.user: root in the inventory';
+    case 'not-found':
+      return 'the tool is not at that path on the node: set tools.hccnTool / tools.npuSmi in the inventory';
+    case 'invalid-device':
+    case 'not-exist':
+      return 'the NPU is not visible to the driver: check npu-smi info and the npusPerNode setting';
+    case 'link-down':
+      return 'the NPU link is down: check the optical module / cable and the switch port';
+    default:
+      return 'run the same command by hand on the node to see the full error';
+  }
+}
+
+function f(node: string, check: CheckId, status: Status, message: string, hint?: string, npu?: number): Finding {
+  const out: Finding = { node, check, status, message };
+  if (npu !== undefined) out.npu = npu;
+  if (hint !== undefined && status !== 'pass') out.hint = hint;
+  return out;
+}
+
+/** Push a fail for a call that gave no verdict; returns the value when there is one. */
+function valueOr<T>(
+  out: Finding[], o: Outcome<T> | undefined, node: string, check: CheckId, what: string, npu?: number,
+): T | undefined {
+  if (o === undefined) return undefined;
+  if (o.kind === 'ok') return o.value;
+  const p = outcomeProblem(o, what)!;
+  out.push(f(node, check, 'fail', p.message, p.hint, npu));
+  return undefined;
+}
+
+export function judge(facts: readonly NodeFacts[], ctx: JudgeContext): Finding[] {
+  const out: Finding[] = [];
+  const reachable = facts.filter((n) => n.ssh.kind === 'ok');
+
+  for (const n of facts) {
+    if (n.ssh.kind !== 'ok') {
+      const msg = n.ssh.kind === 'error' ? n.ssh.message : outcomeProblem(n.ssh, 'ssh')!.message;
+      const hint = (n.ssh.kind === 'error' && n.ssh.hint) || `check that the node is up and that ssh works: ssh ${n.host}`;
+      out.push(f(n.node, 'ssh', 'fail', msg, hint));
+      continue;
+    }
+    out.push(f(n.node, 'ssh', 'pass', `connected to ${n.host}`));
+    judgeClock(out, n, ctx);
+    judgeNpuSmi(out, n, ctx);
+    judgeRuntime(out, n, ctx);
+    judgeHccnConf(out, n, ctx);
+    judgePerNpu(out, n, ctx);
+  }
+  judgeDriver(out, reachable, ctx);
+  judgeModel(out, reachable, ctx);
+  judgeIpUniqueness(out, reachable, ctx);
+  judgePing(out, reachable);
+
+  const order = new Map(facts.map((n, i) => [n.node, i]));
+  return out.sort(
+    (a, b) =>
+      (order.get(a.node)! - order.get(b.node)!) ||
+      checkRank(a.check) - checkRank(b.check) ||
+      (a.npu ?? -1) - (b.npu ?? -1),
+  );
+}
+
+function judgeClock(out: Finding[], n: NodeFacts, ctx: JudgeContext): void {
+  const offset = valueOr(out, n.clockOffsetMs, n.node, 'clock', 'reading the clock (date +%s.%N)');
+  if (offset === undefined) return;
+  const secs = (offset / 1000).toFixed(2);
+  if (Math.abs(offset) > ctx.clockToleranceMs) {
+    out.push(f(n.node, 'clock', 'fail', `clock is ${offset > 0 ? 'ahead' : 'behind'} by ${Math.abs(Number(secs))} s`,
+      'enable time synchronisation on the node (chronyd/ntpd): HCCL and log correlation need clocks within 2 s'));
+  } else {
+    out.push(f(n.node, 'clock', 'pass', `clock offset ${secs} s`));
+  }
+}
+
+function judgeNpuSmi(out: Finding[], n: NodeFacts, ctx: JudgeContext): void {
+  const info = valueOr(out, n.npuSmi, n.node, 'npu-smi', 'npu-smi info');
+  if (!info) return;
+  if (info.unsupported) {
+    out.push(f(n.node, 'npu-smi', 'fail', info.unsupported,
+      'ascendctl targets Atlas 800T/800I A2 (910B): use a node of that kind'));
+    return;
+  }
+  const byId = new Map(info.devices.map((d) => [d.id, d]));
+  for (let npu = 0; npu < ctx.npusPerNode; npu++) {
+    const d = byId.get(npu);
+    if (!d) {
+      out.push(f(n.node, 'npu-smi', 'fail', `NPU ${npu} is not listed by npu-smi info`,
+        'check the NPU with npu-smi info and dmesg; the driver may have lost the device (or set npusPerNode)', npu));
+    } else if (d.health === 'OK') {
+      out.push(f(n.node, 'npu-smi', 'pass', `${d.name} Health OK`, undefined, npu));
+    } else {
+      const status: Status = d.health === 'Warning' ? 'warn' : 'fail';
+      out.push(f(n.node, 'npu-smi', status, `${d.name} Health ${d.health}`,
+        `see the error codes with npu-smi info -t health -i ${npu} -c 0 on ${n.node}`, npu));
+    }
+  }
+}
+
+function judgeRuntime(out: Finding[], n: NodeFacts, ctx: JudgeContext): void {
+  const version = valueOr(out, n.runtime, n.node, 'container-runtime', 'the container runtime');
+  if (version !== undefined) out.push(f(n.node, 'container-runtime', 'pass', `container runtime answers (${version})`));
+  if (!ctx.deployment) return;
+  if (n.image) {
+    if (n.image.kind === 'ok') {
+      out.push(n.image.value
+        ? f(n.node, 'image', 'pass', `image ${ctx.deployment.image} is present`)
+        : f(n.node, 'image', 'warn', `image ${ctx.deployment.image} is not present: deploy will pull it`,
+          'pull it ahead of time (or use deploy --image-archive) to keep the start of all nodes close together'));
+    } else valueOr(out, n.image, n.node, 'image', 'checking the image');
+  }
+  if (n.listeners) {
+    const listeners = valueOr(out, n.listeners, n.node, 'ports', 'listing listening ports (ss -Htln)');
+    if (listeners) {
+      const own = new Set(ctx.deployment.ownPorts?.[n.node] ?? []);
+      const busy = [...new Set(ctx.deployment.ports)].filter((p) => !own.has(p) &&
+        listeners.some((l) => l.port === p && (l.address === n.host || isWildcard(l.address))));
+      if (busy.length > 0) {
+        out.push(f(n.node, 'ports', 'fail', `port${busy.length > 1 ? 's' : ''} ${busy.join(', ')} already in use on ${n.host}`,
+          `find the owner with ss -tlnp on ${n.node} and stop it, or choose other ports: in the deployment file`));
+      } else {
+        out.push(f(n.node, 'ports', 'pass', `ports ${[...new Set(ctx.deployment.ports)].join(', ')} are free`));
+      }
+    }
+  }
+}
+
+function isWildcard(address: string): boolean {
+  return address === '0.0.0.0' || address === '*' || address === '::' || address === '[::]';
+}
+
+function judgeHccnConf(out: Finding[], n: NodeFacts, ctx: JudgeContext): void {
+  const conf = valueOr(out, n.hccnConf, n.node, 'hccn.conf', 'reading /etc/hccn.conf');
+  if (conf === undefined) return;
+  if (conf === null) {
+    out.push(f(n.node, 'hccn.conf', 'fail', '/etc/hccn.conf does not exist',
+      'configure the NPU network with hccn_tool (it writes /etc/hccn.conf); HCCL inside the container reads it'));
+    return;
+  }
+  let problems = 0;
+  for (let npu = 0; npu < ctx.npusPerNode; npu++) {
+    const entry = conf.devices[npu] ?? {};
+    const facts = n.npus[npu] ?? {};
+    const ip = facts.ip?.kind === 'ok' ? facts.ip.value : undefined;
+    const tls = facts.tls?.kind === 'ok' ? facts.tls.value.switch : undefined;
+    const issues: string[] = [];
+    if (entry.address === undefined) issues.push(`no address_${npu}`);
+    else if (ip && entry.address !== ip.address) issues.push(`address_${npu}=${entry.address} but hccn_tool reports ${ip.address}`);
+    if (ip && entry.netmask !== undefined && entry.netmask !== ip.netmask) {
+      issues.push(`netmask_${npu}=${entry.netmask} but hccn_tool reports ${ip.netmask}`);
+    }
+    if (tls !== undefined && entry.tls_enable !== undefined && Number(entry.tls_enable) !== tls) {
+      issues.push(`tls_enable_${npu}=${entry.tls_enable} but the TLS switch is ${tls}`);
+    }
+    if (issues.length > 0) {
+      problems++;
+      out.push(f(n.node, 'hccn.conf', 'fail', `/etc/hccn.conf disagrees with hccn_tool: ${issues.join('; ')}`,
+        `set the value again with hccn_tool -i ${npu} (it rewrites /etc/hccn.conf) or correct the stale line`, npu));
+    }
+  }
+  if (problems === 0) out.push(f(n.node, 'hccn.conf', 'pass', '/etc/hccn.conf agrees with hccn_tool'));
+}
+
+function judgePerNpu(out: Finding[], n: NodeFacts, ctx: JudgeContext): void {
+  for (let npu = 0; npu < ctx.npusPerNode; npu++) {
+    const d = n.npus[npu] ?? {};
+    const ip = valueOr(out, d.ip, n.node, 'ip', 'hccn_tool -ip -g', npu);
+    if (ip === null) {
+      out.push(f(n.node, 'ip', 'fail', 'no IP address configured',
+        `set it with hccn_tool -i ${npu} -ip -s address <ip> netmask <mask>`, npu));
+    }
+    // (a configured IP is judged with the whole cluster in judgeIpUniqueness)
+
+    const link = valueOr(out, d.link, n.node, 'link', 'hccn_tool -link -g', npu);
+    if (link === 'UP') out.push(f(n.node, 'link', 'pass', 'link status: UP', undefined, npu));
+    else if (link === 'DOWN') {
+      out.push(f(n.node, 'link', 'fail', 'link status: DOWN',
+        'check the optical module / cable and the switch port', npu));
+    }
+
+    const health = valueOr(out, d.netHealth, n.node, 'net_health', 'hccn_tool -net_health -g', npu);
+    if (health !== undefined) {
+      if (health === 'Success') out.push(f(n.node, 'net_health', 'pass', 'net health status: Success', undefined, npu));
+      else if (health === 'Init') {
+        out.push(f(n.node, 'net_health', 'warn', 'net health status: Init (no detection result yet)',
+          `set a detect address (hccn_tool -i ${npu} -netdetect -s address <gateway ip>) and check again in a minute`, npu));
+      } else {
+        out.push(f(n.node, 'net_health', 'fail', `net health status: ${health}`, netHealthHint(health, npu), npu));
+      }
+    }
+
+    const lldp = valueOr(out, d.lldp, n.node, 'lldp', 'hccn_tool -lldp -g', npu);
+    if (lldp !== undefined) {
+      if (lldp.ifname) {
+        out.push(f(n.node, 'lldp', 'pass', `peer port ${lldp.ifname}${lldp.systemName ? ` on ${lldp.systemName}` : ''}`, undefined, npu));
+      } else {
+        out.push(f(n.node, 'lldp', 'fail', 'no LLDP neighbour',
+          'check cabling and that the switch port is split/enabled for this NPU', npu));
+      }
+    }
+
+    const detect = valueOr(out, d.netdetect, n.node, 'netdetect', 'hccn_tool -netdetect -g', npu);
+    if (detect !== undefined) {
+      if (detect) out.push(f(n.node, 'netdetect', 'pass', `netdetect address ${detect}`, undefined, npu));
+      else {
+        out.push(f(n.node, 'netdetect', 'fail', 'no netdetect address set',
+          `set one (usually the gateway): hccn_tool -i ${npu} -netdetect -s address <ip>`, npu));
+      }
+    }
+
+    const gw = valueOr(out, d.gateway, n.node, 'gateway', 'hccn_tool -gateway -g', npu);
+    if (gw !== undefined) {
+      if (gw) out.push(f(n.node, 'gateway', 'pass', `default gateway ${gw}`, undefined, npu));
+      else {
+        out.push(f(n.node, 'gateway', ctx.gateway === 'required' ? 'fail' : 'warn', 'no gateway configured',
+          `set it with hccn_tool -i ${npu} -gateway -s gateway <ip>`, npu));
+      }
+    }
+
+    const tls = valueOr(out, d.tls, n.node, 'tls', 'hccn_tool -tls -g', npu);
+    if (tls !== undefined) {
+      if (tls.switch === 0) out.push(f(n.node, 'tls', 'pass', 'TLS switch 0', undefined, npu));
+      else if (tls.switch === undefined) {
+        out.push(f(n.node, 'tls', 'warn', 'TLS switch unknown: no certificate on the device',
+          'HCCL needs the same TLS switch on every NPU; ascendctl preflight --fix sets it to 0', npu));
+      } else {
+        out.push(f(n.node, 'tls', 'fail', `TLS switch ${tls.switch} (HCCL needs 0 on every NPU, else EI0014)`,
+          'run ascendctl preflight --fix (it runs hccn_tool -i N -tls -s enable 0 on every NPU)', npu));
+      }
+    }
+  }
+}
+
+function netHealthHint(value: string, npu: number): string {
+  if (value === 'Fault') return `the port was shut down or failed: check the link; recover with hccn_tool -i ${npu} -cfg recovery`;
+  if (value === 'Detect ip set' || value === 'Unreachable' || value === 'Receive timeout') {
+    return `the detect address does not answer: check hccn_tool -i ${npu} -netdetect -g, the gateway and the switch`;
+  }
+  return `check the NPU port: hccn_tool -i ${npu} -link -g, -optical -g and the switch port`;
+}
+
+function majority<T>(values: T[]): T | undefined {
+  const counts = new Map<T, number>();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  let best: T | undefined;
+  let bestCount = 0;
+  for (const [v, c] of counts) if (c > bestCount) { best = v; bestCount = c; }
+  return best;
+}
+
+function judgeDriver(out: Finding[], nodes: readonly NodeFacts[], ctx: JudgeContext): void {
+  const versions = new Map<string, string>();
+  for (const n of nodes) {
+    const v = valueOr(out, n.driver, n.node, 'driver', 'reading the driver version.info');
+    if (v !== undefined) versions.set(n.node, v);
+  }
+  const common = majority([...versions.values()]);
+  for (const [node, v] of versions) {
+    if (ctx.compareVersions(v, ctx.minDriver.version) < 0) {
+      out.push(f(node, 'driver', 'fail', `driver ${v} is older than ${ctx.minDriver.version} (${ctx.minDriver.reason})`,
+        'upgrade the NPU driver and firmware (Ascend HDK) on this node, or use an image whose CANN supports this driver'));
+    } else if (common !== undefined && v !== common) {
+      const others = [...versions].filter(([, x]) => x === common).map(([n]) => n);
+      out.push(f(node, 'driver', 'fail', `driver ${v} differs from ${common} on ${others.join(', ')}`,
+        'install the same driver version on every node'));
+    } else {
+      out.push(f(node, 'driver', 'pass', `driver ${v} (≥ ${ctx.minDriver.version})`));
+    }
+  }
+}
+
+function judgeModel(out: Finding[], nodes: readonly NodeFacts[], ctx: JudgeContext): void {
+  if (!ctx.deployment) return;
+  const path = ctx.deployment.modelPath;
+  const keys = new Map<string, string>();
+  for (const n of nodes) {
+    if (!n.model) continue;
+    const m = valueOr(out, n.model, n.node, 'model', `reading the weights under ${path}`);
+    if (m === undefined) continue;
+    if (m === null || Object.keys(m.hashes).length === 0) {
+      out.push(f(n.node, 'model', 'fail', `model path ${path} does not exist or has no config.json`,
+        'copy the same weights to the same path on every node (real files, not symlinks)'));
+      continue;
+    }
+    keys.set(n.node, Object.entries(m.hashes).sort().map(([k, v]) => `${k}=${v}`).join(','));
+  }
+  const common = majority([...keys.values()]);
+  for (const [node, k] of keys) {
+    if (k === common) out.push(f(node, 'model', 'pass', `weights index at ${path} matches the other nodes`));
+    else {
+      const others = [...keys].filter(([, x]) => x === common).map(([n]) => n);
+      out.push(f(node, 'model', 'fail', `weights at ${path} differ from ${others.join(', ')} (config.json / index checksum)`,
+        'copy identical weights to every node; differing weights hang or corrupt multi-node inference'));
+    }
+  }
+}
+
+function judgeIpUniqueness(out: Finding[], nodes: readonly NodeFacts[], ctx: JudgeContext): void {
+  const owners = new Map<string, { node: string; npu: number }[]>();
+  for (const n of nodes) {
+    for (let npu = 0; npu < ctx.npusPerNode; npu++) {
+      const ip = n.npus[npu]?.ip;
+      if (ip?.kind === 'ok' && ip.value) {
+        const list = owners.get(ip.value.address) ?? [];
+        list.push({ node: n.node, npu });
+        owners.set(ip.value.address, list);
+      }
+    }
+  }
+  for (const [address, list] of owners) {
+    for (const o of list) {
+      const others = list.filter((x) => x !== o);
+      if (others.length === 0) out.push(f(o.node, 'ip', 'pass', `ipaddr ${address}`, undefined, o.npu));
+      else {
+        out.push(f(o.node, 'ip', 'fail',
+          `ipaddr ${address} is also used by ${others.map((x) => `${x.node} NPU ${x.npu}`).join(', ')}`,
+          `give every NPU its own address: hccn_tool -i ${o.npu} -ip -s address <ip> netmask <mask>`, o.npu));
+      }
+    }
+  }
+}
+
+function judgePing(out: Finding[], nodes: readonly NodeFacts[]): void {
+  for (const n of nodes) {
+    const byNpu = new Map<number, PingResult[]>();
+    for (const p of n.pings) {
+      const list = byNpu.get(p.npu) ?? [];
+      list.push(p);
+      byNpu.set(p.npu, list);
+    }
+    for (const [npu, pings] of [...byNpu].sort((a, b) => a[0] - b[0])) {
+      const bad: string[] = [];
+      let hint = `check the cable and switch port of NPU ${npu} on both ends; re-test with hccn_tool -i ${npu} -ping -g address <peer ip>`;
+      for (const p of pings) {
+        const o = p.outcome;
+        if (o.kind === 'ok') {
+          if (o.value.received < o.value.transmitted) {
+            const lost = o.value.lostSeqs.length > 0 ? `, lost seq ${o.value.lostSeqs.join(',')}` : '';
+            bad.push(`${p.peer} NPU ${p.peerNpu} (${p.address}): ${o.value.lossPct.toFixed(2)}% loss${lost}`);
+          }
+        } else {
+          const problem = outcomeProblem(o, `ping ${p.peer} NPU ${p.peerNpu} (${p.address})`)!;
+          bad.push(problem.message);
+          if (o.kind === 'busy' || o.kind === 'timeout') hint = problem.hint;
+        }
+      }
+      if (bad.length === 0) {
+        out.push(f(n.node, 'ping', 'pass', `reached ${pings.map((p) => p.peer).join(', ')} with no loss`, undefined, npu));
+      } else {
+        out.push(f(n.node, 'ping', 'fail', bad.join('; '), hint, npu));
+      }
+    }
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * The human preflight report: one line per node, only failures expanded (grouped when several NPUs
+ * fail the same way), warnings folded per check, then a ping grid for each NPU plane with a failing pair.
+ */
+import type { Finding } from '../preflight/finding.js';
+import type { NodeFacts } from '../preflight/facts.js';
+import type { Output } from './output.js';
+import { compactRanges } from './ranges.js';
+
+export interface PreflightReportInput {
+  findings: Finding[];
+  facts: NodeFacts[];
+  nodes: { name: string; address: string }[];
+  npusPerNode: number;
+  fixed?: { node: string; npu: number; ok: boolean; message?: string }[];
+}
+
+interface Group {
+  check: string;
+  message: string;
+  hint?: string;
+  npus: number[];
+  nodeLevel: boolean;
+}
+
+function groupFindings(list: Finding[]): Group[] {
+  const groups: Group[] = [];
+  for (const f of list) {
+    const key = (g: Group) => g.check === f.check && g.message === f.message && g.hint === f.hint;
+    const g = groups.find(key);
+    if (g) {
+      if (f.npu !== undefined) g.npus.push(f.npu);
+      continue;
+    }
+    const ng: Group = { check: f.check, message: f.message, npus: f.npu === undefined ? [] : [f.npu], nodeLevel: f.npu === undefined };
+    if (f.hint !== undefined) ng.hint = f.hint;
+    groups.push(ng);
+  }
+  return groups;
+}
+
+export function renderPreflightReport(input: PreflightReportInput, out: Output, opts: { stderr?: boolean } = {}): string {
+  const c = opts.stderr ? out.errColor : out.color;
+  const s = out.symbols();
+  const lines: string[] = [];
+  const width = Math.max(...input.nodes.map((n) => n.name.length));
+  const checkWidth = 17;
+
+  if (input.fixed && input.fixed.length > 0) {
+    lines.push(c.bold('Fixed:'));
+    for (const fx of input.fixed) {
+      lines.push(`  ${fx.ok ? c.green(s.ok) : c.red(s.fail)} ${fx.node} NPU ${fx.npu}: TLS switch ${fx.ok ? 'set to 0' : `not changed (${fx.message ?? 'failed'})`}`);
+    }
+    lines.push('');
+  }
+
+  for (const node of input.nodes) {
+    const mine = input.findings.filter((f) => f.node === node.name);
+    const fails = mine.filter((f) => f.status === 'fail');
+    const warns = mine.filter((f) => f.status === 'warn');
+    const passes = mine.length - fails.length - warns.length;
+    const name = node.name.padEnd(width);
+    const addr = c.dim(`(${node.address})`);
+    if (fails.length === 0 && warns.length === 0) {
+      lines.push(`${c.green(s.ok)} ${name} ${addr}  all ${passes} checks passed`);
+      continue;
+    }
+    const parts: string[] = [];
+    if (fails.length) parts.push(c.red(`${fails.length} failed`));
+    if (warns.length) parts.push(c.yellow(`${warns.length} warning${warns.length > 1 ? 's' : ''}`));
+    parts.push(`${passes} passed`);
+    lines.push(`${fails.length ? c.red(s.fail) : c.yellow(s.warn)} ${name} ${addr}  ${parts.join(', ')}`);
+    const facts = input.facts.find((f) => f.node === node.name);
+    for (const note of facts?.notes ?? []) lines.push(`    ${c.dim(`note: ${note}`)}`);
+    for (const g of groupFindings(fails)) {
+      const where = g.nodeLevel ? '' : `NPU ${compactRanges(g.npus)}  `;
+      lines.push(`    ${c.red(s.fail)} ${g.check.padEnd(checkWidth)}${where}${g.message}`);
+      if (g.hint) lines.push(`      ${' '.repeat(checkWidth)}${c.dim(`${s.arrow} ${g.hint}`)}`);
+    }
+    for (const g of groupFindings(warns)) {
+      const where = g.nodeLevel ? '' : `NPU ${compactRanges(g.npus)}  `;
+      lines.push(`    ${c.yellow(s.warn)} ${g.check.padEnd(checkWidth)}${where}${g.message}`);
+    }
+  }
+
+  const grid = renderPingGrid(input, out, c);
+  if (grid.length > 0) lines.push('', ...grid);
+
+  const failed = input.findings.filter((f) => f.status === 'fail');
+  const warned = input.findings.filter((f) => f.status === 'warn');
+  const badNodes = new Set(failed.map((f) => f.node)).size;
+  lines.push('');
+  if (failed.length === 0) {
+    lines.push(c.green(`${s.ok} preflight passed on ${input.nodes.length} node${input.nodes.length > 1 ? 's' : ''}`) +
+      (warned.length ? c.yellow(` with ${warned.length} warning${warned.length > 1 ? 's' : ''}`) : ''));
+  } else {
+    const tls = failed.some((f) => f.check === 'tls');
+    lines.push(c.red(`${s.fail} preflight failed: ${failed.length} failure${failed.length > 1 ? 's' : ''} on ${badNodes} of ${input.nodes.length} nodes`) +
+      (warned.length ? `, ${warned.length} warning${warned.length > 1 ? 's' : ''}` : ''));
+    lines.push(c.dim(`${s.arrow} fix what is listed above and run ascendctl preflight again${tls ? ' (--fix sets the TLS switches to 0)' : ''}`));
+  }
+  return lines.join('\n');
+}
+
+/** One grid per NPU plane with at least one failing pair: rows ping, columns answer. */
+function renderPingGrid(input: PreflightReportInput, out: Output, c: Output['color']): string[] {
+  const s = out.symbols();
+  const names = input.nodes.map((n) => n.name);
+  const lines: string[] = [];
+  for (let npu = 0; npu < input.npusPerNode; npu++) {
+    const cell = new Map<string, 'ok' | 'fail'>();
+    let anyFail = false;
+    for (const f of input.facts) {
+      for (const p of f.pings) {
+        if (p.npu !== npu) continue;
+        const ok = p.outcome.kind === 'ok' && p.outcome.value.received === p.outcome.value.transmitted;
+        cell.set(`${f.node}>${p.peer}`, ok ? 'ok' : 'fail');
+        if (!ok) anyFail = true;
+      }
+    }
+    if (!anyFail) continue;
+    if (lines.length === 0) lines.push(c.bold('Ping results of the failing NPU planes (row pings column):'));
+    const w = Math.max(5, ...names.map((n) => n.length));
+    lines.push(`  ${`NPU ${npu}`.padEnd(w)}  ${names.map((n) => n.padStart(w)).join(' ')}`);
+    for (const from of names) {
+      const row = names.map((to) => {
+        if (from === to) return c.dim(s.dot.padStart(w));
+        const v = cell.get(`${from}>${to}`);
+        if (v === undefined) return ' '.repeat(w - 1) + c.dim('-');
+        return v === 'ok' ? ' '.repeat(w - s.ok.length) + c.green(s.ok) : ' '.repeat(w - s.fail.length) + c.red(s.fail);
+      });
+      lines.push(`  ${from.padEnd(w)}  ${row.join(' ')}`);
+    }
+  }
+  return lines;
+}
