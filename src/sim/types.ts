@@ -89,3 +89,19 @@ export type SimFault =
   | { kind: 'worker-never-joins' }
   /** After ascendctl read it, the NPU's real address changes: the daemon rejects the rank table's device_ip. */
   | { kind: 'device-ip-drift'; npu: number; actual: string };
+
+/** One row of the `npu-smi info` process table (set by the container runtime through SimNode). */
+export interface SimNpuProcess {
+  pid: number;
+  /** Shown truncated to 15 characters, as the real tool does; '' for processes of another PID namespace. */
+  name: string;
+  memoryMb: number;
+}
+
+/** A TCP listener on a simulated node, as `ss -Htln` shows it. */
+export interface SimListener {
+  address: string;
+  port: number;
+  /** Who holds it (for diagnostics): 'sshd', 'fault', a container name. */
+  owner?: string;
+}

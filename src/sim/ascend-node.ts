@@ -1,0 +1,386 @@
+/**
+ * One simulated Atlas 800T A2: per-NPU state derived from the spec and its faults, the node's files
+ * (hccn.conf, version.info, ascend_install.info, models) and its program table (hccn_tool, npu-smi,
+ * and whatever extensions register, e.g. the container runtime's `docker`).
+ */
+import { posix } from 'node:path';
+import type { SimCluster } from './cluster.js';
+import {
+  DEFAULT_DRIVER_VERSION, DEFAULT_NPU_NAME, DEFAULT_NPUS, DEFAULT_SSH_PORT, defaultDeviceIp, type SimNodeSpec,
+} from './cluster-spec.js';
+import { createHccnTool, type HccnChannel } from './hccn-tool.js';
+import { createNpuSmi } from './npu-smi.js';
+import type {
+  LatencyProfile, SimFault, SimFs, SimIo, SimListener, SimNetHealth, SimNpuHealth, SimNpuProcess, SimProgram,
+} from './types.js';
+
+/** Where each known program is installed; other registered programs go to /usr/local/bin. */
+export const PROGRAM_PATHS: Readonly<Record<string, string>> = {
+  hccn_tool: '/usr/local/Ascend/driver/tools/hccn_tool',
+  'npu-smi': '/usr/local/sbin/npu-smi',
+  docker: '/usr/bin/docker',
+};
+
+export const DOCKER_DOWN_MESSAGE =
+  'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?';
+
+/** npu-smi's idle HBM use on a 910B3 (vllm-ascend#3114 capture). */
+const IDLE_HBM_MB = 3378;
+const FIRMWARE_VERSION = '7.7.0.1.231';
+
+export interface SimNodeInit {
+  index: number;
+  spec: SimNodeSpec;
+  profile: LatencyProfile;
+  fs: SimFs;
+  cluster: SimCluster;
+}
+
+export interface LldpPeer {
+  chassisMac: string;
+  ifname: string;
+  systemName: string;
+  managementIp: string;
+}
+
+export class SimNode {
+  readonly name: string;
+  readonly host: string;
+  readonly sshPort: number;
+  readonly index: number;
+  readonly spec: SimNodeSpec;
+  readonly profile: LatencyProfile;
+  readonly fs: SimFs;
+  readonly cluster: SimCluster;
+  readonly npuCount: number;
+  readonly npuName: string;
+  /** Program table: name → program. Extensions add to it (the container runtime registers `docker`). */
+  readonly programs = new Map<string, SimProgram>();
+  /** Listening sockets opened by simulated services, keyed `address:port` (shown by `ss -Htln`). */
+  readonly listeners = new Map<string, SimListener>();
+  /** The device management channel hccn_tool serialises on (ascend-tools.md §1.2). */
+  readonly hccnChannel: HccnChannel = { inFlight: 0, heldUntil: 0 };
+  /** Whether generated files land in the node's fs with placeholder executables at the program paths. */
+  installProgramFiles = true;
+
+  private faultList: SimFault[];
+  private tls: number[];
+  private readonly processes: SimNpuProcess[][];
+  private readonly hbmUsed: (number | undefined)[];
+  private readonly bootTime = new Date(Date.now() - 3 * 86_400_000);
+
+  constructor(init: SimNodeInit) {
+    this.index = init.index;
+    this.spec = init.spec;
+    this.name = init.spec.name;
+    this.host = init.spec.host;
+    this.sshPort = init.spec.sshPort ?? DEFAULT_SSH_PORT;
+    this.profile = init.profile;
+    this.fs = init.fs;
+    this.cluster = init.cluster;
+    this.npuCount = init.spec.npus ?? DEFAULT_NPUS;
+    this.npuName = init.spec.npuName ?? DEFAULT_NPU_NAME;
+    this.faultList = [...(init.spec.faults ?? [])];
+    this.tls = this.tlsFromFaults();
+    this.processes = Array.from({ length: this.npuCount }, () => []);
+    this.hbmUsed = Array.from({ length: this.npuCount }, () => undefined);
+    this.programs.set('hccn_tool', createHccnTool(this));
+    this.programs.set('npu-smi', createNpuSmi(this));
+  }
+
+  get faults(): SimFault[] {
+    return this.faultList;
+  }
+
+  /** Per-cluster map for cross-node rendezvous (e.g. MindIE ranks registering with the master). */
+  get shared(): Map<string, unknown> {
+    return this.cluster.shared;
+  }
+
+  get down(): boolean {
+    return this.faultList.some((f) => f.kind === 'node-down');
+  }
+
+  /** Replace the node's faults: TLS switches are reset from them and the node's files rewritten. */
+  async setFaults(faults: SimFault[]): Promise<void> {
+    this.faultList = [...faults];
+    this.tls = this.tlsFromFaults();
+    await this.writeFiles();
+    this.cluster.notifyChange(this);
+  }
+
+  faultsOf<K extends SimFault['kind']>(kind: K): Extract<SimFault, { kind: K }>[] {
+    return this.faultList.filter((f): f is Extract<SimFault, { kind: K }> => f.kind === kind);
+  }
+
+  private npuFault<K extends SimFault['kind']>(kind: K, npu: number): Extract<SimFault, { kind: K }> | undefined {
+    return this.faultsOf(kind).find((f) => 'npu' in f && f.npu === npu);
+  }
+
+  driverVersion(): string {
+    return this.faultsOf('old-driver')[0]?.version ?? this.spec.driverVersion ?? DEFAULT_DRIVER_VERSION;
+  }
+
+  firmwareVersion(): string {
+    return FIRMWARE_VERSION;
+  }
+
+  /** The configured address without faults (what hccn.conf was written from). */
+  baseIp(npu: number): string {
+    return this.spec.deviceIps?.[npu] ?? defaultDeviceIp(this.index, npu);
+  }
+
+  /** The address `hccn_tool -ip -g` reports (before any device-ip-drift). */
+  reportedIp(npu: number): string | undefined {
+    if (this.npuFault('no-ip', npu)) return undefined;
+    const dup = this.npuFault('duplicate-ip', npu);
+    if (dup) {
+      const other = this.cluster.find(dup.node);
+      if (other) return other.baseIp(dup.otherNpu ?? npu);
+    }
+    return this.baseIp(npu);
+  }
+
+  /** The NPUs' real addresses now (device-ip-drift applied): what HCCL binds to. */
+  deviceIps(): (string | undefined)[] {
+    return Array.from({ length: this.npuCount }, (_, npu) => {
+      const drift = this.npuFault('device-ip-drift', npu);
+      return drift ? drift.actual : this.reportedIp(npu);
+    });
+  }
+
+  netmask(_npu: number): string {
+    return '255.255.255.0';
+  }
+
+  gateway(npu: number): string | undefined {
+    if (this.npuFault('no-gateway', npu)) return undefined;
+    return `192.168.${100 + npu}.1`;
+  }
+
+  netdetect(npu: number): string | undefined {
+    if (this.npuFault('netdetect-unset', npu)) return undefined;
+    return `192.168.${100 + npu}.1`;
+  }
+
+  link(npu: number): 'UP' | 'DOWN' {
+    return this.npuFault('link-down', npu) ? 'DOWN' : 'UP';
+  }
+
+  /** A net-health fault wins; without a detect address the state machine stays in Init (§2.4). */
+  netHealth(npu: number): SimNetHealth {
+    const f = this.npuFault('net-health', npu);
+    if (f) return f.value;
+    return this.netdetect(npu) === undefined ? 'Init' : 'Success';
+  }
+
+  npuHealth(npu: number): SimNpuHealth {
+    return this.npuFault('npu-health', npu)?.value ?? 'OK';
+  }
+
+  tlsSwitches(): number[] {
+    return [...this.tls];
+  }
+
+  tlsSwitch(npu: number): number {
+    return this.tls[npu] ?? 0;
+  }
+
+  /** What `hccn_tool -tls -s enable N` does: the device switch and `tls_enable_N` in /etc/hccn.conf. */
+  async setTlsSwitch(npu: number, value: 0 | 1): Promise<void> {
+    this.tls[npu] = value;
+    const path = '/etc/hccn.conf';
+    let lines: string[] = [];
+    const st = await this.fs.stat(path);
+    if (st?.isFile) lines = (await this.fs.readFile(path)).toString('utf8').split('\n').filter((l) => l !== '');
+    const key = `tls_enable_${npu}=`;
+    const at = lines.findIndex((l) => l.startsWith(key));
+    if (at >= 0) lines[at] = `${key}${value}`;
+    else lines.push(`${key}${value}`);
+    await this.fs.writeFile(path, `${lines.join('\n')}\n`, 0o644);
+  }
+
+  lldpPeer(npu: number): LldpPeer | undefined {
+    if (this.npuFault('lldp-empty', npu) || this.link(npu) === 'DOWN') return undefined;
+    // One leaf with every NPU on its own split port, as in the DeepSeek-V3 guide's capture
+    // (node 0 NPU 0..7 → 400GE1/1/5:1, 400GE1/1/5:2, 400GE1/2/5:1, …); each node uses the next port.
+    return {
+      chassisMac: '44:9b:c1:2a:5f:01',
+      ifname: `400GE1/${Math.floor(npu / 2) + 1}/${5 + this.index}:${(npu % 2) + 1}`,
+      systemName: 'ROCE-LEAF-01',
+      managementIp: '192.168.100.1',
+    };
+  }
+
+  npuProcesses(npu: number): SimNpuProcess[] {
+    return [...(this.processes[npu] ?? [])];
+  }
+
+  /** Hook for the container runtime: the rows `npu-smi info` lists for this NPU. */
+  setNpuProcesses(npu: number, procs: SimNpuProcess[]): void {
+    if (npu < 0 || npu >= this.npuCount) throw new RangeError(`${this.name}: no NPU ${npu}`);
+    this.processes[npu] = [...procs];
+  }
+
+  /** Hook for the container runtime: HBM in use on this NPU (undefined = idle level). */
+  setHbmUsed(npu: number, mb: number | undefined): void {
+    if (npu < 0 || npu >= this.npuCount) throw new RangeError(`${this.name}: no NPU ${npu}`);
+    this.hbmUsed[npu] = mb;
+  }
+
+  hbmUsedMb(npu: number): number {
+    const set = this.hbmUsed[npu];
+    if (set !== undefined) return Math.round(set);
+    return IDLE_HBM_MB + this.npuProcesses(npu).reduce((sum, p) => sum + p.memoryMb, 0);
+  }
+
+  hbmTotalMb(): number {
+    return /910B4/.test(this.npuName) ? 32768 : 65536;
+  }
+
+  /** Offset of this node's clock from the real one (clock-skew fault). */
+  clockOffsetMs(): number {
+    return this.faultsOf('clock-skew').reduce((sum, f) => sum + f.seconds * 1000, 0);
+  }
+
+  now(): Date {
+    return new Date(Date.now() + this.clockOffsetMs());
+  }
+
+  get bootedAt(): Date {
+    return this.bootTime;
+  }
+
+  addListener(listener: SimListener): () => void {
+    const key = `${listener.address}:${listener.port}`;
+    this.listeners.set(key, listener);
+    return () => {
+      if (this.listeners.get(key) === listener) this.listeners.delete(key);
+    };
+  }
+
+  /** Everything `ss -Htln` shows: sshd, simulated services, ports held by port-taken faults. */
+  listeningSockets(): SimListener[] {
+    const out: SimListener[] = [{ address: '0.0.0.0', port: 22, owner: 'sshd' }];
+    out.push(...this.listeners.values());
+    for (const f of this.faultsOf('port-taken')) out.push({ address: '0.0.0.0', port: f.port, owner: 'fault' });
+    return out;
+  }
+
+  programPath(name: string): string {
+    return PROGRAM_PATHS[name] ?? `/usr/local/bin/${name}`;
+  }
+
+  /** The program name at an absolute path, if one is installed there. */
+  programAt(path: string): string | undefined {
+    const p = posix.normalize(path);
+    for (const name of this.programs.keys()) if (this.programPath(name) === p) return name;
+    return undefined;
+  }
+
+  /** Run a registered program with the node's faults applied at the program boundary. */
+  async run(name: string, argv: string[], io: SimIo): Promise<number> {
+    if (name === 'docker' && this.faultsOf('runtime-down').length > 0) {
+      await io.stderr(`${DOCKER_DOWN_MESSAGE}\n`);
+      return 1;
+    }
+    const program = this.programs.get(name);
+    if (!program) {
+      await io.stderr(`sh: 1: ${name}: not found\n`);
+      return 127;
+    }
+    const signal = AbortSignal.any([io.signal, this.cluster.stopSignal]);
+    return program(argv, { ...io, signal });
+  }
+
+  /** Write (or rewrite) the node's generated files into `fs` (default: the node's own). */
+  async writeFiles(fs: SimFs = this.fs): Promise<void> {
+    for (const dir of ['/etc', '/tmp', '/root', '/var/lib/ascendctl', '/usr/local/Ascend/driver/tools',
+      '/usr/local/Ascend/firmware', '/usr/local/sbin', '/usr/local/bin', '/usr/bin', '/bin']) {
+      await fs.mkdir(dir, { recursive: true });
+    }
+    if (this.faultsOf('hccn-conf-missing').length > 0) await fs.rm('/etc/hccn.conf', { force: true });
+    else await fs.writeFile('/etc/hccn.conf', this.hccnConf(), 0o644);
+    await fs.writeFile('/etc/ascend_install.info', ASCEND_INSTALL_INFO, 0o644);
+    await fs.writeFile('/usr/local/Ascend/driver/version.info', this.driverVersionInfo(), 0o644);
+    await fs.writeFile('/usr/local/Ascend/firmware/version.info', this.firmwareVersionInfo(), 0o644);
+    await fs.writeFile('/etc/hostname', `${this.name}\n`, 0o644);
+    await this.writeModels(fs);
+    if (this.installProgramFiles) {
+      for (const name of this.programs.keys()) {
+        const path = this.programPath(name);
+        await fs.mkdir(posix.dirname(path), { recursive: true });
+        await fs.writeFile(path, `#!/bin/sh\n# simulated ${name} of ${this.name}\n`, 0o755);
+      }
+    }
+  }
+
+  private async writeModels(fs: SimFs): Promise<void> {
+    const missing = this.faultsOf('model-missing').length > 0;
+    for (const [dir, files] of Object.entries(this.spec.models ?? {})) {
+      if (missing) {
+        await fs.rm(dir, { recursive: true, force: true });
+        continue;
+      }
+      await fs.mkdir(dir, { recursive: true, mode: 0o750 });
+      for (const [file, content] of Object.entries(files)) {
+        const path = posix.join(dir, file);
+        await fs.mkdir(posix.dirname(path), { recursive: true, mode: 0o750 });
+        await fs.writeFile(path, content, 0o640);
+      }
+    }
+  }
+
+  /** /etc/hccn.conf as the hccn_tool set commands leave it (§3), faults applied. */
+  hccnConf(): string {
+    const lines: string[] = [];
+    for (let npu = 0; npu < this.npuCount; npu++) {
+      const ip = this.reportedIp(npu);
+      if (ip !== undefined) {
+        const stale = this.npuFault('hccn-conf-stale', npu);
+        lines.push(`address_${npu}=${stale ? staleAddress(ip) : ip}`, `netmask_${npu}=${this.netmask(npu)}`);
+      }
+      const detect = this.netdetect(npu);
+      if (detect) lines.push(`netdetect_${npu}=${detect}`);
+      const gw = this.gateway(npu);
+      if (gw) lines.push(`gateway_${npu}=${gw}`);
+      lines.push(`send_arp_status_${npu}=1`, `tls_enable_${npu}=${this.tlsSwitch(npu)}`);
+    }
+    return `${lines.join('\n')}\n`;
+  }
+
+  private driverVersionInfo(): string {
+    const v = this.driverVersion();
+    return [
+      `Version=${v}`, 'ascendhal_version=7.35.23', 'aicpu_version=1.0', 'tdt_version=1.0', 'log_version=1.0',
+      'prof_version=2.0', 'dvppkernels_version=1.1', 'tsfw_version=1.0', 'Innerversion=V100R001C23SPC001B231',
+      'compatible_version=[V100R001C17],[V100R001C18],[V100R001C19],[V100R001C20],[V100R001C21],[V100R001C23]',
+      'compatible_version_fw=[7.0.0,7.8.99]', `package_version=${v}`, '',
+    ].join('\n');
+  }
+
+  private firmwareVersionInfo(): string {
+    return [
+      `Version=${FIRMWARE_VERSION}`, 'firmware_version=1.0', `package_version=${this.driverVersion()}`,
+      'compatible_version_drv=[23.0.0,23.0.0.],[24.0,24.0.],[24.1,24.1.],[25.0,25.0.],[25.2,25.2.]', '',
+    ].join('\n');
+  }
+
+  private tlsFromFaults(): number[] {
+    return Array.from({ length: this.npuCount }, (_, npu) => (this.npuFault('tls-on', npu) ? 1 : 0));
+  }
+}
+
+const ASCEND_INSTALL_INFO = [
+  'UserName=HwHiAiUser', 'UserGroup=HwHiAiUser', 'Driver_Install_Type=full',
+  'Driver_Install_Path_Param=/usr/local/Ascend', 'Driver_Install_For_All=yes', 'Driver_Install_Mode=normal',
+  'Firmware_Install_Type=full', 'Firmware_Install_Path_Param=/usr/local/Ascend', '',
+].join('\n');
+
+/** A plausible old address: same subnet, another host part (vllm-ascend#16847's stale hccn.conf). */
+function staleAddress(ip: string): string {
+  const parts = ip.split('.');
+  const last = Number(parts[3] ?? '0');
+  parts[3] = String(((last + 100) % 250) + 2);
+  return parts.join('.');
+}

@@ -1,0 +1,124 @@
+/**
+ * What a simulated cluster looks like: nodes, their NPUs, driver, images, models and faults. Read from
+ * JSON by `sim.js serve --spec FILE` (zod-checked) or built in code by the demo, tests and benchmarks.
+ */
+import { z } from 'zod';
+import type { LatencyProfile, SimFault } from './types.js';
+
+export interface SimNodeSpec {
+  name: string;
+  /** Loopback address the node's front-end listens on (127.0.x.y). */
+  host: string;
+  /** SSH port of the in-process ssh2 front-end; default 2222. */
+  sshPort?: number;
+  /** NPUs in the node; default 8. */
+  npus?: number;
+  /** npu-smi name; default '910B3'. */
+  npuName?: string;
+  /** Driver package version; default '25.2.0'. */
+  driverVersion?: string;
+  faults?: SimFault[];
+  /** Container images present on the node (the container runtime reads them). */
+  images?: string[];
+  /** Model directories: absolute path → file name → content. */
+  models?: Record<string, Record<string, string>>;
+  /** Device IPs per NPU; default defaultDeviceIp(nodeIndex, npu). */
+  deviceIps?: string[];
+  /** Process id substituted for `{pid}` in a `dir:` file-system template (the node's sshd). */
+  pid?: number;
+  /** Root of the node's files when they live in a real directory (overrides the template). */
+  fsRoot?: string;
+}
+
+export interface SimClusterSpec {
+  nodes: SimNodeSpec[];
+  profile: LatencyProfile;
+}
+
+export const DEFAULT_SSH_PORT = 2222;
+export const DEFAULT_NPUS = 8;
+export const DEFAULT_NPU_NAME = '910B3';
+export const DEFAULT_DRIVER_VERSION = '25.2.0';
+
+/** Device (RoCE) address of an NPU: strings for files and outputs only, never contacted. */
+export function defaultDeviceIp(nodeIndex: number, npu: number): string {
+  return `192.168.${100 + npu}.${11 + nodeIndex}`;
+}
+
+const netHealth = z.enum([
+  'Success', 'Socket fail', 'Receive timeout', 'Unreachable', 'Time exceeded',
+  'Fault', 'Init', 'Thread error', 'Detect ip set', 'Unknown',
+]);
+const npu = z.number().int().min(0).max(63);
+
+export const simFaultSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('link-down'), npu }),
+  z.object({ kind: z.literal('net-health'), npu, value: netHealth }),
+  z.object({ kind: z.literal('tls-on'), npu }),
+  z.object({ kind: z.literal('no-ip'), npu }),
+  z.object({ kind: z.literal('duplicate-ip'), npu, node: z.string(), otherNpu: npu.optional() }),
+  z.object({ kind: z.literal('no-gateway'), npu }),
+  z.object({ kind: z.literal('netdetect-unset'), npu }),
+  z.object({ kind: z.literal('lldp-empty'), npu }),
+  z.object({
+    kind: z.literal('ping-loss'), npu, peer: z.string().optional(),
+    lost: z.union([z.literal(1), z.literal(2), z.literal(3)]).optional(),
+  }),
+  z.object({ kind: z.literal('hang'), command: z.string().optional(), npu: npu.optional() }),
+  z.object({ kind: z.literal('busy-storm'), share: z.number().min(0).max(1) }),
+  z.object({ kind: z.literal('old-driver'), version: z.string().min(1) }),
+  z.object({ kind: z.literal('npu-health'), npu, value: z.enum(['Warning', 'Alarm', 'Critical', 'UNKNOWN']) }),
+  z.object({ kind: z.literal('node-down') }),
+  z.object({ kind: z.literal('hccn-conf-stale'), npu }),
+  z.object({ kind: z.literal('hccn-conf-missing') }),
+  z.object({ kind: z.literal('clock-skew'), seconds: z.number() }),
+  z.object({ kind: z.literal('runtime-down') }),
+  z.object({ kind: z.literal('image-absent') }),
+  z.object({ kind: z.literal('pull-fails'), message: z.string().optional() }),
+  z.object({ kind: z.literal('port-taken'), port: z.number().int().min(1).max(65535) }),
+  z.object({ kind: z.literal('model-missing') }),
+  z.object({ kind: z.literal('worker-never-joins') }),
+  z.object({ kind: z.literal('device-ip-drift'), npu, actual: z.string() }),
+]);
+
+const loopback = z.string().regex(/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/, 'a loopback address (127.x.y.z)');
+
+export const simNodeSpecSchema = z.strictObject({
+  name: z.string().min(1),
+  host: loopback,
+  sshPort: z.number().int().min(1).max(65535).optional(),
+  npus: z.number().int().min(1).max(16).optional(),
+  npuName: z.string().min(1).optional(),
+  driverVersion: z.string().min(1).optional(),
+  faults: z.array(simFaultSchema).optional(),
+  images: z.array(z.string()).optional(),
+  models: z.record(z.string(), z.record(z.string(), z.string())).optional(),
+  deviceIps: z.array(z.string()).optional(),
+  pid: z.number().int().positive().optional(),
+  fsRoot: z.string().optional(),
+});
+
+export const simClusterSpecSchema = z.strictObject({
+  nodes: z.array(simNodeSpecSchema).min(1),
+  profile: z.enum(['fast', 'hardware']).default('fast'),
+}).superRefine((spec, ctx) => {
+  const names = new Set<string>();
+  for (const [i, n] of spec.nodes.entries()) {
+    if (names.has(n.name)) ctx.addIssue({ code: 'custom', path: ['nodes', i, 'name'], message: `duplicate node name ${n.name}` });
+    names.add(n.name);
+  }
+});
+
+/** Parse and check a spec (e.g. the JSON file of `sim.js serve --spec`). Throws with the zod issues. */
+export function parseClusterSpec(input: unknown): SimClusterSpec {
+  const result = simClusterSpecSchema.safeParse(input);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new Error(`invalid simulator cluster spec:\n${lines.join('\n')}`);
+  }
+  return result.data as SimClusterSpec;
+}
+
+export function parseFaults(input: unknown): SimFault[] {
+  return z.array(simFaultSchema).parse(input) as SimFault[];
+}

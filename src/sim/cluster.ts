@@ -1,0 +1,95 @@
+/**
+ * The simulated cluster: its nodes, what they share (who owns which device IP, link states for
+ * pings, a rendezvous map for MindIE ranks) and the extensions that add programs to every node.
+ */
+import { SimNode } from './ascend-node.js';
+import type { SimClusterSpec, SimNodeSpec } from './cluster-spec.js';
+import { MemFs } from './mem-fs.js';
+import type { LatencyProfile, SimFs } from './types.js';
+
+/** Adds behaviour to each node at start, e.g. the container runtime registering `docker`. */
+export type SimNodeExtension = (node: SimNode, cluster: SimCluster) => void | Promise<void>;
+
+export interface SimClusterOptions {
+  extensions?: SimNodeExtension[];
+  /** File system per node; default a fresh MemFs. */
+  fs?: (spec: SimNodeSpec, index: number) => SimFs;
+  /** Write placeholder executables at the program paths (off when a real shim is installed there). */
+  installProgramFiles?: boolean;
+}
+
+export interface DeviceIpOwner {
+  node: SimNode;
+  npu: number;
+}
+
+export class SimCluster {
+  readonly spec: SimClusterSpec;
+  readonly profile: LatencyProfile;
+  readonly nodes: SimNode[];
+  /** Cross-node rendezvous for extensions (e.g. MindIE workers registering with the master). */
+  readonly shared = new Map<string, unknown>();
+  private readonly extensions: SimNodeExtension[];
+  private readonly stopController = new AbortController();
+  private readonly changeListeners = new Set<(node: SimNode) => void>();
+  private started = false;
+
+  constructor(spec: SimClusterSpec, opts: SimClusterOptions = {}) {
+    this.spec = spec;
+    this.profile = spec.profile;
+    this.extensions = opts.extensions ?? [];
+    const fsFor = opts.fs ?? (() => new MemFs());
+    this.nodes = spec.nodes.map((nodeSpec, index) => {
+      const node = new SimNode({ index, spec: nodeSpec, profile: spec.profile, fs: fsFor(nodeSpec, index), cluster: this });
+      if (opts.installProgramFiles === false) node.installProgramFiles = false;
+      return node;
+    });
+  }
+
+  /** Aborted by stop(): every program still running on any node sees its io.signal abort. */
+  get stopSignal(): AbortSignal {
+    return this.stopController.signal;
+  }
+
+  find(nameOrHost: string): SimNode | undefined {
+    return this.nodes.find((n) => n.name === nameOrHost) ?? this.nodes.find((n) => n.host === nameOrHost);
+  }
+
+  node(nameOrHost: string): SimNode {
+    const node = this.find(nameOrHost);
+    if (!node) throw new Error(`simulated cluster has no node ${nameOrHost} (nodes: ${this.nodes.map((n) => n.name).join(', ')})`);
+    return node;
+  }
+
+  /** NPUs whose tool-reported address is `ip` (two when a duplicate-ip fault is set). */
+  deviceIpOwners(ip: string): DeviceIpOwner[] {
+    const owners: DeviceIpOwner[] = [];
+    for (const node of this.nodes) {
+      for (let npu = 0; npu < node.npuCount; npu++) if (node.reportedIp(npu) === ip) owners.push({ node, npu });
+    }
+    return owners;
+  }
+
+  /** Write every node's files, then run the extensions on each node (in node order). */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    await Promise.all(this.nodes.map((n) => n.writeFiles()));
+    for (const node of this.nodes) for (const ext of this.extensions) await ext(node, this);
+  }
+
+  /** Abort every running program. Front-ends are stopped by their owners. */
+  stop(): void {
+    this.stopController.abort();
+  }
+
+  /** Called with a node whose faults changed (front-ends react to node-down). Returns an unsubscribe. */
+  onChange(listener: (node: SimNode) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  notifyChange(node: SimNode): void {
+    for (const l of this.changeListeners) l(node);
+  }
+}

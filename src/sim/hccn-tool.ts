@@ -1,0 +1,313 @@
+/**
+ * The simulated `hccn_tool` (ascend-tools.md §2): the same lines, streams and exit codes as the 910B
+ * tool, and its single-caller device channel: a second call while one is in flight answers "busy"
+ * (stdout, exit 11), and a hung call keeps the channel for a while after its caller gave up.
+ */
+import type { SimNode } from './ascend-node.js';
+import { delay, latencyMs, untilAborted, type LatencyKey } from './latency.js';
+import type { SimIo, SimProgram } from './types.js';
+
+export interface HccnChannel {
+  /** Calls holding the device channel now. */
+  inFlight: number;
+  /** Epoch ms until which an abandoned (hung) request still holds the channel. */
+  heldUntil: number;
+}
+
+interface Outcome {
+  code: number;
+  stdout?: string;
+  stderr?: string;
+}
+
+interface Request {
+  npu: number;
+  cmd: string;
+  /** Arguments after `-g` / `-s`. */
+  mode: 'g' | 's';
+  args: string[];
+}
+
+const MSG = {
+  busy: 'hccn_tool is busy, please try again.',
+  invalidId: 'Get invalid device id.',
+  invalidMajor: 'Get invalid major cmd.',
+  seeHelp: 'Enter [ hccn_tool -h ] for more details.',
+  unknownOption: 'Get unknown option!',
+  countWrong: 'The total count of input parameters is wrong!',
+  badIp: 'The ip address you configured is invalid!',
+  noGateway: 'Get gateway failed, because no gateway was preset there!',
+  noIp: 'Get ipconf failed, because no ip was preset there!',
+  failed: 'Command execute failed!',
+  linkDown: 'Execute failed: Link status is down.',
+  ok: 'Cmd executed successfully!',
+} as const;
+
+/** Get-commands the simulator knows, with the usage line the tool prints for each. */
+const GET_USAGE: Record<string, string> = {
+  link: 'get link status',
+  net_health: 'get net health status',
+  netdetect: 'get netdetect address',
+  gateway: 'get default gateway',
+  ip: 'get ip address and netmask',
+  tls: 'get tls switch and certificate info',
+  lldp: 'get lldp neighbour info',
+  ping: 'address <ip> [pkt <0..65507>] : ping the ip from the device',
+  link_stat: 'get link statistics',
+  optical: 'get optical module info',
+  fec: 'get fec mode',
+};
+
+const LATENCY: Record<string, LatencyKey> = {
+  link: 'hccn.link', net_health: 'hccn.net_health', netdetect: 'hccn.netdetect', gateway: 'hccn.gateway',
+  ip: 'hccn.ip', tls: 'hccn.tls', lldp: 'hccn.lldp', link_stat: 'hccn.link_stat', optical: 'hccn.optical',
+  fec: 'hccn.fec',
+};
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+export function createHccnTool(node: SimNode): SimProgram {
+  return async (argv, io) => {
+    const parsed = parseArgs(argv, node.npuCount);
+    if ('code' in parsed) {
+      await delay(latencyMs(node.profile, 'hccn.fail_fast'), io.signal);
+      return emit(io, parsed);
+    }
+    if (isBusy(node)) {
+      await delay(latencyMs(node.profile, 'hccn.fail_fast'), io.signal);
+      return emit(io, { code: 11, stdout: `${MSG.busy}\n` });
+    }
+    const channel = node.hccnChannel;
+    channel.inFlight++;
+    try {
+      const hang = node.faultsOf('hang').find((f) =>
+        (f.command === undefined || f.command.replace(/^-/, '') === parsed.cmd) && (f.npu === undefined || f.npu === parsed.npu));
+      if (hang) {
+        await untilAborted(io.signal);
+        // The killed tool's request stays queued in the driver: the channel stays taken a while longer.
+        channel.heldUntil = Math.max(channel.heldUntil, Date.now() + latencyMs(node.profile, 'hangLockHold'));
+        return 143;
+      }
+      const outcome = await execute(node, parsed, io.signal);
+      if (!outcome) return 143;
+      return emit(io, outcome);
+    } finally {
+      channel.inFlight--;
+    }
+  };
+}
+
+function isBusy(node: SimNode): boolean {
+  const storm = node.faultsOf('busy-storm')[0];
+  if (storm && Math.random() < storm.share) return true;
+  return node.hccnChannel.inFlight > 0 || Date.now() < node.hccnChannel.heldUntil;
+}
+
+async function emit(io: SimIo, o: Outcome): Promise<number> {
+  if (o.stdout) await io.stdout(o.stdout);
+  if (o.stderr) await io.stderr(o.stderr);
+  return o.code;
+}
+
+function usage(cmd: string): string {
+  const what = GET_USAGE[cmd] ?? '';
+  const lines = [`[ hccn_tool -i devid -${cmd} ] needs the following parameters:`, `    -g ${what}`];
+  if (cmd === 'tls') lines.push('    -s enable <0|1> : set tls switch');
+  return `${lines.join('\n')}\n`;
+}
+
+function parseArgs(argv: string[], npuCount: number): Request | Outcome {
+  let npu: number | undefined;
+  let idSeen = false;
+  let cmd: string | undefined;
+  let mode: 'g' | 's' | undefined;
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] ?? '';
+    if (a === '-i') {
+      idSeen = true;
+      const v = argv[++i] ?? '';
+      npu = /^\d{1,2}$/.test(v) && Number(v) < npuCount ? Number(v) : -1;
+    } else if ((a === '-g' || a === '-s') && mode === undefined) {
+      mode = a === '-g' ? 'g' : 's';
+    } else if (a.startsWith('-') && cmd === undefined && mode === undefined) {
+      cmd = a.slice(1);
+    } else {
+      rest.push(a);
+    }
+  }
+  if (cmd === undefined && !idSeen) return { code: 3, stderr: `${MSG.invalidMajor}\n${MSG.seeHelp}\n` };
+  if (!idSeen || npu === undefined || npu < 0) return { code: 4, stderr: `${MSG.invalidId}\n` };
+  if (cmd === undefined || !(cmd in GET_USAGE)) return { code: 3, stderr: `${MSG.invalidMajor}\n${MSG.seeHelp}\n` };
+  if (mode === undefined || (mode === 's' && cmd !== 'tls')) return { code: 3, stderr: `${MSG.unknownOption}\n`, stdout: usage(cmd) };
+  if (mode === 's') {
+    if (rest.length !== 2) return { code: 4, stderr: `${MSG.countWrong}\n`, stdout: usage(cmd) };
+    if (rest[0] !== 'enable' || (rest[1] !== '0' && rest[1] !== '1')) return { code: 3, stderr: `${MSG.unknownOption}\n`, stdout: usage(cmd) };
+    return { npu, cmd, mode, args: rest };
+  }
+  if (cmd === 'ping') {
+    if (rest.length !== 2 && rest.length !== 4) return { code: 4, stderr: `${MSG.countWrong}\n`, stdout: usage(cmd) };
+    if (rest[0] !== 'address' || (rest.length === 4 && rest[2] !== 'pkt')) return { code: 3, stderr: `${MSG.unknownOption}\n`, stdout: usage(cmd) };
+    if (!IPV4.test(rest[1] ?? '')) return { code: 6, stderr: `${MSG.badIp}\n` };
+    if (rest.length === 4 && !(/^\d+$/.test(rest[3] ?? '') && Number(rest[3]) <= 65507)) {
+      return { code: 3, stderr: `${MSG.unknownOption}\n`, stdout: usage(cmd) };
+    }
+    return { npu, cmd, mode, args: rest };
+  }
+  if (rest.length > 0) return { code: 4, stderr: `${MSG.countWrong}\n`, stdout: usage(cmd) };
+  return { npu, cmd, mode, args: rest };
+}
+
+/** Run one parsed request after its device latency; undefined when the caller went away first. */
+async function execute(node: SimNode, req: Request, signal: AbortSignal): Promise<Outcome | undefined> {
+  const { npu } = req;
+  if (req.cmd === 'ping') return ping(node, npu, req.args[1] ?? '', signal);
+  if (req.mode === 's') {
+    if (!(await delay(latencyMs(node.profile, 'hccn.tls_set'), signal))) return undefined;
+    await node.setTlsSwitch(npu, req.args[1] === '1' ? 1 : 0);
+    return { code: 0, stdout: `${MSG.ok}\n` };
+  }
+  if (!(await delay(latencyMs(node.profile, LATENCY[req.cmd] ?? 'hccn.link'), signal))) return undefined;
+  switch (req.cmd) {
+    case 'link':
+      return { code: 0, stdout: `link status: ${node.link(npu)}\n` };
+    case 'net_health':
+      return { code: 0, stdout: `net health status: ${node.netHealth(npu)}\n` };
+    case 'netdetect': {
+      // The "not set" text is not captured anywhere; the tool then prints no address (§2.5).
+      const d = node.netdetect(npu);
+      return { code: 0, stdout: d ? `netdetect address: ${d}\n` : '' };
+    }
+    case 'gateway': {
+      const gw = node.gateway(npu);
+      if (!gw) return { code: 2, stderr: `${MSG.noGateway}\n` };
+      return { code: 0, stdout: `default gateway:${gw}, Iface:eth${npu}\n` };
+    }
+    case 'ip': {
+      const ip = node.reportedIp(npu);
+      if (!ip) return { code: 13, stderr: `${MSG.noIp}\n` };
+      return { code: 0, stdout: `ipaddr:${ip}\nnetmask:${node.netmask(npu)}\n` };
+    }
+    case 'tls':
+      return { code: 0, stdout: tlsText(npu, node.tlsSwitch(npu)) };
+    case 'lldp':
+      return { code: 0, stdout: lldpText(node, npu) };
+    case 'link_stat':
+      return { code: 0, stdout: linkStatText(node, npu) };
+    case 'optical':
+      return { code: 0, stdout: opticalText(node, npu) };
+    case 'fec':
+      return { code: 0, stdout: 'fec mode: rs FEC mode\n' };
+    default:
+      return { code: 1, stderr: `${MSG.failed}\n` };
+  }
+}
+
+function tlsText(npu: number, sw: number): string {
+  const cert = (name: string, subject: string, issuer: string, end: string): string[] => [
+    `dev_id:${npu}, [${name}] info:`,
+    `\t subject[${subject}]`,
+    `\t issuer[${issuer}]`,
+    '\t start_time[Mon Jan  6 03:10:27 2025 GMT]',
+    `\t end_time[${end}]`,
+    '\t tls expiration status[0](0:normal, 1:near expiration, 2:has expired)',
+  ];
+  return [
+    `dev_id:${npu}, tls switch[${sw}](0:disable, 1:enable), tls preconfigured[1](0:non-preset, 1:preset), tls alarm time threshold[60]days`,
+    ...cert('pub cert', '/C=CN/O=Huawei/CN=Ascend NPU Device', '/C=CN/O=Huawei/CN=Huawei Ascend Sub CA', 'Wed Jun 18 03:10:27 2053 GMT'),
+    ...cert('ca1 cert', '/C=CN/O=Huawei/CN=Huawei Ascend Root CA', '/C=CN/O=Huawei/CN=Huawei Ascend Root CA', 'Thu Feb  3 03:10:27 2056 GMT'),
+    '',
+  ].join('\n');
+}
+
+function lldpText(node: SimNode, npu: number): string {
+  const peer = node.lldpPeer(npu);
+  if (!peer) return '';
+  return [
+    'Chassis ID TLV', `\tMAC: ${peer.chassisMac}`,
+    'Port ID TLV', `\tIfname: ${peer.ifname}`,
+    'Time to Live TLV', '\t121',
+    'Port Description TLV', `\t${peer.ifname}`,
+    'System Name TLV', `\t${peer.systemName}`,
+    'System Description TLV', '\tHuawei Versatile Routing Platform Software',
+    'VRP (R) software, Version 8.211 (CE9860 V200R021C10SPC600)',
+    'Copyright (C) 2012-2022 Huawei Technologies Co., Ltd.',
+    'HUAWEI CE9860-4C-EI',
+    '',
+    'System Capabilities TLV', '\tSystem capabilities:  Bridge, Router', '\tEnabled capabilities: Bridge, Router',
+    'Management Address TLV', `\tIPv4: ${peer.managementIp}`, '\tIfindex: 10',
+    'Maximum Frame Size TLV', '\t9216',
+    'End of LLDPDU TLV',
+    '',
+  ].join('\n');
+}
+
+/** `date`-style time as the tool prints it: `Wed Jun  7 10:08:28 2023` (UTC). */
+function ctime(d: Date): string {
+  const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const two = (n: number): string => String(n).padStart(2, '0');
+  return `${days[d.getUTCDay()]} ${months[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ` +
+    `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} ${d.getUTCFullYear()}`;
+}
+
+function linkStatText(node: SimNode, npu: number): string {
+  const p = `[device ${npu}]`;
+  const up = node.bootedAt;
+  const records = [`${p}    ${ctime(new Date(up.getTime() + 62_000))}    LINK UP`];
+  if (node.link(npu) === 'DOWN') records.unshift(`${p}    ${ctime(new Date(up.getTime() + 3_600_000))}    LINK DOWN`);
+  return [
+    `${p}current time        : ${ctime(node.now())}`,
+    `${p}link up count       : 1`,
+    `${p}link change records :`,
+    ...records,
+    '',
+  ].join('\n');
+}
+
+function opticalText(node: SimNode, npu: number): string {
+  const down = node.link(npu) === 'DOWN';
+  const rx = down ? '0.0000' : (0.95 + npu * 0.01).toFixed(4);
+  const rows: [string, string][] = [
+    ['present', 'present'], ['temperature', `${45 + (npu % 4)} C`], ['vendor name', 'Hisense'],
+    ['vendor part number', 'LMQ8811-PC+'], ['xsfp identifier', 'QSFP-DD'], ['xsfp wave length', '850 nm'],
+    ['Vcc', '3262.90 mV'],
+  ];
+  for (let lane = 0; lane < 4; lane++) rows.push([`Tx Power${lane}`, '1.4035 mW'], [`Rx Power${lane}`, `${rx} mW`]);
+  rows.push(['Tx Los Flag', '0x0'], ['Rx Los Flag', down ? '0xff' : '0x0'], ['Tx LoL Flag', '0x0'], ['Rx LoL Flag', down ? '0xff' : '0x0']);
+  return `optical info:\n${rows.map(([k, v]) => `${k.padEnd(21)}: ${v}`).join('\n')}\n`;
+}
+
+/** Loss applied by a ping-loss fault on `node`'s NPU towards `peer`, or 0. */
+function faultLoss(node: SimNode, npu: number, peer: string): number {
+  const f = node.faultsOf('ping-loss').find((x) => x.npu === npu && (x.peer === undefined || x.peer === peer));
+  return f ? (f.lost ?? 3) : 0;
+}
+
+async function ping(node: SimNode, npu: number, ip: string, signal: AbortSignal): Promise<Outcome | undefined> {
+  const profile = node.profile;
+  if (node.link(npu) === 'DOWN') {
+    if (!(await delay(latencyMs(profile, 'hccn.fail_fast'), signal))) return undefined;
+    return { code: 22, stderr: `${MSG.linkDown}\n` };
+  }
+  // Reachability follows what the tools report (-ip -g), so a device-ip-drift shows up only in HCCL.
+  const target = node.cluster.deviceIpOwners(ip).find((o) => !o.node.down && o.node.link(o.npu) === 'UP');
+  let lost = 3;
+  if (target && node.reportedIp(npu) !== undefined) {
+    lost = Math.max(faultLoss(node, npu, target.node.name), faultLoss(target.node, target.npu, node.name));
+  }
+  const answered = 3 - lost;
+  const wait = latencyMs(profile, 'hccn.ping_overhead') + answered * latencyMs(profile, 'hccn.ping_probe') +
+    lost * latencyMs(profile, 'hccn.ping_lost');
+  // The device answers once, after all probes: nothing is printed before (§1.3).
+  if (!(await delay(wait, signal))) return undefined;
+  const lines = [`device ${npu} PING ${ip}`];
+  for (let seq = 0; seq < 3; seq++) {
+    if (seq >= answered) lines.push(`recv time out seq=${seq}`);
+    else lines.push(`recv seq=${seq},time=${(seq === 0 ? 0.11 + Math.random() * 0.05 : 0.06 + Math.random() * 0.01).toFixed(6)}ms`);
+  }
+  lines.push(`3 packets transmitted, ${answered} received, ${((lost / 3) * 100).toFixed(2)}% packet loss`);
+  const stdout = `${lines.join('\n')}\n`;
+  if (lost > 0) return { code: 1, stdout, stderr: `${MSG.failed}\n` };
+  return { code: 0, stdout };
+}

@@ -1,0 +1,168 @@
+/**
+ * The simulated `npu-smi` (ascend-tools.md §4): `info` in the A2 98-column layout with the process
+ * table, `info -t board|health -i N [-c C]`, `info -l`, `-v`. Health comes from npu-health faults;
+ * processes and HBM use come from the container runtime through SimNode's hooks.
+ */
+import type { SimNode } from './ascend-node.js';
+import { delay, latencyMs } from './latency.js';
+import type { SimIo, SimProgram } from './types.js';
+
+const BORDER = `+${'-'.repeat(96)}+`;
+const CELLS = `+${'-'.repeat(27)}+${'-'.repeat(15)}+${'-'.repeat(52)}+`;
+const DOUBLE = `+${'='.repeat(27)}+${'='.repeat(15)}+${'='.repeat(52)}+`;
+const USAGE = 'Usage: npu-smi info <watch|proc|-h|-m|-l|-t type> [Options...]';
+
+/** Bus ids of an 8-NPU Atlas 800T A2, in NPU order (vllm-ascend#3114). */
+const BUS = ['C1', 'C2', '81', '82', '01', '02', '41', '42'];
+const POWER = [99.3, 101.8, 91.0, 99.4, 94.8, 100.8, 99.8, 92.0];
+const TEMP = [41, 38, 37, 39, 44, 42, 43, 45];
+
+const HEALTH_ERRORS: Record<string, { code: string; info: string }> = {
+  Warning: { code: '80E18005', info: 'node type=SOC, sensor type=Temperature, event state=temperature over minor threshold' },
+  Alarm: { code: '80CB8009', info: 'node type=HBM, sensor type=Memory, event state=multi-bit ECC error' },
+  Critical: { code: '80E38000', info: 'node type=AICORE, sensor type=General Software, event state=device heartbeat lost' },
+  UNKNOWN: { code: 'NA', info: 'NA' },
+};
+
+export function createNpuSmi(node: SimNode): SimProgram {
+  return async (argv, io) => {
+    const [first, ...rest] = argv;
+    if (first === '-v' && rest.length === 0) {
+      if (!(await delay(latencyMs(node.profile, 'npusmi.version'), io.signal))) return 143;
+      await io.stdout(`npu-smi version: ${node.driverVersion()}\n`);
+      return 0;
+    }
+    if (first !== 'info') {
+      await io.stdout(`${USAGE}\n`);
+      return 1;
+    }
+    if (rest.length === 0) {
+      if (!(await delay(latencyMs(node.profile, 'npusmi.info'), io.signal))) return 143;
+      await io.stdout(infoTable(node));
+      return 0;
+    }
+    const opts = parseOpts(rest);
+    if (!opts) return usageError(io, '');
+    if (opts.l) {
+      if (!(await delay(latencyMs(node.profile, 'npusmi.list'), io.signal))) return 143;
+      await io.stdout(listText(node));
+      return 0;
+    }
+    if (opts.t === undefined) return usageError(io, '');
+    const card = opts.i === undefined ? -1 : Number(opts.i);
+    if (!/^\d+$/.test(opts.i ?? '') || card >= node.npuCount) return usageError(io, 'Invalid card id.\nError parameter of -i\n');
+    if (opts.c !== undefined && opts.c !== '0') return usageError(io, 'Invalid chip id.\nError parameter of -c\n');
+    if (opts.t === 'board') {
+      if (!(await delay(latencyMs(node.profile, 'npusmi.board'), io.signal))) return 143;
+      await io.stdout(opts.c === undefined ? boardText(node, card) : chipText(node, card));
+      return 0;
+    }
+    if (opts.t === 'health') {
+      if (!(await delay(latencyMs(node.profile, 'npusmi.health'), io.signal))) return 143;
+      await io.stdout(healthText(node, card));
+      return 0;
+    }
+    return usageError(io, 'Invalid type.\nError parameter of -t\n');
+  };
+}
+
+async function usageError(io: SimIo, text: string): Promise<number> {
+  await io.stdout(`${text}${USAGE}\n`);
+  return 1;
+}
+
+function parseOpts(args: string[]): { t?: string; i?: string; c?: string; l?: boolean } | undefined {
+  const out: { t?: string; i?: string; c?: string; l?: boolean } = {};
+  for (let k = 0; k < args.length; k++) {
+    const a = args[k];
+    if (a === '-l') out.l = true;
+    else if (a === '-t' || a === '-i' || a === '-c') {
+      const v = args[++k];
+      if (v === undefined) return undefined;
+      out[a.slice(1) as 't' | 'i' | 'c'] = v;
+    } else return undefined;
+  }
+  return out;
+}
+
+/** `used / total` as npu-smi pads it: a 5-digit value loses the space before `/` (§4.2). */
+function ratio(used: number, total: number): string {
+  return `${String(used).padEnd(5)}/ ${total}`;
+}
+
+function row(a: string, b: string, c: string): string {
+  return `|${` ${a}`.padEnd(27)}|${` ${b}`.padEnd(15)}|${` ${c}`.padEnd(52)}|`;
+}
+
+export function infoTable(node: SimNode): string {
+  const v = node.driverVersion();
+  const lines = [
+    BORDER,
+    `|${` npu-smi ${v}`.padEnd(34)}${`Version: ${v}`.padEnd(62)}|`,
+    CELLS,
+    '| NPU   Name                | Health        | Power(W)    Temp(C)           Hugepages-Usage(page)|',
+    '| Chip                      | Bus-Id        | AICore(%)   Memory-Usage(MB)  HBM-Usage(MB)        |',
+    DOUBLE,
+  ];
+  for (let npu = 0; npu < node.npuCount; npu++) {
+    const busy = node.npuProcesses(npu).length > 0;
+    const power = (POWER[npu % POWER.length] ?? 95) + (busy ? 60 : 0);
+    const temp = (TEMP[npu % TEMP.length] ?? 40) + (busy ? 8 : 0);
+    lines.push(
+      row(`${String(npu).padEnd(6)}${node.npuName}`, node.npuHealth(npu), `${power.toFixed(1).padEnd(12)}${String(temp).padEnd(18)}${ratio(0, 0)}`),
+      row('0', busId(npu), `${'0'.padEnd(12)}${ratio(0, 0).padEnd(18)}${ratio(node.hbmUsedMb(npu), node.hbmTotalMb())}`),
+      DOUBLE,
+    );
+  }
+  lines.push(CELLS, '| NPU     Chip              | Process id    | Process name             | Process memory(MB)      |', DOUBLE);
+  for (let npu = 0; npu < node.npuCount; npu++) {
+    const procs = node.npuProcesses(npu);
+    if (procs.length === 0) lines.push(`| ${`No running processes found in NPU ${npu}`.padEnd(95)}|`);
+    for (const p of procs) {
+      lines.push(`|${` ${String(npu).padEnd(8)}0`.padEnd(27)}|${` ${p.pid}`.padEnd(15)}|${` ${p.name.slice(0, 15)}`.padEnd(26)}|${` ${p.memoryMb}`.padEnd(25)}|`);
+    }
+    lines.push(DOUBLE);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function busId(npu: number): string {
+  const bus = BUS[npu] ?? (0x10 + npu).toString(16).toUpperCase();
+  return `0000:${bus}:00.0`;
+}
+
+/** `key : value` lines: a TAB, the key padded to 31 characters (§4.3). */
+function kv(pairs: [string, string | number][]): string {
+  return pairs.map(([k, v]) => `\t${k.padEnd(31)}: ${v}`).join('\n') + '\n';
+}
+
+function boardText(node: SimNode, npu: number): string {
+  return kv([
+    ['NPU ID', npu], ['Product Name', 'IT21HMDC_Bin5'], ['Model', 'NA'], ['Manufacturer', 'Huawei'],
+    ['Serial Number', `1025C90${String(48791 + node.index * 16 + npu).padStart(5, '0')}`],
+    ['Software Version', node.driverVersion()], ['Firmware Version', node.firmwareVersion()], ['Compatibility', 'OK'],
+    ['Board ID', '0x60'], ['PCB ID', 'A'], ['BOM ID', '1'], ['PCIe Bus Info', busId(npu)], ['Slot ID', npu],
+    ['Class ID', 'NA'], ['PCI Vendor ID', '0x19E5'], ['PCI Device ID', '0xD802'], ['Subsystem Vendor ID', '0x19E5'],
+    ['Subsystem Device ID', '0x3003'], ['Chip Count', 1],
+  ]);
+}
+
+function chipText(node: SimNode, npu: number): string {
+  return kv([
+    ['NPU ID', npu], ['Chip ID', 0], ['Chip Type', 'Ascend'], ['Chip Name', node.npuName], ['Chip Version', 'V1'],
+    ['Board ID', '0x60'], ['PCB ID', 'A'], ['BOM ID', '1'], ['PCIe Bus Info', busId(npu)],
+    ['Firmware Version', node.firmwareVersion()],
+  ]);
+}
+
+function healthText(node: SimNode, npu: number): string {
+  const h = node.npuHealth(npu);
+  const err = h === 'OK' ? { code: 'NA', info: 'NA' } : (HEALTH_ERRORS[h] ?? { code: 'NA', info: 'NA' });
+  return kv([['Health Status', h], ['Error Code', err.code], ['Error Information', err.info]]);
+}
+
+function listText(node: SimNode): string {
+  const groups = [kv([['Total Count', node.npuCount]])];
+  for (let npu = 0; npu < node.npuCount; npu++) groups.push(kv([['NPU ID', npu], ['Chip Count', 1]]));
+  return groups.join('\n');
+}

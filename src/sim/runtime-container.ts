@@ -1,0 +1,269 @@
+/**
+ * One simulated container: its spec, state machine (created → running → exited), bounded log with
+ * timestamps, and the path mapping between what the container sees and the node's file system.
+ */
+import type { SimStat } from './types.js';
+import type { Mount } from './runtime-docker-args.js';
+import type { ContainerHost } from './runtime-host.js';
+
+export type ContainerState = 'created' | 'running' | 'exited';
+
+export interface LogEntry {
+  time: number;
+  /** Sub-millisecond order within one millisecond, so RFC3339Nano stamps stay strictly increasing. */
+  seq: number;
+  stream: 'stdout' | 'stderr';
+  /** One line, without its newline. */
+  text: string;
+}
+
+export interface ContainerSpec {
+  name: string;
+  image: string;
+  /** Entrypoint + command as the container's process receives them. */
+  argv: string[];
+  env: [string, string][];
+  labels: Record<string, string>;
+  mounts: Mount[];
+  devices: string[];
+  privileged: boolean;
+  network: string;
+  ipc: string;
+  user: string;
+  workdir: string;
+  autoRemove: boolean;
+  restart: string;
+  shmSize: string | undefined;
+}
+
+/** Lines kept per container; older ones are dropped as `docker logs` of a json-file with rotation would. */
+export const LOG_CAPACITY = 20_000;
+
+/** What a process inside a container gets. */
+export interface ContainerContext {
+  readonly id: string;
+  readonly spec: ContainerSpec;
+  readonly host: ContainerHost;
+  readonly env: Record<string, string>;
+  /** A pid as the host sees it (npu-smi process table). */
+  readonly pid: number;
+  out(line: string): void;
+  err(line: string): void;
+  /** Aborted on SIGTERM (docker stop). */
+  readonly term: AbortSignal;
+  /** Aborted on SIGKILL: release everything at once. */
+  readonly kill: AbortSignal;
+  /** The node path behind a container path, or undefined when the path lies in the image. */
+  hostPath(containerPath: string): string | undefined;
+  stat(containerPath: string): Promise<SimStat | undefined>;
+  readFile(containerPath: string): Promise<Buffer>;
+}
+
+export type ContainerProgram = (ctx: ContainerContext) => Promise<number>;
+
+/** Files every simulated image carries, by kind. */
+export function imageFiles(image: string): Map<string, string> {
+  const files = new Map<string, string>([
+    ['/bin/bash', ''],
+    ['/bin/sh', ''],
+    ['/etc/os-release', 'NAME="openEuler"\nVERSION="24.03 (LTS)"\nID="openEuler"\n'],
+  ]);
+  const lower = image.toLowerCase();
+  // CANN 8.5+ images (MindIE 2.3) moved the toolkit's set_env.sh (mindie-multinode.md §4.1, §11).
+  const cann = /(^|[^\d])2\.3\.|cann8\.5|8\.5\./.test(lower) ? '/usr/local/Ascend/cann' : '/usr/local/Ascend/ascend-toolkit';
+  files.set(`${cann}/set_env.sh`, '# CANN environment\n');
+  files.set('/usr/local/Ascend/nnal/atb/set_env.sh', '# ATB environment\n');
+  if (lower.includes('mindie')) {
+    files.set('/usr/local/Ascend/atb-models/set_env.sh', '# ATB models environment\n');
+    files.set('/usr/local/Ascend/mindie/set_env.sh', '# MindIE environment\n');
+    files.set('/usr/local/Ascend/mindie/latest/mindie-service/bin/mindieservice_daemon', '');
+    files.set('/usr/local/Ascend/mindie/latest/version.info', 'MindIE 2.1.RC1.B152\n');
+    files.set('/usr/local/Ascend/mindie/latest/mindie-service/conf/config.json', '{}\n');
+  }
+  if (lower.includes('vllm')) files.set('/usr/local/bin/vllm', '');
+  return files;
+}
+
+function normalize(path: string): string {
+  const out: string[] = [];
+  for (const part of path.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') out.pop();
+    else out.push(part);
+  }
+  return `/${out.join('/')}`;
+}
+
+export class Container {
+  readonly logs: LogEntry[] = [];
+  state: ContainerState = 'created';
+  exitCode = 0;
+  error = '';
+  readonly createdAt: number;
+  startedAt = 0;
+  finishedAt = 0;
+  pid = 0;
+  private readonly followers = new Set<(e: LogEntry | null) => void>();
+  private readonly termCtl = new AbortController();
+  private readonly killCtl = new AbortController();
+  private lastTime = 0;
+  private lastSeq = 0;
+  private doneResolve!: (code: number) => void;
+  readonly done: Promise<number>;
+  readonly imageFs: Map<string, string>;
+
+  constructor(
+    readonly id: string,
+    readonly spec: ContainerSpec,
+    readonly host: ContainerHost,
+  ) {
+    this.createdAt = Date.now();
+    this.imageFs = imageFiles(spec.image);
+    this.done = new Promise((resolve) => (this.doneResolve = resolve));
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  get running(): boolean {
+    return this.state === 'running';
+  }
+
+  get termSignal(): AbortSignal {
+    return this.termCtl.signal;
+  }
+
+  env(): Record<string, string> {
+    const env: Record<string, string> = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOSTNAME: this.host.name };
+    for (const [k, v] of this.spec.env) env[k] = v;
+    return env;
+  }
+
+  append(stream: 'stdout' | 'stderr', text: string): void {
+    const now = Date.now();
+    const seq = now === this.lastTime ? this.lastSeq + 1 : 0;
+    this.lastTime = now;
+    this.lastSeq = seq;
+    for (const line of text.replace(/\n$/, '').split('\n')) {
+      const entry: LogEntry = { time: now, seq, stream, text: line };
+      this.logs.push(entry);
+      if (this.logs.length > LOG_CAPACITY) this.logs.shift();
+      for (const f of this.followers) f(entry);
+    }
+  }
+
+  /** Subscribe to new log entries; `null` marks the end (the container stopped). Returns unsubscribe. */
+  follow(cb: (e: LogEntry | null) => void): () => void {
+    this.followers.add(cb);
+    return () => this.followers.delete(cb);
+  }
+
+  hostPath(containerPath: string): string | undefined {
+    const p = normalize(containerPath);
+    let best: { mount: Mount; len: number } | undefined;
+    for (const m of this.spec.mounts) {
+      const target = normalize(m.target);
+      if (p === target || p.startsWith(target === '/' ? '/' : `${target}/`)) {
+        if (!best || target.length > best.len) best = { mount: m, len: target.length };
+      }
+    }
+    if (!best) return undefined;
+    const rest = p.slice(best.len);
+    return normalize(`${best.mount.source}/${rest}`);
+  }
+
+  async stat(containerPath: string): Promise<SimStat | undefined> {
+    const hp = this.hostPath(containerPath);
+    if (hp !== undefined) return this.host.fs.stat(hp);
+    const p = normalize(containerPath);
+    const content = this.imageFs.get(p);
+    if (content !== undefined) {
+      return { isFile: true, isDirectory: false, isSymlink: false, mode: 0o755, uid: 0, size: content.length, mtimeMs: this.createdAt };
+    }
+    const isDir = [...this.imageFs.keys()].some((f) => f.startsWith(p === '/' ? '/' : `${p}/`)) || ['/tmp', '/root', '/'].includes(p);
+    return isDir ? { isFile: false, isDirectory: true, isSymlink: false, mode: 0o755, uid: 0, size: 4096, mtimeMs: this.createdAt } : undefined;
+  }
+
+  async readFile(containerPath: string): Promise<Buffer> {
+    const hp = this.hostPath(containerPath);
+    if (hp !== undefined) return this.host.fs.readFile(hp);
+    const content = this.imageFs.get(normalize(containerPath));
+    if (content === undefined) {
+      const err = new Error(`ENOENT: no such file or directory, open '${containerPath}'`) as Error & { code: string };
+      err.code = 'ENOENT';
+      throw err;
+    }
+    return Buffer.from(content);
+  }
+
+  async readdir(containerPath: string): Promise<string[]> {
+    const hp = this.hostPath(containerPath);
+    if (hp !== undefined) return this.host.fs.readdir(hp);
+    const p = normalize(containerPath);
+    const prefix = p === '/' ? '/' : `${p}/`;
+    const names = new Set<string>();
+    for (const f of this.imageFs.keys()) if (f.startsWith(prefix)) names.add(f.slice(prefix.length).split('/')[0]!);
+    for (const m of this.spec.mounts) {
+      const t = normalize(m.target);
+      if (t.startsWith(prefix)) names.add(t.slice(prefix.length).split('/')[0]!);
+    }
+    return [...names].sort();
+  }
+
+  /** Run `program` as the container's main process. */
+  start(program: ContainerProgram, pid: number): void {
+    this.state = 'running';
+    this.startedAt = Date.now();
+    this.pid = pid;
+    const ctx: ContainerContext = {
+      id: this.id,
+      spec: this.spec,
+      host: this.host,
+      env: this.env(),
+      pid,
+      out: (line) => this.append('stdout', line),
+      err: (line) => this.append('stderr', line),
+      term: this.termCtl.signal,
+      kill: this.killCtl.signal,
+      hostPath: (p) => this.hostPath(p),
+      stat: (p) => this.stat(p),
+      readFile: (p) => this.readFile(p),
+    };
+    const killed = new Promise<number>((resolve) =>
+      this.killCtl.signal.addEventListener('abort', () => resolve(137), { once: true }),
+    );
+    const run = program(ctx).catch((e: unknown) => {
+      this.append('stderr', `${e instanceof Error ? e.message : String(e)}`);
+      return 1;
+    });
+    void Promise.race([run, killed]).then((code) => this.finish(code));
+  }
+
+  /** Mark a container that could not start (bad command) as exited. */
+  failStart(code: number, error: string): void {
+    this.error = error;
+    this.startedAt = Date.now();
+    this.finish(code);
+  }
+
+  private finish(code: number): void {
+    if (this.state === 'exited') return;
+    this.state = 'exited';
+    this.exitCode = code;
+    this.finishedAt = Date.now();
+    this.pid = 0;
+    if (!this.killCtl.signal.aborted) this.killCtl.abort();
+    for (const f of [...this.followers]) f(null);
+    this.followers.clear();
+    this.doneResolve(code);
+  }
+
+  terminate(): void {
+    if (!this.termCtl.signal.aborted) this.termCtl.abort();
+  }
+
+  killNow(): void {
+    if (this.state === 'running' && !this.killCtl.signal.aborted) this.killCtl.abort();
+  }
+}

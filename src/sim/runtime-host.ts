@@ -1,0 +1,125 @@
+/**
+ * What the simulated container runtime needs from the node it runs on, and the timing rules it uses.
+ * The runtime codes against this small interface rather than against SimNode so that it can be tested
+ * with a fake and plugged into the real node through one adapter (container-runtime.ts).
+ */
+import type { LatencyProfile, SimFault, SimFs, SimProgram } from './types.js';
+
+/** A process as the npu-smi process table shows it. */
+export interface RuntimeNpuProcess {
+  pid: number;
+  name: string;
+  memoryMb: number;
+}
+
+export interface ContainerHost {
+  readonly name: string;
+  /** The node's own address: the only address simulated daemons may listen on. */
+  readonly host: string;
+  readonly fs: SimFs;
+  readonly profile: LatencyProfile;
+  readonly npuCount: number;
+  /** Read on every use: faults may be replaced while the node runs. */
+  faults(): readonly SimFault[];
+  /** Each NPU's current RoCE address (index = physical id). */
+  deviceIps(): (string | undefined)[];
+  /** Each NPU's TLS switch (index = physical id), 0 or 1. */
+  tlsSwitches(): number[];
+  /** Cross-node rendezvous, one map per cluster. */
+  readonly shared: Map<string, unknown>;
+  /** Images present before anything was pulled; undefined = every image counts as pre-pulled. */
+  readonly initialImages?: readonly string[] | undefined;
+  /** Ports other software holds on this node (shown by `ss -Htln`), besides the runtime's own. */
+  portHeld(ip: string, port: number): boolean;
+  addListener(ip: string, port: number, owner: string): void;
+  removeListener(ip: string, port: number): void;
+  setNpuProcesses(npu: number, procs: RuntimeNpuProcess[]): void;
+  /** HBM in use on this NPU; undefined returns it to the idle level. */
+  setHbmUsed(npu: number, mb: number | undefined): void;
+  registerProgram(name: string, program: SimProgram): void;
+}
+
+/**
+ * How long one simulated second lasts. Timeouts the real software counts in seconds (HCCL_CONNECT_TIMEOUT,
+ * `docker stop -t`, MindIE's 15 s shutdown) run compressed under `fast` so tests stay quick:
+ *   fast:     1 s → 10 ms   (HCCL_CONNECT_TIMEOUT=120 → 1.2 s; the 15 s shutdown → 150 ms)
+ *   hardware: 1 s → 1 s     (true to life, for the demo and the benchmarks)
+ */
+export function simSecondMs(profile: LatencyProfile): number {
+  return profile === 'fast' ? 10 : 1000;
+}
+
+/**
+ * Latencies of the serving path. Hardware numbers: a 671B W8A8 model on 2 × A2 decodes at roughly
+ * 20–40 tokens/s per request, a short prompt's prefill takes a few hundred ms; loading weights is
+ * minutes on real hardware and is shortened to a few seconds here so that the demo stays watchable.
+ */
+export interface ServingTimings {
+  weightLoadMs: number;
+  prefillMs: number;
+  tokenMs: number;
+  pullLayerMs: number;
+}
+
+export function servingTimings(profile: LatencyProfile): ServingTimings {
+  return profile === 'fast'
+    ? { weightLoadMs: 100, prefillMs: 2, tokenMs: 1, pullLayerMs: 3 }
+    : { weightLoadMs: 4000, prefillMs: 250, tokenMs: 35, pullLayerMs: 1200 };
+}
+
+/** Resolves after `ms`, or early (resolving false) when `signal` aborts. */
+export function pause(ms: number, signal?: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) {
+      resolve(false);
+      return;
+    }
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, Math.max(0, ms));
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Resolves when `signal` aborts (never resolves if it never does). */
+export function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
+
+/** 127.0.0.0/8: the only addresses the simulator ever binds. */
+export function isLoopback(ip: string): boolean {
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(ip);
+}
+
+export function isIpv4(ip: string): boolean {
+  const parts = ip.split('.');
+  return parts.length === 4 && parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255);
+}
+
+/** A stable 32-bit hash (FNV-1a) for deterministic fake ids and text. */
+export function fnv1a(text: string, seed = 0x811c9dc5): number {
+  let h = seed >>> 0;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}
+
+/** `n` hex digits derived from `text` (container ids, digests). */
+export function hexId(text: string, n: number): string {
+  let out = '';
+  let i = 0;
+  while (out.length < n) {
+    out += fnv1a(`${text}#${i++}`).toString(16).padStart(8, '0');
+  }
+  return out.slice(0, n);
+}

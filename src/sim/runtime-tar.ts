@@ -1,0 +1,85 @@
+/**
+ * A minimal ustar reader for `docker load`: enough to find `manifest.json` in an image archive. Handles
+ * the ustar name prefix, GNU long names (`L` entries) and pax `path=` records; ignores everything else.
+ */
+
+export interface TarEntry {
+  name: string;
+  type: string;
+  data: Buffer;
+}
+
+export class TarError extends Error {}
+
+function cString(buf: Buffer, start: number, len: number): string {
+  const slice = buf.subarray(start, start + len);
+  const nul = slice.indexOf(0);
+  return slice.subarray(0, nul < 0 ? slice.length : nul).toString('utf8');
+}
+
+function octal(buf: Buffer, start: number, len: number): number {
+  const text = cString(buf, start, len).trim();
+  if (text === '') return 0;
+  if (!/^[0-7]+$/.test(text)) throw new TarError(`invalid tar header: size field ${JSON.stringify(text)}`);
+  return parseInt(text, 8);
+}
+
+export function readTar(archive: Buffer): TarEntry[] {
+  const entries: TarEntry[] = [];
+  let offset = 0;
+  let longName: string | undefined;
+  while (offset + 512 <= archive.length) {
+    const header = archive.subarray(offset, offset + 512);
+    if (header.every((b) => b === 0)) break;
+    let sum = 0;
+    for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : header[i]!;
+    if (sum !== octal(header, 148, 8)) throw new TarError('archive/tar: invalid tar header');
+    const size = octal(header, 124, 12);
+    const type = String.fromCharCode(header[156] || 48);
+    const magic = cString(header, 257, 6);
+    const prefix = magic.startsWith('ustar') ? cString(header, 345, 155) : '';
+    let name = cString(header, 0, 100);
+    if (prefix !== '') name = `${prefix}/${name}`;
+    const dataStart = offset + 512;
+    if (dataStart + size > archive.length) throw new TarError('unexpected EOF');
+    const data = archive.subarray(dataStart, dataStart + size);
+    offset = dataStart + Math.ceil(size / 512) * 512;
+    if (type === 'L') {
+      longName = cString(data, 0, data.length);
+      continue;
+    }
+    if (type === 'x') {
+      const m = /\d+ path=([^\n]*)\n/.exec(data.toString('utf8'));
+      if (m) longName = m[1];
+      continue;
+    }
+    entries.push({ name: (longName ?? name).replace(/^\.\//, ''), type, data });
+    longName = undefined;
+  }
+  return entries;
+}
+
+/** Build a ustar archive (tests and `docker save`-like helpers). */
+export function writeTar(files: { name: string; data: string | Buffer }[]): Buffer {
+  const blocks: Buffer[] = [];
+  for (const f of files) {
+    const data = typeof f.data === 'string' ? Buffer.from(f.data) : f.data;
+    const header = Buffer.alloc(512);
+    header.write(f.name, 0, 100, 'utf8');
+    header.write('0000644\0', 100, 8, 'ascii');
+    header.write('0000000\0', 108, 8, 'ascii');
+    header.write('0000000\0', 116, 8, 'ascii');
+    header.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124, 12, 'ascii');
+    header.write(`${Math.floor(Date.now() / 1000).toString(8).padStart(11, '0')}\0`, 136, 12, 'ascii');
+    header.write('        ', 148, 8, 'ascii');
+    header.write('0', 156, 1, 'ascii');
+    header.write('ustar\0', 257, 6, 'ascii');
+    header.write('00', 263, 2, 'ascii');
+    let sum = 0;
+    for (const b of header) sum += b;
+    header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'ascii');
+    blocks.push(header, data, Buffer.alloc((512 - (data.length % 512)) % 512));
+  }
+  blocks.push(Buffer.alloc(1024));
+  return Buffer.concat(blocks);
+}

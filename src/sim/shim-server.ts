@@ -1,0 +1,210 @@
+/**
+ * The front-end for real OpenSSH nodes: a bash shim installed at a tool's real path forwards each call
+ * over bash's /dev/tcp to this TCP server (127.0.0.1 only), which runs the simulated program for that
+ * node and replies with one bash statement per line (`printf -- '…'`, `… >&2`, finally `exit N`).
+ *
+ * Request: `<argc>\0<node>\0<program>\0<arg>\0…<stdin length>\0<stdin bytes>`.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { posix } from 'node:path';
+import type { SimNode } from './ascend-node.js';
+import type { SimCluster } from './cluster.js';
+import type { SimFs } from './types.js';
+import { bufferIterable } from './byte-pipe.js';
+
+/** Programs whose calls read standard input (the shim sends it first): `docker load`, `docker … -i`. */
+const READS_STDIN: Record<string, string> = {
+  docker: '[[ " $* " == *" load "* || " $* " == *" -i "* || " $* " == *" --interactive "* ]]',
+};
+
+function sq(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The bash script installed at `program`'s real path on `nodeName`. */
+export function shimScript(program: string, nodeName: string, port: number): string {
+  const readsStdin = READS_STDIN[program] ?? 'false';
+  return `#!/bin/bash
+# Simulated ${program} of node ${nodeName}: forwards this call to the ascendctl simulator on 127.0.0.1:${port}.
+exec 3<>/dev/tcp/127.0.0.1/${port} || { echo ${sq(`${program}: the simulator is not reachable on 127.0.0.1:${port}`)} >&2; exit 255; }
+printf '%s\\0' "$#" ${sq(nodeName)} ${sq(program)} "$@" >&3
+if ${readsStdin}; then
+  __sim_in=$(mktemp) && cat >"$__sim_in"
+  printf '%s\\0' "$(stat -c %s "$__sim_in")" >&3
+  cat "$__sim_in" >&3
+  rm -f "$__sim_in"
+else
+  printf '0\\0' >&3
+fi
+while IFS= read -r __sim_line <&3; do eval "$__sim_line"; done
+exit 255
+`;
+}
+
+/** One reply statement: the chunk as a printf format with every unsafe byte as an octal escape. */
+export function replyStatement(chunk: Buffer, stream: 'stdout' | 'stderr'): string {
+  let fmt = '';
+  for (const b of chunk) {
+    if (b === 0x25) fmt += '%%';
+    else if (b === 0x5c) fmt += '\\\\';
+    else if (b >= 0x20 && b < 0x7f && b !== 0x27) fmt += String.fromCharCode(b);
+    else fmt += `\\${b.toString(8).padStart(3, '0')}`;
+  }
+  return `printf -- '${fmt}'${stream === 'stderr' ? ' >&2' : ''}\n`;
+}
+
+interface ParsedRequest {
+  node: string;
+  program: string;
+  argv: string[];
+  stdin: Buffer;
+}
+
+/** Parse a complete request from the bytes so far, or undefined when more are needed. */
+export function parseRequest(buf: Buffer): ParsedRequest | undefined {
+  const fields: string[] = [];
+  let pos = 0;
+  const field = (): string | undefined => {
+    const nul = buf.indexOf(0, pos);
+    if (nul < 0) return undefined;
+    const s = buf.subarray(pos, nul).toString('utf8');
+    pos = nul + 1;
+    return s;
+  };
+  const argcText = field();
+  if (argcText === undefined) return undefined;
+  const argc = Number(argcText);
+  if (!Number.isInteger(argc) || argc < 0) throw new Error(`bad request: argc ${argcText}`);
+  for (let i = 0; i < argc + 2; i++) {
+    const f = field();
+    if (f === undefined) return undefined;
+    fields.push(f);
+  }
+  const lenText = field();
+  if (lenText === undefined) return undefined;
+  const len = Number(lenText);
+  if (!Number.isInteger(len) || len < 0) throw new Error(`bad request: stdin length ${lenText}`);
+  if (buf.length < pos + len) return undefined;
+  const [node = '', program = '', ...argv] = fields;
+  return { node, program, argv, stdin: buf.subarray(pos, pos + len) };
+}
+
+export class ShimServer {
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(private readonly cluster: SimCluster) {}
+
+  /** Listen on 127.0.0.1 (port 0 = any); resolves with the port. */
+  listen(port = 0): Promise<number> {
+    const server = createServer((socket) => this.handle(socket));
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        const addr = server.address();
+        resolve(typeof addr === 'object' && addr ? addr.port : port);
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    const server = this.server;
+    this.server = undefined;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private handle(socket: Socket): void {
+    this.sockets.add(socket);
+    const ac = new AbortController();
+    let buf = Buffer.alloc(0);
+    let started = false;
+    let closed = false;
+    socket.on('close', () => {
+      closed = true;
+      this.sockets.delete(socket);
+      ac.abort();
+    });
+    socket.on('error', () => undefined);
+    const send = (text: string): Promise<void> => {
+      if (closed || socket.destroyed) return Promise.resolve();
+      if (socket.write(text)) return Promise.resolve();
+      return new Promise((resolve) => {
+        const done = (): void => {
+          socket.off('drain', done);
+          socket.off('close', done);
+          resolve();
+        };
+        socket.once('drain', done);
+        socket.once('close', done);
+      });
+    };
+    socket.on('data', (chunk: Buffer) => {
+      if (started) return;
+      buf = Buffer.concat([buf, chunk]);
+      let req: ParsedRequest | undefined;
+      try {
+        req = parseRequest(buf);
+      } catch (err) {
+        started = true;
+        void send(`${replyStatement(Buffer.from(`simulator: ${(err as Error).message}\n`), 'stderr')}exit 255\n`).then(() => socket.end());
+        return;
+      }
+      if (!req) return;
+      started = true;
+      void this.run(req, send, ac.signal).then(async (code) => {
+        await send(`exit ${code}\n`);
+        socket.end();
+      });
+    });
+  }
+
+  private async run(req: ParsedRequest, send: (t: string) => Promise<void>, signal: AbortSignal): Promise<number> {
+    const node = this.cluster.find(req.node);
+    const stderr = (c: string | Buffer): Promise<void> => send(replyStatement(typeof c === 'string' ? Buffer.from(c) : c, 'stderr'));
+    if (!node) {
+      await stderr(`simulator: no simulated node ${req.node}\n`);
+      return 255;
+    }
+    if (node.down) {
+      await stderr(`simulator: node ${node.name} is down\n`);
+      return 255;
+    }
+    try {
+      return await node.run(req.program, req.argv, {
+        stdin: req.stdin.length > 0 ? bufferIterable(req.stdin) : null,
+        stdout: (c) => send(replyStatement(typeof c === 'string' ? Buffer.from(c) : c, 'stdout')),
+        stderr,
+        signal,
+        env: {},
+      });
+    } catch (err) {
+      await stderr(`simulator error: ${err instanceof Error ? err.message : String(err)}\n`);
+      return 255;
+    }
+  }
+}
+
+/**
+ * Write a node's files into a real directory tree (its mount namespace seen through a DirFs), and with
+ * `shimPort` the shims at the programs' real paths, so that real `cat`/`bash` on the node see them.
+ */
+export async function materializeNodeFiles(node: SimNode, fs: SimFs = node.fs, shimPort?: number): Promise<void> {
+  const install = node.installProgramFiles;
+  node.installProgramFiles = false;
+  try {
+    await node.writeFiles(fs);
+  } finally {
+    node.installProgramFiles = install;
+  }
+  if (shimPort === undefined) return;
+  for (const program of node.programs.keys()) {
+    const path = node.programPath(program);
+    await fs.mkdir(posix.dirname(path), { recursive: true });
+    await fs.rm(path, { force: true });
+    await fs.writeFile(path, shimScript(program, node.name, shimPort), 0o755);
+    await fs.chmod(path, 0o755);
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * The in-process SSH front-end: one ssh2 server per simulated node on its own loopback address,
+ * publickey auth against the allowed keys, a host key per node, and `exec` requests run by the
+ * node's shell (stdin from the channel, exit status sent back, channel close aborts the command).
+ */
+import type { Socket } from 'node:net';
+import type { Writable } from 'node:stream';
+import ssh2 from 'ssh2';
+import type { Connection, ParsedKey, ServerChannel } from 'ssh2';
+import type { SimNode } from './ascend-node.js';
+import { readableToPipe } from './byte-pipe.js';
+import type { SimCluster } from './cluster.js';
+import { runShell } from './shell.js';
+
+const { Server, utils } = ssh2;
+
+export interface HostKeyPair {
+  /** OpenSSH private key text. */
+  private: string;
+  /** `ssh-ed25519 AAAA…` (known_hosts key part). */
+  public: string;
+}
+
+export function generateHostKey(): HostKeyPair {
+  const k = utils.generateKeyPairSync('ed25519');
+  return { private: k.private, public: k.public.trim() };
+}
+
+export interface SshFrontOptions {
+  cluster: SimCluster;
+  /** Public keys allowed to log in (authorized_keys lines or key texts). */
+  authorizedKeys: string[];
+  /** Host key per node name; generated when missing. */
+  hostKeys?: Map<string, HostKeyPair>;
+}
+
+interface NodeFront {
+  server: InstanceType<typeof Server> | undefined;
+  connections: Set<Connection>;
+  hostKey: HostKeyPair;
+}
+
+export class SshFront {
+  private readonly fronts = new Map<string, NodeFront>();
+  private readonly allowed: ParsedKey[];
+  private unsubscribe: (() => void) | undefined;
+  private stopped = false;
+
+  constructor(private readonly opts: SshFrontOptions) {
+    this.allowed = opts.authorizedKeys.flatMap((text) => text.split('\n')).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'))
+      .map((line) => {
+        const parsed = utils.parseKey(line);
+        if (parsed instanceof Error) throw new Error(`unusable authorized key (${parsed.message}): ${line.slice(0, 40)}…`);
+        return Array.isArray(parsed) ? (parsed[0] as ParsedKey) : parsed;
+      });
+    for (const node of opts.cluster.nodes) {
+      this.fronts.set(node.name, { server: undefined, connections: new Set(), hostKey: opts.hostKeys?.get(node.name) ?? generateHostKey() });
+    }
+  }
+
+  hostKey(nodeName: string): HostKeyPair {
+    const front = this.fronts.get(nodeName);
+    if (!front) throw new Error(`no simulated node ${nodeName}`);
+    return front.hostKey;
+  }
+
+  /** Listen for every node that is not down; follow node-down/up changes afterwards. */
+  async start(): Promise<void> {
+    await Promise.all(this.opts.cluster.nodes.map((n) => this.sync(n)));
+    this.unsubscribe = this.opts.cluster.onChange((n) => { void this.sync(n); });
+  }
+
+  /** Kill the live SSH connections of a node (tests of reconnection). Returns how many were cut. */
+  dropConnections(nodeName: string): number {
+    const front = this.fronts.get(nodeName);
+    if (!front) throw new Error(`no simulated node ${nodeName}`);
+    const n = front.connections.size;
+    for (const c of front.connections) destroy(c);
+    front.connections.clear();
+    return n;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe?.();
+    await Promise.all([...this.fronts.keys()].map((name) => this.close(name)));
+  }
+
+  private async sync(node: SimNode): Promise<void> {
+    const front = this.fronts.get(node.name);
+    if (!front || this.stopped) return;
+    if (node.down) await this.close(node.name);
+    else if (!front.server) await this.listen(node, front);
+  }
+
+  private async close(name: string): Promise<void> {
+    const front = this.fronts.get(name);
+    if (!front?.server) return;
+    const server = front.server;
+    front.server = undefined;
+    this.dropConnections(name);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private listen(node: SimNode, front: NodeFront): Promise<void> {
+    const server = new Server({ hostKeys: [front.hostKey.private] }, (client) => this.accept(node, front, client));
+    front.server = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(node.sshPort, node.host, () => {
+        server.off('error', reject);
+        server.on('error', () => undefined);
+        resolve();
+      });
+    });
+  }
+
+  private accept(node: SimNode, front: NodeFront, client: Connection): void {
+    client.setNoDelay(true);
+    front.connections.add(client);
+    client.on('close', () => front.connections.delete(client));
+    client.on('error', () => undefined);
+    client.on('authentication', (ctx) => {
+      if (ctx.method !== 'publickey') return ctx.reject(['publickey']);
+      const key = this.allowed.find((k) => k.type === ctx.key.algo && k.getPublicSSH().equals(ctx.key.data));
+      if (!key) return ctx.reject(['publickey']);
+      if (!ctx.signature || !ctx.blob) return ctx.accept(); // the client asks whether this key would do
+      return key.verify(ctx.blob, ctx.signature, ctx.hashAlgo) === true ? ctx.accept() : ctx.reject(['publickey']);
+    });
+    client.on('ready', () => {
+      client.on('session', (acceptSession) => {
+        const session = acceptSession();
+        const env: Record<string, string> = {};
+        session.on('env', (accept, _reject, info) => {
+          env[info.key] = info.val;
+          accept?.();
+        });
+        session.on('pty', (_accept, reject) => reject?.());
+        session.on('subsystem', (_accept, reject) => reject());
+        session.on('shell', (accept) => {
+          const channel = accept();
+          channel.stderr.write(`${node.name}: this simulated node runs commands only (ssh host COMMAND).\n`);
+          channel.exit(1);
+          channel.end();
+        });
+        session.on('exec', (accept, _reject, info) => {
+          const channel = accept();
+          this.exec(node, channel, info.command, env);
+        });
+      });
+    });
+  }
+
+  private exec(node: SimNode, channel: ServerChannel, command: string, env: Record<string, string>): void {
+    const ac = new AbortController();
+    let closed = false;
+    channel.on('close', () => {
+      closed = true;
+      ac.abort();
+    });
+    channel.on('error', () => undefined);
+    const stdin = readableToPipe(channel);
+    const io = {
+      stdin,
+      stdout: (c: string | Buffer) => write(channel, c, () => closed),
+      stderr: (c: string | Buffer) => write(channel.stderr, c, () => closed),
+      signal: ac.signal,
+      env,
+    };
+    void runShell(node, command, io)
+      .catch(async (err: unknown) => {
+        await io.stderr(`sh: simulator error: ${err instanceof Error ? err.message : String(err)}\n`);
+        return 255;
+      })
+      .then((code) => {
+        if (closed) return;
+        channel.exit(code);
+        channel.end();
+      });
+  }
+}
+
+function write(stream: Writable, chunk: string | Buffer, isClosed: () => boolean): Promise<void> {
+  if (isClosed() || stream.destroyed || !stream.writable) return Promise.resolve();
+  if (stream.write(chunk)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.once('drain', done);
+    stream.once('close', done);
+  });
+}
+
+/** Cut a connection the hard way (a dropped network path), not with an SSH disconnect message. */
+function destroy(client: Connection): void {
+  const sock = (client as unknown as { _sock?: Socket })._sock;
+  if (sock) sock.destroy();
+  else client.end();
+}
