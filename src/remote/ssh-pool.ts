@@ -1,0 +1,536 @@
+/**
+ * The real Transport: one ssh2 connection per node, made on first use and reused for the whole run.
+ * Connection set-ups in flight are bounded (a rack's worth of handshakes at once would trip sshd's
+ * MaxStartups on a shared jump host and the control machine's CPU), and so are channels per
+ * connection (OpenSSH's MaxSessions is 10). A node that fails only fails its own calls.
+ */
+import { randomBytes } from 'node:crypto';
+import { posix } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Readable } from 'node:stream';
+import type { Client as SshClient, ClientChannel } from 'ssh2';
+import { describeEndpoint, formatAddress, type JumpEndpoint, type SshEndpoint } from './endpoint.js';
+import { shellJoin, withRemoteTimeout } from './quote.js';
+import { Semaphore } from './semaphore.js';
+import { Link } from './ssh-link.js';
+import {
+  RemoteError,
+  type ExecOptions,
+  type ExecResult,
+  type NodeTarget,
+  type StreamHandlers,
+  type Transport,
+  type UploadOptions,
+} from './transport.js';
+
+export interface SshPoolOptions {
+  /** Connection set-ups (TCP + handshake + auth) in flight at once; default 32. */
+  maxConnecting?: number;
+  /** SSH-level keepalive; default 15000 ms. */
+  keepaliveIntervalMs?: number;
+  /** Unanswered keepalives before the connection is declared dead; default 3. */
+  keepaliveCountMax?: number;
+  /** Channels open at once per connection; default 8, below OpenSSH's MaxSessions 10. */
+  maxChannels?: number;
+  /** Where `$SSH_AUTH_SOCK` is read from; default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Extra wait after timeoutMs before the channel is closed locally; default 5000 (the `timeout -k 5`). */
+  timeoutGraceMs?: number;
+}
+
+export interface PoolStats {
+  /** SSH connections established to nodes (reconnects included). */
+  connectionsMade: number;
+  /** SSH connections established to jump hosts. */
+  jumpConnectionsMade: number;
+  /** Connection set-ups that failed (nodes and jump hosts). */
+  connectFailures: number;
+  channelsOpened: number;
+}
+
+export interface TransportStats {
+  connectionsMade: number;
+  channelsOpened: number;
+  /** Most channels this transport had open at once. */
+  peakChannels: number;
+}
+
+interface Resolved {
+  maxConnecting: number;
+  keepaliveIntervalMs: number;
+  keepaliveCountMax: number;
+  maxChannels: number;
+  env: NodeJS.ProcessEnv;
+  timeoutGraceMs: number;
+}
+
+interface ChannelEnd {
+  gotExit: boolean;
+  code: number | null;
+  closed: boolean;
+}
+
+/** Exit status and close of each channel, recorded as soon as the channel exists. */
+const channelEnds = new WeakMap<ClientChannel, ChannelEnd>();
+
+/** Most stderr kept for a stream() call without an onStderr handler: enough for an error message. */
+const STDERR_TAIL_BYTES = 64 * 1024;
+
+export class SshPool {
+  readonly stats: PoolStats = { connectionsMade: 0, jumpConnectionsMade: 0, connectFailures: 0, channelsOpened: 0 };
+  readonly #opts: Resolved;
+  readonly #connecting: Semaphore;
+  readonly #transports = new Map<string, SshTransport>();
+  readonly #jumps = new Map<string, Link>();
+  #closed = false;
+
+  constructor(opts: SshPoolOptions = {}) {
+    this.#opts = {
+      maxConnecting: opts.maxConnecting ?? 32,
+      keepaliveIntervalMs: opts.keepaliveIntervalMs ?? 15_000,
+      keepaliveCountMax: opts.keepaliveCountMax ?? 3,
+      maxChannels: opts.maxChannels ?? 8,
+      env: opts.env ?? process.env,
+      timeoutGraceMs: opts.timeoutGraceMs ?? 5_000,
+    };
+    this.#connecting = new Semaphore(this.#opts.maxConnecting);
+  }
+
+  /** The transport of one node (the same object for the same node name); connects on first use. */
+  transport(ep: SshEndpoint): SshTransport {
+    const existing = this.#transports.get(ep.name);
+    if (existing) return existing;
+    const via = ep.jumpHost ? this.#jumpLink(ep.jumpHost, ep.name) : undefined;
+    const link = new Link({
+      node: ep.name,
+      label: describeEndpoint(ep),
+      ep,
+      ...(via ? { via } : {}),
+      gate: this.#connecting,
+      keepaliveIntervalMs: this.#opts.keepaliveIntervalMs,
+      keepaliveCountMax: this.#opts.keepaliveCountMax,
+      env: this.#opts.env,
+      onConnected: () => {
+        this.stats.connectionsMade++;
+      },
+      onFailed: () => {
+        this.stats.connectFailures++;
+      },
+    });
+    const t = new SshTransport(ep, link, this.#opts, this.stats, () => this.#closed);
+    this.#transports.set(ep.name, t);
+    return t;
+  }
+
+  /** Close every connection (nodes first, then the jump hosts they ran through). */
+  async closeAll(): Promise<void> {
+    this.#closed = true;
+    await Promise.all([...this.#transports.values()].map((t) => t.shutdown()));
+    await Promise.all([...this.#jumps.values()].map((l) => l.shutdown()));
+  }
+
+  /** One connection per jump host, shared by every node behind it. */
+  #jumpLink(jump: JumpEndpoint, firstNode: string): Link {
+    const key = `${jump.user}@${formatAddress(jump.hostname, jump.port)}`;
+    const existing = this.#jumps.get(key);
+    if (existing) return existing;
+    const link = new Link({
+      node: firstNode,
+      label: `jump host ${jump.user}@${jump.host} (${formatAddress(jump.hostname, jump.port)})`,
+      ep: jump,
+      keepaliveIntervalMs: this.#opts.keepaliveIntervalMs,
+      keepaliveCountMax: this.#opts.keepaliveCountMax,
+      env: this.#opts.env,
+      onConnected: () => {
+        this.stats.jumpConnectionsMade++;
+      },
+      onFailed: () => {
+        this.stats.connectFailures++;
+      },
+    });
+    this.#jumps.set(key, link);
+    return link;
+  }
+}
+
+/** Where a call's output goes: collected (exec) or handed over as it arrives (stream). */
+interface Sink {
+  stdout(chunk: Buffer): void | Promise<void>;
+  stderr(chunk: Buffer): void | Promise<void>;
+  result(): { stdout: string; stderr: string };
+}
+
+function collectingSink(): Sink {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  return {
+    stdout: (c) => {
+      out.push(c);
+    },
+    stderr: (c) => {
+      err.push(c);
+    },
+    // Decode once at the end so a multi-byte character split across packets survives.
+    result: () => ({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }),
+  };
+}
+
+function streamingSink(handlers: StreamHandlers): Sink {
+  const tail: Buffer[] = [];
+  let tailBytes = 0;
+  const onStderr = handlers.onStderr?.bind(handlers);
+  return {
+    stdout: (c) => handlers.onStdout(c),
+    stderr:
+      onStderr ??
+      ((c) => {
+        tail.push(c);
+        tailBytes += c.length;
+        while (tailBytes > STDERR_TAIL_BYTES && tail.length > 1) tailBytes -= tail.shift()?.length ?? 0;
+      }),
+    result: () => ({ stdout: '', stderr: Buffer.concat(tail).toString('utf8') }),
+  };
+}
+
+export class SshTransport implements Transport {
+  readonly target: NodeTarget;
+  readonly endpoint: SshEndpoint;
+  readonly #counts = { channelsOpened: 0, peakChannels: 0 };
+  readonly #link: Link;
+  readonly #channels: Semaphore;
+  readonly #opts: Resolved;
+  readonly #poolStats: PoolStats;
+  readonly #poolClosed: () => boolean;
+  readonly #label: string;
+
+  constructor(ep: SshEndpoint, link: Link, opts: Resolved, poolStats: PoolStats, poolClosed: () => boolean) {
+    this.target = { name: ep.name, host: ep.host };
+    this.endpoint = ep;
+    this.#link = link;
+    this.#opts = opts;
+    this.#poolStats = poolStats;
+    this.#poolClosed = poolClosed;
+    this.#channels = new Semaphore(opts.maxChannels);
+    this.#label = describeEndpoint(ep);
+  }
+
+  get stats(): TransportStats {
+    return { connectionsMade: this.#link.connections, ...this.#counts };
+  }
+
+  /** True while a connection is established. */
+  get connected(): boolean {
+    return this.#link.isUp;
+  }
+
+  /** Make sure the node is reachable and authenticated (preflight's `ssh` check). */
+  async connect(): Promise<void> {
+    await this.#client();
+  }
+
+  /**
+   * Drop the connection and forget a remembered failure, then connect again: for a caller that
+   * keeps going across a node's restart (logs -f). Rejects with the new failure, if any.
+   */
+  async reconnect(): Promise<void> {
+    await this.#link.reset();
+    await this.#client();
+  }
+
+  exec(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    return this.#run(argv, opts, collectingSink());
+  }
+
+  stream(argv: readonly string[], handlers: StreamHandlers, opts: ExecOptions = {}): Promise<ExecResult> {
+    return this.#run(argv, opts, streamingSink(handlers));
+  }
+
+  /**
+   * tmp file + rename in the same directory, so a reader never sees half a config.json. Only
+   * mkdir/install/mv/rm, each an argv exec, so a simulated node can serve the same calls.
+   */
+  async upload(remotePath: string, content: string | Buffer, opts: UploadOptions = {}): Promise<void> {
+    const mode = (opts.mode ?? 0o640).toString(8).padStart(3, '0');
+    const dir = posix.dirname(remotePath);
+    const base = posix.basename(remotePath);
+    if (base === '' || remotePath.endsWith('/')) {
+      throw new RemoteError('config', this.target.name, `cannot upload to ${remotePath} on ${this.target.name}: not a file path`);
+    }
+    const tmp = posix.join(dir, `.${base}.tmp.${randomBytes(6).toString('hex')}`);
+    const signal = opts.signal;
+    const step = async (argv: string[], stdin?: Buffer | string): Promise<void> => {
+      const r = await this.exec(argv, { ...(stdin !== undefined ? { stdin } : {}), ...(signal ? { signal } : {}) });
+      if (r.code !== 0) {
+        const why = r.stderr.trim() || r.stdout.trim() || (r.code === null ? 'killed' : `exit status ${r.code}`);
+        throw new RemoteError(
+          'channel',
+          this.target.name,
+          `upload of ${remotePath} to ${this.target.name} failed at \`${argv[0] ?? ''}\`: ${why}`,
+          `check that ${this.endpoint.user} may write to ${dir} on ${this.target.name} and that the disk is not full`,
+        );
+      }
+    };
+    await step(['mkdir', '-p', '-m', '750', dir]);
+    try {
+      await step(['install', '-m', mode, '/dev/stdin', tmp], typeof content === 'string' ? Buffer.from(content, 'utf8') : content);
+      await step(['mv', '-f', tmp, remotePath]);
+    } catch (err) {
+      // Best effort: the connection may be what failed. The dot-name keeps a leftover out of the way.
+      await this.exec(['rm', '-f', tmp]).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Close this node's connection. A later call connects again. */
+  async close(): Promise<void> {
+    await this.#link.reset();
+  }
+
+  /** Pool shutdown: no further connections for this node. */
+  async shutdown(): Promise<void> {
+    await this.#link.shutdown();
+  }
+
+  async #client(): Promise<SshClient> {
+    if (this.#poolClosed()) {
+      throw new RemoteError('aborted', this.target.name, `the SSH pool was closed; not contacting ${this.#label}`);
+    }
+    return await this.#link.get();
+  }
+
+  #aborted(signal: AbortSignal | undefined, argv: readonly string[]): RemoteError {
+    const reason: unknown = signal?.reason;
+    return new RemoteError(
+      'aborted',
+      this.target.name,
+      `\`${argv[0] ?? ''}\` on ${this.target.name} was cancelled`,
+      undefined,
+      reason instanceof Error ? reason : undefined,
+    );
+  }
+
+  /** Open a session channel and start the command; a connection found dead is re-made once. */
+  async #open(command: string): Promise<{ client: SshClient; channel: ClientChannel }> {
+    for (let attempt = 0; ; attempt++) {
+      const client = await this.#client();
+      try {
+        const channel = await new Promise<ClientChannel>((resolve, reject) => {
+          try {
+            client.exec(command, (err, ch) => {
+              if (err) return reject(err);
+              // A fast command's exit status (and even its close) can arrive before #run attaches its
+              // listeners: record them from the first moment.
+              const st: ChannelEnd = { gotExit: false, code: null, closed: false };
+              ch.once('exit', (code: number | null) => {
+                st.gotExit = true;
+                if (typeof code === 'number') st.code = code;
+              });
+              ch.once('close', () => {
+                st.closed = true;
+              });
+              channelEnds.set(ch, st);
+              resolve(ch);
+            });
+          } catch (err) {
+            reject(err as Error);
+          }
+        });
+        return { client, channel };
+      } catch (err) {
+        if (attempt === 0 && this.#link.dropIfDead(client, err)) continue;
+        if (this.#link.isDead(client)) {
+          throw new RemoteError(
+            'channel',
+            this.target.name,
+            `the SSH connection to ${this.#label} dropped before the command could start`,
+            'the node may have rebooted or the network dropped; run again',
+            err,
+          );
+        }
+        throw new RemoteError(
+          'channel',
+          this.target.name,
+          `${this.#label} refused to open a session channel: ${(err as Error).message}`,
+          `the node's sshd may allow fewer sessions per connection (MaxSessions) than ascendctl uses (${this.#opts.maxChannels})`,
+          err,
+        );
+      }
+    }
+  }
+
+  async #run(argv: readonly string[], opts: ExecOptions, sink: Sink): Promise<ExecResult> {
+    const { timeoutMs, signal } = opts;
+    const command = shellJoin(timeoutMs !== undefined ? withRemoteTimeout(argv, timeoutMs) : argv);
+    if (signal?.aborted) throw this.#aborted(signal, argv);
+
+    let release: () => void;
+    try {
+      release = await this.#channels.acquire(signal);
+    } catch {
+      throw this.#aborted(signal, argv);
+    }
+    const opening = this.#open(command);
+    opening.catch(() => release());
+    const { client, channel } = await untilAborted(opening, signal, () => this.#aborted(signal, argv), (late) => {
+      late.channel.once('close', release);
+      late.channel.close();
+    });
+    // The permit follows the channel, not the call: a call given up on (timeout, abort) still holds
+    // a session on the server until the channel is really closed.
+    if (channelEnds.get(channel)?.closed) release();
+    else channel.once('close', release);
+    this.#counts.channelsOpened++;
+    this.#poolStats.channelsOpened++;
+    this.#counts.peakChannels = Math.max(this.#counts.peakChannels, this.#channels.inUse);
+
+    const started = performance.now();
+    return await new Promise<ExecResult>((resolve, reject) => {
+      let code: number | null = null;
+      let gotExit = false;
+      let timedOutLocally = false;
+      let done = false;
+      let timer: NodeJS.Timeout | undefined;
+
+      const settle = (fn: () => void): void => {
+        if (done) return;
+        done = true;
+        if (timer) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        // Keep draining whatever still arrives, or ssh2 never emits 'close' and the permit leaks.
+        channel.removeAllListeners('data');
+        channel.stderr.removeAllListeners('data');
+        channel.resume();
+        channel.stderr.resume();
+        fn();
+      };
+      const result = (): ExecResult => {
+        syncExit();
+        const remoteTimedOut = timeoutMs !== undefined && (code === 124 || code === 137);
+        return {
+          ...sink.result(),
+          code,
+          timedOut: timedOutLocally || remoteTimedOut,
+          durationMs: performance.now() - started,
+        };
+      };
+      const failWith = (err: unknown): void => {
+        settle(() => reject(err));
+        channel.close();
+      };
+      const onAbort = (): void => failWith(this.#aborted(signal, argv));
+
+      const pump = (readable: Readable, deliver: (chunk: Buffer) => void | Promise<void>): void => {
+        readable.on('data', (chunk: Buffer) => {
+          let pending: void | Promise<void>;
+          try {
+            pending = deliver(chunk);
+          } catch (err) {
+            failWith(err);
+            return;
+          }
+          if (pending !== undefined && typeof (pending as Partial<PromiseLike<void>>).then === 'function') {
+            // Backpressure: a paused channel stops granting SSH window, so the node stops sending.
+            readable.pause();
+            (pending as PromiseLike<void>).then(
+              () => {
+                if (!done) readable.resume();
+              },
+              (err: unknown) => failWith(err),
+            );
+          }
+        });
+      };
+      pump(channel, (c) => sink.stdout(c));
+      pump(channel.stderr, (c) => sink.stderr(c));
+
+      const end = channelEnds.get(channel) ?? { gotExit: false, code: null, closed: false };
+      const syncExit = (): void => {
+        gotExit = end.gotExit;
+        code = end.code;
+      };
+      channel.on('error', () => {
+        // Write errors after the peer went away; the 'close' below reports what matters.
+      });
+      const onClose = (): void => {
+        syncExit();
+        const finish = (): void => {
+          if (!gotExit && this.#link.isDead(client)) {
+            settle(() =>
+              reject(
+                new RemoteError(
+                  'channel',
+                  this.target.name,
+                  `the SSH connection to ${this.#label} dropped while \`${argv[0] ?? ''}\` was running`,
+                  'the node may have rebooted or the network dropped; the command may or may not have completed there',
+                ),
+              ),
+            );
+            return;
+          }
+          settle(() => resolve(result()));
+        };
+        if (channel.stderr.readableEnded || done) finish();
+        else channel.stderr.once('end', finish);
+      };
+      if (end.closed) queueMicrotask(onClose);
+      else channel.once('close', onClose);
+
+      if (signal) signal.addEventListener('abort', onAbort, { once: true });
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          timedOutLocally = true;
+          // Resolve now: a hung connection may never confirm the close.
+          settle(() => resolve(result()));
+          channel.close();
+        }, timeoutMs + this.#opts.timeoutGraceMs);
+      }
+
+      const input = opts.stdin;
+      if (input === undefined) {
+        channel.end();
+      } else if (typeof input === 'string' || Buffer.isBuffer(input)) {
+        channel.end(input);
+      } else {
+        input.once('error', (err: Error) =>
+          failWith(
+            new RemoteError('channel', this.target.name, `reading the standard input for \`${argv[0] ?? ''}\` on ${this.target.name} failed: ${err.message}`, undefined, err),
+          ),
+        );
+        input.pipe(channel);
+      }
+    });
+  }
+}
+
+/**
+ * Wait for `work` unless `signal` fires first. The work itself goes on (a connection being made is
+ * shared with other callers); what it yields after the abort is handed to `discard`.
+ */
+function untilAborted<T>(
+  work: Promise<T>,
+  signal: AbortSignal | undefined,
+  abortError: () => Error,
+  discard: (late: T) => void,
+): Promise<T> {
+  if (!signal) return work;
+  return new Promise<T>((resolve, reject) => {
+    let aborted = false;
+    const onAbort = (): void => {
+      aborted = true;
+      reject(abortError());
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        if (aborted) discard(value);
+        else resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        if (!aborted) reject(err);
+      },
+    );
+  });
+}
