@@ -1,0 +1,226 @@
+/**
+ * Entry point: flags → command module (loaded lazily, so `--help` and `--version` stay fast) → one
+ * error handler that maps UserError to its exit code and message, and anything else to a bug report.
+ * The only `process.exit` of the program is here.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { createContext, type Context } from './context.js';
+import { isUserError, type ExitCode } from './errors.js';
+import { RemoteError } from './remote/transport.js';
+import { VERSION } from './version.js';
+
+export interface GlobalOptions {
+  verbose?: boolean;
+  json?: boolean;
+}
+
+type Loader = () => Promise<{ default: (ctx: Context, args: string[], opts: Record<string, unknown>) => Promise<ExitCode> }>;
+
+const collectList = (value: string, prev: string[] = []) => [...prev, value];
+
+function buildProgram(run: (load: Loader, args: string[], opts: Record<string, unknown>) => Promise<void>): Command {
+  const program = new Command('ascendctl')
+    .description('Take a rack of Ascend servers (Atlas 800T/800I A2) from powered-on to serving a model across all of them, over SSH alone.')
+    .version(VERSION, '-V, --version')
+    .option('--verbose', 'show stack traces and every remote call')
+    .showHelpAfterError('(run ascendctl <command> --help for the options)')
+    .configureHelp({ sortSubcommands: false })
+    .addHelpText('after', `
+Typical session:
+  ascendctl preflight                     is every NPU link, IP, TLS switch and cross-node path healthy?
+  ascendctl deploy deepseek-r1.yaml       render rank table + MindIE config, start master then workers
+  ascendctl logs -f                       every node's daemon log, merged, prefixed by node
+  ascendctl chat                          talk to the model, streaming, with latency figures
+
+Try it with no hardware:  ascendctl demo
+Exit status: 0 ok, 1 the cluster failed, 2 the input was wrong, 130 interrupted.`);
+
+  program
+    .command('preflight')
+    .summary('check every node, NPU link, IP, TLS switch and cross-node path')
+    .description(`SSH into every node and run every check: npu-smi health, driver version, per-NPU hccn_tool
+link / net_health / lldp / netdetect / gateway / IP / TLS, /etc/hccn.conf agreement, the container
+runtime, the clock, and a cross-node NPU ping plan. With a deployment file it also checks the image,
+the model path and the ports that deployment needs.
+
+hccn_tool serves one caller per node, so each node's calls run one after another (nodes in
+parallel); "busy" answers are retried for up to 30 s per call.
+
+Ping plan: up to 8 nodes every NPU pings the same-numbered NPU of every other node (the full
+matrix). Above 8 nodes each node pings the nodes 1, 2, 4, 8, … places after it (log2 N peers):
+every NPU port sends and answers, at a cost growing with N·log N. --ping full forces the matrix.`)
+    .argument('[deployment]', 'deployment file: also check its image, model path and ports')
+    .option('-i, --inventory <file>', 'inventory file (default: the deployment\'s inventory:, $ASCENDCTL_INVENTORY, ./inventory.yaml)')
+    .option('--fix', 'apply the safe fixes (set every NPU\'s TLS switch to 0) and check again')
+    .option('--json', 'print one JSON document: {ok, findings}')
+    .option('--node <name>', 'check only this node (repeatable)', collectList)
+    .addOption(new Option('--ping <plan>', 'ping plan').choices(['auto', 'full']).default('auto'))
+    .option('--call-timeout <duration>', 'bound every remote tool call (default: per command, 15–30 s)')
+    .option('--parallel <n>', 'connection set-ups in flight at once', '32')
+    .action(async (deployment: string | undefined, opts: Record<string, unknown>) =>
+      run(() => import('./commands/preflight.js'), deployment ? [deployment] : [], opts));
+
+  program
+    .command('deploy')
+    .summary('pull the image, render and upload the files, start master then workers, wait until it answers')
+    .argument('<deployment>', 'deployment file (e.g. deepseek-r1.yaml)')
+    .option('-i, --inventory <file>', 'inventory file (default: the deployment\'s inventory:)')
+    .option('--dry-run', 'print the plan and the rendered files; touch nothing')
+    .option('--skip-preflight', 'do not run preflight as a gate')
+    .option('--keep-on-failure', 'leave the containers running when the deploy fails (to debug)')
+    .option('--image-archive <file>', 'load the image from this docker-save tarball on every node (air-gapped clusters)')
+    .option('--timeout <duration>', 'how long to wait for the model to answer', '60m')
+    .option('--json', 'print one JSON document with the result')
+    .option('--parallel <n>', 'connection set-ups in flight at once', '32')
+    .action(async (deployment: string, opts: Record<string, unknown>) => run(() => import('./commands/deploy.js'), [deployment], opts));
+
+  program
+    .command('render')
+    .summary('write the files deploy would upload into a directory, without starting anything')
+    .argument('<deployment>', 'deployment file')
+    .requiredOption('--out <dir>', 'where to write the files')
+    .option('-i, --inventory <file>', 'inventory file')
+    .option('--device-ips <file>', 'JSON {"<node>": ["<ip of NPU 0>", …]} instead of reading them over SSH')
+    .action(async (deployment: string, opts: Record<string, unknown>) => run(() => import('./commands/render.js'), [deployment], opts));
+
+  program
+    .command('status')
+    .summary('container state per node, master health, NPU memory')
+    .argument('[deployment]', 'deployment file or name (default: the last one deployed from here)')
+    .option('-i, --inventory <file>', 'inventory file')
+    .option('--json', 'print one JSON document')
+    .action(async (deployment: string | undefined, opts: Record<string, unknown>) =>
+      run(() => import('./commands/status.js'), deployment ? [deployment] : [], opts));
+
+  program
+    .command('logs')
+    .summary('every node\'s daemon log merged into one stream, prefixed by node')
+    .argument('[deployment]', 'deployment file or name (default: the last one deployed from here)')
+    .option('-i, --inventory <file>', 'inventory file')
+    .option('-f, --follow', 'follow until Ctrl-C; survives dropped SSH connections')
+    .option('--since <duration>', 'only lines newer than this (e.g. 10m, 2h) or since a timestamp')
+    .option('--tail <n>', 'the last N lines of each node')
+    .option('--node <name>', 'only this node (repeatable)', collectList)
+    .option('--grep <regex>', 'only lines matching this regular expression')
+    .option('-t, --timestamps', 'show each line\'s timestamp')
+    .option('--json', 'one JSON object per line: {node, time, line}')
+    .action(async (deployment: string | undefined, opts: Record<string, unknown>) =>
+      run(() => import('./commands/logs.js'), deployment ? [deployment] : [], opts));
+
+  program
+    .command('chat')
+    .summary('talk to the deployed model, streaming, with time to first token and tokens/s')
+    .argument('[deployment]', 'deployment file or name (default: the last one deployed from here)')
+    .option('-p, --prompt <text>', 'answer this one prompt and exit (a prompt on standard input works too)')
+    .option('--endpoint <url>', 'OpenAI-compatible base URL (default: the deployment\'s master)')
+    .option('--model <name>', 'model name clients send (default: the deployment\'s model.name)')
+    .option('--system <text>', 'system prompt')
+    .option('--max-tokens <n>', 'cap on the answer length')
+    .option('--timeout <duration>', 'give up when no token arrives for this long', '10m')
+    .option('--json', 'print the full response and timings as one JSON document')
+    .action(async (deployment: string | undefined, opts: Record<string, unknown>) =>
+      run(() => import('./commands/chat.js'), deployment ? [deployment] : [], opts));
+
+  program
+    .command('bench')
+    .summary('N concurrent streaming requests: TTFT and inter-token latency percentiles, tokens/s')
+    .argument('[deployment]', 'deployment file or name (default: the last one deployed from here)')
+    .option('--concurrency <n>', 'requests in flight at once', '4')
+    .option('--requests <m>', 'requests in all', '16')
+    .option('--endpoint <url>', 'OpenAI-compatible base URL')
+    .option('--model <name>', 'model name')
+    .option('--prompt <text>', 'the prompt every request sends')
+    .option('--max-tokens <n>', 'answer length per request', '128')
+    .option('--json', 'print one JSON document')
+    .action(async (deployment: string | undefined, opts: Record<string, unknown>) =>
+      run(() => import('./commands/bench.js'), deployment ? [deployment] : [], opts));
+
+  program
+    .command('stop')
+    .summary('stop and remove the deployment\'s containers: workers first, master last')
+    .argument('[deployment]', 'deployment file or name (default: the last one deployed from here)')
+    .option('-i, --inventory <file>', 'inventory file')
+    .action(async (deployment: string | undefined, opts: Record<string, unknown>) =>
+      run(() => import('./commands/stop.js'), deployment ? [deployment] : [], opts));
+
+  program
+    .command('demo')
+    .summary('run preflight → deploy → chat → bench → logs → stop against a built-in simulated cluster')
+    .option('--nodes <n>', 'simulated nodes', '2')
+    .option('--keep', 'leave the simulated cluster running and print how to use it (Ctrl-C stops it)')
+    .action(async (opts: Record<string, unknown>) => run(() => import('./commands/demo.js'), [], opts));
+
+  program
+    .command('completion')
+    .summary('print a shell completion script')
+    .argument('<shell>', 'bash or zsh')
+    .action(async (shell: string, opts: Record<string, unknown>) => run(() => import('./commands/completion.js'), [shell], opts));
+
+  return program;
+}
+
+/** Commands and their flags, for shell completion (read from the same definitions as the parser). */
+export function commandSpecs(): { name: string; flags: string[]; choices: Record<string, string[]> }[] {
+  const program = buildProgram(async () => {});
+  return program.commands.map((cmd) => ({
+    name: cmd.name(),
+    flags: cmd.options.flatMap((o) => [o.short, o.long].filter((x): x is string => Boolean(x))),
+    choices: Object.fromEntries(cmd.options.filter((o) => o.argChoices && o.long).map((o) => [o.long!, o.argChoices!])),
+  }));
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const abort = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    abort.abort(new Error('interrupted'));
+  };
+  process.on('SIGINT', onSigint);
+
+  let exitCode: ExitCode = 0;
+  let verbose = argv.includes('--verbose');
+  const reportError = (err: unknown) => {
+    const ctx = createContext({ signal: abort.signal, verbose });
+    if (isUserError(err)) {
+      ctx.out.error(err.message, err.hint);
+      if (verbose && err.stack) ctx.out.note(err.stack);
+      return err.exitCode;
+    }
+    if (err instanceof RemoteError) {
+      ctx.out.error(err.message, err.hint);
+      return 1;
+    }
+    const e = err as Error;
+    ctx.out.error(`unexpected failure: ${e?.message ?? String(err)}`,
+      verbose ? undefined : 'run again with --verbose for the stack trace, and report it');
+    if (verbose && e?.stack) ctx.out.note(e.stack);
+    return 1;
+  };
+
+  const program = buildProgram(async (load, args, opts) => {
+    verbose = Boolean(program.opts().verbose) || verbose;
+    const ctx = createContext({ signal: abort.signal, verbose, json: Boolean(opts.json) });
+    const mod = await load();
+    exitCode = await mod.default(ctx, args, opts);
+  });
+  program.exitOverride();
+  program.configureOutput({
+    outputError: (str, write) => write(str),
+  });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help / --version end here with code 0; bad flags with exit 2 (the input was wrong).
+      exitCode = err.exitCode === 0 ? 0 : 2;
+    } else {
+      exitCode = reportError(err) as ExitCode;
+    }
+  }
+  process.off('SIGINT', onSigint);
+  await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+  process.exit(exitCode);
+}

@@ -1,0 +1,76 @@
+/**
+ * `ascendctl chat`: with -p (or a prompt piped on stdin) one answer, streamed, then exit 0; with a
+ * terminal on stdin an interactive session. The answer goes to stdout; reasoning and the timing line
+ * go to stderr in the one-shot mode, so `chat -p … > answer.txt` keeps the answer alone.
+ */
+import type { Context } from '../context.js';
+import type { ExitCode } from '../errors.js';
+import { InputError } from '../errors.js';
+import { parseDuration } from '../config/duration.js';
+import { streamChat, type ChatMessage, type ChatResult } from '../chat/chat-client.js';
+import { deltaPrinter, runRepl, timingLine } from '../chat/chat-repl.js';
+import { resolveChatTarget } from '../chat/chat-target.js';
+import { intFlag } from './load.js';
+
+export default async function chat(ctx: Context, args: string[], opts: Record<string, unknown>): Promise<ExitCode> {
+  const maxTokens = intFlag(opts.maxTokens, '--max-tokens');
+  const timeoutMs = parseDuration(opts.timeout === undefined ? '10m' : String(opts.timeout), '--timeout');
+  if (timeoutMs <= 0) throw new InputError(`--timeout ${String(opts.timeout)}: expected a duration above zero`, { hint: 'write it like --timeout 2m' });
+  const system = opts.system === undefined ? undefined : String(opts.system);
+  const target = await resolveChatTarget(ctx, args[0], { endpoint: str(opts.endpoint), model: str(opts.model) }, 'chat');
+
+  let prompt = str(opts.prompt);
+  if (prompt === undefined && !ctx.stdin.isTTY) {
+    prompt = (await readAll(ctx.stdin)).replace(/\r?\n$/, '');
+    if (prompt.trim() === '') {
+      throw new InputError('no prompt: standard input was empty', { hint: 'pass one with -p "…", pipe one in, or run ascendctl chat in a terminal' });
+    }
+  }
+  if (prompt === undefined) {
+    if (ctx.out.json) throw new InputError('--json needs a prompt (-p or standard input)', { hint: 'ascendctl chat -p "hello" --json' });
+    return runRepl(ctx, { ...target, system, maxTokens, timeoutMs });
+  }
+
+  const messages: ChatMessage[] = [...(system !== undefined ? [{ role: 'system' as const, content: system }] : []), { role: 'user', content: prompt }];
+  const printer = ctx.out.json ? undefined : deltaPrinter(ctx, 'stderr');
+  let result: ChatResult;
+  try {
+    result = await streamChat({
+      ...target,
+      messages,
+      maxTokens,
+      timeoutMs,
+      signal: ctx.signal,
+      onDelta: printer ? (d) => printer.onDelta(d) : undefined,
+    });
+  } finally {
+    printer?.finish();
+  }
+  if (ctx.out.json) {
+    ctx.out.document(chatDocument(result));
+  } else {
+    ctx.out.note(ctx.out.errColor.dim(timingLine(result, ctx.out.symbols().dot)));
+  }
+  return 0;
+}
+
+/** The contract's `chat --json` document. */
+export function chatDocument(r: ChatResult): Record<string, unknown> {
+  return {
+    model: r.model,
+    content: r.content,
+    ...(r.reasoning !== undefined ? { reasoning_content: r.reasoning } : {}),
+    usage: { prompt_tokens: r.usage.prompt_tokens, completion_tokens: r.usage.completion_tokens },
+    timings: { ttft_ms: r.timings.ttftMs, total_ms: r.timings.totalMs, tokens_per_s: r.timings.tokensPerS },
+  };
+}
+
+function str(v: unknown): string | undefined {
+  return v === undefined ? undefined : String(v);
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c) : c);
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,90 @@
+import type { Context } from '../context.js';
+import type { ExitCode } from '../errors.js';
+import { InputError } from '../errors.js';
+import { parseDuration } from '../config/duration.js';
+import { deploy } from '../deploy/apply.js';
+import { writeRecord } from '../deploy/record.js';
+import { SshPool } from '../remote/ssh-pool.js';
+import { createDeployReporter } from '../ui/deploy-reporter.js';
+import { intFlag, loadTargets } from './load.js';
+
+export default async function deployCommand(ctx: Context, args: string[], opts: Record<string, unknown>): Promise<ExitCode> {
+  let timeoutMs: number;
+  try {
+    timeoutMs = parseDuration(String(opts.timeout ?? '60m'), '--timeout');
+  } catch (err) {
+    throw new InputError(`--timeout ${String(opts.timeout)}: ${(err as Error).message}`);
+  }
+  const parallel = intFlag(opts.parallel, '--parallel') ?? 32;
+  const { inventory, deployment } = await loadTargets(ctx, { deployment: args[0], inventoryFlag: opts.inventory as string | undefined });
+  if (!deployment) throw new InputError('deploy needs a deployment file');
+
+  const pool = new SshPool({ maxConnecting: parallel, env: ctx.env });
+  const reporter = createDeployReporter(ctx.out, inventory.npusPerNode);
+  const c = ctx.out.color;
+  try {
+    const result = await deploy({
+      loaded: deployment,
+      inventory,
+      pool,
+      reporter,
+      signal: ctx.signal,
+      dryRun: Boolean(opts.dryRun),
+      skipPreflight: Boolean(opts.skipPreflight),
+      keepOnFailure: Boolean(opts.keepOnFailure),
+      ...(opts.imageArchive ? { imageArchive: String(opts.imageArchive) } : {}),
+      timeoutMs,
+    });
+    reporter.stop();
+    if (result.status === 'dry-run') {
+      if (ctx.out.json) {
+        ctx.out.document({
+          status: 'dry-run',
+          digest: result.rendered.digest,
+          nodes: result.rendered.nodes.map((n) => ({
+            node: n.node.name, address: n.node.host, role: n.node.index === 0 ? 'master' : 'worker',
+            files: n.files.map((f) => ({ path: f.path, mode: f.mode.toString(8), content: f.content })),
+            command: n.containerArgv,
+          })),
+        });
+        return 0;
+      }
+      ctx.out.line(c.bold('Plan (dry run: nothing was changed):'));
+      for (const l of result.plan) ctx.out.line(`  ${l}`);
+      for (const n of result.rendered.nodes) {
+        for (const f of n.files) {
+          ctx.out.line('');
+          ctx.out.line(c.bold(`── ${n.node.name}:${f.path}`));
+          ctx.out.line(f.content.replace(/\n$/, ''));
+        }
+      }
+      return 0;
+    }
+    await writeRecord(ctx.cwd, result.record);
+    if (ctx.out.json) {
+      ctx.out.document({
+        status: result.status,
+        name: result.record.name,
+        endpoint: `${result.record.endpoint}/v1`,
+        model: result.record.model,
+        nodes: result.record.nodes,
+        ...(result.status === 'ready' ? { seconds: result.seconds } : {}),
+      });
+      return 0;
+    }
+    const s = ctx.out.symbols();
+    if (result.status === 'unchanged') {
+      ctx.out.line(`${c.green(s.ok)} ${result.record.name} is already running with exactly this configuration: nothing to do`);
+    } else {
+      ctx.out.line(`${c.green(s.ok)} ${result.record.name} is serving after ${result.seconds.toFixed(1)} s`);
+    }
+    ctx.out.line(`  endpoint  ${result.record.endpoint}/v1   (OpenAI-compatible)`);
+    ctx.out.line(`  model     ${result.record.model}`);
+    ctx.out.line(`  nodes     ${result.record.nodes.map((n) => `${n.name}${n.role === 'master' ? ' (master)' : ''}`).join(', ')}`);
+    ctx.out.line(c.dim(`next: ascendctl chat · ascendctl logs -f · ascendctl status · ascendctl stop`));
+    return 0;
+  } finally {
+    reporter.stop();
+    await pool.closeAll();
+  }
+}

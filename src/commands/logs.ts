@@ -1,0 +1,88 @@
+/**
+ * `ascendctl logs`: every node's daemon log merged into one stream, prefixed by node. Thin: flags →
+ * targets → followLogs → LogPrinter. Exit 0 when every node's log was read (or followed until Ctrl-C
+ * with every node readable), 1 when some node could not be read, 130 on Ctrl-C.
+ */
+import type { Context } from '../context.js';
+import type { ResolvedNode } from '../config/inventory.js';
+import type { Transport } from '../remote/transport.js';
+import type { ExitCode } from '../errors.js';
+import { InputError } from '../errors.js';
+import { sinceArg } from '../logs/docker-logs.js';
+import { followLogs } from '../logs/log-follower.js';
+import { compileGrep, LogPrinter } from '../logs/log-printer.js';
+import { SshPool } from '../remote/ssh-pool.js';
+import { intFlag, loadTargets } from './load.js';
+
+export default async function logs(ctx: Context, args: string[], opts: Record<string, unknown>): Promise<ExitCode> {
+  const pool = new SshPool({ env: ctx.env });
+  try {
+    return await logsVia(ctx, args, opts, (node) => pool.transport(node));
+  } finally {
+    await pool.closeAll();
+  }
+}
+
+/** The command with the transports handed in (tests pass fakes; the command passes the SSH pool). */
+export async function logsVia(
+  ctx: Context,
+  args: string[],
+  opts: Record<string, unknown>,
+  transportOf: (node: ResolvedNode) => Transport,
+): Promise<ExitCode> {
+  const grep = compileGrep(opts.grep === undefined ? undefined : String(opts.grep));
+  const since = opts.since === undefined ? undefined : sinceArg(String(opts.since));
+  const tail = intFlag(opts.tail, '--tail', 0);
+  const { inventory, deployment, record } = await loadTargets(ctx, {
+    deployment: args[0],
+    inventoryFlag: opts.inventory as string | undefined,
+    nodeFilter: opts.node as string[] | undefined,
+    useLast: true,
+  });
+  const name = record?.name ?? deployment?.deployment.name;
+  if (name === undefined) throw new InputError('no deployment to show the logs of', { hint: 'pass the deployment file or name: ascendctl logs deepseek-r1.yaml' });
+  const container = record?.container ?? `ascendctl-${name}`;
+  const nodes = inventory.nodes;
+  const byName = new Map(nodes.map((n) => [n.name, n]));
+
+  const printer = new LogPrinter({
+    out: ctx.out,
+    nodes: nodes.map((n) => n.name),
+    showTimestamps: Boolean(opts.timestamps),
+    json: ctx.out.json,
+    grep,
+  });
+  const signal = AbortSignal.any([ctx.signal, printer.closedSignal]);
+  const result = await followLogs({
+    nodes: nodes.map((n) => ({ name: n.name, runtime: n.tools.containerRuntime })),
+    container,
+    transportFor: (node) => {
+      const n = byName.get(node);
+      if (!n) throw new Error(`logs: unknown node ${node}`);
+      return transportOf(n);
+    },
+    follow: Boolean(opts.follow),
+    since,
+    tail,
+    signal,
+    onLines: (node, lines) => printer.print(node, lines),
+    onEvent: (e) => {
+      switch (e.type) {
+        case 'disconnected':
+          printer.note(e.node, `connection lost (${e.message}); reconnecting…`);
+          break;
+        case 'reconnected':
+          printer.note(e.node, 'reconnected; resuming where it stopped');
+          break;
+        case 'stopped':
+          printer.note(e.node, `container stopped${e.exitCode === undefined ? '' : ` (exit ${e.exitCode})`}`);
+          break;
+        case 'failed':
+          ctx.out.error(e.message, e.hint);
+          break;
+      }
+    },
+  });
+  if (ctx.signal.aborted) return 130;
+  return result.failed.length > 0 ? 1 : 0;
+}

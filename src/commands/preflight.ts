@@ -1,0 +1,55 @@
+import type { Context } from '../context.js';
+import type { ExitCode } from '../errors.js';
+import { InputError } from '../errors.js';
+import { parseDuration } from '../config/duration.js';
+import { SshPool } from '../remote/ssh-pool.js';
+import { runPreflight } from '../preflight/run.js';
+import { createNodeProgress } from '../ui/node-progress.js';
+import { renderPreflightReport } from '../ui/preflight-report.js';
+import { intFlag, loadTargets } from './load.js';
+
+export default async function preflight(ctx: Context, args: string[], opts: Record<string, unknown>): Promise<ExitCode> {
+  const callTimeoutMs = opts.callTimeout === undefined ? undefined : parseDurationFlag(String(opts.callTimeout), '--call-timeout');
+  const parallel = intFlag(opts.parallel, '--parallel') ?? 32;
+  const { inventory, deployment } = await loadTargets(ctx, {
+    deployment: args[0],
+    inventoryFlag: opts.inventory as string | undefined,
+    nodeFilter: opts.node as string[] | undefined,
+  });
+
+  const pool = new SshPool({ maxConnecting: parallel, env: ctx.env });
+  const progress = createNodeProgress(ctx.out, inventory.nodes.map((n) => n.name), { quiet: ctx.out.json && !ctx.out.stderrInteractive });
+  try {
+    const result = await runPreflight({
+      inventory,
+      ...(deployment ? { deployment: deployment.deployment } : {}),
+      pool,
+      fix: Boolean(opts.fix),
+      pingMode: opts.ping === 'full' ? 'full' : 'auto',
+      ...(callTimeoutMs !== undefined ? { callTimeoutMs } : {}),
+      signal: ctx.signal,
+      onProgress: (e) => {
+        if (e.step === 'done' || e.step === 'unreachable') progress.finish(e.node, e.step === 'done', e.step === 'done' ? '' : 'unreachable');
+        else progress.update(e.node, e.step, e.done, e.total);
+      },
+    });
+    await progress.close();
+    if (ctx.out.json) {
+      ctx.out.document({ ok: result.ok, findings: result.findings });
+    } else {
+      ctx.out.line(renderPreflightReport({ ...result, npusPerNode: inventory.npusPerNode }, ctx.out));
+    }
+    return result.ok ? 0 : 1;
+  } finally {
+    await progress.close();
+    await pool.closeAll();
+  }
+}
+
+function parseDurationFlag(value: string, flag: string): number {
+  try {
+    return parseDuration(value, flag);
+  } catch (err) {
+    throw new InputError(`${flag} ${value}: ${(err as Error).message}`);
+  }
+}

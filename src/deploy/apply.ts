@@ -1,0 +1,388 @@
+/**
+ * deploy: validate → preflight gate → device IPs → render → (dry run stops here) → lock → image on
+ * every node → upload → start master, then every worker at once (inside the HCCL connect window) →
+ * wait until the master answers a real one-token request → record. Every step that changes a node
+ * pushes its undo; on any failure or Ctrl-C the undos run in reverse (workers stop before the master).
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { LoadedDeployment } from '../config/deployment.js';
+import type { Inventory, ResolvedNode } from '../config/inventory.js';
+import { ClusterError, InterruptedError, InputError } from '../errors.js';
+import { renderDeployment, type RenderedDeployment } from '../mindie/render.js';
+import { containerName, remoteDir } from '../mindie/paths.js';
+import type { SshPool } from '../remote/ssh-pool.js';
+import { RemoteError, type Transport } from '../remote/transport.js';
+import { runPreflight, deploymentPorts, type PreflightResult } from '../preflight/run.js';
+import { readAllDeviceIps } from './device-ips.js';
+import { containerState, containerTail, docker, pullProgress, type ContainerState } from './docker.js';
+import { nodeAddresses, toRenderInput } from './plan.js';
+import { probeOnce, type ProbeTarget } from './readiness.js';
+import type { DeploymentRecord } from './record.js';
+import { explainFailure } from './explain.js';
+
+export interface DeployReporter {
+  step(title: string): void;
+  detail(text: string): void;
+  node(node: string, text: string): void;
+  warn(text: string): void;
+  /** Long wait: a live status line on a terminal. */
+  waiting(text: string): void;
+  preflight(result: PreflightResult): void;
+}
+
+export interface DeployOptions {
+  loaded: LoadedDeployment;
+  inventory: Inventory;
+  pool: SshPool;
+  reporter: DeployReporter;
+  signal: AbortSignal;
+  dryRun?: boolean;
+  skipPreflight?: boolean;
+  keepOnFailure?: boolean;
+  imageArchive?: string;
+  /** Readiness deadline (weights of a 671B model take minutes to load). */
+  timeoutMs: number;
+  /** Poll interval while waiting; default 2 s. */
+  pollMs?: number;
+  now?: () => number;
+}
+
+export type DeployResult =
+  | { status: 'dry-run'; rendered: RenderedDeployment; plan: string[] }
+  | { status: 'unchanged'; record: DeploymentRecord }
+  | { status: 'ready'; record: DeploymentRecord; rendered: RenderedDeployment; seconds: number; readyOverheadMs: number };
+
+interface Undo {
+  what: string;
+  node?: string;
+  run(): Promise<void>;
+}
+
+const LOCK = 'deploy.lock';
+
+export async function deploy(opts: DeployOptions): Promise<DeployResult> {
+  const { loaded, inventory, pool, reporter: rep, signal } = opts;
+  const dep = loaded.deployment;
+  const now = opts.now ?? Date.now;
+  const started = now();
+  if (inventory.nodes.length !== inventory.allNodes.length) {
+    throw new InputError('deploy acts on every node of the inventory; --node is not allowed here');
+  }
+  if (opts.imageArchive) {
+    const s = await stat(opts.imageArchive).catch(() => undefined);
+    if (!s?.isFile()) throw new InputError(`--image-archive ${opts.imageArchive}: no such file`, { hint: 'give the tarball written by docker save' });
+  }
+  const nodes = inventory.allNodes;
+  const master = nodes[0]!;
+  const workers = nodes.slice(1);
+  const name = containerName(dep.name);
+  const dir = remoteDir(dep.name);
+  const rt = (n: ResolvedNode) => n.tools.containerRuntime;
+  const tr = async (n: ResolvedNode): Promise<Transport> => {
+    const t = pool.transport(n);
+    await t.connect();
+    return t;
+  };
+  const addresses = await nodeAddresses(nodes);
+  const checkAbort = () => {
+    if (signal.aborted) throw new InterruptedError('deploy interrupted');
+  };
+
+  // What is running now decides between "unchanged", "replace" and "fresh", and which ports are ours.
+  const existing = opts.dryRun ? new Map<string, ContainerState | undefined>() : await existingContainers();
+
+  let deviceIps: Record<string, string[]> = {};
+  if (!opts.skipPreflight && !opts.dryRun) {
+    rep.step(`preflight on ${nodes.length} nodes`);
+    const ownPorts: Record<string, number[]> = {};
+    for (const [node, st] of existing) if (st?.running) ownPorts[node] = deploymentPorts(dep);
+    const pf = await runPreflight({ inventory, deployment: dep, pool, ownPorts, signal });
+    rep.preflight(pf);
+    if (!pf.ok) {
+      throw new ClusterError('preflight failed: nothing was changed on the nodes', {
+        hint: 'fix the failures above (ascendctl preflight --fix repairs TLS switches), or deploy with --skip-preflight at your own risk',
+      });
+    }
+    for (const f of pf.facts) {
+      deviceIps[f.node] = Array.from({ length: inventory.npusPerNode }, (_, npu) => {
+        const ip = f.npus[npu]?.ip;
+        return ip?.kind === 'ok' && ip.value ? ip.value.address : '';
+      });
+    }
+  } else {
+    rep.step(`reading the NPU addresses (hccn_tool -ip -g) on ${nodes.length} nodes`);
+    deviceIps = await readAllDeviceIps(nodes, pool, inventory.npusPerNode, signal);
+  }
+  checkAbort();
+
+  const rendered = renderDeployment(toRenderInput(dep, inventory, addresses, deviceIps));
+  if (opts.dryRun) return { status: 'dry-run', rendered, plan: planText(rendered) };
+
+  const masterT = await tr(master);
+  const remoteRecord = await readRemoteRecord(masterT);
+  const allRunning = nodes.every((n) => existing.get(n.name)?.running);
+  if (remoteRecord && remoteRecord.digest === rendered.digest && allRunning) {
+    return { status: 'unchanged', record: remoteRecord };
+  }
+
+  const undo: Undo[] = [];
+  let lockHeld = false;
+  try {
+    rep.step(`locking ${dep.name} on ${master.name}`);
+    await acquireLock(masterT);
+    lockHeld = true;
+    checkAbort();
+
+    rep.step(opts.imageArchive ? `loading ${dep.image} from ${opts.imageArchive}` : `image ${dep.image} on every node`);
+    await Promise.all(nodes.map((n) => ensureImage(n)));
+    checkAbort();
+
+    if (nodes.some((n) => existing.get(n.name))) {
+      rep.step(remoteRecord && remoteRecord.digest !== rendered.digest
+        ? 'the deployment changed: stopping the running one (workers first)'
+        : 'removing the previous containers (workers first)');
+      await stopContainers();
+    }
+
+    rep.step(`uploading ${rendered.nodes[0]?.files.length ?? 0} files to every node (${dir}, mode 640)`);
+    await Promise.all(rendered.nodes.map(async (rn) => {
+      const n = nodes.find((x) => x.name === rn.node.name)!;
+      const t = await tr(n);
+      for (const file of rn.files) await t.upload(file.path, file.content, { mode: file.mode, signal });
+    }));
+    checkAbort();
+
+    rep.step(`starting ${master.name} (master), then ${workers.length} worker${workers.length === 1 ? '' : 's'}`);
+    const startTimes = new Map<string, number>();
+    await startOn(master, startTimes);
+    await Promise.all(workers.map((w) => startOn(w, startTimes)));
+    const times = [...startTimes.values()];
+    const skew = (Math.max(...times) - Math.min(...times)) / 1000;
+    rep.detail(`all ${nodes.length} daemons started within ${skew.toFixed(1)} s`);
+    if (skew > 60) rep.warn(`start skew ${skew.toFixed(0)} s: HCCL needs every rank within HCCL_CONNECT_TIMEOUT`);
+
+    rep.step(`waiting for ${dep.model.name} to answer (loading weights takes minutes for a 671B model; deadline ${Math.round(opts.timeoutMs / 60000)} min)`);
+    const target: ProbeTarget = dep.backend === 'mindie'
+      ? { endpoint: `http://${fmtHost(addresses.get(master.name)!)}:${dep.ports.http}`,
+          managementEndpoint: `http://${fmtHost(addresses.get(master.name)!)}:${dep.ports.management}`, model: dep.model.name }
+      : { endpoint: `http://${fmtHost(addresses.get(master.name)!)}:${dep.vllm?.port ?? dep.ports.http}`, model: dep.model.name };
+    const readyOverheadMs = await waitReady(target, started);
+
+    const record: DeploymentRecord = {
+      name: dep.name,
+      deploymentFile: loaded.absolutePath,
+      inventoryFile: inventory.absolutePath,
+      backend: dep.backend,
+      endpoint: target.endpoint,
+      ...(target.managementEndpoint ? { managementEndpoint: target.managementEndpoint } : {}),
+      model: dep.model.name,
+      nodes: nodes.map((n) => ({ name: n.name, address: addresses.get(n.name)!, role: n.index === 0 ? 'master' as const : 'worker' as const })),
+      container: name,
+      digest: rendered.digest,
+      deployedAt: new Date(now()).toISOString(),
+    };
+    await masterT.upload(`${dir}/record.json`, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o640 });
+    return { status: 'ready', record, rendered, seconds: (now() - started) / 1000, readyOverheadMs };
+  } catch (err) {
+    const interrupted = signal.aborted;
+    if (undo.length > 0 && !opts.keepOnFailure) {
+      rep.step(`stopping what this deploy started (${undo.map((u) => u.node).filter(Boolean).join(', ')})`);
+      for (const u of undo.reverse()) {
+        try {
+          await u.run();
+        } catch (e) {
+          rep.warn(`could not undo "${u.what}" on ${u.node ?? '?'}: ${(e as Error).message}`);
+        }
+      }
+    } else if (undo.length > 0) {
+      rep.warn(`--keep-on-failure: containers left running on ${undo.map((u) => u.node).join(', ')}; ascendctl stop ${dep.name} removes them`);
+    }
+    if (interrupted) throw new InterruptedError(`deploy interrupted${undo.length ? '; stopped what it had started' : ''}`);
+    throw err;
+  } finally {
+    if (lockHeld) await masterT.exec(['rm', '-rf', `${dir}/${LOCK}`], { timeoutMs: 10_000 }).catch(() => undefined);
+  }
+
+  // ---- steps ----------------------------------------------------------------------------------------
+
+  async function existingContainers(): Promise<Map<string, ContainerState | undefined>> {
+    const out = new Map<string, ContainerState | undefined>();
+    await Promise.all(nodes.map(async (n) => {
+      try {
+        const st = await containerState(await tr(n), rt(n), name);
+        out.set(n.name, st && !('error' in st) ? st : undefined);
+      } catch (err) {
+        if (!(err instanceof RemoteError)) throw err;
+        out.set(n.name, undefined); // the preflight gate reports the unreachable node
+        if (opts.skipPreflight) throw new ClusterError(`${n.name}: ${err.message}`, { hint: err.hint ?? 'check ssh to the node' });
+      }
+    }));
+    return out;
+  }
+
+  async function readRemoteRecord(t: Transport): Promise<DeploymentRecord | undefined> {
+    const r = await t.exec(['cat', `${dir}/record.json`], { timeoutMs: 10_000 });
+    if (r.code !== 0) return undefined;
+    try {
+      return JSON.parse(r.stdout) as DeploymentRecord;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async function acquireLock(t: Transport): Promise<void> {
+    await t.exec(['mkdir', '-p', '-m', '750', dir], { timeoutMs: 10_000 });
+    const r = await t.exec(['mkdir', '-m', '750', `${dir}/${LOCK}`], { timeoutMs: 10_000 });
+    if (r.code !== 0) {
+      const owner = await t.exec(['cat', `${dir}/${LOCK}/owner`], { timeoutMs: 10_000 });
+      const who = owner.code === 0 ? owner.stdout.trim() : 'unknown';
+      throw new ClusterError(`another deploy of ${dep.name} holds the lock on ${master.name} (${who})`, {
+        hint: `wait for it to finish; if it died, remove the lock: ssh ${master.host} rm -rf ${dir}/${LOCK}`,
+      });
+    }
+    const me = `${process.env.USER ?? 'someone'}@${(await import('node:os')).hostname()} pid ${process.pid} since ${new Date(now()).toISOString()}`;
+    await t.upload(`${dir}/${LOCK}/owner`, `${me}\n`, { mode: 0o640 });
+  }
+
+  async function ensureImage(n: ResolvedNode): Promise<void> {
+    const t = await tr(n);
+    const present = await t.exec(docker.imagePresent(rt(n), dep.image), { timeoutMs: 30_000, signal });
+    if (present.code === 0) {
+      rep.node(n.name, 'image present');
+      return;
+    }
+    if (opts.imageArchive) {
+      rep.node(n.name, `loading ${opts.imageArchive}`);
+      const r = await t.exec(docker.load(rt(n)), { stdin: createReadStream(opts.imageArchive), timeoutMs: 60 * 60_000, signal });
+      if (r.code !== 0) throw new ClusterError(`${n.name}: ${rt(n)} load failed: ${firstLine(r.stderr || r.stdout)}`, { hint: 'check the tarball (docker save output) and the disk space on the node' });
+      const again = await t.exec(docker.imagePresent(rt(n), dep.image), { timeoutMs: 30_000, signal });
+      if (again.code !== 0) {
+        throw new ClusterError(`${n.name}: the archive did not contain ${dep.image} (${firstLine(r.stdout)})`, { hint: 'use the tarball of exactly the image named in the deployment file' });
+      }
+      rep.node(n.name, 'image loaded');
+      return;
+    }
+    rep.node(n.name, `pulling ${dep.image}`);
+    let last = 0;
+    let buffered = '';
+    const r = await t.stream(docker.pull(rt(n), dep.image), {
+      onStdout(chunk) {
+        buffered += chunk.toString('utf8');
+        const lines = buffered.split(/\r?\n|\r/);
+        buffered = lines.pop() ?? '';
+        for (const l of lines) {
+          const p = pullProgress(l);
+          if (p && now() - last > 500) {
+            last = now();
+            rep.node(n.name, p);
+          }
+        }
+      },
+    }, { timeoutMs: 4 * 60 * 60_000, signal });
+    if (r.code !== 0) {
+      throw new ClusterError(`${n.name}: pulling ${dep.image} failed: ${firstLine(r.stderr || r.stdout)}`, {
+        hint: 'check the registry is reachable from the node (docker login?), or copy the image with --image-archive FILE',
+      });
+    }
+    rep.node(n.name, 'image pulled');
+  }
+
+  async function stopContainers(): Promise<void> {
+    const stopOne = async (n: ResolvedNode) => {
+      const t = await tr(n);
+      await t.exec(docker.stop(rt(n), name, 30), { timeoutMs: 60_000 });
+      await t.exec(docker.remove(rt(n), name), { timeoutMs: 30_000 });
+    };
+    await Promise.all(workers.map(stopOne));
+    await stopOne(master);
+  }
+
+  async function startOn(n: ResolvedNode, startTimes: Map<string, number>): Promise<void> {
+    const t = await tr(n);
+    const rn = rendered.nodes.find((x) => x.node.name === n.name)!;
+    await t.exec(docker.remove(rt(n), name), { timeoutMs: 30_000 }); // a stopped leftover of the same name
+    const argv = [rt(n), ...rn.containerArgv.slice(1)];
+    const r = await t.exec(argv, { timeoutMs: 120_000, signal });
+    if (r.code !== 0) {
+      throw new ClusterError(`${n.name}: starting the container failed: ${firstLine(r.stderr || r.stdout)}`, {
+        hint: 'run the command shown by ascendctl deploy --dry-run on the node to see the full error',
+      });
+    }
+    startTimes.set(n.name, now());
+    undo.push({
+      what: `${rt(n)} stop ${name}`,
+      node: n.name,
+      run: async () => {
+        await t.exec(docker.stop(rt(n), name, 30), { timeoutMs: 60_000 });
+        await t.exec(docker.remove(rt(n), name), { timeoutMs: 30_000 });
+      },
+    });
+    // Workers stop before the master: undo runs in reverse, and the master was started first.
+    rep.node(n.name, `started (${n.index === 0 ? 'master' : 'worker'})`);
+  }
+
+  async function waitReady(target: ProbeTarget, _t0: number): Promise<number> {
+    const deadline = now() + opts.timeoutMs;
+    const poll = opts.pollMs ?? 2_000;
+    let lastDetail = '';
+    for (;;) {
+      checkAbort();
+      // Any daemon that exited sinks the group (HCCL): stop waiting and show why.
+      const states = await Promise.all(nodes.map(async (n) => [n, await containerState(await tr(n), rt(n), name)] as const));
+      const dead = states.find(([, st]) => !st || 'error' in st || !st.running);
+      if (dead) {
+        const [n, st] = dead;
+        const tail = await containerTail(await tr(n), rt(n), name, 30);
+        const why = !st ? 'its container is gone' : 'error' in st ? st.error : `its daemon exited with status ${st.exitCode}`;
+        throw failure(n, `${why} while the model was starting`, tail);
+      }
+      const probe = await probeOnce(target, signal);
+      if (probe.ready) {
+        return 0;
+      }
+      if (probe.ready === false && probe.fatal) {
+        throw new ClusterError(`${master.name}: the endpoint answers but refuses the model: ${probe.detail}`, {
+          hint: `clients must send model "${dep.model.name}" (model.name); check mindieConfig does not override modelName`,
+        });
+      }
+      if (probe.detail !== lastDetail) {
+        lastDetail = probe.detail;
+      }
+      const left = Math.max(0, Math.round((deadline - now()) / 1000));
+      rep.waiting(`${probe.stage === 'connect' ? 'loading (HTTP not up yet)' : probe.stage === 'health' ? 'HTTP up, waiting for /health' : 'health ok, first request not answered yet'} · ${left} s left`);
+      if (now() > deadline) {
+        const tail = await containerTail(masterT, rt(master), name, 30);
+        throw failure(master, `did not answer a one-token request within ${Math.round(opts.timeoutMs / 1000)} s (${probe.detail})`, tail);
+      }
+      await sleep(poll, undefined, { signal }).catch(() => undefined);
+    }
+  }
+
+  function failure(n: ResolvedNode, what: string, tail: string[]): ClusterError {
+    const known = explainFailure(tail);
+    const lines = tail.length ? `\nlast lines of ${n.name}:\n${tail.map((l) => `  ${l}`).join('\n')}` : '';
+    return new ClusterError(`${n.name}: ${what}${known ? ` — ${known.cause}` : ''}${lines}`, {
+      hint: known?.fix ?? `read the whole log: ascendctl logs ${dep.name} --node ${n.name} (and the other nodes': one rank failing takes the group down)`,
+    });
+  }
+}
+
+function planText(r: RenderedDeployment): string[] {
+  const lines: string[] = [];
+  for (const n of r.nodes) {
+    lines.push(`${n.node.name} (${n.node.host}, ${n.node.index === 0 ? 'master' : 'worker'}):`);
+    for (const f of n.files) lines.push(`  write ${f.path} (mode ${f.mode.toString(8)})`);
+    lines.push(`  run   ${n.containerCommand}`);
+  }
+  return lines;
+}
+
+function firstLine(text: string): string {
+  return text.split('\n').map((l) => l.trim()).find((l) => l !== '') ?? 'no output';
+}
+
+function fmtHost(address: string): string {
+  return address.includes(':') ? `[${address}]` : address;
+}

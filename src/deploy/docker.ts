@@ -1,0 +1,64 @@
+/**
+ * Container runtime argv builders and output readers (docker CLI; podman speaks the same). Remote
+ * commands are data: these return argv arrays, quoting happens in src/remote/quote.ts only.
+ */
+import type { Transport } from '../remote/transport.js';
+
+export interface ContainerState {
+  status: string; // created | running | exited | …
+  running: boolean;
+  exitCode: number;
+  startedAt?: string;
+  finishedAt?: string;
+}
+
+export const docker = {
+  version: (rt: string) => [rt, 'version', '--format', '{{.Server.Version}}'],
+  imagePresent: (rt: string, image: string) => [rt, 'image', 'inspect', '--format', '{{.Id}}', image],
+  pull: (rt: string, image: string) => [rt, 'pull', image],
+  load: (rt: string) => [rt, 'load'],
+  state: (rt: string, name: string) => [rt, 'inspect', '--format', '{{json .State}}', name],
+  remove: (rt: string, name: string) => [rt, 'rm', '-f', name],
+  stop: (rt: string, name: string, seconds: number) => [rt, 'stop', '-t', String(seconds), name],
+  logsTail: (rt: string, name: string, lines: number) => [rt, 'logs', '--tail', String(lines), name],
+};
+
+/** The container's state, or undefined when there is no such container. */
+export async function containerState(
+  t: Transport, rt: string, name: string, signal?: AbortSignal,
+): Promise<ContainerState | undefined | { error: string }> {
+  const r = await t.exec(docker.state(rt, name), { timeoutMs: 20_000, ...(signal ? { signal } : {}) });
+  if (r.code !== 0) {
+    if (/no such (object|container)/i.test(r.stderr + r.stdout)) return undefined;
+    return { error: (r.stderr.trim().split('\n')[0] ?? '') || `exit status ${r.code}` };
+  }
+  try {
+    const s = JSON.parse(r.stdout.trim()) as { Status?: string; Running?: boolean; ExitCode?: number; StartedAt?: string; FinishedAt?: string };
+    const out: ContainerState = { status: s.Status ?? 'unknown', running: Boolean(s.Running), exitCode: s.ExitCode ?? 0 };
+    if (s.StartedAt) out.startedAt = s.StartedAt;
+    if (s.FinishedAt) out.finishedAt = s.FinishedAt;
+    return out;
+  } catch {
+    return { error: `unexpected output from ${rt} inspect: ${r.stdout.trim().slice(0, 80)}` };
+  }
+}
+
+/** The last lines a container printed (stdout and stderr). */
+export async function containerTail(t: Transport, rt: string, name: string, lines = 30): Promise<string[]> {
+  try {
+    const r = await t.exec(docker.logsTail(rt, name, lines), { timeoutMs: 20_000 });
+    return `${r.stdout}${r.stderr}`.split('\n').filter((l) => l.trim() !== '').slice(-lines);
+  } catch {
+    return [];
+  }
+}
+
+/** Percent of a `docker pull` from its progress lines ("Downloading [==>  ] 12.3MB/1.2GB"). */
+export function pullProgress(line: string): string | undefined {
+  const m = /^(\w+): (Downloading|Extracting)\s+\[[=> ]*\]\s+([\d.]+\s*[kMG]?B)\/([\d.]+\s*[kMG]?B)/.exec(line.trim());
+  if (m) return `${m[2]!.toLowerCase()} layer ${m[1]!.slice(0, 12)} ${m[3]}/${m[4]}`;
+  const done = /^(\w+): (Pull complete|Already exists)/.exec(line.trim());
+  if (done) return `layer ${done[1]!.slice(0, 12)} ${done[2]!.toLowerCase()}`;
+  if (/^Status: /.test(line.trim())) return line.trim().slice(8);
+  return undefined;
+}

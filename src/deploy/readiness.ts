@@ -1,0 +1,52 @@
+/**
+ * Readiness as mindie-multinode.md §8 says it can be proven: `Daemon start success!` in the master log
+ * is not enough and `/v1/models` proves nothing (it stays 404 in distributed mode). Poll the management
+ * `/health` until 200, then send a real one-token chat request; only its answer (as `content` or
+ * `reasoning_content`) means ready.
+ */
+import { request } from 'undici';
+
+export type ProbeResult =
+  | { ready: true; sample: string }
+  | { ready: false; stage: 'connect' | 'health' | 'infer'; detail: string; fatal?: boolean };
+
+export interface ProbeTarget {
+  /** http://<master>:<http port> */
+  endpoint: string;
+  /** http://<master>:<management port> (MindIE); undefined for vLLM, whose /health is on the API port. */
+  managementEndpoint?: string;
+  model: string;
+}
+
+export async function probeOnce(target: ProbeTarget, signal?: AbortSignal): Promise<ProbeResult> {
+  const healthUrl = `${target.managementEndpoint ?? target.endpoint}/health`;
+  try {
+    const h = await request(healthUrl, { method: 'GET', headersTimeout: 5_000, bodyTimeout: 5_000, ...(signal ? { signal } : {}) });
+    const body = await h.body.text();
+    if (h.statusCode !== 200) return { ready: false, stage: 'health', detail: `GET /health answered ${h.statusCode}${body ? `: ${body.slice(0, 200)}` : ''}` };
+  } catch (err) {
+    return { ready: false, stage: 'connect', detail: (err as Error).message };
+  }
+  try {
+    const r = await request(`${target.endpoint}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: target.model, messages: [{ role: 'user', content: 'ping' }], max_tokens: 1, stream: false }),
+      headersTimeout: 120_000,
+      bodyTimeout: 120_000,
+      ...(signal ? { signal } : {}),
+    });
+    const text = await r.body.text();
+    if (r.statusCode !== 200) {
+      const fatal = /model not found/i.test(text);
+      return { ready: false, stage: 'infer', detail: `one-token request answered ${r.statusCode}: ${text.slice(0, 300)}`, fatal };
+    }
+    const json = JSON.parse(text) as { choices?: { message?: { content?: string | null; reasoning_content?: string | null } }[] };
+    const msg = json.choices?.[0]?.message;
+    const sample = msg?.content || msg?.reasoning_content;
+    if (typeof sample === 'string' && sample.length > 0) return { ready: true, sample };
+    return { ready: false, stage: 'infer', detail: 'one-token request answered with no content and no reasoning_content' };
+  } catch (err) {
+    return { ready: false, stage: 'infer', detail: (err as Error).message };
+  }
+}

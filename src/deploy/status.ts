@@ -1,0 +1,127 @@
+/**
+ * A truthful status: every node's container state, NPU memory in use (npu-smi info), and the master's
+ * health proven the way deploy proves readiness (/health, then a one-token request).
+ */
+import type { Deployment } from '../config/deployment.js';
+import type { Inventory, ResolvedNode } from '../config/inventory.js';
+import { parseNpuSmiInfo } from '../ascend/npu-smi.js';
+import { containerName } from '../mindie/paths.js';
+import type { SshPool } from '../remote/ssh-pool.js';
+import { RemoteError } from '../remote/transport.js';
+import { containerState } from './docker.js';
+import { nodeAddress } from './plan.js';
+import { probeOnce } from './readiness.js';
+import type { DeploymentRecord } from './record.js';
+
+export interface NodeStatus {
+  node: string;
+  address: string;
+  role: 'master' | 'worker';
+  /** running | exited | created | absent | unreachable | error */
+  container: string;
+  exitCode?: number;
+  startedAt?: string;
+  error?: string;
+  npus?: { npu: number; hbmUsedMb: number; hbmTotalMb: number }[];
+}
+
+export interface StatusResult {
+  name: string;
+  endpoint: string;
+  model: string;
+  healthy: boolean;
+  health: string;
+  nodes: NodeStatus[];
+}
+
+export async function deploymentStatus(
+  dep: Deployment, inventory: Inventory, pool: SshPool, record: DeploymentRecord | undefined, signal?: AbortSignal,
+): Promise<StatusResult> {
+  const name = containerName(dep.name);
+  const nodes = await Promise.all(inventory.nodes.map((n) => nodeStatus(n)));
+  const master = inventory.allNodes[0]!;
+  const masterAddress = await nodeAddress(master);
+  const port = dep.backend === 'vllm-ascend' ? dep.vllm?.port ?? dep.ports.http : dep.ports.http;
+  const endpoint = record?.endpoint ?? `http://${masterAddress}:${port}`;
+  const managementEndpoint = dep.backend === 'mindie' ? record?.managementEndpoint ?? `http://${masterAddress}:${dep.ports.management}` : undefined;
+  const allRunning = nodes.every((n) => n.container === 'running');
+  let healthy = false;
+  let health: string;
+  if (!nodes.some((n) => n.container === 'running')) {
+    health = 'not running';
+  } else {
+    const probe = await probeOnce({ endpoint, ...(managementEndpoint ? { managementEndpoint } : {}), model: dep.model.name }, signal);
+    healthy = probe.ready && allRunning;
+    health = probe.ready
+      ? allRunning ? 'answering (one-token request ok)' : 'answering, but a node is not running: the group is degraded'
+      : `not answering (${probe.stage}: ${probe.detail})`;
+  }
+  return { name: dep.name, endpoint: `${endpoint}/v1`, model: dep.model.name, healthy, health, nodes };
+
+  async function nodeStatus(n: ResolvedNode): Promise<NodeStatus> {
+    const base: NodeStatus = { node: n.name, address: n.hostname, role: n.index === 0 ? 'master' : 'worker', container: 'absent' };
+    try {
+      const t = pool.transport(n);
+      await t.connect();
+      const [st, smi] = await Promise.all([
+        containerState(t, n.tools.containerRuntime, name, signal),
+        t.exec([n.tools.npuSmi, 'info'], { timeoutMs: 30_000, ...(signal ? { signal } : {}) }),
+      ]);
+      if (st && 'error' in st) {
+        base.container = 'error';
+        base.error = st.error;
+      } else if (st) {
+        base.container = st.status;
+        base.exitCode = st.exitCode;
+        if (st.startedAt) base.startedAt = st.startedAt;
+      }
+      if (smi.code === 0) {
+        const p = parseNpuSmiInfo(smi.stdout);
+        if (p.ok) {
+          base.npus = p.value.npus.map((d) => ({ npu: d.id, hbmUsedMb: d.chips[0]?.hbm.used ?? 0, hbmTotalMb: d.chips[0]?.hbm.total ?? 0 }));
+        }
+      }
+    } catch (err) {
+      if (!(err instanceof RemoteError)) throw err;
+      base.container = 'unreachable';
+      base.error = err.message;
+    }
+    return base;
+  }
+}
+
+/** Stop and remove the deployment's containers: workers first (in parallel), master last. Idempotent. */
+export async function stopDeployment(
+  dep: Deployment, inventory: Inventory, pool: SshPool, onNode: (node: string, text: string) => void,
+): Promise<{ failed: string[] }> {
+  const name = containerName(dep.name);
+  const failed: string[] = [];
+  const stopOne = async (n: ResolvedNode) => {
+    try {
+      const t = pool.transport(n);
+      await t.connect();
+      const rt = n.tools.containerRuntime;
+      const st = await containerState(t, rt, name);
+      if (st === undefined) {
+        onNode(n.name, 'no container (already stopped)');
+      } else {
+        if (!('error' in st) && st.running) {
+          const r = await t.exec([rt, 'stop', '-t', '30', name], { timeoutMs: 90_000 });
+          if (r.code !== 0) throw new Error(r.stderr.trim() || `${rt} stop exited ${r.code}`);
+        }
+        const rm = await t.exec([rt, 'rm', '-f', name], { timeoutMs: 30_000 });
+        if (rm.code !== 0 && !/no such container/i.test(rm.stderr)) throw new Error(rm.stderr.trim() || `${rt} rm exited ${rm.code}`);
+        onNode(n.name, 'stopped and removed');
+      }
+      // The rendered files go too: a stopped deployment leaves nothing behind on the node.
+      await t.exec(['rm', '-rf', `/var/lib/ascendctl/${dep.name}`], { timeoutMs: 30_000 });
+    } catch (err) {
+      failed.push(n.name);
+      onNode(n.name, `FAILED: ${(err as Error).message}`);
+    }
+  };
+  const [master, ...workers] = inventory.nodes[0]?.index === 0 ? inventory.nodes : [undefined, ...inventory.nodes];
+  await Promise.all(workers.map((w) => stopOne(w!)));
+  if (master) await stopOne(master);
+  return { failed };
+}
