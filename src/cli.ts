@@ -47,8 +47,9 @@ hccn_tool serves one caller per node, so each node's calls run one after another
 parallel); "busy" answers are retried for up to 30 s per call.
 
 Ping plan: up to 8 nodes every NPU pings the same-numbered NPU of every other node (the full
-matrix). Above 8 nodes each node pings the nodes 1, 2, 4, 8, … places after it (log2 N peers):
-every NPU port sends and answers, at a cost growing with N·log N. --ping full forces the matrix.`)
+matrix). Above 8 nodes each node pings the next node and the node half-way round (2 peers): every
+NPU port sends and answers, the cost per node stays constant, and a plane split in two is still
+seen. --ping full forces the matrix.`)
     .argument('[deployment]', 'deployment file: also check its image, model path and ports')
     .option('-i, --inventory <file>', 'inventory file (default: the deployment\'s inventory:, $ASCENDCTL_INVENTORY, ./inventory.yaml)')
     .option('--fix', 'apply the safe fixes (set every NPU\'s TLS switch to 0) and check again')

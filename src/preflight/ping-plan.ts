@@ -2,10 +2,12 @@
  * Which peers each node pings (same-numbered NPUs share a RoCE plane on A2, ascend-tools.md §2.10).
  *
  * Up to FULL_MATRIX_MAX_NODES nodes every node pings every other node: N·(N−1) pings per NPU plane.
- * Above that, node i pings the nodes i+1, i+2, i+4, … (mod N): ⌈log2 N⌉ peers, so the per-node cost grows
- * with log N and the total with N·log N, not N². Every NPU port both sends and answers, the stride-1 ring
- * covers every node, and the doubling strides reach across the plane so that a partition (half the
- * plane behind one broken switch uplink) is still seen. `full` forces the matrix.
+ * Above that, node i pings node i+1 and node i+⌊N/2⌋ (mod N) on every plane: 2 pings per NPU, so
+ * the cost per node stays constant and the total grows with N, not N². Every NPU port pings two
+ * peers and answers two; the stride-1 ring joins every node of a plane, and the half-way
+ * chord crosses the plane's middle, so a plane split in two (a broken spine uplink) is still seen.
+ * hccn_tool serves one caller per node, so a node's pings run one after another: the per-node count
+ * is what sets the wall time. `full` forces the matrix.
  */
 export const FULL_MATRIX_MAX_NODES = 8;
 
@@ -20,9 +22,9 @@ export function pingPeers(nodes: readonly string[], mode: PingPlanMode): Map<str
     if (mode === 'full' || n <= FULL_MATRIX_MAX_NODES) {
       for (let j = 0; j < n; j++) if (j !== i) peers.push(nodes[j]!);
     } else {
-      for (let stride = 1; stride < n; stride *= 2) {
+      for (const stride of [1, Math.floor(n / 2)]) {
         const peer = nodes[(i + stride) % n]!;
-        if (!peers.includes(peer)) peers.push(peer);
+        if (peer !== nodes[i] && !peers.includes(peer)) peers.push(peer);
       }
     }
     plan.set(nodes[i]!, peers);
