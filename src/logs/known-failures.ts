@@ -1,0 +1,183 @@
+/**
+ * The daemon log lines that name a known failure (mindie-multinode.md §13), each with what it means
+ * and what to do. `logs` highlights them; `deploy` uses the same table to explain a node that failed.
+ * Order matters: the first match wins, so the narrower patterns of a shared error code come first
+ * (EI0014 is both "Config_Error_Ranktable" and the TLS mismatch).
+ */
+
+export type FailureKind =
+  | 'hccl-timeout'
+  | 'stale-rootinfo'
+  | 'tls-inconsistent'
+  | 'device-ip-invalid'
+  | 'file-permission'
+  | 'tls-certificates'
+  | 'port-occupied'
+  | 'listen-address'
+  | 'endpoint-init'
+  | 'out-of-memory'
+  | 'dp-per-node'
+  | 'tokenizer-cache-path'
+  | 'python-dependencies'
+  | 'driver-mismatch'
+  | 'visible-devices'
+  | 'hccl-ports'
+  | 'vllm-rpc-timeout'
+  | 'unicode-vocabulary';
+
+export interface LogFailure {
+  kind: FailureKind;
+  /** `error`: the daemon will not come up; `info`: looks alarming, is harmless. */
+  severity: 'error' | 'info';
+  /** What the line means, in one phrase. */
+  cause: string;
+  /** What to do next. */
+  hint: string;
+}
+
+interface Rule extends LogFailure {
+  pattern: RegExp;
+}
+
+const RULES: readonly Rule[] = [
+  {
+    kind: 'stale-rootinfo',
+    pattern: /Config_Error_Ranktable/,
+    severity: 'error',
+    cause: 'a stale /etc/hccl_rootinfo.json or a rank table that does not match the chip',
+    hint: 'do not mount the host\'s /etc/hccl_rootinfo.json into the container; redeploy so the rank table is rendered again',
+  },
+  {
+    kind: 'hccl-timeout',
+    pattern: /EI0006|Get_Socket_Timeout|get socket timeout|HcclCommInitRootInfo failed/i,
+    severity: 'error',
+    cause: 'a node did not join HCCL initialisation within HCCL_CONNECT_TIMEOUT',
+    hint: 'read the other nodes\' logs first (one of them did not start or crashed); start all nodes together, set HCCL_CONNECT_TIMEOUT=7200, and run `ascendctl preflight` for the NPU ping matrix',
+  },
+  {
+    kind: 'tls-inconsistent',
+    pattern: /tlsStatus\s+(are\s+|is\s+)?inconsistent|EI0014/i,
+    severity: 'error',
+    cause: 'the NPUs\' TLS switches differ between nodes',
+    hint: 'run `ascendctl preflight --fix` (sets every NPU\'s TLS switch to 0), then deploy again',
+  },
+  {
+    kind: 'device-ip-invalid',
+    pattern: /device_ip\s*(\[[^\]]*\]\s*)?is invalid|Failed to init infer backend manager/i,
+    severity: 'error',
+    cause: 'the rank table holds a wrong or placeholder device_ip',
+    hint: 'redeploy (ascendctl reads every NPU\'s IP with `hccn_tool -i N -ip -g`); check that /etc/hccn.conf agrees and that the NPU links are up (`ascendctl preflight`)',
+  },
+  {
+    kind: 'file-permission',
+    pattern: /Check path: .*failed|owner id diff|permission denied|permission (is )?(too|invalid|wrong)/i,
+    severity: 'error',
+    cause: 'config.json, the rank table or the weights have the wrong owner or mode, or are symlinks',
+    hint: 'files must belong to the daemon\'s user with mode 640 (directories 750) and be real files, not links; redeploy, or set MINDIE_CHECK_INPUTFILES_PERMISSION=0 in env:',
+  },
+  {
+    kind: 'tls-certificates',
+    pattern: /tlsCert|tls_cert|(grpc|gRPC).{0,40}certificate/,
+    severity: 'error',
+    cause: 'a TLS switch of MindIE is on without certificates',
+    hint: 'set httpsEnabled, interNodeTLSEnabled and interCommTLSEnabled to false under mindieConfig:, or install the certificates',
+  },
+  {
+    kind: 'port-occupied',
+    pattern: /listen port is occupied|Socket bind failed|address already in use/i,
+    severity: 'error',
+    cause: 'another process already listens on one of the daemon\'s ports',
+    hint: 'stop the leftover daemon (`ascendctl stop`) or the other service, or choose other ports: under ports:',
+  },
+  {
+    kind: 'listen-address',
+    pattern: /Failed to listen .*business ip and port|Failed to start http wrapper/i,
+    severity: 'error',
+    cause: 'ipAddress is not an address of this node',
+    hint: 'use the node\'s own IP (not a docker-bridge address) as the listen address; `ascendctl render` shows what was configured',
+  },
+  {
+    kind: 'endpoint-init',
+    pattern: /Failed to init endpoint!|\[start (endpoint|mindie server)\] \[fail\]/,
+    severity: 'error',
+    cause: 'the daemon failed to start',
+    hint: 'the first error above this line (on this node or another) is the cause; `ascendctl logs --tail 200` shows more',
+  },
+  {
+    kind: 'out-of-memory',
+    pattern: /out of memory|need block/i,
+    severity: 'error',
+    cause: 'the NPU memory does not hold the weights and the KV cache',
+    hint: 'raise npuMemoryFraction to 0.95–0.97, or lower maxSeqLen, maxInputTokenLen, maxPrefillTokens and maxBatchSize under mindieConfig:',
+  },
+  {
+    kind: 'dp-per-node',
+    pattern: /Invalid DP number per node/,
+    severity: 'error',
+    cause: 'the multi-node config has no data-parallel size',
+    hint: 'set parallel.dataParallelSize and parallel.tensorParallelSize explicitly and deploy again',
+  },
+  {
+    kind: 'tokenizer-cache-path',
+    pattern: /IbisTokenizer' object has no attribute 'cache_path'/,
+    severity: 'error',
+    cause: 'a tokenizer bug of this image',
+    hint: 'apply the patch from the DeepSeek-R1 README FAQ, or use a newer image',
+  },
+  {
+    kind: 'python-dependencies',
+    pattern: /pybind11::error_already_set|LLMPythonModel initializes fail/,
+    severity: 'error',
+    cause: 'the image\'s Python packages do not fit the model',
+    hint: 'install the model\'s requirements file shipped with atb_llm (transformers, protobuf) into the image',
+  },
+  {
+    kind: 'driver-mismatch',
+    pattern: /Failed to infer device type|libatb\.so/,
+    severity: 'error',
+    cause: 'the host driver is too old for the image\'s CANN, or the set_env scripts were not sourced',
+    hint: 'upgrade the driver (`ascendctl preflight` reports the version each node has and needs)',
+  },
+  {
+    kind: 'visible-devices',
+    pattern: /Set visible device failed|EE1001/,
+    severity: 'error',
+    cause: 'the container sees fewer NPUs than the config uses',
+    hint: 'mount all 8 NPUs (/dev/davinci0–7) into the container in multi-node mode',
+  },
+  {
+    kind: 'hccl-ports',
+    pattern: /Recv unmatched ack/,
+    severity: 'error',
+    cause: 'other software uses HCCL\'s ports 60000–60015',
+    hint: 'set HCCL_IF_BASE_PORT under env: to a free range, or stop the other software',
+  },
+  {
+    kind: 'vllm-rpc-timeout',
+    pattern: /TimeoutError: RPC call .*timed out/,
+    severity: 'error',
+    cause: 'graph compilation took longer than vLLM\'s RPC timeout',
+    hint: 'raise VLLM_RPC_TIMEOUT, VLLM_EXECUTE_MODEL_TIMEOUT_SECONDS and VLLM_ENGINE_READY_TIMEOUT_S under env:',
+  },
+  {
+    kind: 'unicode-vocabulary',
+    pattern: /UnicodeEncodeError.*'ascii' codec/,
+    severity: 'info',
+    cause: 'printing the DeepSeek vocabulary in an ASCII locale',
+    hint: 'harmless; set LANG=C.UTF-8 under env: to silence it',
+  },
+];
+
+/** The known failure a daemon log line shows, or undefined. */
+export function classifyLogLine(line: string): LogFailure | undefined {
+  for (const rule of RULES) {
+    if (rule.pattern.test(line)) {
+      const { pattern: _pattern, ...failure } = rule;
+      return failure;
+    }
+  }
+  return undefined;
+}
+
+/** Every kind the classifier knows (for tests and documentation). */
+export const FAILURE_KINDS: readonly FailureKind[] = RULES.map((r) => r.kind);

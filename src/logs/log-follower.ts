@@ -1,0 +1,209 @@
+/**
+ * One `docker logs [-f] -t` stream per node, merged by arrival. Each node's output is framed into whole
+ * lines per stream (stdout and stderr separately: docker sends the container's stderr on its own), and
+ * a batch of lines is handed on as one unit, so lines never split or interleave.
+ *
+ * With `follow`, a node whose SSH connection drops is said to be reconnecting (once per outage), asked
+ * again with backoff, and resumed from the last timestamp it delivered; ResumeTracker drops the lines
+ * docker sends twice. A node whose container stops is reported with its exit status while the others
+ * keep going. Without `follow`, a node that cannot be read is reported and the others still print.
+ */
+import type { Transport } from '../remote/transport.js';
+import { RemoteError } from '../remote/transport.js';
+import { dockerLogsArgv, exitCodeArgv, splitTimestamp, type TimedLine } from './docker-logs.js';
+import { LineFramer } from './line-framer.js';
+import { ResumeTracker } from './resume.js';
+
+export interface LogSource {
+  name: string;
+  /** Container runtime command on that node (tools.containerRuntime). */
+  runtime: string;
+}
+
+export type LogEvent =
+  | { type: 'disconnected'; node: string; message: string }
+  | { type: 'reconnected'; node: string }
+  | { type: 'stopped'; node: string; exitCode: number | undefined }
+  | { type: 'failed'; node: string; message: string; hint: string };
+
+export interface FollowLogsOptions {
+  nodes: readonly LogSource[];
+  container: string;
+  /** The node's transport; asked again after a failure, so a pool may hand out a fresh one. */
+  transportFor(node: string): Transport;
+  follow: boolean;
+  /** docker `--since` value (see sinceArg). */
+  since?: string | undefined;
+  tail?: number | undefined;
+  signal: AbortSignal;
+  /** A batch of new lines of one node; return a promise to stop reading until it settles. */
+  onLines(node: string, lines: TimedLine[]): void | Promise<void>;
+  onEvent(event: LogEvent): void;
+  /** Reconnect backoff: first wait, doubled per failure up to the maximum. */
+  retryInitialMs?: number;
+  retryMaxMs?: number;
+}
+
+export interface FollowLogsResult {
+  /** Nodes whose logs could not be read (or whose follow could not be kept up). */
+  failed: string[];
+  interrupted: boolean;
+}
+
+/** Errors that another attempt cannot fix: say so and stop following that node. */
+const PERMANENT = new Set(['auth', 'host-key', 'config']);
+
+/** docker's own messages ("No such container") kept per attempt, for the failure message. */
+const DOCKER_MESSAGES_KEPT = 20;
+
+export async function followLogs(opts: FollowLogsOptions): Promise<FollowLogsResult> {
+  const outcomes = await Promise.all(opts.nodes.map((n) => followNode(opts, n)));
+  return {
+    failed: opts.nodes.filter((_, i) => outcomes[i] === 'failed').map((n) => n.name),
+    interrupted: opts.signal.aborted,
+  };
+}
+
+type Outcome = 'done' | 'failed' | 'interrupted';
+
+async function followNode(opts: FollowLogsOptions, source: LogSource): Promise<Outcome> {
+  const { signal } = opts;
+  const node = source.name;
+  const tracker = new ResumeTracker();
+  const initialMs = opts.retryInitialMs ?? 500;
+  const maxMs = opts.retryMaxMs ?? 15_000;
+  let failures = 0;
+  let outage = false;
+
+  while (!signal.aborted) {
+    const resumeFrom = tracker.since;
+    if (resumeFrom !== undefined) tracker.beginResume();
+    const argv = dockerLogsArgv({
+      runtime: source.runtime,
+      container: opts.container,
+      follow: opts.follow,
+      since: resumeFrom ?? opts.since,
+      // Resuming: --since alone says where to start; a tail would cut lines never shown.
+      tail: resumeFrom === undefined ? opts.tail : undefined,
+    });
+    const out = new LineFramer();
+    const err = new LineFramer();
+    const dockerMessages: string[] = [];
+    const arrived = (): void => {
+      if (outage) {
+        outage = false;
+        failures = 0;
+        opts.onEvent({ type: 'reconnected', node });
+      }
+    };
+    const deliver = (raw: string[], fromStderr: boolean): void | Promise<void> => {
+      const fresh: TimedLine[] = [];
+      for (const text of raw) {
+        const line = splitTimestamp(text);
+        if (fromStderr && line.ns === undefined) {
+          // With -t every container line is stamped: an unstamped stderr line is docker speaking.
+          dockerMessages.push(text);
+          if (dockerMessages.length > DOCKER_MESSAGES_KEPT) dockerMessages.shift();
+          continue;
+        }
+        if (tracker.accept(line)) fresh.push(line);
+      }
+      if (fresh.length === 0) return;
+      return opts.onLines(node, fresh);
+    };
+
+    let transport: Transport;
+    try {
+      transport = opts.transportFor(node);
+      const result = await transport.stream(
+        argv,
+        {
+          onStdout: (chunk) => {
+            arrived();
+            return deliver(out.push(chunk), false);
+          },
+          onStderr: (chunk) => {
+            arrived();
+            return deliver(err.push(chunk), true);
+          },
+        },
+        { signal },
+      );
+      await deliver(out.end(), false);
+      await deliver(err.end(), true);
+      if (signal.aborted) return 'interrupted';
+      if (result.code === 0) {
+        arrived();
+        if (opts.follow) opts.onEvent({ type: 'stopped', node, exitCode: await containerExitCode(transport, source, opts.container, signal) });
+        return 'done';
+      }
+      if (result.code === null && opts.follow) {
+        // The channel closed without an exit status: the connection went, not docker.
+        throw new RemoteError('channel', node, `the SSH channel to ${node} closed without an exit status`);
+      }
+      arrived();
+      const said = dockerMessages.join(' ').trim() || `${source.runtime} logs exited with status ${String(result.code)}`;
+      opts.onEvent({
+        type: 'failed',
+        node,
+        message: `${node}: cannot read the logs of ${opts.container}: ${said}`,
+        hint: /no such container/i.test(said)
+          ? `the deployment is not running on ${node}: ascendctl status shows each node's container`
+          : `check that ${source.runtime} works on ${node}: ascendctl preflight`,
+      });
+      return 'failed';
+    } catch (e) {
+      if (signal.aborted) return 'interrupted';
+      if (!(e instanceof RemoteError)) throw e;
+      out.discard();
+      err.discard();
+      if (!opts.follow || PERMANENT.has(e.kind)) {
+        opts.onEvent({
+          type: 'failed',
+          node,
+          message: `${node}: cannot read the logs: ${e.message}`,
+          hint: e.hint ?? `check that ${node} is reachable: ascendctl preflight --node ${node}`,
+        });
+        return 'failed';
+      }
+      if (!outage) {
+        outage = true;
+        opts.onEvent({ type: 'disconnected', node, message: e.message });
+      }
+      const waitMs = Math.min(maxMs, initialMs * 2 ** Math.min(failures, 16));
+      failures++;
+      if (!(await sleep(waitMs, signal))) return 'interrupted';
+      if (failures >= 2) {
+        // The pool re-makes a dead connection on the next call; if that did not help, start afresh.
+        await opts.transportFor(node).close().catch(() => undefined);
+      }
+    }
+  }
+  return 'interrupted';
+}
+
+async function containerExitCode(transport: Transport, source: LogSource, container: string, signal: AbortSignal): Promise<number | undefined> {
+  try {
+    const r = await transport.exec(exitCodeArgv(source.runtime, container), { timeoutMs: 15_000, signal });
+    const n = Number.parseInt(r.stdout.trim(), 10);
+    return r.code === 0 && Number.isInteger(n) ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Resolves true after ms, false at once when the signal aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,165 @@
+/**
+ * How merged log lines reach the terminal (logs output in cli-contract.md): the node's name padded to
+ * the longest name, ` │ ` (` | ` without UTF-8), then the daemon's line unchanged; `-t` puts docker's
+ * timestamp after the separator; `--json` prints `{"node","time","line"}` per line. Lines of a known
+ * failure are highlighted and explained once per node and kind, on stderr so that stdout stays the log.
+ *
+ * Memory stays bounded when stdout is slower than the nodes: when a write is refused, print() returns a
+ * promise that settles on 'drain', and the follower hands it back to the SSH channel, which pauses.
+ */
+import type { ChalkInstance } from 'chalk';
+import { InputError } from '../errors.js';
+import type { Output } from '../ui/output.js';
+import type { TimedLine } from './docker-logs.js';
+import { classifyLogLine, type FailureKind } from './known-failures.js';
+
+export interface LogPrinterOptions {
+  out: Output;
+  /** Every node that may print: the prefix is padded to the longest of these names. */
+  nodes: readonly string[];
+  showTimestamps: boolean;
+  json: boolean;
+  grep?: RegExp | undefined;
+}
+
+type Paint = (text: string) => string;
+
+/** Colours that stay readable on dark and light terminals; red is kept for failures. */
+const PALETTE = ['cyan', 'magenta', 'green', 'yellow', 'blue', 'cyanBright', 'magentaBright', 'greenBright', 'blueBright', 'yellowBright'] as const;
+
+/** FNV-1a: the same node gets the same colour in every run and on every machine. */
+export function nodeColorIndex(name: string, paletteSize = PALETTE.length): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) {
+    h ^= name.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h % paletteSize;
+}
+
+export function nodeColor(chalk: ChalkInstance, name: string): Paint {
+  const key = PALETTE[nodeColorIndex(name)] ?? 'cyan';
+  return (text) => chalk[key](text);
+}
+
+/** `--grep` as a regular expression; exit 2 naming the flag when it does not compile. */
+export function compileGrep(pattern: string | undefined): RegExp | undefined {
+  if (pattern === undefined) return undefined;
+  try {
+    return new RegExp(pattern);
+  } catch (err) {
+    throw new InputError(`--grep ${pattern}: not a valid regular expression (${(err as Error).message})`, {
+      hint: 'use JavaScript regular-expression syntax, e.g. --grep "ERROR|WARN"; quote it for the shell',
+    });
+  }
+}
+
+/** One human line (without colour): `node1 │ text`, or `node1 │ <time> text` with timestamps. */
+export function formatLogLine(node: string, width: number, bar: string, line: TimedLine, showTimestamps: boolean): string {
+  const stamp = showTimestamps && line.time !== undefined ? `${line.time} ` : '';
+  return `${node.padEnd(width)} ${bar} ${stamp}${line.text}`;
+}
+
+export function formatJsonLine(node: string, line: TimedLine): string {
+  return JSON.stringify({ node, time: line.time ?? null, line: line.text });
+}
+
+export class LogPrinter {
+  readonly #out: Output;
+  readonly #width: number;
+  readonly #bar: string;
+  readonly #arrow: string;
+  readonly #showTimestamps: boolean;
+  readonly #json: boolean;
+  readonly #grep: RegExp | undefined;
+  readonly #paint = new Map<string, Paint>();
+  readonly #hinted = new Set<string>();
+  #drain: Promise<void> | undefined;
+  #broken = false;
+  readonly #brokenCtl = new AbortController();
+
+  constructor(opts: LogPrinterOptions) {
+    this.#out = opts.out;
+    this.#width = Math.max(0, ...opts.nodes.map((n) => n.length));
+    this.#bar = opts.out.symbols().bar;
+    this.#arrow = opts.out.unicode ? '↳' : '->';
+    this.#showTimestamps = opts.showTimestamps;
+    this.#json = opts.json;
+    this.#grep = opts.grep;
+    for (const n of opts.nodes) this.#paint.set(n, nodeColor(opts.out.color, n));
+    // A reader that went away (`| head`) ends the run instead of leaving us waiting for 'drain'.
+    opts.out.out.on('error', () => this.#breakOff());
+  }
+
+  /** Aborted when stdout can no longer be written (the reader closed the pipe). */
+  get closedSignal(): AbortSignal {
+    return this.#brokenCtl.signal;
+  }
+
+  /**
+   * Print one batch of a node's lines as one write, so lines of different nodes never interleave.
+   * Returns a promise when stdout is full: the caller waits for it before reading more.
+   */
+  print(node: string, lines: readonly TimedLine[]): void | Promise<void> {
+    if (this.#broken) return;
+    let text = '';
+    for (const line of lines) {
+      if (this.#grep && !this.#grep.test(line.text)) continue;
+      const failure = classifyLogLine(line.text);
+      if (this.#json) {
+        text += `${formatJsonLine(node, line)}\n`;
+      } else {
+        text += `${this.#human(node, line, failure?.severity === 'error')}\n`;
+      }
+      if (failure) {
+        const key = `${node}\0${failure.kind satisfies FailureKind}`;
+        if (!this.#hinted.has(key)) {
+          this.#hinted.add(key);
+          this.#out.note(this.#out.errColor.dim(`${node.padEnd(this.#width)} ${this.#bar} ${this.#arrow} hint: ${failure.cause} — ${failure.hint}`));
+        }
+      }
+    }
+    if (text === '') return;
+    if (this.#out.write(text)) return;
+    return this.#waitDrain();
+  }
+
+  /** A message about a node (reconnecting, container stopped), dim on stderr. */
+  note(node: string, text: string): void {
+    this.#out.note(this.#out.errColor.dim(`${node}: ${text}`));
+  }
+
+  #human(node: string, line: TimedLine, highlight: boolean): string {
+    const chalk = this.#out.color;
+    const paint = this.#paint.get(node) ?? ((t: string) => t);
+    const stamp = this.#showTimestamps && line.time !== undefined ? `${chalk.dim(line.time)} ` : '';
+    const body = highlight ? chalk.red(line.text) : line.text;
+    return `${paint(node.padEnd(this.#width))} ${paint(this.#bar)} ${stamp}${body}`;
+  }
+
+  #waitDrain(): Promise<void> {
+    this.#drain ??= new Promise<void>((resolve) => {
+      const stream = this.#out.out;
+      const done = (): void => {
+        stream.off('drain', done);
+        stream.off('close', onClose);
+        this.#drain = undefined;
+        resolve();
+      };
+      const onClose = (): void => {
+        this.#breakOff();
+        done();
+      };
+      stream.on('drain', done);
+      stream.on('close', onClose);
+      this.#brokenCtl.signal.addEventListener('abort', done, { once: true });
+    });
+    return this.#drain;
+  }
+
+  #breakOff(): void {
+    if (this.#broken) return;
+    this.#broken = true;
+    this.#brokenCtl.abort(new Error('standard output was closed'));
+  }
+}

@@ -1,0 +1,104 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { runRepl } from '../../../src/chat/chat-repl.js';
+import { ReplInputAssembler, type ReplInput } from '../../../src/chat/repl-input.js';
+import chat from '../../../src/commands/chat.js';
+import { captureContext, until } from './helpers.js';
+import { startServer, type TestServer } from './openai-server.js';
+
+const servers: TestServer[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+function feed(lines: string[]): (ReplInput | undefined)[] {
+  const a = new ReplInputAssembler();
+  return lines.map((l) => a.push(l));
+}
+
+describe('ReplInputAssembler', () => {
+  it('a trailing backslash continues the message on the next line', () => {
+    expect(feed(['first \\', 'second'])).toEqual([undefined, { type: 'message', text: 'first \nsecond' }]);
+  });
+
+  it('""" blocks keep blank lines and slashes, and may open and close on text lines', () => {
+    expect(feed(['"""', 'a', '', '/not-a-command', 'b"""'])).toEqual([
+      undefined, undefined, undefined, undefined, { type: 'message', text: 'a\n\n/not-a-command\nb' },
+    ]);
+    expect(feed(['"""one line"""'])).toEqual([{ type: 'message', text: 'one line' }]);
+    expect(feed(['"""start', 'end', '"""'])).toEqual([undefined, undefined, { type: 'message', text: 'start\nend\n' }]);
+  });
+
+  it('recognises the commands at the start of a message only', () => {
+    expect(feed(['/reset', '/system be terse', '/exit', '/help', '/quit', '/bogus x', '   '])).toEqual([
+      { type: 'reset' }, { type: 'system', text: 'be terse' }, { type: 'exit' }, { type: 'help' }, { type: 'exit' },
+      { type: 'unknown-command', name: '/bogus' }, { type: 'empty' },
+    ]);
+    expect(feed(['tell me \\', '/exit'])).toEqual([undefined, { type: 'message', text: 'tell me \n/exit' }]);
+  });
+
+  it('clear() drops a half-typed message', () => {
+    const a = new ReplInputAssembler();
+    a.push('"""');
+    expect(a.continuing).toBe(true);
+    a.clear();
+    expect(a.continuing).toBe(false);
+    expect(a.push('hello')).toEqual({ type: 'message', text: 'hello' });
+  });
+});
+
+describe('interactive chat', () => {
+  it('streams answers, keeps the conversation, /system and /reset, Ctrl-C cancels only the answer, /exit leaves', async () => {
+    const s = await startServer({ framing: 'mindie', model: 'm', reasoning: ['pondering'], content: ['Hi', ' you'], delayMs: 2 });
+    servers.push(s);
+    const c = captureContext({ tty: true });
+    const session = runRepl(c.ctx, { endpoint: s.url, model: 'm', timeoutMs: 5000 });
+
+    c.stdin.write('hello\r');
+    await until(() => /TTFT \d+ ms · [\d.]+ tok\/s · 3 tokens/.test(c.out()), 'the first timing line');
+    expect(c.out()).toContain('pondering');
+    expect(c.out()).toContain('Hi you');
+
+    c.stdin.write('and \\\r');
+    c.stdin.write('more\r');
+    await until(() => s.requests.length === 2 && (c.out().match(/TTFT/g) ?? []).length === 2, 'the second answer');
+    expect(s.requests[1]?.messages).toEqual([
+      { role: 'user', content: 'hello' },
+      { role: 'assistant', content: 'Hi you' },
+      { role: 'user', content: 'and \nmore' },
+    ]);
+
+    c.stdin.write('/system be terse\r');
+    c.stdin.write('q3\r');
+    await until(() => s.requests.length === 3 && (c.out().match(/TTFT/g) ?? []).length === 3, 'the third answer');
+    expect(s.requests[2]?.messages).toEqual([{ role: 'system', content: 'be terse' }, { role: 'user', content: 'q3' }]);
+
+    // a slow answer, cancelled with Ctrl-C: the session goes on
+    s.behaviour = { ...s.behaviour, reasoning: [], content: Array.from({ length: 200 }, () => 'slow '), delayMs: 20 };
+    c.stdin.write('long one\r');
+    await until(() => c.out().includes('slow slow'), 'the slow answer to start');
+    c.stdin.write('\u0003');
+    await until(() => c.out().includes('(answer cancelled)'), 'the cancel note');
+
+    s.behaviour = { ...s.behaviour, content: ['done'], delayMs: 0 };
+    c.stdin.write('/reset\r');
+    c.stdin.write('after\r');
+    await until(() => s.requests.length === 5 && c.out().includes('done'), 'an answer after the cancel');
+    // /reset kept the system prompt and forgot the exchanges; the cancelled question was not kept
+    expect(s.requests[4]?.messages).toEqual([{ role: 'system', content: 'be terse' }, { role: 'user', content: 'after' }]);
+
+    c.stdin.write('/help\r');
+    await until(() => c.out().includes('/system TEXT'), 'the help');
+    c.stdin.write('/exit\r');
+    expect(await session).toBe(0);
+  });
+
+  it('Ctrl-D at the prompt ends the session; chat without -p on a terminal runs the session', async () => {
+    const s = await startServer({ framing: 'vllm', model: 'm', content: ['x'] });
+    servers.push(s);
+    const c = captureContext({ tty: true });
+    const run = chat(c.ctx, [], { endpoint: s.url, model: 'm', timeout: '1m' });
+    await until(() => c.out().includes('/help for commands'), 'the banner');
+    c.stdin.end();
+    expect(await run).toBe(0);
+  });
+});

@@ -1,0 +1,233 @@
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { createContext } from '../../../src/context.js';
+import { InputError } from '../../../src/errors.js';
+import { dockerLogsArgv, parseTimestamp, sinceArg, splitTimestamp } from '../../../src/logs/docker-logs.js';
+import { FAILURE_KINDS, classifyLogLine, type FailureKind } from '../../../src/logs/known-failures.js';
+import { LineFramer } from '../../../src/logs/line-framer.js';
+import { LogPrinter, compileGrep, formatLogLine, nodeColorIndex } from '../../../src/logs/log-printer.js';
+import { ResumeTracker } from '../../../src/logs/resume.js';
+
+function capture(env: NodeJS.ProcessEnv, tty = false) {
+  const stdout = Object.assign(new PassThrough(), { isTTY: tty });
+  const stderr = Object.assign(new PassThrough(), { isTTY: tty });
+  let out = '';
+  let err = '';
+  stdout.on('data', (c: Buffer) => (out += c.toString()));
+  stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const ctx = createContext({ signal: new AbortController().signal, env, stdout, stderr });
+  return { ctx, out: () => out, err: () => err };
+}
+
+describe('LineFramer', () => {
+  it('holds a partial line until its newline and never splits a line', () => {
+    const f = new LineFramer();
+    expect(f.push(Buffer.from('first li'))).toEqual([]);
+    expect(f.push(Buffer.from('ne\nsecond\nthi'))).toEqual(['first line', 'second']);
+    expect(f.pendingBytes).toBe(3);
+    expect(f.push(Buffer.from('rd\n'))).toEqual(['third']);
+    expect(f.end()).toEqual([]);
+  });
+
+  it('keeps multi-byte characters split across chunks intact', () => {
+    const text = 'ステータス ✓ 完了\nÄ\n';
+    const bytes = Buffer.from(text);
+    for (let cut = 1; cut < bytes.length; cut++) {
+      const f = new LineFramer();
+      const lines = [...f.push(bytes.subarray(0, cut)), ...f.push(bytes.subarray(cut)), ...f.end()];
+      expect(lines).toEqual(['ステータス ✓ 完了', 'Ä']);
+    }
+  });
+
+  it('feeds one byte at a time, strips CR of CRLF, and flushes the unterminated last line at the end', () => {
+    const f = new LineFramer();
+    const got: string[] = [];
+    for (const b of Buffer.from('a\r\n\nb😀c')) got.push(...f.push(Buffer.from([b])));
+    got.push(...f.end());
+    expect(got).toEqual(['a', '', 'b😀c']);
+  });
+
+  it('drops the partial line on discard (a broken stream sends it again)', () => {
+    const f = new LineFramer();
+    f.push(Buffer.from('half'));
+    f.discard();
+    expect(f.push(Buffer.from('whole\n'))).toEqual(['whole']);
+  });
+
+  it('bounds a line that never ends', () => {
+    const f = new LineFramer(16);
+    expect(f.push(Buffer.from('x'.repeat(10)))).toEqual([]);
+    expect(f.push(Buffer.from('y'.repeat(10)))).toEqual(['x'.repeat(10) + 'y'.repeat(10)]);
+    expect(f.pendingBytes).toBe(0);
+  });
+});
+
+describe('docker logs', () => {
+  it('always asks for -t; follows, since and tail as given', () => {
+    expect(dockerLogsArgv({ runtime: 'docker', container: 'ascendctl-r1', follow: false })).toEqual(['docker', 'logs', '-t', 'ascendctl-r1']);
+    expect(dockerLogsArgv({ runtime: 'podman', container: 'c', follow: true, since: '600s', tail: 50 })).toEqual([
+      'podman', 'logs', '-f', '-t', '--since', '600s', '--tail', '50', 'c',
+    ]);
+  });
+
+  it('parses docker timestamps and splits them from the line', () => {
+    const l = splitTimestamp('2026-01-02T03:04:05.123456789Z [INFO] Daemon start success!');
+    expect(l.time).toBe('2026-01-02T03:04:05.123456789Z');
+    expect(l.text).toBe('[INFO] Daemon start success!');
+    expect(l.ns).toBe(BigInt(Date.UTC(2026, 0, 2, 3, 4, 5)) * 1_000_000n + 123_456_789n);
+    expect(splitTimestamp('no stamp here').time).toBeUndefined();
+    expect(splitTimestamp('Error response from daemon: No such container: x').ns).toBeUndefined();
+    expect(splitTimestamp('2026-01-02T03:04:05Z ').text).toBe('');
+    // offsets compare as instants
+    expect(parseTimestamp('2026-01-02T04:04:05.5+01:00')).toBe(parseTimestamp('2026-01-02T03:04:05.500000000Z'));
+  });
+
+  it('turns --since durations into relative Go durations and keeps RFC 3339 times', () => {
+    expect(sinceArg('10m')).toBe('600s');
+    expect(sinceArg('2h')).toBe('7200s');
+    expect(sinceArg('1.5s')).toBe('1500ms');
+    expect(sinceArg('2026-01-02T03:04:05Z')).toBe('2026-01-02T03:04:05Z');
+    expect(() => sinceArg('yesterday')).toThrow(InputError);
+    expect(() => sinceArg('2026-13-45T99:00:00Z')).toThrow(/--since/);
+  });
+});
+
+describe('known failures', () => {
+  const samples: [string, FailureKind][] = [
+    ['[ERROR] HCCL error EI0006: Get_Socket_Timeout topo exchange server get socket timeout', 'hccl-timeout'],
+    ['HcclCommInitRootInfo failed, ret = 7', 'hccl-timeout'],
+    ['EI0014: Some ranks tlsStatus are inconsistent', 'tls-inconsistent'],
+    ['[ERROR] EI0014: Config_Error_Ranktable: ranktable check failed', 'stale-rootinfo'],
+    ['Parameter device_ip is invalid in ranktable file', 'device-ip-invalid'],
+    ['Input device_ip [-.-.-.-] is invalid', 'device-ip-invalid'],
+    ['[MIE04E02011C] Failed to init infer backend manager', 'device-ip-invalid'],
+    ['Check path: config.json failed, by:owner id diff', 'file-permission'],
+    ['open /data/rank_table.json: Permission denied', 'file-permission'],
+    ['load tlsCert failed for grpc', 'tls-certificates'],
+    ['Management or Business or Metrics Http server listen port is occupied', 'port-occupied'],
+    ['Socket bind failed', 'port-occupied'],
+    ['[MIE04E02041C] Failed to listen 172.17.0.2:1025, please check if business ip and port are legal', 'listen-address'],
+    ['Failed to start http wrapper', 'listen-address'],
+    ['Failed to init endpoint! Please check the service log or console output.', 'endpoint-init'],
+    ['[start endpoint] [fail]', 'endpoint-init'],
+    ['RuntimeError: NPU out of memory. Tried to allocate 2.00 GiB', 'out-of-memory'],
+    ['Invalid DP number per node: 0', 'dp-per-node'],
+    ["AttributeError: 'IbisTokenizer' object has no attribute 'cache_path'", 'tokenizer-cache-path'],
+    ['terminate called after throwing an instance of pybind11::error_already_set', 'python-dependencies'],
+    ['LLMPythonModel initializes fail', 'python-dependencies'],
+    ['Failed to infer device type', 'driver-mismatch'],
+    ['ImportError: libatb.so: cannot open shared object file', 'driver-mismatch'],
+    ['EE1001 Set visible device failed, invalid device=6', 'visible-devices'],
+    ['HCCL Recv unmatched ack', 'hccl-ports'],
+    ['TimeoutError: RPC call to sample_tokens timed out.', 'vllm-rpc-timeout'],
+    ["UnicodeEncodeError: 'ascii' codec can't encode characters", 'unicode-vocabulary'],
+  ];
+
+  it.each(samples)('%s → %s', (line, kind) => {
+    const f = classifyLogLine(line);
+    expect(f?.kind).toBe(kind);
+    expect(f?.hint.length).toBeGreaterThan(10);
+  });
+
+  it('covers every kind it declares, and leaves ordinary lines alone', () => {
+    expect(new Set(samples.map((s) => s[1]))).toEqual(new Set(FAILURE_KINDS));
+    expect(classifyLogLine('[INFO] Daemon start success!')).toBeUndefined();
+    expect(classifyLogLine('Start to parse ranktable file')).toBeUndefined();
+  });
+});
+
+describe('ResumeTracker', () => {
+  const at = (ms: number, text: string) => splitTimestamp(`2026-01-02T03:04:05.${String(ms).padStart(3, '0')}000000Z ${text}`);
+
+  it('drops exactly what was already delivered at the resume instant, including repeated texts', () => {
+    const t = new ResumeTracker();
+    expect(t.accept(at(1, 'a'))).toBe(true);
+    expect(t.accept(at(2, 'b'))).toBe(true);
+    expect(t.accept(at(2, 'b'))).toBe(true); // the same text twice in one instant
+    expect(t.since).toBe('2026-01-02T03:04:05.002000000Z');
+    t.beginResume();
+    // docker --since is inclusive: it sends the whole instant again
+    expect(t.accept(at(2, 'b'))).toBe(false);
+    expect(t.accept(at(2, 'b'))).toBe(false);
+    expect(t.accept(at(2, 'c'))).toBe(true); // new line of the same instant
+    expect(t.accept(at(3, 'b'))).toBe(true);
+    expect(t.accept(at(3, 'b'))).toBe(true);
+  });
+
+  it('passes unstamped lines and knows no resume point before the first stamped line', () => {
+    const t = new ResumeTracker();
+    expect(t.since).toBeUndefined();
+    expect(t.accept(splitTimestamp('plain'))).toBe(true);
+    expect(t.since).toBeUndefined();
+  });
+});
+
+describe('LogPrinter', () => {
+  const l1 = splitTimestamp('2026-01-02T03:04:05.000000001Z [INFO] ready');
+
+  it('pads names to the longest, uses │ on UTF-8 terminals and | otherwise', async () => {
+    const u = capture({ LANG: 'en_US.UTF-8', NO_COLOR: '1' });
+    const p = new LogPrinter({ out: u.ctx.out, nodes: ['n1', 'node-long'], showTimestamps: false, json: false });
+    await p.print('n1', [l1]);
+    await p.print('node-long', [l1]);
+    expect(u.out()).toBe('n1        │ [INFO] ready\nnode-long │ [INFO] ready\n');
+
+    const a = capture({ LANG: 'C', NO_COLOR: '1' });
+    const q = new LogPrinter({ out: a.ctx.out, nodes: ['n1', 'node-long'], showTimestamps: true, json: false });
+    await q.print('n1', [l1]);
+    expect(a.out()).toBe('n1        | 2026-01-02T03:04:05.000000001Z [INFO] ready\n');
+    expect(formatLogLine('a', 3, '|', l1, false)).toBe('a   | [INFO] ready');
+  });
+
+  it('prints one JSON object per line with --json', async () => {
+    const c = capture({ NO_COLOR: '1' });
+    const p = new LogPrinter({ out: c.ctx.out, nodes: ['node1'], showTimestamps: false, json: true });
+    await p.print('node1', [l1, splitTimestamp('unstamped')]);
+    const rows = c.out().trim().split('\n').map((l) => JSON.parse(l) as unknown);
+    expect(rows).toEqual([
+      { node: 'node1', time: '2026-01-02T03:04:05.000000001Z', line: '[INFO] ready' },
+      { node: 'node1', time: null, line: 'unstamped' },
+    ]);
+  });
+
+  it('filters with --grep on the daemon line, and refuses an invalid regex with exit 2', async () => {
+    const c = capture({ NO_COLOR: '1' });
+    const p = new LogPrinter({ out: c.ctx.out, nodes: ['n'], showTimestamps: false, json: false, grep: compileGrep('ERROR|WARN') });
+    await p.print('n', [splitTimestamp('[INFO] a'), splitTimestamp('[ERROR] b'), splitTimestamp('[WARN] c')]);
+    expect(c.out()).toBe('n │ [ERROR] b\nn │ [WARN] c\n'.replace(/│/g, c.ctx.out.symbols().bar));
+    expect(() => compileGrep('(unclosed')).toThrow(InputError);
+    try {
+      compileGrep('[z-a]');
+    } catch (err) {
+      expect((err as InputError).exitCode).toBe(2);
+    }
+  });
+
+  it('colours each node stably with a TTY and not with NO_COLOR', async () => {
+    expect(nodeColorIndex('node1')).toBe(nodeColorIndex('node1'));
+    expect(new Set(['node1', 'node2', 'node3', 'node4', 'node5'].map((n) => nodeColorIndex(n))).size).toBeGreaterThan(1);
+    const tty = capture({ LANG: 'C.UTF-8' }, true);
+    const p = new LogPrinter({ out: tty.ctx.out, nodes: ['node1'], showTimestamps: false, json: false });
+    await p.print('node1', [l1]);
+    expect(tty.out()).toContain('\u001b[');
+    const plain = capture({ LANG: 'C.UTF-8', NO_COLOR: '1' }, true);
+    const q = new LogPrinter({ out: plain.ctx.out, nodes: ['node1'], showTimestamps: false, json: false });
+    await q.print('node1', [l1]);
+    expect(plain.out()).not.toContain('\u001b[');
+  });
+
+  it('highlights a known failure and hints once per node and kind', async () => {
+    const c = capture({ NO_COLOR: '1', LANG: 'C.UTF-8' });
+    const p = new LogPrinter({ out: c.ctx.out, nodes: ['node1', 'node2'], showTimestamps: false, json: false });
+    const fail = splitTimestamp('2026-01-02T03:04:05Z EI0006 Get_Socket_Timeout');
+    await p.print('node1', [fail, fail]);
+    await p.print('node2', [fail]);
+    await p.print('node1', [splitTimestamp('Failed to init endpoint!')]);
+    expect(c.out().split('\n').filter(Boolean)).toHaveLength(4);
+    const hints = c.err().split('\n').filter((l) => l.includes('↳ hint:'));
+    expect(hints).toHaveLength(3);
+    expect(hints[0]).toMatch(/^node1 │ ↳ hint: a node did not join HCCL/);
+    expect(hints[1]).toMatch(/^node2 /);
+    expect(hints[2]).toMatch(/daemon failed to start/);
+  });
+});
