@@ -57,6 +57,7 @@ seen. --ping full forces the matrix.`)
     .option('--node <name>', 'check only this node (repeatable)', collectList)
     .addOption(new Option('--ping <plan>', 'ping plan').choices(['auto', 'full']).default('auto'))
     .option('--call-timeout <duration>', 'bound every remote tool call (default: per command, 15–30 s)')
+    .option('--busy-timeout <duration>', 'how long to keep retrying a busy hccn_tool before reporting it', '30s')
     .option('--parallel <n>', 'connection set-ups in flight at once', '32')
     .action(async (deployment: string | undefined, opts: Record<string, unknown>) =>
       run(() => import('./commands/preflight.js'), deployment ? [deployment] : [], opts));

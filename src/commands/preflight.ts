@@ -10,6 +10,7 @@ import { intFlag, loadTargets } from './load.js';
 
 export default async function preflight(ctx: Context, args: string[], opts: Record<string, unknown>): Promise<ExitCode> {
   const callTimeoutMs = opts.callTimeout === undefined ? undefined : parseDurationFlag(String(opts.callTimeout), '--call-timeout');
+  const busyBudgetMs = opts.busyTimeout === undefined ? undefined : parseDurationFlag(String(opts.busyTimeout), '--busy-timeout');
   const parallel = intFlag(opts.parallel, '--parallel') ?? 32;
   const { inventory, deployment } = await loadTargets(ctx, {
     deployment: args[0],
@@ -27,6 +28,7 @@ export default async function preflight(ctx: Context, args: string[], opts: Reco
       fix: Boolean(opts.fix),
       pingMode: opts.ping === 'full' ? 'full' : 'auto',
       ...(callTimeoutMs !== undefined ? { callTimeoutMs } : {}),
+      ...(busyBudgetMs !== undefined ? { busyBudgetMs } : {}),
       signal: ctx.signal,
       onProgress: (e) => {
         if (e.step === 'done' || e.step === 'unreachable') progress.finish(e.node, e.step === 'done', e.step === 'done' ? '' : 'unreachable');

@@ -153,6 +153,8 @@ async function collectNode(
 /** Runs Ascend tool calls one at a time on one node, retrying "busy" within a budget. */
 class HccnCaller {
   private hung = false;
+  /** A call already spent the whole busy budget: the rest of the node's calls get one try each. */
+  private busyExhausted = false;
 
   constructor(
     private readonly t: Transport,
@@ -186,7 +188,13 @@ class HccnCaller {
       }
       if (c.kind !== 'busy') return { r, c };
       const waited = Date.now() - start;
-      if (waited + delay > budget) return { kind: 'busy', seconds: Math.round(waited / 1000) };
+      if (this.busyExhausted || waited + delay > budget) {
+        if (!this.busyExhausted) {
+          this.busyExhausted = true;
+          this.facts.notes.push(`hccn_tool stayed busy for ${Math.round(waited / 1000)} s; the node's remaining calls were tried once each (something else is using hccn_tool: ps -ef | grep hccn_tool)`);
+        }
+        return { kind: 'busy', seconds: Math.round(waited / 1000) };
+      }
       await sleep(delay / 2 + Math.random() * delay / 2, undefined, { signal: this.opts.signal });
       delay = Math.min(delay * 2, 2_000);
     }

@@ -110,9 +110,15 @@ export class Link {
     return true;
   }
 
+  /** Forget a remembered failure (here and on the jump host) so the next `get()` dials again. */
+  clearFailure(): void {
+    this.#failure = undefined;
+    this.spec.via?.clearFailure();
+  }
+
   /** Forget a remembered failure and drop the connection; the next `get()` dials again. */
   async reset(): Promise<void> {
-    this.#failure = undefined;
+    this.clearFailure();
     await this.#settlePending();
     const client = this.#client;
     this.#client = undefined;
@@ -174,7 +180,7 @@ export class Link {
       jump = await via.get();
     } catch (err) {
       const e = err as RemoteError;
-      throw new RemoteError(e.kind, spec.node, `${spec.node}: cannot use its ${e.message}`, e.hint, err);
+      throw new RemoteError(e.kind, spec.node, `cannot reach ${spec.label} through its jump host: ${e.message}`, e.hint, err);
     }
     const target = formatAddress(spec.ep.hostname, spec.ep.port);
     return await new Promise<ClientChannel>((resolve, reject) => {

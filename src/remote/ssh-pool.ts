@@ -64,14 +64,12 @@ interface Resolved {
   timeoutGraceMs: number;
 }
 
+/** Exit status and close of a channel, recorded from the moment the channel exists. */
 interface ChannelEnd {
   gotExit: boolean;
   code: number | null;
   closed: boolean;
 }
-
-/** Exit status and close of each channel, recorded as soon as the channel exists. */
-const channelEnds = new WeakMap<ClientChannel, ChannelEnd>();
 
 /** Most stderr kept for a stream() call without an onStderr handler: enough for an error message. */
 const STDERR_TAIL_BYTES = 64 * 1024;
@@ -310,11 +308,11 @@ export class SshTransport implements Transport {
   }
 
   /** Open a session channel and start the command; a connection found dead is re-made once. */
-  async #open(command: string): Promise<{ client: SshClient; channel: ClientChannel }> {
+  async #open(command: string): Promise<{ client: SshClient; channel: ClientChannel; end: ChannelEnd }> {
     for (let attempt = 0; ; attempt++) {
       const client = await this.#client();
       try {
-        const channel = await new Promise<ClientChannel>((resolve, reject) => {
+        const opened = await new Promise<{ channel: ClientChannel; end: ChannelEnd }>((resolve, reject) => {
           try {
             client.exec(command, (err, ch) => {
               if (err) return reject(err);
@@ -328,14 +326,13 @@ export class SshTransport implements Transport {
               ch.once('close', () => {
                 st.closed = true;
               });
-              channelEnds.set(ch, st);
-              resolve(ch);
+              resolve({ channel: ch, end: st });
             });
           } catch (err) {
             reject(err as Error);
           }
         });
-        return { client, channel };
+        return { client, ...opened };
       } catch (err) {
         if (attempt === 0 && this.#link.dropIfDead(client, err)) continue;
         if (this.#link.isDead(client)) {
@@ -371,13 +368,16 @@ export class SshTransport implements Transport {
     }
     const opening = this.#open(command);
     opening.catch(() => release());
-    const { client, channel } = await untilAborted(opening, signal, () => this.#aborted(signal, argv), (late) => {
-      late.channel.once('close', release);
-      late.channel.close();
+    const { client, channel, end } = await untilAborted(opening, signal, () => this.#aborted(signal, argv), (late) => {
+      if (late.end.closed) release();
+      else {
+        late.channel.once('close', release);
+        late.channel.close();
+      }
     });
     // The permit follows the channel, not the call: a call given up on (timeout, abort) still holds
     // a session on the server until the channel is really closed.
-    if (channelEnds.get(channel)?.closed) release();
+    if (end.closed) release();
     else channel.once('close', release);
     this.#counts.channelsOpened++;
     this.#poolStats.channelsOpened++;
@@ -443,7 +443,6 @@ export class SshTransport implements Transport {
       pump(channel, (c) => sink.stdout(c));
       pump(channel.stderr, (c) => sink.stderr(c));
 
-      const end = channelEnds.get(channel) ?? { gotExit: false, code: null, closed: false };
       const syncExit = (): void => {
         gotExit = end.gotExit;
         code = end.code;

@@ -34,6 +34,8 @@ interface ImageRecord {
   id: string;
   created: number;
   size: number;
+  /** Listed in the node spec at start (the `image-absent` fault hides these until pulled or loaded). */
+  initial?: boolean;
 }
 
 /** `name` → `name:latest`; keeps explicit tags and digests. */
@@ -97,7 +99,7 @@ export class ContainerRuntime {
   private nextPid = 0;
 
   constructor(readonly host: ContainerHost) {
-    for (const img of host.initialImages ?? []) this.addImage(normalizeRef(img));
+    for (const img of host.initialImages ?? []) this.addImage(normalizeRef(img)).initial = true;
     this.nextPid = 20000 + (fnv1a(host.name) % 20000);
   }
 
@@ -136,8 +138,9 @@ export class ContainerRuntime {
   private image(name: string, implicit = true): ImageRecord | undefined {
     const ref = normalizeRef(name);
     const known = this.images.get(ref) ?? [...this.images.values()].find((i) => i.id === name || i.id.slice(7, 7 + name.length) === name);
-    if (known || !implicit) return known;
     const absent = this.host.faults().some((f) => f.kind === 'image-absent');
+    if (known?.initial && absent) return undefined;
+    if (known || !implicit) return known;
     if (!absent && this.host.initialImages === undefined) return this.addImage(ref);
     return undefined;
   }

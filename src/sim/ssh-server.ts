@@ -116,7 +116,8 @@ export class SshFront {
   }
 
   private accept(node: SimNode, front: NodeFront, client: Connection): void {
-    client.setNoDelay(true);
+    // Short exec round trips: without TCP_NODELAY each waits out a delayed ACK (types lack the method).
+    (client as unknown as { setNoDelay(v: boolean): void }).setNoDelay(true);
     front.connections.add(client);
     client.on('close', () => front.connections.delete(client));
     client.on('error', () => undefined);

@@ -1,0 +1,176 @@
+/**
+ * Every fault the simulator can inject into a node before a deploy is reported by preflight with the
+ * right node, NPU and check id (in-process simulated cluster behind real SSH protocol, fast profile).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDemoCluster, type DemoCluster } from '../../src/demo/cluster.js';
+import type { SimFault } from '../../src/sim/types.js';
+import { runInProcess } from '../support/in-process.js';
+
+const preflight = () => import('../../src/commands/preflight.js');
+let cluster: DemoCluster;
+
+beforeAll(async () => {
+  cluster = await startDemoCluster({ nodes: 4, subnet: 201 });
+});
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+async function check(faults: Record<string, SimFault[]>, extra: Record<string, unknown> = {}, args: string[] = []) {
+  for (const n of cluster.nodes) await cluster.sim.setFaults(n.name, faults[n.name] ?? []);
+  return runInProcess(preflight, args, { json: true, inventory: cluster.inventoryPath, ping: 'auto', parallel: '32', ...extra },
+    { cwd: cluster.dir, home: cluster.dir });
+}
+
+type Expect = { node: string; check: string; status: 'fail' | 'warn'; npu?: number; message?: RegExp };
+
+function expectFindings(json: any, expected: Expect[]) {
+  for (const e of expected) {
+    const hit = json.findings.find((f: any) => f.node === e.node && f.check === e.check && f.status === e.status &&
+      (e.npu === undefined || f.npu === e.npu) && (!e.message || e.message.test(f.message)));
+    expect(hit, `expected ${JSON.stringify(e)} in ${JSON.stringify(json.findings.filter((f: any) => f.status !== 'pass'))}`).toBeTruthy();
+    if (e.status !== 'fail' || e.check === 'ssh') continue;
+    expect(hit.hint, `${e.check} has a next step`).toBeTruthy();
+  }
+}
+
+describe('preflight on a simulated cluster', () => {
+  it('a healthy cluster passes: exit 0, ok true, the contract JSON shape', async () => {
+    const r = await check({});
+    expect(r.exitCode).toBe(0);
+    expect(r.json.ok).toBe(true);
+    expect(Object.keys(r.json).sort()).toEqual(['findings', 'ok']);
+    for (const f of r.json.findings) {
+      expect(['pass', 'warn', 'fail']).toContain(f.status);
+      expect(typeof f.node).toBe('string');
+      expect(typeof f.message).toBe('string');
+    }
+    const checks = new Set(r.json.findings.map((f: any) => f.check));
+    for (const id of ['ssh', 'npu-smi', 'driver', 'lldp', 'link', 'net_health', 'netdetect', 'gateway', 'ip', 'tls', 'ping', 'hccn.conf', 'container-runtime', 'clock']) {
+      expect(checks.has(id), id).toBe(true);
+    }
+    // 4 nodes × 8 NPUs, each NPU pinging the 3 other nodes (full matrix up to 8 nodes), all passing
+    expect(r.json.findings.filter((f: any) => f.check === 'ping' && f.status === 'pass')).toHaveLength(32);
+  });
+
+  const cases: [string, Record<string, SimFault[]>, Expect[]][] = [
+    ['link-down', { node2: [{ kind: 'link-down', npu: 3 }] }, [{ node: 'node2', npu: 3, check: 'link', status: 'fail', message: /DOWN/ }]],
+    ['tls-on', { node3: [{ kind: 'tls-on', npu: 5 }] }, [{ node: 'node3', npu: 5, check: 'tls', status: 'fail' }]],
+    ['no-ip', { node1: [{ kind: 'no-ip', npu: 2 }] }, [{ node: 'node1', npu: 2, check: 'ip', status: 'fail', message: /no IP/ }]],
+    ['duplicate-ip', { node2: [{ kind: 'duplicate-ip', npu: 1, node: 'node1' }] }, [
+      { node: 'node2', npu: 1, check: 'ip', status: 'fail', message: /also used by node1 NPU 1/ },
+      { node: 'node1', npu: 1, check: 'ip', status: 'fail', message: /also used by node2 NPU 1/ },
+    ]],
+    ['no-gateway', { node3: [{ kind: 'no-gateway', npu: 0 }] }, [{ node: 'node3', npu: 0, check: 'gateway', status: 'warn' }]],
+    ['netdetect-unset', { node1: [{ kind: 'netdetect-unset', npu: 7 }] }, [{ node: 'node1', npu: 7, check: 'netdetect', status: 'fail' }]],
+    ['lldp-empty', { node2: [{ kind: 'lldp-empty', npu: 4 }] }, [{ node: 'node2', npu: 4, check: 'lldp', status: 'fail', message: /no LLDP/ }]],
+    ['ping-loss (partial)', { node1: [{ kind: 'ping-loss', npu: 6, peer: 'node2', lost: 1 }] }, [
+      { node: 'node1', npu: 6, check: 'ping', status: 'fail', message: /node2 NPU 6 .*33\.33% loss/ },
+    ]],
+    ['ping-loss (total)', { node3: [{ kind: 'ping-loss', npu: 0 }] }, [{ node: 'node3', npu: 0, check: 'ping', status: 'fail', message: /100\.00% loss/ }]],
+    ['old-driver', { node2: [{ kind: 'old-driver', version: '24.1.rc2' }] }, [{ node: 'node2', check: 'driver', status: 'fail', message: /24\.1\.rc2 is older than 25\.2/ }]],
+    ['npu-health Alarm', { node3: [{ kind: 'npu-health', npu: 2, value: 'Alarm' }] }, [{ node: 'node3', npu: 2, check: 'npu-smi', status: 'fail', message: /Alarm/ }]],
+    ['npu-health Warning', { node1: [{ kind: 'npu-health', npu: 1, value: 'Warning' }] }, [{ node: 'node1', npu: 1, check: 'npu-smi', status: 'warn' }]],
+    ['hccn-conf-stale', { node2: [{ kind: 'hccn-conf-stale', npu: 3 }] }, [{ node: 'node2', npu: 3, check: 'hccn.conf', status: 'fail', message: /address_3=/ }]],
+    ['hccn-conf-missing', { node1: [{ kind: 'hccn-conf-missing' }] }, [{ node: 'node1', check: 'hccn.conf', status: 'fail', message: /does not exist/ }]],
+    ['clock-skew', { node3: [{ kind: 'clock-skew', seconds: 7 }] }, [{ node: 'node3', check: 'clock', status: 'fail', message: /ahead by 7/ }]],
+    ['runtime-down', { node2: [{ kind: 'runtime-down' }] }, [{ node: 'node2', check: 'container-runtime', status: 'fail', message: /Docker daemon/ }]],
+  ];
+  for (const [name, faults, expected] of cases) {
+    it(`reports ${name}`, async () => {
+      const r = await check(faults);
+      expect(r.exitCode, r.stderr).toBe(expected.some((e) => e.status === 'fail') ? 1 : 0);
+      expect(r.json.ok).toBe(!expected.some((e) => e.status === 'fail'));
+      expectFindings(r.json, expected);
+    });
+  }
+
+  for (const value of ['Socket fail', 'Receive timeout', 'Unreachable', 'Time exceeded', 'Fault', 'Thread error', 'Detect ip set', 'Unknown', 'Init'] as const) {
+    it(`reports net_health ${value}`, async () => {
+      const r = await check({ node2: [{ kind: 'net-health', npu: 6, value }] });
+      expectFindings(r.json, [{ node: 'node2', npu: 6, check: 'net_health', status: value === 'Init' ? 'warn' : 'fail', message: new RegExp(value) }]);
+    });
+  }
+
+  it('reports an unreachable node and still checks the others', async () => {
+    const r = await check({ node2: [{ kind: 'node-down' }] });
+    expect(r.exitCode).toBe(1);
+    expectFindings(r.json, [{ node: 'node2', check: 'ssh', status: 'fail', message: /node2/ }]);
+    expect(r.json.findings.filter((f: any) => f.node === 'node2')).toHaveLength(1);
+    expect(r.json.findings.filter((f: any) => f.node === 'node1' && f.check === 'link' && f.status === 'pass')).toHaveLength(8);
+    expect(r.json.findings.filter((f: any) => f.node === 'node3' && f.check === 'link' && f.status === 'pass')).toHaveLength(8);
+  });
+
+  it('reports a hung call as a timeout of its own check, and the node\'s other checks still finish', async () => {
+    const r = await check({ node3: [{ kind: 'hang', command: 'lldp', npu: 2 }] }, { callTimeout: '1s', busyTimeout: '10s' });
+    expectFindings(r.json, [{ node: 'node3', npu: 2, check: 'lldp', status: 'fail', message: /timed out after 1 s/ }]);
+    expect(r.json.findings.filter((f: any) => f.node === 'node3' && f.check === 'tls' && f.status === 'pass')).toHaveLength(8);
+  });
+
+  it('waits out a busy storm (busy is never a verdict on the NPU)', async () => {
+    const r = await check({ node1: [{ kind: 'busy-storm', share: 0.3 }] }, { busyTimeout: '20s' });
+    expect(r.exitCode).toBe(0);
+    expect(r.json.findings.filter((f: any) => f.status !== 'pass')).toEqual([]);
+  });
+
+  it('reports a node that stays busy past the budget as "tool busy", not as a link verdict', async () => {
+    const r = await check({ node1: [{ kind: 'busy-storm', share: 1 }] }, { busyTimeout: '1s' });
+    expect(r.exitCode).toBe(1);
+    const link = r.json.findings.filter((f: any) => f.node === 'node1' && f.check === 'link');
+    expect(link.length).toBeGreaterThan(0);
+    for (const f of link) {
+      expect(f.status).toBe('fail');
+      expect(f.message).toMatch(/busy/);
+      expect(f.message).not.toMatch(/DOWN/);
+    }
+    // one budget for the node, not one per call: the operator hears it once
+    expect(r.json.findings.filter((f: any) => f.node === 'node2' && f.status !== 'pass')).toEqual([]);
+  });
+
+  it('--fix sets every TLS switch to 0 and checks again', async () => {
+    const r = await check({ node1: [{ kind: 'tls-on', npu: 0 }], node3: [{ kind: 'tls-on', npu: 7 }] }, { fix: true });
+    expect(r.exitCode, r.stdout).toBe(0);
+    expect(r.json.findings.filter((f: any) => f.check === 'tls' && f.status !== 'pass')).toEqual([]);
+    expect(r.json.findings.filter((f: any) => f.check === 'hccn.conf' && f.status !== 'pass')).toEqual([]);
+  });
+
+  it('--node limits the run to the named nodes', async () => {
+    const r = await check({ node2: [{ kind: 'link-down', npu: 1 }] }, { node: ['node1', 'node3'] });
+    expect(r.exitCode).toBe(0);
+    expect(new Set(r.json.findings.map((f: any) => f.node))).toEqual(new Set(['node1', 'node3']));
+  });
+
+  it('the human report expands only failures, names node and NPU, and draws the ping grid', async () => {
+    for (const n of cluster.nodes) await cluster.sim.setFaults(n.name, n.name === 'node2' ? [{ kind: 'link-down', npu: 3 }] : []);
+    const r = await runInProcess(preflight, [], { inventory: cluster.inventoryPath, ping: 'auto', parallel: '32' }, { cwd: cluster.dir, home: cluster.dir });
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toMatch(/node4 \(127\.201\.0\.4\)\s+1 failed, \d+ passed/);
+    expect(r.stdout).toMatch(/link\s+NPU 3\s+link status: DOWN/);
+    expect(r.stdout).toMatch(/check the optical module/);
+    // the healthy nodes' pings to node2 NPU 3 fail too, and the grid shows which pairs
+    expect(r.stdout).toMatch(/ping\s+NPU 3\s+node2 NPU 3 \(192\.168\.103\.12\): 100\.00% loss/);
+    expect(r.stdout).toMatch(/NPU 3\s+node1\s+node2\s+node3\s+node4/);
+    expect(r.stdout).not.toMatch(/net_health\s+NPU/);
+  });
+});
+
+describe('preflight with a deployment file', () => {
+  it('checks image, model and ports, and reports each of their faults', async () => {
+    for (const n of cluster.nodes) await cluster.sim.setFaults(n.name, []);
+    let r = await runInProcess(preflight, [cluster.deploymentPath], { json: true, ping: 'auto', parallel: '32' }, { cwd: cluster.dir, home: cluster.dir });
+    expect(r.exitCode, JSON.stringify(r.json?.findings.filter((f: any) => f.status !== 'pass'))).toBe(0);
+    for (const id of ['image', 'model', 'ports']) expect(r.json.findings.some((f: any) => f.check === id && f.status === 'pass'), id).toBe(true);
+
+    await cluster.sim.setFaults('node1', [{ kind: 'image-absent' }]);
+    await cluster.sim.setFaults('node2', [{ kind: 'port-taken', port: 1026 }]);
+    await cluster.sim.setFaults('node3', [{ kind: 'model-missing' }]);
+    r = await runInProcess(preflight, [cluster.deploymentPath], { json: true, ping: 'auto', parallel: '32' }, { cwd: cluster.dir, home: cluster.dir });
+    expect(r.exitCode).toBe(1);
+    expectFindings(r.json, [
+      { node: 'node1', check: 'image', status: 'warn' },
+      { node: 'node2', check: 'ports', status: 'fail', message: /1026/ },
+      { node: 'node3', check: 'model', status: 'fail', message: /does not exist/ },
+    ]);
+  });
+});
