@@ -19,7 +19,10 @@ type Loader = () => Promise<{ default: (ctx: Context, args: string[], opts: Reco
 const collectList = (value: string, prev: string[] = []) => [...prev, value];
 
 function buildProgram(run: (load: Loader, args: string[], opts: Record<string, unknown>) => Promise<void>): Command {
+  // exitOverride before the subcommands exist, so that they inherit it: a bad flag of any
+  // subcommand then reaches the one handler in run() (exit 2) instead of commander's process.exit(1).
   const program = new Command('ascendctl')
+    .exitOverride()
     .description('Take a rack of Ascend servers (Atlas 800T/800I A2) from powered-on to serving a model across all of them, over SSH alone.')
     .version(VERSION, '-V, --version')
     .option('--verbose', 'show stack traces and every remote call')
