@@ -3,10 +3,13 @@ import { defineConfig } from 'tsup';
 
 const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
 
-// One bundle for the CLI (dependencies included, so the single executable needs no node_modules),
-// plus the simulator entry used by the demo, the tests and the benchmarks.
+// One bundle for the CLI (dependencies included, so the installed package needs no node_modules),
+// the simulator entry used by the demo, the tests and the benchmarks, and the version module that
+// bin/ascendctl answers `--version` from without loading the CLI. Commands are dynamic imports of
+// cli.ts, so each lands in its own chunk and `--help` loads none of them. The single executable has
+// its own configuration: tsup.sea.config.ts.
 export default defineConfig({
-  entry: { cli: 'src/cli.ts', sim: 'src/sim/main.ts' },
+  entry: { cli: 'src/cli.ts', sim: 'src/sim/main.ts', version: 'src/version.ts' },
   format: ['esm'],
   platform: 'node',
   target: 'node20',

@@ -3,10 +3,9 @@
  * error handler that maps UserError to its exit code and message, and anything else to a bug report.
  * The only `process.exit` of the program is here.
  */
-import { Command, CommanderError, Option } from 'commander';
-import { createContext, type Context } from './context.js';
+import { Argument, Command, CommanderError, Option } from 'commander';
+import type { Context } from './context.js';
 import { isUserError, type ExitCode } from './errors.js';
-import { RemoteError } from './remote/transport.js';
 import { VERSION } from './version.js';
 
 export interface GlobalOptions {
@@ -158,20 +157,49 @@ seen. --ping full forces the matrix.`)
   program
     .command('completion')
     .summary('print a shell completion script')
-    .argument('<shell>', 'bash or zsh')
+    .addArgument(new Argument('<shell>', 'bash or zsh').choices(['bash', 'zsh']))
     .action(async (shell: string, opts: Record<string, unknown>) => run(() => import('./commands/completion.js'), [shell], opts));
 
   return program;
 }
 
+export interface OptionSpec {
+  /** `['-i', '--inventory']`, short first. */
+  flags: string[];
+  description: string;
+  /** The flag is followed by a value (`--inventory <file>`). */
+  takesValue: boolean;
+  /** The value's name as written in the help (`file`, `duration`); empty for switches. */
+  valueName: string;
+  choices: string[] | undefined;
+}
+
+export interface CommandSpec {
+  name: string;
+  summary: string;
+  options: OptionSpec[];
+  /** The positional argument: its name and, when fixed, its possible values. */
+  argument: { name: string; choices: string[] | undefined } | undefined;
+}
+
 /** Commands and their flags, for shell completion (read from the same definitions as the parser). */
-export function commandSpecs(): { name: string; flags: string[]; choices: Record<string, string[]> }[] {
+export function commandSpecs(): CommandSpec[] {
   const program = buildProgram(async () => {});
-  return program.commands.map((cmd) => ({
-    name: cmd.name(),
-    flags: cmd.options.flatMap((o) => [o.short, o.long].filter((x): x is string => Boolean(x))),
-    choices: Object.fromEntries(cmd.options.filter((o) => o.argChoices && o.long).map((o) => [o.long!, o.argChoices!])),
-  }));
+  return program.commands.map((cmd) => {
+    const arg = cmd.registeredArguments[0];
+    return {
+      name: cmd.name(),
+      summary: cmd.summary(),
+      options: cmd.options.map((o) => ({
+        flags: [o.short, o.long].filter((x): x is string => Boolean(x)),
+        description: o.description,
+        takesValue: o.required || o.optional,
+        valueName: /<([^>]+)>|\[([^\]]+)\]/.exec(o.flags)?.slice(1).find(Boolean) ?? '',
+        choices: o.argChoices,
+      })),
+      argument: arg ? { name: arg.name(), choices: arg.argChoices } : undefined,
+    };
+  });
 }
 
 export async function run(argv: string[]): Promise<void> {
@@ -183,10 +211,18 @@ export async function run(argv: string[]): Promise<void> {
     abort.abort(new Error('interrupted'));
   };
   process.on('SIGINT', onSigint);
+  // `ascendctl --help | head` closes the pipe early: not a failure, and not worth a stack trace.
+  const onStdoutError = (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  };
+  process.stdout.on('error', onStdoutError);
 
   let exitCode: ExitCode = 0;
   let verbose = argv.includes('--verbose');
-  const reportError = (err: unknown) => {
+  // The output layer (chalk) and the transport are loaded only once a command runs or fails, so that
+  // `--help` and flag errors load commander and nothing else.
+  const reportError = async (err: unknown): Promise<ExitCode> => {
+    const [{ createContext }, { RemoteError }] = await Promise.all([import('./context.js'), import('./remote/transport.js')]);
     const ctx = createContext({ signal: abort.signal, verbose });
     if (isUserError(err)) {
       ctx.out.error(err.message, err.hint);
@@ -206,8 +242,8 @@ export async function run(argv: string[]): Promise<void> {
 
   const program = buildProgram(async (load, args, opts) => {
     verbose = Boolean(program.opts().verbose) || verbose;
+    const [{ createContext }, mod] = await Promise.all([import('./context.js'), load()]);
     const ctx = createContext({ signal: abort.signal, verbose, json: Boolean(opts.json) });
-    const mod = await load();
     exitCode = await mod.default(ctx, args, opts);
   });
   program.exitOverride();
@@ -222,7 +258,7 @@ export async function run(argv: string[]): Promise<void> {
       // --help / --version end here with code 0; bad flags with exit 2 (the input was wrong).
       exitCode = err.exitCode === 0 ? 0 : 2;
     } else {
-      exitCode = reportError(err) as ExitCode;
+      exitCode = await reportError(err);
     }
   }
   process.off('SIGINT', onSigint);
