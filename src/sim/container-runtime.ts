@@ -615,6 +615,7 @@ export class ContainerRuntime {
 
   /** After a launch script: hand over to the server it execs. */
   private async runCommand(ctx: Parameters<ContainerProgram>[0], script: ScriptResult, scriptName: string): Promise<number> {
+    if (script.exitCode !== undefined) return script.exitCode;
     const command = script.command;
     if (command === undefined) return 0;
     const bin = command[0]!;

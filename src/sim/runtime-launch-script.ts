@@ -20,6 +20,8 @@ export interface ScriptResult {
   output: { stream: 'stdout' | 'stderr'; text: string }[];
   /** Set when `set -u` is on: the set_env scripts then abort on unset variables. */
   nounset: boolean;
+  /** Set when the script ran `exit N` before handing over to a server. */
+  exitCode?: number;
 }
 
 /** Names that end interpretation: the server takes over the process. */
@@ -174,6 +176,7 @@ export async function interpretLaunchScript(
   const env = { ...initialEnv };
   const shellVars: Record<string, string> = {};
   const result: ScriptResult = { env, sourced: [], cwd: initialCwd, command: undefined, output: [], nounset: false };
+  const made = new Set<string>();
   const tokens = lex(script);
   let pos = 0;
   const vars = (): Record<string, string> => ({ ...env, ...shellVars });
@@ -248,9 +251,16 @@ export async function interpretLaunchScript(
         result.sourced.push(path);
         return 0;
       }
+      case 'mkdir':
+        // The container's writable layer: remember what the script created so a later `cd` finds it.
+        for (const a of args) if (!a.startsWith('-')) made.add(resolve(a));
+        return 0;
+      case 'exit':
+        result.exitCode = Number(args[0] ?? 0) || 0;
+        return 'exec';
       case 'cd': {
         const p = resolve(args[0] ?? env.HOME ?? '/root');
-        if (!(await fs.exists(p, 'dir'))) {
+        if (!made.has(p) && !(await fs.exists(p, 'dir'))) {
           result.output.push({ stream: 'stderr', text: `launch.sh: line ?: cd: ${args[0] ?? ''}: No such file or directory` });
           return 1;
         }
