@@ -13,7 +13,10 @@ import { loadTargets } from './load.js';
 export default async function render(ctx: Context, args: string[], opts: Record<string, unknown>): Promise<ExitCode> {
   const { inventory, deployment } = await loadTargets(ctx, { deployment: args[0], inventoryFlag: opts.inventory as string | undefined });
   if (!deployment) throw new InputError('render needs a deployment file');
-  const outDir = path.resolve(ctx.cwd, String(opts.out));
+  if (typeof opts.out !== 'string' || opts.out === '') {
+    throw new InputError('render needs --out DIR', { hint: 'ascendctl render deepseek-r1.yaml --out rendered/' });
+  }
+  const outDir = path.resolve(ctx.cwd, opts.out);
   const addresses = await nodeAddresses(inventory.allNodes);
   const renderNodes = inventory.allNodes.map((n) => ({ name: n.name, host: addresses.get(n.name)!, index: n.index }));
 

@@ -6,6 +6,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { posix } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LoadedDeployment } from '../config/deployment.js';
 import type { Inventory, ResolvedNode } from '../config/inventory.js';
@@ -57,12 +58,27 @@ export type DeployResult =
 interface Undo {
   what: string;
   node?: string;
+  /** Neighbouring entries of one group run at once (the workers); groups run in reverse order. */
+  group?: string;
   run(): Promise<void>;
 }
 
 const LOCK = 'deploy.lock';
 
 export async function deploy(opts: DeployOptions): Promise<DeployResult> {
+  try {
+    return await deployOnce(opts);
+  } catch (err) {
+    // Ctrl-C surfaces from wherever it landed as whatever that step made of it (a lost connection, a
+    // preflight full of "not checked"): it is an interruption all the same (exit 130).
+    if (opts.signal.aborted && !(err instanceof InterruptedError)) {
+      throw new InterruptedError('deploy interrupted before it changed anything on the nodes');
+    }
+    throw err;
+  }
+}
+
+async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
   const { loaded, inventory, pool, reporter: rep, signal } = opts;
   const dep = loaded.deployment;
   const now = opts.now ?? Date.now;
@@ -87,54 +103,71 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
   };
   const addresses = await nodeAddresses(nodes);
   const checkAbort = () => {
-    if (signal.aborted) throw new InterruptedError('deploy interrupted');
+    // Inside the apply phase the handler below rewords this after undoing what was started.
+    if (signal.aborted) throw new InterruptedError('deploy interrupted before it changed anything on the nodes');
   };
 
-  // What is running now decides between "unchanged", "replace" and "fresh", and which ports are ours.
-  const existing = opts.dryRun ? new Map<string, ContainerState | undefined>() : await existingContainers();
-
-  let deviceIps: Record<string, string[]> = {};
-  if (!opts.skipPreflight && !opts.dryRun) {
-    rep.step(`preflight on ${nodes.length} nodes`);
-    const ownPorts: Record<string, number[]> = {};
-    for (const [node, st] of existing) if (st?.running) ownPorts[node] = deploymentPorts(dep);
-    const pf = await runPreflight({ inventory, deployment: dep, pool, ownPorts, signal });
-    rep.preflight(pf);
-    if (!pf.ok) {
-      throw new ClusterError('preflight failed: nothing was changed on the nodes', {
-        hint: 'fix the failures above (ascendctl preflight --fix repairs TLS switches), or deploy with --skip-preflight at your own risk',
-      });
-    }
-    for (const f of pf.facts) {
-      deviceIps[f.node] = Array.from({ length: inventory.npusPerNode }, (_, npu) => {
-        const ip = f.npus[npu]?.ip;
-        return ip?.kind === 'ok' && ip.value ? ip.value.address : '';
-      });
-    }
-  } else {
+  if (opts.dryRun) {
     rep.step(`reading the NPU addresses (hccn_tool -ip -g) on ${nodes.length} nodes`);
-    deviceIps = await readAllDeviceIps(nodes, pool, inventory.npusPerNode, signal);
+    const ips = await readAllDeviceIps(nodes, pool, inventory.npusPerNode, signal);
+    checkAbort();
+    const rendered = renderDeployment(toRenderInput(dep, inventory, addresses, ips));
+    return { status: 'dry-run', rendered, plan: planText(rendered) };
   }
-  checkAbort();
 
-  const rendered = renderDeployment(toRenderInput(dep, inventory, addresses, deviceIps));
-  if (opts.dryRun) return { status: 'dry-run', rendered, plan: planText(rendered) };
-
-  const masterT = await tr(master);
-  const remoteRecord = await readRemoteRecord(masterT);
-  const allRunning = nodes.every((n) => existing.get(n.name)?.running);
-  if (remoteRecord && remoteRecord.digest === rendered.digest && allRunning) {
-    return { status: 'unchanged', record: remoteRecord };
+  // The lock comes first: what is running, the preflight's view of the ports and the unchanged/replace
+  // decision are only true while no other deploy of this name can change them.
+  let masterT: Transport;
+  try {
+    masterT = await tr(master);
+  } catch (err) {
+    if (err instanceof RemoteError) throw new ClusterError(`${master.name} (master): ${err.message}`, { hint: err.hint ?? 'check ssh to the node: ascendctl preflight' });
+    throw err;
   }
+  rep.step(`locking ${dep.name} on ${master.name}`);
+  const createdDir = await acquireLock(masterT);
 
   const undo: Undo[] = [];
-  let lockHeld = false;
+  // Set once a step may have changed a node (image, containers, files): decides how an interruption reads.
+  let changed = false;
   try {
-    rep.step(`locking ${dep.name} on ${master.name}`);
-    await acquireLock(masterT);
-    lockHeld = true;
+    checkAbort();
+    // What is running now decides between "unchanged", "replace" and "fresh", and which ports are ours.
+    const existing = await existingContainers();
+
+    let deviceIps: Record<string, string[]> = {};
+    if (!opts.skipPreflight) {
+      rep.step(`preflight on ${nodes.length} nodes`);
+      const ownPorts: Record<string, number[]> = {};
+      for (const [node, st] of existing) if (st?.running) ownPorts[node] = deploymentPorts(dep);
+      const pf = await runPreflight({ inventory, deployment: dep, pool, ownPorts, signal });
+      checkAbort(); // an interrupted preflight reports every unfinished check as failed: not a verdict
+      rep.preflight(pf);
+      if (!pf.ok) {
+        throw new ClusterError('preflight failed: nothing was changed on the nodes', {
+          hint: 'fix the failures above (ascendctl preflight --fix repairs TLS switches), or deploy with --skip-preflight at your own risk',
+        });
+      }
+      for (const f of pf.facts) {
+        deviceIps[f.node] = Array.from({ length: inventory.npusPerNode }, (_, npu) => {
+          const ip = f.npus[npu]?.ip;
+          return ip?.kind === 'ok' && ip.value ? ip.value.address : '';
+        });
+      }
+    } else {
+      rep.step(`reading the NPU addresses (hccn_tool -ip -g) on ${nodes.length} nodes`);
+      deviceIps = await readAllDeviceIps(nodes, pool, inventory.npusPerNode, signal);
+    }
     checkAbort();
 
+    const rendered = renderDeployment(toRenderInput(dep, inventory, addresses, deviceIps));
+    const remoteRecord = await readRemoteRecord(masterT);
+    const allRunning = nodes.every((n) => existing.get(n.name)?.running);
+    if (remoteRecord && remoteRecord.digest === rendered.digest && allRunning) {
+      return { status: 'unchanged', record: remoteRecord };
+    }
+
+    changed = true;
     rep.step(opts.imageArchive ? `loading ${dep.image} from ${opts.imageArchive}` : `image ${dep.image} on every node`);
     await Promise.all(nodes.map((n) => ensureImage(n)));
     checkAbort();
@@ -156,8 +189,8 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
 
     rep.step(`starting ${master.name} (master), then ${workers.length} worker${workers.length === 1 ? '' : 's'}`);
     const startTimes = new Map<string, number>();
-    await startOn(master, startTimes);
-    await Promise.all(workers.map((w) => startOn(w, startTimes)));
+    await startOn(master, startTimes, rendered);
+    await settleAll(workers.map((w) => startOn(w, startTimes, rendered)));
     const times = [...startTimes.values()];
     const skew = (Math.max(...times) - Math.min(...times)) / 1000;
     rep.detail(`all ${nodes.length} daemons started within ${skew.toFixed(1)} s`);
@@ -189,20 +222,29 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
     const interrupted = signal.aborted;
     if (undo.length > 0 && !opts.keepOnFailure) {
       rep.step(`stopping what this deploy started (${undo.map((u) => u.node).filter(Boolean).join(', ')})`);
-      for (const u of undo.reverse()) {
-        try {
-          await u.run();
-        } catch (e) {
-          rep.warn(`could not undo "${u.what}" on ${u.node ?? '?'}: ${(e as Error).message}`);
-        }
+      for (const batch of undoBatches(undo)) {
+        await Promise.all(batch.map(async (u) => {
+          try {
+            await u.run();
+          } catch (e) {
+            rep.warn(`could not undo "${u.what}" on ${u.node ?? '?'}: ${(e as Error).message}`);
+          }
+        }));
       }
     } else if (undo.length > 0) {
       rep.warn(`--keep-on-failure: containers left running on ${undo.map((u) => u.node).join(', ')}; ascendctl stop ${dep.name} removes them`);
     }
-    if (interrupted) throw new InterruptedError(`deploy interrupted${undo.length ? '; stopped what it had started' : ''}`);
+    if (interrupted) {
+      throw new InterruptedError(!changed
+        ? 'deploy interrupted before it changed anything on the nodes'
+        : `deploy interrupted${undo.length ? '; stopped what it had started' : ''}`);
+    }
     throw err;
   } finally {
-    if (lockHeld) await masterT.exec(['rm', '-rf', `${dir}/${LOCK}`], { timeoutMs: 10_000 }).catch(() => undefined);
+    // A first deploy that stopped before changing anything leaves no trace: the directory it created
+    // holds nothing but the lock. Otherwise the rendered files stay for debugging and only the lock goes.
+    const release = createdDir && !changed ? dir : `${dir}/${LOCK}`;
+    await masterT.exec(['rm', '-rf', release], { timeoutMs: 10_000 }).catch(() => undefined);
   }
 
   // ---- steps ----------------------------------------------------------------------------------------
@@ -232,10 +274,18 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
     }
   }
 
-  async function acquireLock(t: Transport): Promise<void> {
-    await t.exec(['mkdir', '-p', '-m', '750', dir], { timeoutMs: 10_000 });
+  /** Takes the lock; true when this created the deployment's directory (a first deploy). */
+  async function acquireLock(t: Transport): Promise<boolean> {
+    await t.exec(['mkdir', '-p', posix.dirname(dir)], { timeoutMs: 10_000 });
+    const created = (await t.exec(['mkdir', '-m', '750', dir], { timeoutMs: 10_000 })).code === 0;
     const r = await t.exec(['mkdir', '-m', '750', `${dir}/${LOCK}`], { timeoutMs: 10_000 });
     if (r.code !== 0) {
+      const held = await t.exec(['test', '-d', `${dir}/${LOCK}`], { timeoutMs: 10_000 });
+      if (held.code !== 0) {
+        throw new ClusterError(`${master.name}: cannot create ${dir}/${LOCK}: ${firstLine(r.stderr || r.stdout)}`, {
+          hint: `ascendctl keeps each deployment's files under ${posix.dirname(dir)}/ on every node: make it writable for the SSH user`,
+        });
+      }
       const owner = await t.exec(['cat', `${dir}/${LOCK}/owner`], { timeoutMs: 10_000 });
       const who = owner.code === 0 ? owner.stdout.trim() : 'unknown';
       throw new ClusterError(`another deploy of ${dep.name} holds the lock on ${master.name} (${who})`, {
@@ -244,6 +294,7 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
     }
     const me = `${process.env.USER ?? 'someone'}@${(await import('node:os')).hostname()} pid ${process.pid} since ${new Date(now()).toISOString()}`;
     await t.upload(`${dir}/${LOCK}/owner`, `${me}\n`, { mode: 0o640 });
+    return created;
   }
 
   async function ensureImage(n: ResolvedNode): Promise<void> {
@@ -299,39 +350,47 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
     await stopOne(master);
   }
 
-  async function startOn(n: ResolvedNode, startTimes: Map<string, number>): Promise<void> {
+  async function startOn(n: ResolvedNode, startTimes: Map<string, number>, rendered: RenderedDeployment): Promise<void> {
     const t = await tr(n);
     const rn = rendered.nodes.find((x) => x.node.name === n.name)!;
     await t.exec(docker.remove(rt(n), name), { timeoutMs: 30_000 }); // a stopped leftover of the same name
+    // The undo goes on the stack before the container exists: a failure or Ctrl-C while `run` is in
+    // flight may still leave a container behind, and stop/rm of an absent one is harmless.
+    // Workers stop before the master: undo runs in reverse, and the master was started first.
+    undo.push({
+      what: `${rt(n)} stop ${name}`,
+      node: n.name,
+      group: n.index === 0 ? 'master' : 'workers',
+      run: async () => {
+        await t.exec(docker.stop(rt(n), name, 30), { timeoutMs: 60_000 });
+        await t.exec(docker.remove(rt(n), name), { timeoutMs: 30_000 });
+      },
+    });
     const argv = [rt(n), ...rn.containerArgv.slice(1)];
-    const r = await t.exec(argv, { timeoutMs: 120_000, signal });
+    // No abort signal here: an interrupted `run` leaves it unknown whether the container started; it
+    // is short, and the abort is honoured right after it returns.
+    const r = await t.exec(argv, { timeoutMs: 120_000 });
     if (r.code !== 0) {
       throw new ClusterError(`${n.name}: starting the container failed: ${firstLine(r.stderr || r.stdout)}`, {
         hint: 'run the command shown by ascendctl deploy --dry-run on the node to see the full error',
       });
     }
     startTimes.set(n.name, now());
-    undo.push({
-      what: `${rt(n)} stop ${name}`,
-      node: n.name,
-      run: async () => {
-        await t.exec(docker.stop(rt(n), name, 30), { timeoutMs: 60_000 });
-        await t.exec(docker.remove(rt(n), name), { timeoutMs: 30_000 });
-      },
-    });
-    // Workers stop before the master: undo runs in reverse, and the master was started first.
     rep.node(n.name, `started (${n.index === 0 ? 'master' : 'worker'})`);
   }
 
   async function waitReady(target: ProbeTarget, _t0: number): Promise<number> {
     const deadline = now() + opts.timeoutMs;
-    const poll = opts.pollMs ?? 2_000;
+    // Back off from a quick first look to the poll interval: a small model (or a warm cache) is up in
+    // well under a second, a 671B one takes minutes and needs no faster polling than every 2 s.
+    const maxPoll = opts.pollMs ?? 2_000;
+    let poll = Math.min(250, maxPoll);
     let lastDetail = '';
     for (;;) {
       checkAbort();
       // Any daemon that exited sinks the group (HCCL): stop waiting and show why.
       const states = await Promise.all(nodes.map(async (n) => [n, await containerState(await tr(n), rt(n), name)] as const));
-      const dead = states.find(([, st]) => !st || 'error' in st || !st.running);
+      const dead = firstToDie(states.filter(([, st]) => !st || 'error' in st || !st.running));
       if (dead) {
         const [n, st] = dead;
         const tail = await containerTail(await tr(n), rt(n), name, 30);
@@ -357,16 +416,40 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
         throw failure(master, `did not answer a one-token request within ${Math.round(opts.timeoutMs / 1000)} s (${probe.detail})`, tail);
       }
       await sleep(poll, undefined, { signal }).catch(() => undefined);
+      poll = Math.min(poll * 2, maxPoll);
     }
   }
 
   function failure(n: ResolvedNode, what: string, tail: string[]): ClusterError {
     const known = explainFailure(tail);
     const lines = tail.length ? `\nlast lines of ${n.name}:\n${tail.map((l) => `  ${l}`).join('\n')}` : '';
-    return new ClusterError(`${n.name}: ${what}${known ? ` — ${known.cause}` : ''}${lines}`, {
-      hint: known?.fix ?? `read the whole log: ascendctl logs ${dep.name} --node ${n.name} (and the other nodes': one rank failing takes the group down)`,
+    // A rank that timed out waiting names its peers by address; name them as the inventory does, so
+    // that the user reads the right node's log first.
+    const waitedFor = nodes.filter((x) => x !== n && tail.some((l) => HCCL_WAIT.test(l) && mentionsAddress(l, addresses.get(x.name) ?? x.hostname)));
+    const peers = waitedFor.map((x) => `${x.name} (${addresses.get(x.name) ?? x.hostname})`).join(', ');
+    const who = peers ? `; ${waitedFor.length === 1 ? 'it waited for' : 'they waited for'} ${peers}` : '';
+    const first = waitedFor[0];
+    const readFirst = first ? `read ${first.name}'s log first: ascendctl logs ${dep.name} --node ${first.name}; then ` : '';
+    return new ClusterError(`${n.name}: ${what}${known ? ` — ${known.cause}` : ''}${who}${lines}`, {
+      hint: `${readFirst}${known?.fix ?? `read the whole log: ascendctl logs ${dep.name} --node ${n.name} (and the other nodes': one rank failing takes the group down)`}`,
     });
   }
+}
+
+const HCCL_WAIT = /EI0006|Get_Socket_Timeout|did not connect|did not join/i;
+
+function mentionsAddress(line: string, address: string): boolean {
+  return new RegExp(`(^|[^\\d.])${address.replace(/[.]/g, '\\.')}($|[^\\d])`).test(line);
+}
+
+/** The node whose daemon stopped first: the others usually died of it (one rank takes HCCL down). */
+function firstToDie<T>(dead: (readonly [T, ContainerState | undefined | { error: string }])[]): (readonly [T, ContainerState | undefined | { error: string }]) | undefined {
+  const when = (st: ContainerState | undefined | { error: string }): number => {
+    if (!st || 'error' in st || !st.finishedAt) return -Infinity;
+    const t = Date.parse(st.finishedAt);
+    return Number.isNaN(t) || t <= 0 ? -Infinity : t;
+  };
+  return dead.reduce<(typeof dead)[number] | undefined>((best, d) => (best === undefined || when(d[1]) < when(best[1]) ? d : best), undefined);
 }
 
 function planText(r: RenderedDeployment): string[] {
@@ -377,6 +460,27 @@ function planText(r: RenderedDeployment): string[] {
     lines.push(`  run   ${n.containerCommand}`);
   }
   return lines;
+}
+
+/** The undo stack in reverse, neighbouring entries of one group together (workers stop at once). */
+function undoBatches(undo: readonly Undo[]): Undo[][] {
+  const batches: Undo[][] = [];
+  for (const u of [...undo].reverse()) {
+    const last = batches.at(-1);
+    if (last && u.group !== undefined && last[0]?.group === u.group) last.push(u);
+    else batches.push([u]);
+  }
+  return batches;
+}
+
+/**
+ * Promise.all that waits for every promise before rejecting with the first failure: an undo must not
+ * start while another node's step is still in flight, or it could miss what that step creates.
+ */
+async function settleAll(promises: Promise<void>[]): Promise<void> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 function firstLine(text: string): string {

@@ -1,13 +1,26 @@
 /**
  * Why a node failed, from its last log lines, with the reference's failure table (the same classifier
- * `logs` highlights with). The last matching error line wins: it is closest to the exit.
+ * `logs` highlights with). The earliest specific error wins: MindIE follows the real cause with a
+ * cascade of generic ones ("Failed to init infer backend manager", "[start mindie server] [fail]"),
+ * and the generic endpoint-init line is only the answer when nothing more specific was logged.
  */
 import { classifyLogLine } from '../logs/known-failures.js';
 
-export function explainFailure(lines: readonly string[]): { cause: string; fix: string } | undefined {
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const hit = classifyLogLine(lines[i]!);
-    if (hit && hit.severity === 'error') return { cause: hit.cause, fix: hit.hint };
+export interface FailureExplanation {
+  cause: string;
+  fix: string;
+}
+
+export function explainFailure(lines: readonly string[]): FailureExplanation | undefined {
+  let generic: FailureExplanation | undefined;
+  for (const line of lines) {
+    const hit = classifyLogLine(line);
+    if (!hit || hit.severity !== 'error') continue;
+    if (hit.kind === 'endpoint-init') {
+      generic ??= { cause: hit.cause, fix: hit.hint };
+      continue;
+    }
+    return { cause: hit.cause, fix: hit.hint };
   }
-  return undefined;
+  return generic;
 }

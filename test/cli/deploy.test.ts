@@ -1,0 +1,679 @@
+/**
+ * deploy, render, status and stop against in-process simulated clusters (real SSH protocol, the
+ * simulated container runtime and MindIE daemon validating what deploy writes; fast profile).
+ */
+import { mkdtemp, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startDemoCluster, DEMO_IMAGE, type DemoCluster } from '../../src/demo/cluster.js';
+import { normalizeRef, runtimeOf } from '../../src/sim/container-runtime.js';
+import { writeTar } from '../../src/sim/runtime-tar.js';
+import type { SimFault, SimIo } from '../../src/sim/types.js';
+import { runInProcess, type InProcessResult } from '../support/in-process.js';
+
+const commands = {
+  deploy: () => import('../../src/commands/deploy.js'),
+  status: () => import('../../src/commands/status.js'),
+  stop: () => import('../../src/commands/stop.js'),
+  render: () => import('../../src/commands/render.js'),
+  chat: () => import('../../src/commands/chat.js'),
+};
+type Command = keyof typeof commands;
+
+const NAME = 'deepseek-r1';
+const CONTAINER = `ascendctl-${NAME}`;
+const REMOTE_DIR = `/var/lib/ascendctl/${NAME}`;
+const DEFAULTS: Record<Command, Record<string, unknown>> = {
+  deploy: { parallel: '32', timeout: '60s' },
+  status: {},
+  stop: {},
+  render: {},
+  chat: { timeout: '30s' },
+};
+
+function runner(get: () => DemoCluster) {
+  return (cmd: Command, args: string[], opts: Record<string, unknown> = {}, signal?: AbortSignal): Promise<InProcessResult> => {
+    const c = get();
+    return runInProcess(commands[cmd], args, { ...DEFAULTS[cmd], ...opts }, { cwd: c.dir, home: c.dir, ...(signal ? { signal } : {}) });
+  };
+}
+
+/** Every container of the deployment on a node, as the simulated runtime holds it. */
+function containersOn(c: DemoCluster, node: string) {
+  const rt = runtimeOf(c.sim.cluster, node);
+  if (!rt) throw new Error(`no container runtime on ${node}`);
+  return rt.containers.filter((x) => x.name === CONTAINER);
+}
+
+function runningIds(c: DemoCluster): Record<string, string[]> {
+  return Object.fromEntries(c.nodes.map((n) => [n.name, containersOn(c, n.name).filter((x) => x.running).map((x) => x.id)]));
+}
+
+function expectNothingRunning(c: DemoCluster): void {
+  for (const n of c.nodes) {
+    expect(containersOn(c, n.name).filter((x) => x.running).map((x) => `${n.name}: ${x.id}`), `containers left running on ${n.name}`).toEqual([]);
+  }
+}
+
+function expectNoContainer(c: DemoCluster): void {
+  for (const n of c.nodes) expect(containersOn(c, n.name).map((x) => `${n.name}: ${x.state}`), `containers left on ${n.name}`).toEqual([]);
+}
+
+/** Record `docker stop`/`docker rm` calls in the order the nodes received them. */
+function recordDockerCalls(c: DemoCluster): { calls: { node: string; verb: string }[]; restore(): void } {
+  const calls: { node: string; verb: string }[] = [];
+  const restores: (() => void)[] = [];
+  for (const node of c.sim.cluster.nodes) {
+    const original = node.programs.get('docker')!;
+    node.programs.set('docker', (argv: string[], io: SimIo) => {
+      const verb = argv[0] === 'container' ? argv[1] ?? '' : argv[0] ?? '';
+      if ((verb === 'stop' || verb === 'rm' || verb === 'run') && argv.includes(CONTAINER)) calls.push({ node: node.name, verb });
+      return original(argv, io);
+    });
+    restores.push(() => node.programs.set('docker', original));
+  }
+  return { calls, restore: () => restores.forEach((r) => r()) };
+}
+
+/** Nodes in the order their deployment container was first stopped or removed. */
+function stopOrder(calls: { node: string; verb: string }[]): string[] {
+  const order: string[] = [];
+  for (const c of calls) if ((c.verb === 'stop' || c.verb === 'rm') && !order.includes(c.node)) order.push(c.node);
+  return order;
+}
+
+async function remoteStat(c: DemoCluster, node: string, p: string) {
+  return c.sim.cluster.node(node).fs.stat(p);
+}
+
+/** The generated deployment file with some lines replaced (by prefix) or appended; returns its path. */
+async function variant(c: DemoCluster, file: string, edits: Record<string, string | null>, append: string[] = []): Promise<string> {
+  const base = await readFile(c.deploymentPath, 'utf8');
+  const lines = base.split('\n').map((line) => {
+    for (const [prefix, replacement] of Object.entries(edits)) if (line.startsWith(prefix)) return replacement;
+    return line;
+  }).filter((l): l is string => l !== null);
+  const out = path.join(c.dir, file);
+  await writeFile(out, `${lines.join('\n').replace(/\n+$/, '')}\n${append.join('\n')}${append.length ? '\n' : ''}`);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+describe('deploy on 2 simulated nodes: up, unchanged, replaced, stopped', () => {
+  let cluster: DemoCluster;
+  const run = runner(() => cluster);
+  beforeAll(async () => {
+    cluster = await startDemoCluster({ nodes: 2, subnet: 211 });
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('comes up: exit 0, local record, endpoint answers, status healthy with HBM numbers', async () => {
+    const r = await run('deploy', [cluster.deploymentPath]);
+    expect(r.exitCode, `${r.error}\n${r.stderr}`).toBe(0);
+    expect(r.stdout).toContain(`${NAME} is serving`);
+    expect(r.stdout).toContain('http://127.211.0.1:1025/v1');
+
+    const local = JSON.parse(await readFile(path.join(cluster.dir, '.ascendctl', 'deployments', `${NAME}.json`), 'utf8'));
+    expect(local).toMatchObject({ name: NAME, endpoint: 'http://127.211.0.1:1025', model: NAME, container: CONTAINER });
+    expect(local.nodes.map((n: any) => [n.name, n.role])).toEqual([['node1', 'master'], ['node2', 'worker']]);
+    expect((await readFile(path.join(cluster.dir, '.ascendctl', 'last'), 'utf8')).trim()).toBe(NAME);
+    for (const ids of Object.values(runningIds(cluster))) expect(ids).toHaveLength(1);
+
+    const chat = await run('chat', [], { prompt: 'What is 2+2?', json: true });
+    expect(chat.exitCode, `${chat.error}\n${chat.stderr}`).toBe(0);
+    expect(chat.json.model).toBe(NAME);
+    expect(`${chat.json.content ?? ''}${chat.json.reasoning_content ?? ''}`.length).toBeGreaterThan(0);
+    expect(chat.json.usage.completion_tokens).toBeGreaterThan(0);
+
+    const st = await run('status', [], { json: true });
+    expect(st.exitCode, st.stdout).toBe(0);
+    expect(st.json.healthy).toBe(true);
+    expect(st.json.endpoint).toBe('http://127.211.0.1:1025/v1');
+    expect(st.json.nodes.map((n: any) => [n.node, n.role, n.container])).toEqual([['node1', 'master', 'running'], ['node2', 'worker', 'running']]);
+    for (const n of st.json.nodes) {
+      expect(n.npus).toHaveLength(8);
+      for (const d of n.npus) {
+        expect(d.hbmTotalMb).toBeGreaterThan(0);
+        // the daemon holds npuMemoryFraction (0.95) of every NPU's HBM
+        expect(d.hbmUsedMb / d.hbmTotalMb).toBeGreaterThan(0.5);
+      }
+    }
+    const human = await run('status', []);
+    expect(human.exitCode).toBe(0);
+    expect(human.stdout).toMatch(/node1\s+master\s+running\s+HBM/);
+    expect(human.stdout).toMatch(/node2\s+worker\s+running\s+HBM/);
+  });
+
+  it('uploads every file with mode 640 under /var/lib/ascendctl/<name>/ on every node', async () => {
+    for (const n of cluster.nodes) {
+      for (const f of ['ranktable.json', 'config.json', 'env', 'launch.sh']) {
+        const s = await remoteStat(cluster, n.name, `${REMOTE_DIR}/${f}`);
+        expect(s?.isFile, `${n.name}:${f}`).toBe(true);
+        expect(s!.mode, `${n.name}:${f}`).toBe(0o640);
+      }
+    }
+    // the lock is released once deploy is done
+    expect(await remoteStat(cluster, 'node1', `${REMOTE_DIR}/deploy.lock`)).toBeUndefined();
+  });
+
+  it('deploy again with the same file: "nothing to do", no container restarted', async () => {
+    const before = runningIds(cluster);
+    const r = await run('deploy', [cluster.deploymentPath]);
+    expect(r.exitCode, r.error).toBe(0);
+    expect(r.stdout).toContain('nothing to do');
+    expect(runningIds(cluster)).toEqual(before);
+    const json = await run('deploy', [cluster.deploymentPath], { json: true });
+    expect(json.exitCode).toBe(0);
+    expect(json.json).toMatchObject({ status: 'unchanged', name: NAME, endpoint: 'http://127.211.0.1:1025/v1' });
+    expect(runningIds(cluster)).toEqual(before);
+  });
+
+  it('a changed deployment replaces the running one (workers stopped before the master)', async () => {
+    const before = runningIds(cluster);
+    const changed = await variant(cluster, 'changed.yaml', { 'npuMemoryFraction:': 'npuMemoryFraction: 0.9' });
+    const rec = recordDockerCalls(cluster);
+    let r: InProcessResult;
+    try {
+      r = await run('deploy', [changed], { json: true });
+    } finally {
+      rec.restore();
+    }
+    expect(r.exitCode, r.error).toBe(0);
+    expect(r.json.status).toBe('ready');
+    const after = runningIds(cluster);
+    for (const n of cluster.nodes) {
+      expect(after[n.name]).toHaveLength(1);
+      expect(after[n.name]).not.toEqual(before[n.name]);
+      const env = containersOn(cluster, n.name).find((x) => x.running)!.spec.env;
+      const config = (await cluster.sim.cluster.node(n.name).fs.readFile(`${REMOTE_DIR}/config.json`)).toString('utf8');
+      expect(JSON.stringify(env) + config).toMatch(/0\.9(?!5)/);
+    }
+    expect(stopOrder(rec.calls.filter((c) => c.verb !== 'run'))).toEqual(['node2', 'node1']);
+    // the replaced deployment answers
+    const st = await run('status', [], { json: true });
+    expect(st.json.healthy).toBe(true);
+  });
+
+  it('stop removes the containers on every node and /var/lib/ascendctl/<name>; a second stop is a no-op', async () => {
+    const rec = recordDockerCalls(cluster);
+    let r: InProcessResult;
+    try {
+      r = await run('stop', []);
+    } finally {
+      rec.restore();
+    }
+    expect(r.exitCode, r.error).toBe(0);
+    expect(r.stdout).toContain(`${NAME} stopped on 2 nodes`);
+    expectNoContainer(cluster);
+    for (const n of cluster.nodes) expect(await remoteStat(cluster, n.name, REMOTE_DIR), n.name).toBeUndefined();
+    expect(stopOrder(rec.calls)).toEqual(['node2', 'node1']);
+
+    const again = await run('stop', []);
+    expect(again.exitCode, again.error).toBe(0);
+    expect(again.stderr + again.stdout).toMatch(/already stopped|no container/);
+    expectNoContainer(cluster);
+
+    const st = await run('status', [], { json: true });
+    expect(st.exitCode).toBe(1);
+    expect(st.json.healthy).toBe(false);
+    expect(st.json.nodes.map((n: any) => n.container)).toEqual(['absent', 'absent']);
+  });
+
+  it('a second concurrent deploy is refused by the lock; the other comes up; the lock is released', async () => {
+    const [a, b] = await Promise.all([run('deploy', [cluster.deploymentPath]), run('deploy', [cluster.deploymentPath])]);
+    const results = [a, b].sort((x, y) => x.exitCode - y.exitCode);
+    expect(results.map((x) => x.exitCode)).toEqual([0, 1]);
+    expect(results[1]!.error).toMatch(/holds the lock on node1/);
+    expect(results[1]!.hint).toMatch(/wait for it to finish/);
+    expect(await remoteStat(cluster, 'node1', `${REMOTE_DIR}/deploy.lock`)).toBeUndefined();
+    for (const ids of Object.values(runningIds(cluster))) expect(ids).toHaveLength(1);
+    expect((await run('status', [], { json: true })).json.healthy).toBe(true);
+    expect((await run('stop', [])).exitCode).toBe(0);
+    expectNoContainer(cluster);
+  });
+
+  it('Ctrl-C while waiting for readiness: exit 130, containers stopped, workers first', async () => {
+    const ac = new AbortController();
+    const rec = recordDockerCalls(cluster);
+    // Abort as soon as every node's daemon runs: deploy is then in its readiness wait (weights load).
+    const watcher = setInterval(() => {
+      if (Object.values(runningIds(cluster)).every((ids) => ids.length === 1)) {
+        clearInterval(watcher);
+        ac.abort();
+      }
+    }, 2);
+    let r: InProcessResult;
+    try {
+      r = await run('deploy', [cluster.deploymentPath], {}, ac.signal);
+    } finally {
+      clearInterval(watcher);
+      rec.restore();
+    }
+    expect(ac.signal.aborted).toBe(true);
+    expect(r.exitCode, `${r.error}\n${r.stderr}`).toBe(130);
+    expect(r.error).toMatch(/interrupted/);
+    expectNothingRunning(cluster);
+    // the first rm of each node precedes its start; what counts is the order after both started
+    const lastRun = rec.calls.map((c) => c.verb).lastIndexOf('run');
+    expect(stopOrder(rec.calls.slice(lastRun + 1))).toEqual(['node2', 'node1']);
+    expect(await remoteStat(cluster, 'node1', `${REMOTE_DIR}/deploy.lock`)).toBeUndefined();
+  });
+
+  it('Ctrl-C during the preflight gate: exit 130, nothing started, no lock left', async () => {
+    const ac = new AbortController();
+    const rec = recordDockerCalls(cluster);
+    // Abort at the first hccn_tool call on any node: deploy is then inside preflight.
+    const restores = cluster.sim.cluster.nodes.map((node) => {
+      const original = node.programs.get('hccn_tool')!;
+      node.programs.set('hccn_tool', (argv: string[], io: SimIo) => {
+        ac.abort();
+        return original(argv, io);
+      });
+      return () => node.programs.set('hccn_tool', original);
+    });
+    let r: InProcessResult;
+    try {
+      r = await run('deploy', [cluster.deploymentPath], {}, ac.signal);
+    } finally {
+      restores.forEach((f) => f());
+      rec.restore();
+    }
+    expect(r.exitCode, `${r.error}\n${r.stderr}`).toBe(130);
+    expect(r.error).toMatch(/interrupted before it changed anything/);
+    // an interrupted preflight is no verdict: no report of "not checked" failures
+    expect(r.stdout + r.stderr).not.toMatch(/preflight failed/);
+    expect(rec.calls.filter((c) => c.verb === 'run')).toEqual([]);
+    expectNoContainer(cluster);
+    expect(await remoteStat(cluster, 'node1', `${REMOTE_DIR}/deploy.lock`)).toBeUndefined();
+  });
+
+  it('status and stop with no deployment given in a directory that deployed nothing: exit 2 with a next step', async () => {
+    const elsewhere = await mkdtemp(path.join(cluster.dir, 'elsewhere-'));
+    for (const cmd of ['status', 'stop'] as const) {
+      const r = await runInProcess(commands[cmd], [], {}, { cwd: elsewhere, home: cluster.dir });
+      expect(r.exitCode, cmd).toBe(2);
+      expect(r.error).toMatch(/no deployment given/);
+      expect(r.hint).toMatch(/pass the deployment file or name/);
+    }
+  });
+
+  it('--dry-run prints the plan and every file and starts nothing; --json documents it', async () => {
+    await run('stop', []);
+    const rec = recordDockerCalls(cluster);
+    try {
+      const r = await run('deploy', [cluster.deploymentPath], { dryRun: true });
+      expect(r.exitCode, r.error).toBe(0);
+      expect(r.stdout).toContain('dry run: nothing was changed');
+      expect(r.stdout).toContain(`write ${REMOTE_DIR}/ranktable.json (mode 640)`);
+      expect(r.stdout).toMatch(/run\s+docker run/);
+      expect(r.stdout).toContain(`── node2:${REMOTE_DIR}/config.json`);
+      expect(r.stdout).toContain('"server_count": "2"');
+
+      const j = await run('deploy', [cluster.deploymentPath], { dryRun: true, json: true });
+      expect(j.exitCode).toBe(0);
+      expect(j.json.status).toBe('dry-run');
+      expect(j.json.nodes.map((n: any) => [n.node, n.role])).toEqual([['node1', 'master'], ['node2', 'worker']]);
+      for (const n of j.json.nodes) {
+        expect(n.files.map((f: any) => [path.basename(f.path), f.mode])).toEqual([['ranktable.json', '640'], ['config.json', '640'], ['env', '640'], ['launch.sh', '640']]);
+        expect(n.command[0]).toBe('docker');
+      }
+      expect(JSON.parse(j.json.nodes[0].files[0].content).server_list.map((s: any) => s.container_ip)).toEqual(['127.211.0.1', '127.211.0.2']);
+    } finally {
+      rec.restore();
+    }
+    expect(rec.calls.filter((c) => c.verb === 'run')).toEqual([]);
+    expectNoContainer(cluster);
+    for (const n of cluster.nodes) expect(await remoteStat(cluster, n.name, REMOTE_DIR)).toBeUndefined();
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+
+describe('render', () => {
+  let cluster: DemoCluster;
+  const run = runner(() => cluster);
+  beforeAll(async () => {
+    cluster = await startDemoCluster({ nodes: 2, subnet: 214 });
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  async function deviceIpsFile(content: unknown): Promise<string> {
+    const file = path.join(await mkdtemp(path.join(cluster.dir, 'ips-')), 'device-ips.json');
+    await writeFile(file, JSON.stringify(content));
+    return file;
+  }
+  const ips = (node: number) => Array.from({ length: 8 }, (_, i) => `29.${node}.${i}.1`);
+
+  it('--device-ips FILE: writes ranktable.json and per-node files with mode 640 and touches no node (cluster down)', async () => {
+    for (const n of cluster.nodes) await cluster.sim.nodeDown(n.name);
+    try {
+      const file = await deviceIpsFile({ node1: ips(1), '127.214.0.2': ips(2) });
+      const out = path.join(cluster.dir, 'rendered');
+      const r = await run('render', [cluster.deploymentPath], { out, deviceIps: file });
+      expect(r.exitCode, `${r.error}\n${r.hint}`).toBe(0);
+      const top = (await readdir(out)).sort();
+      expect(top).toEqual(['node1', 'node2', 'ranktable.json']);
+      for (const node of ['node1', 'node2']) {
+        expect((await readdir(path.join(out, node))).sort()).toEqual(['config.json', 'container-command.sh', 'env', 'launch.sh']);
+        for (const f of ['config.json', 'env', 'launch.sh', 'container-command.sh']) {
+          expect((await stat(path.join(out, node, f))).mode & 0o777, `${node}/${f}`).toBe(0o640);
+        }
+      }
+      expect((await stat(path.join(out, 'ranktable.json'))).mode & 0o777).toBe(0o640);
+      const table = JSON.parse(await readFile(path.join(out, 'ranktable.json'), 'utf8'));
+      expect(Object.keys(table).sort()).toEqual(['server_count', 'server_list', 'status', 'version']);
+      expect(table.server_list[1].device.map((d: any) => d.device_ip)).toEqual(ips(2));
+      expect(table.server_list[1].device[7]).toEqual({ device_id: '7', device_ip: '29.2.7.1', rank_id: '15' });
+    } finally {
+      for (const n of cluster.nodes) await cluster.sim.nodeUp(n.name);
+    }
+  });
+
+  it('a placeholder IP or a missing node in --device-ips: exit 2 naming the node and NPU', async () => {
+    const bad = ips(2);
+    bad[5] = '-.-.-.-';
+    const placeholder = await run('render', [cluster.deploymentPath], { out: path.join(cluster.dir, 'r2'), deviceIps: await deviceIpsFile({ node1: ips(1), node2: bad }) });
+    expect(placeholder.exitCode).toBe(2);
+    expect(placeholder.error).toMatch(/node2/);
+    expect(placeholder.error).toMatch(/NPU 5|\[5\]/);
+
+    const missing = await run('render', [cluster.deploymentPath], { out: path.join(cluster.dir, 'r3'), deviceIps: await deviceIpsFile({ node1: ips(1) }) });
+    expect(missing.exitCode).toBe(2);
+    expect(missing.error).toMatch(/node2/);
+  });
+
+  it('without --out: exit 2', async () => {
+    const r = await run('render', [cluster.deploymentPath], {});
+    expect(r.exitCode).toBe(2);
+    expect(r.error).toMatch(/--out/);
+  });
+
+  it('without --device-ips reads the addresses live over SSH', async () => {
+    const out = path.join(cluster.dir, 'live');
+    const r = await run('render', [cluster.deploymentPath], { out });
+    expect(r.exitCode, r.error).toBe(0);
+    const table = JSON.parse(await readFile(path.join(out, 'ranktable.json'), 'utf8'));
+    const live = cluster.sim.cluster.node('node2').deviceIps();
+    expect(table.server_list[1].device.map((d: any) => d.device_ip)).toEqual(live);
+    expectNoContainer(cluster);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+
+describe('deploy on 4 simulated nodes', () => {
+  let cluster: DemoCluster;
+  const run = runner(() => cluster);
+  beforeAll(async () => {
+    cluster = await startDemoCluster({ nodes: 4, subnet: 212 });
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('comes up, answers, reports healthy; stop leaves nothing', async () => {
+    const r = await run('deploy', [cluster.deploymentPath], { json: true });
+    expect(r.exitCode, `${r.error}\n${r.stderr}`).toBe(0);
+    expect(r.json).toMatchObject({ status: 'ready', name: NAME, endpoint: 'http://127.212.0.1:1025/v1', model: NAME });
+    expect(r.json.nodes.map((n: any) => n.role)).toEqual(['master', 'worker', 'worker', 'worker']);
+
+    const chat = await run('chat', [NAME], { prompt: 'hello', json: true });
+    expect(chat.exitCode, chat.error).toBe(0);
+    expect(`${chat.json.content ?? ''}${chat.json.reasoning_content ?? ''}`.length).toBeGreaterThan(0);
+
+    const st = await run('status', [NAME], { json: true });
+    expect(st.exitCode).toBe(0);
+    expect(st.json.healthy).toBe(true);
+    expect(st.json.nodes.map((n: any) => n.container)).toEqual(['running', 'running', 'running', 'running']);
+    for (const n of st.json.nodes) expect(n.npus.every((d: any) => d.hbmUsedMb > 0 && d.hbmTotalMb > 0)).toBe(true);
+    const table = JSON.parse((await cluster.sim.cluster.node('node3').fs.readFile(`${REMOTE_DIR}/ranktable.json`)).toString('utf8'));
+    expect(table.server_count).toBe('4');
+
+    const again = await run('deploy', [cluster.deploymentPath]);
+    expect(again.stdout).toContain('nothing to do');
+
+    // An unreachable worker: status says so (exit 1), stop fails there and says what to do, and a
+    // second stop once it is back finishes the job.
+    await cluster.sim.nodeDown('node4');
+    try {
+      const degraded = await run('status', [NAME], { json: true });
+      expect(degraded.exitCode).toBe(1);
+      expect(degraded.json.healthy).toBe(false);
+      const node4 = degraded.json.nodes.find((n: any) => n.node === 'node4');
+      expect(node4.container).toBe('unreachable');
+      expect(node4.error).toMatch(/node4|127\.212\.0\.4/);
+      const during = recordDockerCalls(cluster);
+      let partial: InProcessResult;
+      try {
+        partial = await run('stop', [NAME]);
+      } finally {
+        during.restore();
+      }
+      // the reachable workers first, the master last
+      const order = stopOrder(during.calls);
+      expect(order.at(-1)).toBe('node1');
+      expect(order.slice(0, 2).sort()).toEqual(['node2', 'node3']);
+      expect(partial.exitCode).toBe(1);
+      expect(partial.stderr).toMatch(/could not stop deepseek-r1 on node4/);
+      expect(partial.stderr).toMatch(/run ascendctl stop again/);
+    } finally {
+      await cluster.sim.nodeUp('node4');
+    }
+
+    const rec = recordDockerCalls(cluster);
+    try {
+      expect((await run('stop', [NAME])).exitCode).toBe(0);
+    } finally {
+      rec.restore();
+    }
+    // node1–3 were already stopped by the partial stop; node4 is finished now
+    expect(stopOrder(rec.calls)).toEqual(['node4']);
+    expectNoContainer(cluster);
+    for (const n of cluster.nodes) expect(await remoteStat(cluster, n.name, REMOTE_DIR)).toBeUndefined();
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+
+describe('deploy failures', () => {
+  let cluster: DemoCluster;
+  const run = runner(() => cluster);
+  beforeAll(async () => {
+    cluster = await startDemoCluster({ nodes: 2, subnet: 213 });
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+  afterEach(async () => {
+    for (const n of cluster.nodes) await cluster.sim.setFaults(n.name, []);
+    // leave a clean cluster whatever the test did
+    for (const n of cluster.nodes) {
+      const rt = runtimeOf(cluster.sim.cluster, n.name)!;
+      for (const c of [...rt.containers]) c.killNow();
+      rt.containers.length = 0;
+      // images loaded by a test go; the demo image is listed at start again (image-absent hides it)
+      for (const [ref, img] of [...rt.images]) {
+        if (ref === normalizeRef(DEMO_IMAGE)) img.initial = true;
+        else rt.images.delete(ref);
+      }
+      await cluster.sim.cluster.node(n.name).fs.rm(REMOTE_DIR, { recursive: true, force: true });
+    }
+  });
+
+  async function setFaults(faults: Record<string, SimFault[]>): Promise<void> {
+    for (const n of cluster.nodes) await cluster.sim.setFaults(n.name, faults[n.name] ?? []);
+  }
+
+  describe('an invalid deployment file: exit 2 before any node is contacted (every node is down)', () => {
+    // [label, line edits, appended lines, YAML path in the message, line(s) the message may point at]
+    const cases: [string, Record<string, string | null>, string[], RegExp, number | number[]][] = [
+      ['dataParallelSize not a power of 2', { '  dataParallelSize:': '  dataParallelSize: 3' }, [], /parallel\.dataParallelSize/, 9],
+      ['tensorParallelSize not a power of 2', { '  tensorParallelSize:': '  tensorParallelSize: 6' }, [], /parallel\.tensorParallelSize/, 10],
+      ['dp × tp ≠ world', { '  dataParallelSize:': '  dataParallelSize: 4' }, [], /parallel\.(dataParallelSize|tensorParallelSize)/, [9, 10]],
+      ['moe_tp × moe_ep ≠ world', { '  moeExpertParallelSize:': '  moeExpertParallelSize: 8' }, [], /parallel\.moeExpertParallelSize|parallel\.moeTensorParallelSize/, 12],
+      ['tp > npusPerNode and ≠ world', { '  dataParallelSize:': '  dataParallelSize: 1', '  tensorParallelSize:': '  tensorParallelSize: 32' }, [], /parallel\.tensorParallelSize/, 10],
+      ['port out of range', { '  http:': '  http: 80' }, [], /ports\.http/, 15],
+      ['port above 65535', { '  metrics:': '  metrics: 70000' }, [], /ports\.metrics/, 17],
+      ['multiNodesInfer equal to http', { '  multiNodesInfer:': '  multiNodesInfer: 1025' }, [], /ports\.multiNodesInfer/, 18],
+      ['relative model path', { '  path:': '  path: models/DeepSeek-R1' }, [], /model\.path/, 6],
+      ['npuMemoryFraction 0', { 'npuMemoryFraction:': 'npuMemoryFraction: 0' }, [], /npuMemoryFraction/, 13],
+      ['npuMemoryFraction 1.5', { 'npuMemoryFraction:': 'npuMemoryFraction: 1.5' }, [], /npuMemoryFraction/, 13],
+      ['unknown backend', { 'backend:': 'backend: tgi' }, [], /backend/, 3],
+      ['unknown key', {}, ['replicas: 2'], /replicas/, 19],
+      ['bad name', { 'name:': 'name: deep seek/r1' }, [], /name/, 1],
+    ];
+    beforeAll(async () => {
+      for (const n of cluster.nodes) await cluster.sim.nodeDown(n.name);
+    });
+    afterAll(async () => {
+      for (const n of cluster.nodes) await cluster.sim.nodeUp(n.name);
+    });
+    for (const [label, edits, append, yamlPath, line] of cases) {
+      it(label, async () => {
+        const file = await variant(cluster, `bad-${label.replace(/\W+/g, '-')}.yaml`, edits, append);
+        const r = await run('deploy', [file]);
+        expect(r.exitCode, `${r.error}\n${r.stderr}`).toBe(2);
+        const text = `${r.error}\n${r.hint ?? ''}`;
+        expect(text).toContain(path.basename(file));
+        expect(text).toMatch(yamlPath);
+        expect(text, 'the line of the offending key').toMatch(new RegExp([line].flat().map((l) => `line ${l}\\b|:${l}\\b`).join('|')));
+        expect(r.hint ?? '', 'a next step').not.toBe('');
+      });
+    }
+  });
+
+  async function expectDaemonFailure(r: InProcessResult, node: RegExp, reason: RegExp): Promise<void> {
+    expect(r.exitCode, `${r.error}\n${r.stderr}`).toBe(1);
+    expect(r.error).toMatch(node);
+    expect(r.error).toMatch(reason);
+    expect(r.hint ?? '', 'a next step').not.toBe('');
+    expectNothingRunning(cluster);
+    expect(await remoteStat(cluster, 'node1', `${REMOTE_DIR}/deploy.lock`)).toBeUndefined();
+  }
+
+  it('a device IP that drifted after it was read: node, reason, next step; nothing left running', async () => {
+    await setFaults({ node2: [{ kind: 'device-ip-drift', npu: 3, actual: '29.9.9.9' }] });
+    const r = await run('deploy', [cluster.deploymentPath]);
+    await expectDaemonFailure(r, /^node2: its daemon exited/, /— the rank table holds a wrong or placeholder device_ip/);
+    expect(r.error).toContain('Parameter device_ip is invalid in ranktable file');
+    expect(r.hint).toMatch(/hccn_tool -i N -ip -g/);
+  });
+
+  it('a missing model on a worker reaches the daemon with --skip-preflight: node, reason, next step', async () => {
+    await setFaults({ node2: [{ kind: 'model-missing' }] });
+    const r = await run('deploy', [cluster.deploymentPath], { skipPreflight: true });
+    await expectDaemonFailure(r, /^node2: its daemon exited/, /— the model path does not exist on this node/);
+    expect(r.hint).toMatch(/model\.path/);
+  });
+
+  it('a missing model on a worker is caught by the preflight gate: exit 1, nothing started', async () => {
+    await setFaults({ node2: [{ kind: 'model-missing' }] });
+    const rec = recordDockerCalls(cluster);
+    let r: InProcessResult;
+    try {
+      r = await run('deploy', [cluster.deploymentPath]);
+    } finally {
+      rec.restore();
+    }
+    expect(r.exitCode).toBe(1);
+    expect(r.error).toMatch(/preflight failed: nothing was changed/);
+    expect(r.stdout + r.stderr).toMatch(/node2/);
+    expect(rec.calls.filter((c) => c.verb === 'run')).toEqual([]);
+    expectNoContainer(cluster);
+    // not even the lock's directory stays behind
+    for (const n of cluster.nodes) expect(await remoteStat(cluster, n.name, REMOTE_DIR), n.name).toBeUndefined();
+  });
+
+  it('a port taken on the master reaches the daemon with --skip-preflight: node, reason, next step', async () => {
+    await setFaults({ node1: [{ kind: 'port-taken', port: 1025 }] });
+    const r = await run('deploy', [cluster.deploymentPath], { skipPreflight: true });
+    await expectDaemonFailure(r, /^node1: its daemon exited/, /— another process already listens on one of the daemon's ports/);
+    expect(r.error).toContain('listen port is occupied');
+    expect(r.hint).toMatch(/ports:/);
+  });
+
+  it('a port taken on the master is caught by the preflight gate: exit 1, nothing started', async () => {
+    await setFaults({ node1: [{ kind: 'port-taken', port: 1025 }] });
+    const rec = recordDockerCalls(cluster);
+    let r: InProcessResult;
+    try {
+      r = await run('deploy', [cluster.deploymentPath]);
+    } finally {
+      rec.restore();
+    }
+    expect(r.exitCode).toBe(1);
+    expect(r.error).toMatch(/preflight failed/);
+    expect(r.stdout + r.stderr).toMatch(/node1 \(127\.213\.0\.1\)[^\n]*\n[^\n]*ports\s+port 1025 already in use/);
+    expect(rec.calls.filter((c) => c.verb === 'run')).toEqual([]);
+    expectNoContainer(cluster);
+  });
+
+  it('a worker that never joins: the master\'s EI0006 names the node and what to do; nothing left running', async () => {
+    await setFaults({ node2: [{ kind: 'worker-never-joins' }] });
+    // A short HCCL window (1.2 s in the fast profile) instead of the rendered 7200 s (72 s here).
+    const file = await variant(cluster, 'short-hccl.yaml', {}, ['env:', '  HCCL_CONNECT_TIMEOUT: "120"']);
+    const r = await run('deploy', [file]);
+    await expectDaemonFailure(r, /^node1: its daemon exited/, /— a node did not join HCCL initialisation within HCCL_CONNECT_TIMEOUT; it waited for node2 \(127\.213\.0\.2\)/);
+    expect(r.error).toContain('EI0006');
+    expect(r.hint).toMatch(/^read node2's log first: ascendctl logs deepseek-r1 --node node2/);
+  });
+
+  it('an unreachable master: exit 1 naming it, with a next step; nothing started', async () => {
+    await setFaults({ node1: [{ kind: 'node-down' }] });
+    const r = await run('deploy', [cluster.deploymentPath]);
+    expect(r.exitCode, `${r.error}\n${r.stderr}`).toBe(1);
+    expect(r.error).toMatch(/^node1 \(master\): /);
+    expect(r.hint ?? '').not.toBe('');
+    expectNoContainer(cluster);
+  });
+
+  it('an unreachable worker: the preflight gate reports it (ssh check), exit 1, nothing started or left', async () => {
+    await setFaults({ node2: [{ kind: 'node-down' }] });
+    const r = await run('deploy', [cluster.deploymentPath]);
+    expect(r.exitCode, `${r.error}\n${r.stderr}`).toBe(1);
+    expect(r.error).toMatch(/preflight failed/);
+    expect(r.stdout + r.stderr).toMatch(/node2[^\n]*\n[^\n]*ssh/);
+    expectNoContainer(cluster);
+    expect(await remoteStat(cluster, 'node1', REMOTE_DIR)).toBeUndefined();
+  });
+
+  it('a pull that fails: node, reason, next step; nothing started', async () => {
+    await setFaults({ node2: [{ kind: 'image-absent' }, { kind: 'pull-fails' }] });
+    const r = await run('deploy', [cluster.deploymentPath]);
+    await expectDaemonFailure(r, /node2/, /pull/i);
+    expect(r.hint).toMatch(/--image-archive|registry/);
+    expectNoContainer(cluster);
+  });
+
+  it('--image-archive of another image: exit 1 naming the node, nothing started', async () => {
+    await setFaults({ node1: [{ kind: 'image-absent' }], node2: [{ kind: 'image-absent' }] });
+    const archive = path.join(cluster.dir, 'other.tar');
+    await writeFile(archive, writeTar([
+      { name: 'manifest.json', data: JSON.stringify([{ Config: 'blobs/sha256/cfg', RepoTags: ['example.com/other:1'], Layers: [] }]) },
+    ]));
+    const r = await run('deploy', [cluster.deploymentPath], { imageArchive: archive });
+    expect(r.exitCode).toBe(1);
+    expect(r.error).toMatch(/node[12]: the archive did not contain/);
+    expectNoContainer(cluster);
+  });
+
+  it('--image-archive FILE on nodes without the image: loads it everywhere and comes up', async () => {
+    await setFaults({ node1: [{ kind: 'image-absent' }, { kind: 'pull-fails' }], node2: [{ kind: 'image-absent' }, { kind: 'pull-fails' }] });
+    const archive = path.join(cluster.dir, 'mindie.tar');
+    await writeFile(archive, writeTar([
+      { name: 'manifest.json', data: JSON.stringify([{ Config: 'blobs/sha256/cfg', RepoTags: [DEMO_IMAGE], Layers: [] }]) },
+      { name: 'blobs/sha256/cfg', data: '{}' },
+    ]));
+    const r = await run('deploy', [cluster.deploymentPath], { imageArchive: archive });
+    expect(r.exitCode, `${r.error}\n${r.stderr}`).toBe(0);
+    for (const ids of Object.values(runningIds(cluster))) expect(ids).toHaveLength(1);
+    expect((await run('status', [], { json: true })).json.healthy).toBe(true);
+    expect((await run('stop', [])).exitCode).toBe(0);
+    expectNoContainer(cluster);
+  });
+});
