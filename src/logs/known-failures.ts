@@ -10,6 +10,7 @@ export type FailureKind =
   | 'stale-rootinfo'
   | 'tls-inconsistent'
   | 'device-ip-invalid'
+  | 'model-path-missing'
   | 'file-permission'
   | 'tls-certificates'
   | 'port-occupied'
@@ -63,10 +64,20 @@ const RULES: readonly Rule[] = [
   },
   {
     kind: 'device-ip-invalid',
-    pattern: /device_ip\s*(\[[^\]]*\]\s*)?is invalid|Failed to init infer backend manager/i,
+    // "Failed to init infer backend manager" follows this error but also HCCL timeouts: not a sign of its own.
+    pattern: /device_ip\s*(\[[^\]]*\]\s*)?is invalid/i,
     severity: 'error',
     cause: 'the rank table holds a wrong or placeholder device_ip',
     hint: 'redeploy (ascendctl reads every NPU\'s IP with `hccn_tool -i N -ip -g`); check that /etc/hccn.conf agrees and that the NPU links are up (`ascendctl preflight`)',
+  },
+  {
+    // MindIE reports a missing weights directory through its path check; say what it is before the
+    // generic permission rule below claims the line.
+    kind: 'model-path-missing',
+    pattern: /modelWeightPath failed, by:path does not exist|Model weight path .* is invalid/,
+    severity: 'error',
+    cause: 'the model path does not exist on this node',
+    hint: 'copy the weights to model.path (the same absolute path on every node); `ascendctl preflight DEPLOYMENT.yaml` checks every node',
   },
   {
     kind: 'file-permission',
@@ -98,7 +109,8 @@ const RULES: readonly Rule[] = [
   },
   {
     kind: 'endpoint-init',
-    pattern: /Failed to init endpoint!|\[start (endpoint|mindie server)\] \[fail\]/,
+    // Follow-on lines: MindIE prints these after the real cause (a bad device_ip, an HCCL timeout, …).
+    pattern: /Failed to init endpoint!|\[start (endpoint|mindie server)\] \[fail\]|Failed to init infer backend manager/,
     severity: 'error',
     cause: 'the daemon failed to start',
     hint: 'the first error above this line (on this node or another) is the cause; `ascendctl logs --tail 200` shows more',
