@@ -1,0 +1,52 @@
+/**
+ * Start-up: `node bin/ascendctl --version` and `--help` beside `node -e 0`, each timed from spawn to exit
+ * (no hyperfine on this machine: N interleaved runs timed with performance.now()).
+ */
+import { spawn } from 'node:child_process';
+import { figure, judge, nowMs, type BenchSettings, type ResultRow } from './lib.js';
+
+/** Spawn → exit of one process, output discarded; rejects on a non-zero exit. */
+export async function timeSpawn(argv: readonly string[], cwd: string): Promise<number> {
+  const t0 = nowMs();
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { cwd, stdio: 'ignore' });
+    child.once('error', reject);
+    child.once('exit', (c) => resolve(c));
+  });
+  const ms = nowMs() - t0;
+  if (code !== 0) throw new Error(`${argv.join(' ')} exited ${code}`);
+  return ms;
+}
+
+export const STARTUP_RUNS = 20;
+
+export async function benchStartup(s: BenchSettings): Promise<ResultRow[]> {
+  const variants = {
+    node: [process.execPath, '-e', '0'],
+    version: [process.execPath, s.build.bin, '--version'],
+    help: [process.execPath, s.build.bin, '--help'],
+  } as const;
+  const samples: Record<keyof typeof variants, number[]> = { node: [], version: [], help: [] };
+  const order = Object.keys(variants) as (keyof typeof variants)[];
+  // Warm-up: the first start of each reads its files from disk.
+  if (!s.quick) for (const k of order) await timeSpawn(variants[k], s.build.root);
+  for (let i = 0; i < s.runs(STARTUP_RUNS); i++) {
+    // Interleaved, and the order rotated each round, so no variant always runs right after another.
+    for (let j = 0; j < order.length; j++) {
+      const k = order[(i + j) % order.length]!;
+      samples[k].push(await timeSpawn(variants[k], s.build.root));
+    }
+  }
+  const node = figure('node -e 0', 'ms', samples.node);
+  s.log(`  start-up medians: node -e 0 ${node.median.toFixed(1)} ms, --version ${figure('', 'ms', samples.version).median.toFixed(1)} ms, --help ${figure('', 'ms', samples.help).median.toFixed(1)} ms`);
+  return [
+    judge('start-up: --version', figure('ascendctl --version', 'ms', samples.version), node, { kind: 'max-ratio', limit: 1.5 }),
+    judge('start-up: --help', figure('ascendctl --help', 'ms', samples.help), node, undefined),
+  ];
+}
+
+export const STARTUP_METHOD = [
+  `\`node bin/ascendctl --version\`, \`node bin/ascendctl --help\` and \`node -e 0\`, ${STARTUP_RUNS} runs each after one`,
+  'warm-up run each, interleaved with the order rotated every round; each timed from spawn to exit with',
+  'performance.now() in the bench process, output discarded. hyperfine is not installed here.',
+].join('\n');
