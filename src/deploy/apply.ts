@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { LoadedDeployment } from '../config/deployment.js';
+import { assertModelDivisibility, type LoadedDeployment } from '../config/deployment.js';
 import type { Inventory, ResolvedNode } from '../config/inventory.js';
 import { ClusterError, InterruptedError, InputError } from '../errors.js';
 import { renderDeployment, type RenderedDeployment } from '../mindie/render.js';
@@ -124,6 +124,10 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
     if (err instanceof RemoteError) throw new ClusterError(`${master.name} (master): ${err.message}`, { hint: err.hint ?? 'check ssh to the node: ascendctl preflight' });
     throw err;
   }
+  // The model's own dimensions must divide by the parallel sizes (heads by TP, experts by EP): an
+  // input error, found from the master's copy of the weights' config.json before anything changes.
+  await checkModelFits(masterT);
+  checkAbort();
   rep.step(`locking ${dep.name} on ${master.name}`);
   const createdDir = await acquireLock(masterT);
 
@@ -264,6 +268,18 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
     return out;
   }
 
+  async function checkModelFits(t: Transport): Promise<void> {
+    const r = await t.exec(['cat', `${dep.model.path.replace(/\/+$/, '')}/config.json`], { timeoutMs: 10_000, signal });
+    if (r.code !== 0) return; // preflight's model check reports a missing path on every node
+    let json: unknown;
+    try {
+      json = JSON.parse(r.stdout);
+    } catch {
+      return;
+    }
+    assertModelDivisibility(loaded, json);
+  }
+
   async function readRemoteRecord(t: Transport): Promise<DeploymentRecord | undefined> {
     const r = await t.exec(['cat', `${dir}/record.json`], { timeoutMs: 10_000 });
     if (r.code !== 0) return undefined;
@@ -379,44 +395,59 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
     rep.node(n.name, `started (${n.index === 0 ? 'master' : 'worker'})`);
   }
 
+  /**
+   * Two loops race: a cheap HTTP probe of the master every PROBE_MS (what proves readiness, so the
+   * ready line follows the first answer closely), and a container watch over SSH every few seconds
+   * (any daemon that exits sinks the HCCL group: stop waiting and show why).
+   */
   async function waitReady(target: ProbeTarget, _t0: number): Promise<number> {
     const deadline = now() + opts.timeoutMs;
-    // Back off from a quick first look to the poll interval: a small model (or a warm cache) is up in
-    // well under a second, a 671B one takes minutes and needs no faster polling than every 2 s.
-    const maxPoll = opts.pollMs ?? 2_000;
-    let poll = Math.min(250, maxPoll);
-    let lastDetail = '';
-    for (;;) {
-      checkAbort();
-      // Any daemon that exited sinks the group (HCCL): stop waiting and show why.
-      const states = await Promise.all(nodes.map(async (n) => [n, await containerState(await tr(n), rt(n), name)] as const));
-      const dead = firstToDie(states.filter(([, st]) => !st || 'error' in st || !st.running));
-      if (dead) {
-        const [n, st] = dead;
-        const tail = await containerTail(await tr(n), rt(n), name, 30);
-        const why = !st ? 'its container is gone' : 'error' in st ? st.error : `its daemon exited with status ${st.exitCode}`;
-        throw failure(n, `${why} while the model was starting`, tail);
+    const maxWatch = opts.pollMs ?? 2_000;
+    const stopWatch = new AbortController();
+    const watch = (async (): Promise<never> => {
+      // Back off from a quick first look: a daemon that dies at once (bad file, port taken) is
+      // reported within a second, a 671B load is watched every 2 s.
+      let every = Math.min(250, maxWatch);
+      for (;;) {
+        await sleep(every, undefined, { signal: stopWatch.signal });
+        const states = await Promise.all(nodes.map(async (n) => [n, await containerState(await tr(n), rt(n), name)] as const));
+        if (stopWatch.signal.aborted) throw stopWatch.signal.reason;
+        const dead = firstToDie(states.filter(([, st]) => !st || 'error' in st || !st.running));
+        if (dead) {
+          const [n, st] = dead;
+          const tail = await containerTail(await tr(n), rt(n), name, 30);
+          const why = !st ? 'its container is gone' : 'error' in st ? st.error : `its daemon exited with status ${st.exitCode}`;
+          throw failure(n, `${why} while the model was starting`, tail);
+        }
+        every = Math.min(every * 2, maxWatch);
       }
-      const probe = await probeOnce(target, signal);
-      if (probe.ready) {
-        return 0;
+    })();
+    const probe = (async (): Promise<number> => {
+      for (;;) {
+        checkAbort();
+        if (stopWatch.signal.aborted) return 0; // the watch already failed the deploy
+        const p = await probeOnce(target, signal);
+        if (p.ready) return 0;
+        if (p.fatal) {
+          throw new ClusterError(`${master.name}: the endpoint answers but refuses the model: ${p.detail}`, {
+            hint: `clients must send model "${dep.model.name}" (model.name); check mindieConfig does not override modelName`,
+          });
+        }
+        const left = Math.max(0, Math.round((deadline - now()) / 1000));
+        rep.waiting(`${p.stage === 'connect' ? 'loading (HTTP not up yet)' : p.stage === 'health' ? 'HTTP up, waiting for /health' : 'health ok, first request not answered yet'} · ${left} s left`);
+        if (now() > deadline) {
+          const tail = await containerTail(masterT, rt(master), name, 30);
+          throw failure(master, `did not answer a one-token request within ${Math.round(opts.timeoutMs / 1000)} s (${p.detail})`, tail);
+        }
+        await sleep(PROBE_MS, undefined, { signal }).catch(() => undefined);
       }
-      if (probe.ready === false && probe.fatal) {
-        throw new ClusterError(`${master.name}: the endpoint answers but refuses the model: ${probe.detail}`, {
-          hint: `clients must send model "${dep.model.name}" (model.name); check mindieConfig does not override modelName`,
-        });
-      }
-      if (probe.detail !== lastDetail) {
-        lastDetail = probe.detail;
-      }
-      const left = Math.max(0, Math.round((deadline - now()) / 1000));
-      rep.waiting(`${probe.stage === 'connect' ? 'loading (HTTP not up yet)' : probe.stage === 'health' ? 'HTTP up, waiting for /health' : 'health ok, first request not answered yet'} · ${left} s left`);
-      if (now() > deadline) {
-        const tail = await containerTail(masterT, rt(master), name, 30);
-        throw failure(master, `did not answer a one-token request within ${Math.round(opts.timeoutMs / 1000)} s (${probe.detail})`, tail);
-      }
-      await sleep(poll, undefined, { signal }).catch(() => undefined);
-      poll = Math.min(poll * 2, maxPoll);
+    })();
+    try {
+      return await Promise.race([probe, watch]);
+    } finally {
+      stopWatch.abort(new Error('ready'));
+      watch.catch(() => undefined);
+      probe.catch(() => undefined);
     }
   }
 
@@ -435,6 +466,9 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
     });
   }
 }
+
+/** The readiness probe is one local HTTP request: cheap enough to send five times a second. */
+const PROBE_MS = 200;
 
 const HCCL_WAIT = /EI0006|Get_Socket_Timeout|did not connect|did not join/i;
 

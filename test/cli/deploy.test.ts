@@ -677,3 +677,28 @@ describe('deploy failures', () => {
     expectNoContainer(cluster);
   });
 });
+
+describe('deploy checks the model against the parallel sizes', () => {
+  let cluster: DemoCluster;
+  const run = runner(() => cluster);
+  beforeAll(async () => {
+    cluster = await startDemoCluster({
+      nodes: 2, subnet: 216,
+      parallel: { dataParallelSize: 1, tensorParallelSize: 16, moeTensorParallelSize: 1, moeExpertParallelSize: 16 },
+    });
+  });
+  afterAll(async () => cluster?.stop());
+
+  it('heads not divisible by tensorParallelSize: exit 2 naming the YAML path, nothing started', async () => {
+    // A model with 40 attention heads (not R1): TP 16 cannot split them.
+    const fs = cluster.sim.cluster.node('node1').fs;
+    const config = JSON.parse((await fs.readFile('/data/models/DeepSeek-R1/config.json')).toString('utf8'));
+    await fs.writeFile('/data/models/DeepSeek-R1/config.json', JSON.stringify({ ...config, num_attention_heads: 40 }), 0o640);
+    const r = await run('deploy', ['deepseek-r1.yaml']);
+    expect(r.exitCode, `${r.error}\n${r.stderr}`).toBe(2);
+    expect(r.error).toMatch(/deepseek-r1\.yaml:\d+:\d+/);
+    expect(r.error).toMatch(/parallel\.tensorParallelSize/);
+    expect(r.error).toMatch(/40/);
+    expectNoContainer(cluster);
+  });
+});
