@@ -5,8 +5,10 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
-    // Cluster tests start real sshd processes: keep them in one worker, one file at a time.
+    // Files run in parallel (forks); the cluster tests reserve their own loopback address blocks.
     fileParallelism: true,
     pool: 'forks',
+    // The JSON report lets .ci/run print one plain "N passed, N failed" closing line.
+    reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
   },
 });
