@@ -580,6 +580,14 @@ export class ContainerRuntime {
             if (kind === 'file' || kind === 'exec') return st.isFile;
             return true;
           },
+          // --net=host: the container sees the node's interfaces. A simulated node's address sits on
+          // the loopback interface, so a lookup of the NIC carrying it (`ip -o -4 addr show | awk …`)
+          // prints `lo`; any other command substitution cannot run here and prints nothing.
+          substitute: (command) => {
+            if (!/\bip\b.*\baddr\b/.test(command)) return '';
+            const wanted = /-v\s+ip="?([0-9.]+)/.exec(command)?.[1];
+            return wanted === ctx.host.host ? 'lo' : '';
+          },
         }, c.spec.workdir);
         for (const o of script.output) (o.stream === 'stdout' ? ctx.out : ctx.err)(o.text);
         return this.runCommand(ctx, script, scriptName);

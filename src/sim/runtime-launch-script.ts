@@ -7,6 +7,11 @@
 
 export interface ScriptFs {
   exists(path: string, kind: 'file' | 'dir' | 'any' | 'exec'): Promise<boolean>;
+  /**
+   * What a command substitution `$(…)` prints inside the container (after variables are expanded), or
+   * '' when the simulated container cannot run it — as a failing command would.
+   */
+  substitute?(command: string): string;
 }
 
 export interface ScriptResult {
@@ -33,7 +38,7 @@ interface Word {
 }
 
 /** Split a script into tokens: words (with quotes removed and variables expanded later) and operators. */
-function lex(src: string): (Word | { op: string })[] {
+function lex(src: string, subs: string[]): (Word | { op: string })[] {
   const out: (Word | { op: string })[] = [];
   let i = 0;
   let cur = '';
@@ -120,7 +125,8 @@ function lex(src: string): (Word | { op: string })[] {
         if (src[j] === '(') depth++;
         else if (src[j] === ')' && --depth === 0) break;
       }
-      cur += `\u0004`;
+      subs.push(src.slice(i + 2, j));
+      cur += `\u0004${subs.length - 1}\u0004`;
       i = j + 1;
       continue;
     }
@@ -136,9 +142,9 @@ function lex(src: string): (Word | { op: string })[] {
   return out;
 }
 
-function expand(word: string, vars: Record<string, string>): string {
-  // Single-quoted parts (\u0001…\u0002) are literal; \u0003 is an escaped `$`; \u0004 a command substitution
-  // the simulator cannot run (it expands to nothing, as a failing command would).
+function expand(word: string, vars: Record<string, string>, subst: (index: number) => string = () => ''): string {
+  // Single-quoted parts (\u0001…\u0002) are literal; \u0003 is an escaped `$`; \u0004N\u0004 the N-th
+  // command substitution, whose output `subst` gives.
   let out = '';
   const parts = word.split(/(\u0001[^\u0002]*\u0002)/);
   for (const part of parts) {
@@ -156,7 +162,7 @@ function expand(word: string, vars: Record<string, string>): string {
         return unset ? def : v!;
       })
       .replace(/\u0003/g, '$')
-      .replace(/\u0004/g, '');
+      .replace(/\u0004(\d+)\u0004/g, (_m, n: string) => subst(Number(n)));
   }
   return out;
 }
@@ -177,7 +183,8 @@ export async function interpretLaunchScript(
   const shellVars: Record<string, string> = {};
   const result: ScriptResult = { env, sourced: [], cwd: initialCwd, command: undefined, output: [], nounset: false };
   const made = new Set<string>();
-  const tokens = lex(script);
+  const subs: string[] = [];
+  const tokens = lex(script, subs);
   let pos = 0;
   const vars = (): Record<string, string> => ({ ...env, ...shellVars });
   const resolve = (p: string): string => (p.startsWith('/') ? p : `${result.cwd.replace(/\/$/, '')}/${p}`);
@@ -186,7 +193,7 @@ export async function interpretLaunchScript(
     const words: string[] = [];
     while (pos < tokens.length && !isOp(tokens[pos])) {
       const t = tokens[pos++] as Word;
-      words.push(expand(t.text, vars()));
+      words.push(expand(t.text, vars(), (n) => fs.substitute?.(expand(subs[n] ?? '', vars())) ?? ''));
     }
     return words;
   };

@@ -702,3 +702,54 @@ describe('deploy checks the model against the parallel sizes', () => {
     expectNoContainer(cluster);
   });
 });
+
+describe('deploy with the vllm-ascend backend', () => {
+  let cluster: DemoCluster;
+  const run = runner(() => cluster);
+  beforeAll(async () => {
+    cluster = await startDemoCluster({ nodes: 2, subnet: 217 });
+    // R1 W8A8 on 2 × A2 as the vllm-ascend tutorial runs it: DP 4 (2 per node), TP 4, expert parallel.
+    await writeFile(path.join(cluster.dir, 'r1-vllm.yaml'), [
+      'name: r1-vllm',
+      'inventory: inventory.yaml',
+      'backend: vllm-ascend',
+      'image: quay.io/ascend/vllm-ascend:v0.13.0',
+      'model:',
+      '  path: /data/models/DeepSeek-R1',
+      '  name: deepseek-r1',
+      'parallel:',
+      '  dataParallelSize: 4',
+      '  tensorParallelSize: 4',
+      '  moeTensorParallelSize: 1',
+      '  moeExpertParallelSize: 16',
+      'ports:',
+      '  http: 8000',
+      '  management: 8000',
+      '  metrics: 8000',
+      '  multiNodesInfer: 13389',
+      'vllm:',
+      '  dataParallelSizeLocal: 2',
+      '',
+    ].join('\n'));
+  });
+  afterAll(async () => cluster?.stop());
+
+  it('the head serves the API, the other node runs headless, and a chat request is answered', async () => {
+    const r = await run('deploy', ['r1-vllm.yaml']);
+    expect(r.exitCode, `${r.error}\n${r.stderr}`).toBe(0);
+    expect(r.stdout).toMatch(/endpoint\s+http:\/\/127\.217\.0\.1:8000\/v1/);
+    const launch2 = (await cluster.sim.cluster.node('node2').fs.readFile('/var/lib/ascendctl/r1-vllm/launch.sh')).toString('utf8');
+    expect(launch2).toMatch(/--headless/);
+    expect(launch2).toMatch(/--data-parallel-start-rank['"]? ['"]?2/);
+    const chat = await run('chat', ['r1-vllm'], { prompt: 'hello', json: true });
+    expect(chat.exitCode, `${chat.error}\n${chat.stderr}`).toBe(0);
+    expect(chat.json.content.length).toBeGreaterThan(0);
+    expect(chat.json.usage.completion_tokens).toBeGreaterThan(0);
+    const stop = await run('stop', ['r1-vllm']);
+    expect(stop.exitCode).toBe(0);
+    for (const n of cluster.nodes) {
+      const rt = runtimeOf(cluster.sim.cluster, n.name)!;
+      expect(rt.containers.filter((x) => x.name === 'ascendctl-r1-vllm')).toEqual([]);
+    }
+  });
+});
