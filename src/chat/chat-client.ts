@@ -35,6 +35,13 @@ export interface ChatRequest {
 }
 
 export interface ChatTimings {
+  /**
+   * From just before the request is handed to undici to the first chunk with text or reasoning. The
+   * span includes opening the connection to the endpoint (the request never reuses a connection made
+   * for it in advance), sending the request, the server's prefill and the first token's transfer: the
+   * span curl's trace measures from its first line. Process start-up, module loading and the one-time
+   * HTTP-client set-up (warmHttpClient, when the caller ran it) are before it.
+   */
   ttftMs: number;
   totalMs: number;
   /** Completion tokens over the generation time (total − TTFT). */

@@ -10,9 +10,22 @@ import { parseDuration } from '../config/duration.js';
 import { streamChat, type ChatMessage, type ChatResult } from '../chat/chat-client.js';
 import { deltaPrinter, runRepl, timingLine } from '../chat/chat-repl.js';
 import { resolveChatTarget } from '../chat/chat-target.js';
+import { warmHttpClient } from '../chat/http-warmup.js';
 import { intFlag } from './load.js';
 
 export default async function chat(ctx: Context, args: string[], opts: Record<string, unknown>): Promise<ExitCode> {
+  // Started before anything else so that undici's one-time set-up overlaps reading the flags, the
+  // record and the prompt, and is over before the answer's clock starts (http-warmup.ts says why and
+  // what it leaves inside that clock). Awaited on every path, errors included: it never rejects.
+  const warm = warmHttpClient();
+  try {
+    return await chatWarming(ctx, args, opts, warm);
+  } finally {
+    await warm;
+  }
+}
+
+async function chatWarming(ctx: Context, args: string[], opts: Record<string, unknown>, warm: Promise<boolean>): Promise<ExitCode> {
   const maxTokens = intFlag(opts.maxTokens, '--max-tokens');
   const timeoutMs = parseDuration(opts.timeout === undefined ? '10m' : String(opts.timeout), '--timeout');
   if (timeoutMs <= 0) throw new InputError(`--timeout ${String(opts.timeout)}: expected a duration above zero`, { hint: 'write it like --timeout 2m' });
@@ -28,12 +41,14 @@ export default async function chat(ctx: Context, args: string[], opts: Record<st
   }
   if (prompt === undefined) {
     if (ctx.out.json) throw new InputError('--json needs a prompt (-p or standard input)', { hint: 'ascendctl chat -p "hello" --json' });
+    await warm;
     return runRepl(ctx, { ...target, system, maxTokens, timeoutMs });
   }
 
   const messages: ChatMessage[] = [...(system !== undefined ? [{ role: 'system' as const, content: system }] : []), { role: 'user', content: prompt }];
   const printer = ctx.out.json ? undefined : deltaPrinter(ctx, 'stderr');
   let result: ChatResult;
+  await warm;
   try {
     result = await streamChat({
       ...target,

@@ -3,6 +3,7 @@
  * targets → followLogs → LogPrinter. Exit 0 when every node's log was read (or followed until Ctrl-C
  * with every node readable), 1 when some node could not be read, 130 on Ctrl-C.
  */
+import { setMaxListeners } from 'node:events';
 import type { Context } from '../context.js';
 import type { ResolvedNode } from '../config/inventory.js';
 import type { Transport } from '../remote/transport.js';
@@ -53,6 +54,9 @@ export async function logsVia(
     grep,
   });
   const signal = AbortSignal.any([ctx.signal, printer.closedSignal]);
+  // Each node's stream (and its reconnect wait) listens on this signal while it runs and lets go when
+  // it ends, so a rack's worth of nodes holds that many listeners at once — expected, not a leak.
+  setMaxListeners(0, signal);
   const result = await followLogs({
     nodes: nodes.map((n) => ({ name: n.name, runtime: n.tools.containerRuntime })),
     container,

@@ -106,7 +106,7 @@ async function followNode(opts: FollowLogsOptions, source: LogSource): Promise<O
           if (dockerMessages.length > DOCKER_MESSAGES_KEPT) dockerMessages.shift();
           continue;
         }
-        if (tracker.accept(line)) fresh.push(line);
+        if (tracker.accept(line, fromStderr ? 'stderr' : 'stdout')) fresh.push(line);
       }
       if (fresh.length === 0) return;
       return opts.onLines(node, fresh);

@@ -140,9 +140,14 @@ export class LogPrinter {
   #waitDrain(): Promise<void> {
     this.#drain ??= new Promise<void>((resolve) => {
       const stream = this.#out.out;
+      const broken = this.#brokenCtl.signal;
+      // Every wait removes all three of its listeners when it ends, whichever fired: a long run drains
+      // stdout thousands of times, and a listener left behind per drain is a leak (and, past ten, a
+      // MaxListenersExceededWarning on this signal).
       const done = (): void => {
         stream.off('drain', done);
         stream.off('close', onClose);
+        broken.removeEventListener('abort', done);
         this.#drain = undefined;
         resolve();
       };
@@ -152,7 +157,7 @@ export class LogPrinter {
       };
       stream.on('drain', done);
       stream.on('close', onClose);
-      this.#brokenCtl.signal.addEventListener('abort', done, { once: true });
+      broken.addEventListener('abort', done, { once: true });
     });
     return this.#drain;
   }

@@ -33,6 +33,8 @@ export interface TestServer {
   url: string;
   requests: Record<string, unknown>[];
   behaviour: ServerBehaviour;
+  /** TCP connections accepted so far. */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -43,7 +45,9 @@ export async function startServer(behaviour: ServerBehaviour): Promise<TestServe
   const server = http.createServer((req, res) => {
     void handle(req, res);
   });
+  let connections = 0;
   server.on('connection', (s) => {
+    connections++;
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
@@ -122,6 +126,7 @@ export async function startServer(behaviour: ServerBehaviour): Promise<TestServe
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    connections: () => connections,
     get behaviour() {
       return state.behaviour;
     },
