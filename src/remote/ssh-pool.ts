@@ -169,8 +169,27 @@ function collectingSink(): Sink {
       err.push(c);
     },
     // Decode once at the end so a multi-byte character split across packets survives.
-    result: () => ({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }),
+    result: () => ({ stdout: decode(out), stderr: decode(err) }),
   };
+}
+
+/** Most short calls answer in one packet or none: skip the copy Buffer.concat would make. */
+function decode(chunks: readonly Buffer[]): string {
+  if (chunks.length === 0) return '';
+  if (chunks.length === 1) return chunks[0]!.toString('utf8');
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * ssh2's Channel.destroy() is end() + close(), and runs when stdout ends; by then our end() has
+ * finished the writable side, and a second end() makes Node build (and drop) an
+ * ERR_STREAM_ALREADY_FINISHED error with its stack trace, on every call. Skipping an end() that has
+ * already happened changes nothing else.
+ */
+function destroyWithoutSecondEnd(this: ClientChannel): ClientChannel {
+  if (!this.writableEnded) this.end();
+  this.close();
+  return this;
 }
 
 function streamingSink(handlers: StreamHandlers): Sink {
@@ -319,6 +338,7 @@ export class SshTransport implements Transport {
               // A fast command's exit status (and even its close) can arrive before #run attaches its
               // listeners: record them from the first moment.
               const st: ChannelEnd = { gotExit: false, code: null, closed: false };
+              ch.destroy = destroyWithoutSecondEnd;
               ch.once('exit', (code: number | null) => {
                 st.gotExit = true;
                 if (typeof code === 'number') st.code = code;
@@ -391,16 +411,19 @@ export class SshTransport implements Transport {
       let done = false;
       let timer: NodeJS.Timeout | undefined;
 
-      const settle = (fn: () => void): void => {
+      /** `closed`: the channel closed after both streams ended, so nothing is left to drain. */
+      const settle = (fn: () => void, closed = false): void => {
         if (done) return;
         done = true;
         if (timer) clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
-        // Keep draining whatever still arrives, or ssh2 never emits 'close' and the permit leaks.
-        channel.removeAllListeners('data');
-        channel.stderr.removeAllListeners('data');
-        channel.resume();
-        channel.stderr.resume();
+        if (!closed) {
+          // Keep draining whatever still arrives, or ssh2 never emits 'close' and the permit leaks.
+          channel.removeAllListeners('data');
+          channel.stderr.removeAllListeners('data');
+          channel.resume();
+          channel.stderr.resume();
+        }
         fn();
       };
       const result = (): ExecResult => {
@@ -466,7 +489,7 @@ export class SshTransport implements Transport {
             );
             return;
           }
-          settle(() => resolve(result()));
+          settle(() => resolve(result()), true);
         };
         if (channel.stderr.readableEnded || done) finish();
         else channel.stderr.once('end', finish);
