@@ -79,7 +79,10 @@ export async function logsVia(
           printer.note(e.node, 'reconnected; resuming where it stopped');
           break;
         case 'stopped':
-          printer.note(e.node, `container stopped${e.exitCode === undefined ? '' : ` (exit ${e.exitCode})`}`);
+          printer.note(e.node, `container stopped${e.exitCode === undefined ? '' : ` (exit ${e.exitCode})`}; waiting for it to run again (Ctrl-C ends)`);
+          break;
+        case 'restarted':
+          printer.note(e.node, 'container running again; following it');
           break;
         case 'failed':
           ctx.out.error(e.message, e.hint);

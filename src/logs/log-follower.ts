@@ -6,7 +6,9 @@
  * With `follow`, a node whose SSH connection drops is said to be reconnecting (once per outage), asked
  * again with backoff, and resumed from the last timestamp it delivered; ResumeTracker drops the lines
  * docker sends twice. A node whose container stops is reported with its exit status while the others
- * keep going. Without `follow`, a node that cannot be read is reported and the others still print.
+ * keep going, and watched until a container of that name runs again (a redeploy replaces it): `-f`
+ * follows until Ctrl-C. Without `follow`, a node that cannot be read is reported and the others still
+ * print.
  */
 import type { Transport } from '../remote/transport.js';
 import { RemoteError } from '../remote/transport.js';
@@ -24,6 +26,7 @@ export type LogEvent =
   | { type: 'disconnected'; node: string; message: string }
   | { type: 'reconnected'; node: string }
   | { type: 'stopped'; node: string; exitCode: number | undefined }
+  | { type: 'restarted'; node: string }
   | { type: 'failed'; node: string; message: string; hint: string };
 
 export interface FollowLogsOptions {
@@ -39,6 +42,10 @@ export interface FollowLogsOptions {
   /** A batch of new lines of one node; return a promise to stop reading until it settles. */
   onLines(node: string, lines: TimedLine[]): void | Promise<void>;
   onEvent(event: LogEvent): void;
+  /** Stop following a node once its container stops (default: wait for it to run again). */
+  endWhenStopped?: boolean;
+  /** How often a stopped container is looked at again; default 2 s. */
+  restartPollMs?: number;
   /** Reconnect backoff: first wait, doubled per failure up to the maximum. */
   retryInitialMs?: number;
   retryMaxMs?: number;
@@ -134,8 +141,12 @@ async function followNode(opts: FollowLogsOptions, source: LogSource): Promise<O
       if (signal.aborted) return 'interrupted';
       if (result.code === 0) {
         arrived();
-        if (opts.follow) opts.onEvent({ type: 'stopped', node, exitCode: await containerExitCode(transport, source, opts.container, signal) });
-        return 'done';
+        if (!opts.follow) return 'done';
+        opts.onEvent({ type: 'stopped', node, exitCode: await containerExitCode(transport, source, opts.container, signal) });
+        if (opts.endWhenStopped) return 'done';
+        if (!(await waitForRestart(opts, source, signal))) return 'interrupted';
+        opts.onEvent({ type: 'restarted', node });
+        continue;
       }
       if (result.code === null && opts.follow) {
         // The channel closed without an exit status: the connection went, not docker.
@@ -190,6 +201,28 @@ async function containerExitCode(transport: Transport, source: LogSource, contai
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Wait until a container of that name runs again (started after it stopped); false on Ctrl-C. A node
+ * that cannot be asked meanwhile is simply asked again: the next `docker logs` reports real trouble.
+ */
+async function waitForRestart(opts: FollowLogsOptions, source: LogSource, signal: AbortSignal): Promise<boolean> {
+  const every = opts.restartPollMs ?? 2_000;
+  for (;;) {
+    if (!(await sleep(every, signal))) return false;
+    try {
+      const r = await opts.transportFor(source.name).exec(runningArgv(source.runtime, opts.container), { timeoutMs: 15_000, signal });
+      if (r.code === 0 && r.stdout.trim() === 'true') return true;
+    } catch (e) {
+      if (signal.aborted) return false;
+      if (!(e instanceof RemoteError)) throw e;
+    }
+  }
+}
+
+function runningArgv(runtime: string, container: string): string[] {
+  return [runtime, 'inspect', '--format', '{{.State.Running}}', container];
 }
 
 /** Resolves true after ms, false at once when the signal aborts. */

@@ -104,6 +104,7 @@ describe('ResumeTracker across streams and bursts', () => {
       container: 'c',
       transportFor: () => t,
       follow: true,
+      endWhenStopped: true,
       signal: new AbortController().signal,
       onLines: (_node, lines) => {
         for (const l of lines) got.push(l.text);
@@ -155,6 +156,7 @@ describe('logs listeners', () => {
       container: 'c',
       transportFor: () => listening,
       follow: true,
+      endWhenStopped: true,
       signal,
       onLines: () => {
         peak = Math.max(peak, getEventListeners(signal, 'abort').length);
@@ -228,7 +230,15 @@ describe('ascendctl logs on a rack', () => {
       }),
       { isTTY: false },
     );
-    const ctx = createContext({ signal: new AbortController().signal, env: { NO_COLOR: '1', LANG: 'C.UTF-8', HOME: cwd }, cwd, stdout, stderr: new PassThrough() });
+    // -f follows until Ctrl-C: stop it once every node reported its container stopped.
+    const ac = new AbortController();
+    const stderr = new PassThrough();
+    let stoppedNotes = 0;
+    stderr.on('data', (c: Buffer) => {
+      stoppedNotes += (c.toString().match(/container stopped/g) ?? []).length;
+      if (stoppedNotes >= names.length) ac.abort();
+    });
+    const ctx = createContext({ signal: ac.signal, env: { NO_COLOR: '1', LANG: 'C.UTF-8', HOME: cwd }, cwd, stdout, stderr });
     const transports = new Map(names.map((n) => [n, new ListeningTransport(new FakeDockerTransport(n, { lines: makeLines(n, 40), chunkBytes: 32, failAfterBytes: [300, 900] }))]));
     const warnings: Error[] = [];
     const onWarning = (w: Error): void => {
@@ -238,7 +248,7 @@ describe('ascendctl logs on a rack', () => {
     try {
       const code = await logsVia(ctx, [], { follow: true }, (n) => transports.get(n.name)!);
       await new Promise((r) => setImmediate(r));
-      expect(code).toBe(0);
+      expect(code).toBe(130);
     } finally {
       process.off('warning', onWarning);
     }

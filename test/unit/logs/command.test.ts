@@ -33,14 +33,19 @@ async function deployed(): Promise<string> {
   return cwd;
 }
 
-function context(cwd: string, json = false) {
+function context(cwd: string, json = false, abortOn?: RegExp) {
   const stdout = Object.assign(new PassThrough(), { isTTY: false });
   const stderr = Object.assign(new PassThrough(), { isTTY: false });
+  const ac = new AbortController();
   let out = '';
   let err = '';
   stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const ctx = createContext({ signal: new AbortController().signal, env: { NO_COLOR: '1', LANG: 'C.UTF-8', HOME: cwd }, cwd, stdout, stderr, json });
+  stderr.on('data', (c: Buffer) => {
+    err += c.toString();
+    // -f follows until Ctrl-C: the test presses it once the awaited note is out.
+    if (abortOn?.test(err)) ac.abort();
+  });
+  const ctx = createContext({ signal: ac.signal, env: { NO_COLOR: '1', LANG: 'C.UTF-8', HOME: cwd }, cwd, stdout, stderr, json });
   return { ctx, out: () => out, err: () => err };
 }
 
@@ -64,20 +69,20 @@ describe('ascendctl logs (in-process, fake transports)', () => {
 
   it('--node filters, --json prints objects, -f survives a drop and reports the stopped container', async () => {
     const cwd = await deployed();
-    const c = context(cwd, true);
+    const c = context(cwd, true, /container stopped/);
     const fake = new FakeDockerTransport('worker-02', { lines: makeLines('worker-02', 3), containerExit: 1, failAfterBytes: [70] });
     const code = await logsVia(c.ctx, ['r1'], { node: ['worker-02'], follow: true, json: true }, (n) => {
       expect(n.name).toBe('worker-02');
       return fake;
     });
-    expect(code).toBe(0);
+    expect(code).toBe(130); // still following when Ctrl-C came
     const rows = c.out().trim().split('\n').map((l) => JSON.parse(l) as { node: string; time: string; line: string });
     expect(rows.map((r) => r.line)).toEqual(makeLines('worker-02', 3).map((l) => l.text));
     expect(rows.map((r) => r.node)).toEqual(['worker-02', 'worker-02', 'worker-02']);
     expect(c.err().match(/worker-02: connection lost \(the SSH connection to worker-02 dropped\); reconnecting…/g)).toHaveLength(1);
     expect(c.err()).toContain('worker-02: reconnected');
     expect(rows[0]?.time).toMatch(/^2026-01-02T03:04:05\.000000000Z$/);
-    expect(c.err()).toContain('worker-02: container stopped (exit 1)');
+    expect(c.err()).toContain('worker-02: container stopped (exit 1); waiting for it to run again');
   });
 
   it('a node that cannot be read: its name in the message, the other node still printed, exit 1', async () => {

@@ -14,6 +14,7 @@ function collect(transports: Record<string, FakeDockerTransport>, extra: Partial
     container: 'ascendctl-r1',
     transportFor: (n) => transports[n]!,
     follow: true,
+    endWhenStopped: true,
     signal: new AbortController().signal,
     onLines: (node, batch) => {
       for (const line of batch) lines.push({ node, line });
@@ -147,5 +148,57 @@ describe('followLogs', () => {
       const mine = got.filter((l) => l.startsWith(`${node} │ `)).map((l) => l.slice(`${node} │ `.length));
       expect(mine).toEqual(makeLines(node, 400).map((l) => l.text));
     }
+  });
+});
+
+describe('followLogs keeps following a stopped container until Ctrl-C', () => {
+  it('reports the stop, notices the container running again, follows the new one, ends on abort', async () => {
+    const first = makeLines('n', 3);
+    // the new container's lines come later than the old one's last line
+    const second = makeLines('m', 2).map((l, i) => ({ ...l, time: `2026-01-02T03:05:0${i}.000000000Z` }));
+    const calls: string[][] = [];
+    let inspections = 0;
+    const ac = new AbortController();
+    const t = {
+      target: { name: 'n', host: 'n' },
+      async exec(argv: readonly string[]) {
+        calls.push([...argv]);
+        if (argv.includes('{{.State.ExitCode}}')) return { stdout: '137\n', stderr: '', code: 0, timedOut: false, durationMs: 1 };
+        // not running on the first look, running (redeployed) on the second
+        inspections++;
+        return { stdout: inspections >= 2 ? 'true\n' : 'false\n', stderr: '', code: 0, timedOut: false, durationMs: 1 };
+      },
+      async stream(argv: readonly string[], handlers: { onStdout(c: Buffer): void | Promise<void> }) {
+        calls.push([...argv]);
+        const isFirst = calls.filter((c) => c[1] === 'logs').length === 1;
+        for (const l of isFirst ? first : second) await handlers.onStdout(Buffer.from(`${l.time} ${l.text}\n`));
+        if (isFirst) return { stdout: '', stderr: '', code: 0, timedOut: false, durationMs: 1 };
+        if (!ac.signal.aborted) await new Promise<void>((r) => ac.signal.addEventListener('abort', () => r(), { once: true }));
+        return { stdout: '', stderr: '', code: null, timedOut: false, durationMs: 1 };
+      },
+      async upload() {},
+      async close() {},
+    };
+    const lines: string[] = [];
+    const events: string[] = [];
+    const result = await followLogs({
+      nodes: [{ name: 'n', runtime: 'docker' }],
+      container: 'ascendctl-r1',
+      transportFor: () => t,
+      follow: true,
+      signal: ac.signal,
+      restartPollMs: 1,
+      onLines: (_n, batch) => {
+        for (const l of batch) lines.push(l.text);
+        if (lines.length === first.length + second.length) ac.abort();
+      },
+      onEvent: (e) => events.push(e.type),
+    });
+    expect(result).toEqual({ failed: [], interrupted: true });
+    expect(events).toEqual(['stopped', 'restarted']);
+    expect(lines).toEqual([...first, ...second].map((l) => l.text));
+    const logCalls = calls.filter((c) => c[1] === 'logs');
+    expect(logCalls).toHaveLength(2);
+    expect(logCalls[1]).toContain('--since'); // resumed after the last line it printed
   });
 });
