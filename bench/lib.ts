@@ -12,6 +12,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { r1DeploymentYaml, r1ModelFiles, r1Parallel } from '../src/demo/cluster.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -229,17 +230,6 @@ export interface SimProcessOptions {
   build: Build;
 }
 
-/** The weights' config.json facts ascendctl checks: DeepSeek-R1's real values (as `ascendctl demo`). */
-const MODEL_CONFIG = {
-  architectures: ['DeepseekV3ForCausalLM'],
-  model_type: 'deepseek_v3',
-  num_attention_heads: 128,
-  n_routed_experts: 256,
-  moe_intermediate_size: 2048,
-  vocab_size: 129280,
-  quantize: 'w8a8_dynamic',
-};
-
 interface ReadyLine {
   ready: boolean;
   controlUrl: string;
@@ -252,7 +242,6 @@ const SIM_START_TIMEOUT_MS = 60_000;
 export async function startSimProcess(opts: SimProcessOptions): Promise<SimProcess> {
   await mkdir(opts.dir, { recursive: true });
   const names = Array.from({ length: opts.nodes }, (_, i) => `node${i + 1}`);
-  const indexJson = JSON.stringify({ metadata: { total_size: 688586727753 }, weight_map: { 'model.embed_tokens.weight': 'model-00001-of-000163.safetensors' } });
   const spec = {
     profile: opts.profile ?? 'hardware',
     nodes: names.map((name, i) => ({
@@ -260,7 +249,7 @@ export async function startSimProcess(opts: SimProcessOptions): Promise<SimProce
       host: `127.${opts.subnet}.0.${i + 1}`,
       sshPort: SSH_PORT,
       images: [BENCH_IMAGE],
-      models: { [BENCH_MODEL_PATH]: { 'config.json': `${JSON.stringify(MODEL_CONFIG, null, 2)}\n`, 'model.safetensors.index.json': indexJson } },
+      models: { [BENCH_MODEL_PATH]: r1ModelFiles() },
     })),
   };
   const specPath = path.join(opts.dir, 'sim-spec.json');
@@ -301,28 +290,7 @@ export async function startSimProcess(opts: SimProcessOptions): Promise<SimProce
     '',
   ].join('\n'));
   const deploymentPath = path.join(opts.dir, `${DEPLOYMENT_NAME}.yaml`);
-  const world = opts.nodes * 8;
-  await writeFile(deploymentPath, [
-    `name: ${DEPLOYMENT_NAME}`,
-    'inventory: inventory.yaml',
-    'backend: mindie',
-    `image: ${BENCH_IMAGE}`,
-    'model:',
-    `  path: ${BENCH_MODEL_PATH}`,
-    `  name: ${DEPLOYMENT_NAME}`,
-    'parallel:',
-    `  dataParallelSize: ${opts.nodes}`,
-    '  tensorParallelSize: 8',
-    '  moeTensorParallelSize: 1',
-    `  moeExpertParallelSize: ${world}`,
-    'npuMemoryFraction: 0.95',
-    'ports:',
-    '  http: 1025',
-    '  management: 1026',
-    '  metrics: 1027',
-    '  multiNodesInfer: 1120',
-    '',
-  ].join('\n'));
+  await writeFile(deploymentPath, r1DeploymentYaml({ name: DEPLOYMENT_NAME, image: BENCH_IMAGE, modelPath: BENCH_MODEL_PATH, parallel: r1Parallel(opts.nodes) }));
 
   return {
     dir: opts.dir,

@@ -207,7 +207,7 @@ export const PREFLIGHT_METHOD = [
   '`for i in 0 … 7; do hccn_tool -i $i -ping -g address 192.168.10$i.<p>; done` on every node but p (`-w` without p):',
   'the full ping matrix, as the checklist has no ping plan. The lines run one after another, as an operator would.',
   '',
-  '**64 nodes**: compared with the 4-node preflight median of the same run. Above 8 nodes the ping plan gives each node',
-  '2 peers (16 pings) instead of N−1, so the per-node work is smaller than at 4 nodes; what is measured is whether',
-  '64 connections\' set-up and ~5,000 remote calls keep to the device time.',
+  '**64 nodes**: compared with the 4-node preflight median of the same run. Above 8 nodes the ping plan is a ring: each',
+  'node pings 1 peer (8 pings) instead of N−1, so the per-node work is smaller than at 4 nodes; what is measured is',
+  'whether 64 connections\' set-up and ~4,500 remote calls keep to the device time.',
 ].join('\n');

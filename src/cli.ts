@@ -49,9 +49,9 @@ hccn_tool serves one caller per node, so each node's calls run one after another
 parallel); "busy" answers are retried for up to 30 s per call.
 
 Ping plan: up to 8 nodes every NPU pings the same-numbered NPU of every other node (the full
-matrix). Above 8 nodes each node pings the next node and the node half-way round (2 peers): every
-NPU port sends and answers, the cost per node stays constant, and a plane split in two is still
-seen. --ping full forces the matrix.`)
+matrix). Above 8 nodes each node pings the next node of the list (a ring): every NPU port sends and
+answers, the cost per node stays constant, and any split of a plane into two groups is crossed by
+at least two pings. --ping full forces the matrix (it also tests every pair).`)
     .argument('[deployment]', 'deployment file: also check its image, model path and ports')
     .option('-i, --inventory <file>', 'inventory file (default: the deployment\'s inventory:, $ASCENDCTL_INVENTORY, ./inventory.yaml)')
     .option('--fix', 'apply the safe fixes (set every NPU\'s TLS switch to 0) and check again')

@@ -1,6 +1,6 @@
 import type { Context } from '../context.js';
 import type { ExitCode } from '../errors.js';
-import { InputError } from '../errors.js';
+import { InputError, InterruptedError } from '../errors.js';
 import { parseDuration } from '../config/duration.js';
 import { SshPool } from '../remote/ssh-pool.js';
 import { runPreflight } from '../preflight/run.js';
@@ -36,6 +36,8 @@ export default async function preflight(ctx: Context, args: string[], opts: Reco
       },
     });
     await progress.close();
+    // An interrupted run reports every unfinished call as failed: that is not a verdict on the cluster.
+    if (ctx.signal.aborted) throw new InterruptedError(opts.fix ? 'preflight --fix interrupted; run it again to finish' : 'preflight interrupted; nothing was changed on the nodes');
     if (ctx.out.json) {
       ctx.out.document({ ok: result.ok, findings: result.findings });
     } else {

@@ -13,7 +13,7 @@ export const DEMO_IMAGE = 'swr.cn-south-1.myhuaweicloud.com/ascendhub/mindie:2.1
 export const DEMO_MODEL_PATH = '/data/models/DeepSeek-R1';
 
 /** The weights' config.json facts the CLI checks (mindie-multinode.md §1): R1's real values. */
-const MODEL_CONFIG = {
+export const R1_MODEL_CONFIG = {
   architectures: ['DeepseekV3ForCausalLM'],
   model_type: 'deepseek_v3',
   num_attention_heads: 128,
@@ -22,6 +22,51 @@ const MODEL_CONFIG = {
   vocab_size: 129280,
   quantize: 'w8a8_dynamic',
 };
+
+/** A model directory's files as a simulated node holds them: config.json and the weights' index. */
+export function r1ModelFiles(): Record<string, string> {
+  const index = { metadata: { total_size: 688586727753 }, weight_map: { 'model.embed_tokens.weight': 'model-00001-of-000163.safetensors' } };
+  return { 'config.json': `${JSON.stringify(R1_MODEL_CONFIG, null, 2)}\n`, 'model.safetensors.index.json': JSON.stringify(index) };
+}
+
+export interface ParallelSizes {
+  dataParallelSize: number;
+  tensorParallelSize: number;
+  moeTensorParallelSize: number;
+  moeExpertParallelSize: number;
+}
+
+/** The BF16 R1 layout for N nodes of 8 NPUs (GPUStack's 4-node tutorial): dp N, tp 8, moe_tp 1, moe_ep 8N. */
+export function r1Parallel(nodes: number): ParallelSizes {
+  return { dataParallelSize: nodes, tensorParallelSize: 8, moeTensorParallelSize: 1, moeExpertParallelSize: nodes * 8 };
+}
+
+/** A MindIE deployment file for the simulated R1 (inventory.yaml beside it). */
+export function r1DeploymentYaml(opts: { name?: string; image?: string; modelPath?: string; parallel: ParallelSizes }): string {
+  const name = opts.name ?? 'deepseek-r1';
+  const p = opts.parallel;
+  return [
+    `name: ${name}`,
+    'inventory: inventory.yaml',
+    'backend: mindie',
+    `image: ${opts.image ?? DEMO_IMAGE}`,
+    'model:',
+    `  path: ${opts.modelPath ?? DEMO_MODEL_PATH}`,
+    `  name: ${name}`,
+    'parallel:',
+    `  dataParallelSize: ${p.dataParallelSize}`,
+    `  tensorParallelSize: ${p.tensorParallelSize}`,
+    `  moeTensorParallelSize: ${p.moeTensorParallelSize}`,
+    `  moeExpertParallelSize: ${p.moeExpertParallelSize}`,
+    'npuMemoryFraction: 0.95',
+    'ports:',
+    '  http: 1025',
+    '  management: 1026',
+    '  metrics: 1027',
+    '  multiNodesInfer: 1120',
+    '',
+  ].join('\n');
+}
 
 export interface DemoCluster {
   dir: string;
@@ -42,7 +87,7 @@ export interface DemoClusterOptions {
   faults?: Record<string, SimFault[]>;
   dir?: string;
   /** Parallel sizes of the generated deployment; default dp = nodes, tp = 8, moe_tp 1, moe_ep = world. */
-  parallel?: { dataParallelSize: number; tensorParallelSize: number; moeTensorParallelSize: number; moeExpertParallelSize: number };
+  parallel?: ParallelSizes;
 }
 
 export async function startDemoCluster(opts: DemoClusterOptions): Promise<DemoCluster> {
@@ -51,7 +96,6 @@ export async function startDemoCluster(opts: DemoClusterOptions): Promise<DemoCl
   const subnet = opts.subnet ?? 10 + Math.floor(Math.random() * 200);
   const sshPort = opts.sshPort ?? 2222;
   const names = Array.from({ length: opts.nodes }, (_, i) => `node${i + 1}`);
-  const indexJson = JSON.stringify({ metadata: { total_size: 688586727753 }, weight_map: { 'model.embed_tokens.weight': 'model-00001-of-000163.safetensors' } });
   const sim = await startSimCluster({
     spec: {
       profile: opts.profile ?? 'fast',
@@ -61,7 +105,7 @@ export async function startDemoCluster(opts: DemoClusterOptions): Promise<DemoCl
         sshPort,
         faults: opts.faults?.[name] ?? [],
         images: opts.imagePresent === false ? [] : [DEMO_IMAGE],
-        models: { [DEMO_MODEL_PATH]: { 'config.json': `${JSON.stringify(MODEL_CONFIG, null, 2)}\n`, 'model.safetensors.index.json': indexJson } },
+        models: { [DEMO_MODEL_PATH]: r1ModelFiles() },
       })),
     },
   });
@@ -84,30 +128,8 @@ export async function startDemoCluster(opts: DemoClusterOptions): Promise<DemoCl
     ...sim.nodes.map((n) => `  - name: ${n.name}\n    host: ${n.host}`),
     '',
   ].join('\n'));
-  const world = opts.nodes * 8;
-  const parallel = opts.parallel ?? { dataParallelSize: opts.nodes, tensorParallelSize: 8, moeTensorParallelSize: 1, moeExpertParallelSize: world };
   const deploymentPath = path.join(dir, 'deepseek-r1.yaml');
-  await writeFile(deploymentPath, [
-    'name: deepseek-r1',
-    'inventory: inventory.yaml',
-    'backend: mindie',
-    `image: ${DEMO_IMAGE}`,
-    'model:',
-    `  path: ${DEMO_MODEL_PATH}`,
-    '  name: deepseek-r1',
-    'parallel:',
-    `  dataParallelSize: ${parallel.dataParallelSize}`,
-    `  tensorParallelSize: ${parallel.tensorParallelSize}`,
-    `  moeTensorParallelSize: ${parallel.moeTensorParallelSize}`,
-    `  moeExpertParallelSize: ${parallel.moeExpertParallelSize}`,
-    'npuMemoryFraction: 0.95',
-    'ports:',
-    '  http: 1025',
-    '  management: 1026',
-    '  metrics: 1027',
-    '  multiNodesInfer: 1120',
-    '',
-  ].join('\n'));
+  await writeFile(deploymentPath, r1DeploymentYaml({ parallel: opts.parallel ?? r1Parallel(opts.nodes) }));
   return {
     dir,
     inventoryPath,

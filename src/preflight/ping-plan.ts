@@ -2,12 +2,13 @@
  * Which peers each node pings (same-numbered NPUs share a RoCE plane on A2, ascend-tools.md §2.10).
  *
  * Up to FULL_MATRIX_MAX_NODES nodes every node pings every other node: N·(N−1) pings per NPU plane.
- * Above that, node i pings node i+1 and node i+⌊N/2⌋ (mod N) on every plane: 2 pings per NPU, so
- * the cost per node stays constant and the total grows with N, not N². Every NPU port pings two
- * peers and answers two; the stride-1 ring joins every node of a plane, and the half-way
- * chord crosses the plane's middle, so a plane split in two (a broken spine uplink) is still seen.
+ * Above that, node i pings node i+1 (mod N) on every plane — a ring: one ping per NPU, so a node's
+ * share stays constant and the total grows with N, not N². Every NPU port both sends and answers,
+ * and any split of a plane into two groups of nodes (a dead spine uplink, a mis-cabled leaf) is
+ * crossed by at least two ring pairs, so it is seen. What a ring does not test is every pair: a
+ * fault between two particular nodes only (an ACL, a route) needs `--ping full`.
  * hccn_tool serves one caller per node, so a node's pings run one after another: the per-node count
- * is what sets the wall time. `full` forces the matrix.
+ * is what sets the wall time.
  */
 export const FULL_MATRIX_MAX_NODES = 8;
 
@@ -22,10 +23,7 @@ export function pingPeers(nodes: readonly string[], mode: PingPlanMode): Map<str
     if (mode === 'full' || n <= FULL_MATRIX_MAX_NODES) {
       for (let j = 0; j < n; j++) if (j !== i) peers.push(nodes[j]!);
     } else {
-      for (const stride of [1, Math.floor(n / 2)]) {
-        const peer = nodes[(i + stride) % n]!;
-        if (peer !== nodes[i] && !peers.includes(peer)) peers.push(peer);
-      }
+      peers.push(nodes[(i + 1) % n]!);
     }
     plan.set(nodes[i]!, peers);
   }

@@ -135,6 +135,17 @@ describe('preflight on a simulated cluster', () => {
     expect(r.json.findings.filter((f: any) => f.check === 'hccn.conf' && f.status !== 'pass')).toEqual([]);
   });
 
+  it('Ctrl-C during the run exits 130, not with a verdict on the cluster', async () => {
+    for (const n of cluster.nodes) await cluster.sim.setFaults(n.name, n.name === 'node2' ? [{ kind: 'hang', command: 'lldp' }] : []);
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 300);
+    const r = await runInProcess(preflight, [], { json: true, inventory: cluster.inventoryPath, ping: 'auto', parallel: '32', callTimeout: '20s' },
+      { cwd: cluster.dir, home: cluster.dir, signal: ac.signal });
+    expect(r.exitCode).toBe(130);
+    expect(r.error).toMatch(/interrupted/);
+    expect(r.stdout).toBe('');
+  });
+
   it('--node limits the run to the named nodes', async () => {
     const r = await check({ node2: [{ kind: 'link-down', npu: 1 }] }, { node: ['node1', 'node3'] });
     expect(r.exitCode).toBe(0);

@@ -8,29 +8,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimNodeSpec } from '../../src/sim/cluster-spec.js';
 import { runCli, type CliResult } from '../support/run-cli.js';
 import { canRunSshdCluster, startSshdCluster, type SshdCluster } from '../support/sshd-cluster.js';
+import { r1ModelFiles } from '../../src/demo/cluster.js';
 
 const IMAGE = 'swr.cn-south-1.myhuaweicloud.com/ascendhub/mindie:2.1.RC1-800I-A2-py311-openeuler24.03-lts';
 const NAME = 'deepseek-r1';
 const CONTAINER = `ascendctl-${NAME}`;
 // /opt is private to each node (overlaid); /data would be shared with this machine and every node.
 const MODEL_PATH = '/opt/models/DeepSeek-R1';
-const MODEL_CONFIG = {
-  architectures: ['DeepseekV3ForCausalLM'],
-  model_type: 'deepseek_v3',
-  num_attention_heads: 128,
-  n_routed_experts: 256,
-  moe_intermediate_size: 2048,
-  vocab_size: 129280,
-  quantize: 'w8a8_dynamic',
-};
 
 function specs(count: number): SimNodeSpec[] {
-  const index = JSON.stringify({ metadata: { total_size: 688586727753 }, weight_map: { 'model.embed_tokens.weight': 'model-00001-of-000163.safetensors' } });
   return Array.from({ length: count }, (_, i): SimNodeSpec => ({
     name: `node${i + 1}`,
     host: '',
     images: [IMAGE],
-    models: { [MODEL_PATH]: { 'config.json': `${JSON.stringify(MODEL_CONFIG, null, 2)}\n`, 'model.safetensors.index.json': index } },
+    models: { [MODEL_PATH]: r1ModelFiles() },
   }));
 }
 

@@ -11,17 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimNodeSpec } from '../../src/sim/cluster-spec.js';
 import { CLI_BIN, runCli, type CliResult } from '../support/run-cli.js';
 import { canRunSshdCluster, startSshdCluster, type SshdCluster } from '../support/sshd-cluster.js';
+import { r1DeploymentYaml, r1ModelFiles, r1Parallel } from '../../src/demo/cluster.js';
 
 const IMAGE = 'swr.cn-south-1.myhuaweicloud.com/ascendhub/mindie:2.1.RC1-800I-A2-py311-openeuler24.03-lts';
 const MODEL_PATH = '/opt/models/DeepSeek-R1';
 const CONTAINER = 'ascendctl-deepseek-r1';
-const MODEL_FILES = {
-  'config.json': `${JSON.stringify({
-    architectures: ['DeepseekV3ForCausalLM'], model_type: 'deepseek_v3', num_attention_heads: 128,
-    n_routed_experts: 256, moe_intermediate_size: 2048, vocab_size: 129280, quantize: 'w8a8_dynamic',
-  }, null, 2)}\n`,
-  'model.safetensors.index.json': JSON.stringify({ metadata: { total_size: 688586727753 }, weight_map: { 'model.embed_tokens.weight': 'model-00001-of-000163.safetensors' } }),
-};
+const MODEL_FILES = r1ModelFiles();
 /** A UTF-8 locale and a plain one, with nothing else in the environment deciding: ` │ ` vs ` | `. */
 const UTF8 = { LANG: 'C.UTF-8', LC_ALL: undefined, LC_CTYPE: undefined };
 const PLAIN = { LANG: 'C', LC_ALL: undefined, LC_CTYPE: undefined };
@@ -135,27 +130,7 @@ describe.skipIf(!canRunSshdCluster())('logs, chat and bench on a deployment over
 
   beforeAll(async () => {
     cluster = await startSshdCluster({ nodes: nodeSpecs(), profile: 'fast' });
-    writeFileSync(join(cluster.dir, 'deepseek-r1.yaml'), [
-      'name: deepseek-r1',
-      'inventory: inventory.yaml',
-      'backend: mindie',
-      `image: ${IMAGE}`,
-      'model:',
-      `  path: ${MODEL_PATH}`,
-      '  name: deepseek-r1',
-      'parallel:',
-      '  dataParallelSize: 2',
-      '  tensorParallelSize: 8',
-      '  moeTensorParallelSize: 1',
-      '  moeExpertParallelSize: 16',
-      'npuMemoryFraction: 0.95',
-      'ports:',
-      '  http: 1025',
-      '  management: 1026',
-      '  metrics: 1027',
-      '  multiNodesInfer: 1120',
-      '',
-    ].join('\n'));
+    writeFileSync(join(cluster.dir, 'deepseek-r1.yaml'), r1DeploymentYaml({ image: IMAGE, modelPath: MODEL_PATH, parallel: r1Parallel(2) }));
     // The preflight gate is test/cluster/preflight.test.ts's subject; here it would only add time.
     const deployed = await runCli(['deploy', 'deepseek-r1.yaml', '--timeout', '2m', '--skip-preflight'], { cwd: cluster.dir, timeoutMs: 170_000 });
     if (deployed.exitCode !== 0) throw new Error(`deploy failed (${deployed.exitCode}):\n${deployed.stdout}\n${deployed.stderr}`);

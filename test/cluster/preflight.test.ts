@@ -13,17 +13,11 @@ import type { SimNodeSpec } from '../../src/sim/cluster-spec.js';
 import type { SimFault } from '../../src/sim/types.js';
 import { runCli, type CliResult } from '../support/run-cli.js';
 import { canRunSshdCluster, startSshdCluster, type SshdCluster } from '../support/sshd-cluster.js';
+import { r1DeploymentYaml, r1ModelFiles, r1Parallel } from '../../src/demo/cluster.js';
 
 const IMAGE = 'swr.cn-south-1.myhuaweicloud.com/ascendhub/mindie:2.1.RC1-800I-A2-py311-openeuler24.03-lts';
 const MODEL_PATH = '/opt/models/DeepSeek-R1';
-/** The weights' config.json facts ascendctl reads (R1's real values, as src/demo/cluster.ts writes them). */
-const MODEL_FILES = {
-  'config.json': `${JSON.stringify({
-    architectures: ['DeepseekV3ForCausalLM'], model_type: 'deepseek_v3', num_attention_heads: 128,
-    n_routed_experts: 256, moe_intermediate_size: 2048, vocab_size: 129280, quantize: 'w8a8_dynamic',
-  }, null, 2)}\n`,
-  'model.safetensors.index.json': JSON.stringify({ metadata: { total_size: 688586727753 }, weight_map: { 'model.embed_tokens.weight': 'model-00001-of-000163.safetensors' } }),
-};
+const MODEL_FILES = r1ModelFiles();
 const NO_DEPLOYMENT_CHECKS = ['ssh', 'npu-smi', 'driver', 'lldp', 'link', 'net_health', 'netdetect', 'gateway', 'ip', 'tls', 'ping', 'hccn.conf', 'container-runtime', 'clock'];
 
 interface Finding {
@@ -51,28 +45,7 @@ function nodeSpecs(count: number): SimNodeSpec[] {
 
 function writeDeployment(cluster: SshdCluster): string {
   const path = join(cluster.dir, 'deepseek-r1.yaml');
-  const world = cluster.nodes.length * 8;
-  writeFileSync(path, [
-    'name: deepseek-r1',
-    'inventory: inventory.yaml',
-    'backend: mindie',
-    `image: ${IMAGE}`,
-    'model:',
-    `  path: ${MODEL_PATH}`,
-    '  name: deepseek-r1',
-    'parallel:',
-    `  dataParallelSize: ${cluster.nodes.length}`,
-    '  tensorParallelSize: 8',
-    '  moeTensorParallelSize: 1',
-    `  moeExpertParallelSize: ${world}`,
-    'npuMemoryFraction: 0.95',
-    'ports:',
-    '  http: 1025',
-    '  management: 1026',
-    '  metrics: 1027',
-    '  multiNodesInfer: 1120',
-    '',
-  ].join('\n'));
+  writeFileSync(path, r1DeploymentYaml({ image: IMAGE, modelPath: MODEL_PATH, parallel: r1Parallel(cluster.nodes.length) }));
   return path;
 }
 
