@@ -12,7 +12,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { r1DeploymentYaml, r1ModelFiles, r1Parallel } from '../src/demo/cluster.js';
+import { r1DeploymentYaml, r1ModelFiles, r1Parallel, simInventoryYaml } from '../src/demo/cluster.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -277,18 +277,7 @@ export async function startSimProcess(opts: SimProcessOptions): Promise<SimProce
   const ipsOf = new Map(state.nodes.map((n) => [n.name, n.deviceIps]));
 
   const inventoryPath = path.join(opts.dir, 'inventory.yaml');
-  await writeFile(inventoryPath, [
-    'ssh:',
-    '  user: root',
-    `  port: ${SSH_PORT}`,
-    `  identityFile: ${identityPath}`,
-    `  knownHostsFile: ${knownHostsPath}`,
-    '  strictHostKeyChecking: "yes"',
-    'npusPerNode: 8',
-    'nodes:',
-    ...ready.nodes.map((n) => `  - name: ${n.name}\n    host: ${n.host}`),
-    '',
-  ].join('\n'));
+  await writeFile(inventoryPath, simInventoryYaml({ port: SSH_PORT, identityFile: identityPath, knownHostsFile: knownHostsPath, nodes: ready.nodes }));
   const deploymentPath = path.join(opts.dir, `${DEPLOYMENT_NAME}.yaml`);
   await writeFile(deploymentPath, r1DeploymentYaml({ name: DEPLOYMENT_NAME, image: BENCH_IMAGE, modelPath: BENCH_MODEL_PATH, parallel: r1Parallel(opts.nodes) }));
 

@@ -11,6 +11,7 @@ import { InputError } from '../errors.js';
 import { DURATION_EXPECTED, tryParseDuration } from './duration.js';
 import { expandTilde, loadSshConfig, type SshConfigEntry, type SshConfigFile } from './ssh-config-file.js';
 import { loadYamlFile, parseWithSchema, problemsError, type Location, type Problem, type YamlFile, type YamlPath } from './yaml-file.js';
+import type { SshEndpoint as RemoteSshEndpoint } from '../remote/endpoint.js';
 
 // ---- schema ---------------------------------------------------------------------------------------------
 
@@ -180,23 +181,11 @@ export interface ToolPaths {
   containerRuntime: string;
 }
 
-/** What it takes to authenticate and verify one SSH hop. */
-export interface SshEndpoint {
-  /** As written (inventory or ProxyJump): shown in messages. */
-  host: string;
-  /** What to connect to, after ~/.ssh/config HostName. */
-  hostname: string;
-  port: number;
-  user: string;
-  /** Private keys to try, in order; all exist. */
-  identityFiles: string[];
-  useAgent: boolean;
-  /** The agent socket when useAgent. */
-  agentSocket: string | undefined;
-  knownHostsFile: string;
-  strictHostKeyChecking: StrictHostKeyChecking;
-  connectTimeoutMs: number;
-}
+/**
+ * What it takes to authenticate and verify one SSH hop: the SSH engine's endpoint without the node's
+ * name and jump host (a jump host is one of these itself). The agent socket is always spelled out.
+ */
+export type SshEndpoint = Omit<RemoteSshEndpoint, 'name' | 'jumpHost' | 'agentSocket'> & { agentSocket: string | undefined };
 
 export type ResolvedJumpHost = SshEndpoint;
 

@@ -68,6 +68,23 @@ export function r1DeploymentYaml(opts: { name?: string; image?: string; modelPat
   ].join('\n');
 }
 
+/** The inventory of a simulated cluster: key, known_hosts and strict host-key checking, as a user writes it. */
+export function simInventoryYaml(opts: { port: number; identityFile: string; knownHostsFile: string; nodes: readonly { name: string; host: string }[] }): string {
+  return [
+    '# A simulated Atlas 800T A2 cluster on loopback.',
+    'ssh:',
+    '  user: root',
+    `  port: ${opts.port}`,
+    `  identityFile: ${opts.identityFile}`,
+    `  knownHostsFile: ${opts.knownHostsFile}`,
+    '  strictHostKeyChecking: "yes"',
+    'npusPerNode: 8',
+    'nodes:',
+    ...opts.nodes.map((n) => `  - name: ${n.name}\n    host: ${n.host}`),
+    '',
+  ].join('\n');
+}
+
 export interface DemoCluster {
   dir: string;
   inventoryPath: string;
@@ -115,19 +132,7 @@ export async function startDemoCluster(opts: DemoClusterOptions): Promise<DemoCl
   const knownHosts = path.join(dir, 'known_hosts');
   await writeFile(knownHosts, `${sim.nodes.map((n) => n.knownHostsLine).join('\n')}\n`, { mode: 0o600 });
   const inventoryPath = path.join(dir, 'inventory.yaml');
-  await writeFile(inventoryPath, [
-    '# A simulated Atlas 800T A2 cluster on loopback (ascendctl demo).',
-    'ssh:',
-    '  user: root',
-    `  port: ${sshPort}`,
-    `  identityFile: ${identity}`,
-    `  knownHostsFile: ${knownHosts}`,
-    '  strictHostKeyChecking: "yes"',
-    'npusPerNode: 8',
-    'nodes:',
-    ...sim.nodes.map((n) => `  - name: ${n.name}\n    host: ${n.host}`),
-    '',
-  ].join('\n'));
+  await writeFile(inventoryPath, simInventoryYaml({ port: sshPort, identityFile: identity, knownHostsFile: knownHosts, nodes: sim.nodes }));
   const deploymentPath = path.join(dir, 'deepseek-r1.yaml');
   await writeFile(deploymentPath, r1DeploymentYaml({ parallel: opts.parallel ?? r1Parallel(opts.nodes) }));
   return {
