@@ -127,7 +127,10 @@ export function parseJsonBody(body: Buffer): Record<string, unknown> | undefined
 export function requestSignal(res: ServerResponse, also: AbortSignal): AbortSignal {
   const ctl = new AbortController();
   const abort = (): void => ctl.abort();
+  // `also` lives as long as the daemon: take this request's listener off it when the request ends,
+  // or every request served leaves one behind.
   res.on('close', () => {
+    also.removeEventListener('abort', abort);
     if (!res.writableFinished) abort();
   });
   also.addEventListener('abort', abort, { once: true });
