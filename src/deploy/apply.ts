@@ -17,7 +17,7 @@ import type { SshPool } from '../remote/ssh-pool.js';
 import { RemoteError, type Transport } from '../remote/transport.js';
 import { runPreflight, deploymentPorts, type PreflightResult } from '../preflight/run.js';
 import { readAllDeviceIps } from './device-ips.js';
-import { containerState, containerTail, docker, pullProgress, type ContainerState } from './docker.js';
+import { containerState, containerTail, docker, pullProgress, stopAndRemove, type ContainerState } from './docker.js';
 import { nodeAddresses, toRenderInput } from './plan.js';
 import { probeOnce, type ProbeTarget } from './readiness.js';
 import type { DeploymentRecord } from './record.js';
@@ -357,11 +357,7 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
   }
 
   async function stopContainers(): Promise<void> {
-    const stopOne = async (n: ResolvedNode) => {
-      const t = await tr(n);
-      await t.exec(docker.stop(rt(n), name, 30), { timeoutMs: 60_000 });
-      await t.exec(docker.remove(rt(n), name), { timeoutMs: 30_000 });
-    };
+    const stopOne = async (n: ResolvedNode) => stopAndRemove(await tr(n), rt(n), name);
     await Promise.all(workers.map(stopOne));
     await stopOne(master);
   }
@@ -377,10 +373,7 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
       what: `${rt(n)} stop ${name}`,
       node: n.name,
       group: n.index === 0 ? 'master' : 'workers',
-      run: async () => {
-        await t.exec(docker.stop(rt(n), name, 30), { timeoutMs: 60_000 });
-        await t.exec(docker.remove(rt(n), name), { timeoutMs: 30_000 });
-      },
+      run: () => stopAndRemove(t, rt(n), name),
     });
     const argv = [rt(n), ...rn.containerArgv.slice(1)];
     // No abort signal here: an interrupted `run` leaves it unknown whether the container started; it

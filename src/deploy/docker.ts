@@ -43,6 +43,22 @@ export async function containerState(
   }
 }
 
+const NO_SUCH_CONTAINER = /no such container/i;
+
+/**
+ * Stop a container and remove it; an absent one is not an error. `-t 30`: MindIE needs about 15 s
+ * after SIGTERM ("Daemon is killing, please wait about 15 seconds..."), docker's default 10 s would
+ * kill it mid-way. Throws with the runtime's own message when either step fails otherwise.
+ */
+export async function stopAndRemove(t: Transport, rt: string, name: string): Promise<void> {
+  for (const argv of [docker.stop(rt, name, 30), docker.remove(rt, name)]) {
+    const r = await t.exec(argv, { timeoutMs: 90_000 });
+    if (r.code !== 0 && !NO_SUCH_CONTAINER.test(r.stderr)) {
+      throw new Error(r.stderr.trim().split('\n')[0] || `${argv.slice(0, 2).join(' ')} exited ${r.code}`);
+    }
+  }
+}
+
 /** The last lines a container printed (stdout and stderr). */
 export async function containerTail(t: Transport, rt: string, name: string, lines = 30): Promise<string[]> {
   try {

@@ -5,10 +5,10 @@
 import type { Deployment } from '../config/deployment.js';
 import type { Inventory, ResolvedNode } from '../config/inventory.js';
 import { parseNpuSmiInfo } from '../ascend/npu-smi.js';
-import { containerName } from '../mindie/paths.js';
+import { containerName, remoteDir } from '../mindie/paths.js';
 import type { SshPool } from '../remote/ssh-pool.js';
 import { RemoteError } from '../remote/transport.js';
-import { containerState } from './docker.js';
+import { containerState, stopAndRemove } from './docker.js';
 import { nodeAddress } from './plan.js';
 import { probeOnce } from './readiness.js';
 import type { DeploymentRecord } from './record.js';
@@ -105,16 +105,11 @@ export async function stopDeployment(
       if (st === undefined) {
         onNode(n.name, 'no container (already stopped)');
       } else {
-        if (!('error' in st) && st.running) {
-          const r = await t.exec([rt, 'stop', '-t', '30', name], { timeoutMs: 90_000 });
-          if (r.code !== 0) throw new Error(r.stderr.trim() || `${rt} stop exited ${r.code}`);
-        }
-        const rm = await t.exec([rt, 'rm', '-f', name], { timeoutMs: 30_000 });
-        if (rm.code !== 0 && !/no such container/i.test(rm.stderr)) throw new Error(rm.stderr.trim() || `${rt} rm exited ${rm.code}`);
+        await stopAndRemove(t, rt, name);
         onNode(n.name, 'stopped and removed');
       }
       // The rendered files go too: a stopped deployment leaves nothing behind on the node.
-      await t.exec(['rm', '-rf', `/var/lib/ascendctl/${dep.name}`], { timeoutMs: 30_000 });
+      await t.exec(['rm', '-rf', remoteDir(dep.name)], { timeoutMs: 30_000 });
     } catch (err) {
       failed.push(n.name);
       onNode(n.name, `FAILED: ${(err as Error).message}`);

@@ -328,15 +328,7 @@ async function readFiles(t: Transport, node: PreflightNode, opts: CollectOptions
     facts.driver = version ? { kind: 'ok', value: version } : { kind: 'unexpected', firstLine: firstLine(v.stdout) ?? '' };
   })());
   tasks.push((async () => {
-    const r = await t.exec(['cat', '/etc/hccn.conf'], { timeoutMs: READ_TIMEOUT_MS, signal: opts.signal });
-    if (r.code !== 0) {
-      facts.hccnConf = /No such file/i.test(r.stderr) ? { kind: 'ok', value: null } : failed(r, 'cat /etc/hccn.conf');
-      return;
-    }
-    const conf = parseHccnConf(r.stdout);
-    const devices: HccnConfFacts['devices'] = {};
-    for (const [dev, entries] of Object.entries(conf.devices)) devices[Number(dev)] = { ...entries } as Record<string, string>;
-    facts.hccnConf = { kind: 'ok', value: { devices } };
+    facts.hccnConf = await readHccnConf(t, opts.signal);
   })());
   const rt = node.tools.containerRuntime;
   tasks.push((async () => {
@@ -425,14 +417,17 @@ export async function recheckTls(nodes: PreflightNode[], facts: NodeFacts[], opt
     const t = await node.transport();
     const caller = new HccnCaller(t, node, opts, f);
     for (let npu = 0; npu < opts.npusPerNode; npu++) await caller.npuCheck(npuFacts(f, npu), npu, 'tls');
-    const r = await t.exec(['cat', '/etc/hccn.conf'], { timeoutMs: READ_TIMEOUT_MS, signal: opts.signal });
-    if (r.code === 0) {
-      const conf = parseHccnConf(r.stdout);
-      const devices: HccnConfFacts['devices'] = {};
-      for (const [dev, entries] of Object.entries(conf.devices)) devices[Number(dev)] = { ...entries } as Record<string, string>;
-      f.hccnConf = { kind: 'ok', value: { devices } };
-    }
+    f.hccnConf = await readHccnConf(t, opts.signal);
   }));
+}
+
+/** /etc/hccn.conf as device → key → value; null when the file does not exist. */
+async function readHccnConf(t: Transport, signal: AbortSignal | undefined): Promise<Outcome<HccnConfFacts | null>> {
+  const r = await t.exec(['cat', '/etc/hccn.conf'], { timeoutMs: READ_TIMEOUT_MS, ...(signal ? { signal } : {}) });
+  if (r.code !== 0) return /No such file/i.test(r.stderr) ? { kind: 'ok', value: null } : failed(r, 'cat /etc/hccn.conf');
+  const devices: HccnConfFacts['devices'] = {};
+  for (const [dev, entries] of Object.entries(parseHccnConf(r.stdout).devices)) devices[Number(dev)] = { ...entries } as Record<string, string>;
+  return { kind: 'ok', value: { devices } };
 }
 
 function npuFacts(f: NodeFacts, npu: number): NpuFacts {
