@@ -21,8 +21,27 @@ export interface HostKeyPair {
   public: string;
 }
 
+/** Bytes of an `ssh-ed25519` public key blob: string "ssh-ed25519" + string key (32 bytes). */
+const ED25519_BLOB_BYTES = 4 + 11 + 4 + 32;
+
+/**
+ * An ed25519 key pair in OpenSSH format. ssh2's generator strips every leading zero byte of the
+ * public key, so one key in 256 comes out 31 bytes long and nobody (ssh2 included) accepts it;
+ * such a key is thrown away and another one made.
+ */
+export function generateEd25519(opts?: { passphrase?: string }): { private: string; public: string } {
+  for (;;) {
+    const k =
+      opts?.passphrase !== undefined
+        ? utils.generateKeyPairSync('ed25519', { passphrase: opts.passphrase, cipher: 'aes256-ctr', rounds: 16 })
+        : utils.generateKeyPairSync('ed25519');
+    const blob = Buffer.from(k.public.trim().split(/\s+/)[1] ?? '', 'base64');
+    if (blob.length === ED25519_BLOB_BYTES) return k;
+  }
+}
+
 export function generateHostKey(): HostKeyPair {
-  const k = utils.generateKeyPairSync('ed25519');
+  const k = generateEd25519();
   return { private: k.private, public: k.public.trim() };
 }
 

@@ -8,6 +8,7 @@ import { connect as netConnect, type AddressInfo } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import ssh2 from 'ssh2';
 import type { Connection, ParsedKey, Server as SshServer, ServerChannel } from 'ssh2';
+import { generateEd25519 } from '../../../src/sim/ssh-server.js';
 
 export interface KeyPair {
   private: string;
@@ -18,10 +19,7 @@ export interface KeyPair {
 }
 
 export function makeKeyPair(opts?: { passphrase?: string }): KeyPair {
-  const pair =
-    opts?.passphrase !== undefined
-      ? ssh2.utils.generateKeyPairSync('ed25519', { passphrase: opts.passphrase, cipher: 'aes256-ctr', rounds: 16 })
-      : ssh2.utils.generateKeyPairSync('ed25519');
+  const pair = generateEd25519(opts);
   const parsed = ssh2.utils.parseKey(pair.public);
   if (parsed instanceof Error || Array.isArray(parsed)) throw new Error('cannot parse generated key');
   return { private: pair.private, public: pair.public, blob: parsed.getPublicSSH(), parsed };

@@ -10,6 +10,7 @@ import { parseServeArgs, startSimCluster, type RunningSimCluster } from '../../.
 import { MemFs } from '../../../src/sim/mem-fs.js';
 import { materializeNodeFiles, parseRequest, replyStatement, shimScript, ShimServer } from '../../../src/sim/shim-server.js';
 import { DirFs } from '../../../src/sim/dir-fs.js';
+import { generateEd25519 } from '../../../src/sim/ssh-server.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'simfront-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -67,7 +68,7 @@ describe('ssh2 front-end', () => {
     expect((await exec(c, 'nope')).code).toBe(127);
     c.end();
     // An unknown key is refused.
-    const other = (await import('ssh2')).utils.generateKeyPairSync('ed25519');
+    const other = generateEd25519();
     await expect(connect(n1.host, n1.sshPort, other.private)).rejects.toThrow(/authentication/i);
   });
 
