@@ -14,6 +14,8 @@ import { REPL_HELP, ReplInputAssembler } from './repl-input.js';
 export interface ReplOptions {
   endpoint: string;
   model: string;
+  /** How the banner names the endpoint when requests go elsewhere (a local SSH tunnel). */
+  shownAs?: string | undefined;
   system?: string | undefined;
   maxTokens?: number | undefined;
   timeoutMs: number;
@@ -107,7 +109,7 @@ export async function runRepl(ctx: Context, opts: ReplOptions): Promise<ExitCode
   const onAbort = (): void => rl.close();
   ctx.signal.addEventListener('abort', onAbort, { once: true });
 
-  out.line(out.color.dim(`${opts.model} at ${opts.endpoint} ${sym.dot} /help for commands, /exit to leave`));
+  out.line(out.color.dim(`${opts.model} at ${opts.shownAs ?? opts.endpoint} ${sym.dot} /help for commands, /exit to leave`));
   rl.prompt();
   try {
     for await (const line of rl) {

@@ -17,13 +17,83 @@ export interface ChatTarget {
   model: string;
 }
 
-export async function resolveChatTarget(
+/** A target, and what reaching it holds open (an SSH tunnel when the master is behind a jump host). */
+export interface ResolvedChatTarget {
+  target: ChatTarget;
+  /** "http://10.0.0.1:1025 through node1's SSH connection (jump host …)" when tunnelled. */
+  shownAs?: string;
+  /** The master's endpoint when `target.endpoint` is the local end of a tunnel. */
+  realEndpoint?: string;
+  /** The tunnel's last failure, to explain a request that could not connect. */
+  tunnelError(): Error | undefined;
+  release(): Promise<void>;
+}
+
+const NOTHING_HELD = { tunnelError: () => undefined, release: async () => undefined };
+
+/**
+ * resolveChatTarget, plus the SSH tunnel a recorded deployment behind a jump host needs (deploy
+ * recorded `tunnel: true`; the inventory it names says how to reach the master). An explicit
+ * --endpoint is used as given.
+ */
+export async function openChatTarget(
   ctx: Context,
   deploymentArg: string | undefined,
   flags: { endpoint?: string | undefined; model?: string | undefined },
   command: 'chat' | 'bench',
-): Promise<ChatTarget> {
-  if (flags.endpoint !== undefined && flags.model !== undefined) return { endpoint: flags.endpoint, model: flags.model };
+): Promise<ResolvedChatTarget> {
+  const { target, record } = await resolve(ctx, deploymentArg, flags, command);
+  if (flags.endpoint !== undefined || !record?.tunnel) return { target, ...NOTHING_HELD };
+
+  const [{ loadInventory }, { SshPool }, { httpRoute }] = await Promise.all([
+    import('../config/inventory.js'),
+    import('../remote/ssh-pool.js'),
+    import('../remote/http-tunnel.js'),
+  ]);
+  const inventory = await loadInventory(record.inventoryFile, { env: ctx.env, home: ctx.home, cwd: ctx.cwd });
+  const masterName = record.nodes.find((n) => n.role === 'master')?.name;
+  const master = inventory.allNodes.find((n) => n.name === masterName);
+  if (!master) {
+    throw new InputError(`${record.inventoryFile}: the master of ${record.name} (${masterName ?? '?'}) is no longer in the inventory, so its endpoint cannot be tunnelled to`, {
+      hint: `put ${masterName ?? 'the master'} back in the inventory, or pass --endpoint URL --model ${record.model}`,
+    });
+  }
+  const pool = new SshPool({ env: ctx.env });
+  const route = await httpRoute(pool.transport(master), [target.endpoint]);
+  return {
+    target: { ...target, endpoint: route.url(target.endpoint) },
+    ...(route.via ? { shownAs: `${target.endpoint} ${route.via}`, realEndpoint: target.endpoint } : {}),
+    tunnelError: () => route.lastError(),
+    release: async () => {
+      await route.close();
+      await pool.closeAll();
+    },
+  };
+}
+
+/**
+ * An error of a tunnelled request, with what the tunnel said: "other side closed" alone does not tell
+ * that the SSH connection to the master (or its forwarding) is what failed.
+ */
+export function withTunnelError(err: unknown, opened: ResolvedChatTarget): unknown {
+  if (!opened.shownAs || !(err instanceof ClusterError)) return err;
+  // Messages name the local end of the tunnel; the user knows the master's address.
+  const real = opened.realEndpoint ?? opened.target.endpoint;
+  const named = (text: string): string => text.split(opened.target.endpoint).join(real);
+  const tunnel = opened.tunnelError();
+  return new ClusterError(`${named(err.message)}${tunnel ? ` (the SSH tunnel to the master said: ${tunnel.message})` : ''}`, {
+    hint: (tunnel as { hint?: string } | undefined)?.hint ?? (err.hint !== undefined ? named(err.hint) : 'ascendctl status'),
+    cause: err,
+  });
+}
+
+async function resolve(
+  ctx: Context,
+  deploymentArg: string | undefined,
+  flags: { endpoint?: string | undefined; model?: string | undefined },
+  command: 'chat' | 'bench',
+): Promise<{ target: ChatTarget; record?: DeploymentRecord }> {
+  if (flags.endpoint !== undefined && flags.model !== undefined) return { target: { endpoint: flags.endpoint, model: flags.model } };
 
   let record: DeploymentRecord | undefined;
   let modelFromFile: string | undefined;
@@ -69,7 +139,7 @@ export async function resolveChatTarget(
       throw new InputError(`${endpoint} lists no model; say which one to use`, { hint: `pass --model NAME (the deployment's model.name)` });
     }
   }
-  return { endpoint, model };
+  return { target: { endpoint, model }, ...(record ? { record } : {}) };
 }
 
 function looksLikeFile(ctx: Context, arg: string): boolean {

@@ -6,7 +6,7 @@ import type { Context } from '../context.js';
 import type { ExitCode } from '../errors.js';
 import { ClusterError } from '../errors.js';
 import { benchDocument, runBench, type BenchResult, type Percentiles } from '../chat/bench.js';
-import { resolveChatTarget } from '../chat/chat-target.js';
+import { openChatTarget, withTunnelError, type ChatTarget } from '../chat/chat-target.js';
 import { intFlag } from './load.js';
 
 const DEFAULT_PROMPT = 'Explain in a few sentences how tensor parallelism splits a transformer layer across devices.';
@@ -18,12 +18,27 @@ export default async function bench(ctx: Context, args: string[], opts: Record<s
   const requests = intFlag(opts.requests, '--requests') ?? 16;
   const maxTokens = intFlag(opts.maxTokens, '--max-tokens') ?? 128;
   const prompt = opts.prompt === undefined ? DEFAULT_PROMPT : String(opts.prompt);
-  const target = await resolveChatTarget(
+  const opened = await openChatTarget(
     ctx,
     args[0],
     { endpoint: opts.endpoint === undefined ? undefined : String(opts.endpoint), model: opts.model === undefined ? undefined : String(opts.model) },
     'bench',
   );
+  try {
+    return await benchWith(ctx, opened.target, { prompt, maxTokens, concurrency, requests });
+  } catch (err) {
+    throw withTunnelError(err, opened);
+  } finally {
+    await opened.release();
+  }
+}
+
+async function benchWith(
+  ctx: Context,
+  target: ChatTarget,
+  o: { prompt: string; maxTokens: number; concurrency: number; requests: number },
+): Promise<ExitCode> {
+  const { prompt, maxTokens, concurrency, requests } = o;
 
   const progress = ctx.out.stderrInteractive && !ctx.out.json;
   const result = await runBench({

@@ -9,7 +9,7 @@ import { InputError } from '../errors.js';
 import { parseDuration } from '../config/duration.js';
 import { streamChat, type ChatMessage, type ChatResult } from '../chat/chat-client.js';
 import { deltaPrinter, runRepl, timingLine } from '../chat/chat-repl.js';
-import { resolveChatTarget } from '../chat/chat-target.js';
+import { openChatTarget, withTunnelError, type ChatTarget } from '../chat/chat-target.js';
 import { warmHttpClient } from '../chat/http-warmup.js';
 import { intFlag } from './load.js';
 
@@ -30,9 +30,25 @@ async function chatWarming(ctx: Context, args: string[], opts: Record<string, un
   const timeoutMs = parseDuration(opts.timeout === undefined ? '10m' : String(opts.timeout), '--timeout');
   if (timeoutMs <= 0) throw new InputError(`--timeout ${String(opts.timeout)}: expected a duration above zero`, { hint: 'write it like --timeout 2m' });
   const system = opts.system === undefined ? undefined : String(opts.system);
-  const target = await resolveChatTarget(ctx, args[0], { endpoint: str(opts.endpoint), model: str(opts.model) }, 'chat');
+  const opened = await openChatTarget(ctx, args[0], { endpoint: str(opts.endpoint), model: str(opts.model) }, 'chat');
+  try {
+    return await chatWith(ctx, opened.target, { system, maxTokens, timeoutMs, prompt: str(opts.prompt), shownAs: opened.shownAs }, warm);
+  } catch (err) {
+    throw withTunnelError(err, opened);
+  } finally {
+    await opened.release();
+  }
+}
 
-  let prompt = str(opts.prompt);
+async function chatWith(
+  ctx: Context,
+  target: ChatTarget,
+  o: { system: string | undefined; maxTokens: number | undefined; timeoutMs: number; prompt: string | undefined; shownAs: string | undefined },
+  warm: Promise<boolean>,
+): Promise<ExitCode> {
+  const { system, maxTokens, timeoutMs } = o;
+
+  let prompt = o.prompt;
   if (prompt === undefined && !ctx.stdin.isTTY) {
     prompt = (await readAll(ctx.stdin)).replace(/\r?\n$/, '');
     if (prompt.trim() === '') {
@@ -42,7 +58,7 @@ async function chatWarming(ctx: Context, args: string[], opts: Record<string, un
   if (prompt === undefined) {
     if (ctx.out.json) throw new InputError('--json needs a prompt (-p or standard input)', { hint: 'ascendctl chat -p "hello" --json' });
     await warm;
-    return runRepl(ctx, { ...target, system, maxTokens, timeoutMs });
+    return runRepl(ctx, { ...target, shownAs: o.shownAs, system, maxTokens, timeoutMs });
   }
 
   const messages: ChatMessage[] = [...(system !== undefined ? [{ role: 'system' as const, content: system }] : []), { role: 'user', content: prompt }];

@@ -80,6 +80,15 @@ export default async function deployCommand(ctx: Context, args: string[], opts: 
     }
     ctx.out.line(`  endpoint  ${result.record.endpoint}/v1   (OpenAI-compatible)`);
     ctx.out.line(`  model     ${result.record.model}`);
+    const masterName = result.record.nodes.find((n) => n.role === 'master')?.name;
+    const master = inventory.nodes.find((n) => n.name === masterName);
+    if (master?.jumpHost) {
+      const jump = master.jumpHost;
+      const url = new URL(result.record.endpoint);
+      const port = url.port || '80';
+      ctx.out.line(`  reached   over SSH through the jump host ${jump.user}@${jump.hostname}: chat, bench and status tunnel on their own`);
+      ctx.out.line(c.dim(`            other clients: ssh -N -J ${jump.user}@${jump.hostname}:${jump.port} -L ${port}:${url.hostname}:${port} -p ${master.port} ${master.user}@${master.hostname}`));
+    }
     ctx.out.line(`  nodes     ${result.record.nodes.map((n) => `${n.name}${n.role === 'master' ? ' (master)' : ''}`).join(', ')}`);
     ctx.out.line(c.dim(`next: ascendctl chat · ascendctl logs -f · ascendctl status · ascendctl stop`));
     return 0;

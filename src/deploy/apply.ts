@@ -20,6 +20,7 @@ import { readAllDeviceIps } from './device-ips.js';
 import { containerState, containerTail, docker, pullProgress, stopAndRemove, type ContainerState } from './docker.js';
 import { nodeAddresses, toRenderInput } from './plan.js';
 import { probeOnce, type ProbeTarget } from './readiness.js';
+import { httpRoute, type HttpRoute } from '../remote/http-tunnel.js';
 import type { DeploymentRecord } from './record.js';
 import { explainFailure } from './explain.js';
 
@@ -205,7 +206,19 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
       ? { endpoint: `http://${fmtHost(addresses.get(master.name)!)}:${dep.ports.http}`,
           managementEndpoint: `http://${fmtHost(addresses.get(master.name)!)}:${dep.ports.management}`, model: dep.model.name }
       : { endpoint: `http://${fmtHost(addresses.get(master.name)!)}:${dep.vllm?.port ?? dep.ports.http}`, model: dep.model.name };
-    const readyOverheadMs = await waitReady(target, started);
+    // Behind a jump host the master's HTTP ports are reached as `ssh -L` would: over its SSH connection.
+    const route = await httpRoute(pool.transport(master), [target.endpoint, ...(target.managementEndpoint ? [target.managementEndpoint] : [])]);
+    if (route.via) rep.detail(`HTTP to ${master.name} goes ${route.via}`);
+    let readyOverheadMs: number;
+    try {
+      readyOverheadMs = await waitReady({
+        ...target,
+        endpoint: route.url(target.endpoint),
+        ...(target.managementEndpoint ? { managementEndpoint: route.url(target.managementEndpoint) } : {}),
+      }, started, route);
+    } finally {
+      await route.close();
+    }
 
     const record: DeploymentRecord = {
       name: dep.name,
@@ -215,6 +228,7 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
       endpoint: target.endpoint,
       ...(target.managementEndpoint ? { managementEndpoint: target.managementEndpoint } : {}),
       model: dep.model.name,
+      ...(route.via ? { tunnel: true } : {}),
       nodes: nodes.map((n) => ({ name: n.name, address: addresses.get(n.name)!, role: n.index === 0 ? 'master' as const : 'worker' as const })),
       container: name,
       digest: rendered.digest,
@@ -393,7 +407,7 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
    * ready line follows the first answer closely), and a container watch over SSH every few seconds
    * (any daemon that exits sinks the HCCL group: stop waiting and show why).
    */
-  async function waitReady(target: ProbeTarget, _t0: number): Promise<number> {
+  async function waitReady(target: ProbeTarget, _t0: number, route: HttpRoute): Promise<number> {
     const deadline = now() + opts.timeoutMs;
     const maxWatch = opts.pollMs ?? 2_000;
     const stopWatch = new AbortController();
@@ -430,7 +444,9 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
         rep.waiting(`${p.stage === 'connect' ? 'loading (HTTP not up yet)' : p.stage === 'health' ? 'HTTP up, waiting for /health' : 'health ok, first request not answered yet'} · ${left} s left`);
         if (now() > deadline) {
           const tail = await containerTail(masterT, rt(master), name, 30);
-          throw failure(master, `did not answer a one-token request within ${Math.round(opts.timeoutMs / 1000)} s (${p.detail})`, tail);
+          const tunnel = route.lastError();
+          const detail = tunnel ? `${p.detail}; the SSH tunnel said: ${tunnel.message}` : p.detail;
+          throw failure(master, `did not answer a one-token request within ${Math.round(opts.timeoutMs / 1000)} s (${detail})`, tail);
         }
         await sleep(PROBE_MS, undefined, { signal }).catch(() => undefined);
       }

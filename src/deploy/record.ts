@@ -17,6 +17,11 @@ export interface DeploymentRecord {
   /** Management (health) base URL; MindIE only. */
   managementEndpoint?: string;
   model: string;
+  /**
+   * The master is reached through a jump host: its HTTP ports are not reachable from here, so status,
+   * chat and bench tunnel over its SSH connection (the inventory says how to reach it).
+   */
+  tunnel?: boolean;
   nodes: { name: string; address: string; role: 'master' | 'worker' }[];
   container: string;
   /** Digest of everything rendered: an unchanged redeploy is a no-op. */

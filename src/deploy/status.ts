@@ -11,6 +11,7 @@ import { RemoteError } from '../remote/transport.js';
 import { containerState, stopAndRemove } from './docker.js';
 import { nodeAddress } from './plan.js';
 import { probeOnce } from './readiness.js';
+import { httpRoute } from '../remote/http-tunnel.js';
 import type { DeploymentRecord } from './record.js';
 
 export interface NodeStatus {
@@ -50,11 +51,23 @@ export async function deploymentStatus(
   if (!nodes.some((n) => n.container === 'running')) {
     health = 'not running';
   } else {
-    const probe = await probeOnce({ endpoint, ...(managementEndpoint ? { managementEndpoint } : {}), model: dep.model.name }, signal);
-    healthy = probe.ready && allRunning;
-    health = probe.ready
-      ? allRunning ? 'answering (one-token request ok)' : 'answering, but a node is not running: the group is degraded'
-      : `not answering (${probe.stage}: ${probe.detail})`;
+    // Behind a jump host, the master's HTTP ports are reached over its SSH connection.
+    const route = await httpRoute(pool.transport(master), [endpoint, ...(managementEndpoint ? [managementEndpoint] : [])]);
+    try {
+      const probe = await probeOnce({
+        endpoint: route.url(endpoint),
+        ...(managementEndpoint ? { managementEndpoint: route.url(managementEndpoint) } : {}),
+        model: dep.model.name,
+      }, signal);
+      const tunnel = route.lastError();
+      healthy = probe.ready && allRunning;
+      health = probe.ready
+        ? allRunning ? 'answering (one-token request ok)' : 'answering, but a node is not running: the group is degraded'
+        : `not answering (${probe.stage}: ${probe.detail}${tunnel ? `; the SSH tunnel said: ${tunnel.message}` : ''})`;
+      if (route.via) health += ` — ${route.via}`;
+    } finally {
+      await route.close();
+    }
   }
   return { name: dep.name, endpoint: `${endpoint}/v1`, model: dep.model.name, healthy, health, nodes };
 

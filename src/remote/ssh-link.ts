@@ -214,7 +214,6 @@ export class Link {
       const e = err as RemoteError;
       throw new RemoteError(e.kind, spec.node, `cannot reach ${spec.label} through its jump host: ${e.message}`, e.hint, err);
     }
-    const target = formatAddress(spec.ep.hostname, spec.ep.port);
     return await new Promise<ClientChannel>((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(
@@ -233,7 +232,7 @@ export class Link {
             new RemoteError(
               'connect',
               spec.node,
-              `${via.spec.label} could not open a connection to ${spec.label} (${target}): ${err?.message ?? 'no stream'}`,
+              `${via.spec.label} could not open a connection to ${spec.label}: ${err?.message ?? 'no stream'}`,
               `check that the node is up and that the jump host can reach it: ssh -J ${via.spec.ep.user}@${formatAddress(via.spec.ep.hostname, via.spec.ep.port)} -p ${spec.ep.port} ${spec.ep.user}@${spec.ep.hostname}`,
               err,
             ),

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import type { Client as SshClient, ClientChannel } from 'ssh2';
 import { describeEndpoint, formatAddress, type JumpEndpoint, type SshEndpoint } from './endpoint.js';
 import { shellJoin, withRemoteTimeout } from './quote.js';
@@ -295,6 +295,50 @@ export class SshTransport implements Transport {
       // Best effort: the connection may be what failed. The dot-name keeps a leftover out of the way.
       await this.exec(['rm', '-f', tmp]).catch(() => undefined);
       throw err;
+    }
+  }
+
+  /**
+   * A TCP connection to `host:port` as seen from this node (`ssh -L`): a `direct-tcpip` channel over
+   * the node's own SSH connection. When the node's sshd refuses forwarding and the node is reached
+   * through a jump host, the jump host opens it instead. Used to reach the master's HTTP ports from
+   * a machine that only reaches the cluster by SSH.
+   */
+  async openTcp(host: string, port: number): Promise<Duplex> {
+    const target = formatAddress(host, port);
+    const forward = async (client: SshClient): Promise<ClientChannel> =>
+      await new Promise<ClientChannel>((resolve, reject) => {
+        try {
+          client.forwardOut('127.0.0.1', 0, host, port, (err, ch) => (err ? reject(err) : resolve(ch)));
+        } catch (err) {
+          reject(err as Error);
+        }
+      });
+    const client = await this.#client();
+    try {
+      return await forward(client);
+    } catch (err) {
+      const via = this.#link.spec.via;
+      if (via) {
+        try {
+          return await forward(await via.get());
+        } catch (viaErr) {
+          throw new RemoteError(
+            'channel',
+            this.target.name,
+            `neither ${this.#label} nor its jump host ${via.spec.label} could open a connection to ${target}: ${(err as Error).message}; ${(viaErr as Error).message}`,
+            `check that the daemon listens on ${target} and that sshd on ${this.target.name} allows TCP forwarding (AllowTcpForwarding yes)`,
+            viaErr,
+          );
+        }
+      }
+      throw new RemoteError(
+        'channel',
+        this.target.name,
+        `${this.#label} could not open a connection to ${target}: ${(err as Error).message}`,
+        `check that the daemon listens on ${target} and that sshd on ${this.target.name} allows TCP forwarding (AllowTcpForwarding yes)`,
+        err,
+      );
     }
   }
 

@@ -65,6 +65,8 @@ export interface RunningSimCluster {
   nodeUp(node: string): Promise<void>;
   /** Kill the live SSH connections of a node; returns how many (0 without an ssh2 front). */
   dropConnections(node: string): number;
+  /** `direct-tcpip` channels a node opened, by "host:port" (empty without an ssh2 front). */
+  forwards(node: string): Map<string, number>;
   stop(): Promise<void>;
 }
 
@@ -160,6 +162,7 @@ export async function startSimCluster(opts: StartSimClusterOptions): Promise<Run
       await node.setFaults(node.faults.filter((f) => f.kind !== 'node-down'));
     },
     dropConnections: (name) => sshFront?.dropConnections(cluster.node(name).name) ?? 0,
+    forwards: (name) => sshFront?.forwards(cluster.node(name).name) ?? new Map<string, number>(),
     stop: async () => {
       cluster.stop();
       for (const c of cleanups.reverse()) await c();

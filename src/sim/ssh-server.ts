@@ -3,7 +3,7 @@
  * publickey auth against the allowed keys, a host key per node, and `exec` requests run by the
  * node's shell (stdin from the channel, exit status sent back, channel close aborts the command).
  */
-import type { Socket } from 'node:net';
+import { connect as netConnect, type Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { Connection, ParsedKey, ServerChannel } from 'ssh2';
@@ -57,6 +57,8 @@ interface NodeFront {
   server: InstanceType<typeof Server> | undefined;
   connections: Set<Connection>;
   hostKey: HostKeyPair;
+  /** `direct-tcpip` channels opened (ssh -L / -J through this node), by "host:port". */
+  forwards: Map<string, number>;
 }
 
 export class SshFront {
@@ -73,7 +75,7 @@ export class SshFront {
         return Array.isArray(parsed) ? (parsed[0] as ParsedKey) : parsed;
       });
     for (const node of opts.cluster.nodes) {
-      this.fronts.set(node.name, { server: undefined, connections: new Set(), hostKey: opts.hostKeys?.get(node.name) ?? generateHostKey() });
+      this.fronts.set(node.name, { server: undefined, connections: new Set(), forwards: new Map(), hostKey: opts.hostKeys?.get(node.name) ?? generateHostKey() });
     }
   }
 
@@ -87,6 +89,13 @@ export class SshFront {
   async start(): Promise<void> {
     await Promise.all(this.opts.cluster.nodes.map((n) => this.sync(n)));
     this.unsubscribe = this.opts.cluster.onChange((n) => { void this.sync(n); });
+  }
+
+  /** `direct-tcpip` channels this node opened, by "host:port" (tests of jump hosts and tunnels). */
+  forwards(nodeName: string): Map<string, number> {
+    const front = this.fronts.get(nodeName);
+    if (!front) throw new Error(`no simulated node ${nodeName}`);
+    return new Map(front.forwards);
   }
 
   /** Kill the live SSH connections of a node (tests of reconnection). Returns how many were cut. */
@@ -148,6 +157,25 @@ export class SshFront {
       return key.verify(ctx.blob, ctx.signature, ctx.hashAlgo) === true ? ctx.accept() : ctx.reject(['publickey']);
     });
     client.on('ready', () => {
+      // Port forwarding as sshd's AllowTcpForwarding allows it, limited to loopback: the simulated
+      // cluster lives on 127.0.0.0/8 and nothing here may reach further.
+      client.on('tcpip', (acceptFwd, rejectFwd, info) => {
+        if (!/^127\.\d+\.\d+\.\d+$/.test(info.destIP) && info.destIP !== 'localhost') return rejectFwd();
+        const sock = netConnect({ host: info.destIP, port: info.destPort });
+        sock.once('error', () => rejectFwd());
+        sock.once('connect', () => {
+          sock.removeAllListeners('error');
+          sock.on('error', () => undefined);
+          sock.setNoDelay(true);
+          const key = `${info.destIP}:${info.destPort}`;
+          front.forwards.set(key, (front.forwards.get(key) ?? 0) + 1);
+          const ch = acceptFwd();
+          ch.on('error', () => undefined);
+          ch.on('close', () => sock.destroy());
+          sock.on('close', () => ch.destroy());
+          ch.pipe(sock).pipe(ch);
+        });
+      });
       client.on('session', (acceptSession) => {
         const session = acceptSession();
         const env: Record<string, string> = {};

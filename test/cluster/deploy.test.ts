@@ -2,7 +2,8 @@
  * deploy, chat, status and stop with the built CLI against real OpenSSH nodes (simulated Ascend tools,
  * container runtime and MindIE daemon behind shims; fast profile).
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parse, stringify } from 'yaml';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimNodeSpec } from '../../src/sim/cluster-spec.js';
@@ -149,5 +150,38 @@ describe.skipIf(!canRunSshdCluster())('deploy over real OpenSSH: 4 nodes', () =>
 
   it('comes up, answers chat -p, status exit 0; stop leaves no container and no files', async () => {
     await upAnswerStop(cluster, 4);
+  }, DEPLOY_TEST_MS);
+
+  it('behind a jump host (node4 as the bastion): preflight, deploy, chat, status and stop go through it', async () => {
+    const original = readFileSync(cluster.inventoryPath, 'utf8');
+    const inventory = parse(original) as { ssh: Record<string, unknown>; nodes: { name: string; host: string }[] };
+    const bastion = cluster.nodes[3]!;
+    inventory.ssh.jumpHost = `root@${bastion.host}:${String(inventory.ssh.port)}`;
+    inventory.nodes = inventory.nodes.slice(0, 2);
+    writeFileSync(cluster.inventoryPath, stringify(inventory));
+    const master = cluster.nodes[0]!.host;
+    try {
+      const deployment = writeDeployment(cluster, 2, 'behind-bastion.yaml');
+      const up = await cli(cluster, ['deploy', deployment, '--timeout', '90s']);
+      expect(up.exitCode, `${up.stdout}\n${up.stderr}`).toBe(0);
+      expect(up.stdout).toContain(`http://${master}:1025/v1`);
+      expect(up.stdout).toContain(`through the jump host root@${bastion.host}`);
+      for (const n of ['node1', 'node2']) expect(await runningOn(cluster, n), n).toHaveLength(1);
+
+      // The readiness request, status and chat reached MindIE over OpenSSH's direct-tcpip.
+      const status = await cli(cluster, ['status', '--json']);
+      expect(status.exitCode, status.stderr).toBe(0);
+      expect(status.json).toMatchObject({ healthy: true });
+      expect((status.json as { health: string }).health).toContain("through node1's SSH connection");
+      const chat = await cli(cluster, ['chat', '-p', 'Say hello']);
+      expect(chat.exitCode, chat.stderr).toBe(0);
+      expect(chat.stdout.trim().length).toBeGreaterThan(0);
+
+      const stop = await cli(cluster, ['stop']);
+      expect(stop.exitCode, stop.stderr).toBe(0);
+      for (const n of ['node1', 'node2']) expect(await containersOn(cluster, n), n).toEqual([]);
+    } finally {
+      writeFileSync(cluster.inventoryPath, original);
+    }
   }, DEPLOY_TEST_MS);
 });

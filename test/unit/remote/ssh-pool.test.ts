@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, type Duplex } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SshEndpoint } from '../../../src/remote/endpoint.js';
 import { fingerprintSha256 } from '../../../src/remote/known-hosts.js';
@@ -616,6 +616,67 @@ describe('jump host', () => {
     const err = await remoteError(pool().transport(endpoint({ name: 'n9', port, jumpHost })).exec(['true']));
     expect(err.kind).toBe('connect');
     expect(err.message).toContain('could not open a connection to n9');
+  });
+});
+
+describe('openTcp (ssh -L): a TCP connection as seen from the node', () => {
+  /** A one-shot echo service on 127.0.0.1: answers "echo:" + what it receives. */
+  async function echoServer(): Promise<{ port: number; close(): Promise<void> }> {
+    const srv = createServer((sock) => sock.on('data', (d) => sock.end(`echo:${d.toString()}`)));
+    await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+    return { port: (srv.address() as AddressInfo).port, close: () => new Promise((r) => srv.close(() => r())) };
+  }
+  async function roundTrip(stream: Duplex, text: string): Promise<string> {
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    const ended = new Promise<void>((resolve) => stream.once('end', resolve));
+    stream.write(text);
+    await ended;
+    stream.destroy();
+    return Buffer.concat(chunks).toString();
+  }
+  function jumpHostFor(port: number) {
+    return {
+      host: 'bastion', hostname: '127.0.0.1', port, user: 'root', identityFiles: [keyFile], useAgent: false,
+      knownHostsFile: knownHosts, strictHostKeyChecking: 'no' as const, connectTimeoutMs: 5000,
+    };
+  }
+
+  it('goes over the node\'s own connection when its sshd allows forwarding', async () => {
+    const nodeKey = makeKeyPair();
+    const node = await TestSshServer.start({ hostKey: nodeKey, authorizedKeys: [userKey], cwd: work, allowForward: true });
+    extraServers.push(node);
+    const echo = await echoServer();
+    try {
+      const t = pool().transport(endpoint({ port: node.port, strictHostKeyChecking: 'no' }));
+      expect(await roundTrip(await t.openTcp('127.0.0.1', echo.port), 'hello')).toBe('echo:hello');
+      expect(node.forwards).toBe(1);
+    } finally {
+      await echo.close();
+    }
+  });
+
+  it('falls back to the jump host when the node\'s sshd refuses forwarding', async () => {
+    const jump = await TestSshServer.start({ hostKey: makeKeyPair(), authorizedKeys: [userKey], cwd: work, allowForward: true });
+    extraServers.push(jump);
+    const echo = await echoServer();
+    try {
+      // `server` refuses every direct-tcpip request.
+      const t = pool().transport(endpoint({ jumpHost: jumpHostFor(jump.port) }));
+      expect(await roundTrip(await t.openTcp('127.0.0.1', echo.port), 'via')).toBe('echo:via');
+      expect(jump.forwards).toBe(2); // the SSH hop to the node, then the tunnel
+    } finally {
+      await echo.close();
+    }
+  });
+
+  it('names the node, the target and AllowTcpForwarding when no one can open it', async () => {
+    const port = await freePort();
+    const err = await remoteError(pool().transport(endpoint()).openTcp('127.0.0.1', port));
+    expect(err.kind).toBe('channel');
+    expect(err.node).toBe('node1');
+    expect(err.message).toContain(`could not open a connection to 127.0.0.1:${port}`);
+    expect(err.hint).toContain('AllowTcpForwarding');
   });
 });
 
