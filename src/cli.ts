@@ -40,7 +40,7 @@ Exit status: 0 ok, 1 the cluster failed, 2 the input was wrong, 130 interrupted.
   program
     .command('preflight')
     .summary('check every node, NPU link, IP, TLS switch and cross-node path')
-    .description(`SSH into every node and run every check: npu-smi health, driver version, per-NPU hccn_tool
+    .description(prose(`SSH into every node and run every check: npu-smi health, driver version, per-NPU hccn_tool
 link / net_health / lldp / netdetect / gateway / IP / TLS, /etc/hccn.conf agreement, the container
 runtime, the clock, and a cross-node NPU ping plan. With a deployment file it also checks the image,
 the model path and the ports that deployment needs.
@@ -51,7 +51,7 @@ parallel); "busy" answers are retried for up to 30 s per call.
 Ping plan: up to 8 nodes every NPU pings the same-numbered NPU of every other node (the full
 matrix). Above 8 nodes each node pings the next node of the list (a ring): every NPU port sends and
 answers, the cost per node stays constant, and any split of a plane into two groups is crossed by
-at least two pings. --ping full forces the matrix (it also tests every pair).`)
+at least two pings. --ping full forces the matrix (it also tests every pair).`))
     .argument('[deployment]', 'deployment file: also check its image, model path and ports')
     .option('-i, --inventory <file>', 'inventory file (default: the deployment\'s inventory:, $ASCENDCTL_INVENTORY, ./inventory.yaml)')
     .option('--fix', 'apply the safe fixes (set every NPU\'s TLS switch to 0) and check again')
@@ -114,6 +114,13 @@ at least two pings. --ping full forces the matrix (it also tests every pair).`)
   program
     .command('chat')
     .summary('talk to the deployed model, streaming, with time to first token and tokens/s')
+    .description(prose(`Talk to the deployed model. In a terminal: a session that keeps the conversation; a line
+ending in \\ or a """ block continues the message; /system TEXT, /reset, /help, /exit; Ctrl-C cancels
+the answer, not the session. Typed lines are kept between sessions in
+$XDG_STATE_HOME/ascendctl/chat_history (~/.local/state/...; ASCENDCTL_CHAT_HISTORY=FILE or off).
+With -p (or a prompt on standard input): one answer, then exit.
+
+Behind a jump host the master's HTTP port is reached over its SSH connection, as deploy recorded.`))
     .argument('[deployment]', 'deployment file or name (default: the last one deployed from here)')
     .option('-p, --prompt <text>', 'answer this one prompt and exit (a prompt on standard input works too)')
     .option('--endpoint <url>', 'OpenAI-compatible base URL (default: the deployment\'s master)')
@@ -264,4 +271,9 @@ export async function run(argv: string[]): Promise<void> {
   process.off('SIGINT', onSigint);
   await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
   process.exit(exitCode);
+}
+
+/** A description written as paragraphs: single newlines join, so commander wraps it to the terminal. */
+function prose(text: string): string {
+  return text.replace(/([^\n])\n(?!\n)/g, '$1 ');
 }

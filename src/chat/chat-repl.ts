@@ -10,6 +10,7 @@ import type { ExitCode } from '../errors.js';
 import { InterruptedError, isUserError } from '../errors.js';
 import { streamChat, type ChatMessage, type ChatResult } from './chat-client.js';
 import { REPL_HELP, ReplInputAssembler } from './repl-input.js';
+import { HISTORY_LIMIT, historyPath, loadHistory, saveHistory } from './repl-history.js';
 
 export interface ReplOptions {
   endpoint: string;
@@ -70,11 +71,14 @@ export function deltaPrinter(ctx: Context, reasoningTo: 'stdout' | 'stderr') {
 export async function runRepl(ctx: Context, opts: ReplOptions): Promise<ExitCode> {
   const out = ctx.out;
   const sym = out.symbols();
+  const historyFile = historyPath(ctx.env, ctx.home);
+  let lines = await loadHistory(historyFile);
   const rl = readline.createInterface({
     input: ctx.stdin,
     output: out.out,
     terminal: Boolean(ctx.stdin.isTTY),
-    historySize: 1000,
+    history: [...lines],
+    historySize: HISTORY_LIMIT,
     removeHistoryDuplicates: true,
     prompt: out.unicode ? '› ' : '> ',
   });
@@ -86,6 +90,12 @@ export async function runRepl(ctx: Context, opts: ReplOptions): Promise<ExitCode
   let answering: AbortController | undefined;
   let closed = false;
 
+  // readline reports its history (newest first) as lines are entered on a terminal.
+  let typed = false;
+  rl.on('history', (h: string[]) => {
+    lines = h;
+    typed = true;
+  });
   rl.on('SIGINT', () => {
     if (answering) {
       answering.abort(new Error('cancelled'));
@@ -151,6 +161,7 @@ export async function runRepl(ctx: Context, opts: ReplOptions): Promise<ExitCode
   } finally {
     ctx.signal.removeEventListener('abort', onAbort);
     rl.close();
+    if (typed) await saveHistory(historyFile, lines);
   }
   return ctx.signal.aborted ? 130 : 0;
 

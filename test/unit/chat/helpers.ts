@@ -22,7 +22,8 @@ export function captureContext(opts: { json?: boolean; tty?: boolean; env?: Node
   const ctx = createContext({
     signal: abort.signal,
     json: opts.json ?? false,
-    env: opts.env ?? { NO_COLOR: '1', LANG: 'C.UTF-8' },
+    // No chat history file in the user's home from a test; the history test names its own.
+    env: opts.env ?? { NO_COLOR: '1', LANG: 'C.UTF-8', ASCENDCTL_CHAT_HISTORY: 'off' },
     stdout,
     stderr,
     stdin,

@@ -1,5 +1,9 @@
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runRepl } from '../../../src/chat/chat-repl.js';
+import { historyPath } from '../../../src/chat/repl-history.js';
 import { ReplInputAssembler, type ReplInput } from '../../../src/chat/repl-input.js';
 import chat from '../../../src/commands/chat.js';
 import { captureContext, until } from './helpers.js';
@@ -92,6 +96,44 @@ describe('interactive chat', () => {
     expect(await session).toBe(0);
   });
 
+  it('keeps the typed lines between sessions in a mode-600 file (up-arrow recalls them); off keeps none', async () => {
+    const s = await startServer({ framing: 'vllm', model: 'm', content: ['x'] });
+    servers.push(s);
+    const dir = await mkdtemp(path.join(tmpdir(), 'ascendctl-history-'));
+    try {
+      const file = path.join(dir, 'state', 'chat_history');
+      const env = { NO_COLOR: '1', LANG: 'C.UTF-8', ASCENDCTL_CHAT_HISTORY: file };
+      const first = captureContext({ tty: true, env });
+      const one = runRepl(first.ctx, { endpoint: s.url, model: 'm', timeoutMs: 5000 });
+      first.stdin.write('what is HCCL?\r');
+      await until(() => s.requests.length === 1 && first.out().includes('TTFT'), 'the first answer');
+      first.stdin.write('/exit\r');
+      expect(await one).toBe(0);
+      expect(await readFile(file, 'utf8')).toBe('what is HCCL?\n/exit\n');
+      expect((await stat(file)).mode & 0o777).toBe(0o600);
+
+      const second = captureContext({ tty: true, env });
+      const two = runRepl(second.ctx, { endpoint: s.url, model: 'm', timeoutMs: 5000 });
+      second.stdin.write('\u001b[A\u001b[A\r'); // up, up (past /exit), enter
+      await until(() => s.requests.length === 2, 'the recalled question');
+      expect(s.requests[1]?.messages).toEqual([{ role: 'user', content: 'what is HCCL?' }]);
+      second.stdin.end();
+      expect(await two).toBe(0);
+
+      const off = captureContext({ tty: true, env: { ...env, ASCENDCTL_CHAT_HISTORY: 'off' } });
+      const three = runRepl(off.ctx, { endpoint: s.url, model: 'm', timeoutMs: 5000 });
+      off.stdin.write('\u001b[A\r'); // nothing to recall: an empty line
+      off.stdin.write('secret\r');
+      await until(() => s.requests.length === 3, 'the third question');
+      expect(s.requests[2]?.messages).toEqual([{ role: 'user', content: 'secret' }]);
+      off.stdin.end();
+      expect(await three).toBe(0);
+      expect(await readFile(file, 'utf8')).not.toContain('secret');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('Ctrl-D at the prompt ends the session; chat without -p on a terminal runs the session', async () => {
     const s = await startServer({ framing: 'vllm', model: 'm', content: ['x'] });
     servers.push(s);
@@ -100,5 +142,16 @@ describe('interactive chat', () => {
     await until(() => c.out().includes('/help for commands'), 'the banner');
     c.stdin.end();
     expect(await run).toBe(0);
+  });
+});
+
+describe('historyPath', () => {
+  it('follows XDG_STATE_HOME, defaults under ~/.local/state, honours ASCENDCTL_CHAT_HISTORY and off', () => {
+    expect(historyPath({}, '/home/op')).toBe('/home/op/.local/state/ascendctl/chat_history');
+    expect(historyPath({ XDG_STATE_HOME: '/var/state' }, '/home/op')).toBe('/var/state/ascendctl/chat_history');
+    expect(historyPath({ XDG_STATE_HOME: 'relative' }, '/home/op')).toBe('/home/op/.local/state/ascendctl/chat_history');
+    expect(historyPath({ ASCENDCTL_CHAT_HISTORY: 'notes/h' }, '/home/op')).toBe('/home/op/notes/h');
+    expect(historyPath({ ASCENDCTL_CHAT_HISTORY: 'OFF' }, '/home/op')).toBeUndefined();
+    expect(historyPath({ ASCENDCTL_CHAT_HISTORY: '' }, '/home/op')).toBeUndefined();
   });
 });
