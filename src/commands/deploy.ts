@@ -7,6 +7,7 @@ import { writeRecord } from '../deploy/record.js';
 import { SshPool } from '../remote/ssh-pool.js';
 import { createDeployReporter } from '../ui/deploy-reporter.js';
 import { intFlag, loadTargets } from './load.js';
+import { redactEnvFile } from '../ui/redact.js';
 
 export default async function deployCommand(ctx: Context, args: string[], opts: Record<string, unknown>): Promise<ExitCode> {
   let timeoutMs: number;
@@ -43,7 +44,7 @@ export default async function deployCommand(ctx: Context, args: string[], opts: 
           digest: result.rendered.digest,
           nodes: result.rendered.nodes.map((n) => ({
             node: n.node.name, address: n.node.host, role: n.node.index === 0 ? 'master' : 'worker',
-            files: n.files.map((f) => ({ path: f.path, mode: f.mode.toString(8), content: f.content })),
+            files: n.files.map((f) => ({ path: f.path, mode: f.mode.toString(8), content: shown(f) })),
             command: n.containerArgv,
           })),
         });
@@ -55,7 +56,7 @@ export default async function deployCommand(ctx: Context, args: string[], opts: 
         for (const f of n.files) {
           ctx.out.line('');
           ctx.out.line(c.bold(`── ${n.node.name}:${f.path}`));
-          ctx.out.line(f.content.replace(/\n$/, ''));
+          ctx.out.line(shown(f).replace(/\n$/, ''));
         }
       }
       return 0;
@@ -96,4 +97,9 @@ export default async function deployCommand(ctx: Context, args: string[], opts: 
     reporter.stop();
     await pool.closeAll();
   }
+}
+
+/** A rendered file as printed: the env file without the values of secret-looking variables. */
+function shown(f: { path: string; content: string }): string {
+  return f.path.endsWith('/env') ? redactEnvFile(f.content) : f.content;
 }
