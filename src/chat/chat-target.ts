@@ -72,6 +72,27 @@ export async function openChatTarget(
 }
 
 /**
+ * Run `use` with the target, then let go of whatever reaching it held open; errors of a tunnelled
+ * request say what the tunnel saw.
+ */
+export async function withChatTarget<T>(
+  ctx: Context,
+  deploymentArg: string | undefined,
+  flags: { endpoint?: string | undefined; model?: string | undefined },
+  command: 'chat' | 'bench',
+  use: (opened: ResolvedChatTarget) => Promise<T>,
+): Promise<T> {
+  const opened = await openChatTarget(ctx, deploymentArg, flags, command);
+  try {
+    return await use(opened);
+  } catch (err) {
+    throw withTunnelError(err, opened);
+  } finally {
+    await opened.release();
+  }
+}
+
+/**
  * An error of a tunnelled request, with what the tunnel said: "other side closed" alone does not tell
  * that the SSH connection to the master (or its forwarding) is what failed.
  */

@@ -6,7 +6,7 @@ import type { Context } from '../context.js';
 import type { ExitCode } from '../errors.js';
 import { ClusterError } from '../errors.js';
 import { benchDocument, runBench, type BenchResult, type Percentiles } from '../chat/bench.js';
-import { openChatTarget, withTunnelError, type ChatTarget } from '../chat/chat-target.js';
+import { withChatTarget, type ChatTarget } from '../chat/chat-target.js';
 import { warmHttpClient } from '../chat/http-warmup.js';
 import { intFlag } from './load.js';
 
@@ -30,20 +30,11 @@ async function benchWarming(ctx: Context, args: string[], opts: Record<string, u
   const requests = intFlag(opts.requests, '--requests') ?? 16;
   const maxTokens = intFlag(opts.maxTokens, '--max-tokens') ?? 128;
   const prompt = opts.prompt === undefined ? DEFAULT_PROMPT : String(opts.prompt);
-  const opened = await openChatTarget(
-    ctx,
-    args[0],
-    { endpoint: opts.endpoint === undefined ? undefined : String(opts.endpoint), model: opts.model === undefined ? undefined : String(opts.model) },
-    'bench',
-  );
-  try {
+  const flags = { endpoint: opts.endpoint === undefined ? undefined : String(opts.endpoint), model: opts.model === undefined ? undefined : String(opts.model) };
+  return await withChatTarget(ctx, args[0], flags, 'bench', async (opened) => {
     await warm;
     return await benchWith(ctx, opened.target, { prompt, maxTokens, concurrency, requests });
-  } catch (err) {
-    throw withTunnelError(err, opened);
-  } finally {
-    await opened.release();
-  }
+  });
 }
 
 async function benchWith(

@@ -9,7 +9,7 @@ import { InputError } from '../errors.js';
 import { parseDuration } from '../config/duration.js';
 import { streamChat, type ChatMessage, type ChatResult } from '../chat/chat-client.js';
 import { deltaPrinter, runRepl, timingLine } from '../chat/chat-repl.js';
-import { openChatTarget, withTunnelError, type ChatTarget } from '../chat/chat-target.js';
+import { withChatTarget, type ChatTarget } from '../chat/chat-target.js';
 import { warmHttpClient } from '../chat/http-warmup.js';
 import { intFlag } from './load.js';
 
@@ -30,14 +30,8 @@ async function chatWarming(ctx: Context, args: string[], opts: Record<string, un
   const timeoutMs = parseDuration(opts.timeout === undefined ? '10m' : String(opts.timeout), '--timeout');
   if (timeoutMs <= 0) throw new InputError(`--timeout ${String(opts.timeout)}: expected a duration above zero`, { hint: 'write it like --timeout 2m' });
   const system = opts.system === undefined ? undefined : String(opts.system);
-  const opened = await openChatTarget(ctx, args[0], { endpoint: str(opts.endpoint), model: str(opts.model) }, 'chat');
-  try {
-    return await chatWith(ctx, opened.target, { system, maxTokens, timeoutMs, prompt: str(opts.prompt), shownAs: opened.shownAs }, warm);
-  } catch (err) {
-    throw withTunnelError(err, opened);
-  } finally {
-    await opened.release();
-  }
+  return await withChatTarget(ctx, args[0], { endpoint: str(opts.endpoint), model: str(opts.model) }, 'chat', (opened) =>
+    chatWith(ctx, opened.target, { system, maxTokens, timeoutMs, prompt: str(opts.prompt), shownAs: opened.shownAs }, warm));
 }
 
 async function chatWith(
