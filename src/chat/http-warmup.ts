@@ -101,3 +101,16 @@ export async function warmHttpClient(limitMs = WARMUP_LIMIT_MS): Promise<boolean
     else server.once('listening', () => server.close());
   }
 }
+
+/**
+ * Run `fn` while the warm-up runs beside it; `fn` awaits `warm` before its clock starts. Awaited on
+ * every path, errors included (it never rejects), so no warm-up outlives the command.
+ */
+export async function whileWarming<T>(fn: (warm: Promise<boolean>) => Promise<T>): Promise<T> {
+  const warm = warmHttpClient();
+  try {
+    return await fn(warm);
+  } finally {
+    await warm;
+  }
+}

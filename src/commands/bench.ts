@@ -7,7 +7,7 @@ import type { ExitCode } from '../errors.js';
 import { ClusterError } from '../errors.js';
 import { benchDocument, runBench, type BenchResult, type Percentiles } from '../chat/bench.js';
 import { withChatTarget, type ChatTarget } from '../chat/chat-target.js';
-import { warmHttpClient } from '../chat/http-warmup.js';
+import { whileWarming } from '../chat/http-warmup.js';
 import { intFlag } from './load.js';
 
 const DEFAULT_PROMPT = 'Explain in a few sentences how tensor parallelism splits a transformer layer across devices.';
@@ -17,12 +17,7 @@ const REQUEST_TIMEOUT_MS = 10 * 60_000;
 export default async function bench(ctx: Context, args: string[], opts: Record<string, unknown>): Promise<ExitCode> {
   // As in chat: undici's one-time start-up (parser compile, first code paths) must not land in the
   // first requests' time to first token and skew p90/p99 of a short run.
-  const warm = warmHttpClient();
-  try {
-    return await benchWarming(ctx, args, opts, warm);
-  } finally {
-    await warm;
-  }
+  return await whileWarming((warm) => benchWarming(ctx, args, opts, warm));
 }
 
 async function benchWarming(ctx: Context, args: string[], opts: Record<string, unknown>, warm: Promise<boolean>): Promise<ExitCode> {

@@ -10,19 +10,14 @@ import { parseDuration } from '../config/duration.js';
 import { streamChat, type ChatMessage, type ChatResult } from '../chat/chat-client.js';
 import { deltaPrinter, runRepl, timingLine } from '../chat/chat-repl.js';
 import { withChatTarget, type ChatTarget } from '../chat/chat-target.js';
-import { warmHttpClient } from '../chat/http-warmup.js';
+import { whileWarming } from '../chat/http-warmup.js';
 import { intFlag } from './load.js';
 
 export default async function chat(ctx: Context, args: string[], opts: Record<string, unknown>): Promise<ExitCode> {
   // Started before anything else so that undici's one-time set-up overlaps reading the flags, the
   // record and the prompt, and is over before the answer's clock starts (http-warmup.ts says why and
   // what it leaves inside that clock). Awaited on every path, errors included: it never rejects.
-  const warm = warmHttpClient();
-  try {
-    return await chatWarming(ctx, args, opts, warm);
-  } finally {
-    await warm;
-  }
+  return await whileWarming((warm) => chatWarming(ctx, args, opts, warm));
 }
 
 async function chatWarming(ctx: Context, args: string[], opts: Record<string, unknown>, warm: Promise<boolean>): Promise<ExitCode> {
