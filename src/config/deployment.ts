@@ -193,6 +193,9 @@ export interface Topology {
   npusPerNode: number;
 }
 
+const MINDIE_MIN_SERVERS = 2;
+const MINDIE_MAX_SERVERS = 60;
+
 function topologyOf(inv: Inventory | Topology): Topology {
   return 'allNodes' in inv ? { nodes: inv.allNodes.length, npusPerNode: inv.npusPerNode } : inv;
 }
@@ -213,6 +216,13 @@ export function deploymentProblems(dep: Deployment, inventory: Inventory | Topol
     problems.push({ path: P('moeExpertParallelSize'), message: `${moeEp} × moeTensorParallelSize ${moeTp} = ${moeTp * moeEp} NPUs, but ${have}; expected moeTensorParallelSize × moeExpertParallelSize = ${W}` });
   }
   if (dep.backend === 'mindie') {
+    // The rank table of MindIE's multi-node mode holds 2–60 servers (mindie-multinode.md §3).
+    if (nodes < MINDIE_MIN_SERVERS || nodes > MINDIE_MAX_SERVERS) {
+      problems.push({
+        path: ['backend'],
+        message: `mindie is deployed in multi-node mode, which needs ${MINDIE_MIN_SERVERS}–${MINDIE_MAX_SERVERS} servers, but the inventory has ${nodes} node${nodes === 1 ? '' : 's'}; expected ${nodes < MINDIE_MIN_SERVERS ? 'at least 2 nodes (or backend: vllm-ascend on one node)' : `at most ${MINDIE_MAX_SERVERS} nodes`}`,
+      });
+    }
     if (tp > L && tp !== W) {
       problems.push({ path: P('tensorParallelSize'), message: `${tp} spans part of the nodes; expected at most ${L} (NPUs per node) or exactly ${W} (all NPUs)` });
     }
@@ -242,9 +252,12 @@ export function checkDeploymentAgainstInventory(dep: LoadedDeployment, inventory
   if (problems.length === 0) return;
   const { nodes, npusPerNode } = topologyOf(inventory);
   const W = nodes * npusPerNode;
+  const tooFew = problems.some((p) => p.path.length === 1 && p.path[0] === 'backend');
   throw problemsError(dep.yaml, problems, {
     summary: `does not fit the inventory`,
-    hint: `set parallel sizes whose products are ${W} (e.g. dataParallelSize ${Math.max(1, W / Math.min(npusPerNode, W))}, tensorParallelSize ${Math.min(npusPerNode, W)}, moeTensorParallelSize 1, moeExpertParallelSize ${W}) in ${dep.file}, or change the inventory`,
+    hint: tooFew && problems.length === 1
+      ? `add nodes to the inventory (MindIE multi-node needs 2 to 60), or serve a single node with backend: vllm-ascend`
+      : `${tooFew ? 'use 2 to 60 nodes for mindie, and ' : ''}set parallel sizes whose products are ${W} (e.g. dataParallelSize ${Math.max(1, W / Math.min(npusPerNode, W))}, tensorParallelSize ${Math.min(npusPerNode, W)}, moeTensorParallelSize 1, moeExpertParallelSize ${W}) in ${dep.file}, or change the inventory`,
   });
 }
 

@@ -96,6 +96,22 @@ describe('bad input: exit 2, located, no node contacted', () => {
     await expectInputError(['preflight', dep], /bad-dep\.yaml:\d+:\d+.*parallel\./s);
   });
 
+  it('mindie on one node: the backend line, before any node is contacted (deploy, --dry-run, preflight, render)', async () => {
+    const inv = inventory(`${goodHeader()}nodes:\n  - name: node1\n    host: ${HOST}\n`);
+    const dep = join(dir, 'one-node.yaml');
+    writeFileSync(dep, [
+      'name: r1', `inventory: ${inv}`, 'backend: mindie', 'image: mindie:2.1.RC1-800I-A2',
+      'model:', '  path: /data/models/r1', '  name: r1',
+      'parallel:', '  dataParallelSize: 1', '  tensorParallelSize: 8', '  moeTensorParallelSize: 1', '  moeExpertParallelSize: 8', '',
+    ].join('\n'));
+    const located = /one-node\.yaml:3:\d+.*backend.*2–60.*1 node/s;
+    const r = await expectInputError(['deploy', dep], located);
+    expect(r.stderr).toMatch(/→ .*add nodes/);
+    await expectInputError(['deploy', dep, '--dry-run'], located);
+    await expectInputError(['preflight', dep], located);
+    await expectInputError(['render', dep, '--out', join(dir, 'out-one')], located);
+  });
+
   it('a bad flag value', async () => {
     const f = inventory(`${goodHeader()}nodes:\n  - name: node1\n    host: ${HOST}\n`);
     await expectInputError(['preflight', '-i', f, '--ping', 'sometimes'], /sometimes/);
