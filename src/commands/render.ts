@@ -1,4 +1,5 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Context } from '../context.js';
 import type { ExitCode } from '../errors.js';
@@ -7,6 +8,7 @@ import { readAllDeviceIps } from '../deploy/device-ips.js';
 import { nodeAddresses, toRenderInput } from '../deploy/plan.js';
 import { parseDeviceIps } from '../mindie/rank-table.js';
 import { renderDeployment } from '../mindie/render.js';
+import { RenderError } from '../mindie/render-error.js';
 import { SshPool } from '../remote/ssh-pool.js';
 import { loadTargets } from './load.js';
 
@@ -17,20 +19,30 @@ export default async function render(ctx: Context, args: string[], opts: Record<
     throw new InputError('render needs --out DIR', { hint: 'ascendctl render deepseek-r1.yaml --out rendered/' });
   }
   const outDir = path.resolve(ctx.cwd, opts.out);
+  // A directory that cannot be written is found before any node is contacted.
+  await prepareOutDir(outDir, opts.out);
   const addresses = await nodeAddresses(inventory.allNodes);
   const renderNodes = inventory.allNodes.map((n) => ({ name: n.name, host: addresses.get(n.name)!, index: n.index }));
 
   let deviceIps: Record<string, string[]>;
-  if (opts.deviceIps !== undefined) {
-    const file = String(opts.deviceIps);
+  const ipsFile = opts.deviceIps === undefined ? undefined : String(opts.deviceIps);
+  if (ipsFile !== undefined) {
+    let text: string;
+    try {
+      text = await readFile(path.resolve(ctx.cwd, ipsFile), 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new InputError(`--device-ips ${ipsFile}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code ?? (err as Error).message})`}`,
+        { hint: 'pass a JSON file: {"<node name or host>": ["<ip of NPU 0>", "<ip of NPU 1>", …]}' });
+    }
     let json: unknown;
     try {
-      json = JSON.parse(await readFile(path.resolve(ctx.cwd, file), 'utf8'));
+      json = JSON.parse(text);
     } catch (err) {
-      throw new InputError(`--device-ips ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `not valid JSON (${(err as Error).message})`}`,
+      throw new InputError(`--device-ips ${ipsFile}: not valid JSON (${(err as Error).message})`,
         { hint: 'write {"<node name or host>": ["<ip of NPU 0>", "<ip of NPU 1>", …]}' });
     }
-    deviceIps = parseDeviceIps(json, renderNodes);
+    deviceIps = inFile(ipsFile, () => parseDeviceIps(json, renderNodes));
   } else {
     const pool = new SshPool({ env: ctx.env });
     try {
@@ -41,13 +53,19 @@ export default async function render(ctx: Context, args: string[], opts: Record<
     }
   }
 
-  const rendered = renderDeployment(toRenderInput(deployment.deployment, inventory, addresses, deviceIps));
-  await mkdir(outDir, { recursive: true, mode: 0o750 });
+  const render = () => renderDeployment(toRenderInput(deployment.deployment, inventory, addresses, deviceIps));
+  const rendered = ipsFile !== undefined ? inFile(ipsFile, render) : render();
   const written: string[] = [];
   const put = async (rel: string, content: string, mode = 0o640) => {
     const file = path.join(outDir, rel);
-    await mkdir(path.dirname(file), { recursive: true, mode: 0o750 });
-    await writeFile(file, content, { mode });
+    try {
+      await mkdir(path.dirname(file), { recursive: true, mode: 0o750 });
+      await writeFile(file, content, { mode });
+    } catch (err) {
+      throw new InputError(`--out ${String(opts.out)}: cannot write ${rel} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, {
+        hint: 'choose a directory you can write to, on a disk with space',
+      });
+    }
     written.push(rel);
   };
   if (rendered.rankTable !== null) await put('ranktable.json', rendered.rankTable);
@@ -63,3 +81,52 @@ export default async function render(ctx: Context, args: string[], opts: Record<
   ctx.out.line(ctx.out.color.dim(`digest ${rendered.digest.slice(0, 16)} — files on the nodes go to /var/lib/ascendctl/${deployment.deployment.name}/`));
   return 0;
 }
+
+/** The output directory, or the nearest existing parent it would be made in, is a writable directory. */
+async function prepareOutDir(dir: string, given: string): Promise<void> {
+  const fail = (why: string): never => {
+    throw new InputError(`--out ${given}: cannot be used as the output directory (${why})`, {
+      hint: 'pass a directory you can write to; it is created when missing',
+    });
+  };
+  let at = dir;
+  for (;;) {
+    let st;
+    try {
+      st = await stat(at);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' && path.dirname(at) !== at) {
+        at = path.dirname(at);
+        continue;
+      }
+      return fail(code === 'ENOTDIR' ? 'a file is in the way' : code === 'EACCES' ? 'permission denied' : (code ?? (err as Error).message));
+    }
+    if (!st.isDirectory()) return fail(at === dir ? 'it is a file' : `${at} is a file`);
+    try {
+      await access(at, constants.W_OK);
+    } catch {
+      fail(at === dir ? 'permission denied' : `cannot create it in ${at}: permission denied`);
+    }
+    return;
+  }
+}
+
+/**
+ * Device IPs read from a file: a problem with them is that file's (exit 2, named), not the nodes'
+ * hccn.conf or npu-smi, which the renderer's hints point at for addresses read live.
+ */
+function inFile<T>(file: string, work: () => T): T {
+  try {
+    return work();
+  } catch (err) {
+    if (!(err instanceof RenderError) || !DEVICE_IP_PROBLEM.test(err.message)) throw err;
+    const missing = /has no entry for/.test(err.message);
+    const where = err.node === undefined ? 'the file' : missing ? `an entry for ${err.node}` : `the entry for ${err.node}`;
+    throw new InputError(`--device-ips ${file}: ${err.message.replace(/^the device-IPs file /, '').replace(/\) reports (\d+) NPU addresses/, ') has $1 addresses')}`, {
+      hint: `${missing ? 'add' : 'fix'} ${where} in ${file}: one address per NPU, in NPU order (hccn_tool -i N -ip -g on the node shows NPU N's)`,
+    });
+  }
+}
+
+const DEVICE_IP_PROBLEM = /^(the device-IPs file|no NPU addresses for node|node \S+ (\(.*\) reports \d+ NPU addresses|NPU \d+: device IP))/;

@@ -423,6 +423,43 @@ describe('render', () => {
     expect(missing.error).toMatch(/node2/);
   });
 
+  it('--device-ips problems name the file and point at it, not at the nodes\' hccn.conf or npu-smi', async () => {
+    const short = await deviceIpsFile({ node1: ips(1), node2: ips(2).slice(0, 7) });
+    const r = await run('render', [cluster.deploymentPath], { out: path.join(cluster.dir, 'r4'), deviceIps: short });
+    expect(r.exitCode).toBe(2);
+    expect(r.error).toContain(`--device-ips ${short}: node node2 (127.214.0.2) has 7 addresses`);
+    expect(r.hint).toContain(`fix the entry for node2 in ${short}`);
+    expect(r.hint).not.toMatch(/hccn\.conf|npu-smi/);
+
+    const dup = await deviceIpsFile({ node1: ips(1), node2: [ips(1)[0], ...ips(2).slice(1)] });
+    const d = await run('render', [cluster.deploymentPath], { out: path.join(cluster.dir, 'r5'), deviceIps: dup });
+    expect(d.exitCode).toBe(2);
+    expect(d.error).toContain(`--device-ips ${dup}: node node2 NPU 0: device IP 29.1.0.1 is also used by node node1 NPU 0`);
+    expect(d.hint).not.toMatch(/hccn\.conf/);
+
+    const none = await deviceIpsFile({ node1: ips(1) });
+    const m = await run('render', [cluster.deploymentPath], { out: path.join(cluster.dir, 'r6'), deviceIps: none });
+    expect(m.error).toContain(`--device-ips ${none}: has no entry for node node2`);
+    expect(m.hint).toContain(`add an entry for node2 in ${none}`);
+  });
+
+  it('an --out that cannot be a directory: exit 2 before any node is contacted, nothing written', async () => {
+    for (const n of cluster.nodes) await cluster.sim.nodeDown(n.name);
+    try {
+      const file = path.join(cluster.dir, 'a-file');
+      await writeFile(file, 'x');
+      for (const out of [file, path.join(file, 'sub')]) {
+        const r = await run('render', [cluster.deploymentPath], { out }); // no --device-ips: would read over SSH
+        expect(r.exitCode, r.error).toBe(2);
+        expect(r.error).toContain(`--out ${out}: cannot be used as the output directory`);
+        expect(r.hint).toBeTruthy();
+      }
+      expect(await readFile(file, 'utf8')).toBe('x');
+    } finally {
+      for (const n of cluster.nodes) await cluster.sim.nodeUp(n.name);
+    }
+  });
+
   it('without --out: exit 2', async () => {
     const r = await run('render', [cluster.deploymentPath], {});
     expect(r.exitCode).toBe(2);
