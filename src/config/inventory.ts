@@ -367,6 +367,7 @@ function resolveNode(entry: InventoryNodeEntry, entryIndex: number, inv: Invento
       : (cfg.knownHostsFile !== undefined ? resolveLocalPath(cfg.knownHostsFile, ctx) : path.join(ctx.home, '.ssh', 'known_hosts')),
     strictHostKeyChecking: strict?.value ?? cfg.strictHostKeyChecking ?? 'yes',
     connectTimeoutMs: timeout?.value ?? cfg.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    configFile: ctx.file.file,
   };
   const from = knownHostsFile ? 'from the inventory' : cfg.knownHostsFile !== undefined ? `UserKnownHostsFile in ${sshConfigName(ctx)}` : 'the default';
   const knownSources: { knownHosts?: YamlPath; strict?: YamlPath; fallback: YamlPath; from: string } = { fallback: ['nodes', entryIndex], from };
@@ -431,6 +432,7 @@ function resolveJumpHost(spec: JumpHostSpec, via: SshEndpoint, at: YamlPath, ctx
     knownHostsFile: cfg.knownHostsFile !== undefined ? resolveLocalPath(cfg.knownHostsFile, ctx) : via.knownHostsFile,
     strictHostKeyChecking: cfg.strictHostKeyChecking ?? via.strictHostKeyChecking,
     connectTimeoutMs: cfg.connectTimeoutMs ?? via.connectTimeoutMs,
+    configFile: ctx.file.file,
   };
   checkKnownHosts(ctx, jh, { fallback: at, from: cfg.knownHostsFile !== undefined ? `UserKnownHostsFile in ${sshConfigName(ctx)} for the jump host` : 'the same as the nodes' });
   return jh;

@@ -14,6 +14,7 @@ import { ClusterError, InterruptedError, InputError } from '../errors.js';
 import { renderDeployment, type RenderedDeployment } from '../mindie/render.js';
 import { containerName, remoteDir } from '../mindie/paths.js';
 import type { SshPool } from '../remote/ssh-pool.js';
+import { sshCommand } from '../remote/endpoint.js';
 import { RemoteError, type Transport } from '../remote/transport.js';
 import { runPreflight, deploymentPorts, type PreflightResult } from '../preflight/run.js';
 import { readAllDeviceIps } from './device-ips.js';
@@ -319,7 +320,7 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
       const owner = await t.exec(['cat', `${dir}/${LOCK}/owner`], { timeoutMs: 10_000 });
       const who = owner.code === 0 ? owner.stdout.trim() : 'unknown';
       throw new ClusterError(`another deploy of ${dep.name} holds the lock on ${master.name} (${who})`, {
-        hint: `wait for it to finish; if it died, remove the lock: ssh ${master.host} rm -rf ${dir}/${LOCK}`,
+        hint: `wait for it to finish; if it died, remove the lock: ${sshCommand(master)} rm -rf ${dir}/${LOCK}`,
       });
     }
     const me = `${process.env.USER ?? 'someone'}@${(await import('node:os')).hostname()} pid ${process.pid} since ${new Date(now()).toISOString()}`;

@@ -24,6 +24,8 @@ export interface SshEndpoint {
   jumpHost?: JumpEndpoint;
   /** Bound on TCP connect + handshake + authentication. */
   connectTimeoutMs: number;
+  /** The inventory file these settings come from, as the user named it: hints point there. */
+  configFile?: string;
 }
 
 /** A jump host is reached directly (no nested jumps) and checked with its own settings. */
@@ -37,4 +39,17 @@ export function describeEndpoint(ep: Pick<SshEndpoint, 'name' | 'hostname' | 'po
 /** `host:port`, with IPv6 literals bracketed so the port stays readable. */
 export function formatAddress(hostname: string, port: number): string {
   return hostname.includes(':') ? `[${hostname}]:${port}` : `${hostname}:${port}`;
+}
+
+/** The inventory file a hint should name. */
+export function configFileOf(ep: Pick<SshEndpoint, 'configFile'>): string {
+  return ep.configFile ?? 'the inventory';
+}
+
+/** `ssh [-J user@jump:port] [-p port] user@host`: how the user reaches the node by hand. */
+export function sshCommand(ep: Pick<SshEndpoint, 'hostname' | 'port' | 'user' | 'jumpHost'>): string {
+  const jump = ep.jumpHost ? ` -J ${ep.jumpHost.user}@${formatAddress(ep.jumpHost.hostname, ep.jumpHost.port)}` : '';
+  const port = ep.port === 22 ? '' : ` -p ${ep.port}`;
+  const host = ep.hostname.includes(':') ? `[${ep.hostname}]` : ep.hostname;
+  return `ssh${jump}${port} ${ep.user}@${host}`;
 }

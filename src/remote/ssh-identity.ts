@@ -6,10 +6,10 @@
 import { readFile } from 'node:fs/promises';
 import ssh2 from 'ssh2';
 import type { AnyAuthMethod, ParsedKey } from 'ssh2';
-import type { SshEndpoint } from './endpoint.js';
+import { configFileOf, type SshEndpoint } from './endpoint.js';
 import { RemoteError } from './transport.js';
 
-export type AuthSettings = Pick<SshEndpoint, 'user' | 'identityFiles' | 'useAgent' | 'agentSocket'>;
+export type AuthSettings = Pick<SshEndpoint, 'user' | 'identityFiles' | 'useAgent' | 'agentSocket' | 'configFile'>;
 
 export interface AuthPlan {
   methods: AnyAuthMethod[];
@@ -42,7 +42,7 @@ export async function loadAuthMethods(
         'config',
         node,
         `identity file ${file} for ${label} ${what}`,
-        'set ssh.identityFile in inventory.yaml to an existing private key, or remove it to use ssh-agent',
+        `set ssh.identityFile in ${configFileOf(settings)} to an existing private key, or remove it to use ssh-agent`,
         err,
       );
     }
@@ -90,7 +90,7 @@ export async function loadAuthMethods(
       'config',
       node,
       `no way to authenticate to ${label}: no identity file${settings.useAgent ? ' and $SSH_AUTH_SOCK is not set' : ' and ssh-agent is not used'}`,
-      'set ssh.identityFile in inventory.yaml, or start ssh-agent and ssh-add your key',
+      `set ssh.identityFile in ${configFileOf(settings)}, or start ssh-agent and ssh-add your key`,
     );
   }
   return { methods, tried };

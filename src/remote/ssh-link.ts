@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { CipherAlgorithm, Client as SshClient, ClientChannel, CompressionAlgorithm } from 'ssh2';
-import { formatAddress, type JumpEndpoint } from './endpoint.js';
+import { configFileOf, formatAddress, type JumpEndpoint } from './endpoint.js';
 import { knownHostsName, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';
 import { quoteArg } from './quote.js';
 import { loadAuthMethods, type AuthPlan } from './ssh-identity.js';
@@ -343,7 +343,7 @@ export class Link {
       'connect',
       spec.node,
       `${spec.label} did not complete the SSH connection within ${secs(timeoutMs)}`,
-      `check that the node is up and that ${spec.ep.hostname}:${spec.ep.port} is the right address; raise ssh.connectTimeout in inventory.yaml for slow links`,
+      `check that the node is up and that ${spec.ep.hostname}:${spec.ep.port} is the right address; raise ssh.connectTimeout in ${configFileOf(spec.ep)} for slow links`,
     );
   }
 
@@ -358,7 +358,7 @@ export class Link {
         'config',
         node,
         `cannot read the known_hosts file ${ep.knownHostsFile} to check ${label}: ${(ctx.verifyError as Error).message ?? String(ctx.verifyError)}`,
-        'fix ssh.knownHostsFile in inventory.yaml or the permissions of that file',
+        `fix ssh.knownHostsFile in ${configFileOf(ep)} or the permissions of that file`,
         ctx.verifyError,
       );
     }
@@ -369,7 +369,7 @@ export class Link {
         'auth',
         node,
         `${label} rejected authentication as ${ep.user} (tried: ${ctx.auth.tried.join(', ')}${agentNote})`,
-        `check that the matching public key is in ~${ep.user}/.ssh/authorized_keys on ${ep.hostname}, and ssh.user/ssh.identityFile in inventory.yaml`,
+        `check that the matching public key is in ~${ep.user}/.ssh/authorized_keys on ${ep.hostname}, and ssh.user/ssh.identityFile in ${configFileOf(ep)}`,
         err,
       );
     }
@@ -381,7 +381,7 @@ export class Link {
           'connect',
           node,
           `${label} refused the connection`,
-          `is sshd running on ${ep.hostname} and listening on port ${ep.port}? check ssh.port in inventory.yaml`,
+          `is sshd running on ${ep.hostname} and listening on port ${ep.port}? check ssh.port in ${configFileOf(ep)}`,
           err,
         );
       case 'ETIMEDOUT':
@@ -397,7 +397,7 @@ export class Link {
           'connect',
           node,
           `cannot resolve the host name ${ep.hostname} of ${node}`,
-          'check the host in inventory.yaml (or its HostName in ~/.ssh/config)',
+          `check the host in ${configFileOf(ep)} (or its HostName in ~/.ssh/config)`,
           err,
         );
       case 'ECONNRESET':
@@ -425,7 +425,7 @@ export class Link {
           'host-key',
           node,
           `host key of ${label} is not known: ${offered} is not in ${file}`,
-          `compare the fingerprint with the node's own (ssh-keygen -lf on /etc/ssh/ssh_host_*_key.pub there), then set ssh.strictHostKeyChecking: accept-new in inventory.yaml, or add it with: ssh-keyscan -p ${ep.port} ${ep.hostname} >> ${file}`,
+          `compare the fingerprint with the node's own (ssh-keygen -lf on /etc/ssh/ssh_host_*_key.pub there), then set ssh.strictHostKeyChecking: accept-new in ${configFileOf(ep)}, or add it with: ssh-keyscan -p ${ep.port} ${ep.hostname} >> ${file}`,
         );
       case 'changed':
         return new RemoteError(

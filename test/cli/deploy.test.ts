@@ -228,6 +228,8 @@ describe('deploy on 2 simulated nodes: up, unchanged, replaced, stopped', () => 
     expect(results.map((x) => x.exitCode)).toEqual([0, 1]);
     expect(results[1]!.error).toMatch(/holds the lock on node1/);
     expect(results[1]!.hint).toMatch(/wait for it to finish/);
+    // the way in by hand, as the inventory says: user and port included
+    expect(results[1]!.hint).toContain(`ssh -p 2222 root@127.211.0.1 rm -rf ${REMOTE_DIR}/deploy.lock`);
     expect(await remoteStat(cluster, 'node1', `${REMOTE_DIR}/deploy.lock`)).toBeUndefined();
     for (const ids of Object.values(runningIds(cluster))) expect(ids).toHaveLength(1);
     expect((await run('status', [], { json: true })).json.healthy).toBe(true);

@@ -400,7 +400,9 @@ nodes:
       knownHostsFile: t.path('.ssh/known_hosts'),
       strictHostKeyChecking: 'accept-new',
       connectTimeoutMs: 2000,
+      configFile: n.configFile,
     });
+    expect(n.configFile).toMatch(/\.yaml$/);
   });
 
   it('lets the inventory jumpHost win over ProxyJump, inheriting the node settings', async () => {

@@ -293,6 +293,10 @@ describe('authentication and connecting', () => {
     expect(err.node).toBe('node3');
     expect(err.message).toBe(`node3 (127.0.0.1:${port}) refused the connection`);
     expect(err.hint).toContain(`port ${port}`);
+    expect(err.hint).toContain('in the inventory');
+    // hints name the inventory file the settings came from
+    const named = await remoteError(pool().transport(endpoint({ name: 'node4', port, configFile: 'racks/inv3.yaml' })).exec(['true']));
+    expect(named.hint).toContain('check ssh.port in racks/inv3.yaml');
   });
 
   it('a failed node fails only its own calls, and fails them fast until reconnect()', async () => {
