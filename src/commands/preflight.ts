@@ -20,6 +20,7 @@ export default async function preflight(ctx: Context, args: string[], opts: Reco
 
   const pool = new SshPool({ maxConnecting: parallel, env: ctx.env });
   const progress = createNodeProgress(ctx.out, inventory.nodes.map((n) => n.name), { quiet: ctx.out.json && !ctx.out.stderrInteractive });
+  const interrupted = () => new InterruptedError(opts.fix ? 'preflight --fix interrupted; run it again to finish' : 'preflight interrupted; nothing was changed on the nodes');
   try {
     const result = await runPreflight({
       inventory,
@@ -34,10 +35,15 @@ export default async function preflight(ctx: Context, args: string[], opts: Reco
         if (e.step === 'done' || e.step === 'unreachable') progress.finish(e.node, e.step === 'done', e.step === 'done' ? '' : 'unreachable');
         else progress.update(e.node, e.step, e.done, e.total);
       },
+    }).catch((err: unknown) => {
+      // Ctrl-C may surface as whatever the step it landed in made of it (a cancelled call during
+      // --fix, a timer's AbortError): after an abort, any of them is the interruption (exit 130).
+      if (ctx.signal.aborted && !(err instanceof InterruptedError)) throw interrupted();
+      throw err;
     });
     await progress.close();
     // An interrupted run reports every unfinished call as failed: that is not a verdict on the cluster.
-    if (ctx.signal.aborted) throw new InterruptedError(opts.fix ? 'preflight --fix interrupted; run it again to finish' : 'preflight interrupted; nothing was changed on the nodes');
+    if (ctx.signal.aborted) throw interrupted();
     if (ctx.out.json) {
       ctx.out.document({ ok: result.ok, findings: result.findings });
     } else {

@@ -195,8 +195,23 @@ class HccnCaller {
         }
         return { kind: 'busy', seconds: Math.round(waited / 1000) };
       }
-      await sleep(delay / 2 + Math.random() * delay / 2, undefined, { signal: this.opts.signal });
+      await this.backoff(delay / 2 + Math.random() * delay / 2, argv);
       delay = Math.min(delay * 2, 2_000);
+    }
+  }
+
+  /**
+   * Ctrl-C while waiting between busy retries ends the call as an aborted exec does (RemoteError
+   * 'aborted'), so that the node's facts are marked skipped and the command reports an interruption,
+   * not the timer's bare AbortError as an unexpected failure.
+   */
+  private async backoff(ms: number, argv: readonly string[]): Promise<void> {
+    try {
+      await sleep(ms, undefined, { signal: this.opts.signal });
+    } catch (err) {
+      if (!this.opts.signal?.aborted) throw err;
+      throw new RemoteError('aborted', this.node.name, `\`${argv[0] ?? ''}\` on ${this.node.name} was cancelled while "busy" was being retried`,
+        undefined, err);
     }
   }
 

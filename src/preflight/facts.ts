@@ -111,4 +111,6 @@ export interface JudgeContext {
   };
   /** Clock tolerance in ms (contract: 2 s). */
   clockToleranceMs: number;
+  /** Inventory nodes left out by `--node`: a lone selected node has nobody to ping, which is not a pass. */
+  unselectedNodes?: readonly string[];
 }

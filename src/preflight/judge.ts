@@ -97,6 +97,7 @@ export function judge(facts: readonly NodeFacts[], ctx: JudgeContext): Finding[]
   judgeModel(out, reachable, ctx);
   judgeIpUniqueness(out, reachable, ctx);
   judgePing(out, reachable);
+  if (facts.length === 1 && ctx.unselectedNodes?.length) judgePingNotSelected(out, reachable, ctx);
 
   const order = new Map(facts.map((n, i) => [n.node, i]));
   return out.sort(
@@ -395,6 +396,19 @@ function judgePing(out: Finding[], nodes: readonly NodeFacts[]): void {
       } else {
         out.push(f(n.node, 'ping', 'fail', bad.join('; '), hint, npu));
       }
+    }
+  }
+}
+
+/**
+ * `--node` with a single node: the ping plan has no peer for it, so no RoCE path was tested. Saying
+ * nothing would read as "all checks passed" while the cross-node paths are unknown.
+ */
+function judgePingNotSelected(out: Finding[], nodes: readonly NodeFacts[], ctx: JudgeContext): void {
+  for (const n of nodes) {
+    for (let npu = 0; npu < ctx.npusPerNode; npu++) {
+      out.push(f(n.node, 'ping', 'warn', 'not checked: no other node selected (--node)',
+        'run without --node (or name two or more nodes) to check the cross-node paths', npu));
     }
   }
 }

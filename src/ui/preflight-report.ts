@@ -1,6 +1,6 @@
 /**
- * The human preflight report: one line per node, only failures expanded (grouped when several NPUs
- * fail the same way), warnings folded per check, then a ping grid for each NPU plane with a failing pair.
+ * The human preflight report: one line per node, failures and warnings expanded with their next step
+ * (grouped when several NPUs fail the same way), then a ping grid for each NPU plane with a failing pair.
  */
 import type { Finding } from '../preflight/finding.js';
 import type { NodeFacts } from '../preflight/facts.js';
@@ -44,7 +44,10 @@ export function renderPreflightReport(input: PreflightReportInput, out: Output, 
   const s = out.symbols();
   const lines: string[] = [];
   const width = Math.max(...input.nodes.map((n) => n.name.length));
-  const checkWidth = 17;
+  // Sized to the longest id on show, with a two-space gutter like the other columns: a fixed width
+  // ran `container-runtime` into its message.
+  const shown = input.findings.filter((f) => f.status !== 'pass').map((f) => f.check.length);
+  const checkWidth = Math.max(0, ...shown) + 2;
 
   if (input.fixed && input.fixed.length > 0) {
     lines.push(c.bold('Fixed:'));
@@ -80,6 +83,7 @@ export function renderPreflightReport(input: PreflightReportInput, out: Output, 
     for (const g of groupFindings(warns)) {
       const where = g.nodeLevel ? '' : `NPU ${compactRanges(g.npus)}  `;
       lines.push(`    ${c.yellow(s.warn)} ${g.check.padEnd(checkWidth)}${where}${g.message}`);
+      if (g.hint) lines.push(`      ${' '.repeat(checkWidth)}${c.dim(`${s.arrow} ${g.hint}`)}`);
     }
   }
 

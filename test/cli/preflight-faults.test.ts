@@ -146,6 +146,55 @@ describe('preflight on a simulated cluster', () => {
     expect(r.stdout).toBe('');
   });
 
+  it('Ctrl-C while a busy retry waits exits 130 too, not as an unexpected failure', async () => {
+    // every call busy and a long budget: after a second node2 spends nearly all its time in the backoff sleep
+    for (const n of cluster.nodes) await cluster.sim.setFaults(n.name, n.name === 'node2' ? [{ kind: 'busy-storm', share: 1 }] : []);
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(new Error('interrupted')), 1_500);
+    const r = await runInProcess(preflight, [], { json: true, inventory: cluster.inventoryPath, ping: 'auto', parallel: '32', busyTimeout: '60s' },
+      { cwd: cluster.dir, home: cluster.dir, signal: ac.signal });
+    expect(r.exitCode).toBe(130);
+    expect(r.error).toMatch(/interrupted/);
+    expect(r.stdout).toBe('');
+  });
+
+  it('--node with one node warns that ping was not checked instead of passing it silently', async () => {
+    const r = await check({ node2: [{ kind: 'link-down', npu: 3 }] }, { node: ['node1'] });
+    expect(r.exitCode).toBe(0);
+    expect(r.json.ok).toBe(true);
+    const ping = r.json.findings.filter((f: any) => f.check === 'ping');
+    expect(ping).toHaveLength(8);
+    for (const f of ping) {
+      expect(f).toMatchObject({ node: 'node1', status: 'warn', message: expect.stringMatching(/not checked: no other node selected \(--node\)/) });
+      expect(f.hint).toMatch(/without --node/);
+    }
+    expect(ping.map((f: any) => f.npu).sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+
+    const human = await runInProcess(preflight, [], { inventory: cluster.inventoryPath, ping: 'auto', parallel: '32', node: ['node1'] },
+      { cwd: cluster.dir, home: cluster.dir });
+    expect(human.stdout).toMatch(/ping\s+NPU 0-7\s+not checked: no other node selected/);
+    expect(human.stdout).toMatch(/→ run without --node/);
+    expect(human.stdout).toMatch(/preflight passed on 1 node with 8 warnings/);
+  });
+
+  it('--node with two nodes pings between them as usual', async () => {
+    const r = await check({}, { node: ['node1', 'node3'] });
+    expect(r.exitCode).toBe(0);
+    const ping = r.json.findings.filter((f: any) => f.check === 'ping');
+    expect(ping).toHaveLength(16);
+    expect(ping.every((f: any) => f.status === 'pass')).toBe(true);
+  });
+
+  it('the human report gives warnings their next step and keeps long check ids apart from the message', async () => {
+    for (const n of cluster.nodes) {
+      await cluster.sim.setFaults(n.name, n.name === 'node3' ? [{ kind: 'no-gateway', npu: 1 }, { kind: 'runtime-down' }] : []);
+    }
+    const r = await runInProcess(preflight, [], { inventory: cluster.inventoryPath, ping: 'auto', parallel: '32' }, { cwd: cluster.dir, home: cluster.dir });
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toMatch(/gateway\s+NPU 1\s+no gateway configured\n\s+→ set it with hccn_tool -i 1 -gateway -s gateway/);
+    expect(r.stdout).toMatch(/container-runtime +\S/);
+  });
+
   it('--node limits the run to the named nodes', async () => {
     const r = await check({ node2: [{ kind: 'link-down', npu: 1 }] }, { node: ['node1', 'node3'] });
     expect(r.exitCode).toBe(0);

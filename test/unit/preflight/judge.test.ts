@@ -236,4 +236,23 @@ describe('judge', () => {
     c[1]!.model = { kind: 'ok', value: null };
     expect(only(judge(c, ctx), 'model', 'fail')).toMatchObject([{ node: 'node2' }]);
   });
+
+  it('ping: a lone node selected with --node warns per NPU that the cross-node paths were not checked', () => {
+    const lone = healthyNode(0, ['node1']);
+    const f = judge([lone], { ...ctx, unselectedNodes: ['node2', 'node3'] });
+    const warns = only(f, 'ping', 'warn');
+    expect(warns.map((w) => w.npu)).toEqual([0, 1]);
+    expect(warns[0]).toMatchObject({ node: 'node1', message: expect.stringMatching(/not checked: no other node selected \(--node\)/) });
+    expect(warns[0]!.hint).toMatch(/without --node/);
+    expect(f.some((x) => x.status === 'fail')).toBe(false);
+    // a one-node inventory has no cross-node path to check: nothing to warn about
+    expect(judge([lone], ctx).filter((x) => x.check === 'ping')).toEqual([]);
+  });
+
+  it('ping: two selected nodes are judged on their own plan, without a --node warning', () => {
+    const names = ['node1', 'node3'];
+    const f = judge(names.map((_, i) => healthyNode(i, names)), { ...ctx, unselectedNodes: ['node2'] });
+    expect(only(f, 'ping', 'warn')).toEqual([]);
+    expect(only(f, 'ping', 'pass')).toHaveLength(2 * NPUS);
+  });
 });
