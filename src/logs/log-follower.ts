@@ -1,7 +1,14 @@
 /**
- * One `docker logs [-f] -t` stream per node, merged by arrival. Each node's output is framed into whole
+ * One `docker logs [-f] -t` stream per node, merged into one. Each node's output is framed into whole
  * lines per stream (stdout and stderr separately: docker sends the container's stderr on its own), and
  * a batch of lines is handed on as one unit, so lines never split or interleave.
+ *
+ * The log as it stands (all of it, or what `--tail`/`--since` select) is merged by timestamp
+ * (TimeMerge). With `follow`, that history is read first without `-f`, and once every node's history is
+ * out each node follows from the last timestamp it delivered, exactly as after a dropped connection:
+ * docker's output carries no mark where history ends and live lines begin, and resuming is already
+ * lossless. Live lines are passed on as they arrive: they come near-chronologically anyway, and waiting
+ * for a quiet node's next line would hold every other node's back indefinitely.
  *
  * With `follow`, a node whose SSH connection drops is said to be reconnecting (once per outage), asked
  * again with backoff, and resumed from the last timestamp it delivered; ResumeTracker drops the lines
@@ -15,6 +22,7 @@ import { RemoteError } from '../remote/transport.js';
 import { dockerLogsArgv, exitCodeArgv, splitTimestamp, type TimedLine } from './docker-logs.js';
 import { LineFramer } from './line-framer.js';
 import { ResumeTracker } from './resume.js';
+import { TimeMerge } from './time-merge.js';
 
 export interface LogSource {
   name: string;
@@ -39,7 +47,10 @@ export interface FollowLogsOptions {
   since?: string | undefined;
   tail?: number | undefined;
   signal: AbortSignal;
-  /** A batch of new lines of one node; return a promise to stop reading until it settles. */
+  /**
+   * A batch of new lines of one node; return a promise to stop reading until it settles. Lines of the
+   * history arrive in timestamp order across nodes, a batch being a run of one node's lines.
+   */
   onLines(node: string, lines: TimedLine[]): void | Promise<void>;
   onEvent(event: LogEvent): void;
   /** Stop following a node once its container stops (default: wait for it to run again). */
@@ -64,7 +75,17 @@ const PERMANENT = new Set(['auth', 'host-key', 'config']);
 const DOCKER_MESSAGES_KEPT = 20;
 
 export async function followLogs(opts: FollowLogsOptions): Promise<FollowLogsResult> {
-  const outcomes = await Promise.all(opts.nodes.map((n) => followNode(opts, n)));
+  // `-f --tail 0` asks for no history: there is nothing to merge, and no reason for a second request.
+  const merge = opts.follow && opts.tail === 0 ? undefined : new TimeMerge(opts.nodes.map((n) => n.name), opts.onLines, opts.signal);
+  const outcomes = await Promise.all(
+    opts.nodes.map(async (n) => {
+      try {
+        return await followNode(opts, n, merge);
+      } finally {
+        merge?.leave(n.name);
+      }
+    }),
+  );
   return {
     failed: opts.nodes.filter((_, i) => outcomes[i] === 'failed').map((n) => n.name),
     interrupted: opts.signal.aborted,
@@ -73,7 +94,7 @@ export async function followLogs(opts: FollowLogsOptions): Promise<FollowLogsRes
 
 type Outcome = 'done' | 'failed' | 'interrupted';
 
-async function followNode(opts: FollowLogsOptions, source: LogSource): Promise<Outcome> {
+async function followNode(opts: FollowLogsOptions, source: LogSource, merge: TimeMerge | undefined): Promise<Outcome> {
   const { signal } = opts;
   const node = source.name;
   const tracker = new ResumeTracker();
@@ -81,6 +102,19 @@ async function followNode(opts: FollowLogsOptions, source: LogSource): Promise<O
   const maxMs = opts.retryMaxMs ?? 15_000;
   let failures = 0;
   let outage = false;
+  let merging = merge !== undefined;
+  let tail = opts.tail;
+  /**
+   * With `follow`: the history ends for this node (read, or broken off by a dropped connection) and it
+   * waits until every node's history is out, so that its live lines come after all of it. A node whose
+   * history broke resumes as a follow and no longer holds the others' history back.
+   */
+  const endHistory = async (): Promise<void> => {
+    if (!merging || !merge) return;
+    merging = false;
+    merge.leave(node);
+    await merge.finished;
+  };
 
   while (!signal.aborted) {
     const resumeFrom = tracker.since;
@@ -88,11 +122,12 @@ async function followNode(opts: FollowLogsOptions, source: LogSource): Promise<O
     const argv = dockerLogsArgv({
       runtime: source.runtime,
       container: opts.container,
-      follow: opts.follow,
+      follow: opts.follow && !merging,
       since: resumeFrom ?? opts.since,
       // Resuming: --since alone says where to start; a tail would cut lines never shown.
-      tail: resumeFrom === undefined ? opts.tail : undefined,
+      tail: resumeFrom === undefined ? tail : undefined,
     });
+    const pass = merging && merge ? (lines: TimedLine[]) => merge.push(node, lines) : (lines: TimedLine[]) => opts.onLines(node, lines);
     const out = new LineFramer();
     const err = new LineFramer();
     const dockerMessages: string[] = [];
@@ -116,7 +151,7 @@ async function followNode(opts: FollowLogsOptions, source: LogSource): Promise<O
         if (tracker.accept(line, fromStderr ? 'stderr' : 'stdout')) fresh.push(line);
       }
       if (fresh.length === 0) return;
-      return opts.onLines(node, fresh);
+      return pass(fresh);
     };
 
     let transport: Transport;
@@ -142,6 +177,12 @@ async function followNode(opts: FollowLogsOptions, source: LogSource): Promise<O
       if (result.code === 0) {
         arrived();
         if (!opts.follow) return 'done';
+        if (merging) {
+          // An empty history means every line there is by now is new: a tail would cut some of them.
+          if (tracker.since === undefined) tail = undefined;
+          await endHistory();
+          continue;
+        }
         opts.onEvent({ type: 'stopped', node, exitCode: await containerExitCode(transport, source, opts.container, signal) });
         if (opts.endWhenStopped) return 'done';
         if (!(await waitForRestart(opts, source, signal))) return 'interrupted';
@@ -181,6 +222,7 @@ async function followNode(opts: FollowLogsOptions, source: LogSource): Promise<O
         outage = true;
         opts.onEvent({ type: 'disconnected', node, message: e.message });
       }
+      await endHistory();
       const waitMs = Math.min(maxMs, initialMs * 2 ** Math.min(failures, 16));
       failures++;
       if (!(await sleep(waitMs, signal))) return 'interrupted';
