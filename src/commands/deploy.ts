@@ -35,6 +35,8 @@ export default async function deployCommand(ctx: Context, args: string[], opts: 
       keepOnFailure: Boolean(opts.keepOnFailure),
       ...(opts.imageArchive ? { imageArchive: String(opts.imageArchive) } : {}),
       timeoutMs,
+      // Recorded as soon as it runs, so that status, logs and stop find a deployment that then fails.
+      onStarted: (record) => writeRecord(ctx.cwd, record),
     });
     reporter.stop();
     if (result.status === 'dry-run') {

@@ -49,6 +49,11 @@ export interface DeployOptions {
   timeoutMs: number;
   /** Poll interval while waiting; default 2 s. */
   pollMs?: number;
+  /**
+   * Called once the containers run, before the wait for readiness: from then on the deployment is
+   * "started from here" (contract) and status, logs and stop must find it by name, even if it fails.
+   */
+  onStarted?: (record: DeploymentRecord) => Promise<void>;
   now?: () => number;
 }
 
@@ -134,6 +139,8 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
   const createdDir = await acquireLock(masterT);
 
   const undo: Undo[] = [];
+  // The device IPs the rank table was rendered from: a daemon that refuses one is compared against them.
+  let renderedIps: Record<string, string[]> = {};
   // Set once a step may have changed a node (image, containers, files): decides how an interruption reads.
   let changed = false;
   try {
@@ -167,6 +174,7 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
     checkAbort();
 
     const rendered = renderDeployment(toRenderInput(dep, inventory, addresses, deviceIps));
+    renderedIps = deviceIps;
     const remoteRecord = await readRemoteRecord(masterT);
     const allRunning = nodes.every((n) => existing.get(n.name)?.running);
     if (remoteRecord && remoteRecord.digest === rendered.digest && allRunning) {
@@ -210,17 +218,6 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
     // Behind a jump host the master's HTTP ports are reached as `ssh -L` would: over its SSH connection.
     const route = await httpRoute(pool.transport(master), [target.endpoint, ...(target.managementEndpoint ? [target.managementEndpoint] : [])]);
     if (route.via) rep.detail(`HTTP to ${master.name} goes ${route.via}`);
-    let readyOverheadMs: number;
-    try {
-      readyOverheadMs = await waitReady({
-        ...target,
-        endpoint: route.url(target.endpoint),
-        ...(target.managementEndpoint ? { managementEndpoint: route.url(target.managementEndpoint) } : {}),
-      }, started, route);
-    } finally {
-      await route.close();
-    }
-
     const record: DeploymentRecord = {
       name: dep.name,
       deploymentFile: loaded.absolutePath,
@@ -235,6 +232,18 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
       digest: rendered.digest,
       deployedAt: new Date(now()).toISOString(),
     };
+    await opts.onStarted?.(record);
+    let readyOverheadMs: number;
+    try {
+      readyOverheadMs = await waitReady({
+        ...target,
+        endpoint: route.url(target.endpoint),
+        ...(target.managementEndpoint ? { managementEndpoint: route.url(target.managementEndpoint) } : {}),
+      }, started, route);
+    } finally {
+      await route.close();
+    }
+
     await masterT.upload(`${dir}/record.json`, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o640 });
     return { status: 'ready', record, rendered, seconds: (now() - started) / 1000, readyOverheadMs };
   } catch (err) {
@@ -425,7 +434,7 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
           const [n, st] = dead;
           const tail = await containerTail(await tr(n), rt(n), name, 30);
           const why = !st ? 'its container is gone' : 'error' in st ? st.error : `its daemon exited with status ${st.exitCode}`;
-          throw failure(n, `${why} while the model was starting`, tail);
+          throw await failure(n, `${why} while the model was starting`, tail);
         }
         every = Math.min(every * 2, maxWatch);
       }
@@ -447,7 +456,7 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
           const tail = await containerTail(masterT, rt(master), name, 30);
           const tunnel = route.lastError();
           const detail = tunnel ? `${p.detail}; the SSH tunnel said: ${tunnel.message}` : p.detail;
-          throw failure(master, `did not answer a one-token request within ${Math.round(opts.timeoutMs / 1000)} s (${detail})`, tail);
+          throw await failure(master, `did not answer a one-token request within ${Math.round(opts.timeoutMs / 1000)} s (${detail})`, tail);
         }
         await sleep(PROBE_MS, undefined, { signal }).catch(() => undefined);
       }
@@ -461,7 +470,7 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
     }
   }
 
-  function failure(n: ResolvedNode, what: string, tail: string[]): ClusterError {
+  async function failure(n: ResolvedNode, what: string, tail: string[]): Promise<ClusterError> {
     const known = explainFailure(tail);
     const lines = tail.length ? `\nlast lines of ${n.name}:\n${tail.map((l) => `  ${l}`).join('\n')}` : '';
     // A rank that timed out waiting names its peers by address; name them as the inventory does, so
@@ -470,10 +479,51 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
     const peers = waitedFor.map((x) => `${x.name} (${addresses.get(x.name) ?? x.hostname})`).join(', ');
     const who = peers ? `; ${waitedFor.length === 1 ? 'it waited for' : 'they waited for'} ${peers}` : '';
     const first = waitedFor[0];
-    const readFirst = first ? `read ${first.name}'s log first: ascendctl logs ${dep.name} --node ${first.name}; then ` : '';
-    return new ClusterError(`${n.name}: ${what}${known ? ` — ${known.cause}` : ''}${who}${lines}`, {
-      hint: `${readFirst}${known?.fix ?? `read the whole log: ascendctl logs ${dep.name} --node ${n.name} (and the other nodes': one rank failing takes the group down)`}`,
+    // The cleanup that follows removes the containers and their logs: show the peer's lines now.
+    let peerLines = '';
+    if (first) {
+      const peerTail = await containerTail(await tr(first), rt(first), name, 15).catch(() => [] as string[]);
+      if (peerTail.length) peerLines = `\nlast lines of ${first.name} (which ${n.name} waited for):\n${peerTail.map((l) => `  ${l}`).join('\n')}`;
+    }
+    const npus = known?.kind === 'device-ip-invalid' ? await deviceIpDrift(n, tail) : '';
+    const kept = opts.keepOnFailure === true;
+    const readFirst = first
+      ? kept
+        ? `read ${first.name}'s log first: ascendctl logs ${dep.name} --node ${first.name}; then `
+        : `${first.name} is the one to look at first (its last lines are above); then `
+      : '';
+    const more = kept
+      ? `read the whole log: ascendctl logs ${dep.name} --node ${n.name} (and the other nodes': one rank failing takes the group down)`
+      : `the containers are removed on failure: to read every node's whole log, deploy again with --keep-on-failure, then ascendctl logs ${dep.name}`;
+    return new ClusterError(`${n.name}: ${what}${known ? ` — ${known.cause}` : ''}${npus}${who}${lines}${peerLines}`, {
+      hint: `${readFirst}${known?.fix ?? more}`,
     });
+  }
+
+  /**
+   * Which NPU's address the daemon refused: addresses its log quotes, mapped through the rank table,
+   * and the node's live addresses (`hccn_tool -i N -ip -g`) against the ones rendered. Empty when
+   * neither says.
+   */
+  async function deviceIpDrift(n: ResolvedNode, tail: readonly string[]): Promise<string> {
+    const found: string[] = [];
+    const where = new Map<string, string>();
+    for (const [node, ips] of Object.entries(renderedIps)) ips.forEach((ip, npu) => where.set(ip, `${node} NPU ${npu}`));
+    for (const l of tail) {
+      for (const m of l.matchAll(/\b(\d{1,3}(?:\.\d{1,3}){3})\b/g)) {
+        const at = where.get(m[1]!);
+        if (at && !found.some((f) => f.startsWith(at))) found.push(`${at}: ${m[1]} in the rank table`);
+      }
+    }
+    const live = await readAllDeviceIps([n], pool, inventory.npusPerNode).catch(() => undefined);
+    const now = live?.[n.name];
+    const was = renderedIps[n.name];
+    if (now && was) {
+      was.forEach((ip, npu) => {
+        if (now[npu] !== ip) found.push(`${n.name} NPU ${npu}: the rank table has ${ip}, hccn_tool -i ${npu} -ip -g now says ${now[npu] ?? 'nothing'}`);
+      });
+    }
+    return found.length ? ` (${[...new Set(found)].join('; ')})` : '';
   }
 }
 

@@ -4,9 +4,10 @@
  * cascade of generic ones ("Failed to init infer backend manager", "[start mindie server] [fail]"),
  * and the generic endpoint-init line is only the answer when nothing more specific was logged.
  */
-import { classifyLogLine } from '../logs/known-failures.js';
+import { classifyLogLine, type FailureKind } from '../logs/known-failures.js';
 
 export interface FailureExplanation {
+  kind: FailureKind;
   cause: string;
   fix: string;
 }
@@ -17,10 +18,10 @@ export function explainFailure(lines: readonly string[]): FailureExplanation | u
     const hit = classifyLogLine(line);
     if (!hit || hit.severity !== 'error') continue;
     if (hit.kind === 'endpoint-init') {
-      generic ??= { cause: hit.cause, fix: hit.hint };
+      generic ??= { kind: hit.kind, cause: hit.cause, fix: hit.hint };
       continue;
     }
-    return { cause: hit.cause, fix: hit.hint };
+    return { kind: hit.kind, cause: hit.cause, fix: hit.hint };
   }
   return generic;
 }

@@ -637,6 +637,8 @@ describe('deploy failures', () => {
     await expectDaemonFailure(r, /^node2: its daemon exited/, /— the rank table holds a wrong or placeholder device_ip/);
     expect(r.error).toContain('Parameter device_ip is invalid in ranktable file');
     expect(r.hint).toMatch(/hccn_tool -i N -ip -g/);
+    // the headline names the NPU, not only the quoted log
+    expect((r.error ?? '').split('\n')[0]).toMatch(/\(node2 NPU 3: [\d.]+ in the rank table\)/);
   });
 
   it('a missing model on a worker reaches the daemon with --skip-preflight: node, reason, next step', async () => {
@@ -695,7 +697,15 @@ describe('deploy failures', () => {
     const r = await run('deploy', [file]);
     await expectDaemonFailure(r, /^node1: its daemon exited/, /— a node did not join HCCL initialisation within HCCL_CONNECT_TIMEOUT; it waited for node2 \(127\.213\.0\.2\)/);
     expect(r.error).toContain('EI0006');
-    expect(r.hint).toMatch(/^read node2's log first: ascendctl logs deepseek-r1 --node node2/);
+    // the cleanup removes node2's container with its log: its last lines come with the error
+    expect(r.hint).toMatch(/^node2 is the one to look at first \(its last lines are above\)/);
+    expect(r.error).toMatch(/\nlast lines of node2 \(which node1 waited for\):\n/);
+    expect(r.hint).not.toMatch(/ascendctl logs deepseek-r1 --node/);
+    // it was started from here: status, logs and stop find it without arguments (contract)
+    const st = await run('status', []);
+    expect(st.exitCode, st.error).toBe(1);
+    expect(st.stdout).toMatch(/node1\s+master\s+absent/);
+    expect((await run('stop', [])).exitCode).toBe(0);
   });
 
   it('an unreachable master: exit 1 naming it, with a next step; nothing started', async () => {
