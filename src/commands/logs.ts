@@ -1,7 +1,8 @@
 /**
- * `ascendctl logs`: every node's daemon log merged into one stream, prefixed by node. Thin: flags →
- * targets → followLogs → LogPrinter. Exit 0 when every node's log was read (or followed until Ctrl-C
- * with every node readable), 1 when some node could not be read, 130 on Ctrl-C.
+ * `ascendctl logs`: every node's daemon log merged into one stream by timestamp (live `-f` lines as they
+ * arrive), prefixed by node. Thin: flags → targets → followLogs → LogPrinter. Exit 0 when every node's
+ * log was read (or followed until Ctrl-C with every node readable), 1 when some node could not be read,
+ * 130 on Ctrl-C.
  */
 import { setMaxListeners } from 'node:events';
 import type { Context } from '../context.js';
