@@ -25,7 +25,7 @@ function buildProgram(run: (load: Loader, args: string[], opts: Record<string, u
     .description('Take a rack of Ascend servers (Atlas 800T/800I A2) from powered-on to serving a model across all of them, over SSH alone.')
     .version(VERSION, '-V, --version')
     .option('--verbose', 'show stack traces and every remote call')
-    .showHelpAfterError('(run ascendctl <command> --help for the options)')
+    .showHelpAfterError('(run ascendctl --help for the commands and options)')
     .configureHelp({ sortSubcommands: false })
     .addHelpText('after', `
 Typical session:
@@ -167,6 +167,8 @@ Behind a jump host the master's HTTP port is reached over its SSH connection, as
     .addArgument(new Argument('<shell>', 'bash or zsh').choices(['bash', 'zsh']))
     .action(async (shell: string, opts: Record<string, unknown>) => run(() => import('./commands/completion.js'), [shell], opts));
 
+  // A bad flag of a command points at that command's own help.
+  for (const cmd of program.commands) cmd.showHelpAfterError(`(run ascendctl ${cmd.name()} --help for the options)`);
   return program;
 }
 

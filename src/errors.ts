@@ -42,8 +42,8 @@ export class ClusterError extends UserError {
 
 /** Ctrl-C: cleanup already happened; exit 130. */
 export class InterruptedError extends UserError {
-  constructor(message = 'interrupted') {
-    super(message, { exitCode: 130 });
+  constructor(message = 'interrupted', hint?: string) {
+    super(message, { exitCode: 130, ...(hint !== undefined ? { hint } : {}) });
     this.name = 'InterruptedError';
   }
 }

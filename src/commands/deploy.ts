@@ -10,12 +10,7 @@ import { intFlag, loadTargets } from './load.js';
 import { redactEnvFile } from '../ui/redact.js';
 
 export default async function deployCommand(ctx: Context, args: string[], opts: Record<string, unknown>): Promise<ExitCode> {
-  let timeoutMs: number;
-  try {
-    timeoutMs = parseDuration(String(opts.timeout ?? '60m'), '--timeout');
-  } catch (err) {
-    throw new InputError(`--timeout ${String(opts.timeout)}: ${(err as Error).message}`);
-  }
+  const timeoutMs = parseDuration(String(opts.timeout ?? '60m'), '--timeout');
   const parallel = intFlag(opts.parallel, '--parallel') ?? 32;
   const { inventory, deployment } = await loadTargets(ctx, { deployment: args[0], inventoryFlag: opts.inventory as string | undefined });
   if (!deployment) throw new InputError('deploy needs a deployment file');

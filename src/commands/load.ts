@@ -80,6 +80,8 @@ function looksLikeFile(ctx: Context, arg: string): boolean {
 export function intFlag(value: unknown, flag: string, min = 1): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new InputError(`${flag} ${String(value)}: expected a whole number ≥ ${min}`);
+  if (!Number.isInteger(n) || n < min) {
+    throw new InputError(`${flag} ${String(value)}: expected a whole number ≥ ${min}`, { hint: `write it like ${flag} ${Math.max(min, 4)}` });
+  }
   return n;
 }

@@ -57,9 +57,5 @@ export default async function preflight(ctx: Context, args: string[], opts: Reco
 }
 
 function parseDurationFlag(value: string, flag: string): number {
-  try {
-    return parseDuration(value, flag);
-  } catch (err) {
-    throw new InputError(`${flag} ${value}: ${(err as Error).message}`);
-  }
+  return parseDuration(value, flag);
 }

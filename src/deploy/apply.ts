@@ -263,9 +263,13 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
       rep.warn(`--keep-on-failure: containers left running on ${undo.map((u) => u.node).join(', ')}; ascendctl stop ${dep.name} removes them`);
     }
     if (interrupted) {
+      const again = `run ascendctl deploy ${loaded.file} again when ready`;
       throw new InterruptedError(!changed
         ? 'deploy interrupted before it changed anything on the nodes'
-        : `deploy interrupted${undo.length ? '; stopped what it had started' : ''}`);
+        : `deploy interrupted${undo.length ? '; stopped what it had started' : ''}`,
+      !changed ? again
+        : opts.keepOnFailure && undo.length ? `${again}; ascendctl stop ${dep.name} removes what --keep-on-failure left running`
+        : `${again}; the uploaded files stay in ${dir} on the nodes (ascendctl stop ${dep.name} removes them)`);
     }
     throw err;
   } finally {

@@ -115,7 +115,13 @@ describe('bad input: exit 2, located, no node contacted', () => {
   it('a bad flag value', async () => {
     const f = inventory(`${goodHeader()}nodes:\n  - name: node1\n    host: ${HOST}\n`);
     await expectInputError(['preflight', '-i', f, '--ping', 'sometimes'], /sometimes/);
-    await expectInputError(['preflight', '-i', f, '--call-timeout', 'soon'], /--call-timeout/);
+    const dur = await expectInputError(['preflight', '-i', f, '--call-timeout', 'soon'], /--call-timeout/);
+    expect(dur.stderr).not.toMatch(/--call-timeout.*--call-timeout/); // named once
+    expect(dur.stderr).toMatch(/\n→ write it like/);
+    const n = await expectInputError(['bench', '--concurrency', 'abc', '--endpoint', `http://${HOST}:${port}`, '--model', 'm'], /--concurrency abc/);
+    expect(n.stderr).toMatch(/\n→ write it like --concurrency 4/);
+    const flag = await expectInputError(['logs', '--bogus'], /unknown option '--bogus'/);
+    expect(flag.stderr).toContain('(run ascendctl logs --help for the options)');
   });
 
   it('an unknown --node name lists the known ones', async () => {

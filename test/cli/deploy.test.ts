@@ -257,6 +257,7 @@ describe('deploy on 2 simulated nodes: up, unchanged, replaced, stopped', () => 
     expect(ac.signal.aborted).toBe(true);
     expect(r.exitCode, `${r.error}\n${r.stderr}`).toBe(130);
     expect(r.error).toMatch(/interrupted/);
+    expect(r.hint).toMatch(/run ascendctl deploy .*deepseek-r1\.yaml again when ready; the uploaded files stay in \/var\/lib\/ascendctl\/deepseek-r1/);
     expectNothingRunning(cluster);
     // the first rm of each node precedes its start; what counts is the order after both started
     const lastRun = rec.calls.map((c) => c.verb).lastIndexOf('run');
