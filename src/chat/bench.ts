@@ -96,7 +96,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   const wallMs = performance.now() - started;
   return {
     requests: opts.requests,
-    concurrency: opts.concurrency,
+    // What was really in flight at most: 8 workers for 2 requests are 2.
+    concurrency: Math.max(1, Math.min(opts.concurrency, opts.requests)),
     errors,
     firstError,
     ttftMs: percentiles(ttfts),

@@ -88,6 +88,11 @@ export async function loadYamlFile(file: string, opts: LoadYamlOptions = {}): Pr
       hint: code === 'EACCES' ? `make ${absolutePath} readable by this user` : `check the file and run the command again`,
     });
   }
+  if (text.includes('\u0000')) {
+    throw new InputError(`${file}: the ${what} is not a text file (it holds NUL bytes), expected YAML`, {
+      hint: `pass the YAML file itself, not an archive or binary`,
+    });
+  }
   return parseYamlText(text, file, { absolutePath, what });
 }
 
@@ -167,12 +172,19 @@ function findDuplicateKey(text: string, offset: number, lc: LineCounter): { key:
 function locateIn(doc: Document.Parsed, lc: LineCounter, yamlPath: YamlPath, at: 'key' | 'value'): Location {
   let node: unknown = doc.contents;
   let best: Node | null = doc.contents;
+  // The key whose value is `node`: a key missing from a mapping is reported at its parent's key
+  // (`parallel:`), not at the mapping's first entry, which is some other key's line.
+  let parentKey: Node | null = null;
   for (let i = 0; i < yamlPath.length; i++) {
     const seg = yamlPath[i];
     const last = i === yamlPath.length - 1;
     if (isMap(node)) {
       const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
-      if (!pair) break;
+      if (!pair) {
+        if (parentKey?.range) best = parentKey;
+        break;
+      }
+      parentKey = isScalar(pair.key) ? pair.key : null;
       if (last && at === 'key' && isScalar(pair.key)) {
         best = pair.key;
         break;
@@ -185,6 +197,7 @@ function locateIn(doc: Document.Parsed, lc: LineCounter, yamlPath: YamlPath, at:
       const item: unknown = node.items[seg];
       if (!item) break;
       node = item;
+      parentKey = null;
       if (typeof item === 'object' && item !== null && 'range' in item) best = item as Node;
     } else {
       break;

@@ -170,4 +170,11 @@ describe('bench', () => {
     expect(JSON.parse(c.out())).toMatchObject({ requests: 9, errors: 3 });
     expect(c.err()).toMatch(/3 of 9 requests failed; the first: .*HTTP 500: busy/);
   });
+
+  it('reports the concurrency really reached: 8 at a time for 2 requests is 2', async () => {
+    const s = await server({ framing: 'mindie', model: 'm', content: ['a'] });
+    const c = captureContext({ json: true });
+    expect(await bench(c.ctx, [], { endpoint: s.url, model: 'm', concurrency: '8', requests: '2', json: true })).toBe(0);
+    expect(JSON.parse(c.out())).toMatchObject({ requests: 2, concurrency: 2, errors: 0 });
+  });
 });

@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { InputError } from '../../../src/errors.js';
@@ -115,11 +118,24 @@ describe('parseWithSchema', () => {
     expect(err.hint).toBe('fix them in s.yaml and run the command again');
   });
 
-  it('says a required key is missing and points at the enclosing mapping', async () => {
+  it('says a required key is missing and points at the key of the mapping it belongs in, not at a sibling', async () => {
     const f = parseYamlText('mode: a\ninner:\n  other: 1\n', 'm.yaml');
     const err = await userErrorOf(() => parseWithSchema(f, schema));
     expect(err.message).toContain('m.yaml:1:1 port: required, expected an integer');
-    expect(err.message).toContain('m.yaml:3:3 inner.flag: required, expected true or false');
+    expect(err.message).toContain('m.yaml:2:1 inner.flag: required, expected true or false');
+  });
+
+  it('refuses a binary file before parsing it, without echoing its bytes', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ascendctl-bin-'));
+    try {
+      const file = join(dir, 'model.tar');
+      await writeFile(file, Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x41, 0x42, 0x00, 0xff]));
+      const err = await userErrorOf(() => loadYamlFile(file, { what: 'deployment file' }));
+      expect(err.message).toBe(`${file}: the deployment file is not a text file (it holds NUL bytes), expected YAML`);
+      expect(err.exitCode).toBe(2);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('rejects a top level that is not a mapping', async () => {
