@@ -789,6 +789,30 @@ describe('deploy checks the model against the parallel sizes', () => {
   });
 });
 
+describe('one node: vllm-ascend serves it (what the mindie one-node refusal suggests)', () => {
+  let cluster: DemoCluster;
+  const run = runner(() => cluster);
+  beforeAll(async () => {
+    cluster = await startDemoCluster({ nodes: 1, subnet: 220 });
+    await writeFile(path.join(cluster.dir, 'one.yaml'), [
+      'name: one', 'inventory: inventory.yaml', 'backend: vllm-ascend', 'image: quay.io/ascend/vllm-ascend:v0.13.0',
+      'model:', '  path: /data/models/DeepSeek-R1', '  name: deepseek-r1',
+      'parallel:', '  dataParallelSize: 1', '  tensorParallelSize: 8', '  moeTensorParallelSize: 1', '  moeExpertParallelSize: 8',
+      'ports:', '  http: 8000', '  management: 8000', '  metrics: 8000', '  multiNodesInfer: 13389', '',
+    ].join('\n'));
+  });
+  afterAll(async () => cluster?.stop());
+
+  it('deploys, answers chat, stops', async () => {
+    const r = await run('deploy', ['one.yaml']);
+    expect(r.exitCode, `${r.error}\n${r.hint}\n${r.stderr}`).toBe(0);
+    const chat = await run('chat', ['one'], { prompt: 'hello', json: true });
+    expect(chat.exitCode, `${chat.error}\n${chat.stderr}`).toBe(0);
+    expect(chat.json.content.length).toBeGreaterThan(0);
+    expect((await run('stop', ['one'])).exitCode).toBe(0);
+  });
+});
+
 describe('deploy with the vllm-ascend backend', () => {
   let cluster: DemoCluster;
   const run = runner(() => cluster);
