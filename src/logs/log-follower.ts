@@ -3,12 +3,9 @@
  * lines per stream (stdout and stderr separately: docker sends the container's stderr on its own), and
  * a batch of lines is handed on as one unit, so lines never split or interleave.
  *
- * The log as it stands (all of it, or what `--tail`/`--since` select) is merged by timestamp
- * (TimeMerge). With `follow`, that history is read first without `-f`, and once every node's history is
- * out each node follows from the last timestamp it delivered, exactly as after a dropped connection:
- * docker's output carries no mark where history ends and live lines begin, and resuming is already
- * lossless. Live lines are passed on as they arrive: they come near-chronologically anyway, and waiting
- * for a quiet node's next line would hold every other node's back indefinitely.
+ * Without `follow`, the log as it stands (all of it, or what `--tail`/`--since` select) is merged by
+ * timestamp (TimeMerge). With `follow`, lines are passed on as they arrive: waiting for a quiet node's
+ * next line would hold every other node's back indefinitely.
  *
  * With `follow`, a node whose SSH connection drops is said to be reconnecting (once per outage), asked
  * again with backoff, and resumed from the last timestamp it delivered; ResumeTracker drops the lines
@@ -75,8 +72,9 @@ const PERMANENT = new Set(['auth', 'host-key', 'config']);
 const DOCKER_MESSAGES_KEPT = 20;
 
 export async function followLogs(opts: FollowLogsOptions): Promise<FollowLogsResult> {
-  // `-f --tail 0` asks for no history: there is nothing to merge, and no reason for a second request.
-  const merge = opts.follow && opts.tail === 0 ? undefined : new TimeMerge(opts.nodes.map((n) => n.name), opts.onLines, opts.signal);
+  // Without -f the log as it stands is merged by time. With -f each node streams from its first
+  // request on, lines passed on as they arrive: one long-lived `docker logs -f` per node, as before.
+  const merge = opts.follow ? undefined : new TimeMerge(opts.nodes.map((n) => n.name), opts.onLines, opts.signal);
   const outcomes = await Promise.all(
     opts.nodes.map(async (n) => {
       try {

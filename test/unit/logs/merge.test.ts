@@ -189,47 +189,17 @@ describe('ascendctl logs merges the nodes by time', () => {
     expect(got).toEqual(byTime({ ...script, node2: node2Kept }));
   });
 
-  it('-f: the history is merged by time, then each node is followed from where its history ended', async () => {
+  it('-f: lines are passed on as they arrive, one `docker logs -f` per node (no separate history read)', async () => {
     const script = interleaved(12);
     const make = fakes(script);
-    // -f follows until Ctrl-C: press it once every node's container was seen stopped.
     const r = await run({ follow: true, tail: '10' }, make, /(container stopped[^]*){4}/);
     expect(r.code).toBe(130);
-    expect(plain(r.out)).toEqual(byTime(Object.fromEntries(NODES.map((n) => [n, script[n]!.slice(2)]))));
     for (const n of NODES) {
       const calls = make(n).calls.filter((c) => c[1] === 'logs');
-      expect(calls[0]).toEqual(['docker', 'logs', '-t', '--tail', '10', 'ascendctl-r1']);
-      expect(calls[1]).toEqual(['docker', 'logs', '-f', '-t', '--since', script[n]![11]!.time, 'ascendctl-r1']);
+      expect(calls[0]).toEqual(['docker', 'logs', '-f', '-t', '--tail', '10', 'ascendctl-r1']);
     }
-  });
-});
-
-describe('followLogs with -f: a node whose history breaks off', () => {
-  it('holds nobody back: the others\' history is merged by time, it resumes as a follow and loses nothing', async () => {
-    const script = interleaved(10);
-    const transports = Object.fromEntries(
-      NODES.map((n) => [n, new FakeDockerTransport(n, { lines: script[n]!, chunkBytes: CHUNKS[n], failAfterBytes: n === 'node2' ? [0, 0] : undefined, failKind: 'connect' })]),
-    );
-    const got: string[] = [];
-    const events: string[] = [];
-    const result = await followLogs({
-      nodes: NODES.map((name) => ({ name, runtime: 'docker' })),
-      container: 'ascendctl-r1',
-      transportFor: (n) => transports[n]!,
-      follow: true,
-      endWhenStopped: true,
-      signal: new AbortController().signal,
-      onLines: (node, lines) => {
-        for (const l of lines) got.push(`${node} ${l.text}`);
-      },
-      onEvent: (e) => events.push(`${e.node} ${e.type}`),
-      retryInitialMs: 1,
-      retryMaxMs: 2,
-    });
-    expect(result.failed).toEqual([]);
-    expect(events.filter((e) => e.startsWith('node2 '))).toEqual(['node2 disconnected', 'node2 reconnected', 'node2 stopped']);
-    // the readable nodes' history in time order, node2's whole log after it (it was followed once back)
-    expect(got).toEqual([...byTime({ ...script, node2: [] }), ...script.node2!.map((l) => `node2 ${l.text}`)]);
+    // every line of the selection, once (their order across nodes is arrival order)
+    expect(plain(r.out).sort()).toEqual(byTime(Object.fromEntries(NODES.map((n) => [n, script[n]!.slice(2)]))).sort());
   });
 });
 
