@@ -213,9 +213,11 @@ export function parseNpuSmiInfo(text: string): ParseResult<NpuSmiInfo> {
       continue;
     }
 
-    const row1 = /^(\d+)\s+(\S*[^\s\d]\S*)$/.exec(c0);
+    // Row 1 and an A3 row 2 (`Chip Phy-ID`) both read `<digits> <token>`: a Bus-Id in the second cell
+    // is what makes a row 2, so a name of digits only (plain `910`) still reads as a name.
+    const row1 = /^(\d+)\s+(\S+)$/.exec(c0);
     const t2 = tokensOf(cells[2] ?? '');
-    if (row1 && cells.length >= 3 && t2.length === 3 && fraction(t2[2])) {
+    if (row1 && !BUS_ID.test(cells[1] ?? '') && cells.length >= 3 && t2.length === 3 && fraction(t2[2])) {
       const id = Number(row1[1]);
       const existing = info.npus.find((n) => n.id === id);
       if (existing) {
@@ -288,6 +290,27 @@ export function isLegacy910Npu(npu: NpuSmiNpu): boolean {
 
 export function isLegacy910(info: NpuSmiInfo): boolean {
   return info.npus.some(isLegacy910Npu);
+}
+
+/** A2 chips are all named 910B… (910B, 910B1–910B4, 910B2C; §4.2). */
+export function isA2ChipName(name: string): boolean {
+  return /^910B/i.test(name.trim());
+}
+
+/**
+ * Why an A2-layout table is not an Atlas A2 host (ascendctl targets A2 only, §4.2 and §6), or
+ * undefined when every NPU is a 910B: the first NPU with another chip name (910A, 910, 910ProA, 310P3…),
+ * else the old 910 that labels itself `910B`. A3 is told apart by its layout, before this.
+ */
+export function nonA2Reason(info: NpuSmiInfo): string | undefined {
+  const other = info.npus.find((n) => !isA2ChipName(n.name));
+  if (other) {
+    return /^910/i.test(other.name)
+      ? `these NPUs are the older Ascend 910 (shown as "${other.name}"), not 910B (A2)`
+      : `these NPUs are "${other.name}", not 910B (A2)`;
+  }
+  if (isLegacy910(info)) return 'these NPUs are the older Ascend 910 (shown as "910B" with 32 GB HBM), not 910B (A2)';
+  return undefined;
 }
 
 // ---------------------------------------------------------------------------------------------------

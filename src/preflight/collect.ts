@@ -14,13 +14,13 @@ import {
 } from '../ascend/hccn-tool.js';
 import type { ParseResult } from '../ascend/parse-result.js';
 import { firstLine } from '../ascend/parse-result.js';
-import { parseNpuSmiInfo, npuSmiErrorText, isLegacy910 } from '../ascend/npu-smi.js';
+import { parseNpuSmiInfo, npuSmiErrorText, nonA2Reason } from '../ascend/npu-smi.js';
 import { parseHccnConf } from '../ascend/hccn-conf.js';
 import { driverVersionFrom, installPathFrom, parseKeyValueFile } from '../ascend/version-info.js';
 import type {
   HccnConfFacts, Listener, ModelFacts, NodeFacts, NpuFacts, NpuSmiFacts, Outcome, PingFacts, PingResult,
 } from './facts.js';
-import { pingPeers, type PingPlanMode } from './ping-plan.js';
+import { isRingPlan, pingPeers, ringSuccessors, type PingPlanMode } from './ping-plan.js';
 
 export interface PreflightNode {
   name: string;
@@ -57,24 +57,40 @@ const READ_TIMEOUT_MS = 5_000;
 const NPU_SMI_TIMEOUT_MS = 30_000;
 const RUNTIME_TIMEOUT_MS = 15_000;
 const DEFAULT_BUSY_BUDGET_MS = 30_000;
+/**
+ * A failed `-netdetect -g` means "no address set" (§2.5), unless its text names another cause (§2.2).
+ * "Unsupported" counts only when the tool says so: exit 13 with an unknown text is also how an
+ * unset value could read.
+ */
+function netdetectNotSet(c: Extract<HccnOutcome, { kind: 'error' }>): boolean {
+  if (c.reason === 'permission' || c.reason === 'invalid-device' || c.reason === 'not-exist') return false;
+  return !(c.reason === 'unsupported' && /not supported on this product/i.test(c.message));
+}
+
 /** Per NPU, in this order; `ip` runs first for every NPU so that peers can start pinging early. */
 const NPU_CHECKS: HccnGetCommand[] = ['link', 'net_health', 'lldp', 'netdetect', 'gateway', 'tls'];
 
 export async function collect(opts: CollectOptions): Promise<NodeFacts[]> {
-  const plan = pingPeers(opts.nodes.map((n) => n.name), opts.pingMode);
+  const names = opts.nodes.map((n) => n.name);
+  const ring = isRingPlan(names.length, opts.pingMode);
+  const plan = pingPeers(names, opts.pingMode);
   const ipsReady = new Map<string, Deferred<(string | undefined)[]>>();
   for (const n of opts.nodes) ipsReady.set(n.name, deferred());
-  return Promise.all(opts.nodes.map((n) => collectNode(n, opts, plan.get(n.name) ?? [], ipsReady)));
+  return Promise.all(opts.nodes.map((n) =>
+    collectNode(n, opts, ring ? { ring: ringSuccessors(names, n.name) } : { peers: plan.get(n.name) ?? [] }, ipsReady)));
 }
 
+/** Whom a node pings: every listed peer, or in the ring the first successor that has an address. */
+type PingTargets = { peers: string[] } | { ring: string[] };
+
 async function collectNode(
-  node: PreflightNode, opts: CollectOptions, peers: string[], ipsReady: Map<string, Deferred<(string | undefined)[]>>,
+  node: PreflightNode, opts: CollectOptions, targets: PingTargets, ipsReady: Map<string, Deferred<(string | undefined)[]>>,
 ): Promise<NodeFacts> {
   const now = opts.now ?? Date.now;
   const facts: NodeFacts = { node: node.name, host: node.address, ssh: { kind: 'ok', value: true }, npus: {}, pings: [], notes: [] };
   const myIps = ipsReady.get(node.name)!;
   const npus = opts.npusPerNode;
-  const total = 1 + npus * (1 + NPU_CHECKS.length) + 1 + peers.length * npus;
+  const total = 1 + npus * (1 + NPU_CHECKS.length) + 1 + ('ring' in targets ? 1 : targets.peers.length) * npus;
   let done = 0;
   const progress = (step: string) => opts.onProgress?.({ node: node.name, step, done, total });
 
@@ -127,14 +143,30 @@ async function collectNode(
       }
     }
 
-    for (const peer of peers) {
-      const peerIps = await ipsReady.get(peer)!.promise;
+    const ping = async (peer: string, npu: number, address: string) => {
+      progress(`ping ${peer} NPU ${npu}`);
+      facts.pings.push({ npu, peer, peerNpu: npu, address, outcome: await caller.ping(npu, address) });
+      done++;
+    };
+    if ('ring' in targets) {
+      // The ring peer may be down, or have no address on a plane: the next node stands in for it on
+      // that plane, so this node's ports are still exercised (the peer's ssh/ip finding says why).
       for (let npu = 0; npu < npus; npu++) {
-        const address = peerIps[npu];
-        if (address === undefined) continue; // the peer's ip finding (or ssh) already says why
-        progress(`ping ${peer} NPU ${npu}`);
-        facts.pings.push({ npu, peer, peerNpu: npu, address, outcome: await caller.ping(npu, address) });
-        done++;
+        for (const peer of targets.ring) {
+          const address = (await ipsReady.get(peer)!.promise)[npu];
+          if (address === undefined) continue;
+          await ping(peer, npu, address);
+          break;
+        }
+      }
+    } else {
+      for (const peer of targets.peers) {
+        const peerIps = await ipsReady.get(peer)!.promise;
+        for (let npu = 0; npu < npus; npu++) {
+          const address = peerIps[npu];
+          if (address === undefined) continue; // the peer's ip finding (or ssh) already says why
+          await ping(peer, npu, address);
+        }
       }
     }
     await sideReads;
@@ -251,9 +283,11 @@ class HccnCaller {
         });
         return;
       case 'netdetect':
-        // "Not set" is a non-zero exit or empty output (§2.5; the exact message is not captured).
+        // "Not set" is any non-zero exit or empty output (§2.5; the exact message is not captured, so
+        // an unknown text with exit 13 is classified as no-ip). Only errors that name another cause
+        // (no permission, no such device, command unsupported) are reported as themselves.
         nf.netdetect = mapOk(await this.get(npu, 'netdetect', parseNetdetect, (c) =>
-          c.reason === 'dsmi' || c.reason === 'other' ? { kind: 'ok', value: { address: null } } : undefined), (v) => v.address);
+          netdetectNotSet(c) ? { kind: 'ok', value: { address: null } } : undefined), (v) => v.address);
         return;
       case 'gateway':
         nf.gateway = mapOk(await this.get(npu, 'gateway', parseGateway, (c) =>
@@ -290,7 +324,10 @@ class HccnCaller {
       }),
     };
     if (info.layout === 'a3') facts.unsupported = 'this is an Atlas A3 (dual-die) server: A3 is not supported by this version';
-    else if (isLegacy910(info)) facts.unsupported = 'these NPUs are the older Ascend 910 (shown as "910B" with 32 GB HBM), not 910B (A2)';
+    else {
+      const reason = nonA2Reason(info);
+      if (reason) facts.unsupported = reason;
+    }
     return { kind: 'ok', value: facts };
   }
 
@@ -305,16 +342,20 @@ class HccnCaller {
       return { kind: 'unexpected', firstLine: firstLine(r.stdout) ?? p.error };
     }
     const v = pingLoss(p.value, r.code);
-    const transmitted = v.transmitted ?? 3;
-    const received = v.received ?? (v.loss ? transmitted - Math.max(1, v.lostSeqs.length) : transmitted);
-    return {
-      kind: 'ok',
-      value: {
-        transmitted, received,
-        lossPct: v.lossPercent ?? ((transmitted - received) / transmitted) * 100,
-        lostSeqs: v.lostSeqs,
-      },
-    };
+    const value: PingFacts = { loss: v.loss, lostSeqs: v.lostSeqs };
+    if (v.transmitted !== undefined && v.received !== undefined) {
+      value.summary = {
+        transmitted: v.transmitted, received: v.received,
+        lossPct: v.lossPercent ?? ((v.transmitted - v.received) / Math.max(1, v.transmitted)) * 100,
+      };
+    } else {
+      // No summary line: the verdict comes from the exit status, and how much was lost is unknown (§2.10).
+      value.exitCode = r.code;
+      value.answered = p.value.probes.filter((x) => !x.lost).length;
+      const other = p.value.unparsed[0];
+      if (other !== undefined) value.detail = other;
+    }
+    return { kind: 'ok', value };
   }
 
   async tlsDisable(npu: number): Promise<Outcome<true>> {
@@ -333,6 +374,7 @@ async function readFiles(t: Transport, node: PreflightNode, opts: CollectOptions
     const info = await t.exec(['cat', '/etc/ascend_install.info'], { timeoutMs: READ_TIMEOUT_MS, signal: opts.signal });
     const base = info.code === 0 ? installPathFrom(parseKeyValueFile(info.stdout)) : '/usr/local/Ascend';
     const file = `${base}/driver/version.info`;
+    facts.driverFile = file;
     const v = await t.exec(['cat', file], { timeoutMs: READ_TIMEOUT_MS, signal: opts.signal });
     if (v.code !== 0) {
       facts.driver = { kind: 'error', message: `cannot read ${file}: ${firstLine(v.stderr) ?? `exit ${v.code}`}`,

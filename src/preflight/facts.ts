@@ -27,7 +27,7 @@ export interface NpuSmiDevice {
 
 export interface NpuSmiFacts {
   devices: NpuSmiDevice[];
-  /** Set when the host is not an A2 (A3 dual-die, legacy 910 named "910B"): ascendctl targets A2. */
+  /** Set when the host is not an A2 (A3 dual-die, a non-910B chip such as 910A, the old 910 named "910B"): ascendctl targets A2. */
   unsupported?: string;
 }
 
@@ -37,10 +37,18 @@ export interface TlsFacts {
 }
 
 export interface PingFacts {
-  transmitted: number;
-  received: number;
-  lossPct: number;
+  /** Any probe lost: from the summary line when printed, else from the exit status (§2.10). */
+  loss: boolean;
+  /**
+   * The summary line's counts. Absent when the tool printed none (e.g. `Destination Host Unreachable`
+   * and exit 1): the size of the loss is then unknown and must not be made up.
+   */
+  summary?: { transmitted: number; received: number; lossPct: number };
   lostSeqs: number[];
+  /** Without a summary: what was seen instead — the exit status, answered probes, the first other line. */
+  exitCode?: number | null;
+  answered?: number;
+  detail?: string;
 }
 
 export interface NpuFacts {
@@ -83,6 +91,8 @@ export interface NodeFacts {
   ssh: Outcome<true>;
   clockOffsetMs?: Outcome<number>;
   driver?: Outcome<string>;
+  /** The version.info the driver version was read from (named when the version cannot be read). */
+  driverFile?: string;
   npuSmi?: Outcome<NpuSmiFacts>;
   hccnConf?: Outcome<HccnConfFacts | null>;
   runtime?: Outcome<string>;

@@ -3,7 +3,7 @@
  * hand-built fact set. Cross-node rules (unique IPs, driver majority, identical weights) see all nodes.
  */
 import type { CheckId, Finding, Status } from './finding.js';
-import type { JudgeContext, NodeFacts, Outcome, PingResult } from './facts.js';
+import type { JudgeContext, NodeFacts, Outcome, PingFacts, PingResult } from './facts.js';
 
 const CHECK_ORDER: CheckId[] = [
   'ssh', 'clock', 'driver', 'npu-smi', 'container-runtime', 'image', 'model', 'ports', 'hccn.conf',
@@ -295,25 +295,88 @@ function majority<T>(values: T[]): T | undefined {
   return best;
 }
 
+/**
+ * The comparator throws on a string it cannot read (compareDriverVersions: RangeError). Tool output
+ * must never end preflight with an exception: an unreadable version becomes a finding instead.
+ */
+function safeCompare(ctx: JudgeContext, a: string, b: string): number | undefined {
+  try {
+    return ctx.compareVersions(a, b);
+  } catch {
+    return undefined;
+  }
+}
+
+const DRIVER_FORMAT_HINT = 'ascendctl reads versions such as 25.2.0, 25.3.rc1 or 24.1.rc1.b030';
+
+/**
+ * The version every node should have: the most common among the nodes that meet the minimum (an old
+ * node must not pull the reference down to itself); on a tie the newest, because an operator upgrades
+ * the odd node, never downgrades the others.
+ */
+function driverReference(
+  versions: readonly string[], ctx: JudgeContext,
+): { version: string; count: number } | undefined {
+  const counts = new Map<string, number>();
+  for (const v of versions) counts.set(v, (counts.get(v) ?? 0) + 1);
+  let best: { version: string; count: number } | undefined;
+  for (const [version, count] of counts) {
+    if (!best || count > best.count) best = { version, count };
+    else if (count === best.count) {
+      const d = safeCompare(ctx, version, best.version) ?? 0;
+      if (d > 0 || (d === 0 && version > best.version)) best = { version, count };
+    }
+  }
+  return best;
+}
+
 function judgeDriver(out: Finding[], nodes: readonly NodeFacts[], ctx: JudgeContext): void {
+  const min = ctx.minDriver;
+  const minReadable = safeCompare(ctx, min.version, min.version) !== undefined;
   const versions = new Map<string, string>();
   for (const n of nodes) {
     const v = valueOr(out, n.driver, n.node, 'driver', 'reading the driver version.info');
-    if (v !== undefined) versions.set(n.node, v);
+    if (v === undefined) continue;
+    if (safeCompare(ctx, v, v) === undefined) {
+      const file = n.driverFile ?? '<Driver_Install_Path_Param>/driver/version.info (default /usr/local/Ascend)';
+      out.push(f(n.node, 'driver', 'fail', `cannot read the driver version "${v}" (package_version, else Version, of ${file})`,
+        `${DRIVER_FORMAT_HINT}: compare with npu-smi -v on ${n.node}; if the driver is right, report this version string`));
+      continue;
+    }
+    versions.set(n.node, v);
   }
-  const common = majority([...versions.values()]);
+  const tooOld = new Set(minReadable
+    ? [...versions].filter(([, v]) => (safeCompare(ctx, v, min.version) ?? 0) < 0).map(([node]) => node)
+    : []);
+  const counted = [...versions].filter(([node]) => !tooOld.has(node));
+  const ref = driverReference(counted.map(([, v]) => v), ctx);
+  const holders = ref ? counted.filter(([, v]) => v === ref.version).map(([node]) => node) : [];
+  const noMajority = ref !== undefined && ref.count * 2 <= counted.length;
+
   for (const [node, v] of versions) {
-    if (ctx.compareVersions(v, ctx.minDriver.version) < 0) {
-      out.push(f(node, 'driver', 'fail', `driver ${v} is older than ${ctx.minDriver.version} (${ctx.minDriver.reason})`,
-        'upgrade the NPU driver and firmware (Ascend HDK) on this node, or use an image whose CANN supports this driver'));
-    } else if (common !== undefined && v !== common) {
-      const others = [...versions].filter(([, x]) => x === common).map(([n]) => n);
-      out.push(f(node, 'driver', 'fail', `driver ${v} differs from ${common} on ${others.join(', ')}`,
-        'install the same driver version on every node'));
+    if (tooOld.has(node)) {
+      const like = ref ? ` to ${ref.version} (as on ${holders.join(', ')})` : '';
+      out.push(f(node, 'driver', 'fail', `driver ${v} is older than ${min.version} (${min.reason})`,
+        `upgrade the NPU driver and firmware (Ascend HDK) on this node${like}, or use an image whose CANN supports this driver`));
+    } else if (ref !== undefined && v !== ref.version) {
+      const why = noMajority ? ` (no majority: ${versionGroups(counted)}; the newest is the reference)` : '';
+      const upgrade = (safeCompare(ctx, v, ref.version) ?? 0) < 0 ? ` (upgrade this node to ${ref.version})` : '';
+      out.push(f(node, 'driver', 'fail', `driver ${v} differs from ${ref.version} on ${holders.join(', ')}${why}`,
+        `install the same driver version on every node${upgrade}`));
+    } else if (!minReadable) {
+      out.push(f(node, 'driver', 'fail', `driver ${v} cannot be checked against the minimum "${min.version}" (${min.reason}): not a driver version`,
+        `set checks.minDriver in the inventory to a version such as "25.2" (${DRIVER_FORMAT_HINT})`));
     } else {
-      out.push(f(node, 'driver', 'pass', `driver ${v} (≥ ${ctx.minDriver.version})`));
+      out.push(f(node, 'driver', 'pass', `driver ${v} (≥ ${min.version})`));
     }
   }
+}
+
+/** `25.2.0 on node1, node3; 25.3.rc1 on node2`, in order of first appearance. */
+function versionGroups(entries: ReadonlyArray<readonly [string, string]>): string {
+  const groups = new Map<string, string[]>();
+  for (const [node, v] of entries) groups.set(v, [...(groups.get(v) ?? []), node]);
+  return [...groups].map(([v, ns]) => `${v} on ${ns.join(', ')}`).join('; ');
 }
 
 function judgeModel(out: Finding[], nodes: readonly NodeFacts[], ctx: JudgeContext): void {
@@ -381,10 +444,7 @@ function judgePing(out: Finding[], nodes: readonly NodeFacts[]): void {
       for (const p of pings) {
         const o = p.outcome;
         if (o.kind === 'ok') {
-          if (o.value.received < o.value.transmitted) {
-            const lost = o.value.lostSeqs.length > 0 ? `, lost seq ${o.value.lostSeqs.join(',')}` : '';
-            bad.push(`${p.peer} NPU ${p.peerNpu} (${p.address}): ${o.value.lossPct.toFixed(2)}% loss${lost}`);
-          }
+          if (o.value.loss) bad.push(`${p.peer} NPU ${p.peerNpu} (${p.address}): ${pingLossText(o.value)}`);
         } else {
           const problem = outcomeProblem(o, `ping ${p.peer} NPU ${p.peerNpu} (${p.address})`)!;
           bad.push(problem.message);
@@ -398,6 +458,16 @@ function judgePing(out: Finding[], nodes: readonly NodeFacts[]): void {
       }
     }
   }
+}
+
+/** The loss as the tool reported it; without a summary line only what was seen, never a made-up percentage. */
+function pingLossText(v: PingFacts): string {
+  const lost = v.lostSeqs.length > 0 ? `, lost seq ${v.lostSeqs.join(',')}` : '';
+  if (v.summary) return `${v.summary.lossPct.toFixed(2)}% loss${lost}`;
+  const exit = v.exitCode === null ? 'killed' : `exit ${v.exitCode ?? '?'}`;
+  const head = v.answered ? `loss of unknown size (${exit}, no summary line; ${v.answered} probe${v.answered > 1 ? 's' : ''} answered`
+    : `no reply (${exit}, no summary line`;
+  return `${head}${lost})${v.detail ? `: "${v.detail}"` : ''}`;
 }
 
 /**

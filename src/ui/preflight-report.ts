@@ -117,7 +117,7 @@ function renderPingGrid(input: PreflightReportInput, out: Output, c: Output['col
     for (const f of input.facts) {
       for (const p of f.pings) {
         if (p.npu !== npu) continue;
-        const ok = p.outcome.kind === 'ok' && p.outcome.value.received === p.outcome.value.transmitted;
+        const ok = p.outcome.kind === 'ok' && !p.outcome.value.loss;
         cell.set(`${f.node}>${p.peer}`, ok ? 'ok' : 'fail');
         if (!ok) anyFail = true;
       }

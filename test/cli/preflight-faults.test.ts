@@ -93,6 +93,37 @@ describe('preflight on a simulated cluster', () => {
     });
   }
 
+  for (const version of ['25.2.T3', 'V100R001C15SPC012B220', '25.2.0-1']) {
+    it(`reports an unreadable driver version ${version} as a driver finding and judges the rest as usual`, async () => {
+      const r = await check({ node2: [{ kind: 'old-driver', version }] });
+      expect(r.exitCode, r.stderr).toBe(1);
+      expect(r.error).toBeUndefined();
+      expect(r.json.ok).toBe(false);
+      const bad = r.json.findings.filter((f: any) => f.status !== 'pass');
+      expect(bad).toHaveLength(1);
+      expect(bad[0]).toMatchObject({ node: 'node2', check: 'driver', status: 'fail' });
+      expect(bad[0].message).toContain(`cannot read the driver version "${version}"`);
+      expect(bad[0].message).toMatch(/driver\/version\.info/);
+      expect(bad[0].hint).toBeTruthy();
+      expect(r.json.findings.filter((f: any) => f.check === 'driver' && f.status === 'pass')).toHaveLength(3);
+    });
+  }
+
+  it('driver: a 2-2 split takes the newer version as the reference and says there is no majority', async () => {
+    const r = await check({ node1: [{ kind: 'old-driver', version: '25.3.rc1' }], node3: [{ kind: 'old-driver', version: '25.3.rc1' }] });
+    expect(r.exitCode).toBe(1);
+    const driver = r.json.findings.filter((f: any) => f.check === 'driver');
+    expect(driver.map((f: any) => [f.node, f.status])).toEqual([['node1', 'pass'], ['node2', 'fail'], ['node3', 'pass'], ['node4', 'fail']]);
+    expect(driver[1].message).toMatch(/^driver 25\.2\.0 differs from 25\.3\.rc1 on node1, node3 \(no majority: /);
+  });
+
+  it('driver: a node below the minimum is the only one reported', async () => {
+    const r = await check({ node1: [{ kind: 'old-driver', version: '24.1.rc1' }] });
+    const driver = r.json.findings.filter((f: any) => f.check === 'driver' && f.status !== 'pass');
+    expect(driver).toHaveLength(1);
+    expect(driver[0]).toMatchObject({ node: 'node1', message: expect.stringMatching(/24\.1\.rc1 is older than 25\.2/) });
+  });
+
   it('reports an unreachable node and still checks the others', async () => {
     const r = await check({ node2: [{ kind: 'node-down' }] });
     expect(r.exitCode).toBe(1);

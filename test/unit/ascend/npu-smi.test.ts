@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_NPU_SMI,
   NPU_SMI_TIMEOUT_MS,
+  isA2ChipName,
   isLegacy910,
   isLegacy910Npu,
+  nonA2Reason,
   npuSmiBoard,
   npuSmiErrorText,
   npuSmiHealth,
@@ -234,6 +236,44 @@ describe('isLegacy910', () => {
     expect(isLegacy910Npu(npu('910B3', 15038, 32768))).toBe(false);
     expect(isLegacy910Npu(npu('910B', 0, 32768))).toBe(false);
     expect(isLegacy910Npu(npu('910B', 15038, 65536))).toBe(false);
+  });
+});
+
+describe('nonA2Reason (ascendctl targets A2 only, §4.2 and §6)', () => {
+  const table = 'npu_smi_info_910a_4card_health_warning_23.0.rc1_openyuanrong-mock.txt';
+
+  it('passes every A2 table fixture and fails the 910A and legacy "910B" ones', () => {
+    const expected: Record<string, string | undefined> = {
+      'npu_smi_info_910b3_8card_noprocs_25.2.0_vllm-ascend-3114.txt': undefined,
+      'npu_smi_info_910b3_8card_withprocs_25.3.rc1_vllm-ascend-3998.txt': undefined,
+      'npu_smi_info_910b3_8card_24.1.rc1.b030_ms-swift_noproctable.txt': undefined,
+      'npu_smi_info_910b1_2visible_procname_24.1.0.3_vllm-ascend-issue.txt': undefined,
+      'npu_smi_info_910b1_8card_elided_23.0.rc2_arthurchiao.txt': undefined,
+      'npu_smi_info_LEGACY910_named910B_8card_24.1.0_longllovers.txt':
+        'these NPUs are the older Ascend 910 (shown as "910B" with 32 GB HBM), not 910B (A2)',
+      [table]: 'these NPUs are the older Ascend 910 (shown as "910A"), not 910B (A2)',
+    };
+    for (const [file, reason] of Object.entries(expected)) expect(nonA2Reason(must(parseNpuSmiInfo(fixture(file)))), file).toBe(reason);
+  });
+
+  it('a healthy 910A is still not A2: the verdict does not hang on Health', () => {
+    const info = must(parseNpuSmiInfo(fixture(table).replace(/Warning/g, 'OK     ')));
+    expect(info.npus.every((n) => n.health === 'OK')).toBe(true);
+    expect(nonA2Reason(info)).toMatch(/"910A"/);
+  });
+
+  it('names: every 910B variant is A2; 910, 910A, 910ProA, 310P3 are not', () => {
+    for (const n of ['910B', '910B1', '910B2', '910B2C', '910B3', '910B4', '910b3']) expect(isA2ChipName(n), n).toBe(true);
+    for (const n of ['910', '910A', '910ProA', '910ProB', '310P3', 'Ascend910']) expect(isA2ChipName(n), n).toBe(false);
+  });
+
+  it('a chip named with digits only ("910") is read as a name, not mistaken for an A3 Chip/Phy-ID row', () => {
+    const info = must(parseNpuSmiInfo(fixture(table).replace(/910A {3}/g, '910    ')));
+    expect(info.npus.map((n) => n.name)).toEqual(['910', '910', '910', '910']);
+    expect(info.npus.every((n) => n.chips.length === 1)).toBe(true);
+    expect(info.layout).toBe('narrow-910a');
+    expect(nonA2Reason(info)).toBe('these NPUs are the older Ascend 910 (shown as "910"), not 910B (A2)');
+    expect(nonA2Reason(must(parseNpuSmiInfo(fixture(table).replace(/910A {3}/g, '310P3  '))))).toBe('these NPUs are "310P3", not 910B (A2)');
   });
 });
 

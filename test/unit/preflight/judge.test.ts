@@ -42,7 +42,7 @@ function healthyNode(i: number, names: string[]): NodeFacts {
     pings: names.filter((n) => n !== name).flatMap((peer) =>
       [0, 1].map((npu) => ({
         npu, peer, peerNpu: npu, address: `192.168.${100 + npu}.${11 + names.indexOf(peer)}`,
-        outcome: { kind: 'ok' as const, value: { transmitted: 3, received: 3, lossPct: 0, lostSeqs: [] } },
+        outcome: { kind: 'ok' as const, value: { loss: false, summary: { transmitted: 3, received: 3, lossPct: 0 }, lostSeqs: [] } },
       }))),
     notes: [],
   };
@@ -155,7 +155,7 @@ describe('judge', () => {
   it('ping: loss fails naming peer, NPU, loss and lost sequence numbers', () => {
     const c = cluster();
     const p = c[0]!.pings.find((x) => x.peer === 'node3' && x.npu === 1)!;
-    p.outcome = { kind: 'ok', value: { transmitted: 3, received: 2, lossPct: 33.33, lostSeqs: [1] } };
+    p.outcome = { kind: 'ok', value: { loss: true, summary: { transmitted: 3, received: 2, lossPct: 33.33 }, lostSeqs: [1] } };
     const fails = only(judge(c, ctx), 'ping', 'fail');
     expect(fails).toHaveLength(1);
     expect(fails[0]).toMatchObject({ node: 'node1', npu: 1 });
@@ -198,6 +198,76 @@ describe('judge', () => {
     fails = only(judge(c, ctx), 'driver', 'fail');
     expect(fails).toMatchObject([{ node: 'node3' }]);
     expect(fails[0]!.message).toMatch(/differs from 25.2.0 on node1, node2/);
+  });
+
+  function drivers(...versions: string[]): NodeFacts[] {
+    const names = versions.map((_, i) => `node${i + 1}`);
+    return versions.map((v, i) => ({ ...healthyNode(i, names), driver: { kind: 'ok' as const, value: v } }));
+  }
+  const driverFindings = (c: NodeFacts[]) => judge(c, ctx).filter((x) => x.check === 'driver');
+
+  it('driver: an unreadable version is one fail naming it and its file, and throws nothing', () => {
+    for (const v of ['25.2.T3', 'V100R001C15SPC012B220', '25.2.0-1']) {
+      const c = drivers('25.2.0', v, '25.2.0');
+      c[1]!.driverFile = '/opt/Ascend/driver/version.info';
+      const d = driverFindings(c);
+      expect(d.map((x) => [x.node, x.status])).toEqual([['node1', 'pass'], ['node2', 'fail'], ['node3', 'pass']]);
+      expect(d[1]!.message).toBe(`cannot read the driver version "${v}" (package_version, else Version, of /opt/Ascend/driver/version.info)`);
+      expect(d[1]!.hint).toMatch(/such as 25\.2\.0.*npu-smi -v on node2/);
+    }
+    // a comparator that throws on anything must not end the judge either
+    const d = judge(drivers('25.2.0'), { ...ctx, compareVersions: () => { throw new RangeError('nope'); } }).filter((x) => x.check === 'driver');
+    expect(d).toMatchObject([{ node: 'node1', status: 'fail', message: expect.stringMatching(/cannot read the driver version "25.2.0"/) }]);
+  });
+
+  it('driver: an unreadable minimum fails with a hint to fix checks.minDriver, instead of throwing', () => {
+    const d = judge(drivers('25.2.0', '25.2.0'), { ...ctx, minDriver: { version: '25', reason: 'checks.minDriver' } })
+      .filter((x) => x.check === 'driver');
+    expect(d.map((x) => x.status)).toEqual(['fail', 'fail']);
+    expect(d[0]!.message).toMatch(/cannot be checked against the minimum "25"/);
+    expect(d[0]!.hint).toMatch(/checks\.minDriver/);
+  });
+
+  it('driver: a node below the minimum gets one finding, and does not make the healthy node "differ"', () => {
+    const d = driverFindings(drivers('24.1.rc1', '25.2.0'));
+    expect(d.map((x) => [x.node, x.status])).toEqual([['node1', 'fail'], ['node2', 'pass']]);
+    expect(d[0]!.message).toMatch(/24\.1\.rc1 is older than 25\.2/);
+    expect(d[0]!.hint).toMatch(/to 25\.2\.0 \(as on node2\)/);
+    // two old nodes and one current one: the old ones are still not the reference
+    const d3 = driverFindings(drivers('24.1.rc1', '24.1.rc1', '25.2.0'));
+    expect(d3.map((x) => x.status)).toEqual(['fail', 'fail', 'pass']);
+    expect(d3.filter((x) => /differs/.test(x.message))).toEqual([]);
+  });
+
+  it('driver: on a tie the newest version is the reference, whatever the node order, and the message says there is no majority', () => {
+    for (const order of [['25.2.0', '25.3.rc1'], ['25.3.rc1', '25.2.0']]) {
+      const d = driverFindings(drivers(...order));
+      const old = d.find((x) => x.status === 'fail')!;
+      expect(d.filter((x) => x.status === 'fail')).toHaveLength(1);
+      expect(old.node).toBe(order[0] === '25.2.0' ? 'node1' : 'node2');
+      expect(old.message).toMatch(/^driver 25\.2\.0 differs from 25\.3\.rc1 on node\d \(no majority: /);
+      expect(old.message).toMatch(/25\.2\.0 on node\d; 25\.3\.rc1 on node\d|25\.3\.rc1 on node\d; 25\.2\.0 on node\d/);
+      expect(old.hint).toMatch(/upgrade this node to 25\.3\.rc1/);
+    }
+    // 2 against 2: still the newer one
+    const d = driverFindings(drivers('25.3.rc1', '25.2.0', '25.2.0', '25.3.rc1'));
+    expect(d.filter((x) => x.status === 'fail').map((x) => x.node)).toEqual(['node2', 'node3']);
+    expect(d[1]!.message).toBe('driver 25.2.0 differs from 25.3.rc1 on node1, node4 (no majority: 25.3.rc1 on node1, node4; 25.2.0 on node2, node3; the newest is the reference)');
+  });
+
+  it('driver: with a strict majority only the odd node is reported, without a "no majority" note', () => {
+    const d = driverFindings(drivers('25.3.rc1', '25.2.0', '25.2.0'));
+    expect(d.map((x) => x.status)).toEqual(['fail', 'pass', 'pass']);
+    expect(d[0]!.message).toBe('driver 25.3.rc1 differs from 25.2.0 on node2, node3');
+    expect(d[0]!.hint).toBe('install the same driver version on every node');
+  });
+
+  it('driver: the most common version wins over a newer one held by fewer nodes', () => {
+    // 5 nodes, no strict majority: 25.2.0 ×2 beats 25.3.rc1 ×1 and 25.5.0 ×1 (the old node does not count)
+    const d = driverFindings(drivers('25.2.0', '25.3.rc1', '25.2.0', '25.5.0', '24.1.rc1'));
+    expect(d.map((x) => [x.node, x.status])).toEqual([['node1', 'pass'], ['node2', 'fail'], ['node3', 'pass'], ['node4', 'fail'], ['node5', 'fail']]);
+    expect(d[1]!.message).toMatch(/differs from 25\.2\.0 on node1, node3 \(no majority: /);
+    expect(d[4]!.message).toMatch(/older than/);
   });
 
   it('hccn.conf: missing file and a stale address both fail', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pingPeers, pingPlanCost } from '../../../src/preflight/ping-plan.js';
+import { isRingPlan, pingPeers, pingPlanCost, ringSuccessors } from '../../../src/preflight/ping-plan.js';
 
 const names = (n: number) => Array.from({ length: n }, (_, i) => `node${i + 1}`);
 
@@ -37,6 +37,33 @@ describe('ping plan', () => {
       for (const [node, peers] of plan) for (const p of peers) if (side(node) !== side(p)) crossing++;
       expect(crossing).toBeGreaterThanOrEqual(2);
     }
+  });
+
+  it('the ring closes over the reachable nodes: a down node costs its predecessor nothing', () => {
+    const all = names(10);
+    const plan = pingPeers(all, 'auto', new Set(all.filter((n) => n !== 'node5')));
+    expect(plan.get('node4')).toEqual(['node6']);
+    expect(plan.get('node5')).toEqual([]);
+    const answered = new Set([...plan.values()].flat());
+    expect(answered.has('node5')).toBe(false);
+    expect(answered.size).toBe(9);
+    for (const [node, peers] of plan) if (node !== 'node5') expect(peers, node).toHaveLength(1);
+    // two neighbours down, and the wrap-around
+    const plan2 = pingPeers(all, 'auto', new Set(all.filter((n) => n !== 'node1' && n !== 'node2')));
+    expect(plan2.get('node10')).toEqual(['node3']);
+  });
+
+  it('ringSuccessors lists the ring peer first, then its stand-ins, wrapping around', () => {
+    expect(ringSuccessors(names(10), 'node9')).toEqual(['node10', 'node1', 'node2', 'node3', 'node4', 'node5', 'node6', 'node7', 'node8']);
+    expect(isRingPlan(9, 'auto')).toBe(true);
+    expect(isRingPlan(8, 'auto')).toBe(false);
+    expect(isRingPlan(64, 'full')).toBe(false);
+  });
+
+  it('the full matrix leaves out unreachable nodes', () => {
+    const plan = pingPeers(names(4), 'auto', new Set(['node1', 'node2', 'node4']));
+    expect(plan.get('node1')).toEqual(['node2', 'node4']);
+    expect(plan.get('node3')).toEqual([]);
   });
 
   it('--ping full forces the matrix at any size', () => {

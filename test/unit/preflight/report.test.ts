@@ -37,6 +37,24 @@ describe('human preflight report', () => {
     expect(text.match(/→ run without --node/g)).toHaveLength(1);
   });
 
+  it('the ping grid marks a pair that lost probes without a summary line as failing', () => {
+    const text = renderPreflightReport({
+      findings: [{ node: 'node1', npu: 0, check: 'ping', status: 'fail', message: 'node2 NPU 0 (10.0.0.2): no reply (exit 1, no summary line)' }],
+      facts: ['node1', 'node2'].map((node) => ({
+        node, host: node, ssh: { kind: 'ok' as const, value: true }, npus: {}, notes: [],
+        pings: [{
+          npu: 0, peer: node === 'node1' ? 'node2' : 'node1', peerNpu: 0, address: '10.0.0.9',
+          outcome: { kind: 'ok' as const, value: node === 'node1' ? { loss: true, lostSeqs: [], exitCode: 1, answered: 0 } : { loss: false, lostSeqs: [] } },
+        }],
+      })),
+      nodes: [{ name: 'node1', address: 'node1' }, { name: 'node2', address: 'node2' }],
+      npusPerNode: 1,
+    }, out);
+    expect(text).toMatch(/NPU 0\s+node1\s+node2/);
+    expect(text).toMatch(/node1\s+·\s+✘/);
+    expect(text).toMatch(/node2\s+✔\s+·/);
+  });
+
   it('keeps a gap between a long check id and its message', () => {
     const text = render([
       { node: 'node1', check: 'container-runtime', status: 'fail', message: 'the container runtime failed: Cannot connect', hint: 'start it' },
