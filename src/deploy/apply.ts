@@ -5,7 +5,6 @@
  * pushes its undo; on any failure or Ctrl-C the undos run in reverse (workers stop before the master).
  */
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { assertModelDivisibility, type LoadedDeployment } from '../config/deployment.js';
@@ -21,6 +20,7 @@ import { readAllDeviceIps } from './device-ips.js';
 import { containerState, containerTail, docker, pullProgress, stopAndRemove, type ContainerState } from './docker.js';
 import { nodeAddresses, toRenderInput } from './plan.js';
 import { probeOnce, type ProbeTarget } from './readiness.js';
+import { checkImageArchive } from './image-archive.js';
 import { httpRoute, type HttpRoute } from '../remote/http-tunnel.js';
 import type { DeploymentRecord } from './record.js';
 import { explainFailure } from './explain.js';
@@ -93,10 +93,8 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
   if (inventory.nodes.length !== inventory.allNodes.length) {
     throw new InputError('deploy acts on every node of the inventory; --node is not allowed here');
   }
-  if (opts.imageArchive) {
-    const s = await stat(opts.imageArchive).catch(() => undefined);
-    if (!s?.isFile()) throw new InputError(`--image-archive ${opts.imageArchive}: no such file`, { hint: 'give the tarball written by docker save' });
-  }
+  // Checked here, before any node is contacted: a wrong or broken archive is bad input (exit 2).
+  if (opts.imageArchive) await checkImageArchive(opts.imageArchive, dep.image);
   const nodes = inventory.allNodes;
   const master = nodes[0]!;
   const workers = nodes.slice(1);
@@ -143,6 +141,8 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
   let renderedIps: Record<string, string[]> = {};
   // Set once a step may have changed a node (image, containers, files): decides how an interruption reads.
   let changed = false;
+  // Set once the files may be on the nodes: only then does an interruption leave them there.
+  let uploading = false;
   try {
     checkAbort();
     // What is running now decides between "unchanged", "replace" and "fresh", and which ports are ours.
@@ -194,6 +194,7 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
     }
 
     rep.step(`uploading ${rendered.nodes[0]?.files.length ?? 0} files to every node (${dir}, mode 640)`);
+    uploading = true;
     await Promise.all(rendered.nodes.map(async (rn) => {
       const n = nodes.find((x) => x.name === rn.node.name)!;
       const t = await tr(n);
@@ -269,7 +270,8 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
         : `deploy interrupted${undo.length ? '; stopped what it had started' : ''}`,
       !changed ? again
         : opts.keepOnFailure && undo.length ? `${again}; ascendctl stop ${dep.name} removes what --keep-on-failure left running`
-        : `${again}; the uploaded files stay in ${dir} on the nodes (ascendctl stop ${dep.name} removes them)`);
+        : uploading ? `${again}; the uploaded files stay in ${dir} on the nodes (ascendctl stop ${dep.name} removes them)`
+        : again);
     }
     throw err;
   } finally {

@@ -26,6 +26,8 @@ export interface LinkSpec {
   ep: LinkEndpoint;
   /** Reach the host through this link's connection (`direct-tcpip`) instead of TCP. */
   via?: Link;
+  /** This link is a jump host: its address and port come from ssh.jumpHost, not ssh.port. */
+  jump?: boolean;
   /** Bounds connection set-ups in flight; held only until ready or failed. */
   gate?: Semaphore;
   keepaliveIntervalMs: number;
@@ -381,7 +383,7 @@ export class Link {
           'connect',
           node,
           `${label} refused the connection`,
-          `is sshd running on ${ep.hostname} and listening on port ${ep.port}? check ssh.port in ${configFileOf(ep)}`,
+          `is sshd running on ${ep.hostname} and listening on port ${ep.port}? check ${this.spec.jump ? 'ssh.jumpHost' : 'ssh.port'} in ${configFileOf(ep)}`,
           err,
         );
       case 'ETIMEDOUT':

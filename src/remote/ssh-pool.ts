@@ -135,6 +135,7 @@ export class SshPool {
     const link = new Link({
       node: firstNode,
       label: `jump host ${jump.user}@${jump.host} (${formatAddress(jump.hostname, jump.port)})`,
+      jump: true,
       ep: jump,
       keepaliveIntervalMs: this.#opts.keepaliveIntervalMs,
       keepaliveCountMax: this.#opts.keepaliveCountMax,

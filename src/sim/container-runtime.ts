@@ -18,6 +18,7 @@ import {
 import { TemplateError, compileTemplate, tabulate } from './runtime-go-template.js';
 import { type ContainerHost, aborted, fnv1a, hexId, pause, servingTimings, simSecondMs } from './runtime-host.js';
 import { interpretLaunchScript, type ScriptResult } from './runtime-launch-script.js';
+import { gunzipSync } from 'node:zlib';
 import { TarError, readTar } from './runtime-tar.js';
 import { daemonPid, runMindieDaemon } from './mindie-daemon.js';
 import { runVllmServer } from './vllm-server.js';
@@ -398,6 +399,15 @@ export class ContainerRuntime {
       data = Buffer.concat(parts);
       if (data.length === 0) {
         await err('requested load from stdin, but stdin is empty\n');
+        return 1;
+      }
+    }
+    // docker load takes a gzip-compressed `docker save` as it is.
+    if (data.length >= 2 && data[0] === 0x1f && data[1] === 0x8b) {
+      try {
+        data = gunzipSync(data);
+      } catch {
+        await err('Error processing tar file(gzip: invalid header): \n');
         return 1;
       }
     }

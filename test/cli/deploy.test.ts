@@ -4,6 +4,7 @@
  */
 import { mkdtemp, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoCluster, DEMO_IMAGE, type DemoCluster } from '../../src/demo/cluster.js';
 import { normalizeRef, runtimeOf } from '../../src/sim/container-runtime.js';
@@ -736,12 +737,45 @@ describe('deploy failures', () => {
     expectNoContainer(cluster);
   });
 
-  it('--image-archive of another image: exit 1 naming the node, nothing started', async () => {
+  it('--image-archive of another image, or a broken one: exit 2 before any node is contacted', async () => {
+    // Every node down: an archive that got as far as a node would fail with exit 1 instead.
+    for (const n of cluster.nodes) await cluster.sim.nodeDown(n.name);
+    try {
+      const other = path.join(cluster.dir, 'other.tar');
+      await writeFile(other, writeTar([
+        { name: 'manifest.json', data: JSON.stringify([{ Config: 'blobs/sha256/cfg', RepoTags: ['example.com/other:1'], Layers: [] }]) },
+      ]));
+      const r = await run('deploy', [cluster.deploymentPath], { imageArchive: other });
+      expect(r.exitCode, r.error).toBe(2);
+      expect(r.error).toBe(`--image-archive ${other}: holds example.com/other:1, not ${DEMO_IMAGE}`);
+      expect(r.hint).toContain(`docker save ${DEMO_IMAGE}`);
+
+      const good = writeTar([
+        { name: 'blobs/sha256/layer', data: Buffer.alloc(5000, 7) },
+        { name: 'manifest.json', data: JSON.stringify([{ Config: 'blobs/sha256/cfg', RepoTags: [DEMO_IMAGE], Layers: [] }]) },
+      ]);
+      const cut = path.join(cluster.dir, 'cut.tar');
+      await writeFile(cut, good.subarray(0, 3000));
+      const truncated = await run('deploy', [cluster.deploymentPath], { imageArchive: cut });
+      expect(truncated.exitCode).toBe(2);
+      expect(truncated.error).toMatch(/is truncated/);
+
+      const empty = path.join(cluster.dir, 'empty.tar');
+      await writeFile(empty, '');
+      expect((await run('deploy', [cluster.deploymentPath], { imageArchive: empty })).error).toBe(`--image-archive ${empty}: is empty`);
+      expect((await run('deploy', [cluster.deploymentPath], { imageArchive: cluster.dir })).error).toBe(`--image-archive ${cluster.dir}: is a directory`);
+    } finally {
+      for (const n of cluster.nodes) await cluster.sim.nodeUp(n.name);
+    }
+    expectNoContainer(cluster);
+  });
+
+  it('a gzip archive of another image is found by docker load on the node: exit 1 naming the node', async () => {
     await setFaults({ node1: [{ kind: 'image-absent' }], node2: [{ kind: 'image-absent' }] });
-    const archive = path.join(cluster.dir, 'other.tar');
-    await writeFile(archive, writeTar([
+    const archive = path.join(cluster.dir, 'other.tar.gz');
+    await writeFile(archive, gzipSync(writeTar([
       { name: 'manifest.json', data: JSON.stringify([{ Config: 'blobs/sha256/cfg', RepoTags: ['example.com/other:1'], Layers: [] }]) },
-    ]));
+    ])));
     const r = await run('deploy', [cluster.deploymentPath], { imageArchive: archive });
     expect(r.exitCode).toBe(1);
     expect(r.error).toMatch(/node[12]: the archive did not contain/);

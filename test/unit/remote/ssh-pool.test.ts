@@ -593,6 +593,7 @@ describe('jump host', () => {
     expect(err.message).toBe(
       `cannot reach n1 (127.0.0.1:${server.port}) through its jump host: jump host root@bastion (127.0.0.1:${jumpPort}) refused the connection`,
     );
+    expect(err.hint).toContain('check ssh.jumpHost in');
     const jump = await TestSshServer.start({ hostKey: makeKeyPair(), authorizedKeys: [userKey], cwd: work, allowForward: true, port: jumpPort });
     extraServers.push(jump);
     expect((await remoteError(t.exec(['true']))).message).toBe(err.message); // still remembered
