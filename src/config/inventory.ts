@@ -154,7 +154,7 @@ export const inventorySchema = z
         gateway: z.enum(['optional', 'required']).default('optional').describe('required: an NPU without a gateway fails preflight.'),
         minDriver: z
           .string({ error: (iss) => (typeof iss.input === 'number' ? `expected a quoted version string such as "25.2", got number ${iss.input}: quote it` : undefined) })
-          .regex(/^\d+(\.[0-9A-Za-z]+)*$/, { error: 'expected a driver version such as "25.2" or "25.0.rc1.1"' })
+          .regex(/^\d+\.\d+(\.[0-9A-Za-z]+)*$/, { error: 'expected a driver version with at least major.minor, such as "25.2" or "25.0.rc1.1"' })
           .default(DEFAULT_MIN_DRIVER)
           .describe('Minimum driver when no deployment names an image.'),
       })

@@ -205,6 +205,11 @@ describe('loadInventory: bad input is a located InputError (exit 2)', () => {
     expect(err.message).toMatch(/\(2 problems\)/);
   });
 
+  it('a minDriver without major.minor is refused where it is written', async () => {
+    const err = await problem(`checks:\n  minDriver: "25"\n${TWO_NODES}`);
+    expect(err.message).toContain('inv.yaml:2:14 checks.minDriver: expected a driver version with at least major.minor');
+  });
+
   it('an unquoted minDriver (a YAML number) asks for quotes', async () => {
     const err = await problem(`checks:\n  minDriver: 25.2\n${TWO_NODES}`);
     expect(err.message).toContain('inv.yaml:2:14 checks.minDriver: expected a quoted version string such as "25.2", got number 25.2: quote it');
