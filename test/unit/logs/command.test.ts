@@ -1,12 +1,10 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { rm } from 'node:fs/promises';
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { logsVia } from '../../../src/commands/logs.js';
 import { createContext } from '../../../src/context.js';
-import { writeRecord } from '../../../src/deploy/record.js';
 import { InputError } from '../../../src/errors.js';
+import { deployedDir } from './deployed-dir.js';
 import { FakeDockerTransport, makeLines } from './fake-docker-transport.js';
 
 const dirs: string[] = [];
@@ -14,23 +12,8 @@ afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 
-async function deployed(): Promise<string> {
-  const cwd = await mkdtemp(path.join(tmpdir(), 'ascendctl-logs-'));
-  dirs.push(cwd);
-  await writeFile(path.join(cwd, 'inventory.yaml'), [
-    'ssh:', '  user: root', '  strictHostKeyChecking: "no"',
-    'nodes:', '  - name: node1', '    host: 127.0.0.1', '  - name: worker-02', '    host: 127.0.0.2', '',
-  ].join('\n'));
-  await writeFile(path.join(cwd, 'r1.yaml'), [
-    'name: r1', 'inventory: inventory.yaml', 'backend: mindie', 'image: registry.test/mindie:2.1.RC1-800I-A2-py311-openeuler24.03-lts',
-    'model:', '  path: /data/models/DeepSeek-R1', '  name: m',
-    'parallel:', '  dataParallelSize: 2', '  tensorParallelSize: 8', '  moeTensorParallelSize: 1', '  moeExpertParallelSize: 16', '',
-  ].join('\n'));
-  await writeRecord(cwd, {
-    name: 'r1', deploymentFile: path.join(cwd, 'r1.yaml'), inventoryFile: path.join(cwd, 'inventory.yaml'), backend: 'mindie',
-    endpoint: 'http://127.0.0.1:1025', model: 'm', nodes: [], container: 'ascendctl-r1', digest: 'x', deployedAt: new Date(0).toISOString(),
-  });
-  return cwd;
+function deployed(): Promise<string> {
+  return deployedDir([{ name: 'node1', host: '127.0.0.1' }, { name: 'worker-02', host: '127.0.0.2' }], dirs);
 }
 
 function context(cwd: string, json = false, abortOn?: RegExp) {

@@ -4,18 +4,16 @@
  * whatever order the nodes' chunks arrive in; a slow node pauses the others rather than letting
  * their lines pile up; a node that cannot be read holds nobody back.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { rm } from 'node:fs/promises';
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { logsVia } from '../../../src/commands/logs.js';
 import { createContext } from '../../../src/context.js';
-import { writeRecord } from '../../../src/deploy/record.js';
 import { splitTimestamp, type TimedLine } from '../../../src/logs/docker-logs.js';
 import { followLogs } from '../../../src/logs/log-follower.js';
 import { TimeMerge } from '../../../src/logs/time-merge.js';
 import type { ExecOptions, ExecResult, StreamHandlers, Transport } from '../../../src/remote/transport.js';
+import { deployedDir } from './deployed-dir.js';
 import { FakeDockerTransport, type FakeDockerOptions, type FakeLine } from './fake-docker-transport.js';
 
 const NODES = ['node1', 'node2', 'worker-03', 'node4'] as const;
@@ -49,23 +47,8 @@ afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 
-async function deployed(): Promise<string> {
-  const cwd = await mkdtemp(path.join(tmpdir(), 'ascendctl-logs-merge-'));
-  dirs.push(cwd);
-  await writeFile(path.join(cwd, 'inventory.yaml'), [
-    'ssh:', '  user: root', '  strictHostKeyChecking: "no"', 'nodes:',
-    ...NODES.flatMap((n, i) => [`  - name: ${n}`, `    host: 127.240.0.${i + 1}`]), '',
-  ].join('\n'));
-  await writeFile(path.join(cwd, 'r1.yaml'), [
-    'name: r1', 'inventory: inventory.yaml', 'backend: mindie', 'image: registry.test/mindie:2.1.RC1-800I-A2-py311-openeuler24.03-lts',
-    'model:', '  path: /data/models/DeepSeek-R1', '  name: m',
-    'parallel:', '  dataParallelSize: 4', '  tensorParallelSize: 8', '  moeTensorParallelSize: 1', '  moeExpertParallelSize: 32', '',
-  ].join('\n'));
-  await writeRecord(cwd, {
-    name: 'r1', deploymentFile: path.join(cwd, 'r1.yaml'), inventoryFile: path.join(cwd, 'inventory.yaml'), backend: 'mindie',
-    endpoint: 'http://127.240.0.1:1025', model: 'm', nodes: [], container: 'ascendctl-r1', digest: 'x', deployedAt: new Date(0).toISOString(),
-  });
-  return cwd;
+function deployed(): Promise<string> {
+  return deployedDir(NODES.map((name, i) => ({ name, host: `127.240.0.${i + 1}` })), dirs);
 }
 
 async function run(

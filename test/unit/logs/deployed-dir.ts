@@ -1,0 +1,27 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { writeRecord } from '../../../src/deploy/record.js';
+
+/**
+ * A directory as `ascendctl deploy` leaves it for `logs`: inventory, deployment file (dp = nodes,
+ * tp 8) and the local record of deployment r1. The caller removes it (`dirs`).
+ */
+export async function deployedDir(nodes: readonly { name: string; host: string }[], dirs: string[]): Promise<string> {
+  const cwd = await mkdtemp(path.join(tmpdir(), 'ascendctl-logs-'));
+  dirs.push(cwd);
+  await writeFile(path.join(cwd, 'inventory.yaml'), [
+    'ssh:', '  user: root', '  strictHostKeyChecking: "no"', 'nodes:',
+    ...nodes.flatMap((n) => [`  - name: ${n.name}`, `    host: ${n.host}`]), '',
+  ].join('\n'));
+  await writeFile(path.join(cwd, 'r1.yaml'), [
+    'name: r1', 'inventory: inventory.yaml', 'backend: mindie', 'image: registry.test/mindie:2.1.RC1-800I-A2-py311-openeuler24.03-lts',
+    'model:', '  path: /data/models/DeepSeek-R1', '  name: m',
+    'parallel:', `  dataParallelSize: ${nodes.length}`, '  tensorParallelSize: 8', '  moeTensorParallelSize: 1', `  moeExpertParallelSize: ${nodes.length * 8}`, '',
+  ].join('\n'));
+  await writeRecord(cwd, {
+    name: 'r1', deploymentFile: path.join(cwd, 'r1.yaml'), inventoryFile: path.join(cwd, 'inventory.yaml'), backend: 'mindie',
+    endpoint: `http://${nodes[0]?.host ?? '127.0.0.1'}:1025`, model: 'm', nodes: [], container: 'ascendctl-r1', digest: 'x', deployedAt: new Date(0).toISOString(),
+  });
+  return cwd;
+}
