@@ -1,10 +1,8 @@
 import { rm } from 'node:fs/promises';
-import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { logsVia } from '../../../src/commands/logs.js';
-import { createContext } from '../../../src/context.js';
 import { InputError } from '../../../src/errors.js';
-import { deployedDir } from './deployed-dir.js';
+import { captureLogsContext, deployedDir } from './deployed-dir.js';
 import { FakeDockerTransport, makeLines } from './fake-docker-transport.js';
 
 const dirs: string[] = [];
@@ -16,21 +14,7 @@ function deployed(): Promise<string> {
   return deployedDir([{ name: 'node1', host: '127.0.0.1' }, { name: 'worker-02', host: '127.0.0.2' }], dirs);
 }
 
-function context(cwd: string, json = false, abortOn?: RegExp) {
-  const stdout = Object.assign(new PassThrough(), { isTTY: false });
-  const stderr = Object.assign(new PassThrough(), { isTTY: false });
-  const ac = new AbortController();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => {
-    err += c.toString();
-    // -f follows until Ctrl-C: the test presses it once the awaited note is out.
-    if (abortOn?.test(err)) ac.abort();
-  });
-  const ctx = createContext({ signal: ac.signal, env: { NO_COLOR: '1', LANG: 'C.UTF-8', HOME: cwd }, cwd, stdout, stderr, json });
-  return { ctx, out: () => out, err: () => err };
-}
+const context = captureLogsContext;
 
 describe('ascendctl logs (in-process, fake transports)', () => {
   it('merges the last deployment\'s nodes with padded prefixes, passes --since/--tail per node, exit 0', async () => {

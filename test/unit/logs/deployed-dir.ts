@@ -1,6 +1,8 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { createContext, type Context } from '../../../src/context.js';
 import { writeRecord } from '../../../src/deploy/record.js';
 
 /**
@@ -24,4 +26,20 @@ export async function deployedDir(nodes: readonly { name: string; host: string }
     endpoint: `http://${nodes[0]?.host ?? '127.0.0.1'}:1025`, model: 'm', nodes: [], container: 'ascendctl-r1', digest: 'x', deployedAt: new Date(0).toISOString(),
   });
   return cwd;
+}
+
+/** A Context in `cwd` whose output is collected; `abortOn` presses Ctrl-C once stderr matches it (-f). */
+export function captureLogsContext(cwd: string, json = false, abortOn?: RegExp): { ctx: Context; out(): string; err(): string } {
+  const stdout = Object.assign(new PassThrough(), { isTTY: false });
+  const stderr = Object.assign(new PassThrough(), { isTTY: false });
+  const ac = new AbortController();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c: Buffer) => (out += c.toString()));
+  stderr.on('data', (c: Buffer) => {
+    err += c.toString();
+    if (abortOn?.test(err)) ac.abort();
+  });
+  const ctx = createContext({ signal: ac.signal, env: { NO_COLOR: '1', LANG: 'C.UTF-8', HOME: cwd }, cwd, stdout, stderr, json });
+  return { ctx, out: () => out, err: () => err };
 }

@@ -5,15 +5,13 @@
  * their lines pile up; a node that cannot be read holds nobody back.
  */
 import { rm } from 'node:fs/promises';
-import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { logsVia } from '../../../src/commands/logs.js';
-import { createContext } from '../../../src/context.js';
 import { splitTimestamp, type TimedLine } from '../../../src/logs/docker-logs.js';
 import { followLogs } from '../../../src/logs/log-follower.js';
 import { TimeMerge } from '../../../src/logs/time-merge.js';
 import type { ExecOptions, ExecResult, StreamHandlers, Transport } from '../../../src/remote/transport.js';
-import { deployedDir } from './deployed-dir.js';
+import { captureLogsContext, deployedDir } from './deployed-dir.js';
 import { FakeDockerTransport, type FakeDockerOptions, type FakeLine } from './fake-docker-transport.js';
 
 const NODES = ['node1', 'node2', 'worker-03', 'node4'] as const;
@@ -56,20 +54,9 @@ async function run(
   transportFor: (node: string) => Transport,
   abortOn?: RegExp,
 ): Promise<{ code: number; out: string; err: string }> {
-  const cwd = await deployed();
-  const stdout = Object.assign(new PassThrough(), { isTTY: false });
-  const stderr = Object.assign(new PassThrough(), { isTTY: false });
-  const ac = new AbortController();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => {
-    err += c.toString();
-    if (abortOn?.test(err)) ac.abort();
-  });
-  const ctx = createContext({ signal: ac.signal, env: { NO_COLOR: '1', LANG: 'C.UTF-8', HOME: cwd }, cwd, stdout, stderr, json: Boolean(opts.json) });
-  const code = await logsVia(ctx, [], opts, (n) => transportFor(n.name));
-  return { code, out, err };
+  const c = captureLogsContext(await deployed(), Boolean(opts.json), abortOn);
+  const code = await logsVia(c.ctx, [], opts, (n) => transportFor(n.name));
+  return { code, out: c.out(), err: c.err() };
 }
 
 function fakes(script: Record<string, FakeLine[]>, extra: Record<string, Partial<FakeDockerOptions>> = {}): (node: string) => FakeDockerTransport {
