@@ -488,7 +488,9 @@ describe('connections and channels', () => {
     const p = pool();
     const t = p.transport(endpoint({ port: own.port, strictHostKeyChecking: 'no' }));
     const running = t.exec(blockUntil('never-created'));
-    await waitFor(() => own.sessionsOpen > 0);
+    // Drop only once the client holds the channel: a drop before that is a failed start, which the
+    // pool retries on a new connection, where this command would then block for good.
+    await waitFor(() => own.commands.length > 0 && t.stats.channelsOpened > 0);
     own.dropAll();
     const err = await remoteError(running);
     expect(err.kind).toBe('channel');
