@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, type Duplex } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { SshEndpoint } from '../../../src/remote/endpoint.js';
+import type { JumpEndpoint, SshEndpoint } from '../../../src/remote/endpoint.js';
 import { fingerprintSha256 } from '../../../src/remote/known-hosts.js';
 import { SshPool, type SshPoolOptions } from '../../../src/remote/ssh-pool.js';
 import { RemoteError } from '../../../src/remote/transport.js';
@@ -61,6 +61,22 @@ function endpoint(over: Partial<SshEndpoint> = {}): SshEndpoint {
     useAgent: false,
     knownHostsFile: knownHosts,
     strictHostKeyChecking: 'yes',
+    connectTimeoutMs: 5000,
+    ...over,
+  };
+}
+
+/** A jump host on 127.0.0.1 ("bastion"), authenticated like the nodes; strict checking off unless said. */
+function jumpEndpoint(port: number, over: Partial<JumpEndpoint> = {}): JumpEndpoint {
+  return {
+    host: 'bastion',
+    hostname: '127.0.0.1',
+    port,
+    user: 'root',
+    identityFiles: [keyFile],
+    useAgent: false,
+    knownHostsFile: knownHosts,
+    strictHostKeyChecking: 'no',
     connectTimeoutMs: 5000,
     ...over,
   };
@@ -529,17 +545,7 @@ describe('jump host', () => {
     const kh = join(dir, 'kh-jump');
     await writeFile(kh, khLine(`[127.0.0.1]:${jump.port}`, jumpKey) + khLine(`[127.0.0.1]:${server.port}`, hostKey));
     const before = server.connections;
-    const jumpHost = {
-      host: 'bastion',
-      hostname: '127.0.0.1',
-      port: jump.port,
-      user: 'root',
-      identityFiles: [keyFile],
-      useAgent: false,
-      knownHostsFile: kh,
-      strictHostKeyChecking: 'yes' as const,
-      connectTimeoutMs: 5000,
-    };
+    const jumpHost = jumpEndpoint(jump.port, { knownHostsFile: kh, strictHostKeyChecking: 'yes' });
     const p = pool();
     const n1 = p.transport(endpoint({ name: 'n1', knownHostsFile: kh, jumpHost }));
     const n2 = p.transport(endpoint({ name: 'n2', knownHostsFile: kh, jumpHost }));
@@ -556,17 +562,8 @@ describe('jump host', () => {
     const jumpKey = makeKeyPair();
     const jump = await TestSshServer.start({ hostKey: jumpKey, authorizedKeys: [userKey], cwd: work, allowForward: true });
     extraServers.push(jump);
-    const jumpHost = {
-      host: 'bastion',
-      hostname: '127.0.0.1',
-      port: jump.port,
-      user: 'ops',
-      identityFiles: [keyFile],
-      useAgent: false,
-      knownHostsFile: knownHosts, // holds the node's key only
-      strictHostKeyChecking: 'yes' as const,
-      connectTimeoutMs: 5000,
-    };
+    // known_hosts holds the node's key only
+    const jumpHost = jumpEndpoint(jump.port, { user: 'ops', strictHostKeyChecking: 'yes' });
     const err = await remoteError(pool().transport(endpoint({ name: 'n1', jumpHost })).exec(['true']));
     expect(err.kind).toBe('host-key');
     expect(err.node).toBe('n1');
@@ -576,17 +573,7 @@ describe('jump host', () => {
 
   it('remembers a jump host failure, and reconnect() tries the jump host again', async () => {
     const jumpPort = await freePort();
-    const jumpHost = {
-      host: 'bastion',
-      hostname: '127.0.0.1',
-      port: jumpPort,
-      user: 'root',
-      identityFiles: [keyFile],
-      useAgent: false,
-      knownHostsFile: knownHosts,
-      strictHostKeyChecking: 'no' as const,
-      connectTimeoutMs: 5000,
-    };
+    const jumpHost = jumpEndpoint(jumpPort);
     const p = pool();
     const t = p.transport(endpoint({ name: 'n1', jumpHost }));
     const err = await remoteError(t.exec(['true']));
@@ -609,17 +596,7 @@ describe('jump host', () => {
     const jump = await TestSshServer.start({ hostKey: jumpKey, authorizedKeys: [userKey], cwd: work, allowForward: true });
     extraServers.push(jump);
     const port = await freePort();
-    const jumpHost = {
-      host: 'bastion',
-      hostname: '127.0.0.1',
-      port: jump.port,
-      user: 'root',
-      identityFiles: [keyFile],
-      useAgent: false,
-      knownHostsFile: knownHosts,
-      strictHostKeyChecking: 'no' as const,
-      connectTimeoutMs: 5000,
-    };
+    const jumpHost = jumpEndpoint(jump.port);
     const err = await remoteError(pool().transport(endpoint({ name: 'n9', port, jumpHost })).exec(['true']));
     expect(err.kind).toBe('connect');
     expect(err.message).toContain('could not open a connection to n9');
@@ -642,13 +619,6 @@ describe('openTcp (ssh -L): a TCP connection as seen from the node', () => {
     stream.destroy();
     return Buffer.concat(chunks).toString();
   }
-  function jumpHostFor(port: number) {
-    return {
-      host: 'bastion', hostname: '127.0.0.1', port, user: 'root', identityFiles: [keyFile], useAgent: false,
-      knownHostsFile: knownHosts, strictHostKeyChecking: 'no' as const, connectTimeoutMs: 5000,
-    };
-  }
-
   it('goes over the node\'s own connection when its sshd allows forwarding', async () => {
     const nodeKey = makeKeyPair();
     const node = await TestSshServer.start({ hostKey: nodeKey, authorizedKeys: [userKey], cwd: work, allowForward: true });
@@ -669,7 +639,7 @@ describe('openTcp (ssh -L): a TCP connection as seen from the node', () => {
     const echo = await echoServer();
     try {
       // `server` refuses every direct-tcpip request.
-      const t = pool().transport(endpoint({ jumpHost: jumpHostFor(jump.port) }));
+      const t = pool().transport(endpoint({ jumpHost: jumpEndpoint(jump.port) }));
       expect(await roundTrip(await t.openTcp('127.0.0.1', echo.port), 'via')).toBe('echo:via');
       expect(jump.forwards).toBe(2); // the SSH hop to the node, then the tunnel
     } finally {
