@@ -1,18 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { chatCompletionsUrl, streamChat, tokensPerSecond } from '../../../src/chat/chat-client.js';
 import { SseParser } from '../../../src/chat/sse-parser.js';
 import { ClusterError, InputError, InterruptedError } from '../../../src/errors.js';
-import { closedPort, startServer, type TestServer } from './openai-server.js';
+import { closedPort, useTestServers } from './openai-server.js';
 
-const servers: TestServer[] = [];
-async function server(b: Parameters<typeof startServer>[0]): Promise<TestServer> {
-  const s = await startServer(b);
-  servers.push(s);
-  return s;
-}
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
+const server = useTestServers();
 
 const msgs = [{ role: 'user' as const, content: 'hi' }];
 

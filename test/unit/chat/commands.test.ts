@@ -8,17 +8,11 @@ import chat from '../../../src/commands/chat.js';
 import { writeRecord } from '../../../src/deploy/record.js';
 import { ClusterError, InputError } from '../../../src/errors.js';
 import { captureContext } from './helpers.js';
-import { closedPort, startServer, type TestServer } from './openai-server.js';
+import { closedPort, useTestServers } from './openai-server.js';
 
-const servers: TestServer[] = [];
+const server = useTestServers();
 const dirs: string[] = [];
-async function server(b: Parameters<typeof startServer>[0]): Promise<TestServer> {
-  const s = await startServer(b);
-  servers.push(s);
-  return s;
-}
 afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 

@@ -6,6 +6,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterEach } from 'vitest';
 
 export interface ServerBehaviour {
   framing: 'mindie' | 'vllm';
@@ -148,4 +149,17 @@ export async function closedPort(): Promise<string> {
   const port = (server.address() as AddressInfo).port;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return `http://127.0.0.1:${port}`;
+}
+
+/** A `startServer` for one test file: every server it started is closed after each test. */
+export function useTestServers(): (behaviour: ServerBehaviour) => Promise<TestServer> {
+  const servers: TestServer[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+  });
+  return async (behaviour) => {
+    const s = await startServer(behaviour);
+    servers.push(s);
+    return s;
+  };
 }

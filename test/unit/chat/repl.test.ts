@@ -1,18 +1,15 @@
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runRepl } from '../../../src/chat/chat-repl.js';
 import { historyPath } from '../../../src/chat/repl-history.js';
 import { ReplInputAssembler, type ReplInput } from '../../../src/chat/repl-input.js';
 import chat from '../../../src/commands/chat.js';
 import { captureContext, until } from './helpers.js';
-import { startServer, type TestServer } from './openai-server.js';
+import { useTestServers } from './openai-server.js';
 
-const servers: TestServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
+const startServer = useTestServers();
 
 function feed(lines: string[]): (ReplInput | undefined)[] {
   const a = new ReplInputAssembler();
@@ -53,7 +50,6 @@ describe('ReplInputAssembler', () => {
 describe('interactive chat', () => {
   it('streams answers, keeps the conversation, /system and /reset, Ctrl-C cancels only the answer, /exit leaves', async () => {
     const s = await startServer({ framing: 'mindie', model: 'm', reasoning: ['pondering'], content: ['Hi', ' you'], delayMs: 2 });
-    servers.push(s);
     const c = captureContext({ tty: true });
     const session = runRepl(c.ctx, { endpoint: s.url, model: 'm', timeoutMs: 5000 });
 
@@ -98,7 +94,6 @@ describe('interactive chat', () => {
 
   it('keeps the typed lines between sessions in a mode-600 file (up-arrow recalls them); off keeps none', async () => {
     const s = await startServer({ framing: 'vllm', model: 'm', content: ['x'] });
-    servers.push(s);
     const dir = await mkdtemp(path.join(tmpdir(), 'ascendctl-history-'));
     try {
       const file = path.join(dir, 'state', 'chat_history');
@@ -136,7 +131,6 @@ describe('interactive chat', () => {
 
   it('Ctrl-D at the prompt ends the session; chat without -p on a terminal runs the session', async () => {
     const s = await startServer({ framing: 'vllm', model: 'm', content: ['x'] });
-    servers.push(s);
     const c = captureContext({ tty: true });
     const run = chat(c.ctx, [], { endpoint: s.url, model: 'm', timeout: '1m' });
     await until(() => c.out().includes('/help for commands'), 'the banner');
