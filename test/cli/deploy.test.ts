@@ -334,42 +334,6 @@ describe('deploy on 2 simulated nodes: up, unchanged, replaced, stopped', () => 
   });
 });
 
-describe('secrets in env:', () => {
-  let cluster: DemoCluster;
-  const run = runner(() => cluster);
-  beforeAll(async () => {
-    cluster = await startDemoCluster({ nodes: 2, subnet: 219 });
-  });
-  afterAll(async () => {
-    await cluster?.stop();
-  });
-
-  it('--dry-run never prints a secret-looking variable\'s value; render --out writes it, mode 640', async () => {
-    const file = path.join(cluster.dir, 'with-token.yaml');
-    const base = await readFile(cluster.deploymentPath, 'utf8');
-    await writeFile(file, `${base}env:\n  HF_TOKEN: hf_s3cret_value\n  REGISTRY_PASSWORD: pw_s3cret\n  LOG_MARK: visible\n`);
-
-    const r = await run('deploy', [file], { dryRun: true });
-    expect(r.exitCode, r.error).toBe(0);
-    expect(r.stdout).not.toContain('s3cret');
-    expect(r.stdout).toContain('HF_TOKEN=<redacted>');
-    expect(r.stdout).toContain('REGISTRY_PASSWORD=<redacted>');
-    expect(r.stdout).toContain('LOG_MARK=visible');
-
-    const j = await run('deploy', [file], { dryRun: true, json: true });
-    expect(j.exitCode).toBe(0);
-    expect(JSON.stringify(j.json)).not.toContain('s3cret');
-
-    const out = path.join(cluster.dir, 'rendered');
-    const rendered = await run('render', [file], { out });
-    expect(rendered.exitCode, rendered.error).toBe(0);
-    expect(rendered.stdout).not.toContain('s3cret');
-    const env = path.join(out, 'node1', 'env');
-    expect(await readFile(env, 'utf8')).toContain('HF_TOKEN=hf_s3cret_value');
-    expect((await stat(env)).mode & 0o777).toBe(0o640);
-  });
-});
-
 // ---------------------------------------------------------------------------------------------------
 
 describe('render', () => {
@@ -462,6 +426,31 @@ describe('render', () => {
     } finally {
       for (const n of cluster.nodes) await cluster.sim.nodeUp(n.name);
     }
+  });
+
+  it('--dry-run never prints a secret-looking variable\'s value; render --out writes it, mode 640', async () => {
+    const file = path.join(cluster.dir, 'with-token.yaml');
+    const base = await readFile(cluster.deploymentPath, 'utf8');
+    await writeFile(file, `${base}env:\n  HF_TOKEN: hf_s3cret_value\n  REGISTRY_PASSWORD: pw_s3cret\n  LOG_MARK: visible\n`);
+
+    const r = await run('deploy', [file], { dryRun: true });
+    expect(r.exitCode, r.error).toBe(0);
+    expect(r.stdout).not.toContain('s3cret');
+    expect(r.stdout).toContain('HF_TOKEN=<redacted>');
+    expect(r.stdout).toContain('REGISTRY_PASSWORD=<redacted>');
+    expect(r.stdout).toContain('LOG_MARK=visible');
+
+    const j = await run('deploy', [file], { dryRun: true, json: true });
+    expect(j.exitCode).toBe(0);
+    expect(JSON.stringify(j.json)).not.toContain('s3cret');
+
+    const out = path.join(cluster.dir, 'rendered');
+    const rendered = await run('render', [file], { out });
+    expect(rendered.exitCode, rendered.error).toBe(0);
+    expect(rendered.stdout).not.toContain('s3cret');
+    const env = path.join(out, 'node1', 'env');
+    expect(await readFile(env, 'utf8')).toContain('HF_TOKEN=hf_s3cret_value');
+    expect((await stat(env)).mode & 0o777).toBe(0o640);
   });
 
   it('without --out: exit 2', async () => {
