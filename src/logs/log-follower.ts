@@ -45,8 +45,8 @@ export interface FollowLogsOptions {
   tail?: number | undefined;
   signal: AbortSignal;
   /**
-   * A batch of new lines of one node; return a promise to stop reading until it settles. Lines of the
-   * history arrive in timestamp order across nodes, a batch being a run of one node's lines.
+   * A batch of new lines of one node; return a promise to stop reading until it settles. Without
+   * `follow`, lines arrive in timestamp order across nodes, a batch being a run of one node's lines.
    */
   onLines(node: string, lines: TimedLine[]): void | Promise<void>;
   onEvent(event: LogEvent): void;
@@ -72,8 +72,7 @@ const PERMANENT = new Set(['auth', 'host-key', 'config']);
 const DOCKER_MESSAGES_KEPT = 20;
 
 export async function followLogs(opts: FollowLogsOptions): Promise<FollowLogsResult> {
-  // Without -f the log as it stands is merged by time. With -f each node streams from its first
-  // request on, lines passed on as they arrive: one long-lived `docker logs -f` per node, as before.
+  // Without -f the log as it stands is merged by time; with -f lines are passed on as they arrive.
   const merge = opts.follow ? undefined : new TimeMerge(opts.nodes.map((n) => n.name), opts.onLines, opts.signal);
   const outcomes = await Promise.all(
     opts.nodes.map(async (n) => {
@@ -100,19 +99,6 @@ async function followNode(opts: FollowLogsOptions, source: LogSource, merge: Tim
   const maxMs = opts.retryMaxMs ?? 15_000;
   let failures = 0;
   let outage = false;
-  let merging = merge !== undefined;
-  let tail = opts.tail;
-  /**
-   * With `follow`: the history ends for this node (read, or broken off by a dropped connection) and it
-   * waits until every node's history is out, so that its live lines come after all of it. A node whose
-   * history broke resumes as a follow and no longer holds the others' history back.
-   */
-  const endHistory = async (): Promise<void> => {
-    if (!merging || !merge) return;
-    merging = false;
-    merge.leave(node);
-    await merge.finished;
-  };
 
   while (!signal.aborted) {
     const resumeFrom = tracker.since;
@@ -120,12 +106,11 @@ async function followNode(opts: FollowLogsOptions, source: LogSource, merge: Tim
     const argv = dockerLogsArgv({
       runtime: source.runtime,
       container: opts.container,
-      follow: opts.follow && !merging,
+      follow: opts.follow,
       since: resumeFrom ?? opts.since,
       // Resuming: --since alone says where to start; a tail would cut lines never shown.
-      tail: resumeFrom === undefined ? tail : undefined,
+      tail: resumeFrom === undefined ? opts.tail : undefined,
     });
-    const pass = merging && merge ? (lines: TimedLine[]) => merge.push(node, lines) : (lines: TimedLine[]) => opts.onLines(node, lines);
     const out = new LineFramer();
     const err = new LineFramer();
     const dockerMessages: string[] = [];
@@ -149,7 +134,7 @@ async function followNode(opts: FollowLogsOptions, source: LogSource, merge: Tim
         if (tracker.accept(line, fromStderr ? 'stderr' : 'stdout')) fresh.push(line);
       }
       if (fresh.length === 0) return;
-      return pass(fresh);
+      return merge ? merge.push(node, fresh) : opts.onLines(node, fresh);
     };
 
     let transport: Transport;
@@ -175,12 +160,6 @@ async function followNode(opts: FollowLogsOptions, source: LogSource, merge: Tim
       if (result.code === 0) {
         arrived();
         if (!opts.follow) return 'done';
-        if (merging) {
-          // An empty history means every line there is by now is new: a tail would cut some of them.
-          if (tracker.since === undefined) tail = undefined;
-          await endHistory();
-          continue;
-        }
         opts.onEvent({ type: 'stopped', node, exitCode: await containerExitCode(transport, source, opts.container, signal) });
         if (opts.endWhenStopped) return 'done';
         if (!(await waitForRestart(opts, source, signal))) return 'interrupted';
@@ -220,7 +199,6 @@ async function followNode(opts: FollowLogsOptions, source: LogSource, merge: Tim
         outage = true;
         opts.onEvent({ type: 'disconnected', node, message: e.message });
       }
-      await endHistory();
       const waitMs = Math.min(maxMs, initialMs * 2 ** Math.min(failures, 16));
       failures++;
       if (!(await sleep(waitMs, signal))) return 'interrupted';
