@@ -20,16 +20,22 @@ export interface ChatTarget {
 /** A target, and what reaching it holds open (an SSH tunnel when the master is behind a jump host). */
 export interface ResolvedChatTarget {
   target: ChatTarget;
-  /** "http://10.0.0.1:1025 through node1's SSH connection (jump host …)" when tunnelled. */
-  shownAs?: string;
-  /** The master's endpoint when `target.endpoint` is the local end of a tunnel. */
-  realEndpoint?: string;
-  /** The tunnel's last failure, to explain a request that could not connect. */
-  tunnelError(): Error | undefined;
+  /** Set when `target.endpoint` is the local end of an SSH tunnel to the master. */
+  tunnel?: {
+    /** The master's own endpoint, as the user knows it. */
+    endpoint: string;
+    /** "through node1's SSH connection (jump host …)" */
+    via: string;
+    /** Why the last tunnelled connection could not be opened. */
+    lastError(): Error | undefined;
+  };
   release(): Promise<void>;
 }
 
-const NOTHING_HELD = { tunnelError: () => undefined, release: async () => undefined };
+/** "http://10.0.0.1:1025 through node1's SSH connection (…)" for a tunnel, else the endpoint itself. */
+export function shownEndpoint(opened: ResolvedChatTarget): string {
+  return opened.tunnel ? `${opened.tunnel.endpoint} ${opened.tunnel.via}` : opened.target.endpoint;
+}
 
 /**
  * resolveChatTarget, plus the SSH tunnel a recorded deployment behind a jump host needs (deploy
@@ -43,7 +49,7 @@ export async function openChatTarget(
   command: 'chat' | 'bench',
 ): Promise<ResolvedChatTarget> {
   const { target, record } = await resolve(ctx, deploymentArg, flags, command);
-  if (flags.endpoint !== undefined || !record?.tunnel) return { target, ...NOTHING_HELD };
+  if (flags.endpoint !== undefined || !record?.tunnel) return { target, release: async () => undefined };
 
   const [{ loadInventory }, { SshPool }, { httpRoute }] = await Promise.all([
     import('../config/inventory.js'),
@@ -62,8 +68,7 @@ export async function openChatTarget(
   const route = await httpRoute(pool.transport(master), [target.endpoint]);
   return {
     target: { ...target, endpoint: route.url(target.endpoint) },
-    ...(route.via ? { shownAs: `${target.endpoint} ${route.via}`, realEndpoint: target.endpoint } : {}),
-    tunnelError: () => route.lastError(),
+    ...(route.via ? { tunnel: { endpoint: target.endpoint, via: route.via, lastError: () => route.lastError() } } : {}),
     release: async () => {
       await route.close();
       await pool.closeAll();
@@ -97,11 +102,11 @@ export async function withChatTarget<T>(
  * that the SSH connection to the master (or its forwarding) is what failed.
  */
 export function withTunnelError(err: unknown, opened: ResolvedChatTarget): unknown {
-  if (!opened.shownAs || !(err instanceof ClusterError)) return err;
+  if (!opened.tunnel || !(err instanceof ClusterError)) return err;
   // Messages name the local end of the tunnel; the user knows the master's address.
-  const real = opened.realEndpoint ?? opened.target.endpoint;
+  const real = opened.tunnel.endpoint;
   const named = (text: string): string => text.split(opened.target.endpoint).join(real);
-  const tunnel = opened.tunnelError();
+  const tunnel = opened.tunnel.lastError();
   return new ClusterError(`${named(err.message)}${tunnel ? ` (the SSH tunnel to the master said: ${tunnel.message})` : ''}`, {
     hint: (tunnel as { hint?: string } | undefined)?.hint ?? (err.hint !== undefined ? named(err.hint) : 'ascendctl status'),
     cause: err,

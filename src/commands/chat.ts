@@ -9,7 +9,7 @@ import { InputError } from '../errors.js';
 import { parseDuration } from '../config/duration.js';
 import { streamChat, type ChatMessage, type ChatResult } from '../chat/chat-client.js';
 import { deltaPrinter, runRepl, timingLine } from '../chat/chat-repl.js';
-import { withChatTarget, type ChatTarget } from '../chat/chat-target.js';
+import { shownEndpoint, withChatTarget, type ChatTarget } from '../chat/chat-target.js';
 import { whileWarming } from '../chat/http-warmup.js';
 import { intFlag } from './load.js';
 
@@ -26,7 +26,7 @@ async function chatWarming(ctx: Context, args: string[], opts: Record<string, un
   if (timeoutMs <= 0) throw new InputError(`--timeout ${String(opts.timeout)}: expected a duration above zero`, { hint: 'write it like --timeout 2m' });
   const system = opts.system === undefined ? undefined : String(opts.system);
   return await withChatTarget(ctx, args[0], { endpoint: str(opts.endpoint), model: str(opts.model) }, 'chat', (opened) =>
-    chatWith(ctx, opened.target, { system, maxTokens, timeoutMs, prompt: str(opts.prompt), shownAs: opened.shownAs }, warm));
+    chatWith(ctx, opened.target, { system, maxTokens, timeoutMs, prompt: str(opts.prompt), shownAs: shownEndpoint(opened) }, warm));
 }
 
 async function chatWith(

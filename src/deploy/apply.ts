@@ -19,9 +19,8 @@ import { runPreflight, deploymentPorts, type PreflightResult } from '../prefligh
 import { readAllDeviceIps } from './device-ips.js';
 import { containerState, containerTail, docker, pullProgress, stopAndRemove, type ContainerState } from './docker.js';
 import { nodeAddresses, toRenderInput } from './plan.js';
-import { probeOnce, type ProbeTarget } from './readiness.js';
+import { probeOnce, routeProbe, type ProbeTarget, type RoutedProbe } from './readiness.js';
 import { checkImageArchive } from './image-archive.js';
-import { httpRoute, type HttpRoute } from '../remote/http-tunnel.js';
 import type { DeploymentRecord } from './record.js';
 import { explainFailure } from './explain.js';
 
@@ -217,7 +216,8 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
           managementEndpoint: `http://${fmtHost(addresses.get(master.name)!)}:${dep.ports.management}`, model: dep.model.name }
       : { endpoint: `http://${fmtHost(addresses.get(master.name)!)}:${dep.vllm?.port ?? dep.ports.http}`, model: dep.model.name };
     // Behind a jump host the master's HTTP ports are reached as `ssh -L` would: over its SSH connection.
-    const route = await httpRoute(pool.transport(master), [target.endpoint, ...(target.managementEndpoint ? [target.managementEndpoint] : [])]);
+    const routed = await routeProbe(pool.transport(master), target);
+    const { route } = routed;
     if (route.via) rep.detail(`HTTP to ${master.name} goes ${route.via}`);
     const record: DeploymentRecord = {
       name: dep.name,
@@ -236,11 +236,7 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
     await opts.onStarted?.(record);
     let readyOverheadMs: number;
     try {
-      readyOverheadMs = await waitReady({
-        ...target,
-        endpoint: route.url(target.endpoint),
-        ...(target.managementEndpoint ? { managementEndpoint: route.url(target.managementEndpoint) } : {}),
-      }, started, route);
+      readyOverheadMs = await waitReady(routed);
     } finally {
       await route.close();
     }
@@ -423,7 +419,7 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
    * ready line follows the first answer closely), and a container watch over SSH every few seconds
    * (any daemon that exits sinks the HCCL group: stop waiting and show why).
    */
-  async function waitReady(target: ProbeTarget, _t0: number, route: HttpRoute): Promise<number> {
+  async function waitReady({ target, explain }: RoutedProbe): Promise<number> {
     const deadline = now() + opts.timeoutMs;
     const maxWatch = opts.pollMs ?? 2_000;
     const stopWatch = new AbortController();
@@ -460,9 +456,7 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
         rep.waiting(`${p.stage === 'connect' ? 'loading (HTTP not up yet)' : p.stage === 'health' ? 'HTTP up, waiting for /health' : 'health ok, first request not answered yet'} · ${left} s left`);
         if (now() > deadline) {
           const tail = await containerTail(masterT, rt(master), name, 30);
-          const tunnel = route.lastError();
-          const detail = tunnel ? `${p.detail}; the SSH tunnel said: ${tunnel.message}` : p.detail;
-          throw await failure(master, `did not answer a one-token request within ${Math.round(opts.timeoutMs / 1000)} s (${detail})`, tail);
+          throw await failure(master, `did not answer a one-token request within ${Math.round(opts.timeoutMs / 1000)} s (${explain(p.detail)})`, tail);
         }
         await sleep(PROBE_MS, undefined, { signal }).catch(() => undefined);
       }

@@ -5,6 +5,7 @@
  * `reasoning_content`) means ready.
  */
 import { request } from 'undici';
+import { httpRoute, type HttpRoute, type TcpOpener } from '../remote/http-tunnel.js';
 
 export type ProbeResult =
   | { ready: true; sample: string }
@@ -49,4 +50,28 @@ export async function probeOnce(target: ProbeTarget, signal?: AbortSignal): Prom
   } catch (err) {
     return { ready: false, stage: 'infer', detail: (err as Error).message };
   }
+}
+
+/** A probe target as reached from here: through the master's SSH connection when it sits behind a jump host. */
+export interface RoutedProbe {
+  target: ProbeTarget;
+  route: HttpRoute;
+  /** A probe's detail, with what the SSH tunnel saw when it could not open a connection. */
+  explain(detail: string): string;
+}
+
+export async function routeProbe(master: TcpOpener, target: ProbeTarget): Promise<RoutedProbe> {
+  const route = await httpRoute(master, [target.endpoint, ...(target.managementEndpoint ? [target.managementEndpoint] : [])]);
+  return {
+    target: {
+      ...target,
+      endpoint: route.url(target.endpoint),
+      ...(target.managementEndpoint ? { managementEndpoint: route.url(target.managementEndpoint) } : {}),
+    },
+    route,
+    explain: (detail) => {
+      const tunnel = route.lastError();
+      return tunnel ? `${detail}; the SSH tunnel said: ${tunnel.message}` : detail;
+    },
+  };
 }

@@ -10,8 +10,7 @@ import type { SshPool } from '../remote/ssh-pool.js';
 import { RemoteError } from '../remote/transport.js';
 import { containerState, stopAndRemove } from './docker.js';
 import { nodeAddress } from './plan.js';
-import { probeOnce } from './readiness.js';
-import { httpRoute } from '../remote/http-tunnel.js';
+import { probeOnce, routeProbe } from './readiness.js';
 import type { DeploymentRecord } from './record.js';
 
 export interface NodeStatus {
@@ -52,18 +51,15 @@ export async function deploymentStatus(
     health = 'not running';
   } else {
     // Behind a jump host, the master's HTTP ports are reached over its SSH connection.
-    const route = await httpRoute(pool.transport(master), [endpoint, ...(managementEndpoint ? [managementEndpoint] : [])]);
+    const { target, route, explain } = await routeProbe(pool.transport(master), {
+      endpoint, ...(managementEndpoint ? { managementEndpoint } : {}), model: dep.model.name,
+    });
     try {
-      const probe = await probeOnce({
-        endpoint: route.url(endpoint),
-        ...(managementEndpoint ? { managementEndpoint: route.url(managementEndpoint) } : {}),
-        model: dep.model.name,
-      }, signal);
-      const tunnel = route.lastError();
+      const probe = await probeOnce(target, signal);
       healthy = probe.ready && allRunning;
       health = probe.ready
         ? allRunning ? 'answering (one-token request ok)' : 'answering, but a node is not running: the group is degraded'
-        : `not answering (${probe.stage}: ${probe.detail}${tunnel ? `; the SSH tunnel said: ${tunnel.message}` : ''})`;
+        : `not answering (${probe.stage}: ${explain(probe.detail)})`;
       if (route.via) health += ` — ${route.via}`;
     } finally {
       await route.close();
