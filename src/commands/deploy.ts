@@ -8,6 +8,7 @@ import { SshPool } from '../remote/ssh-pool.js';
 import { createDeployReporter } from '../ui/deploy-reporter.js';
 import { intFlag, loadTargets } from './load.js';
 import { redactEnvFile } from '../ui/redact.js';
+import { sshCommand } from '../remote/endpoint.js';
 
 export default async function deployCommand(ctx: Context, args: string[], opts: Record<string, unknown>): Promise<ExitCode> {
   const timeoutMs = parseDuration(String(opts.timeout ?? '60m'), '--timeout');
@@ -85,7 +86,7 @@ export default async function deployCommand(ctx: Context, args: string[], opts: 
       const url = new URL(result.record.endpoint);
       const port = url.port || '80';
       ctx.out.line(`  reached   over SSH through the jump host ${jump.user}@${jump.hostname}: chat, bench and status tunnel on their own`);
-      ctx.out.line(c.dim(`            other clients: ssh -N -J ${jump.user}@${jump.hostname}:${jump.port} -L ${port}:${url.hostname}:${port} -p ${master.port} ${master.user}@${master.hostname}`));
+      ctx.out.line(c.dim(`            other clients: ${sshCommand(master, `${port}:${url.hostname}:${port}`)}`));
     }
     ctx.out.line(`  nodes     ${result.record.nodes.map((n) => `${n.name}${n.role === 'master' ? ' (master)' : ''}`).join(', ')}`);
     ctx.out.line(c.dim(`next: ascendctl chat · ascendctl logs -f · ascendctl status · ascendctl stop`));

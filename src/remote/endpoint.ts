@@ -46,10 +46,15 @@ export function configFileOf(ep: Pick<SshEndpoint, 'configFile'>): string {
   return ep.configFile ?? 'the inventory';
 }
 
-/** `ssh [-J user@jump:port] [-p port] user@host`: how the user reaches the node by hand. */
-export function sshCommand(ep: Pick<SshEndpoint, 'hostname' | 'port' | 'user' | 'jumpHost'>): string {
+/**
+ * `ssh [-N] [-J user@jump:port] [-L spec] [-p port] user@host`: how the user reaches the node by hand,
+ * or (with `forward`, a `-L` spec) opens a tunnel through it without a remote command.
+ */
+export function sshCommand(ep: Pick<SshEndpoint, 'hostname' | 'port' | 'user' | 'jumpHost'>, forward?: string): string {
+  const tunnel = forward === undefined ? '' : ' -N';
   const jump = ep.jumpHost ? ` -J ${ep.jumpHost.user}@${formatAddress(ep.jumpHost.hostname, ep.jumpHost.port)}` : '';
+  const local = forward === undefined ? '' : ` -L ${forward}`;
   const port = ep.port === 22 ? '' : ` -p ${ep.port}`;
   const host = ep.hostname.includes(':') ? `[${ep.hostname}]` : ep.hostname;
-  return `ssh${jump}${port} ${ep.user}@${host}`;
+  return `ssh${tunnel}${jump}${local}${port} ${ep.user}@${host}`;
 }
