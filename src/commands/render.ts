@@ -120,7 +120,7 @@ function inFile<T>(file: string, work: () => T): T {
   try {
     return work();
   } catch (err) {
-    if (!(err instanceof RenderError) || !DEVICE_IP_PROBLEM.test(err.message)) throw err;
+    if (!(err instanceof RenderError) || !err.deviceIps) throw err;
     const missing = /has no entry for/.test(err.message);
     const where = err.node === undefined ? 'the file' : missing ? `an entry for ${err.node}` : `the entry for ${err.node}`;
     throw new InputError(`--device-ips ${file}: ${err.message.replace(/^the device-IPs file /, '').replace(/\) reports (\d+) NPU addresses/, ') has $1 addresses')}`, {
@@ -128,5 +128,3 @@ function inFile<T>(file: string, work: () => T): T {
     });
   }
 }
-
-const DEVICE_IP_PROBLEM = /^(the device-IPs file|no NPU addresses for node|node \S+ (\(.*\) reports \d+ NPU addresses|NPU \d+: device IP))/;

@@ -60,24 +60,26 @@ export function renderRankTable(input: RenderInput): RankTable {
   const serverList = nodes.map((node, k): RankTableServer => {
     const ips = deviceIpsOf(input, node);
     if (ips === undefined) {
-      throw new RenderError(`no NPU addresses for node ${node.name} (${node.host})`, { node: node.name, hint: DEVICE_IPS_HINT });
+      throw new RenderError(`no NPU addresses for node ${node.name} (${node.host})`, { node: node.name, deviceIps: true, hint: DEVICE_IPS_HINT });
     }
     if (ips.length !== npusPerNode) {
       throw new RenderError(`node ${node.name} (${node.host}) reports ${ips.length} NPU addresses; expected ${npusPerNode} (npusPerNode), the same count on every server`, {
         node: node.name,
+        deviceIps: true,
         hint: `check that all ${npusPerNode} NPUs are visible (npu-smi info) and have an address, or fix npusPerNode in the inventory`,
       });
     }
     const device = ips.map((ip, d): RankTableDevice => {
       const problem = typeof ip === 'string' ? addressProblem(ip) : 'is not a string';
       if (problem !== undefined) {
-        throw new RenderError(`node ${node.name} NPU ${d}: device IP ${problem}`, { node: node.name, npu: d, hint: DEVICE_IPS_HINT });
+        throw new RenderError(`node ${node.name} NPU ${d}: device IP ${problem}`, { node: node.name, npu: d, deviceIps: true, hint: DEVICE_IPS_HINT });
       }
       const other = seen.get(ip);
       if (other !== undefined) {
         throw new RenderError(`node ${node.name} NPU ${d}: device IP ${ip} is also used by node ${other.node} NPU ${other.npu}`, {
           node: node.name,
           npu: d,
+          deviceIps: true,
           hint: 'NPU addresses must be unique in the cluster: fix /etc/hccn.conf on one of the two nodes (hccn_tool -i N -ip -s …)',
         });
       }
@@ -234,6 +236,7 @@ export function validateRankTable(obj: unknown, expect: { npusPerNode?: number }
 export function parseDeviceIps(obj: unknown, nodes: readonly RenderNode[]): Record<string, string[]> {
   if (!isRecord(obj)) {
     throw new RenderError('the device-IPs file is not a JSON object of node → list of NPU addresses', {
+      deviceIps: true,
       hint: 'write { "node1": ["192.168.100.11", …], "node2": [ … ] }',
     });
   }
@@ -243,16 +246,18 @@ export function parseDeviceIps(obj: unknown, nodes: readonly RenderNode[]): Reco
     if (node === undefined) {
       throw new RenderError(`the device-IPs file names "${key}", which is neither a node name nor a host in the inventory`, {
         path: key,
+        deviceIps: true,
         hint: `use one of: ${nodes.map((n) => n.name).join(', ')}`,
       });
     }
     if (Object.hasOwn(out, node.name)) {
-      throw new RenderError(`the device-IPs file lists node ${node.name} twice (by name and by host)`, { node: node.name, path: key, hint: 'keep one entry per node' });
+      throw new RenderError(`the device-IPs file lists node ${node.name} twice (by name and by host)`, { node: node.name, path: key, deviceIps: true, hint: 'keep one entry per node' });
     }
     if (!Array.isArray(value) || !value.every((v): v is string => typeof v === 'string')) {
       throw new RenderError(`the device-IPs file entry for ${node.name} is not a list of address strings`, {
         node: node.name,
         path: key,
+        deviceIps: true,
         hint: 'list the addresses in NPU order: ["<ip of NPU 0>", "<ip of NPU 1>", …]',
       });
     }
@@ -260,7 +265,7 @@ export function parseDeviceIps(obj: unknown, nodes: readonly RenderNode[]): Reco
   }
   for (const node of nodes) {
     if (!Object.hasOwn(out, node.name)) {
-      throw new RenderError(`the device-IPs file has no entry for node ${node.name} (${node.host})`, { node: node.name, hint: 'add the node\'s NPU addresses to the file' });
+      throw new RenderError(`the device-IPs file has no entry for node ${node.name} (${node.host})`, { node: node.name, deviceIps: true, hint: 'add the node\'s NPU addresses to the file' });
     }
   }
   return out;

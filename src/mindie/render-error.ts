@@ -8,6 +8,8 @@ export interface RenderErrorOptions {
   npu?: number;
   /** Where the bad value came from: `limits.maxSeqLen`, `mindieConfig.ServerConfig.httpsEnabled`, `env.WORLD_SIZE`, … */
   path?: string;
+  /** The problem is in the NPU addresses given to the renderer: the caller knows where they came from. */
+  deviceIps?: boolean;
   /** 2 (bad input) unless the caller knows the data came from the cluster (then 1). */
   exitCode?: Extract<ExitCode, 1 | 2>;
 }
@@ -17,6 +19,7 @@ export class RenderError extends UserError {
   readonly node: string | undefined;
   readonly npu: number | undefined;
   readonly path: string | undefined;
+  readonly deviceIps: boolean;
 
   constructor(message: string, opts: RenderErrorOptions = {}) {
     super(message, { hint: opts.hint, exitCode: opts.exitCode ?? 2 });
@@ -24,5 +27,6 @@ export class RenderError extends UserError {
     this.node = opts.node;
     this.npu = opts.npu;
     this.path = opts.path;
+    this.deviceIps = opts.deviceIps ?? false;
   }
 }
