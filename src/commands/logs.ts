@@ -67,6 +67,7 @@ export async function logsVia(
       return transportOf(n);
     },
     follow: Boolean(opts.follow),
+    order: opts.order === 'arrival' ? 'arrival' : 'time',
     since,
     tail,
     signal,

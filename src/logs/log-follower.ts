@@ -4,8 +4,9 @@
  * a batch of lines is handed on as one unit, so lines never split or interleave.
  *
  * Without `follow`, the log as it stands (all of it, or what `--tail`/`--since` select) is merged by
- * timestamp (TimeMerge). With `follow`, lines are passed on as they arrive: waiting for a quiet node's
- * next line would hold every other node's back indefinitely.
+ * timestamp (TimeMerge). With `follow`, waiting for a quiet node's next line would hold every other
+ * node's back indefinitely, so each line is held for a short bounded window instead and the lines held
+ * are passed on in timestamp order (TimeWindow); `order: 'arrival'` passes them on as they arrive.
  *
  * With `follow`, a node whose SSH connection drops is said to be reconnecting (once per outage), asked
  * again with backoff, and resumed from the last timestamp it delivered; ResumeTracker drops the lines
@@ -20,6 +21,7 @@ import { dockerLogsArgv, exitCodeArgv, splitTimestamp, type TimedLine } from './
 import { LineFramer } from './line-framer.js';
 import { ResumeTracker } from './resume.js';
 import { TimeMerge } from './time-merge.js';
+import { TimeWindow } from './time-window.js';
 
 export interface LogSource {
   name: string;
@@ -40,6 +42,10 @@ export interface FollowLogsOptions {
   /** The node's transport; asked again after a failure, so a pool may hand out a fresh one. */
   transportFor(node: string): Transport;
   follow: boolean;
+  /** With `follow`: 'time' (default) holds each line up to `holdMs` to pass lines on in time order. */
+  order?: 'time' | 'arrival';
+  /** With `follow` in time order: how long a line is held at most (default DEFAULT_HOLD_MS). */
+  holdMs?: number;
   /** docker `--since` value (see sinceArg). */
   since?: string | undefined;
   tail?: number | undefined;
@@ -72,17 +78,26 @@ const PERMANENT = new Set(['auth', 'host-key', 'config']);
 const DOCKER_MESSAGES_KEPT = 20;
 
 export async function followLogs(opts: FollowLogsOptions): Promise<FollowLogsResult> {
-  // Without -f the log as it stands is merged by time; with -f lines are passed on as they arrive.
+  // Without -f the log as it stands is merged by time; with -f each line is held a bounded while to be
+  // passed on in time order (or passed on as it arrives with order: 'arrival').
   const merge = opts.follow ? undefined : new TimeMerge(opts.nodes.map((n) => n.name), opts.onLines, opts.signal);
+  const window = opts.follow && opts.order !== 'arrival'
+    ? new TimeWindow(opts.onLines, opts.signal, opts.holdMs === undefined ? {} : { holdMs: opts.holdMs })
+    : undefined;
+  const sink: Sink = merge ?? window ?? { push: opts.onLines };
+  // What is said about a node (stopped, reconnecting) takes its place in time after the node's lines.
+  const nodeOpts: FollowLogsOptions = window ? { ...opts, onEvent: (e) => window.say(e.node, () => opts.onEvent(e)) } : opts;
   const outcomes = await Promise.all(
     opts.nodes.map(async (n) => {
       try {
-        return await followNode(opts, n, merge);
+        return await followNode(nodeOpts, n, sink);
       } finally {
         merge?.leave(n.name);
       }
     }),
   );
+  await window?.flush();
+  window?.close();
   return {
     failed: opts.nodes.filter((_, i) => outcomes[i] === 'failed').map((n) => n.name),
     interrupted: opts.signal.aborted,
@@ -91,7 +106,12 @@ export async function followLogs(opts: FollowLogsOptions): Promise<FollowLogsRes
 
 type Outcome = 'done' | 'failed' | 'interrupted';
 
-async function followNode(opts: FollowLogsOptions, source: LogSource, merge: TimeMerge | undefined): Promise<Outcome> {
+/** Where a node's fresh lines go: the time merge, the time window, or straight to onLines. */
+interface Sink {
+  push(node: string, lines: TimedLine[]): void | Promise<void>;
+}
+
+async function followNode(opts: FollowLogsOptions, source: LogSource, sink: Sink): Promise<Outcome> {
   const { signal } = opts;
   const node = source.name;
   const tracker = new ResumeTracker();
@@ -134,7 +154,7 @@ async function followNode(opts: FollowLogsOptions, source: LogSource, merge: Tim
         if (tracker.accept(line, fromStderr ? 'stderr' : 'stdout')) fresh.push(line);
       }
       if (fresh.length === 0) return;
-      return merge ? merge.push(node, fresh) : opts.onLines(node, fresh);
+      return sink.push(node, fresh);
     };
 
     let transport: Transport;
