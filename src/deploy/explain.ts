@@ -4,7 +4,7 @@
  * cascade of generic ones ("Failed to init infer backend manager", "[start mindie server] [fail]"),
  * and the generic endpoint-init line is only the answer when nothing more specific was logged.
  */
-import { classifyLogLine, type FailureKind } from '../logs/known-failures.js';
+import { classifyLogLine, type FailureKind } from '../mindie/known-failures.js';
 
 export interface FailureExplanation {
   kind: FailureKind;

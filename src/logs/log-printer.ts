@@ -11,7 +11,7 @@ import type { ChalkInstance } from 'chalk';
 import { InputError } from '../errors.js';
 import type { Output } from '../ui/output.js';
 import type { TimedLine } from './docker-logs.js';
-import { classifyLogLine, type FailureKind } from './known-failures.js';
+import { classifyLogLine, type FailureKind } from '../mindie/known-failures.js';
 
 export interface LogPrinterOptions {
   out: Output;

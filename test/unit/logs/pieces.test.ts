@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createContext } from '../../../src/context.js';
 import { InputError } from '../../../src/errors.js';
 import { dockerLogsArgv, parseTimestamp, sinceArg, splitTimestamp } from '../../../src/logs/docker-logs.js';
-import { FAILURE_KINDS, classifyLogLine, type FailureKind } from '../../../src/logs/known-failures.js';
+import { FAILURE_KINDS, classifyLogLine, type FailureKind } from '../../../src/mindie/known-failures.js';
 import { LineFramer } from '../../../src/logs/line-framer.js';
 import { LogPrinter, compileGrep, formatLogLine, nodeColorIndex } from '../../../src/logs/log-printer.js';
 import { ResumeTracker } from '../../../src/logs/resume.js';
