@@ -124,8 +124,13 @@ function power(mw: number): string {
   return `${mw.toFixed(4)} mW (${dbm(mw)})`;
 }
 
-/** `0b1010` → `lanes 1, 3`; lanes are the mask's set bits. */
-function laneList(mask: number): string {
+/**
+ * `0b1010` → `lanes 1, 3`: the mask's set bits, cut to the lanes the module reports readings for
+ * (a 4-lane module prints `0xff` for "every lane").
+ */
+function laneList(raw: number, laneCount: number): string {
+  const cut = laneCount > 0 && laneCount < 32 ? raw & ((1 << laneCount) - 1) : raw;
+  const mask = cut !== 0 ? cut : raw;
   const set: number[] = [];
   for (let lane = 0; lane < 32; lane++) if (mask & (1 << lane)) set.push(lane);
   return `lane${set.length > 1 ? 's' : ''} ${set.length > 2 && set.every((l, i) => l === set[0]! + i) ? `${set[0]}-${set[set.length - 1]}` : set.join(', ')}`;
@@ -159,7 +164,7 @@ export function judgeOpticsValue(node: string, npu: number, v: OpticsFacts): Fin
 
   const problems: { text: string; hint: string }[] = [];
   const flag = (mask: number | undefined, text: string, hint: string): void => {
-    if (mask) problems.push({ text: `${text} on ${laneList(mask)}`, hint });
+    if (mask) problems.push({ text: `${text} on ${laneList(mask, Math.max(v.rxPowerMw.length, v.txPowerMw.length))}`, hint });
   };
   flag(v.flags.rxLos, 'loss of signal (Rx LOS)', HINT.rxLos(npu));
   flag(v.flags.rxLol, 'loss of lock (Rx LOL)', HINT.lol(npu));

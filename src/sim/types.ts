@@ -74,6 +74,11 @@ export type SimFault =
   | { kind: 'optics-rx-low'; npu: number; lane?: number }
   /** `-optical -g` is not supported on this product/driver (exit 13, stdout). */
   | { kind: 'optics-unsupported'; npu?: number }
+  /**
+   * The node is an Atlas 800 A3 (dual-die) server: `npu-smi info` lists 8 NPUs × 2 dies in the A3 layout
+   * (`Chip  Phy-ID`, Phy-ID 0–15, name `Ascend910`), as an odd node in an A2 rack would.
+   */
+  | { kind: 'a3-server' }
   /** `count` link-down/up pairs in `-link_stat -g`, the latest `hoursAgo` (default 1) hours ago, 10 min apart. */
   | { kind: 'link-flaps'; npu: number; count: number; hoursAgo?: number }
   /** Pings from this NPU to `peer` (a node name; default every peer) lose `lost` of 3 probes (default 3). */
