@@ -15,14 +15,14 @@ import {
 } from './lib.js';
 
 export const HCCN_TOOL = '/usr/local/Ascend/driver/tools/hccn_tool';
-/** The per-NPU gets preflight makes (`ip` first, then the six checks of collect.ts). */
-export const NPU_GETS = ['ip', 'link', 'net_health', 'lldp', 'netdetect', 'gateway', 'tls'] as const;
+/** The per-NPU gets preflight makes (`ip` first, then the eight checks of collect.ts, optics and link-flaps included). */
+export const NPU_GETS = ['ip', 'link', 'net_health', 'lldp', 'netdetect', 'gateway', 'tls', 'optical', 'link_stat'] as const;
 const NPUS = 8;
 const NPU_LIST = Array.from({ length: NPUS }, (_, i) => i).join(' ');
 
 /**
  * The floor's script for one node: the same calls as preflight without a deployment file — clock, the
- * driver and hccn.conf reads, the runtime, 8 × 7 hccn_tool gets, npu-smi info, and the pings the ping
+ * driver and hccn.conf reads, the runtime, 8 × 9 hccn_tool gets, npu-smi info, and the pings the ping
  * plan gives this node at this cluster size — as one command string.
  */
 export function floorScript(node: SimNodeInfo, nodes: readonly SimNodeInfo[]): string {
@@ -61,7 +61,7 @@ export function floorCallCount(node: SimNodeInfo, nodes: readonly SimNodeInfo[])
 
 /**
  * The documented manual checklist, one pdsh line each: npu-smi info, hccn.conf, one loop over the NPUs
- * per hccn_tool get (link, net_health, netdetect, gateway, ip, tls, lldp), then per peer node p a loop
+ * per hccn_tool get (link, net_health, netdetect, gateway, ip, tls, lldp, optical, link_stat), then per peer node p a loop
  * pinging p's NPUs from every other node (`-w` without p). Device IPs follow the simulator's plan
  * 192.168.(100+i).(11+node index), so `192.168.10$i.X` is what an operator would type.
  */
@@ -71,7 +71,7 @@ export function checklistLines(nodes: readonly SimNodeInfo[]): { hosts: string[]
     { hosts: all, command: 'npu-smi info' },
     { hosts: all, command: 'cat /etc/hccn.conf' },
   ];
-  for (const get of ['link', 'net_health', 'netdetect', 'gateway', 'ip', 'tls', 'lldp']) {
+  for (const get of ['link', 'net_health', 'netdetect', 'gateway', 'ip', 'tls', 'lldp', 'optical', 'link_stat']) {
     lines.push({ hosts: all, command: `for i in ${NPU_LIST}; do ${HCCN_TOOL} -i $i -${get} -g; done` });
   }
   for (const p of nodes) {
@@ -195,14 +195,14 @@ export const PREFLIGHT_METHOD = [
   '',
   '**Floor** (4 nodes): for every node one OpenSSH `ssh` client connection (the system `ssh`, not ssh2) running every',
   'call preflight makes as one `;`-joined command string — `date`, the `cat`s of ascend_install.info, version.info and',
-  'hccn.conf, `docker version`, the 8 × 7 `hccn_tool` gets, `npu-smi info`, and the pings of',
+  'hccn.conf, `docker version`, the 8 × 9 `hccn_tool` gets, `npu-smi info`, and the pings of',
   '`src/preflight/ping-plan.ts` at that size (at 4 nodes the full matrix: 3 peers × 8 NPUs = 24 pings per node) —',
   'all nodes at once; the time is from spawning the first `ssh` to the last one exiting. Every ping must answer.',
   'The floor runs the calls strictly one after another per node, as hccn_tool\'s one-caller rule forces for the',
   'device calls; preflight runs the file reads beside the device queue, so it may come in slightly under the floor.',
   '',
   '**Manual checklist** (16 nodes): one `pdsh -R ssh` invocation per line, every node each time, fan-out 32 (pdsh\'s',
-  'default): `npu-smi info`; `cat /etc/hccn.conf`; for each of link, net_health, netdetect, gateway, ip, tls, lldp',
+  'default): `npu-smi info`; `cat /etc/hccn.conf`; for each of link, net_health, netdetect, gateway, ip, tls, lldp, optical, link_stat',
   '`for i in 0 … 7; do hccn_tool -i $i -<get> -g; done`; then for each node p',
   '`for i in 0 … 7; do hccn_tool -i $i -ping -g address 192.168.10$i.<p>; done` on every node but p (`-w` without p):',
   'the full ping matrix, as the checklist has no ping plan. The lines run one after another, as an operator would.',

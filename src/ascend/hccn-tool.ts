@@ -544,75 +544,185 @@ export interface LinkStat {
   events: LinkStatEvent[];
 }
 
-/** Lines prefixed `[devid N]` (older) or `[device N]` (newer). */
+/**
+ * Lines prefixed `[devid N]` (older) or `[device N]` (newer). Case, spacing and a `_` in `LINK_DOWN`
+ * are free: the format is known from two captures only (§2.11).
+ */
 export function parseLinkStat(stdout: string): ParseResult<LinkStat> {
   const stat: LinkStat = { events: [] };
   let understood = false;
   for (const raw of lines(stdout)) {
     if (raw.trim() === '') continue;
-    const p = /^\[(?:devid|device)\s+(\d+)\](.*)$/.exec(raw);
+    const p = /^\s*\[(?:devid|device)\s*(\d+)\s*\](.*)$/i.exec(raw);
     const body = p ? (p[2] ?? '') : raw;
     if (p && stat.device === undefined) stat.device = Number(p[1]);
-    let m = /^\s*current time\s*:\s*(.*)$/.exec(body);
+    let m = /^\s*current[ _]?time\s*:\s*(.*)$/i.exec(body);
     if (m) {
       stat.currentTime = (m[1] ?? '').trim();
       understood = true;
       continue;
     }
-    m = /^\s*link up count\s*:\s*(\d+)$/.exec(body);
+    m = /^\s*link[ _]?up[ _]?count\s*:\s*(\d+)\s*$/i.exec(body);
     if (m) {
       stat.linkUpCount = Number(m[1]);
       understood = true;
       continue;
     }
-    if (/^\s*link change records\s*:/.test(body)) {
+    if (/^\s*link[ _]?change[ _]?records\s*:/i.test(body)) {
       understood = true;
       continue;
     }
-    m = /^\s*(.+?)\s+LINK (UP|DOWN)$/.exec(body);
-    if (m) stat.events.push({ time: (m[1] ?? '').trim(), state: m[2] as LinkStatus });
+    m = /^\s*(.+?)\s+LINK[ _]?(UP|DOWN)\s*$/i.exec(body);
+    if (m) stat.events.push({ time: (m[1] ?? '').trim(), state: (m[2] ?? '').toUpperCase() as LinkStatus });
   }
   return understood ? parsed(stat) : unexpected(stdout);
 }
 
+const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+
+/**
+ * A time as hccn_tool prints it in `-link_stat -g` (C `ctime` form: `Tue Aug  1 14:44:40 2022`), also
+ * without the weekday, with a zone word before the year, or as `2022-08-01 14:44:40`. The tool prints
+ * the node's local time without a zone, so the result is the wall-clock reading as if it were UTC
+ * (epoch ms): compare it only with another reading of the same clock, such as the `current time` line.
+ * Undefined when unreadable.
+ */
+export function parseHccnTime(text: string): number | undefined {
+  const t = text.trim();
+  let m = /^(?:[A-Za-z]{3,}\.?,?\s+)?([A-Za-z]{3,})\.?\s+(\d{1,2}),?\s+(\d{1,2}):(\d{2}):(\d{2})(?:\s+[A-Za-z]{2,5}|\s+[+-]\d{4})?\s+(\d{4})$/.exec(t);
+  if (m) {
+    const month = MONTHS.indexOf((m[1] ?? '').slice(0, 3).toLowerCase());
+    if (month < 0) return undefined;
+    return utc(Number(m[6]), month, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]));
+  }
+  m = /^(\d{4})[-/](\d{1,2})[-/](\d{1,2})[ T](\d{1,2}):(\d{2}):(\d{2})(?:\.\d+)?$/.exec(t);
+  if (m) return utc(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
+  return undefined;
+}
+
+function utc(year: number, month: number, day: number, h: number, min: number, sec: number): number | undefined {
+  if (month < 0 || month > 11 || day < 1 || day > 31 || h > 23 || min > 59 || sec > 60) return undefined;
+  const ms = Date.UTC(year, month, day, h, min, sec);
+  return new Date(ms).getUTCDate() === day ? ms : undefined;
+}
+
 export interface OpticalInfo {
-  /** `present : present` → true, `not present` → false, anything else null. */
+  /**
+   * `present : present` → true, `not present` (or `absent`) → false, anything else null. Case and
+   * spacing are free: these are derived/reconstructed formats (§2.11).
+   */
   present: boolean | null;
   temperatureC?: number;
+  /** Per lane, in mW (a `dBm` value is converted); NaN where the value is `NA` or unreadable. */
   txPowerMw: number[];
   rxPowerMw: number[];
+  /** The module's own alarm thresholds (mW), when printed: `TxPower High Thres`, `RxPower Low Thres`, … */
+  thresholds: OpticalThresholds;
+  /** LOS/LOL flags as lane bitmasks (`0x0` none, `0xff` every lane); absent when not printed or unreadable. */
+  flags: OpticalFlags;
   /** Every `key : value` line, keys trimmed. */
   fields: Record<string, string>;
 }
 
+export interface OpticalThresholds {
+  txHighMw?: number;
+  txLowMw?: number;
+  rxHighMw?: number;
+  rxLowMw?: number;
+}
+
+export interface OpticalFlags {
+  txLos?: number;
+  rxLos?: number;
+  txLol?: number;
+  rxLol?: number;
+}
+
+/** `Tx Power0`, `TX_POWER 0`, `txpower0` → `txpower0`: the key compared without case, spaces or `_`. */
+function normalKey(key: string): string {
+  return key.toLowerCase().replace(/[\s_\-()[\]]+/g, '');
+}
+
+/**
+ * A power reading in mW: `1.4035 mW`, `-3.2 dBm` (converted), a bare number (mW, the unit the tool
+ * prints); NaN for `NA`, `not supported` and anything else.
+ */
+export function opticalPowerMw(text: string | undefined): number {
+  const m = /^(-?\d+(?:\.\d+)?|-?\.\d+)\s*(mw|dbm|uw)?$/i.exec((text ?? '').trim());
+  if (!m) return NaN;
+  const v = Number(m[1]);
+  const unit = (m[2] ?? 'mw').toLowerCase();
+  if (unit === 'dbm') return 10 ** (v / 10);
+  if (unit === 'uw') return v / 1000;
+  return v;
+}
+
+/** `0x0`, `0xff`, `0XF`, `15`, `0` → the bitmask; undefined for `NA` and other text. */
+function flagMask(text: string | undefined): number | undefined {
+  const t = (text ?? '').trim();
+  if (/^0x[0-9a-f]+$/i.test(t)) return parseInt(t.slice(2), 16);
+  if (/^\d+$/.test(t)) return Number(t);
+  return undefined;
+}
+
 export function parseOptical(stdout: string): ParseResult<OpticalInfo> {
   const fields: Record<string, string> = {};
+  const byKey = new Map<string, string>();
   for (const l of lines(stdout)) {
-    if (/^\s*optical info:\s*$/.test(l)) continue;
+    if (/^\s*optical info\s*:?\s*$/i.test(l)) continue;
     const m = /^\s*([^:]+?)\s*:\s*(.*)$/.exec(l);
-    if (m) fields[m[1] ?? ''] = (m[2] ?? '').trim();
+    if (!m) continue;
+    const key = m[1] ?? '';
+    const value = (m[2] ?? '').trim();
+    fields[key] = value;
+    if (!byKey.has(normalKey(key))) byKey.set(normalKey(key), value);
   }
   if (Object.keys(fields).length === 0) return unexpected(stdout);
-  const presentText = fields['present'];
+  const presentText = (byKey.get('present') ?? '').toLowerCase().replace(/\s+/g, ' ');
+  const thresholds: OpticalThresholds = {};
+  const setThreshold = (k: keyof OpticalThresholds, ...keys: string[]): void => {
+    const v = keys.map((key) => opticalPowerMw(byKey.get(key))).find((x) => Number.isFinite(x));
+    if (v !== undefined) thresholds[k] = v;
+  };
+  setThreshold('txHighMw', 'txpowerhighthres', 'txpowerhighthreshold', 'txpowerhighalarm');
+  setThreshold('txLowMw', 'txpowerlowthres', 'txpowerlowthreshold', 'txpowerlowalarm');
+  setThreshold('rxHighMw', 'rxpowerhighthres', 'rxpowerhighthreshold', 'rxpowerhighalarm');
+  setThreshold('rxLowMw', 'rxpowerlowthres', 'rxpowerlowthreshold', 'rxpowerlowalarm');
+  const flags: OpticalFlags = {};
+  const setFlag = (k: keyof OpticalFlags, key: string): void => {
+    const v = flagMask(byKey.get(key));
+    if (v !== undefined) flags[k] = v;
+  };
+  setFlag('txLos', 'txlosflag');
+  setFlag('rxLos', 'rxlosflag');
+  setFlag('txLol', 'txlolflag');
+  setFlag('rxLol', 'rxlolflag');
   const info: OpticalInfo = {
-    present: presentText === 'present' ? true : presentText === 'not present' ? false : null,
-    txPowerMw: lanes(fields, 'Tx Power'),
-    rxPowerMw: lanes(fields, 'Rx Power'),
+    present: presentText === 'present' || presentText === 'yes'
+      ? true
+      : presentText === 'not present' || presentText === 'absent' || presentText === 'no' ? false : null,
+    txPowerMw: lanes(byKey, 'txpower'),
+    rxPowerMw: lanes(byKey, 'rxpower'),
+    thresholds,
+    flags,
     fields,
   };
-  const temp = /^(-?[\d.]+)\s*C$/.exec(fields['temperature'] ?? '');
+  const temp = /^(-?[\d.]+)\s*(?:C|°C|degC)?$/i.exec(byKey.get('temperature') ?? '');
   if (temp) info.temperatureC = Number(temp[1]);
   return parsed(info);
 }
 
-function lanes(fields: Record<string, string>, prefix: string): number[] {
-  const out: number[] = [];
-  for (let lane = 0; ; lane++) {
-    const v = fields[`${prefix}${lane}`];
-    if (v === undefined) return out;
-    const m = /^(-?[\d.]+)\s*mW$/.exec(v);
-    out.push(m ? Number(m[1]) : NaN);
+/** Lane values `<prefix>0`, `<prefix>1`, … (normalised keys) up to the highest lane printed. */
+function lanes(byKey: Map<string, string>, prefix: string): number[] {
+  const found = new Map<number, number>();
+  const re = new RegExp(`^${prefix}(?:lane)?(\\d+)$`);
+  for (const [key, value] of byKey) {
+    const m = re.exec(key);
+    if (m) found.set(Number(m[1]), opticalPowerMw(value));
   }
+  if (found.size === 0) return [];
+  const max = Math.max(...found.keys());
+  return Array.from({ length: max + 1 }, (_, lane) => found.get(lane) ?? NaN);
 }
 
 export interface FecInfo {

@@ -205,6 +205,8 @@ export interface Inventory {
   file: string;
   absolutePath: string;
   npusPerNode: number;
+  /** The file says `npusPerNode:` itself (preflight's `hardware` check compares it with the nodes). */
+  npusPerNodeGiven?: boolean;
   checks: { gateway: 'optional' | 'required'; minDriver: string };
   /** The nodes to act on (after --node), master first, then inventory order. */
   nodes: ResolvedNode[];
@@ -501,6 +503,7 @@ export function resolveInventory(yamlFile: YamlFile, opts: LoadInventoryOptions)
     file: yamlFile.file,
     absolutePath: yamlFile.absolutePath,
     npusPerNode: inv.npusPerNode,
+    npusPerNodeGiven: typeof yamlFile.data === 'object' && yamlFile.data !== null && 'npusPerNode' in yamlFile.data,
     checks: { gateway: inv.checks.gateway, minDriver: inv.checks.minDriver },
     nodes,
     allNodes,

@@ -21,6 +21,8 @@ import type {
   HccnConfFacts, Listener, ModelFacts, NodeFacts, NpuFacts, NpuSmiFacts, Outcome, PingFacts, PingResult,
 } from './facts.js';
 import { isRingPlan, pingPeers, ringSuccessors, type PingPlanMode } from './ping-plan.js';
+import { linkFlapsFromOutput, opticsError, opticsFromOutput, unsupportedCommand } from './optics.js';
+import { serverOf } from './hardware.js';
 
 export interface PreflightNode {
   name: string;
@@ -67,8 +69,12 @@ function netdetectNotSet(c: Extract<HccnOutcome, { kind: 'error' }>): boolean {
   return !(c.reason === 'unsupported' && /not supported on this product/i.test(c.message));
 }
 
-/** Per NPU, in this order; `ip` runs first for every NPU so that peers can start pinging early. */
-const NPU_CHECKS: HccnGetCommand[] = ['link', 'net_health', 'lldp', 'netdetect', 'gateway', 'tls'];
+/**
+ * Per NPU, in this order; `ip` runs first for every NPU so that peers can start pinging early.
+ * `optical` and `link_stat` (checks optics, link-flaps) are two more device round trips per NPU on the
+ * serial queue: about 90 ms per NPU with the simulator's hardware latencies (src/sim/latency.ts).
+ */
+const NPU_CHECKS: HccnGetCommand[] = ['link', 'net_health', 'lldp', 'netdetect', 'gateway', 'tls', 'optical', 'link_stat'];
 
 export async function collect(opts: CollectOptions): Promise<NodeFacts[]> {
   const names = opts.nodes.map((n) => n.name);
@@ -297,6 +303,16 @@ class HccnCaller {
         nf.tls = mapOk(await this.get(npu, 'tls', parseTls, (c) =>
           c.reason === 'no-cert' ? { kind: 'ok', value: null } : undefined), (v) => (v ? { switch: v.switch } : {}));
         return;
+      case 'optical':
+        nf.optics = await this.get(npu, 'optical', opticsFromOutput, opticsError);
+        return;
+      case 'link_stat': {
+        // The node's clock when the records are read: the 24 h window is measured on it, never on ours.
+        const clock = this.facts.clockOffsetMs;
+        const nodeClockMs = clock?.kind === 'ok' ? (this.opts.now ?? Date.now)() + clock.value : undefined;
+        nf.linkFlaps = await this.get(npu, 'link_stat', (out) => linkFlapsFromOutput(out, nodeClockMs), unsupportedCommand);
+        return;
+      }
       default:
         return;
     }
@@ -323,6 +339,7 @@ class HccnCaller {
         return dev;
       }),
     };
+    facts.server = serverOf(info);
     if (info.layout === 'a3') facts.unsupported = 'this is an Atlas A3 (dual-die) server: A3 is not supported by this version';
     else {
       const reason = nonA2Reason(info);
@@ -519,6 +536,7 @@ function markSkipped(f: NodeFacts, npus: number, why: string): void {
     const nf = npuFacts(f, npu);
     nf.ip ??= skip; nf.link ??= skip; nf.netHealth ??= skip; nf.lldp ??= skip;
     nf.netdetect ??= skip; nf.gateway ??= skip; nf.tls ??= skip;
+    nf.optics ??= skip; nf.linkFlaps ??= skip;
   }
 }
 

@@ -29,6 +29,8 @@ export interface NpuSmiFacts {
   devices: NpuSmiDevice[];
   /** Set when the host is not an A2 (A3 dual-die, a non-910B chip such as 910A, the old 910 named "910B"): ascendctl targets A2. */
   unsupported?: string;
+  /** The server kind derived from the table's layout (check `hardware`). */
+  server?: ServerFacts;
 }
 
 export interface TlsFacts {
@@ -59,6 +61,45 @@ export interface NpuFacts {
   gateway?: Outcome<string | null>;
   tls?: Outcome<TlsFacts>;
   lldp?: Outcome<{ ifname?: string; systemName?: string }>;
+  /** `hccn_tool -i N -optical -g` (check `optics`). */
+  optics?: Outcome<OpticsFacts>;
+  /** `hccn_tool -i N -link_stat -g` (check `link-flaps`). */
+  linkFlaps?: Outcome<LinkFlapFacts>;
+}
+
+/** The optical module of one NPU port, as `-optical -g` reports it (ascend-tools.md §2.11). */
+export interface OpticsFacts {
+  /** false: `Optical module is not present.` (exit 20) or `present : not present`; null: not said. */
+  present: boolean | null;
+  /** Per lane in mW; null where the tool printed `NA` or something unreadable. */
+  txPowerMw: (number | null)[];
+  rxPowerMw: (number | null)[];
+  /** The module's own alarm thresholds (mW), when printed. */
+  thresholds: { txHighMw?: number; txLowMw?: number; rxHighMw?: number; rxLowMw?: number };
+  /** LOS / LOL lane bitmasks (0 = none). */
+  flags: { txLos?: number; rxLos?: number; txLol?: number; rxLol?: number };
+}
+
+/** The link change records of one NPU port, as `-link_stat -g` reports them (§2.11). */
+export interface LinkFlapFacts {
+  /** The tool's `current time` line: the node's clock, in the same zone as the records. */
+  currentTime?: string;
+  linkUpCount?: number;
+  events: { time: string; state: 'UP' | 'DOWN' }[];
+  /** The node's clock (epoch ms, from `date`) when the records were read: the reference without `current time`. */
+  nodeClockMs?: number;
+}
+
+/** What kind of server a node is, from `npu-smi info` (check `hardware`). */
+export interface ServerFacts {
+  /** 'A2': one die per NPU (910B); 'A3': two dies per NPU; 'other': neither (910A, the old 910, …). */
+  kind: 'A2' | 'A3' | 'other';
+  /** NPUs (cards) listed. */
+  npus: number;
+  /** HCCL devices: NPUs on A2, dies on A3. */
+  devices: number;
+  /** The chip name(s) as listed, e.g. `910B3`. */
+  chip: string;
 }
 
 export interface PingResult {
@@ -108,6 +149,8 @@ export interface NodeFacts {
 /** What the judge needs besides the facts. */
 export interface JudgeContext {
   npusPerNode: number;
+  /** The inventory gives npusPerNode explicitly (not the default): `hardware` then checks it. */
+  npusPerNodeGiven?: boolean;
   gateway: 'optional' | 'required';
   /** Minimum driver version and where the requirement comes from ("CANN 8.2.RC1 in <image>"). */
   minDriver: { version: string; reason: string };

@@ -16,7 +16,10 @@ export type CheckId =
   | 'image'
   | 'model'
   | 'ports'
-  | 'clock';
+  | 'clock'
+  | 'optics'
+  | 'link-flaps'
+  | 'hardware';
 
 export type Status = 'pass' | 'warn' | 'fail';
 

@@ -4,10 +4,13 @@
  */
 import type { CheckId, Finding, Status } from './finding.js';
 import type { JudgeContext, NodeFacts, Outcome, PingFacts, PingResult } from './facts.js';
+import { judgeHardware } from './hardware.js';
+import { judgePortHealth } from './optics.js';
 
 const CHECK_ORDER: CheckId[] = [
   'ssh', 'clock', 'driver', 'npu-smi', 'container-runtime', 'image', 'model', 'ports', 'hccn.conf',
   'ip', 'link', 'net_health', 'lldp', 'netdetect', 'gateway', 'tls', 'ping',
+  'hardware', 'optics', 'link-flaps',
 ];
 
 export function checkRank(check: CheckId): number {
@@ -15,7 +18,7 @@ export function checkRank(check: CheckId): number {
 }
 
 /** Why a call produced no verdict, in words an operator can act on. */
-function outcomeProblem(o: Outcome<unknown>, what: string): { message: string; hint: string } | undefined {
+export function outcomeProblem(o: Outcome<unknown>, what: string): { message: string; hint: string } | undefined {
   switch (o.kind) {
     case 'ok':
       return undefined;
@@ -92,7 +95,9 @@ export function judge(facts: readonly NodeFacts[], ctx: JudgeContext): Finding[]
     judgeRuntime(out, n, ctx);
     judgeHccnConf(out, n, ctx);
     judgePerNpu(out, n, ctx);
+    judgePortHealth(out, n, ctx);
   }
+  judgeHardware(out, reachable, ctx);
   judgeDriver(out, reachable, ctx);
   judgeModel(out, reachable, ctx);
   judgeIpUniqueness(out, reachable, ctx);

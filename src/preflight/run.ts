@@ -76,6 +76,7 @@ export async function runPreflight(opts: PreflightOptions): Promise<PreflightRes
     compareVersions: compareDriverVersions,
     clockToleranceMs: 2_000,
   };
+  if (inventory.npusPerNodeGiven) ctx.npusPerNodeGiven = true;
   const selected = new Set(inventory.nodes.map((n) => n.name));
   const unselected = inventory.allNodes.map((n) => n.name).filter((n) => !selected.has(n));
   if (unselected.length > 0) ctx.unselectedNodes = unselected;

@@ -60,6 +60,12 @@ export const simFaultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('no-gateway'), npu }),
   z.object({ kind: z.literal('netdetect-unset'), npu }),
   z.object({ kind: z.literal('lldp-empty'), npu }),
+  z.object({ kind: z.literal('optics-absent'), npu }),
+  z.object({ kind: z.literal('optics-los'), npu }),
+  z.object({ kind: z.literal('optics-rx-low'), npu, lane: z.number().int().min(0).max(7).optional() }),
+  z.object({ kind: z.literal('optics-unsupported'), npu: npu.optional() }),
+  z.object({ kind: z.literal('a3-server') }),
+  z.object({ kind: z.literal('link-flaps'), npu, count: z.number().int().min(1).max(500), hoursAgo: z.number().min(0).optional() }),
   z.object({
     kind: z.literal('ping-loss'), npu, peer: z.string().optional(),
     lost: z.union([z.literal(1), z.literal(2), z.literal(3)]).optional(),

@@ -41,6 +41,8 @@ const MSG = {
   failed: 'Command execute failed!',
   linkDown: 'Execute failed: Link status is down.',
   ok: 'Cmd executed successfully!',
+  unsupported: 'The command is not supported on this product.',
+  opticalAbsent: 'Optical module is not present.',
 } as const;
 
 /** Get-commands the simulator knows, with the usage line the tool prints for each. */
@@ -195,7 +197,7 @@ async function execute(node: SimNode, req: Request, signal: AbortSignal): Promis
     case 'link_stat':
       return { code: 0, stdout: linkStatText(node, npu) };
     case 'optical':
-      return { code: 0, stdout: opticalText(node, npu) };
+      return opticalText(node, npu);
     case 'fec':
       return { code: 0, stdout: 'fec mode: rs FEC mode\n' };
     default:
@@ -254,28 +256,57 @@ function ctime(d: Date): string {
 function linkStatText(node: SimNode, npu: number): string {
   const p = `[device ${npu}]`;
   const up = node.bootedAt;
-  const records = [`${p}    ${ctime(new Date(up.getTime() + 62_000))}    LINK UP`];
-  if (node.link(npu) === 'DOWN') records.unshift(`${p}    ${ctime(new Date(up.getTime() + 3_600_000))}    LINK DOWN`);
+  const events: { t: number; state: 'UP' | 'DOWN' }[] = [{ t: up.getTime() + 62_000, state: 'UP' }];
+  if (node.link(npu) === 'DOWN') events.push({ t: up.getTime() + 3_600_000, state: 'DOWN' });
+  // link-flaps: `count` drops, the latest `hoursAgo` hours ago (node clock), 10 min apart, each back up a minute later.
+  for (const f of node.faultsOf('link-flaps').filter((x) => x.npu === npu)) {
+    const latest = node.now().getTime() - (f.hoursAgo ?? 1) * 3_600_000;
+    for (let i = 0; i < f.count; i++) {
+      const down = latest - i * 600_000;
+      events.push({ t: down, state: 'DOWN' });
+      if (i > 0 || node.link(npu) === 'UP') events.push({ t: down + 60_000, state: 'UP' });
+    }
+  }
+  events.sort((a, b) => b.t - a.t);
+  const ups = events.filter((e) => e.state === 'UP').length;
   return [
     `${p}current time        : ${ctime(node.now())}`,
-    `${p}link up count       : 1`,
+    `${p}link up count       : ${ups}`,
     `${p}link change records :`,
-    ...records,
+    ...events.map((e) => `${p}    ${ctime(new Date(e.t))}    LINK ${e.state}`),
     '',
   ].join('\n');
 }
 
-function opticalText(node: SimNode, npu: number): string {
-  const down = node.link(npu) === 'DOWN';
-  const rx = down ? '0.0000' : (0.95 + npu * 0.01).toFixed(4);
+/** `-optical -g` in the fixture's layout (hccn_optical_g_910a_fixture.txt), healthy unless a fault says otherwise. */
+function opticalText(node: SimNode, npu: number): Outcome {
+  const has = (kind: 'optics-absent' | 'optics-los'): boolean => node.faultsOf(kind).some((f) => f.npu === npu);
+  if (node.faultsOf('optics-unsupported').some((f) => f.npu === undefined || f.npu === npu)) {
+    return { code: 13, stdout: `${MSG.unsupported}\n` };
+  }
+  if (has('optics-absent')) return { code: 20, stdout: `${MSG.opticalAbsent}\n` };
+  const dark = node.link(npu) === 'DOWN' || has('optics-los');
+  const low = node.faultsOf('optics-rx-low').filter((f) => f.npu === npu);
+  const rx = (lane: number): string => {
+    if (dark) return '0.0000';
+    if (low.some((f) => f.lane === undefined || f.lane === lane)) return '0.0512';
+    return (0.95 + npu * 0.01 + lane * 0.002).toFixed(4);
+  };
   const rows: [string, string][] = [
-    ['present', 'present'], ['temperature', `${45 + (npu % 4)} C`], ['vendor name', 'Hisense'],
-    ['vendor part number', 'LMQ8811-PC+'], ['xsfp identifier', 'QSFP-DD'], ['xsfp wave length', '850 nm'],
+    ['present', 'present'], ['temperature', `${45 + (npu % 4)} C`], ['high power enable reg', 'enabled'],
+    ['vendor name', 'Hisense'], ['vendor part number', 'LMQ8811-PC+'], ['vendor serial number', `V8BD6H2${String(5033 + npu)}`],
+    ['xsfp identifier', 'QSFP-DD'], ['xsfp wave length', '850 nm'], ['manufact date code', '2023.6.18'],
     ['Vcc', '3262.90 mV'],
   ];
-  for (let lane = 0; lane < 4; lane++) rows.push([`Tx Power${lane}`, '1.4035 mW'], [`Rx Power${lane}`, `${rx} mW`]);
-  rows.push(['Tx Los Flag', '0x0'], ['Rx Los Flag', down ? '0xff' : '0x0'], ['Tx LoL Flag', '0x0'], ['Rx LoL Flag', down ? '0xff' : '0x0']);
-  return `optical info:\n${rows.map(([k, v]) => `${k.padEnd(21)}: ${v}`).join('\n')}\n`;
+  for (let lane = 0; lane < 4; lane++) rows.push([`Tx Power${lane}`, '1.4035 mW'], [`Rx Power${lane}`, `${rx(lane)} mW`]);
+  rows.push(
+    ['Vcc High Thres', '3465.00 mV'], ['Vcc Low Thres', '3135.00 mV'], ['Temp High Thres', '70 C'], ['Temp Low Thres', '0 C'],
+    ['TxPower High Thres', '3.5481 mW'], ['TxPower Low Thres', '0.2818 mW'],
+    ['RxPower High Thres', '3.5481 mW'], ['RxPower Low Thres', '0.1445 mW'],
+  );
+  for (let lane = 0; lane < 4; lane++) rows.push([`Tx Bias${lane}`, '7.9360 mA']);
+  rows.push(['Tx Los Flag', '0x0'], ['Rx Los Flag', dark ? '0xff' : '0x0'], ['Tx LoL Flag', '0x0'], ['Rx LoL Flag', dark ? '0xff' : '0x0']);
+  return { code: 0, stdout: `optical info:\n${rows.map(([k, v]) => `${k.padEnd(21)}: ${v}`).join('\n')}\n` };
 }
 
 /** Loss applied by a ping-loss fault on `node`'s NPU towards `peer`, or 0. */

@@ -95,6 +95,7 @@ function row(a: string, b: string, c: string): string {
 }
 
 export function infoTable(node: SimNode): string {
+  if (node.faultsOf('a3-server').length > 0) return a3InfoTable(node);
   const v = node.driverVersion();
   const lines = [
     BORDER,
@@ -123,6 +124,33 @@ export function infoTable(node: SimNode): string {
     }
     lines.push(DOUBLE);
   }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The A3 layout (ascend-tools.md §4.2, §6): 8 cards × 2 dies, `Chip  Phy-ID`, the second die's Power `-`. */
+function a3InfoTable(node: SimNode): string {
+  const v = node.driverVersion();
+  const lines = [
+    BORDER,
+    `|${` npu-smi ${v}`.padEnd(34)}${`Version: ${v}`.padEnd(62)}|`,
+    CELLS,
+    '| NPU   Name                | Health        | Power(W)    Temp(C)           Hugepages-Usage(page)|',
+    '| Chip  Phy-ID              | Bus-Id        | AICore(%)   Memory-Usage(MB)  HBM-Usage(MB)        |',
+    DOUBLE,
+  ];
+  for (let card = 0; card < 8; card++) {
+    for (let die = 0; die < 2; die++) {
+      const phy = card * 2 + die;
+      const power = die === 0 ? (150 + card).toFixed(1) : '-';
+      lines.push(
+        row(`${String(card).padEnd(6)}Ascend910`, node.npuHealth(phy % node.npuCount), `${power.padEnd(12)}${String(32 + die).padEnd(18)}${ratio(0, 0)}`),
+        row(`${String(die).padEnd(6)}${phy}`, `0000:${(0x91 + phy * 2).toString(16).toUpperCase()}:00.0`, `${'0'.padEnd(12)}${ratio(0, 0).padEnd(18)}${ratio(3130, 65536)}`),
+        die === 0 ? CELLS : DOUBLE,
+      );
+    }
+  }
+  lines.push(CELLS, '| NPU     Chip              | Process id    | Process name             | Process memory(MB)      |', DOUBLE);
+  for (let card = 0; card < 8; card++) lines.push(`| ${`No running processes found in NPU ${card}`.padEnd(95)}|`, DOUBLE);
   return `${lines.join('\n')}\n`;
 }
 

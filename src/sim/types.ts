@@ -66,6 +66,21 @@ export type SimFault =
   | { kind: 'no-gateway'; npu: number }
   | { kind: 'netdetect-unset'; npu: number }
   | { kind: 'lldp-empty'; npu: number }
+  /** No optical module in the NPU's port: `-optical -g` prints `Optical module is not present.` (stdout, exit 20). */
+  | { kind: 'optics-absent'; npu: number }
+  /** The module sees no light (Rx LOS and LOL on every lane, Rx power ~0) while the link may still read UP. */
+  | { kind: 'optics-los'; npu: number }
+  /** Rx power of `lane` (default every lane) below the module's low threshold, flags clear. */
+  | { kind: 'optics-rx-low'; npu: number; lane?: number }
+  /** `-optical -g` is not supported on this product/driver (exit 13, stdout). */
+  | { kind: 'optics-unsupported'; npu?: number }
+  /**
+   * The node is an Atlas 800 A3 (dual-die) server: `npu-smi info` lists 8 NPUs × 2 dies in the A3 layout
+   * (`Chip  Phy-ID`, Phy-ID 0–15, name `Ascend910`), as an odd node in an A2 rack would.
+   */
+  | { kind: 'a3-server' }
+  /** `count` link-down/up pairs in `-link_stat -g`, the latest `hoursAgo` (default 1) hours ago, 10 min apart. */
+  | { kind: 'link-flaps'; npu: number; count: number; hoursAgo?: number }
   /** Pings from this NPU to `peer` (a node name; default every peer) lose `lost` of 3 probes (default 3). */
   | { kind: 'ping-loss'; npu: number; peer?: string; lost?: 1 | 2 | 3 }
   /** hccn_tool calls matching `command` (e.g. 'lldp'; default any) on `npu` (default any) never return. */

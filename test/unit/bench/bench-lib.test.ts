@@ -147,12 +147,12 @@ function simNodes(n: number): SimNodeInfo[] {
 }
 
 describe('floor script', () => {
-  it('at 4 nodes makes the 56 gets and pings every NPU of the 3 other nodes (the full matrix)', () => {
+  it('at 4 nodes makes the 72 gets and pings every NPU of the 3 other nodes (the full matrix)', () => {
     const nodes = simNodes(4);
     const script = floorScript(nodes[0]!, nodes);
-    expect(floorCallCount(nodes[0]!, nodes)).toEqual({ gets: 56, pings: 24 });
+    expect(floorCallCount(nodes[0]!, nodes)).toEqual({ gets: 72, pings: 24 });
     expect(script).toContain(`for i in 0 1 2 3 4 5 6 7; do ${HCCN_TOOL} -i $i -ip -g; done`);
-    expect(script).toContain('for c in -link -net_health -lldp -netdetect -gateway -tls; do');
+    expect(script).toContain('for c in -link -net_health -lldp -netdetect -gateway -tls -optical -link_stat; do');
     expect(script).toContain(`${HCCN_TOOL} -i 3 -ping -g address 192.168.103.12`);
     expect(script).not.toContain('address 192.168.103.11'); // never itself
     expect(script.startsWith('date +%s.%N; cat /etc/ascend_install.info; cat /usr/local/Ascend/driver/version.info; cat /etc/hccn.conf')).toBe(true);
@@ -170,13 +170,13 @@ describe('floor script', () => {
 });
 
 describe('manual checklist', () => {
-  it('is npu-smi, hccn.conf, seven get loops, then one ping loop per peer run on every other node', () => {
+  it('is npu-smi, hccn.conf, nine get loops, then one ping loop per peer run on every other node', () => {
     const nodes = simNodes(16);
     const lines = checklistLines(nodes);
-    expect(lines).toHaveLength(2 + 7 + 16);
+    expect(lines).toHaveLength(2 + 9 + 16);
     expect(lines[0]).toEqual({ hosts: nodes.map((n) => n.host), command: 'npu-smi info' });
-    expect(lines.slice(2, 9).map((l) => /-(\w+) -g/.exec(l.command)?.[1])).toEqual(['link', 'net_health', 'netdetect', 'gateway', 'ip', 'tls', 'lldp']);
-    const toNode5 = lines[2 + 7 + 4]!;
+    expect(lines.slice(2, 11).map((l) => /-(\w+) -g/.exec(l.command)?.[1])).toEqual(['link', 'net_health', 'netdetect', 'gateway', 'ip', 'tls', 'lldp', 'optical', 'link_stat']);
+    const toNode5 = lines[2 + 9 + 4]!;
     expect(toNode5.command).toBe(`for i in 0 1 2 3 4 5 6 7; do ${HCCN_TOOL} -i $i -ping -g address 192.168.10$i.15; done`);
     expect(toNode5.hosts).toHaveLength(15);
     expect(toNode5.hosts).not.toContain('127.9.0.5');

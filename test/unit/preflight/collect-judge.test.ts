@@ -37,6 +37,12 @@ function healthy(node: number, argv: readonly string[]): Reply {
   if (cmd.includes('-ping -g')) {
     return { stdout: `device ${npu} PING ${argv[argv.length - 1]}\nrecv seq=0,time=0.1ms\nrecv seq=1,time=0.1ms\nrecv seq=2,time=0.1ms\n3 packets transmitted, 3 received, 0.00% packet loss\n` };
   }
+  if (cmd.includes('-optical -g')) {
+    return { stdout: `optical info:\npresent              : present\nTx Power0            : 1.4035 mW\nRx Power0            : 0.9500 mW\nTxPower High Thres   : 3.5481 mW\nTxPower Low Thres    : 0.2818 mW\nRxPower High Thres   : 3.5481 mW\nRxPower Low Thres    : 0.1445 mW\nTx Los Flag          : 0x0\nRx Los Flag          : 0x0\nTx LoL Flag          : 0x0\nRx LoL Flag          : 0x0\n` };
+  }
+  if (cmd.includes('-link_stat -g')) {
+    return { stdout: `[device ${npu}]current time        : Wed Jun  7 10:08:28 2023\n[device ${npu}]link up count       : 1\n[device ${npu}]link change records :\n[device ${npu}]    Mon Jun  5 16:31:55 2023    LINK UP\n` };
+  }
   if (cmd === 'npu-smi info') return { stdout: fx('npu_smi_info_910b3_8card_noprocs_25.2.0_vllm-ascend-3114.txt') };
   if (cmd === 'cat /etc/ascend_install.info') return { code: 1, stderr: 'cat: /etc/ascend_install.info: No such file or directory\n' };
   if (cmd.includes('driver/version.info')) return { stdout: 'Version=25.2.0\npackage_version=25.2.0\n' };
@@ -144,7 +150,11 @@ describe('collect → judge on tool output', () => {
 
   it('the older Ascend 910 labelled 910A is unsupported even when every NPU is healthy', async () => {
     for (const text of [a910, a910.replace(/Warning/g, 'OK     ')]) {
-      const bad = notPass(await preflight(npuSmi(text)));
+      const all = notPass(await preflight(npuSmi(text)));
+      // `hardware` (v2) names the odd server kind too: node2 is an A2.
+      expect(all.filter((x) => x.check === 'hardware')).toEqual([expect.objectContaining({ node: 'node1', status: 'fail',
+        message: expect.stringMatching(/^not an Atlas 800 A2 or A3 \(4 × 910A\), but node2 is Atlas 800 A2 \(8 × 910B3\)/) })]);
+      const bad = all.filter((x) => x.check !== 'hardware');
       expect(bad).toHaveLength(1);
       expect(bad[0]).toMatchObject({ node: 'node1', check: 'npu-smi', status: 'fail' });
       expect(bad[0]!.message).toBe('these NPUs are the older Ascend 910 (shown as "910A"), not 910B (A2)');
@@ -154,10 +164,12 @@ describe('collect → judge on tool output', () => {
 
   it('other non-910B names (910, 910ProA) are unsupported the same way; the legacy "910B" still is', async () => {
     for (const name of ['910    ', '910ProA']) {
-      const bad = notPass(await preflight(npuSmi(a910.replace(/Warning/g, 'OK     ').replace(/910A {3}/g, name))));
+      const bad = notPass(await preflight(npuSmi(a910.replace(/Warning/g, 'OK     ').replace(/910A {3}/g, name))))
+        .filter((x) => x.check !== 'hardware'); // (the odd server kind, shown in the test above)
       expect(bad.map((x) => x.message)).toEqual([`these NPUs are the older Ascend 910 (shown as "${name.trim()}"), not 910B (A2)`]);
     }
-    const legacy = notPass(await preflight(npuSmi(fx('npu_smi_info_LEGACY910_named910B_8card_24.1.0_longllovers.txt'))));
+    const legacy = notPass(await preflight(npuSmi(fx('npu_smi_info_LEGACY910_named910B_8card_24.1.0_longllovers.txt'))))
+      .filter((x) => x.check !== 'hardware');
     expect(legacy.map((x) => x.message)).toEqual(['these NPUs are the older Ascend 910 (shown as "910B" with 32 GB HBM), not 910B (A2)']);
   });
 
