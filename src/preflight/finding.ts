@@ -16,7 +16,10 @@ export type CheckId =
   | 'image'
   | 'model'
   | 'ports'
-  | 'clock';
+  | 'clock'
+  | 'weights'
+  | 'hbm'
+  | 'shm';
 
 export type Status = 'pass' | 'warn' | 'fail';
 
