@@ -123,7 +123,7 @@ function entryProblem(node: string, e: WeightsEntry, isDir: boolean): { message:
   if (!badOwner && !badMode) return undefined;
   const why: string[] = [];
   if (badOwner) why.push(`owned by ${e.user && e.user !== String(e.uid) ? `${e.user} (uid ${e.uid})` : `uid ${e.uid}`}, not by ${DAEMON_USER} (uid ${DAEMON_UID}), the daemon's user in the container`);
-  if (badMode) why.push(`mode ${modeText(e.mode)} allows more than ${modeText(MAX_MODE)}`);
+  if (badMode) why.push(`mode ${modeText(e.mode)}, wider than ${modeText(MAX_MODE)}`);
   const fix: string[] = [];
   if (badOwner) fix.push(`chown ${DAEMON_USER}:${DAEMON_USER} ${q}`);
   if (badMode) fix.push(`chmod ${isDir ? '750' : '640'} ${q}`);
@@ -131,7 +131,7 @@ function entryProblem(node: string, e: WeightsEntry, isDir: boolean): { message:
     ? `"Check path: ${posix.basename(e.path)} failed, by:owner id diff: current process user id is ${DAEMON_UID}, file owner id is ${e.uid}"`
     : `"Check path: ${posix.basename(e.path)} failed, by:Check permission failed"`;
   return {
-    message: `${e.path} is ${why.join(' and ')}; MindIE refuses it at start (${quote})`,
+    message: `${e.path}: ${why.join('; ')} — MindIE refuses it at start (${quote})`,
     hint: `ssh ${node}: ${fix.join(' && ')}`,
   };
 }

@@ -310,7 +310,7 @@ export class SimNode {
   /** Write (or rewrite) the node's generated files into `fs` (default: the node's own). */
   async writeFiles(fs: SimFs = this.fs): Promise<void> {
     for (const dir of ['/etc', '/tmp', '/root', '/var/lib/ascendctl', '/usr/local/Ascend/driver/tools',
-      '/usr/local/Ascend/firmware', '/usr/local/sbin', '/usr/local/bin', '/usr/bin', '/bin']) {
+      '/usr/local/Ascend/firmware', '/usr/local/sbin', '/usr/local/bin', '/usr/bin', '/bin', '/dev/shm']) {
       await fs.mkdir(dir, { recursive: true });
     }
     if (this.faultsOf('hccn-conf-missing').length > 0) await fs.rm('/etc/hccn.conf', { force: true });

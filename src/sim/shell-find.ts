@@ -57,9 +57,11 @@ function parseExpression(args: string[]): Parsed {
   let minDepth = 0;
   let hasAction = false;
   const peek = (): string | undefined => args[i];
+  /** The operand after a primary (i already points past the primary itself). */
   const need = (what: string): string => {
-    const v = args[++i];
+    const v = args[i];
     if (v === undefined) throw new FindError(`find: missing argument to \`${what}'`);
+    i++;
     return v;
   };
   const primary = (): Node => {
@@ -83,23 +85,19 @@ function parseExpression(args: string[]): Parsed {
         if (!/^\d+$/.test(v)) throw new FindError(`find: Expected a positive decimal integer argument to ${a}, but got \`${v}'`);
         if (a === '-maxdepth') maxDepth = Number(v);
         else minDepth = Number(v);
-        i++;
         return { op: 'true' };
       }
       case '-name': case '-iname': {
         const v = need(a);
-        i++;
         return { op: 'name', pattern: globRegExp(v, a === '-iname'), whole: false };
       }
       case '-path': case '-wholename': {
         const v = need(a);
-        i++;
         return { op: 'name', pattern: globRegExp(v), whole: true };
       }
       case '-type': {
         const v = need(a);
         if (!/^[fdl]$/.test(v)) throw new FindError(`find: Unknown argument to -type: ${v}`);
-        i++;
         return { op: 'type', type: v };
       }
       case '-print':
