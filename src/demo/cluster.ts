@@ -23,10 +23,22 @@ export const R1_MODEL_CONFIG = {
   quantize: 'w8a8_dynamic',
 };
 
-/** A model directory's files as a simulated node holds them: config.json and the weights' index. */
+/** R1's generation_config.json (sampling defaults; identical on every node, mindie-multinode.md §13 row 23). */
+export const R1_GENERATION_CONFIG = { _from_model_config: true, bos_token_id: 0, eos_token_id: 1, do_sample: true, temperature: 0.6, top_p: 0.95 };
+
+/**
+ * A model directory's files as a simulated node holds them: config.json, the weights' index, and the
+ * other files MindIE opens at start (generation_config.json, tokenizer*.json; small stand-ins).
+ */
 export function r1ModelFiles(): Record<string, string> {
   const index = { metadata: { total_size: 688586727753 }, weight_map: { 'model.embed_tokens.weight': 'model-00001-of-000163.safetensors' } };
-  return { 'config.json': `${JSON.stringify(R1_MODEL_CONFIG, null, 2)}\n`, 'model.safetensors.index.json': JSON.stringify(index) };
+  return {
+    'config.json': `${JSON.stringify(R1_MODEL_CONFIG, null, 2)}\n`,
+    'model.safetensors.index.json': JSON.stringify(index),
+    'generation_config.json': `${JSON.stringify(R1_GENERATION_CONFIG, null, 2)}\n`,
+    'tokenizer.json': JSON.stringify({ version: '1.0', model: { type: 'BPE' } }),
+    'tokenizer_config.json': JSON.stringify({ tokenizer_class: 'LlamaTokenizerFast', model_max_length: 131072 }),
+  };
 }
 
 export interface ParallelSizes {

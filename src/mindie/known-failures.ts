@@ -17,6 +17,7 @@ export type FailureKind =
   | 'listen-address'
   | 'endpoint-init'
   | 'out-of-memory'
+  | 'shm-leftover'
   | 'dp-per-node'
   | 'tokenizer-cache-path'
   | 'python-dependencies'
@@ -101,6 +102,13 @@ const RULES: readonly Rule[] = [
     hint: 'stop the leftover daemon (`ascendctl stop`) or the other service, or choose other ports: under ports:',
   },
   {
+    kind: 'shm-leftover',
+    pattern: /shared memory .*(File exists|still in use)|llm_tokenizer_shared_memory_.*exists|llm_backend_.*exists/i,
+    severity: 'error',
+    cause: 'an earlier daemon\'s shared-memory files are still in /dev/shm',
+    hint: 'once no MindIE daemon runs on the node, delete /dev/shm/*llm_backend_* and /dev/shm/llm_tokenizer_shared_memory_* there (`ascendctl preflight DEPLOYMENT.yaml` lists them), then deploy again',
+  },
+  {
     kind: 'listen-address',
     pattern: /Failed to listen .*business ip and port|Failed to start http wrapper/i,
     severity: 'error',
@@ -119,8 +127,8 @@ const RULES: readonly Rule[] = [
     kind: 'out-of-memory',
     pattern: /out of memory|need block/i,
     severity: 'error',
-    cause: 'the NPU memory does not hold the weights and the KV cache',
-    hint: 'raise npuMemoryFraction to 0.95–0.97, or lower maxSeqLen, maxInputTokenLen, maxPrefillTokens and maxBatchSize under mindieConfig:',
+    cause: 'the NPU memory does not hold the weights and the KV cache (or another process holds part of it)',
+    hint: 'look for leftover processes on the NPUs first (npu-smi info; `ascendctl preflight DEPLOYMENT.yaml` names them in its hbm check) and stop them; else raise npuMemoryFraction to 0.95–0.97, or lower maxSeqLen, maxInputTokenLen, maxPrefillTokens and maxBatchSize under mindieConfig:',
   },
   {
     kind: 'dp-per-node',

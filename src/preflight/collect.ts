@@ -23,6 +23,8 @@ import type {
 import { isRingPlan, pingPeers, ringSuccessors, type PingPlanMode } from './ping-plan.js';
 import { linkFlapsFromOutput, opticsError, opticsFromOutput, unsupportedCommand } from './optics.js';
 import { serverOf } from './hardware.js';
+import { collectWeights } from './weights.js';
+import { collectShm } from './shm.js';
 
 export interface PreflightNode {
   name: string;
@@ -340,6 +342,8 @@ class HccnCaller {
       }),
     };
     facts.server = serverOf(info);
+    facts.processes = info.processes === null ? null
+      : info.processes.map((p) => ({ npu: p.npu, pid: p.pid, name: p.name, memoryMb: p.memoryMb }));
     if (info.layout === 'a3') facts.unsupported = 'this is an Atlas A3 (dual-die) server: A3 is not supported by this version';
     else {
       const reason = nonA2Reason(info);
@@ -426,7 +430,8 @@ async function readFiles(t: Transport, node: PreflightNode, opts: CollectOptions
   if (opts.deployment) {
     const dir = opts.deployment.modelPath.replace(/\/+$/, '');
     tasks.push((async () => {
-      const files = ['config.json', 'model.safetensors.index.json'];
+      // generation_config.json is hashed for the `weights` check (identical on every node, §13 row 23).
+      const files = ['config.json', 'model.safetensors.index.json', 'generation_config.json'];
       const r = await t.exec(['sha256sum', ...files.map((f) => `${dir}/${f}`)], { timeoutMs: 60_000, signal: opts.signal });
       const hashes: ModelFacts['hashes'] = {};
       for (const line of r.stdout.split('\n')) {
@@ -443,6 +448,12 @@ async function readFiles(t: Transport, node: PreflightNode, opts: CollectOptions
         return;
       }
       facts.listeners = { kind: 'ok', value: parseSs(r.stdout) };
+    })());
+    tasks.push((async () => {
+      facts.weights = await collectWeights(t, dir, opts.signal);
+    })());
+    tasks.push((async () => {
+      facts.shm = await collectShm(t, opts.signal);
     })());
   }
   await Promise.all(tasks);
@@ -532,6 +543,8 @@ function markSkipped(f: NodeFacts, npus: number, why: string): void {
   f.driver ??= skip;
   f.hccnConf ??= skip;
   f.runtime ??= skip;
+  f.weights ??= skip;
+  f.shm ??= skip;
   for (let npu = 0; npu < npus; npu++) {
     const nf = npuFacts(f, npu);
     nf.ip ??= skip; nf.link ??= skip; nf.netHealth ??= skip; nf.lldp ??= skip;

@@ -25,12 +25,23 @@ export interface NpuSmiDevice {
   hbmTotalMb?: number;
 }
 
+/** A row of `npu-smi info`'s process table (ascend-tools.md §4.2): the `hbm` check names it. */
+export interface NpuSmiProcessFact {
+  npu: number;
+  pid: number;
+  /** Empty for a process of another PID namespace (a container); may be cut to 15 characters. */
+  name: string;
+  memoryMb: number;
+}
+
 export interface NpuSmiFacts {
   devices: NpuSmiDevice[];
   /** Set when the host is not an A2 (A3 dual-die, a non-910B chip such as 910A, the old 910 named "910B"): ascendctl targets A2. */
   unsupported?: string;
   /** The server kind derived from the table's layout (check `hardware`). */
   server?: ServerFacts;
+  /** The process table; null when npu-smi printed none (some versions stop after the chip table). */
+  processes?: NpuSmiProcessFact[] | null;
 }
 
 export interface TlsFacts {
@@ -120,6 +131,26 @@ export interface ModelFacts {
   hashes: Record<string, string>;
 }
 
+/** One `stat -c '%F|%a|%u|%U|%n'` line: what MindIE's file checks look at (mindie-multinode.md §2.1, §5). */
+export interface WeightsEntry {
+  /** The path as printed (the weights directory, or a file in it). */
+  path: string;
+  /** `%F`: regular file, regular empty file, directory, symbolic link, … */
+  type: string;
+  /** Permission bits (`%a`, octal). */
+  mode: number;
+  uid: number;
+  /** `%U`: the owner's name, or UNKNOWN. */
+  user: string;
+}
+
+export interface WeightsFacts {
+  /** The weights directory itself, when it was listed (absent when it holds none of the files). */
+  dir?: WeightsEntry;
+  /** config.json, generation_config.json, tokenizer*.json as found in the directory. */
+  files: WeightsEntry[];
+}
+
 export interface Listener {
   address: string;
   port: number;
@@ -140,6 +171,10 @@ export interface NodeFacts {
   image?: Outcome<boolean>;
   model?: Outcome<ModelFacts | null>;
   listeners?: Outcome<Listener[]>;
+  /** With a deployment: the weights directory and the files MindIE opens at start (weights.ts). */
+  weights?: Outcome<WeightsFacts>;
+  /** With a deployment: leftover MindIE shared-memory files in /dev/shm, as full paths (shm.ts). */
+  shm?: Outcome<string[]>;
   npus: Record<number, NpuFacts>;
   pings: PingResult[];
   /** Said once per node (e.g. "hccn_tool stayed busy after a hung call"): shown with its failures. */
@@ -161,6 +196,8 @@ export interface JudgeContext {
     ports: number[];
     /** Ports held by this deployment's own running containers: not a conflict. */
     ownPorts?: Record<string, number[]>;
+    /** Share of each NPU's memory the backend may use (`hbm`); default 0.95 when absent. */
+    npuMemoryFraction?: number;
   };
   /** Clock tolerance in ms (contract: 2 s). */
   clockToleranceMs: number;

@@ -19,7 +19,10 @@ export type CheckId =
   | 'clock'
   | 'optics'
   | 'link-flaps'
-  | 'hardware';
+  | 'hardware'
+  | 'weights'
+  | 'hbm'
+  | 'shm';
 
 export type Status = 'pass' | 'warn' | 'fail';
 

@@ -6,11 +6,15 @@ import type { CheckId, Finding, Status } from './finding.js';
 import type { JudgeContext, NodeFacts, Outcome, PingFacts, PingResult } from './facts.js';
 import { judgeHardware } from './hardware.js';
 import { judgePortHealth } from './optics.js';
+import { judgeWeights } from './weights.js';
+import { judgeHbm } from './hbm.js';
+import { judgeShm } from './shm.js';
 
 const CHECK_ORDER: CheckId[] = [
   'ssh', 'clock', 'driver', 'npu-smi', 'container-runtime', 'image', 'model', 'ports', 'hccn.conf',
   'ip', 'link', 'net_health', 'lldp', 'netdetect', 'gateway', 'tls', 'ping',
   'hardware', 'optics', 'link-flaps',
+  'weights', 'shm', 'hbm',
 ];
 
 export function checkRank(check: CheckId): number {
@@ -100,6 +104,9 @@ export function judge(facts: readonly NodeFacts[], ctx: JudgeContext): Finding[]
   judgeHardware(out, reachable, ctx);
   judgeDriver(out, reachable, ctx);
   judgeModel(out, reachable, ctx);
+  judgeWeights(out, reachable, ctx);
+  judgeShm(out, reachable, ctx);
+  judgeHbm(out, reachable, ctx);
   judgeIpUniqueness(out, reachable, ctx);
   judgePing(out, reachable);
   if (facts.length === 1 && ctx.unselectedNodes?.length) judgePingNotSelected(out, reachable, ctx);
@@ -397,7 +404,8 @@ function judgeModel(out: Finding[], nodes: readonly NodeFacts[], ctx: JudgeConte
         'copy the same weights to the same path on every node (real files, not symlinks)'));
       continue;
     }
-    keys.set(n.node, Object.entries(m.hashes).sort().map(([k, v]) => `${k}=${v}`).join(','));
+    // generation_config.json is hashed for the `weights` check; `model` compares config.json and the index.
+    keys.set(n.node, Object.entries(m.hashes).filter(([k]) => k !== 'generation_config.json').sort().map(([k, v]) => `${k}=${v}`).join(','));
   }
   const common = majority([...keys.values()]);
   for (const [node, k] of keys) {

@@ -85,6 +85,7 @@ export async function runPreflight(opts: PreflightOptions): Promise<PreflightRes
       image: deployment.image,
       modelPath: deployment.model.path,
       ports: deploymentPorts(deployment),
+      npuMemoryFraction: deployment.npuMemoryFraction,
       ...(opts.ownPorts ? { ownPorts: opts.ownPorts } : {}),
     };
   }

@@ -10,6 +10,7 @@ import {
 } from './cluster-spec.js';
 import { createHccnTool, type HccnChannel } from './hccn-tool.js';
 import { createNpuSmi } from './npu-smi.js';
+import { applyWeightsFaults, resetModelDir, shmFaultFiles, syncShmFiles } from './weights-faults.js';
 import type {
   LatencyProfile, SimFault, SimFs, SimIo, SimListener, SimNetHealth, SimNpuHealth, SimNpuProcess, SimProgram,
 } from './types.js';
@@ -68,6 +69,8 @@ export class SimNode {
   private readonly processes: SimNpuProcess[][];
   private readonly hbmUsed: (number | undefined)[];
   private readonly bootTime = new Date(Date.now() - 3 * 86_400_000);
+  /** /dev/shm files the shm-leftover faults created (removed when the fault goes). */
+  private shmFiles = new Set<string>();
 
   constructor(init: SimNodeInit) {
     this.index = init.index;
@@ -213,7 +216,18 @@ export class SimNode {
   }
 
   npuProcesses(npu: number): SimNpuProcess[] {
-    return [...(this.processes[npu] ?? [])];
+    return [...this.heldProcesses(npu), ...(this.processes[npu] ?? [])];
+  }
+
+  /** Rows of other processes that hold this NPU's memory (hbm-held faults with a pid). */
+  heldProcesses(npu: number): SimNpuProcess[] {
+    return this.faultsOf('hbm-held').filter((f) => f.npu === npu && f.pid !== undefined)
+      .map((f) => ({ pid: f.pid!, name: f.name ?? 'python3', memoryMb: f.mb }));
+  }
+
+  /** HBM held on this NPU by processes other than the node's containers (hbm-held faults). */
+  heldHbmMb(npu: number): number {
+    return this.faultsOf('hbm-held').filter((f) => f.npu === npu).reduce((sum, f) => sum + f.mb, 0);
   }
 
   /** Hook for the container runtime: the rows `npu-smi info` lists for this NPU. */
@@ -230,8 +244,8 @@ export class SimNode {
 
   hbmUsedMb(npu: number): number {
     const set = this.hbmUsed[npu];
-    if (set !== undefined) return Math.round(set);
-    return IDLE_HBM_MB + this.npuProcesses(npu).reduce((sum, p) => sum + p.memoryMb, 0);
+    if (set !== undefined) return Math.round(set) + this.heldHbmMb(npu);
+    return IDLE_HBM_MB + this.heldHbmMb(npu) + (this.processes[npu] ?? []).reduce((sum, p) => sum + p.memoryMb, 0);
   }
 
   hbmTotalMb(): number {
@@ -296,7 +310,7 @@ export class SimNode {
   /** Write (or rewrite) the node's generated files into `fs` (default: the node's own). */
   async writeFiles(fs: SimFs = this.fs): Promise<void> {
     for (const dir of ['/etc', '/tmp', '/root', '/var/lib/ascendctl', '/usr/local/Ascend/driver/tools',
-      '/usr/local/Ascend/firmware', '/usr/local/sbin', '/usr/local/bin', '/usr/bin', '/bin']) {
+      '/usr/local/Ascend/firmware', '/usr/local/sbin', '/usr/local/bin', '/usr/bin', '/bin', '/dev/shm']) {
       await fs.mkdir(dir, { recursive: true });
     }
     if (this.faultsOf('hccn-conf-missing').length > 0) await fs.rm('/etc/hccn.conf', { force: true });
@@ -306,6 +320,7 @@ export class SimNode {
     await fs.writeFile('/usr/local/Ascend/firmware/version.info', this.firmwareVersionInfo(), 0o644);
     await fs.writeFile('/etc/hostname', `${this.name}\n`, 0o644);
     await this.writeModels(fs);
+    this.shmFiles = await syncShmFiles(fs, shmFaultFiles(this.faultList), this.shmFiles);
     if (this.installProgramFiles) {
       for (const name of this.programs.keys()) {
         const path = this.programPath(name);
@@ -326,8 +341,12 @@ export class SimNode {
       for (const [file, content] of Object.entries(files)) {
         const path = posix.join(dir, file);
         await fs.mkdir(posix.dirname(path), { recursive: true, mode: 0o750 });
+        // Rewritten afresh: a link, mode or owner an earlier fault list left must not survive it.
+        await fs.rm(path, { force: true });
         await fs.writeFile(path, content, 0o640);
       }
+      await resetModelDir(fs, dir);
+      await applyWeightsFaults(fs, dir, this.faultList);
     }
   }
 

@@ -50,6 +50,9 @@ const netHealth = z.enum([
   'Fault', 'Init', 'Thread error', 'Detect ip set', 'Unknown',
 ]);
 const npu = z.number().int().min(0).max(63);
+/** A name inside the model directory, or '.' for the directory itself. */
+const weightsFile = z.string().regex(/^(\.|[^/\0]+(\/[^/\0]+)*)$/, 'a path relative to the model directory, or "."')
+  .refine((f) => !f.split('/').includes('..'), 'no ".." components');
 
 export const simFaultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('link-down'), npu }),
@@ -85,6 +88,14 @@ export const simFaultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('model-missing') }),
   z.object({ kind: z.literal('worker-never-joins') }),
   z.object({ kind: z.literal('device-ip-drift'), npu, actual: z.string() }),
+  z.object({ kind: z.literal('weights-mode'), file: weightsFile, mode: z.number().int().min(0).max(0o7777) }),
+  z.object({ kind: z.literal('weights-symlink'), file: weightsFile.refine((f) => f !== '.', 'a file name, not "."') }),
+  z.object({ kind: z.literal('weights-owner'), file: weightsFile, uid: z.number().int().min(0).max(2 ** 31) }),
+  z.object({
+    kind: z.literal('hbm-held'), npu, mb: z.number().int().min(1).max(131072),
+    pid: z.number().int().min(1).max(4194304).optional(), name: z.string().max(64).optional(),
+  }),
+  z.object({ kind: z.literal('shm-leftover'), file: z.string().regex(/^[^/\0]+$/, 'a file name in /dev/shm').optional() }),
 ]);
 
 const loopback = z.string().regex(/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/, 'a loopback address (127.x.y.z)');

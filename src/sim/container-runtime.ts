@@ -1061,6 +1061,8 @@ export function hostFromSimNode(node: SimNode): ContainerHost {
     },
     setNpuProcesses: (npu, procs) => node.setNpuProcesses(npu, procs),
     setHbmUsed: (npu, mb) => node.setHbmUsed(npu, mb),
+    heldHbmMb: (npu) => node.heldHbmMb(npu),
+    hbmTotalMb: () => node.hbmTotalMb(),
     registerProgram: (name, program) => node.programs.set(name, program),
   };
 }

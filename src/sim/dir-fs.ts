@@ -72,4 +72,14 @@ export class DirFs implements SimFs {
   async chmod(path: string, mode: number): Promise<void> {
     await fsp.chmod(this.hostPath(path), mode);
   }
+
+  /** A real symlink in the node's tree, so that a real `stat` on the node sees it. */
+  async symlink(target: string, path: string): Promise<void> {
+    await fsp.symlink(target, this.hostPath(path));
+  }
+
+  /** A real lchown (needs root, as the sshd cluster tests run). */
+  async chown(path: string, uid: number): Promise<void> {
+    await fsp.lchown(this.hostPath(path), uid, -1);
+  }
 }

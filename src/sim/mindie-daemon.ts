@@ -262,16 +262,34 @@ export async function runMindieDaemon(ctx: ContainerContext, script: ScriptResul
       ]);
     }
 
+    // ---- shared memory of an earlier daemon (§7 step 2, failure #11) -----------------------------------
+    // With --ipc=host the host's /dev/shm is the daemon's: an earlier daemon's segments are still there.
+    if (ctx.spec.ipc === 'host') {
+      const leftover = (await ctx.host.fs.readdir('/dev/shm').catch(() => [] as string[])).filter((n) => SHM_NAME.test(n));
+      if (leftover.length > 0) {
+        throw new StartFailure([`Failed to create shared memory /dev/shm/${leftover[0]}: File exists (shared memory of a previous daemon is still in use)`]);
+      }
+    }
+
     // ---- model weights (§2.2 modelWeightPath) --------------------------------------------------------------
     if (eff.modelName === '' || !/^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,254}[A-Za-z0-9])?$/.test(eff.modelName)) {
       throw new StartFailure([`modelName [${eff.modelName}] is invalid: letters, digits, '-', '.', '_' only, not starting or ending with '-', '.', '_'`]);
     }
     const modelMissing = ctx.host.faults().some((f) => f.kind === 'model-missing');
     const weightDir = modelMissing ? undefined : await ctx.stat(eff.weightPath);
+    if (weightDir?.isSymlink) {
+      throw new StartFailure([`Check path: modelWeightPath failed, by:path is a soft link, which is not allowed: ${eff.weightPath}`, `Model weight path ${eff.weightPath} is invalid, please check modelWeightPath in config.json`]);
+    }
     if (eff.weightPath === '' || !weightDir || !weightDir.isDirectory) {
       throw new StartFailure([`Check path: modelWeightPath failed, by:path does not exist: ${eff.weightPath}`, `Model weight path ${eff.weightPath} is invalid, please check modelWeightPath in config.json`]);
     }
+    // The weights directory and every file read at start: owner and mode no wider than 750 (§5, §13 rows 5, 15).
+    if (checkPerm) checkOwnerMode(weightDir, eff.weightPath, 0o750);
     const weightCfgText = await checkedRead(ctx, `${eff.weightPath.replace(/\/$/, '')}/config.json`, `${eff.weightPath}/config.json`, 0o750, checkPerm);
+    for (const name of await startFiles(ctx, eff.weightPath)) {
+      const path = `${eff.weightPath.replace(/\/$/, '')}/${name}`;
+      await checkedRead(ctx, path, path, 0o750, checkPerm);
+    }
     const weightCfg = (() => {
       try {
         return obj(JSON.parse(weightCfgText.toString('utf8'))) ?? {};
@@ -396,6 +414,21 @@ export async function runMindieDaemon(ctx: ContainerContext, script: ScriptResul
     for (let i = 1; i <= steps; i++) {
       if (!(await pause(timings.weightLoadMs / steps, anySignal))) break;
       const pct = Math.round((i / steps) * 100);
+      // NPU_MEMORY_FRACTION of the card is what the backend takes; memory another process holds beyond
+      // what the fraction leaves runs it out of memory while loading (failure #10/#11).
+      if (i === 2) {
+        for (const n of npus) {
+          const held = ctx.host.heldHbmMb?.(n) ?? 0;
+          const total = ctx.host.hbmTotalMb?.() ?? HBM_MB;
+          if (held > (1 - Math.min(fraction, 1)) * total) {
+            const want = Math.round(total * Math.min(fraction, 0.98) * 0.2);
+            throw new StartFailure([
+              `Loading model weights from ${eff.weightPath} failed on device ${n}`,
+              `RuntimeError: NPU out of memory. Tried to allocate ${(want / 1024).toFixed(2)} GiB (NPU ${n}; ${(total / 1024).toFixed(2)} GiB total capacity; ${((total - held - IDLE_RESERVED_MB) / 1024).toFixed(2)} GiB free)`,
+            ]);
+          }
+        }
+      }
       log('INFO', `Loading model weights from ${eff.weightPath}: ${pct}%`);
       for (const n of npus) ctx.host.setHbmUsed(n, Math.round(HBM_MB * Math.min(fraction, 0.98) * (i / steps) * 0.6));
     }
@@ -414,6 +447,8 @@ export async function runMindieDaemon(ctx: ContainerContext, script: ScriptResul
       if (isMaster) {
         await g.waitFor(() => [...g.members.values()].every((m) => m.loaded) || g.failure !== undefined, 3600 * second, anySignal);
       }
+      // The master hears of a rank's exit a heartbeat later (so the rank that failed is the first to exit).
+      if (g.failure?.kind === 'peer-exit') await pause(second, ctx.kill);
       if (g.failure?.kind === 'peer-exit') throw new StartFailure([`[HCCL] rank of server ${g.failure.detail} exited during initialization`, '[MIE04E02011C] Failed to init infer backend manager']);
     }
 
@@ -491,6 +526,26 @@ function deviceIps(ctx: ContainerContext): (string | undefined)[] {
   return ips;
 }
 
+/** MindIE's shared-memory segments (§7 step 2): `*llm_backend_*`, `llm_tokenizer_shared_memory_*`. */
+const SHM_NAME = /llm_backend_|^llm_tokenizer_shared_memory_/;
+/** HBM the driver keeps on an idle 910B (npu-smi's idle level): not available to the daemon. */
+const IDLE_RESERVED_MB = 3378;
+
+/** The files MindIE opens from the weights directory at start besides config.json. */
+async function startFiles(ctx: ContainerContext, dir: string): Promise<string[]> {
+  const names = await ctx.readdir(dir).catch(() => [] as string[]);
+  return names.filter((n) => n === 'generation_config.json' || /^tokenizer.*\.json$/.test(n)).sort();
+}
+
+/** Owner uid 0 and no permission bit outside maxMode, with the loader's messages (§2.1). */
+function checkOwnerMode(st: { uid: number; mode: number }, label: string, maxMode: number): void {
+  const fail = (why: string): StartFailure => new StartFailure([`Check path: ${label} failed, by:${why}`]);
+  if (st.uid !== 0) throw fail(`owner id diff: current process user id is 0, file owner id is ${st.uid}`);
+  if ((st.mode & ~maxMode & 0o777) !== 0) {
+    throw fail(`Check permission failed: current permission is ${(st.mode & 0o777).toString(8)}, but required no greater than ${maxMode.toString(8)}`);
+  }
+}
+
 /** The loader's file checks (§2.1): exists, not a symlink, regular, ≤ 10 MB, owner uid 0, mode ≤ maxMode. */
 async function checkedRead(ctx: ContainerContext, path: string, label: string, maxMode: number, checkPerm: boolean): Promise<Buffer> {
   const st = await ctx.stat(path);
@@ -499,12 +554,7 @@ async function checkedRead(ctx: ContainerContext, path: string, label: string, m
   if (st.isSymlink) throw fail(`path is a soft link, which is not allowed: ${path}`);
   if (!st.isFile) throw fail(`path is not a regular file: ${path}`);
   if (st.size > MAX_CONFIG_BYTES) throw fail(`file size ${st.size} exceeds the limit ${MAX_CONFIG_BYTES}`);
-  if (checkPerm) {
-    if (st.uid !== 0) throw fail(`owner id diff: current process user id is 0, file owner id is ${st.uid}`);
-    if ((st.mode & ~maxMode & 0o777) !== 0) {
-      throw fail(`Check permission failed: current permission is ${(st.mode & 0o777).toString(8)}, but required no greater than ${maxMode.toString(8)}`);
-    }
-  }
+  if (checkPerm) checkOwnerMode(st, label, maxMode);
   return ctx.readFile(path);
 }
 

@@ -57,6 +57,8 @@ export interface ContainerContext {
   hostPath(containerPath: string): string | undefined;
   stat(containerPath: string): Promise<SimStat | undefined>;
   readFile(containerPath: string): Promise<Buffer>;
+  /** Names in a directory as the container sees it (the daemon lists the weights' tokenizer files). */
+  readdir(containerPath: string): Promise<string[]>;
 }
 
 export type ContainerProgram = (ctx: ContainerContext) => Promise<number>;
@@ -229,6 +231,7 @@ export class Container {
       hostPath: (p) => this.hostPath(p),
       stat: (p) => this.stat(p),
       readFile: (p) => this.readFile(p),
+      readdir: (p) => this.readdir(p),
     };
     const killed = new Promise<number>((resolve) =>
       this.killCtl.signal.addEventListener('abort', () => resolve(137), { once: true }),

@@ -36,6 +36,10 @@ export interface ContainerHost {
   setNpuProcesses(npu: number, procs: RuntimeNpuProcess[]): void;
   /** HBM in use on this NPU; undefined returns it to the idle level. */
   setHbmUsed(npu: number, mb: number | undefined): void;
+  /** HBM other processes hold on this NPU (hbm-held fault); absent = none. */
+  heldHbmMb?(npu: number): number;
+  /** One NPU's HBM in MB; absent = 64 GB. */
+  hbmTotalMb?(): number;
   registerProgram(name: string, program: SimProgram): void;
 }
 

@@ -9,6 +9,7 @@ import { lines, readAll } from './byte-pipe.js';
 import { errorCode } from './fs-error.js';
 import { delay } from './latency.js';
 import type { SimIo, SimStat } from './types.js';
+import { findCmd } from './shell-find.js';
 
 export type Builtin = (sh: Shell, args: string[], io: SimIo) => Promise<number>;
 
@@ -724,15 +725,21 @@ export const BUILTINS: Record<string, Builtin> = {
 
   sha256sum: async (sh, args, io) => {
     const f = flags(args);
-    const ins = await inputs(sh, f.rest, io, 'sha256sum');
-    if (typeof ins === 'number') return 1;
-    for (const { name, data } of ins) {
-      const h = createHash('sha256');
-      if (data) for await (const c of data) h.update(c);
-      await io.stdout(`${h.digest('hex')}  ${name}\n`);
+    // Like coreutils: a file that cannot be read is reported and skipped, the others are still hashed.
+    let status = 0;
+    for (const file of f.rest.length === 0 ? ['-'] : f.rest) {
+      const ins = await inputs(sh, [file], io, 'sha256sum');
+      if (typeof ins === 'number') { status = 1; continue; }
+      for (const { name, data } of ins) {
+        const h = createHash('sha256');
+        if (data) for await (const c of data) h.update(c);
+        await io.stdout(`${h.digest('hex')}  ${name}\n`);
+      }
     }
-    return 0;
+    return status;
   },
+
+  find: findCmd,
 
   ss: async (sh, args, io) => {
     const f = flags(args);

@@ -26,6 +26,10 @@ export interface SimFs {
   rename(from: string, to: string): Promise<void>;
   rm(path: string, opts?: { recursive?: boolean; force?: boolean }): Promise<void>;
   chmod(path: string, mode: number): Promise<void>;
+  /** Create a symbolic link at `path` (weights-symlink fault: a model-cache layout). */
+  symlink?(target: string, path: string): Promise<void>;
+  /** Set the owner of `path` itself, not following a link (weights-owner fault). */
+  chown?(path: string, uid: number): Promise<void>;
 }
 
 /** Where the output of one simulated command goes. Writes resolve when the consumer took the data. */
@@ -103,7 +107,21 @@ export type SimFault =
   /** The daemon on this node starts but never joins HCCL (master then times out with EI0006). */
   | { kind: 'worker-never-joins' }
   /** After ascendctl read it, the NPU's real address changes: the daemon rejects the rank table's device_ip. */
-  | { kind: 'device-ip-drift'; npu: number; actual: string };
+  | { kind: 'device-ip-drift'; npu: number; actual: string }
+  // --- weights, NPU memory and shared memory (preflight v2: weights, hbm, shm) ---
+  /** A file of every model directory (`.` = the directory itself) has this mode (e.g. 0o644). */
+  | { kind: 'weights-mode'; file: string; mode: number }
+  /** A file of every model directory is a symlink to a copy in a model-cache blob directory. */
+  | { kind: 'weights-symlink'; file: string }
+  /** A file of every model directory (`.` = the directory) belongs to this uid, e.g. the user who downloaded it. */
+  | { kind: 'weights-owner'; file: string; uid: number }
+  /**
+   * `mb` of HBM on this NPU are held by another process, listed by npu-smi as `pid`/`name` (name ''
+   * = another PID namespace); without `pid` nothing is listed, only the memory is used.
+   */
+  | { kind: 'hbm-held'; npu: number; mb: number; pid?: number; name?: string }
+  /** A dead daemon's shared-memory file in /dev/shm (default llm_tokenizer_shared_memory_0). */
+  | { kind: 'shm-leftover'; file?: string };
 
 /** One row of the `npu-smi info` process table (set by the container runtime through SimNode). */
 export interface SimNpuProcess {

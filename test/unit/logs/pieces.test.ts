@@ -112,6 +112,7 @@ describe('known failures', () => {
     ['Failed to init endpoint! Please check the service log or console output.', 'endpoint-init'],
     ['[start endpoint] [fail]', 'endpoint-init'],
     ['RuntimeError: NPU out of memory. Tried to allocate 2.00 GiB', 'out-of-memory'],
+    ['Failed to create shared memory /dev/shm/llm_tokenizer_shared_memory_0: File exists (shared memory of a previous daemon is still in use)', 'shm-leftover'],
     ['Invalid DP number per node: 0', 'dp-per-node'],
     ["AttributeError: 'IbisTokenizer' object has no attribute 'cache_path'", 'tokenizer-cache-path'],
     ['terminate called after throwing an instance of pybind11::error_already_set', 'python-dependencies'],

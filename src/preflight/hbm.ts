@@ -1,0 +1,90 @@
+/**
+ * Check `hbm` (per NPU, with a deployment): a leftover process holding NPU memory makes MindIE run out
+ * of memory while loading the weights (mindie-multinode.md §13 rows 10 and 11, §7 step 2). Read from
+ * the `npu-smi info` preflight already runs (its HBM column and process table, ascend-tools.md §4.2):
+ * no extra remote call.
+ */
+import type { JudgeContext, NodeFacts, NpuSmiProcessFact } from './facts.js';
+import type { Finding, Status } from './finding.js';
+
+const DEFAULT_FRACTION = 0.95;
+
+function finding(node: string, status: Status, message: string, hint?: string, npu?: number): Finding {
+  const out: Finding = { node, check: 'hbm', status, message };
+  if (npu !== undefined) out.npu = npu;
+  if (hint !== undefined && status !== 'pass') out.hint = hint;
+  return out;
+}
+
+function processText(p: NpuSmiProcessFact): string {
+  return p.name ? `PID ${p.pid} (${p.name}, ${p.memoryMb} MB)` : `PID ${p.pid} (no name: another PID namespace, e.g. a container; ${p.memoryMb} MB)`;
+}
+
+/**
+ * The idle level is what the least-used NPU of the cluster shows (≈ 3–4.5 GB on 64 GB cards): driver
+ * and firmware reservations differ between releases, so it is measured, not assumed.
+ */
+export function idleHbmMb(nodes: readonly NodeFacts[]): number | undefined {
+  let idle: number | undefined;
+  for (const n of nodes) {
+    if (n.npuSmi?.kind !== 'ok' || n.npuSmi.value.unsupported) continue;
+    for (const d of n.npuSmi.value.devices) {
+      if (d.hbmUsedMb !== undefined && (idle === undefined || d.hbmUsedMb < idle)) idle = d.hbmUsedMb;
+    }
+  }
+  return idle;
+}
+
+export function judgeHbm(out: Finding[], nodes: readonly NodeFacts[], ctx: JudgeContext): void {
+  if (!ctx.deployment) return;
+  const fraction = ctx.deployment.npuMemoryFraction ?? DEFAULT_FRACTION;
+  // A running container of this very deployment holds its NPUs: deploy stops it before starting anew.
+  const own = new Set(Object.keys(ctx.deployment.ownPorts ?? {}));
+  const idle = idleHbmMb(nodes);
+  for (const n of nodes) {
+    const smi = n.npuSmi;
+    if (!smi) continue;
+    if (smi.kind !== 'ok' || smi.value.unsupported) {
+      out.push(finding(n.node, 'warn', 'not checked: npu-smi info gave no usable answer (see the npu-smi finding)',
+        `run npu-smi info on ${n.node}: its process table shows what holds NPU memory`));
+      continue;
+    }
+    if (own.has(n.node)) {
+      for (let npu = 0; npu < ctx.npusPerNode; npu++) {
+        out.push(finding(n.node, 'pass', "in use by this deployment's running container, which deploy stops before it starts the new one", undefined, npu));
+      }
+      continue;
+    }
+    const byId = new Map(smi.value.devices.map((d) => [d.id, d]));
+    for (let npu = 0; npu < ctx.npusPerNode; npu++) {
+      const d = byId.get(npu);
+      const procs = (smi.value.processes ?? []).filter((p) => p.npu === npu);
+      const usage = d?.hbmUsedMb !== undefined && d.hbmTotalMb !== undefined ? `HBM ${d.hbmUsedMb} / ${d.hbmTotalMb} MB in use` : undefined;
+      if (procs.length > 0) {
+        const first = procs[0]!;
+        out.push(finding(n.node, 'fail',
+          `${procs.map(processText).join(', ')} ${procs.length > 1 ? 'are' : 'is'} on NPU ${npu}${usage ? ` (${usage})` : ''}: MindIE runs out of memory while loading next to it`,
+          first.name
+            ? `stop it: kill ${first.pid} on ${n.node} (see what it is first: ssh ${n.node} ps -p ${first.pid} -o pid,user,cmd); npu-smi info lists every process on the NPUs`
+            : `find its container on ${n.node} (docker ps; npu-smi info lists every process on the NPUs) and stop it`,
+          npu));
+        continue;
+      }
+      if (!d || d.hbmUsedMb === undefined || d.hbmTotalMb === undefined || idle === undefined) {
+        out.push(finding(n.node, 'warn', `not checked: npu-smi info shows no HBM usage for NPU ${npu}`,
+          `run npu-smi info on ${n.node} and look at NPU ${npu}`, npu));
+        continue;
+      }
+      const allowed = Math.round((1 - fraction) * d.hbmTotalMb);
+      const excess = d.hbmUsedMb - idle;
+      if (excess > allowed) {
+        out.push(finding(n.node, 'fail',
+          `${usage}, ${excess} MB above the idle level of ${idle} MB, but npuMemoryFraction ${fraction} leaves only ${allowed} MB to others (no process is listed)`,
+          `something outside this PID namespace holds NPU ${npu}'s memory: check npu-smi info and docker ps on ${n.node} and stop it; as a last resort npu-smi set -t reset -i ${npu} -c 0`,
+          npu));
+      } else {
+        out.push(finding(n.node, 'pass', `${usage} (idle level ${idle} MB), no process listed`, undefined, npu));
+      }
+    }
+  }
+}
