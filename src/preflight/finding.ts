@@ -16,7 +16,9 @@ export type CheckId =
   | 'image'
   | 'model'
   | 'ports'
-  | 'clock';
+  | 'clock'
+  | 'reach'
+  | 'address';
 
 export type Status = 'pass' | 'warn' | 'fail';
 
