@@ -63,6 +63,8 @@ export interface NetworkOptions {
   /** With a deployment: the reach plan's inputs. */
   reach?: { master: string; inferPort: number; hcclPorts: number[]; notProbed?: ReachFacts['notProbed'] };
   signal?: AbortSignal;
+  /** Resolves once the node's own port list (`ss -Htln` of the ports check) was read. */
+  portsRead?: (node: string) => Promise<void>;
 }
 
 export interface NetworkFacts {
@@ -164,6 +166,8 @@ async function collectReach(
     return r?.kind === 'ok' ? r.value : undefined;
   };
 
+  // 0. The ports check lists each node's listeners first: the probe's own must not show up there.
+  if (opts.portsRead) await Promise.all([...plan.listen.keys()].map((n) => opts.portsRead!(n)));
   // 1. Listeners on every planned node; wait until each is ready or gave up.
   const inputs: PassThrough[] = [];
   const running: Promise<unknown>[] = [];

@@ -79,6 +79,12 @@ export const simFaultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('model-missing') }),
   z.object({ kind: z.literal('worker-never-joins') }),
   z.object({ kind: z.literal('device-ip-drift'), npu, actual: z.string() }),
+  z.object({
+    kind: z.literal('firewall'), port: z.number().int().min(1).max(65535).optional(),
+    ports: z.tuple([z.number().int().min(1).max(65535), z.number().int().min(1).max(65535)]).optional(),
+    from: z.string().optional(), action: z.enum(['drop', 'reject']).optional(),
+  }),
+  z.object({ kind: z.literal('no-python3') }),
 ]);
 
 const loopback = z.string().regex(/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/, 'a loopback address (127.x.y.z)');

@@ -88,7 +88,14 @@ export type SimFault =
   /** The daemon on this node starts but never joins HCCL (master then times out with EI0006). */
   | { kind: 'worker-never-joins' }
   /** After ascendctl read it, the NPU's real address changes: the daemon rejects the rank table's device_ip. */
-  | { kind: 'device-ip-drift'; npu: number; actual: string };
+  | { kind: 'device-ip-drift'; npu: number; actual: string }
+  /**
+   * The node's firewall drops (`reject`: answers with a reset) incoming TCP to `port`, or to the range
+   * `ports` [first, last], or (neither) to every port but SSH; from the node `from` only when given.
+   */
+  | { kind: 'firewall'; port?: number; ports?: [number, number]; from?: string; action?: 'drop' | 'reject' }
+  /** python3 is not installed on the node (`python3: not found`). */
+  | { kind: 'no-python3' };
 
 /** One row of the `npu-smi info` process table (set by the container runtime through SimNode). */
 export interface SimNpuProcess {
