@@ -36,7 +36,7 @@ export function judgeAddress(out: Finding[], n: NodeFacts): void {
   } else if (routeLocal) {
     out.push(f(n.node, 'address', 'pass', `${rendered} is local to ${n.node} (ip route get: local)`));
   } else {
-    const own = listed.filter((x) => !/^(127\.|::1$|fe80:)/i.test(x));
+    const own = listed.filter((x) => !/^(127\.0\.0\.1$|::1$|fe80:)/i.test(x));
     out.push(f(n.node, 'address', 'fail',
       `${rendered} (MIES_CONTAINER_IP, ipAddress, server_id) is not an address of ${n.node}; its addresses: ${(own.length > 0 ? own : listed).join(', ') || 'none listed'}`,
       `MindIE would fail with "Failed to listen ${rendered}:<port>": set address: <one of the node's own addresses> for ${n.node} in the inventory (host: stays what ssh uses)`));
