@@ -4,6 +4,7 @@
  * ~/.ssh/config, then built-in defaults), so nothing downstream reads ssh_config or the environment.
  */
 import { statSync } from 'node:fs';
+import { isIP } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import * as z from 'zod';
@@ -117,6 +118,11 @@ const nodeSchema = z.strictObject({
     .regex(HOST, { error: 'expected an address, a host name or an ~/.ssh/config alias' })
     .describe('Address, DNS name or ~/.ssh/config Host alias.'),
   role: z.enum(['master', 'worker']).optional().describe('At most one node is master (rank 0); default: the first node.'),
+  address: z
+    .string()
+    .refine((a) => isIP(a) !== 0, { error: 'expected an IP address of the node itself (e.g. 10.0.0.1)' })
+    .optional()
+    .describe("The node's own IP, rendered as MIES_CONTAINER_IP / ipAddress / server_id; set it when host is a NAT address, an alias or a name. Default: host (resolved)."),
   ssh: sshSchema.optional(),
   tools: toolsSchema.optional(),
 });
@@ -198,6 +204,8 @@ export interface ResolvedNode extends SshEndpoint {
   index: number;
   /** Position in the inventory file's `nodes:` list (for YAML paths). */
   entryIndex: number;
+  /** The node's own address from `address:`; rendered instead of host wherever a node's IP is. */
+  address?: string;
 }
 
 export interface Inventory {
@@ -386,6 +394,7 @@ function resolveNode(entry: InventoryNodeEntry, entryIndex: number, inv: Invento
       containerRuntime: entry.tools?.containerRuntime ?? inv.tools.containerRuntime,
     },
     entryIndex,
+    ...(entry.address !== undefined ? { address: entry.address } : {}),
   };
 
   let jumpSpec: JumpHostSpec | undefined = jump?.value;

@@ -9,15 +9,19 @@ import type { Inventory, ResolvedNode } from '../config/inventory.js';
 import { ClusterError } from '../errors.js';
 import type { RenderInput } from '../mindie/render-input.js';
 
-/** The IPv4 address a node serves on: the inventory's host/HostName when it is an IP, else its DNS answer. */
+/**
+ * The IPv4 address a node serves on: the inventory's `address:` when given, else its host/HostName
+ * when it is an IP, else its DNS answer (the first, as the system resolver orders them).
+ */
 export async function nodeAddress(node: ResolvedNode): Promise<string> {
+  if (node.address !== undefined) return node.address;
   if (isIP(node.hostname) === 4) return node.hostname;
   try {
     const r = await lookup(node.hostname, { family: 4 });
     return r.address;
   } catch (err) {
     throw new ClusterError(`${node.name}: cannot resolve ${node.hostname} to an IPv4 address (${(err as Error).message})`, {
-      hint: `write the node's IP as host: in the inventory (rank tables and MindIE need IP addresses)`,
+      hint: `write the node's IP as address: (or host:) in the inventory (rank tables and MindIE need IP addresses)`,
     });
   }
 }

@@ -47,6 +47,8 @@ export interface CollectOptions {
   now?: () => number;
   signal?: AbortSignal;
   onProgress?: (event: ProgressEvent) => void;
+  /** Called once a node's `ss -Htln` is done: the reach probe's own listeners must not be in it. */
+  onListenersRead?: (node: string) => void;
 }
 
 export interface ProgressEvent {
@@ -448,7 +450,7 @@ async function readFiles(t: Transport, node: PreflightNode, opts: CollectOptions
         return;
       }
       facts.listeners = { kind: 'ok', value: parseSs(r.stdout) };
-    })());
+    })().finally(() => opts.onListenersRead?.(node.name)));
     tasks.push((async () => {
       facts.weights = await collectWeights(t, dir, opts.signal);
     })());

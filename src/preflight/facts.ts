@@ -156,6 +156,33 @@ export interface Listener {
   port: number;
 }
 
+export interface AddressFacts {
+  /** What ascendctl renders as MIES_CONTAINER_IP / ipAddress / server_id for the node. */
+  rendered: string;
+  /** The node's addresses as `ip -o addr show` lists them (no prefix length). */
+  listed: string[];
+  /** `ip route get <rendered>` on the node says `local` (e.g. any 127.x address on lo). */
+  routeLocal: boolean;
+}
+
+/** One TCP connection attempt from this node: `ok`, `timeout`, or the errno name (ECONNREFUSED, …). */
+export interface ReachProbe {
+  to: string;
+  address: string;
+  port: number;
+  outcome: string;
+}
+
+export interface ReachFacts {
+  probes: ReachProbe[];
+  /** What could not be tested, in words ("node1:60003: the port is in use there"). */
+  untested: string[];
+  /** Set when this node lacks what the probe needs ("no python3"). */
+  missingTool?: string;
+  /** The plan was not run at all, e.g. the deployment is already running on these ports. */
+  notProbed?: { status: 'pass' | 'warn'; why: string };
+}
+
 export interface NodeFacts {
   node: string;
   host: string;
@@ -175,6 +202,10 @@ export interface NodeFacts {
   weights?: Outcome<WeightsFacts>;
   /** With a deployment: leftover MindIE shared-memory files in /dev/shm, as full paths (shm.ts). */
   shm?: Outcome<string[]>;
+  /** The address rendered for the node against the node's own (network.ts). */
+  address?: Outcome<AddressFacts>;
+  /** TCP probes from this node to its peers (network.ts); absent when none were planned. */
+  reach?: Outcome<ReachFacts>;
   npus: Record<number, NpuFacts>;
   pings: PingResult[];
   /** Said once per node (e.g. "hccn_tool stayed busy after a hung call"): shown with its failures. */
@@ -198,6 +229,12 @@ export interface JudgeContext {
     ownPorts?: Record<string, number[]>;
     /** Share of each NPU's memory the backend may use (`hbm`); default 0.95 when absent. */
     npuMemoryFraction?: number;
+    /**
+     * HCCL's port range (HCCL_IF_BASE_PORT, 16 ports), checked on every node; when set, `ports` is
+     * checked on the master only (contract: the HTTP ports and multiNodesInfer matter there only).
+     */
+    hcclPorts?: number[];
+    master?: string;
   };
   /** Clock tolerance in ms (contract: 2 s). */
   clockToleranceMs: number;

@@ -22,7 +22,9 @@ export type CheckId =
   | 'hardware'
   | 'weights'
   | 'hbm'
-  | 'shm';
+  | 'shm'
+  | 'reach'
+  | 'address';
 
 export type Status = 'pass' | 'warn' | 'fail';
 

@@ -4,6 +4,8 @@
  */
 import type { CheckId, Finding, Status } from './finding.js';
 import type { JudgeContext, NodeFacts, Outcome, PingFacts, PingResult } from './facts.js';
+import { judgeAddress, judgeReach, portsForNode } from './network-judge.js';
+import { portList } from './network.js';
 import { judgeHardware } from './hardware.js';
 import { judgePortHealth } from './optics.js';
 import { judgeWeights } from './weights.js';
@@ -14,7 +16,7 @@ const CHECK_ORDER: CheckId[] = [
   'ssh', 'clock', 'driver', 'npu-smi', 'container-runtime', 'image', 'model', 'ports', 'hccn.conf',
   'ip', 'link', 'net_health', 'lldp', 'netdetect', 'gateway', 'tls', 'ping',
   'hardware', 'optics', 'link-flaps',
-  'weights', 'shm', 'hbm',
+  'address', 'reach', 'weights', 'shm', 'hbm',
 ];
 
 export function checkRank(check: CheckId): number {
@@ -100,6 +102,8 @@ export function judge(facts: readonly NodeFacts[], ctx: JudgeContext): Finding[]
     judgeHccnConf(out, n, ctx);
     judgePerNpu(out, n, ctx);
     judgePortHealth(out, n, ctx);
+    judgeAddress(out, n);
+    judgeReach(out, n, ctx);
   }
   judgeHardware(out, reachable, ctx);
   judgeDriver(out, reachable, ctx);
@@ -171,14 +175,22 @@ function judgeRuntime(out: Finding[], n: NodeFacts, ctx: JudgeContext): void {
   if (n.listeners) {
     const listeners = valueOr(out, n.listeners, n.node, 'ports', 'listing listening ports (ss -Htln)');
     if (listeners) {
-      const own = new Set(ctx.deployment.ownPorts?.[n.node] ?? []);
-      const busy = [...new Set(ctx.deployment.ports)].filter((p) => !own.has(p) &&
+      const ownList = ctx.deployment.ownPorts?.[n.node] ?? [];
+      // The deployment's own daemon holds HCCL's ports too while it runs (a redeploy).
+      const own = new Set(ownList.length > 0 ? [...ownList, ...(ctx.deployment.hcclPorts ?? [])] : []);
+      const wanted = portsForNode(n.node, ctx.deployment);
+      const hccl = new Set(ctx.deployment.hcclPorts ?? []);
+      const busy = wanted.filter((p) => !own.has(p) &&
         listeners.some((l) => l.port === p && (l.address === n.host || isWildcard(l.address))));
       if (busy.length > 0) {
-        out.push(f(n.node, 'ports', 'fail', `port${busy.length > 1 ? 's' : ''} ${busy.join(', ')} already in use on ${n.host}`,
-          `find the owner with ss -tlnp on ${n.node} and stop it, or choose other ports: in the deployment file`));
+        const inRange = busy.filter((p) => hccl.has(p));
+        const range = inRange.length > 0 ? ` (HCCL's range ${portList([...hccl])}: HCCL fails with "Recv unmatched ack")` : '';
+        out.push(f(n.node, 'ports', 'fail', `port${busy.length > 1 ? 's' : ''} ${busy.join(', ')} already in use on ${n.host}${range}`,
+          inRange.length > 0
+            ? `find the owner with ss -tlnp on ${n.node} and stop it, or move HCCL's range: set HCCL_IF_BASE_PORT in the deployment's env: to a free range of 16 ports`
+            : `find the owner with ss -tlnp on ${n.node} and stop it, or choose other ports: in the deployment file`));
       } else {
-        out.push(f(n.node, 'ports', 'pass', `ports ${[...new Set(ctx.deployment.ports)].join(', ')} are free`));
+        out.push(f(n.node, 'ports', 'pass', `ports ${portList(wanted)} are free`));
       }
     }
   }

@@ -9,6 +9,9 @@ import { collect, fixTls, recheckTls, type PreflightNode, type ProgressEvent } f
 import type { NodeFacts, JudgeContext } from './facts.js';
 import type { Finding } from './finding.js';
 import { judge } from './judge.js';
+import { collectNetwork, hcclPorts, type NetworkOptions } from './network.js';
+import { nodeAddress } from '../deploy/plan.js';
+import type { Outcome } from './facts.js';
 import type { PingPlanMode } from './ping-plan.js';
 
 export interface PreflightOptions {
@@ -68,7 +71,18 @@ export async function runPreflight(opts: PreflightOptions): Promise<PreflightRes
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     ...(deployment ? { deployment: { image: deployment.image, modelPath: deployment.model.path } } : {}),
   };
-  const facts = await collect({ ...base, nodes });
+  // The reach probe listens only after a node's ports were listed, so its own listeners are not in that list.
+  const portsRead = new Map(nodes.map((n) => [n.name, deferred()]));
+  const collecting = collect({ ...base, nodes, onListenersRead: (n) => portsRead.get(n)?.resolve() })
+    .finally(() => { for (const d of portsRead.values()) d.resolve(); });
+  const network = (async () => collectNetwork({ ...await networkOptions(opts, nodes),
+    portsRead: (n: string) => portsRead.get(n)?.promise ?? Promise.resolve() }))();
+  const [facts, net] = await Promise.all([collecting, network]);
+  for (const f of facts) {
+    const extra = net.get(f.node);
+    if (extra?.address) f.address = extra.address;
+    if (extra?.reach) f.reach = extra.reach;
+  }
   const ctx: JudgeContext = {
     npusPerNode: inventory.npusPerNode,
     gateway: inventory.checks.gateway,
@@ -87,6 +101,8 @@ export async function runPreflight(opts: PreflightOptions): Promise<PreflightRes
       ports: deploymentPorts(deployment),
       npuMemoryFraction: deployment.npuMemoryFraction,
       ...(opts.ownPorts ? { ownPorts: opts.ownPorts } : {}),
+      hcclPorts: hcclPorts(deployment.env),
+      master: inventory.master.name,
     };
   }
   let findings = judge(facts, ctx);
@@ -111,7 +127,50 @@ export async function runPreflight(opts: PreflightOptions): Promise<PreflightRes
   };
 }
 
+/** What `address` and `reach` need: every node's rendered address and, with a deployment, the star's ports. */
+async function networkOptions(opts: PreflightOptions, nodes: PreflightNode[]): Promise<NetworkOptions> {
+  const { inventory, deployment } = opts;
+  const rendered = new Map<string, Outcome<string>>();
+  await Promise.all(inventory.nodes.map(async (n) => {
+    try {
+      rendered.set(n.name, { kind: 'ok', value: await nodeAddress(n) });
+    } catch (err) {
+      const e = err as Error & { hint?: string };
+      rendered.set(n.name, { kind: 'error', message: e.message, ...(e.hint ? { hint: e.hint } : {}) });
+    }
+  }));
+  const out: NetworkOptions = { nodes, rendered, ...(opts.signal ? { signal: opts.signal } : {}) };
+  if (!deployment) return out;
+  const names = nodes.map((n) => n.name);
+  const master = names.includes(inventory.master.name) ? inventory.master.name : names[0]!;
+  const reach: NonNullable<NetworkOptions['reach']> = {
+    master,
+    // vllm-ascend: the headless nodes connect to the API node's --data-parallel-rpc-port (§12.2).
+    inferPort: deployment.backend === 'vllm-ascend' ? deployment.vllm?.rpcPort ?? deployment.ports.multiNodesInfer : deployment.ports.multiNodesInfer,
+    hcclPorts: hcclPorts(deployment.env),
+  };
+  const running = Object.keys(opts.ownPorts ?? {}).filter((n) => names.includes(n));
+  if (names.length === 1) {
+    reach.notProbed = inventory.allNodes.length > 1
+      ? { status: 'warn', why: 'not checked: no other node selected (--node)' }
+      : { status: 'pass', why: 'single node: no peer to reach' };
+  } else if (running.length > 0) {
+    // Its daemons hold the ports a probe would listen on; their formed HCCL group crossed these paths.
+    reach.notProbed = running.length === names.length
+      ? { status: 'pass', why: `not probed: ${deployment.name} is running on every node and holds these ports (its HCCL group formed over them)` }
+      : { status: 'warn', why: `not probed: ${deployment.name} is running on ${running.join(', ')} and holds the ports a probe needs` };
+  }
+  out.reach = reach;
+  return out;
+}
+
 export function deploymentPorts(d: Deployment): number[] {
   if (d.backend === 'vllm-ascend') return [d.vllm?.port ?? 8000];
   return [...new Set([d.ports.http, d.ports.management, d.ports.metrics, d.ports.multiNodesInfer])];
+}
+
+function deferred(): { promise: Promise<void>; resolve(): void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => { resolve = r; });
+  return { promise, resolve };
 }

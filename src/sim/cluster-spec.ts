@@ -96,6 +96,12 @@ export const simFaultSchema = z.discriminatedUnion('kind', [
     pid: z.number().int().min(1).max(4194304).optional(), name: z.string().max(64).optional(),
   }),
   z.object({ kind: z.literal('shm-leftover'), file: z.string().regex(/^[^/\0]+$/, 'a file name in /dev/shm').optional() }),
+  z.object({
+    kind: z.literal('firewall'), port: z.number().int().min(1).max(65535).optional(),
+    ports: z.tuple([z.number().int().min(1).max(65535), z.number().int().min(1).max(65535)]).optional(),
+    from: z.string().optional(), action: z.enum(['drop', 'reject']).optional(),
+  }),
+  z.object({ kind: z.literal('no-python3') }),
 ]);
 
 const loopback = z.string().regex(/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/, 'a loopback address (127.x.y.z)');

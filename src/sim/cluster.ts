@@ -5,6 +5,7 @@
 import { SimNode } from './ascend-node.js';
 import type { SimClusterSpec, SimNodeSpec } from './cluster-spec.js';
 import { MemFs } from './mem-fs.js';
+import { NETWORK_KEY, type SimNetwork } from './firewall.js';
 import type { LatencyProfile, SimFs } from './types.js';
 
 /** Adds behaviour to each node at start, e.g. the container runtime registering `docker`. */
@@ -44,6 +45,8 @@ export class SimCluster {
       if (opts.installProgramFiles === false) node.installProgramFiles = false;
       return node;
     });
+    const network: SimNetwork = { byAddress: (address) => this.nodes.find((n) => n.host === address) };
+    this.shared.set(NETWORK_KEY, network);
   }
 
   /** Aborted by stop(): every program still running on any node sees its io.signal abort. */

@@ -7,6 +7,7 @@
  * weight loading takes ≈ 100 ms (fast) / ≈ 4 s (hardware); a token ≈ 1 ms (fast) / ≈ 35 ms after a
  * ≈ 250 ms prefill (hardware).
  */
+import { firewallVerdict, hcclPortRange, networkOf } from './firewall.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ContainerContext } from './runtime-container.js';
 import type { ScriptResult } from './runtime-launch-script.js';
@@ -83,6 +84,17 @@ export class HcclGroup {
       signal.addEventListener('abort', onAbort, { once: true });
     });
   }
+}
+
+/** The first master port this worker cannot reach, or that the master cannot reach back on (`ip:port`). */
+function blockedToMaster(shared: Map<string, unknown>, selfIp: string, masterIp: string, inferPort: number, hccl: number[]): string | undefined {
+  const network = networkOf(shared);
+  const me = network?.byAddress(selfIp);
+  const master = network?.byAddress(masterIp);
+  if (!me || !master) return undefined;
+  for (const port of [inferPort, ...hccl]) if (firewallVerdict(master, me, port)) return `${masterIp}:${port}`;
+  for (const port of hccl) if (firewallVerdict(me, master, port)) return `${selfIp}:${port} (from ${masterIp})`;
+  return undefined;
 }
 
 export function hcclGroup(shared: Map<string, unknown>, masterIp: string, port: number): HcclGroup {
@@ -362,7 +374,21 @@ export async function runMindieDaemon(ctx: ContainerContext, script: ScriptResul
       const connectS = Math.min(Math.max(Number(env.HCCL_CONNECT_TIMEOUT ?? '120') || 120, 1), 7200);
       const windowMs = connectS * second;
       log('INFO', `HCCL init: rank table has ${rankServers.length} servers, world size ${worldSize}, HCCL_CONNECT_TIMEOUT=${connectS}s`);
-      if (ctx.host.faults().some((f) => f.kind === 'worker-never-joins')) {
+      // HCCL binds its port range on every node (failure #24); the workers reach the master's
+      // multiNodesInferPort and HCCL ports, the master theirs: a firewall on any of them keeps that
+      // worker out of the group, and the master times out (failures #1, #7).
+      const hccl = hcclPortRange(env);
+      const taken = hccl.find((p) => ctx.host.portHeld(eff.ip, p));
+      if (taken !== undefined) {
+        throw new StartFailure([
+          `[HCCL] socket bind ${eff.ip}:${taken} failed: Address already in use (HCCL_IF_BASE_PORT=${hccl[0]})`,
+          '[HCCL] HcclCommInitRootInfo failed, ret[7]',
+          '[MIE04E02011C] Failed to init infer backend manager',
+        ]);
+      }
+      const blocked = isMaster ? undefined : blockedToMaster(ctx.host.shared, ctx.host.host, masterIp, eff.inferPort, hccl);
+      if (blocked) log('WARN', `[HCCL] connect to ${blocked} timed out, retrying`);
+      if (blocked || ctx.host.faults().some((f) => f.kind === 'worker-never-joins')) {
         log('INFO', 'Waiting for HCCL communicator initialization...');
         await aborted(anySignal);
         return ctx.term.aborted ? await shutdown(0) : 137;

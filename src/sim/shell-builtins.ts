@@ -8,6 +8,7 @@ import type { Shell } from './shell.js';
 import { lines, readAll } from './byte-pipe.js';
 import { errorCode } from './fs-error.js';
 import { delay } from './latency.js';
+import { NETWORK_BUILTINS } from './shell-network.js';
 import type { SimIo, SimStat } from './types.js';
 import { findCmd } from './shell-find.js';
 
@@ -905,4 +906,6 @@ export const BUILTINS: Record<string, Builtin> = {
     }
     return 0;
   },
+  // ip, python3 (the reach probe): shell-network.ts
+  ...NETWORK_BUILTINS,
 };

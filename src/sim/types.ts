@@ -121,7 +121,14 @@ export type SimFault =
    */
   | { kind: 'hbm-held'; npu: number; mb: number; pid?: number; name?: string }
   /** A dead daemon's shared-memory file in /dev/shm (default llm_tokenizer_shared_memory_0). */
-  | { kind: 'shm-leftover'; file?: string };
+  | { kind: 'shm-leftover'; file?: string }
+  /**
+   * The node's firewall drops (`reject`: answers with a reset) incoming TCP to `port`, or to the range
+   * `ports` [first, last], or (neither) to every port but SSH; from the node `from` only when given.
+   */
+  | { kind: 'firewall'; port?: number; ports?: [number, number]; from?: string; action?: 'drop' | 'reject' }
+  /** python3 is not installed on the node (`python3: not found`). */
+  | { kind: 'no-python3' };
 
 /** One row of the `npu-smi info` process table (set by the container runtime through SimNode). */
 export interface SimNpuProcess {

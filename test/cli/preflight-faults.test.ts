@@ -253,14 +253,15 @@ describe('preflight with a deployment file', () => {
     expect(r.exitCode, JSON.stringify(r.json?.findings.filter((f: any) => f.status !== 'pass'))).toBe(0);
     for (const id of ['image', 'model', 'ports']) expect(r.json.findings.some((f: any) => f.check === id && f.status === 'pass'), id).toBe(true);
 
-    await cluster.sim.setFaults('node1', [{ kind: 'image-absent' }]);
-    await cluster.sim.setFaults('node2', [{ kind: 'port-taken', port: 1026 }]);
+    // The HTTP ports matter on the master only (contract, "Checks added in v2"): the taken port is the master's.
+    await cluster.sim.setFaults('node1', [{ kind: 'image-absent' }, { kind: 'port-taken', port: 1026 }]);
+    await cluster.sim.setFaults('node2', []);
     await cluster.sim.setFaults('node3', [{ kind: 'model-missing' }]);
     r = await runInProcess(preflight, [cluster.deploymentPath], { json: true, ping: 'auto', parallel: '32' }, { cwd: cluster.dir, home: cluster.dir });
     expect(r.exitCode).toBe(1);
     expectFindings(r.json, [
       { node: 'node1', check: 'image', status: 'warn' },
-      { node: 'node2', check: 'ports', status: 'fail', message: /1026/ },
+      { node: 'node1', check: 'ports', status: 'fail', message: /1026/ },
       { node: 'node3', check: 'model', status: 'fail', message: /does not exist/ },
     ]);
   });
