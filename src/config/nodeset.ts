@@ -125,13 +125,15 @@ export function expandNodeSet(text: string): string[] {
   const seen = new Set<string>();
   const out: string[] = [];
   let offset = 0;
-  for (const item of splitNodeSet(text)) {
-    if (item.trim() === '') throw new NodeSetError(text, offset, `an empty name in "${text}"; expected names or ranges separated by single commas`);
+  for (const raw of splitNodeSet(text)) {
+    // `node[1-2], gpu1` (as reports print lists) reads the same as without the space.
+    const item = raw.trim();
+    if (item === '') throw new NodeSetError(text, offset, `an empty name in "${text}"; expected names or ranges separated by single commas`);
     let names: string[];
     try {
       names = expandPattern(item);
     } catch (err) {
-      if (err instanceof NodeSetError) throw new NodeSetError(text, offset + err.offset, err.message);
+      if (err instanceof NodeSetError) throw new NodeSetError(text, offset + (raw.length - raw.trimStart().length) + err.offset, err.message);
       throw err;
     }
     for (const n of names) {
@@ -140,7 +142,7 @@ export function expandNodeSet(text: string): string[] {
         out.push(n);
       }
     }
-    offset += item.length + 1;
+    offset += raw.length + 1;
   }
   return out;
 }
@@ -184,6 +186,11 @@ function foldNumbers(nums: Numbered[]): string {
  * `expandNodeSet(foldNodeSet(names))` gives back every name.
  */
 export function foldNodeSet(names: readonly string[]): string {
+  return foldNodeSetParts(names).join(',');
+}
+
+/** foldNodeSet's patterns one by one (to join with ", " in prose). */
+export function foldNodeSetParts(names: readonly string[]): string[] {
   const groups = new Map<string, { prefix: string; suffix: string; nums: Numbered[]; seen: Set<string> }>();
   const order: Array<string> = [];
   for (const name of names) {
@@ -214,6 +221,5 @@ export function foldNodeSet(names: readonly string[]): string {
       if (g.nums.length === 0) return g.prefix;
       if (g.nums.length === 1) return `${g.prefix}${g.nums[0]!.digits}${g.suffix}`;
       return `${g.prefix}[${foldNumbers(g.nums)}]${g.suffix}`;
-    })
-    .join(',');
+    });
 }
