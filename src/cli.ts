@@ -228,24 +228,39 @@ export async function run(argv: string[]): Promise<void> {
 
   let exitCode: ExitCode = 0;
   let verbose = argv.includes('--verbose');
+  // --json: a failure before the command's document still prints one JSON document on stdout
+  // (ui/error-document.ts). `command` is the one that ran; `runOut` its output, to know whether its
+  // document is already out.
+  const optionArgs = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
+  let jsonWanted = optionArgs.includes('--json');
+  let command: string | undefined = argv.find((a) => !a.startsWith('-'));
+  let runOut: { documentWritten: boolean } | undefined;
   // The output layer (chalk) and the transport are loaded only once a command runs or fails, so that
   // `--help` and flag errors load commander and nothing else.
   const reportError = async (err: unknown): Promise<ExitCode> => {
     const [{ createContext }, { RemoteError }] = await Promise.all([import('./context.js'), import('./remote/transport.js')]);
     const ctx = createContext({ signal: abort.signal, verbose });
+    const jsonError = async (message: string) => {
+      if (!jsonWanted || runOut?.documentWritten) return;
+      const { errorDocument } = await import('./ui/error-document.js');
+      writeErrorDocument(errorDocument(err, command, message), command);
+    };
     if (isUserError(err)) {
       ctx.out.error(err.message, err.hint);
       if (verbose && err.stack) ctx.out.note(err.stack);
+      await jsonError(err.message);
       return err.exitCode;
     }
     if (err instanceof RemoteError) {
       ctx.out.error(err.message, err.hint);
+      await jsonError(err.message);
       return 1;
     }
     const e = err as Error;
     ctx.out.error(`unexpected failure: ${e?.message ?? String(err)}`,
       verbose ? undefined : 'run again with --verbose for the stack trace, and report it');
     if (verbose && e?.stack) ctx.out.note(e.stack);
+    await jsonError(`unexpected failure: ${e?.message ?? String(err)}`);
     return 1;
   };
 
@@ -253,7 +268,12 @@ export async function run(argv: string[]): Promise<void> {
     verbose = Boolean(program.opts().verbose) || verbose;
     const [{ createContext }, mod] = await Promise.all([import('./context.js'), load()]);
     const ctx = createContext({ signal: abort.signal, verbose, json: Boolean(opts.json) });
+    jsonWanted = Boolean(opts.json);
+    runOut = ctx.out;
     exitCode = await mod.default(ctx, args, opts);
+  });
+  program.hook('preAction', (_program, actionCommand) => {
+    command = actionCommand.name();
   });
   program.exitOverride();
   program.configureOutput({
@@ -266,6 +286,12 @@ export async function run(argv: string[]): Promise<void> {
     if (err instanceof CommanderError) {
       // --help / --version end here with code 0; bad flags with exit 2 (the input was wrong).
       exitCode = err.exitCode === 0 ? 0 : 2;
+      if (exitCode !== 0 && jsonWanted) {
+        const { flagErrorDocument } = await import('./ui/error-document.js');
+        const known = program.commands.find((c) => c.name() === command);
+        const hint = known ? `run ascendctl ${known.name()} --help for the options` : 'run ascendctl --help for the commands and options';
+        writeErrorDocument(flagErrorDocument(err.message.replace(/^error: /, ''), hint), command);
+      }
     } else {
       exitCode = await reportError(err);
     }
@@ -273,6 +299,11 @@ export async function run(argv: string[]): Promise<void> {
   process.off('SIGINT', onSigint);
   await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
   process.exit(exitCode);
+}
+
+/** The --json error document on stdout: one line for `logs` (its output is one object per line), else indented. */
+function writeErrorDocument(doc: unknown, command: string | undefined): void {
+  process.stdout.write(`${command === 'logs' ? JSON.stringify(doc) : JSON.stringify(doc, null, 2)}\n`);
 }
 
 /** A description written as paragraphs: single newlines join, so commander wraps it to the terminal. */
