@@ -54,7 +54,9 @@ export function expandNodeRanges(file: YamlFile): NodeRangeExpansion {
         return expandPattern(text);
       } catch (err) {
         if (!(err instanceof NodeSetError)) throw err;
-        problems.push({ path: ['nodes', i, key], message: err.message });
+        // `[fd00::1]` is how ssh -J writes an IPv6 address, not a range: say so.
+        const ipv6 = key === 'host' && /^\[[0-9A-Fa-f.%]*:[0-9A-Fa-f:.%]*\]$/.test(text);
+        problems.push({ path: ['nodes', i, key], message: ipv6 ? `${text}: brackets make a node range here; expected an IPv6 address without brackets (${text.slice(1, -1)})` : err.message });
         return undefined;
       }
     };

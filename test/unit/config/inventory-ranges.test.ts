@@ -86,6 +86,12 @@ nodes:
     expect(await problem('nodes:\n  - name: node[1-3]\n    host: 10.0.0.[3-1]\n')).toMatch(/inv\.yaml:3:11 nodes\[0\]\.host: range 3-1 .* runs backwards/);
   });
 
+  it('an IPv6 host in brackets is told to drop them', async () => {
+    expect(await problem('nodes:\n  - name: node1\n    host: "[fd00::1]"\n')).toContain(
+      'inv.yaml:3:11 nodes[0].host: [fd00::1]: brackets make a node range here; expected an IPv6 address without brackets (fd00::1)',
+    );
+  });
+
   it('duplicates after expansion are the usual duplicate errors, at the entries as written', async () => {
     const msg = await problem('nodes:\n  - name: node[1-3]\n    host: 10.0.0.[1-3]\n  - name: node3\n    host: 10.0.0.9\n');
     expect(msg).toContain('inv.yaml:4:11 nodes[1].name: duplicate node name "node3" (first at line 2, nodes[0].name)');
