@@ -35,7 +35,10 @@ Typical session:
   ascendctl chat                          talk to the model, streaming, with latency figures
 
 Try it with no hardware:  ascendctl demo
-Exit status: 0 ok, 1 the cluster failed, 2 the input was wrong, 130 interrupted.`);
+Exit status: 0 ok, 1 the cluster failed, 2 the input was wrong, 130 interrupted.
+With --json, a command that fails before its document prints {"ok": false, "error": {"code", "message",
+"hint", "file"?, "line"?, "node"?}}; code is one of bad-input, unreachable, preflight-failed,
+deploy-failed, endpoint-failed, cluster-failed, interrupted, internal.`);
 
   program
     .command('preflight')
@@ -55,8 +58,8 @@ at least two pings. --ping full forces the matrix (it also tests every pair).`))
     .argument('[deployment]', 'deployment file: also check its image, model path and ports')
     .option('-i, --inventory <file>', 'inventory file (default: the deployment\'s inventory:, $ASCENDCTL_INVENTORY, ./inventory.yaml)')
     .option('--fix', 'apply the safe fixes (set every NPU\'s TLS switch to 0) and check again')
-    .option('--json', 'print one JSON document: {ok, findings}')
-    .option('--node <name>', 'check only this node (repeatable)', collectList)
+    .option('--json', 'print one JSON document: {ok, findings}; a failure before it prints {ok: false, error: {code, message, hint, …}}')
+    .option('--node <name>', 'check only these nodes: a name, a list (a,b) or a range (node[03-05]); repeatable', collectList)
     .addOption(new Option('--ping <plan>', 'ping plan').choices(['auto', 'full']).default('auto'))
     .option('--call-timeout <duration>', 'bound every remote tool call (default: per command, 15–30 s)')
     .option('--busy-timeout <duration>', 'how long to keep retrying a busy hccn_tool before reporting it', '30s')
@@ -74,7 +77,7 @@ at least two pings. --ping full forces the matrix (it also tests every pair).`))
     .option('--keep-on-failure', 'leave the containers running when the deploy fails (to debug)')
     .option('--image-archive <file>', 'load the image from this docker-save tarball on every node (air-gapped clusters)')
     .option('--timeout <duration>', 'how long to wait for the model to answer', '60m')
-    .option('--json', 'print one JSON document with the result')
+    .option('--json', 'print one JSON document with the result (on failure: {ok: false, error: {code, message, hint, …}})')
     .option('--parallel <n>', 'connection set-ups in flight at once', '32')
     .action(async (deployment: string, opts: Record<string, unknown>) => run(() => import('./commands/deploy.js'), [deployment], opts));
 
@@ -92,7 +95,7 @@ at least two pings. --ping full forces the matrix (it also tests every pair).`))
     .summary('container state per node, master health, NPU memory')
     .argument('[deployment]', 'deployment file or name (default: the last one deployed from here)')
     .option('-i, --inventory <file>', 'inventory file')
-    .option('--json', 'print one JSON document')
+    .option('--json', 'print one JSON document (on failure: {ok: false, error: {…}})')
     .action(async (deployment: string | undefined, opts: Record<string, unknown>) =>
       run(() => import('./commands/status.js'), deployment ? [deployment] : [], opts));
 
@@ -106,10 +109,10 @@ at least two pings. --ping full forces the matrix (it also tests every pair).`))
       .choices(['time', 'arrival']).default('time'))
     .option('--since <duration>', 'only lines newer than this (e.g. 10m, 2h) or since a timestamp')
     .option('--tail <n>', 'the last N lines of each node')
-    .option('--node <name>', 'only this node (repeatable)', collectList)
+    .option('--node <name>', 'only these nodes: a name, a list (a,b) or a range (node[03-05]); repeatable', collectList)
     .option('--grep <regex>', 'only lines matching this regular expression')
     .option('-t, --timestamps', 'show each line\'s timestamp')
-    .option('--json', 'one JSON object per line: {node, time, line}')
+    .option('--json', 'one JSON object per line: {node, time, line} (on failure: {ok: false, error: {…}})')
     .action(async (deployment: string | undefined, opts: Record<string, unknown>) =>
       run(() => import('./commands/logs.js'), deployment ? [deployment] : [], opts));
 
@@ -130,7 +133,7 @@ Behind a jump host the master's HTTP port is reached over its SSH connection, as
     .option('--system <text>', 'system prompt')
     .option('--max-tokens <n>', 'cap on the answer length')
     .option('--timeout <duration>', 'give up when no token arrives for this long', '10m')
-    .option('--json', 'print the full response and timings as one JSON document')
+    .option('--json', 'print the full response and timings as one JSON document (on failure: {ok: false, error: {…}})')
     .action(async (deployment: string | undefined, opts: Record<string, unknown>) =>
       run(() => import('./commands/chat.js'), deployment ? [deployment] : [], opts));
 
@@ -144,7 +147,7 @@ Behind a jump host the master's HTTP port is reached over its SSH connection, as
     .option('--model <name>', 'model name')
     .option('--prompt <text>', 'the prompt every request sends')
     .option('--max-tokens <n>', 'answer length per request', '128')
-    .option('--json', 'print one JSON document')
+    .option('--json', 'print one JSON document (on failure: {ok: false, error: {…}})')
     .action(async (deployment: string | undefined, opts: Record<string, unknown>) =>
       run(() => import('./commands/bench.js'), deployment ? [deployment] : [], opts));
 
@@ -230,24 +233,39 @@ export async function run(argv: string[]): Promise<void> {
 
   let exitCode: ExitCode = 0;
   let verbose = argv.includes('--verbose');
+  // --json: a failure before the command's document still prints one JSON document on stdout
+  // (ui/error-document.ts). `command` is the one that ran; `runOut` its output, to know whether its
+  // document is already out.
+  const optionArgs = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
+  let jsonWanted = optionArgs.includes('--json');
+  let command: string | undefined = argv.find((a) => !a.startsWith('-'));
+  let runOut: { documentWritten: boolean } | undefined;
   // The output layer (chalk) and the transport are loaded only once a command runs or fails, so that
   // `--help` and flag errors load commander and nothing else.
   const reportError = async (err: unknown): Promise<ExitCode> => {
     const [{ createContext }, { RemoteError }] = await Promise.all([import('./context.js'), import('./remote/transport.js')]);
     const ctx = createContext({ signal: abort.signal, verbose });
+    const jsonError = async (message: string) => {
+      if (!jsonWanted || runOut?.documentWritten) return;
+      const { errorDocument } = await import('./ui/error-document.js');
+      writeErrorDocument(errorDocument(err, command, message), command);
+    };
     if (isUserError(err)) {
       ctx.out.error(err.message, err.hint);
       if (verbose && err.stack) ctx.out.note(err.stack);
+      await jsonError(err.message);
       return err.exitCode;
     }
     if (err instanceof RemoteError) {
       ctx.out.error(err.message, err.hint);
+      await jsonError(err.message);
       return 1;
     }
     const e = err as Error;
     ctx.out.error(`unexpected failure: ${e?.message ?? String(err)}`,
       verbose ? undefined : 'run again with --verbose for the stack trace, and report it');
     if (verbose && e?.stack) ctx.out.note(e.stack);
+    await jsonError(`unexpected failure: ${e?.message ?? String(err)}`);
     return 1;
   };
 
@@ -255,7 +273,12 @@ export async function run(argv: string[]): Promise<void> {
     verbose = Boolean(program.opts().verbose) || verbose;
     const [{ createContext }, mod] = await Promise.all([import('./context.js'), load()]);
     const ctx = createContext({ signal: abort.signal, verbose, json: Boolean(opts.json) });
+    jsonWanted = Boolean(opts.json);
+    runOut = ctx.out;
     exitCode = await mod.default(ctx, args, opts);
+  });
+  program.hook('preAction', (_program, actionCommand) => {
+    command = actionCommand.name();
   });
   program.exitOverride();
   program.configureOutput({
@@ -268,6 +291,12 @@ export async function run(argv: string[]): Promise<void> {
     if (err instanceof CommanderError) {
       // --help / --version end here with code 0; bad flags with exit 2 (the input was wrong).
       exitCode = err.exitCode === 0 ? 0 : 2;
+      if (exitCode !== 0 && jsonWanted) {
+        const { flagErrorDocument } = await import('./ui/error-document.js');
+        const known = program.commands.find((c) => c.name() === command);
+        const hint = known ? `run ascendctl ${known.name()} --help for the options` : 'run ascendctl --help for the commands and options';
+        writeErrorDocument(flagErrorDocument(err.message.replace(/^error: /, ''), hint), command);
+      }
     } else {
       exitCode = await reportError(err);
     }
@@ -275,6 +304,11 @@ export async function run(argv: string[]): Promise<void> {
   process.off('SIGINT', onSigint);
   await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
   process.exit(exitCode);
+}
+
+/** The --json error document on stdout: one line for `logs` (its output is one object per line), else indented. */
+function writeErrorDocument(doc: unknown, command: string | undefined): void {
+  process.stdout.write(`${command === 'logs' ? JSON.stringify(doc) : JSON.stringify(doc, null, 2)}\n`);
 }
 
 /** A description written as paragraphs: single newlines join, so commander wraps it to the terminal. */

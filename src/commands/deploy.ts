@@ -9,6 +9,7 @@ import { createDeployReporter } from '../ui/deploy-reporter.js';
 import { intFlag, loadTargets } from './load.js';
 import { redactEnvFile } from '../ui/redact.js';
 import { sshCommand } from '../remote/endpoint.js';
+import { foldNodeSetParts } from '../config/nodeset.js';
 
 export default async function deployCommand(ctx: Context, args: string[], opts: Record<string, unknown>): Promise<ExitCode> {
   const timeoutMs = parseDuration(String(opts.timeout ?? '60m'), '--timeout');
@@ -88,7 +89,9 @@ export default async function deployCommand(ctx: Context, args: string[], opts: 
       ctx.out.line(`  reached   over SSH through the jump host ${jump.user}@${jump.hostname}: chat, bench and status tunnel on their own`);
       ctx.out.line(c.dim(`            other clients: ${sshCommand(master, `${port}:${url.hostname}:${port}`)}`));
     }
-    ctx.out.line(`  nodes     ${result.record.nodes.map((n) => `${n.name}${n.role === 'master' ? ' (master)' : ''}`).join(', ')}`);
+    // The master, then the workers folded: `node01 (master), node[02-64]`.
+    const workers = result.record.nodes.filter((n) => n.role !== 'master').map((n) => n.name);
+    ctx.out.line(`  nodes     ${[...(masterName ? [`${masterName} (master)`] : []), ...foldNodeSetParts(workers)].join(', ')}`);
     ctx.out.line(c.dim(`next: ascendctl chat · ascendctl logs -f · ascendctl status · ascendctl stop`));
     return 0;
   } finally {

@@ -10,6 +10,8 @@ import path from 'node:path';
 import * as z from 'zod';
 import { InputError } from '../errors.js';
 import { DURATION_EXPECTED, tryParseDuration } from './duration.js';
+import { expandNodeRanges } from './node-ranges.js';
+import { expandNodeSet, foldNodeSetParts, NodeSetError } from './nodeset.js';
 import { expandTilde, loadSshConfig, type SshConfigEntry, type SshConfigFile } from './ssh-config-file.js';
 import { loadYamlFile, parseWithSchema, problemsError, type Location, type Problem, type YamlFile, type YamlPath } from './yaml-file.js';
 import type { SshEndpoint as RemoteSshEndpoint } from '../remote/endpoint.js';
@@ -31,6 +33,11 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const NODE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 // An address, a DNS name or an ssh_config alias; never something ssh could read as an option.
 const HOST = /^[A-Za-z0-9_.:][A-Za-z0-9_.:%-]*$/;
+// The same, or a node range of them (`node[01-64]`, `10.0.0.[1-64]`): what the file may say. Ranges are
+// expanded before validation (node-ranges.ts), so each node is still held to NODE_NAME / HOST.
+const RANGE = String.raw`\[[0-9,-]*\]`;
+const NODE_NAME_OR_RANGE = new RegExp(String.raw`^(?:[A-Za-z0-9_]|${RANGE})(?:[A-Za-z0-9_.-]|${RANGE})*$`);
+const HOST_OR_RANGE = new RegExp(String.raw`^(?:[A-Za-z0-9_.:]|${RANGE})(?:[A-Za-z0-9_.:%-]|${RANGE})*$`);
 const USER = /^[A-Za-z0-9_.][A-Za-z0-9_.@-]*$/;
 
 const portError = (iss: { input?: unknown }): string | undefined =>
@@ -111,12 +118,12 @@ const nodeSchema = z.strictObject({
   name: z
     .string()
     .max(63, { error: 'expected at most 63 characters' })
-    .regex(NODE_NAME, { error: 'expected a plain name: letters, digits, - _ . (not starting with - or .)' })
-    .describe('Name used in messages and --node.'),
+    .regex(NODE_NAME_OR_RANGE, { error: 'expected a plain name: letters, digits, - _ . (not starting with - or .)' })
+    .describe('Name used in messages and --node. A range (node[01-64], gpu[1-3,7]) makes one node per name; host is then a range of as many hosts.'),
   host: z
     .string()
-    .regex(HOST, { error: 'expected an address, a host name or an ~/.ssh/config alias' })
-    .describe('Address, DNS name or ~/.ssh/config Host alias.'),
+    .regex(HOST_OR_RANGE, { error: 'expected an address, a host name or an ~/.ssh/config alias' })
+    .describe('Address, DNS name or ~/.ssh/config Host alias; a range (10.0.0.[1-64]) with a name range: the n-th name gets the n-th host.'),
   role: z.enum(['master', 'worker']).optional().describe('At most one node is master (rank 0); default: the first node.'),
   address: z
     .string()
@@ -461,7 +468,11 @@ export async function loadInventory(file: string, opts: LoadInventoryOptions): P
 
 /** Validate and resolve an already parsed inventory (tests and callers holding the text). */
 export function resolveInventory(yamlFile: YamlFile, opts: LoadInventoryOptions): Inventory {
-  const inv = parseWithSchema(yamlFile, inventorySchema);
+  // `name: node[01-64]` entries become one node each; messages still point at the entry as written.
+  const ranges = expandNodeRanges(yamlFile);
+  if (ranges.problems.length > 0) throw problemsError(yamlFile, ranges.problems);
+  const mapPath = ranges.entryPath;
+  const inv = parseWithSchema(ranges.file, inventorySchema, { mapPath });
   const user = localUser(opts.env);
   const ctx: ResolveContext = {
     file: yamlFile,
@@ -487,21 +498,24 @@ export function resolveInventory(yamlFile: YamlFile, opts: LoadInventoryOptions)
       });
     }
   });
-  if (ctx.problems.length > 0) throw problemsError(yamlFile, ctx.problems);
+  if (ctx.problems.length > 0) throw problemsError(yamlFile, ctx.problems, { mapPath });
 
   const masterEntry = Math.max(0, inv.nodes.findIndex((n) => n.role === 'master'));
   const ordered = [resolved[masterEntry]!, ...resolved.filter((_, i) => i !== masterEntry)];
-  const allNodes: ResolvedNode[] = ordered.map((n, index) => ({ ...n, index, role: index === 0 ? 'master' : 'worker' }));
+  const allNodes: ResolvedNode[] = ordered.map((n, index) => ({
+    ...n, index, role: index === 0 ? 'master' : 'worker', entryIndex: ranges.origin[n.entryIndex] ?? n.entryIndex,
+  }));
 
   let nodes = allNodes;
-  const filter = opts.nodeFilter ?? [];
+  // `--node 'node[03-05]'`, `--node a,b`: node sets, expanded as the inventory's ranges are.
+  const filter = nodeFilterNames(opts.nodeFilter ?? []);
   if (filter.length > 0) {
     const known = new Set(allNodes.map((n) => n.name));
     const unknown = [...new Set(filter.filter((f) => !known.has(f)))];
     if (unknown.length > 0) {
       throw new InputError(
-        `--node ${unknown.join(', ')}: no such node in ${yamlFile.file}; the nodes are: ${allNodes.map((n) => n.name).join(', ')}`,
-        { hint: `use one of the names above with --node` },
+        `--node ${foldNodeSetParts(unknown).join(', ')}: no such node in ${yamlFile.file}; the nodes are: ${foldNodeSetParts(allNodes.map((n) => n.name)).join(', ')}`,
+        { hint: `use one of the names above with --node (ranges like --node 'node[03-05]' work too)` },
       );
     }
     const wanted = new Set(filter);
@@ -520,6 +534,20 @@ export function resolveInventory(yamlFile: YamlFile, opts: LoadInventoryOptions)
     sshConfigPath: ctx.sshConfig.path,
     locate: yamlFile.locate,
   };
+}
+
+/** Every name the `--node` values stand for, in order, each once; a malformed range is bad input (exit 2). */
+export function nodeFilterNames(values: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const v of values) {
+    try {
+      out.push(...expandNodeSet(v));
+    } catch (err) {
+      if (!(err instanceof NodeSetError)) throw err;
+      throw new InputError(`--node ${v}: ${err.message}`, { hint: `write node names, comma lists or ranges: --node node1,node2 or --node 'node[03-05]'` });
+    }
+  }
+  return [...new Set(out)];
 }
 
 // ---- where the inventory comes from ----------------------------------------------------------------------

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import type * as z from 'zod';
 import { InputError } from '../errors.js';
+import { nearestKey } from './suggest.js';
 
 export type YamlPath = ReadonlyArray<string | number>;
 
@@ -73,6 +74,7 @@ export async function loadYamlFile(file: string, opts: LoadYamlOptions = {}): Pr
     if (st.isDirectory()) {
       throw new InputError(`${file}: the ${what} is a directory, expected a YAML file`, {
         hint: `pass the path of the YAML file itself`,
+        file,
       });
     }
     text = await readFile(absolutePath, 'utf8');
@@ -82,15 +84,18 @@ export async function loadYamlFile(file: string, opts: LoadYamlOptions = {}): Pr
     if (code === 'ENOENT' || code === 'ENOTDIR') {
       throw new InputError(`${file}: the ${what} does not exist (looked for ${absolutePath})`, {
         hint: opts.missingHint ?? `check the path and run the command again`,
+        file,
       });
     }
     throw new InputError(`${file}: cannot read the ${what}: ${code ?? String(err)}`, {
       hint: code === 'EACCES' ? `make ${absolutePath} readable by this user` : `check the file and run the command again`,
+      file,
     });
   }
   if (text.includes('\u0000')) {
     throw new InputError(`${file}: the ${what} is not a text file (it holds NUL bytes), expected YAML`, {
       hint: `pass the YAML file itself, not an archive or binary`,
+      file,
     });
   }
   return parseYamlText(text, file, { absolutePath, what });
@@ -124,6 +129,8 @@ export function parseYamlText(text: string, file: string, opts: { absolutePath?:
   if (doc.contents === null || (isScalar(doc.contents) && (doc.contents.value === null || doc.contents.value === ''))) {
     throw new InputError(`${file}:1:1: the ${what} is empty`, {
       hint: `write the ${what} (see templates/ for a commented example) and run the command again`,
+      file,
+      line: 1,
     });
   }
   try {
@@ -132,6 +139,8 @@ export function parseYamlText(text: string, file: string, opts: { absolutePath?:
     // Alias bombs and unresolvable aliases surface only when the data is built.
     throw new InputError(`${file}:1:1: cannot read the ${what}: ${err instanceof Error ? err.message : String(err)}`, {
       hint: `write the values out instead of using YAML aliases (*name) and run the command again`,
+      file,
+      line: 1,
     });
   }
   return yamlFile;
@@ -211,6 +220,8 @@ export interface ProblemsErrorOptions {
   /** After the file name: "is invalid", "is not valid YAML". */
   summary?: string;
   hint?: string;
+  /** Paths into data that was rewritten (expanded node ranges) → paths into the file as written. */
+  mapPath?: (p: YamlPath) => YamlPath;
 }
 
 /** One line per problem: `inventory.yaml:12:5 nodes[1].ssh.port: expected …`. */
@@ -223,14 +234,17 @@ export function formatProblem(file: YamlFile, p: Problem): string {
 
 /** Every problem of a file in one InputError (exit 2), each located, ending with the next step. */
 export function problemsError(file: YamlFile, problems: readonly Problem[], opts: ProblemsErrorOptions = {}): InputError {
-  const sorted = [...problems]
+  const map = opts.mapPath;
+  const mapped = map ? problems.map((p) => ({ ...p, path: map(p.path), ...(p.firstPath ? { firstPath: map(p.firstPath) } : {}) })) : problems;
+  const sorted = [...mapped]
     .map((p) => ({ p, loc: p.location ?? file.locate(p.path, p.at) }))
     .sort((a, b) => a.loc.line - b.loc.line || a.loc.col - b.loc.col);
   const lines = [...new Set(sorted.map(({ p, loc }) => formatProblem(file, { ...p, location: loc })))];
   const count = lines.length === 1 ? '1 problem' : `${lines.length} problems`;
   const hint = opts.hint ?? `fix ${lines.length === 1 ? 'it' : 'them'} in ${file.file} and run the command again`;
   const message = `${file.file} ${opts.summary ?? 'is invalid'} (${count}):\n${lines.map((l) => `  ${l}`).join('\n')}`;
-  return new InputError(message, { hint });
+  const first = sorted[0];
+  return new InputError(message, { hint, file: file.file, ...(first ? { line: first.loc.line } : {}) });
 }
 
 // ---- zod issues → problems ------------------------------------------------------------------------------
@@ -346,7 +360,8 @@ export function zodIssuesToProblems(issues: readonly z.core.$ZodIssue[], schema?
     if (iss.code === 'unrecognized_keys') {
       const allowed = schema ? allowedKeysAt(schema, p) : undefined;
       for (const key of iss.keys) {
-        const tail = allowed ? `; expected one of: ${allowed.join(', ')}` : '';
+        const near = allowed ? nearestKey(key, allowed) : undefined;
+        const tail = (allowed ? `; expected one of: ${allowed.join(', ')}` : '') + (near !== undefined ? `; did you mean "${near}"?` : '');
         out.push({ path: [...p, key], at: 'key', message: `unknown key "${key}"${tail}` });
       }
     } else if (iss.code === 'invalid_key') {

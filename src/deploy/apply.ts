@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { assertModelDivisibility, type LoadedDeployment } from '../config/deployment.js';
 import type { Inventory, ResolvedNode } from '../config/inventory.js';
 import { ClusterError, InterruptedError, InputError } from '../errors.js';
+import { foldNodeSet, foldNodeSetParts } from '../config/nodeset.js';
 import { renderDeployment, type RenderedDeployment } from '../mindie/render.js';
 import { containerName, remoteDir } from '../mindie/paths.js';
 import type { SshPool } from '../remote/ssh-pool.js';
@@ -125,7 +126,7 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
   try {
     masterT = await tr(master);
   } catch (err) {
-    if (err instanceof RemoteError) throw new ClusterError(`${master.name} (master): ${err.message}`, { hint: err.hint ?? 'check ssh to the node: ascendctl preflight' });
+    if (err instanceof RemoteError) throw new ClusterError(`${master.name} (master): ${err.message}`, { hint: err.hint ?? 'check ssh to the node: ascendctl preflight', code: 'unreachable', node: master.name });
     throw err;
   }
   // The model's own dimensions must divide by the parallel sizes (heads by TP, experts by EP): an
@@ -156,8 +157,13 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
       checkAbort(); // an interrupted preflight reports every unfinished check as failed: not a verdict
       rep.preflight(pf);
       if (!pf.ok) {
+        // For --json: unreachable nodes alone are said as such, naming them (`node[2-3]`).
+        const failed = pf.findings.filter((f) => f.status === 'fail');
+        const unreachable = failed.every((f) => f.check === 'ssh');
         throw new ClusterError('preflight failed: nothing was changed on the nodes', {
           hint: 'fix the failures above (ascendctl preflight --fix repairs TLS switches), or deploy with --skip-preflight at your own risk',
+          code: unreachable ? 'unreachable' : 'preflight-failed',
+          node: foldNodeSet(failed.map((f) => f.node)),
         });
       }
       for (const f of pf.facts) {
@@ -246,7 +252,7 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
   } catch (err) {
     const interrupted = signal.aborted;
     if (undo.length > 0 && !opts.keepOnFailure) {
-      rep.step(`stopping what this deploy started (${undo.map((u) => u.node).filter(Boolean).join(', ')})`);
+      rep.step(`stopping what this deploy started (${foldNodeSetParts(undo.map((u) => u.node).filter((x): x is string => Boolean(x))).join(', ')})`);
       for (const batch of undoBatches(undo)) {
         await Promise.all(batch.map(async (u) => {
           try {
@@ -257,7 +263,7 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
         }));
       }
     } else if (undo.length > 0) {
-      rep.warn(`--keep-on-failure: containers left running on ${undo.map((u) => u.node).join(', ')}; ascendctl stop ${dep.name} removes them`);
+      rep.warn(`--keep-on-failure: containers left running on ${foldNodeSetParts(undo.map((u) => u.node).filter((x): x is string => Boolean(x))).join(', ')}; ascendctl stop ${dep.name} removes them`);
     }
     if (interrupted) {
       const again = `run ascendctl deploy ${loaded.file} again when ready`;
@@ -288,7 +294,7 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
       } catch (err) {
         if (!(err instanceof RemoteError)) throw err;
         out.set(n.name, undefined); // the preflight gate reports the unreachable node
-        if (opts.skipPreflight) throw new ClusterError(`${n.name}: ${err.message}`, { hint: err.hint ?? 'check ssh to the node' });
+        if (opts.skipPreflight) throw new ClusterError(`${n.name}: ${err.message}`, { hint: err.hint ?? 'check ssh to the node', code: 'unreachable', node: n.name });
       }
     }));
     return out;
@@ -497,6 +503,7 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
       : `the containers are removed on failure: to read every node's whole log, deploy again with --keep-on-failure, then ascendctl logs ${dep.name}`;
     return new ClusterError(`${n.name}: ${what}${known ? ` — ${known.cause}` : ''}${npus}${who}${lines}${peerLines}`, {
       hint: `${readFirst}${known?.fix ?? more}`,
+      node: n.name,
     });
   }
 

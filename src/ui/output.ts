@@ -70,8 +70,12 @@ export class Output {
     if (hint) this.err.write(`${this.errColor.dim('→')} ${hint}\n`);
   }
 
+  /** Set once the run's document is out: an error after it must not add a second one (bench). */
+  documentWritten = false;
+
   /** The one JSON document of a --json run. */
   document(value: unknown): void {
+    this.documentWritten = true;
     this.out.write(`${JSON.stringify(value, null, 2)}\n`);
   }
 

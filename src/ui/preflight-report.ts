@@ -6,6 +6,14 @@ import type { Finding } from '../preflight/finding.js';
 import type { NodeFacts } from '../preflight/facts.js';
 import type { Output } from './output.js';
 import { compactRanges } from './ranges.js';
+import { foldNodeSet } from '../config/nodeset.js';
+
+/**
+ * Above this many nodes (where the ping plan turns into a ring) the nodes that passed everything share one
+ * folded line (`✔ node[01-60] (10.0.0.[1-60])  60 nodes: all 77 checks passed on each`), and a failing ping plane is
+ * listed as its failing pairs rather than drawn as an N × N grid.
+ */
+const FOLD_ABOVE = 8;
 
 export interface PreflightReportInput {
   findings: Finding[];
@@ -57,6 +65,9 @@ export function renderPreflightReport(input: PreflightReportInput, out: Output, 
     lines.push('');
   }
 
+  const fold = input.nodes.length > FOLD_ABOVE;
+  const nodeLinesStart = lines.length;
+  const allPassed: { name: string; address: string; passes: number }[] = [];
   for (const node of input.nodes) {
     const mine = input.findings.filter((f) => f.node === node.name);
     const fails = mine.filter((f) => f.status === 'fail');
@@ -65,7 +76,8 @@ export function renderPreflightReport(input: PreflightReportInput, out: Output, 
     const name = node.name.padEnd(width);
     const addr = c.dim(`(${node.address})`);
     if (fails.length === 0 && warns.length === 0) {
-      lines.push(`${c.green(s.ok)} ${name} ${addr}  all ${passes} checks passed`);
+      if (fold) allPassed.push({ name: node.name, address: node.address, passes });
+      else lines.push(`${c.green(s.ok)} ${name} ${addr}  all ${passes} checks passed`);
       continue;
     }
     const parts: string[] = [];
@@ -87,7 +99,14 @@ export function renderPreflightReport(input: PreflightReportInput, out: Output, 
     }
   }
 
-  const grid = renderPingGrid(input, out, c);
+  if (allPassed.length > 0) {
+    const counts = new Set(allPassed.map((n) => n.passes));
+    const all = counts.size === 1 ? `all ${allPassed[0]!.passes} checks passed` : 'all checks passed';
+    const each = allPassed.length === 1 ? all : `${allPassed.length} nodes: ${all} on each`;
+    lines.splice(nodeLinesStart, 0, `${c.green(s.ok)} ${foldNodeSet(allPassed.map((n) => n.name))} ${c.dim(`(${foldNodeSet(allPassed.map((n) => n.address))})`)}  ${each}`);
+  }
+
+  const grid = fold ? renderPingFailures(input, out, c) : renderPingGrid(input, out, c);
   if (grid.length > 0) lines.push('', ...grid);
 
   const failed = input.findings.filter((f) => f.status === 'fail');
@@ -99,11 +118,39 @@ export function renderPreflightReport(input: PreflightReportInput, out: Output, 
       (warned.length ? c.yellow(` with ${warned.length} warning${warned.length > 1 ? 's' : ''}`) : ''));
   } else {
     const tls = failed.some((f) => f.check === 'tls');
-    lines.push(c.red(`${s.fail} preflight failed: ${failed.length} failure${failed.length > 1 ? 's' : ''} on ${badNodes} of ${input.nodes.length} nodes`) +
+    const where = foldNodeSet(input.nodes.map((n) => n.name).filter((n) => failed.some((f) => f.node === n)));
+    lines.push(c.red(`${s.fail} preflight failed: ${failed.length} failure${failed.length > 1 ? 's' : ''} on ${badNodes} of ${input.nodes.length} nodes (${where})`) +
       (warned.length ? `, ${warned.length} warning${warned.length > 1 ? 's' : ''}` : ''));
     lines.push(c.dim(`${s.arrow} fix what is listed above and run ascendctl preflight again${tls ? ' (--fix sets the TLS switches to 0)' : ''}`));
   }
   return lines.join('\n');
+}
+
+/**
+ * Above FOLD_ABOVE nodes: each NPU plane with a failing ping, as the pairs that failed, the nodes that
+ * failed to reach one peer folded together (`✘ node[05,09] → node06`).
+ */
+function renderPingFailures(input: PreflightReportInput, out: Output, c: Output['color']): string[] {
+  const s = out.symbols();
+  const lines: string[] = [];
+  for (let npu = 0; npu < input.npusPerNode; npu++) {
+    const byPeer = new Map<string, string[]>();
+    let total = 0;
+    for (const f of input.facts) {
+      for (const p of f.pings) {
+        if (p.npu !== npu) continue;
+        total++;
+        if (p.outcome.kind === 'ok' && !p.outcome.value.loss) continue;
+        byPeer.set(p.peer, [...(byPeer.get(p.peer) ?? []), f.node]);
+      }
+    }
+    if (byPeer.size === 0) continue;
+    if (lines.length === 0) lines.push(c.bold('Failing pings of the failing NPU planes (from → to):'));
+    const failedCount = [...byPeer.values()].reduce((a, l) => a + l.length, 0);
+    const pairs = [...byPeer].map(([peer, from]) => `${c.red(s.fail)} ${foldNodeSet(from)} ${s.arrow} ${peer}`);
+    lines.push(`  NPU ${npu}  ${failedCount} of ${total} failed: ${pairs.join(`  ${s.dot} `)}`);
+  }
+  return lines;
 }
 
 /** One grid per NPU plane with at least one failing pair: rows ping, columns answer. */
