@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import type { Duplex, Readable } from 'node:stream';
 import type { Client as SshClient, ClientChannel } from 'ssh2';
 import { describeEndpoint, formatAddress, type JumpEndpoint, type SshEndpoint } from './endpoint.js';
+import { FrameStripper, framedCommand, newMarker } from './frame.js';
 import { shellJoin, withRemoteTimeout } from './quote.js';
 import { Semaphore } from './semaphore.js';
 import { Link } from './ssh-link.js';
@@ -422,7 +423,9 @@ export class SshTransport implements Transport {
 
   async #run(argv: readonly string[], opts: ExecOptions, sink: Sink): Promise<ExecResult> {
     const { timeoutMs, signal } = opts;
-    const command = shellJoin(timeoutMs !== undefined ? withRemoteTimeout(argv, timeoutMs) : argv);
+    // Login-shell noise comes before the marker and is dropped (frame.ts).
+    const marker = newMarker();
+    const command = framedCommand(shellJoin(timeoutMs !== undefined ? withRemoteTimeout(argv, timeoutMs) : argv), marker);
     if (signal?.aborted) throw this.#aborted(signal, argv);
 
     let release: () => void;
@@ -508,8 +511,23 @@ export class SshTransport implements Transport {
           }
         });
       };
-      pump(channel, (c) => sink.stdout(c));
-      pump(channel.stderr, (c) => sink.stderr(c));
+      const outFrame = new FrameStripper(marker);
+      const errFrame = new FrameStripper(marker);
+      const framed =
+        (frame: FrameStripper, deliver: (chunk: Buffer) => void | Promise<void>) =>
+        (c: Buffer): void | Promise<void> => {
+          const own = frame.push(c);
+          return own.length > 0 ? deliver(own) : undefined;
+        };
+      pump(channel, framed(outFrame, (c) => sink.stdout(c)));
+      pump(channel.stderr, framed(errFrame, (c) => sink.stderr(c)));
+      /** A stream that never showed the marker hands its text over at the end (FrameStripper.flush). */
+      const flushFrames = async (): Promise<void> => {
+        const out = outFrame.flush();
+        if (out.length > 0) await sink.stdout(out);
+        const err = errFrame.flush();
+        if (err.length > 0) await sink.stderr(err);
+      };
 
       const syncExit = (): void => {
         gotExit = end.gotExit;
@@ -534,7 +552,10 @@ export class SshTransport implements Transport {
             );
             return;
           }
-          settle(() => resolve(result()), true);
+          flushFrames().then(
+            () => settle(() => resolve(result()), true),
+            (err: unknown) => settle(() => reject(err), true),
+          );
         };
         if (channel.stderr.readableEnded || done) finish();
         else channel.stderr.once('end', finish);
