@@ -40,7 +40,7 @@ export interface TestServerOptions {
    * Answer matching commands at once from memory: the reply, exit status and close leave in one
    * burst, as from a fast command on a near node.
    */
-  instant?: (command: string) => { stdout: string; code: number } | undefined;
+  instant?: (command: string) => { stdout: string; code: number; stderr?: string } | undefined;
   /** Listen on this port instead of any free one. */
   port?: number;
   /** Commands matching this fail with exit 1 and `<word>: simulated failure` on stderr, without running. */
@@ -124,6 +124,7 @@ export class TestSshServer {
                 ch.stderr.write(`${framed.marker}\n`);
               }
               ch.write(canned.stdout);
+              if (canned.stderr) ch.stderr.write(canned.stderr);
               ch.exit(canned.code);
               ch.end();
               return;
