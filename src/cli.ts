@@ -25,6 +25,7 @@ function buildProgram(run: (load: Loader, args: string[], opts: Record<string, u
     .description('Take a rack of Ascend servers (Atlas 800T/800I A2) from powered-on to serving a model across all of them, over SSH alone.')
     .version(VERSION, '-V, --version')
     .option('--verbose', 'show stack traces and every remote call')
+    .option('--ask-become-pass', 'ask once for the sudo password of nodes with ssh.become: sudo (first line of standard input when it is not a terminal)')
     .showHelpAfterError('(run ascendctl --help for the commands and options)')
     .configureHelp({ sortSubcommands: false })
     .addHelpText('after', `
@@ -275,6 +276,7 @@ export async function run(argv: string[]): Promise<void> {
     const ctx = createContext({ signal: abort.signal, verbose, json: Boolean(opts.json) });
     jsonWanted = Boolean(opts.json);
     runOut = ctx.out;
+    if (program.opts().askBecomePass) ctx.becomePassword = (await import('./ui/become-prompt.js')).becomePasswordAsker(ctx);
     exitCode = await mod.default(ctx, args, opts);
   });
   program.hook('preAction', (_program, actionCommand) => {

@@ -17,6 +17,8 @@ export interface Context {
   now(): number;
   /** Standard input (chat reads a prompt from it when it is not a TTY). */
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  /** --ask-become-pass: the login user's sudo password, asked once when a node needs it. */
+  becomePassword?: () => Promise<string>;
 }
 
 export interface ContextOptions {

@@ -102,6 +102,10 @@ const sshSchema = z
       .describe('yes (default): host keys must be in knownHostsFile; accept-new: record unknown keys; no: do not verify.'),
     jumpHost: jumpHostSchema.optional().describe('[user@]host[:port] of a bastion, like ssh -J.'),
     connectTimeout: durationSchema.optional().describe('10s, 500ms, 2m, or seconds. Default 10s.'),
+    become: z
+      .enum(['none', 'sudo'])
+      .optional()
+      .describe('none (default): the user is root. sudo: calls that need root run through sudo -n (or with the password of --ask-become-pass).'),
   })
   .describe('SSH settings; the inventory wins over ~/.ssh/config, which wins over the defaults.');
 
@@ -342,6 +346,7 @@ function resolveNode(entry: InventoryNodeEntry, entryIndex: number, inv: Invento
   const strict = explicitSetting('strictHostKeyChecking', g, n, entryIndex);
   const jump = explicitSetting('jumpHost', g, n, entryIndex);
   const timeout = explicitSetting('connectTimeout', g, n, entryIndex);
+  const become = explicitSetting('become', g, n, entryIndex);
   const hostPath: YamlPath = ['nodes', entryIndex, 'host'];
 
   let cfg: SshConfigEntry;
@@ -385,6 +390,7 @@ function resolveNode(entry: InventoryNodeEntry, entryIndex: number, inv: Invento
     strictHostKeyChecking: strict?.value ?? cfg.strictHostKeyChecking ?? 'yes',
     connectTimeoutMs: timeout?.value ?? cfg.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     configFile: ctx.file.file,
+    ...(become?.value === 'sudo' ? { become: 'sudo' as const } : {}),
   };
   const from = knownHostsFile ? 'from the inventory' : cfg.knownHostsFile !== undefined ? `UserKnownHostsFile in ${sshConfigName(ctx)}` : 'the default';
   const knownSources: { knownHosts?: YamlPath; strict?: YamlPath; fallback: YamlPath; from: string } = { fallback: ['nodes', entryIndex], from };

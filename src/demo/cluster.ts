@@ -117,6 +117,8 @@ export interface DemoClusterOptions {
   dir?: string;
   /** Parallel sizes of the generated deployment; default dp = nodes, tp = 8, moe_tp 1, moe_ep = world. */
   parallel?: ParallelSizes;
+  /** Login-shell noise every node prints before each command (stdout and stderr). */
+  banner?: { stdout?: string; stderr?: string };
 }
 
 export async function startDemoCluster(opts: DemoClusterOptions): Promise<DemoCluster> {
@@ -135,6 +137,7 @@ export async function startDemoCluster(opts: DemoClusterOptions): Promise<DemoCl
         faults: opts.faults?.[name] ?? [],
         images: opts.imagePresent === false ? [] : [DEMO_IMAGE],
         models: { [DEMO_MODEL_PATH]: r1ModelFiles() },
+        ...(opts.banner ? { banner: opts.banner } : {}),
       })),
     },
   });

@@ -26,6 +26,8 @@ export interface SshEndpoint {
   connectTimeoutMs: number;
   /** The inventory file these settings come from, as the user named it: hints point there. */
   configFile?: string;
+  /** `sudo`: the login user is not root; calls that need root go through sudo (become.ts). */
+  become?: 'sudo';
 }
 
 /** A jump host is reached directly (no nested jumps) and checked with its own settings. */

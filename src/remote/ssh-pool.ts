@@ -9,7 +9,9 @@ import { posix } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Duplex, Readable } from 'node:stream';
 import type { Client as SshClient, ClientChannel } from 'ssh2';
+import { describeRefusal, needsRoot, passwordLine, sudoPrefix, sudoRefusal, type BecomeMode, type SudoRefusal } from './become.js';
 import { describeEndpoint, formatAddress, type JumpEndpoint, type SshEndpoint } from './endpoint.js';
+import { FrameStripper, framedCommand, newMarker } from './frame.js';
 import { shellJoin, withRemoteTimeout } from './quote.js';
 import { Semaphore } from './semaphore.js';
 import { Link } from './ssh-link.js';
@@ -36,6 +38,11 @@ export interface SshPoolOptions {
   env?: NodeJS.ProcessEnv;
   /** Extra wait after timeoutMs before the channel is closed locally; default 5000 (the `timeout -k 5`). */
   timeoutGraceMs?: number;
+  /**
+   * The sudo password of the login user (--ask-become-pass), asked for only when a node with
+   * `ssh.become: sudo` turns out to need one; the caller makes it ask once for the whole run.
+   */
+  becomePassword?: () => Promise<string>;
 }
 
 export interface PoolStats {
@@ -62,6 +69,7 @@ interface Resolved {
   maxChannels: number;
   env: NodeJS.ProcessEnv;
   timeoutGraceMs: number;
+  becomePassword: (() => Promise<string>) | undefined;
 }
 
 /** Exit status and close of a channel, recorded from the moment the channel exists. */
@@ -90,6 +98,7 @@ export class SshPool {
       maxChannels: opts.maxChannels ?? 8,
       env: opts.env ?? process.env,
       timeoutGraceMs: opts.timeoutGraceMs ?? 5_000,
+      becomePassword: opts.becomePassword,
     };
     this.#connecting = new Semaphore(this.#opts.maxConnecting);
   }
@@ -220,6 +229,9 @@ export class SshTransport implements Transport {
   readonly #poolStats: PoolStats;
   readonly #poolClosed: () => boolean;
   readonly #label: string;
+  /** How sudo is asked on this node (ssh.become: sudo), found out by the first call that needs root. */
+  #become: Promise<BecomeMode> | undefined;
+  #becomePassword: string | undefined;
 
   constructor(ep: SshEndpoint, link: Link, opts: Resolved, poolStats: PoolStats, poolClosed: () => boolean) {
     this.target = { name: ep.name, host: ep.host };
@@ -244,6 +256,8 @@ export class SshTransport implements Transport {
   /** Make sure the node is reachable and authenticated (preflight's `ssh` check). */
   async connect(): Promise<void> {
     await this.#client();
+    // With ssh.become, a login that cannot become root is as unusable as one that cannot log in.
+    await this.#becomeMode();
   }
 
   /**
@@ -353,6 +367,44 @@ export class SshTransport implements Transport {
     await this.#link.shutdown();
   }
 
+  /** undefined when the login user is root (no ssh.become); else how sudo is asked (probed once). */
+  async #becomeMode(): Promise<BecomeMode | undefined> {
+    if (this.endpoint.become !== 'sudo') return undefined;
+    this.#become ??= this.#probeBecome().catch((err: unknown) => {
+      // A refusal stays a refusal for the run; a dropped connection is tried again by the next call.
+      if (!(err instanceof RemoteError && err.kind === 'auth')) this.#become = undefined;
+      throw err;
+    });
+    return await this.#become;
+  }
+
+  async #probeBecome(): Promise<BecomeMode> {
+    const what = 'commands as root';
+    const quick = await this.#run(['sudo', '-n', 'true'], { timeoutMs: 30_000 }, collectingSink(), true);
+    if (quick.code === 0) return 'nopasswd';
+    const refusal = sudoRefusal(quick.code, quick.stderr);
+    if (refusal?.kind !== 'needs-password') throw this.#refused(refusal, quick.stderr, what);
+    const ask = this.#opts.becomePassword;
+    if (!ask) throw this.#refused(refusal, quick.stderr, what);
+    const password = await ask();
+    const check = await this.#run(['sudo', '-S', '-p', '', '-k', 'true'], { timeoutMs: 30_000, stdin: passwordLine(password) }, collectingSink(), true);
+    if (check.code === 0) {
+      this.#becomePassword = password;
+      return 'password';
+    }
+    throw this.#refused(sudoRefusal(check.code, check.stderr), check.stderr, what);
+  }
+
+  #refused(refusal: SudoRefusal | undefined, stderr: string, what: string): RemoteError {
+    if (!refusal) {
+      const said = stderr.trim().split('\n')[0] ?? '';
+      return new RemoteError('auth', this.target.name, `sudo on ${this.target.name} failed for ${this.endpoint.user}${said ? `: ${said}` : ''}`,
+        `check that sudo works for ${this.endpoint.user} on ${this.target.name} without a terminal (ssh ${this.endpoint.user}@${this.endpoint.host} sudo -n true)`);
+    }
+    const d = describeRefusal(refusal, this.target.name, this.endpoint.user, what);
+    return new RemoteError('auth', this.target.name, d.message, d.hint);
+  }
+
   async #client(): Promise<SshClient> {
     if (this.#poolClosed()) {
       throw new RemoteError('aborted', this.target.name, `the SSH pool was closed; not contacting ${this.#label}`);
@@ -420,9 +472,26 @@ export class SshTransport implements Transport {
     }
   }
 
-  async #run(argv: readonly string[], opts: ExecOptions, sink: Sink): Promise<ExecResult> {
+  /** `asIs`: run argv without sudo (the sudo probe itself). */
+  async #run(argv: readonly string[], opts: ExecOptions, sink: Sink, asIs = false): Promise<ExecResult> {
+    const become = asIs || !needsRoot(argv) ? undefined : await this.#becomeMode();
+    const result = await this.#runLine(argv, opts, sink, become);
+    if (become !== undefined) {
+      // sudo's own refusal (exit 1 and its words on stderr) is not the command's answer.
+      const refusal = sudoRefusal(result.code, result.stderr);
+      if (refusal) throw this.#refused(refusal, result.stderr, `\`${argv.join(' ')}\``);
+    }
+    return result;
+  }
+
+  async #runLine(argv: readonly string[], opts: ExecOptions, sink: Sink, become: BecomeMode | undefined): Promise<ExecResult> {
     const { timeoutMs, signal } = opts;
-    const command = shellJoin(timeoutMs !== undefined ? withRemoteTimeout(argv, timeoutMs) : argv);
+    const bounded = timeoutMs !== undefined ? withRemoteTimeout(argv, timeoutMs) : [...argv];
+    // Login-shell noise comes before the marker and is dropped (frame.ts).
+    const marker = newMarker();
+    const command = framedCommand(shellJoin(become ? [...sudoPrefix(become), ...bounded] : bounded), marker);
+    // sudo -S reads the password line first; the command gets the rest of standard input.
+    const pwLine = become === 'password' && this.#becomePassword !== undefined ? passwordLine(this.#becomePassword) : undefined;
     if (signal?.aborted) throw this.#aborted(signal, argv);
 
     let release: () => void;
@@ -508,8 +577,23 @@ export class SshTransport implements Transport {
           }
         });
       };
-      pump(channel, (c) => sink.stdout(c));
-      pump(channel.stderr, (c) => sink.stderr(c));
+      const outFrame = new FrameStripper(marker);
+      const errFrame = new FrameStripper(marker);
+      const framed =
+        (frame: FrameStripper, deliver: (chunk: Buffer) => void | Promise<void>) =>
+        (c: Buffer): void | Promise<void> => {
+          const own = frame.push(c);
+          return own.length > 0 ? deliver(own) : undefined;
+        };
+      pump(channel, framed(outFrame, (c) => sink.stdout(c)));
+      pump(channel.stderr, framed(errFrame, (c) => sink.stderr(c)));
+      /** A stream that never showed the marker hands its text over at the end (FrameStripper.flush). */
+      const flushFrames = async (): Promise<void> => {
+        const out = outFrame.flush();
+        if (out.length > 0) await sink.stdout(out);
+        const err = errFrame.flush();
+        if (err.length > 0) await sink.stderr(err);
+      };
 
       const syncExit = (): void => {
         gotExit = end.gotExit;
@@ -534,7 +618,10 @@ export class SshTransport implements Transport {
             );
             return;
           }
-          settle(() => resolve(result()), true);
+          flushFrames().then(
+            () => settle(() => resolve(result()), true),
+            (err: unknown) => settle(() => reject(err), true),
+          );
         };
         if (channel.stderr.readableEnded || done) finish();
         else channel.stderr.once('end', finish);
@@ -553,11 +640,14 @@ export class SshTransport implements Transport {
       }
 
       const input = opts.stdin;
-      if (input === undefined) {
+      if (pwLine !== undefined && (input === undefined || typeof input === 'string' || Buffer.isBuffer(input))) {
+        channel.end(input === undefined ? pwLine : Buffer.concat([pwLine, Buffer.isBuffer(input) ? input : Buffer.from(input, 'utf8')]));
+      } else if (input === undefined) {
         channel.end();
       } else if (typeof input === 'string' || Buffer.isBuffer(input)) {
         channel.end(input);
       } else {
+        if (pwLine !== undefined) channel.write(pwLine);
         input.once('error', (err: Error) =>
           failWith(
             new RemoteError('channel', this.target.name, `reading the standard input for \`${argv[0] ?? ''}\` on ${this.target.name} failed: ${err.message}`, undefined, err),

@@ -28,6 +28,8 @@ export interface SimNodeSpec {
   pid?: number;
   /** Root of the node's files when they live in a real directory (overrides the template). */
   fsRoot?: string;
+  /** Text a noisy login shell prints before every command (~/.bashrc, /etc/profile.d), per stream. */
+  banner?: { stdout?: string; stderr?: string };
 }
 
 export interface SimClusterSpec {
@@ -119,6 +121,7 @@ export const simNodeSpecSchema = z.strictObject({
   deviceIps: z.array(z.string()).optional(),
   pid: z.number().int().positive().optional(),
   fsRoot: z.string().optional(),
+  banner: z.strictObject({ stdout: z.string().optional(), stderr: z.string().optional() }).optional(),
 });
 
 export const simClusterSpecSchema = z.strictObject({

@@ -466,6 +466,19 @@ export const BUILTINS: Record<string, Builtin> = {
   bash: subShell,
   timeout: timeoutCmd,
 
+  // The simulated login user is root: sudo (-n, -k, -S, -p PROMPT, -u root) just runs the command.
+  sudo: async (sh, args, io) => {
+    let i = 0;
+    for (; i < args.length; i++) {
+      const a = args[i] ?? '';
+      if (a === '--') { i++; break; }
+      if (a === '-p' || a === '-u') { i++; continue; }
+      if (!/^-[nkSHE]+$/.test(a)) break;
+    }
+    if (i >= args.length) { await err(io, 'usage: sudo [-knS] [-p prompt] [-u user] [--] command'); return 1; }
+    return sh.exec(args.slice(i), io);
+  },
+
   env: async (sh, args, io) => {
     let i = 0;
     const extra: Record<string, string> = {};

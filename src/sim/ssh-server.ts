@@ -215,7 +215,14 @@ export class SshFront {
       signal: ac.signal,
       env,
     };
-    void runShell(node, command, io)
+    // A login shell's start-up files speak before the command runs, on both streams.
+    const banner = node.spec.banner;
+    const speak = async (): Promise<void> => {
+      if (banner?.stdout) await io.stdout(banner.stdout);
+      if (banner?.stderr) await io.stderr(banner.stderr);
+    };
+    void speak()
+      .then(() => runShell(node, command, io))
       .catch(async (err: unknown) => {
         await io.stderr(`sh: simulator error: ${err instanceof Error ? err.message : String(err)}\n`);
         return 255;

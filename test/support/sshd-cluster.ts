@@ -28,6 +28,36 @@ export interface StartSshdClusterOptions {
   /** NPUs per node (default 8); also written as `npusPerNode` into the inventory. */
   npus?: number;
   sshPort?: number;
+  /**
+   * Make every node's login noisy as data-centre servers are: an sshd Banner, and root's ~/.bashrc and
+   * an /etc/profile.d file (inside the node's namespace) that print on stdout and stderr before every
+   * command, as bash does for commands run by sshd.
+   */
+  noisyLogin?: boolean;
+}
+
+/** What a noisy node prints before each command (NOISY_LOGIN_FILES); tests look for it in outputs. */
+export const NOISY_LOGIN_TEXT = {
+  banner: 'Authorized use only. All activity may be monitored and reported.',
+  bashrcOut: 'Last login: Sun Dec  6 21:00:00 2026 from 10.0.0.250',
+  bashrcErr: 'bashrc: warning: setlocale: LC_ALL: cannot change locale (zh_CN.UTF-8)',
+  profileOut: '{"notice": "maintenance window Friday 02:00"}',
+  profileErr: 'Error: this is not an error, just the site notice',
+};
+
+/** root's ~/.bashrc and a profile.d file (paths inside the node) that speak on both streams. */
+function noisyLoginFiles(): Record<string, string> {
+  const t = NOISY_LOGIN_TEXT;
+  return {
+    '/root/.bashrc': [
+      `echo '${t.bashrcOut}'`,
+      `echo '${t.bashrcErr}' >&2`,
+      // As RHEL's /etc/bashrc does for non-login shells.
+      'for f in /etc/profile.d/zz-site-notice.sh; do [ -r "$f" ] && . "$f"; done',
+      '',
+    ].join('\n'),
+    '/etc/profile.d/zz-site-notice.sh': [`echo '${t.profileOut}'`, `echo '${t.profileErr}' >&2`, ''].join('\n'),
+  };
 }
 
 export interface SshdClusterNode {
@@ -178,10 +208,14 @@ export async function startSshdCluster(opts: StartSshdClusterOptions): Promise<S
     const specs = nodeSpecs(opts, block.hosts, port);
     const clientKey = await generateKey(identityPath, 'ascendctl-test-client');
     writeFileSync(authorizedKeysPath, `${clientKey}\n`);
+    const bannerPath = join(dir, 'banner');
+    if (opts.noisyLogin) writeFileSync(bannerPath, `${NOISY_LOGIN_TEXT.banner}\n`);
 
     // Node by node would cost N × (key generation + sshd start); on a loaded 2-core runner it adds up.
     const started = await Promise.allSettled(
-      specs.map((spec) => SshdNode.start({ name: spec.name, host: spec.host, port, dir: join(dir, spec.name), authorizedKeysPath })),
+      specs.map((spec) =>
+        SshdNode.start({ name: spec.name, host: spec.host, port, dir: join(dir, spec.name), authorizedKeysPath, ...(opts.noisyLogin ? { bannerPath } : {}) }),
+      ),
     );
     for (const result of started) if (result.status === 'fulfilled') nodes.push(result.value);
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -209,6 +243,10 @@ export async function startSshdCluster(opts: StartSshdClusterOptions): Promise<S
     const ready = await waitForSimulator(sim, logPath);
     endpoints = ready;
     await Promise.all(nodes.map((n) => installShims(n.root, n.name, ready)));
+    if (opts.noisyLogin) {
+      // Written through /proc/<holder>/root: inside the node's overlays, not on this machine.
+      for (const n of nodes) for (const [file, text] of Object.entries(noisyLoginFiles())) writeFileSync(`${n.root}${file}`, text);
+    }
 
     for (const [i, spec] of specs.entries()) {
       if (spec.faults?.some((f) => f.kind === 'node-down')) await nodes[i]!.stopSshd();

@@ -33,6 +33,8 @@ export interface SshdNodeConfig {
   /** A directory private to this node (config, host key, pid file). */
   dir: string;
   authorizedKeysPath: string;
+  /** A pre-authentication banner file (sshd `Banner`), as data centres set one. */
+  bannerPath?: string;
 }
 
 // The holder mounts a tmpfs for the overlay upper layers: an upper layer on overlayfs (a CI container's
@@ -76,12 +78,14 @@ function sshdConfig(cfg: SshdNodeConfig, hostKeyPath: string): string {
     // Preflight and the tests open many connections at once; the default (10:30:100) drops some.
     'MaxStartups 200',
     'LoginGraceTime 60',
-    'Subsystem sftp internal-sftp',
+    // A noisy node is a stock server: the external sftp-server, started through the login shell.
+    cfg.bannerPath ? 'Subsystem sftp /usr/lib/openssh/sftp-server' : 'Subsystem sftp internal-sftp',
     'LogLevel ERROR',
     'UseDNS no',
     'PrintMotd no',
     'PrintLastLog no',
     'X11Forwarding no',
+    ...(cfg.bannerPath ? [`Banner ${cfg.bannerPath}`] : []),
     '',
   ].join('\n');
 }

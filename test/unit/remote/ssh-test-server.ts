@@ -9,6 +9,7 @@ import { timingSafeEqual } from 'node:crypto';
 import ssh2 from 'ssh2';
 import type { Connection, ParsedKey, Server as SshServer, ServerChannel } from 'ssh2';
 import { generateEd25519 } from '../../../src/sim/ssh-server.js';
+import { unframeCommand } from '../../../src/remote/frame.js';
 
 export interface KeyPair {
   private: string;
@@ -39,7 +40,7 @@ export interface TestServerOptions {
    * Answer matching commands at once from memory: the reply, exit status and close leave in one
    * burst, as from a fast command on a near node.
    */
-  instant?: (command: string) => { stdout: string; code: number } | undefined;
+  instant?: (command: string) => { stdout: string; code: number; stderr?: string } | undefined;
   /** Listen on this port instead of any free one. */
   port?: number;
   /** Commands matching this fail with exit 1 and `<word>: simulated failure` on stderr, without running. */
@@ -111,17 +112,25 @@ export class TestSshServer {
           session.once('close', uncount);
           session.on('exec', (acceptExec, _reject, info) => {
             const ch = acceptExec();
-            me.commands.push(info.command);
+            // The pool frames every command (src/remote/frame.ts); tests speak of the command itself.
+            const framed = unframeCommand(info.command);
+            const command = framed?.command ?? info.command;
+            me.commands.push(command);
             if (opts.hang) return;
-            const canned = opts.instant?.(info.command);
+            const canned = opts.instant?.(command);
             if (canned) {
+              if (framed) {
+                ch.write(`${framed.marker}\n`);
+                ch.stderr.write(`${framed.marker}\n`);
+              }
               ch.write(canned.stdout);
+              if (canned.stderr) ch.stderr.write(canned.stderr);
               ch.exit(canned.code);
               ch.end();
               return;
             }
-            if (opts.failCommands?.test(info.command)) {
-              ch.stderr.write(`${info.command.split(' ')[0] ?? ''}: simulated failure\n`);
+            if (opts.failCommands?.test(command)) {
+              ch.stderr.write(`${command.split(' ')[0] ?? ''}: simulated failure\n`);
               ch.exit(1);
               ch.end();
               return;

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SshPool } from '../../../src/remote/ssh-pool.js';
 import { batchWrites, SSH_ALGORITHMS } from '../../../src/remote/ssh-link.js';
 import { makeKeyPair } from './ssh-test-server.js';
+import { unframeCommand } from '../../../src/remote/frame.js';
 
 /** A loopback TCP pair: `client` is ours, `peer` is the far end. */
 async function socketPair(): Promise<{ client: Socket; peer: Socket; close(): Promise<void> }> {
@@ -134,7 +135,9 @@ describe('algorithms offered by the pool', () => {
           client.on('session', (accept) => {
             accept().on('exec', (acceptExec, _reject, info) => {
               const ch = acceptExec();
-              ch.write(`ran ${info.command}\n`);
+              const framed = unframeCommand(info.command);
+              if (framed) ch.write(`${framed.marker}\n`);
+              ch.write(`ran ${framed?.command ?? info.command}\n`);
               ch.exit(0);
               ch.end();
             });
