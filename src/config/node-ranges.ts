@@ -79,6 +79,25 @@ export function expandNodeRanges(file: YamlFile): NodeRangeExpansion {
       return;
     }
     const count = names?.length ?? hosts?.length ?? 0;
+    // The node's own address (`address:`) follows the host: a range of as many, one per node.
+    const address = entry['address'];
+    let addresses: string[] | undefined;
+    if (typeof address === 'string' && count > 1) {
+      try {
+        addresses = expandPattern(address);
+      } catch (err) {
+        if (!(err instanceof NodeSetError)) throw err;
+        problems.push({ path: ['nodes', i, 'address'], message: err.message });
+        return;
+      }
+      if (addresses.length !== count) {
+        problems.push({
+          path: ['nodes', i, 'address'],
+          message: `${address} names ${addresses.length} address${addresses.length === 1 ? '' : 'es'}, but the entry names ${count} nodes; expected an address range of ${count} (e.g. 192.168.0.[1-${count}]), one per node`,
+        });
+        return;
+      }
+    }
     if (entry['role'] === 'master' && count > 1) {
       problems.push({
         path: ['nodes', i, 'role'],
@@ -90,6 +109,7 @@ export function expandNodeRanges(file: YamlFile): NodeRangeExpansion {
       const expanded: Record<string, unknown> = { ...entry };
       if (names) expanded['name'] = names[k];
       if (hosts) expanded['host'] = hosts[k];
+      if (addresses) expanded['address'] = addresses[k];
       nodes.push(expanded);
       origin.push(i);
     }

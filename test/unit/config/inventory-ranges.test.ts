@@ -116,6 +116,30 @@ nodes:
   });
 });
 
+describe('inventory node ranges: address', () => {
+  it('an address range gives each expanded node its own address, in order', async () => {
+    const inv = await load(setup(`
+nodes:
+  - { name: "node[1-2]", host: "nat.example.[1-2]", address: "192.168.0.[11-12]" }
+`));
+    expect(inv.allNodes.map((n) => [n.name, n.host, n.address])).toEqual([
+      ['node1', 'nat.example.1', '192.168.0.11'],
+      ['node2', 'nat.example.2', '192.168.0.12'],
+    ]);
+  });
+
+  it('one address for a range of several nodes is a located error at address', async () => {
+    const msg = await problem(`
+nodes:
+  - name: node[1-3]
+    host: 10.0.0.[1-3]
+    address: 192.168.0.1
+`);
+    expect(msg).toMatch(/inv\.yaml:5:\d+ nodes\[0\]\.address/);
+    expect(msg).toContain('names 1 address, but the entry names 3 nodes');
+  });
+});
+
 describe('--node ranges', () => {
   const RANGE = 'nodes:\n  - name: node[01-06]\n    host: 10.0.0.[1-6]\n';
 
