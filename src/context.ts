@@ -1,5 +1,5 @@
 /**
- * Everything a command needs from the outside world, built once per run (style.md §5): no module-level
+ * Everything a command needs from the outside world, built once per run (docs/architecture.md, Principles 5): no module-level
  * state, no singletons. Tests build their own.
  */
 import { setMaxListeners } from 'node:events';

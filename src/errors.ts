@@ -1,5 +1,5 @@
 /**
- * Two kinds of error (style.md §7). A UserError is expected: bad input, an unreachable node, a failed
+ * Two kinds of error (docs/architecture.md, Principles 4). A UserError is expected: bad input, an unreachable node, a failed
  * check. It carries a message that names the file/YAML path/line or node/NPU, a next step, and an exit
  * code; it is printed without a stack. Anything else is a bug and shows its stack only under --verbose.
  */

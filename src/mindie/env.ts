@@ -125,7 +125,7 @@ function mindieEnv(input: RenderInput, node: RenderNode): EnvPair[] {
     }
     env.set(key, value);
   }
-  // §4.4: logging variables go last (GPUStack found earlier ones broke the ATB set-up).
+  // §4.1, §4.4: logging variables go last (GPUStack found earlier ones broke the ATB set-up).
   return [...[...env], ...[...logging]];
 }
 

@@ -1,5 +1,5 @@
 /**
- * The one place where argv becomes a remote shell command line (style.md §3). Every word is passed
+ * The one place where argv becomes a remote shell command line (docs/architecture.md, Principles 3). Every word is passed
  * through quoteArg(), so no value from a YAML file ever reaches a remote shell unquoted.
  */
 

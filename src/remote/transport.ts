@@ -1,5 +1,5 @@
 /**
- * The one seam between ascendctl and the outside world (style.md §4). The SSH implementation
+ * The one seam between ascendctl and the outside world (docs/architecture.md, Principles 3). The SSH implementation
  * (ssh-pool.ts) and any test double satisfy the same interface. Remote commands are argv arrays
  * until quote.ts turns them into one string; nothing else builds remote command lines.
  */

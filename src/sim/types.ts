@@ -1,6 +1,6 @@
 /**
  * Contract between the parts of the simulated Ascend node (src/sim). The simulator depends on nothing
- * in the real code paths (architecture.md): it encodes the reference docs independently, so that its
+ * in the real code paths (docs/architecture.md, The simulator): it encodes the reference docs independently, so that its
  * validation is an independent check of what ascendctl renders.
  */
 

@@ -1,5 +1,5 @@
 /**
- * The only place that writes to the terminal (style.md §12). Core code returns data; commands hand it
+ * The only place that writes to the terminal (docs/architecture.md, Principles 1). Core code returns data; commands hand it
  * here. Colour follows the stream being a TTY, NO_COLOR and FORCE_COLOR; `--json` keeps stdout for
  * exactly one JSON document.
  */
