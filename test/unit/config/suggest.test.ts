@@ -49,7 +49,7 @@ async function deploymentMessage(text: string): Promise<string> {
 describe('unknown keys in the files', () => {
   it('inventory: a misspelt node key, located, with the suggestion', async () => {
     expect(await inventoryMessage('nodes:\n  - name: a\n    hots: 10.0.0.1\n')).toContain(
-      'inv.yaml:3:5 nodes[0].hots: unknown key "hots"; expected one of: name, host, role, ssh, tools; did you mean "host"?',
+      'inv.yaml:3:5 nodes[0].hots: unknown key "hots"; expected one of: name, host, role, address, ssh, tools; did you mean "host"?',
     );
   });
 
@@ -60,7 +60,7 @@ describe('unknown keys in the files', () => {
 
   it('inventory: no suggestion when nothing is close', async () => {
     const msg = await inventoryMessage('nodes:\n  - name: a\n    host: h\n    bogus: 3\n');
-    expect(msg).toContain('nodes[0].bogus: unknown key "bogus"; expected one of: name, host, role, ssh, tools');
+    expect(msg).toContain('nodes[0].bogus: unknown key "bogus"; expected one of: name, host, role, address, ssh, tools');
     expect(msg).not.toContain('did you mean');
   });
 
