@@ -171,15 +171,22 @@ export function judgeOpticsValue(node: string, npu: number, v: OpticsFacts): Fin
   flag(v.flags.txLol, 'loss of lock (Tx LOL)', HINT.lol(npu));
   flag(v.flags.txLos, 'loss of signal (Tx LOS)', HINT.tx(npu));
   const t = v.thresholds;
-  const lanesOut = (values: (number | null)[], name: string, low: number | undefined, high: number | undefined, hintLow: string, hintHigh: string): void => {
-    values.forEach((x, lane) => {
-      if (x === null) return;
-      if (low !== undefined && x < low) problems.push({ text: `${name} lane ${lane} ${power(x)} below the module's low threshold ${power(low)}`, hint: hintLow });
-      else if (high !== undefined && x > high) problems.push({ text: `${name} lane ${lane} ${power(x)} above the module's high threshold ${power(high)}`, hint: hintHigh });
-    });
+  // A lane already reported dark (LOS) reads ~0 mW: its low power is the same fault, not another one.
+  const lanesOut = (values: (number | null)[], name: string, los: number | undefined, low: number | undefined, high: number | undefined,
+    hintLow: string, hintHigh: string): void => {
+    const lanes = values.map((x, lane) => ({ x, lane })).filter((l): l is { x: number; lane: number } => l.x !== null && !((los ?? 0) & (1 << l.lane)));
+    const side = (bad: { x: number; lane: number }[], which: string, limit: number, hint: string): void => {
+      if (bad.length === 0) return;
+      const at = bad.length === 1
+        ? `lane ${bad[0]!.lane} ${power(bad[0]!.x)}`
+        : `lanes ${bad.map((l) => l.lane).join(', ')} (${bad.map((l) => l.x.toFixed(4)).join(', ')} mW)`;
+      problems.push({ text: `${name} ${at} ${which} the module's ${which === 'below' ? 'low' : 'high'} threshold ${power(limit)}`, hint });
+    };
+    if (low !== undefined) side(lanes.filter((l) => l.x < low), 'below', low, hintLow);
+    if (high !== undefined) side(lanes.filter((l) => l.x > high), 'above', high, hintHigh);
   };
-  lanesOut(v.rxPowerMw, 'Rx power', t.rxLowMw, t.rxHighMw, HINT.rxLow(npu), HINT.rxHigh(npu));
-  lanesOut(v.txPowerMw, 'Tx power', t.txLowMw, t.txHighMw, HINT.tx(npu), HINT.tx(npu));
+  lanesOut(v.rxPowerMw, 'Rx power', v.flags.rxLos, t.rxLowMw, t.rxHighMw, HINT.rxLow(npu), HINT.rxHigh(npu));
+  lanesOut(v.txPowerMw, 'Tx power', v.flags.txLos, t.txLowMw, t.txHighMw, HINT.tx(npu), HINT.tx(npu));
   if (problems.length > 0) {
     return finding(node, 'optics', 'fail', problems.map((p) => p.text).join('; '), npu, problems[0]!.hint);
   }

@@ -59,7 +59,7 @@ describe('optics', () => {
     expect(f.message).toBe([
       'loss of signal (Rx LOS) on lanes 0-3',
       'loss of lock (Rx LOL) on lanes 0-3',
-      "Rx power lane 1 0.0054 mW (-22.7 dBm) below the module's low threshold 0.1445 mW (-8.4 dBm)",
+      // (Rx lane 1 at 0.0054 mW is below the low threshold too, but that lane is already dark: LOS)
       "Tx power lane 0 4.4035 mW (6.4 dBm) above the module's high threshold 3.5481 mW (5.5 dBm)",
     ].join('; '));
     expect(f.hint).toMatch(/no light arrives at NPU 2/);
@@ -85,6 +85,15 @@ describe('optics', () => {
       expect(f.message).toMatch(message);
       expect(f.hint).toMatch(hint);
     }
+  });
+
+  it('several lanes out of range are one problem; a dark (LOS) lane is not also reported as low', () => {
+    const text = HEALTHY_OPTICS.replace('Rx Power0            : 0.9000 mW', 'Rx Power0            : 0.0100 mW')
+      .replace('Rx Power2            : 0.9200 mW', 'Rx Power2            : 0.0200 mW')
+      .replace('Rx Power3            : 0.9300 mW', 'Rx Power3            : 0.0000 mW')
+      .replace('Rx Los Flag          : 0x0', 'Rx Los Flag          : 0x8');
+    expect(optics(text).message).toBe(
+      "loss of signal (Rx LOS) on lane 3; Rx power lanes 0, 2 (0.0100, 0.0200 mW) below the module's low threshold 0.1445 mW (-8.4 dBm)");
   });
 
   it('NA readings: fail when presence is not said, warn when the module says present', () => {
