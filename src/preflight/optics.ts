@@ -87,13 +87,18 @@ function finding(node: string, check: Finding['check'], status: Status, message:
   return out;
 }
 
-/** A call that gave no facts: unsupported → warn (never a pass, never a verdict on the link); else fail. */
+/** A call that gave no facts: unsupported or tool missing → warn (never a pass, never a verdict on the link); else fail. */
 function noVerdict(o: Outcome<unknown>, node: string, check: Finding['check'], what: string, npu: number): Finding {
   if (o.kind === 'error' && o.reason === 'unsupported') {
     return finding(node, check, 'warn', `not checked: ${what} is not supported on this product/driver ("${o.message}")`, npu,
       check === 'optics'
         ? 'check the module from the switch side (its transceiver view of the port), or update the NPU driver to one whose hccn_tool has -optical'
         : 'check the port\'s link history on the switch, or update the NPU driver to one whose hccn_tool has -link_stat');
+  }
+  // The contract: a v2 check that cannot run because its tool is missing warns, never passes. (The
+  // v1 checks on the same tool fail, so the node still fails.)
+  if (o.kind === 'error' && o.reason === 'not-found') {
+    return finding(node, check, 'warn', `not checked: ${o.message}`, npu, o.hint ?? outcomeProblem(o, what)!.hint);
   }
   const p = outcomeProblem(o, what)!;
   return finding(node, check, 'fail', p.message, npu, p.hint);

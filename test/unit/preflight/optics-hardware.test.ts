@@ -123,10 +123,13 @@ describe('optics', () => {
           linkFlaps: { kind: 'timeout', seconds: 15 } },
         2: { optics: { kind: 'error', message: 'Control link unreachable.', reason: 'module-unreachable', exitCode: 15,
           hint: 'the optical module does not answer on its management bus: reseat or replace the module' } },
+        3: { linkFlaps: { kind: 'error', message: 'hccn_tool not found on node1', reason: 'not-found', exitCode: 127, hint: 'set tools.hccnTool' } },
       },
     };
-    judgePortHealth(out, node, { ...CTX, npusPerNode: 3 });
-    expect(out.map((f) => [f.npu, f.check, f.status])).toEqual([[0, 'optics', 'warn'], [1, 'optics', 'fail'], [1, 'link-flaps', 'fail'], [2, 'optics', 'fail']]);
+    judgePortHealth(out, node, { ...CTX, npusPerNode: 4 });
+    expect(out.map((f) => [f.npu, f.check, f.status])).toEqual([
+      [0, 'optics', 'warn'], [1, 'optics', 'fail'], [1, 'link-flaps', 'fail'], [2, 'optics', 'fail'], [3, 'link-flaps', 'warn']]);
+    expect(out[4]).toMatchObject({ message: 'not checked: hccn_tool not found on node1', hint: 'set tools.hccnTool' });
     expect(out[0]!.message).toMatch(/^not checked: hccn_tool -optical -g is not supported on this product\/driver/);
     expect(out[1]!.message).toBe('hccn_tool -optical -g failed: Command execute failed!');
     expect(out[2]!.message).toBe('hccn_tool -link_stat -g timed out after 15 s');
