@@ -8,7 +8,7 @@
 import {
   parseHccnTime, parseLinkStat, parseOptical, type HccnOutcome,
 } from '../ascend/hccn-tool.js';
-import { parsed, type ParseResult } from '../ascend/parse-result.js';
+import { parsed, unexpected, type ParseResult } from '../ascend/parse-result.js';
 import type { Finding, Status } from './finding.js';
 import type { JudgeContext, LinkFlapFacts, NodeFacts, OpticsFacts, Outcome } from './facts.js';
 import { outcomeProblem } from './judge.js';
@@ -33,6 +33,10 @@ export function opticsFromOutput(stdout: string): ParseResult<OpticsFacts> {
   const p = parseOptical(stdout);
   if (!p.ok) return p;
   const v = p.value;
+  // `key : value` lines, but none this check knows: another command's output, not a module's state.
+  if (v.present === null && v.txPowerMw.length === 0 && v.rxPowerMw.length === 0 && Object.keys(v.flags).length === 0) {
+    return unexpected(stdout);
+  }
   const orNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
   return parsed({
     present: v.present,

@@ -101,6 +101,10 @@ describe('optics', () => {
     expect(optics('present : present\nTx Power0 : NA\nRx Power0 : NA\n')).toMatchObject({ status: 'warn' });
   });
 
+  it('key/value output with nothing about a module is unexpected output, not an absent module', () => {
+    expect(opticsFromOutput('fec mode : rs FEC mode\n')).toEqual({ ok: false, error: 'unexpected output: "fec mode : rs FEC mode"' });
+  });
+
   it('without thresholds the levels are shown but not judged', () => {
     const f = optics('present : present\nRx Power0 : 0.0001 mW\nRx Los Flag : 0x0\n');
     expect(f).toMatchObject({ status: 'pass', message: 'module present, no LOS/LOL, Rx 0.00 mW (the module reports no thresholds: levels not judged)' });
