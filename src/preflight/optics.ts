@@ -8,7 +8,7 @@
 import {
   parseHccnTime, parseLinkStat, parseOptical, type HccnOutcome,
 } from '../ascend/hccn-tool.js';
-import { parsed, type ParseResult } from '../ascend/parse-result.js';
+import { parsed, unexpected, type ParseResult } from '../ascend/parse-result.js';
 import type { Finding, Status } from './finding.js';
 import type { JudgeContext, LinkFlapFacts, NodeFacts, OpticsFacts, Outcome } from './facts.js';
 import { outcomeProblem } from './judge.js';
@@ -33,6 +33,10 @@ export function opticsFromOutput(stdout: string): ParseResult<OpticsFacts> {
   const p = parseOptical(stdout);
   if (!p.ok) return p;
   const v = p.value;
+  // `key : value` lines, but none this check knows: another command's output, not a module's state.
+  if (v.present === null && v.txPowerMw.length === 0 && v.rxPowerMw.length === 0 && Object.keys(v.flags).length === 0) {
+    return unexpected(stdout);
+  }
   const orNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
   return parsed({
     present: v.present,
@@ -87,13 +91,18 @@ function finding(node: string, check: Finding['check'], status: Status, message:
   return out;
 }
 
-/** A call that gave no facts: unsupported → warn (never a pass, never a verdict on the link); else fail. */
+/** A call that gave no facts: unsupported or tool missing → warn (never a pass, never a verdict on the link); else fail. */
 function noVerdict(o: Outcome<unknown>, node: string, check: Finding['check'], what: string, npu: number): Finding {
   if (o.kind === 'error' && o.reason === 'unsupported') {
     return finding(node, check, 'warn', `not checked: ${what} is not supported on this product/driver ("${o.message}")`, npu,
       check === 'optics'
         ? 'check the module from the switch side (its transceiver view of the port), or update the NPU driver to one whose hccn_tool has -optical'
         : 'check the port\'s link history on the switch, or update the NPU driver to one whose hccn_tool has -link_stat');
+  }
+  // The contract: a v2 check that cannot run because its tool is missing warns, never passes. (The
+  // v1 checks on the same tool fail, so the node still fails.)
+  if (o.kind === 'error' && o.reason === 'not-found') {
+    return finding(node, check, 'warn', `not checked: ${o.message}`, npu, o.hint ?? outcomeProblem(o, what)!.hint);
   }
   const p = outcomeProblem(o, what)!;
   return finding(node, check, 'fail', p.message, npu, p.hint);
@@ -171,15 +180,22 @@ export function judgeOpticsValue(node: string, npu: number, v: OpticsFacts): Fin
   flag(v.flags.txLol, 'loss of lock (Tx LOL)', HINT.lol(npu));
   flag(v.flags.txLos, 'loss of signal (Tx LOS)', HINT.tx(npu));
   const t = v.thresholds;
-  const lanesOut = (values: (number | null)[], name: string, low: number | undefined, high: number | undefined, hintLow: string, hintHigh: string): void => {
-    values.forEach((x, lane) => {
-      if (x === null) return;
-      if (low !== undefined && x < low) problems.push({ text: `${name} lane ${lane} ${power(x)} below the module's low threshold ${power(low)}`, hint: hintLow });
-      else if (high !== undefined && x > high) problems.push({ text: `${name} lane ${lane} ${power(x)} above the module's high threshold ${power(high)}`, hint: hintHigh });
-    });
+  // A lane already reported dark (LOS) reads ~0 mW: its low power is the same fault, not another one.
+  const lanesOut = (values: (number | null)[], name: string, los: number | undefined, low: number | undefined, high: number | undefined,
+    hintLow: string, hintHigh: string): void => {
+    const lanes = values.map((x, lane) => ({ x, lane })).filter((l): l is { x: number; lane: number } => l.x !== null && !((los ?? 0) & (1 << l.lane)));
+    const side = (bad: { x: number; lane: number }[], which: string, limit: number, hint: string): void => {
+      if (bad.length === 0) return;
+      const at = bad.length === 1
+        ? `lane ${bad[0]!.lane} ${power(bad[0]!.x)}`
+        : `lanes ${bad.map((l) => l.lane).join(', ')} (${bad.map((l) => l.x.toFixed(4)).join(', ')} mW)`;
+      problems.push({ text: `${name} ${at} ${which} the module's ${which === 'below' ? 'low' : 'high'} threshold ${power(limit)}`, hint });
+    };
+    if (low !== undefined) side(lanes.filter((l) => l.x < low), 'below', low, hintLow);
+    if (high !== undefined) side(lanes.filter((l) => l.x > high), 'above', high, hintHigh);
   };
-  lanesOut(v.rxPowerMw, 'Rx power', t.rxLowMw, t.rxHighMw, HINT.rxLow(npu), HINT.rxHigh(npu));
-  lanesOut(v.txPowerMw, 'Tx power', t.txLowMw, t.txHighMw, HINT.tx(npu), HINT.tx(npu));
+  lanesOut(v.rxPowerMw, 'Rx power', v.flags.rxLos, t.rxLowMw, t.rxHighMw, HINT.rxLow(npu), HINT.rxHigh(npu));
+  lanesOut(v.txPowerMw, 'Tx power', v.flags.txLos, t.txLowMw, t.txHighMw, HINT.tx(npu), HINT.tx(npu));
   if (problems.length > 0) {
     return finding(node, 'optics', 'fail', problems.map((p) => p.text).join('; '), npu, problems[0]!.hint);
   }

@@ -59,7 +59,7 @@ describe('optics', () => {
     expect(f.message).toBe([
       'loss of signal (Rx LOS) on lanes 0-3',
       'loss of lock (Rx LOL) on lanes 0-3',
-      "Rx power lane 1 0.0054 mW (-22.7 dBm) below the module's low threshold 0.1445 mW (-8.4 dBm)",
+      // (Rx lane 1 at 0.0054 mW is below the low threshold too, but that lane is already dark: LOS)
       "Tx power lane 0 4.4035 mW (6.4 dBm) above the module's high threshold 3.5481 mW (5.5 dBm)",
     ].join('; '));
     expect(f.hint).toMatch(/no light arrives at NPU 2/);
@@ -87,9 +87,22 @@ describe('optics', () => {
     }
   });
 
+  it('several lanes out of range are one problem; a dark (LOS) lane is not also reported as low', () => {
+    const text = HEALTHY_OPTICS.replace('Rx Power0            : 0.9000 mW', 'Rx Power0            : 0.0100 mW')
+      .replace('Rx Power2            : 0.9200 mW', 'Rx Power2            : 0.0200 mW')
+      .replace('Rx Power3            : 0.9300 mW', 'Rx Power3            : 0.0000 mW')
+      .replace('Rx Los Flag          : 0x0', 'Rx Los Flag          : 0x8');
+    expect(optics(text).message).toBe(
+      "loss of signal (Rx LOS) on lane 3; Rx power lanes 0, 2 (0.0100, 0.0200 mW) below the module's low threshold 0.1445 mW (-8.4 dBm)");
+  });
+
   it('NA readings: fail when presence is not said, warn when the module says present', () => {
     expect(optics('Tx Power0 : NA\nRx Power0 : NA\n')).toMatchObject({ status: 'fail', message: 'optical module not present (no readings)' });
     expect(optics('present : present\nTx Power0 : NA\nRx Power0 : NA\n')).toMatchObject({ status: 'warn' });
+  });
+
+  it('key/value output with nothing about a module is unexpected output, not an absent module', () => {
+    expect(opticsFromOutput('fec mode : rs FEC mode\n')).toEqual({ ok: false, error: 'unexpected output: "fec mode : rs FEC mode"' });
   });
 
   it('without thresholds the levels are shown but not judged', () => {
@@ -114,10 +127,13 @@ describe('optics', () => {
           linkFlaps: { kind: 'timeout', seconds: 15 } },
         2: { optics: { kind: 'error', message: 'Control link unreachable.', reason: 'module-unreachable', exitCode: 15,
           hint: 'the optical module does not answer on its management bus: reseat or replace the module' } },
+        3: { linkFlaps: { kind: 'error', message: 'hccn_tool not found on node1', reason: 'not-found', exitCode: 127, hint: 'set tools.hccnTool' } },
       },
     };
-    judgePortHealth(out, node, { ...CTX, npusPerNode: 3 });
-    expect(out.map((f) => [f.npu, f.check, f.status])).toEqual([[0, 'optics', 'warn'], [1, 'optics', 'fail'], [1, 'link-flaps', 'fail'], [2, 'optics', 'fail']]);
+    judgePortHealth(out, node, { ...CTX, npusPerNode: 4 });
+    expect(out.map((f) => [f.npu, f.check, f.status])).toEqual([
+      [0, 'optics', 'warn'], [1, 'optics', 'fail'], [1, 'link-flaps', 'fail'], [2, 'optics', 'fail'], [3, 'link-flaps', 'warn']]);
+    expect(out[4]).toMatchObject({ message: 'not checked: hccn_tool not found on node1', hint: 'set tools.hccnTool' });
     expect(out[0]!.message).toMatch(/^not checked: hccn_tool -optical -g is not supported on this product\/driver/);
     expect(out[1]!.message).toBe('hccn_tool -optical -g failed: Command execute failed!');
     expect(out[2]!.message).toBe('hccn_tool -link_stat -g timed out after 15 s');
