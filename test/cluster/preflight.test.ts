@@ -18,7 +18,7 @@ import { r1DeploymentYaml, r1ModelFiles, r1Parallel } from '../../src/demo/clust
 const IMAGE = 'swr.cn-south-1.myhuaweicloud.com/ascendhub/mindie:2.1.RC1-800I-A2-py311-openeuler24.03-lts';
 const MODEL_PATH = '/opt/models/DeepSeek-R1';
 const MODEL_FILES = r1ModelFiles();
-const NO_DEPLOYMENT_CHECKS = ['ssh', 'npu-smi', 'driver', 'lldp', 'link', 'net_health', 'netdetect', 'gateway', 'ip', 'tls', 'ping', 'hccn.conf', 'container-runtime', 'clock'];
+const NO_DEPLOYMENT_CHECKS = ['ssh', 'npu-smi', 'driver', 'lldp', 'link', 'net_health', 'netdetect', 'gateway', 'ip', 'tls', 'ping', 'hccn.conf', 'container-runtime', 'clock', 'address'];
 
 interface Finding {
   node: string;
