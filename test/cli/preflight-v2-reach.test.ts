@@ -262,3 +262,29 @@ describe('address', () => {
     expect(probeListeners()).toEqual([]);
   });
 });
+
+describe('reach: other shapes', () => {
+  it('warns (not checked) when --node leaves a single node', async () => {
+    await setFaults({});
+    const r = await run([cluster.deploymentPath], { node: ['node2'] });
+    expect(find(r.json, 'node2', 'reach')).toMatchObject([{ status: 'warn', message: 'not checked: no other node selected (--node)' }]);
+    expect(probeListeners()).toEqual([]);
+  });
+
+  it('vllm-ascend: the headless nodes must reach the head\'s --data-parallel-rpc-port and the HCCL ports', async () => {
+    const file = path.join(cluster.dir, 'r1-vllm.yaml');
+    await writeFile(file, [
+      'name: r1-vllm', 'inventory: inventory.yaml', 'backend: vllm-ascend', 'image: quay.io/ascend/vllm-ascend:v0.13.0',
+      'model:', '  path: /data/models/DeepSeek-R1', '  name: deepseek-r1',
+      'parallel:', '  dataParallelSize: 8', '  tensorParallelSize: 4', '  moeTensorParallelSize: 1', '  moeExpertParallelSize: 32',
+      'ports:', '  http: 8000', '  management: 8000', '  metrics: 8000', '  multiNodesInfer: 13389',
+      'vllm:', '  dataParallelSizeLocal: 2', '',
+    ].join('\n'));
+    await setFaults({});
+    let r = await run([file]);
+    expect(find(r.json, 'node4', 'reach')).toMatchObject([{ status: 'pass', message: 'reached node1:13389, 60000-60015 over TCP' }]);
+    await setFaults({ node1: [{ kind: 'firewall', port: 13389 }] });
+    r = await run([file]);
+    expect(find(r.json, 'node4', 'reach')).toMatchObject([{ status: 'fail', message: expect.stringMatching(/^node4 → node1:13389 blocked/) }]);
+  });
+});
