@@ -286,5 +286,10 @@ describe('reach: other shapes', () => {
     await setFaults({ node1: [{ kind: 'firewall', port: 13389 }] });
     r = await run([file]);
     expect(find(r.json, 'node4', 'reach')).toMatchObject([{ status: 'fail', message: expect.stringMatching(/^node4 → node1:13389 blocked/) }]);
+    // Without the gate the headless nodes never join, so the head never answers: deploy gives up, nothing left running.
+    const d = await deployRun([file], { skipPreflight: true, timeout: '3s' });
+    expect(d.exitCode, `${d.error}\n${d.stderr}`).toBe(1);
+    expect(d.error).toMatch(/^node1: did not answer/);
+    expect(runningContainers()).toEqual([]);
   });
 });
