@@ -112,7 +112,7 @@ describe.skipIf(!canRunSshdCluster())('reach, address and ports against real Ope
       const { r, findings } = await preflight();
       expect(r.exitCode).toBe(1);
       expect(of(findings, 'node2', 'ports')).toMatchObject([{ status: 'fail', message: expect.stringMatching(/^port 60005 already in use on 127\.0\.\d+\.\d+ \(HCCL's range 60000-60015/) }]);
-      expect(of(findings, 'node1', 'reach')).toMatchObject([{ status: 'warn', message: expect.stringMatching(/node2:60005 \(the port is in use there/) }]);
+      expect(of(findings, 'node1', 'reach')).toMatchObject([{ status: 'warn', message: expect.stringMatching(/node2:60005 in use there \(see ports\)/) }]);
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
