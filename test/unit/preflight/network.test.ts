@@ -179,4 +179,17 @@ describe('ports with the HCCL range', () => {
     expect(ports[1]!.message).toBe('port 60007 already in use on 10.0.0.2 (HCCL\'s range 60000-60015: HCCL fails with "Recv unmatched ack")');
     expect(ports[1]!.hint).toMatch(/HCCL_IF_BASE_PORT/);
   });
+
+  it('judges a node reached through NAT on its own (rendered) address', () => {
+    const facts = [
+      node('node1', { host: '10.0.0.1', listeners: { kind: 'ok', value: [] } }),
+      node('node2', {
+        host: '203.0.113.5',
+        address: { kind: 'ok', value: { rendered: '10.0.0.2', listed: ['10.0.0.2'], routeLocal: false } },
+        listeners: { kind: 'ok', value: [{ address: '10.0.0.2', port: 60001 }] },
+      }),
+    ];
+    const ports = judge(facts, ctx).filter((f) => f.check === 'ports');
+    expect(ports.map((f) => [f.node, f.status])).toEqual([['node1', 'pass'], ['node2', 'fail']]);
+  });
 });
