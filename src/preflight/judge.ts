@@ -180,8 +180,10 @@ function judgeRuntime(out: Finding[], n: NodeFacts, ctx: JudgeContext): void {
       const own = new Set(ownList.length > 0 ? [...ownList, ...(ctx.deployment.hcclPorts ?? [])] : []);
       const wanted = portsForNode(n.node, ctx.deployment);
       const hccl = new Set(ctx.deployment.hcclPorts ?? []);
+      // The daemon listens on the rendered address, which `address:` may set apart from the SSH host.
+      const mine = new Set([n.host, ...(n.address?.kind === 'ok' ? [n.address.value.rendered] : [])]);
       const busy = wanted.filter((p) => !own.has(p) &&
-        listeners.some((l) => l.port === p && (l.address === n.host || isWildcard(l.address))));
+        listeners.some((l) => l.port === p && (mine.has(l.address) || isWildcard(l.address))));
       if (busy.length > 0) {
         const inRange = busy.filter((p) => hccl.has(p));
         const range = inRange.length > 0 ? ` (HCCL's range ${portList([...hccl])}: HCCL fails with "Recv unmatched ack")` : '';

@@ -45,9 +45,9 @@ export function judgeAddress(out: Finding[], n: NodeFacts): void {
 
 function outcomeWords(outcome: string): string {
   switch (outcome) {
-    case 'timeout': return 'timed out: packets dropped (a DROP rule or an ACL)';
-    case 'ECONNREFUSED': return 'refused: a reset came back while a listener was open (a REJECT rule)';
-    case 'EHOSTUNREACH': return 'rejected: no route to host (firewalld\'s default reject, or no route)';
+    case 'timeout': return 'timed out: packets dropped, a DROP rule or an ACL';
+    case 'ECONNREFUSED': return 'refused: a reset came back while the probe listened, a REJECT rule';
+    case 'EHOSTUNREACH': return 'rejected: no route to host, firewalld\'s default reject or a missing route';
     case 'ENETUNREACH': return 'no route to the network';
     case 'no-answer': return 'the probe gave no answer';
     default: return outcome;

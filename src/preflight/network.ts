@@ -222,11 +222,11 @@ async function collectReach(
       for (const { to, ports } of targets) {
         const peer = listening.get(to);
         const address = addressOf(to);
-        if (!peer || !address) { f.untested.push(`${to} (unreachable over SSH or no address)`); continue; }
-        if (peer.missingTool) { f.untested.push(`${to} (cannot listen there: ${peer.missingTool})`); continue; }
-        if (!peer.ready) { f.untested.push(`${to} (${peer.problem ?? 'no listener'})`); continue; }
+        if (!peer || !address) { f.untested.push(`${to}: unreachable over SSH, or no address`); continue; }
+        if (peer.missingTool) { f.untested.push(`${to}: cannot listen there, ${peer.missingTool}`); continue; }
+        if (!peer.ready) { f.untested.push(`${to}: ${peer.problem ?? 'no listener'}`); continue; }
         const busy = ports.filter((p) => peer.failed.has(p));
-        if (busy.length > 0) f.untested.push(`${to}:${portList(busy)} (${bindWords(peer.failed.get(busy[0]!)!, address)})`);
+        if (busy.length > 0) f.untested.push(`${to}:${portList(busy)} ${bindWords(peer.failed.get(busy[0]!)!, address)}`);
         for (const port of ports) if (!peer.failed.has(port)) todo.push({ to, address, port });
       }
       for (let i = 0; i < todo.length; i += TARGETS_PER_CALL) {
@@ -243,7 +243,7 @@ async function collectReach(
         const lines = parseProbeOutput(r.stdout);
         const src = lines.find((l) => l.kind === 'source-failed');
         if (src && src.kind === 'source-failed') {
-          f.untested.push(`connections from ${node}: ${bindWords(src.errno, source)}`);
+          f.untested.push(`connections from ${node}: ${src.errno === 'EADDRNOTAVAIL' ? `${source} is not an address of ${node} (see address)` : `binding ${source} failed with ${src.errno}`}`);
           return;
         }
         for (const want of chunk) {
@@ -263,9 +263,9 @@ async function collectReach(
 }
 
 function bindWords(errno: string, address: string): string {
-  if (errno === 'EADDRINUSE') return 'the port is in use there (see ports)';
-  if (errno === 'EADDRNOTAVAIL') return `${address} is not an address of that node (see address)`;
-  return `bind failed: ${errno}`;
+  if (errno === 'EADDRINUSE') return 'in use there (see ports)';
+  if (errno === 'EADDRNOTAVAIL') return `not listenable: ${address} is not an address of that node (see address)`;
+  return `not listenable: bind failed with ${errno}`;
 }
 
 /** `60000-60015`, `1120, 60000-60015`: consecutive ports as ranges. */

@@ -4,6 +4,7 @@
  * The head waits for start ranks that cover [0, data-parallel-size) exactly; when they do not add up it
  * waits forever and logs a gloo-style error (failure #29). `HCCL_IF_IP` must be the node's own address.
  */
+import { firewallVerdict, hcclPortRange, networkOf } from './firewall.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ContainerContext } from './runtime-container.js';
 import type { ScriptResult } from './runtime-launch-script.js';
@@ -174,6 +175,20 @@ export async function runVllmServer(ctx: ContainerContext, script: ScriptResult,
   };
   ctx.kill.addEventListener('abort', () => void leave(), { once: true });
 
+  // A headless node behind a firewall (the head's rpc port or the HCCL ports, either way) never joins:
+  // the head waits for its ranks forever, as the real coordinator does.
+  if (headless) {
+    const network = networkOf(ctx.host.shared);
+    const head = network?.byAddress(address);
+    const self = network?.byAddress(ctx.host.host);
+    const hccl = hcclPortRange(env);
+    const blocked = head && self ? [rpcPort, ...hccl].find((p) => firewallVerdict(head, self, Number(p))) ?? hccl.find((p) => firewallVerdict(self, head, p)) : undefined;
+    if (blocked !== undefined) {
+      log('ERROR', 'core.py:93', `gloo: connect to ${address}:${blocked} timed out, retrying`);
+      await Promise.race([aborted(ctx.term), aborted(ctx.kill)]);
+      return ctx.kill.aborted ? 137 : 0;
+    }
+  }
   group.members.push(me);
   group.notify();
   log('INFO', 'core.py:93', `Started DP engine cores ${me.startRank}..${me.startRank + me.local - 1} of ${dpSize} (coordinator ${address}:${rpcPort})`);

@@ -19,7 +19,7 @@ const IMAGE = 'swr.cn-south-1.myhuaweicloud.com/ascendhub/mindie:2.1.RC1-800I-A2
 const MODEL_PATH = '/opt/models/DeepSeek-R1';
 const MODEL_FILES = r1ModelFiles();
 const NO_DEPLOYMENT_CHECKS = ['ssh', 'npu-smi', 'driver', 'lldp', 'link', 'net_health', 'netdetect', 'gateway', 'ip', 'tls', 'ping', 'hccn.conf', 'container-runtime', 'clock',
-  'optics', 'link-flaps', 'hardware'];
+  'optics', 'link-flaps', 'hardware', 'address'];
 
 interface Finding {
   node: string;

@@ -140,8 +140,8 @@ describe('judgeReach', () => {
   it('fails naming both ends, telling a drop from a refusal, with firewall-cmd and iptables lines', () => {
     const [f] = one(node('node2', { reach: reach({ probes: [...probes('node1', [1120], 'timeout'), ...probes('node1', HCCL, 'ECONNREFUSED')] }) }));
     expect(f).toMatchObject({ status: 'fail', check: 'reach' });
-    expect(f!.message).toBe('node2 → node1:1120 blocked (timed out: packets dropped (a DROP rule or an ACL)); '
-      + 'node2 → node1:60000-60015 blocked (refused: a reset came back while a listener was open (a REJECT rule))');
+    expect(f!.message).toBe('node2 → node1:1120 blocked (timed out: packets dropped, a DROP rule or an ACL); '
+      + 'node2 → node1:60000-60015 blocked (refused: a reset came back while the probe listened, a REJECT rule)');
     expect(f!.hint).toContain('firewall-cmd --permanent --add-port=1120/tcp --add-port=60000-60015/tcp && firewall-cmd --reload');
     expect(f!.hint).toContain('iptables -I INPUT -p tcp --dport 60000:60015 -j ACCEPT');
   });
@@ -149,8 +149,8 @@ describe('judgeReach', () => {
   it('warns when a node lacks python3 or a port could not be tested', () => {
     expect(one(node('node2', { reach: reach({ missingTool: 'no python3' }) }))).toMatchObject([
       { status: 'warn', message: 'cannot test reachability on node2: no python3' }]);
-    expect(one(node('node1', { reach: reach({ probes: probes('node2', [60001], 'ok'), untested: ['node2:60000 (the port is in use there (see ports))'] }) })))
-      .toMatchObject([{ status: 'warn', message: 'not tested: node2:60000 (the port is in use there (see ports)); reached node2:60001' }]);
+    expect(one(node('node1', { reach: reach({ probes: probes('node2', [60001], 'ok'), untested: ['node2:60000 in use there (see ports)'] }) })))
+      .toMatchObject([{ status: 'warn', message: 'not tested: node2:60000 in use there (see ports); reached node2:60001' }]);
   });
 
   it('says why nothing was probed, and runs only with a deployment', () => {
@@ -178,5 +178,18 @@ describe('ports with the HCCL range', () => {
     expect(ports.map((f) => [f.node, f.status])).toEqual([['node1', 'pass'], ['node2', 'fail'], ['node3', 'pass']]);
     expect(ports[1]!.message).toBe('port 60007 already in use on 10.0.0.2 (HCCL\'s range 60000-60015: HCCL fails with "Recv unmatched ack")');
     expect(ports[1]!.hint).toMatch(/HCCL_IF_BASE_PORT/);
+  });
+
+  it('judges a node reached through NAT on its own (rendered) address', () => {
+    const facts = [
+      node('node1', { host: '10.0.0.1', listeners: { kind: 'ok', value: [] } }),
+      node('node2', {
+        host: '203.0.113.5',
+        address: { kind: 'ok', value: { rendered: '10.0.0.2', listed: ['10.0.0.2'], routeLocal: false } },
+        listeners: { kind: 'ok', value: [{ address: '10.0.0.2', port: 60001 }] },
+      }),
+    ];
+    const ports = judge(facts, ctx).filter((f) => f.check === 'ports');
+    expect(ports.map((f) => [f.node, f.status])).toEqual([['node1', 'pass'], ['node2', 'fail']]);
   });
 });
