@@ -21,6 +21,7 @@ import type {
   HccnConfFacts, Listener, ModelFacts, NodeFacts, NpuFacts, NpuSmiFacts, Outcome, PingFacts, PingResult,
 } from './facts.js';
 import { isRingPlan, pingPeers, ringSuccessors, type PingPlanMode } from './ping-plan.js';
+import { docker, parseRuntimeVersion } from '../deploy/docker.js';
 
 export interface PreflightNode {
   name: string;
@@ -390,7 +391,11 @@ async function readFiles(t: Transport, node: PreflightNode, opts: CollectOptions
   const rt = node.tools.containerRuntime;
   tasks.push((async () => {
     const r = await t.exec([rt, 'version', '--format', '{{.Server.Version}}'], { timeoutMs: RUNTIME_TIMEOUT_MS, signal: opts.signal });
+    // podman without a service has no `.Server` to format: its plain `version` says who answered.
+    const plain = r.code === 0 ? undefined : await t.exec(docker.versionText(rt), { timeoutMs: RUNTIME_TIMEOUT_MS, signal: opts.signal });
+    const answered = plain?.code === 0 ? parseRuntimeVersion(plain.stdout) : undefined;
     if (r.code === 0 && r.stdout.trim() !== '') facts.runtime = { kind: 'ok', value: `${rt} ${r.stdout.trim()}` };
+    else if (answered) facts.runtime = { kind: 'ok', value: `${answered.product} ${answered.version}` };
     else {
       facts.runtime = {
         kind: 'error', message: firstLine(r.stderr) ?? firstLine(r.stdout) ?? `exit status ${r.code}`, exitCode: r.code,
@@ -403,7 +408,7 @@ async function readFiles(t: Transport, node: PreflightNode, opts: CollectOptions
     const img = await t.exec([rt, 'image', 'inspect', '--format', '{{.Id}}', opts.deployment.image],
       { timeoutMs: RUNTIME_TIMEOUT_MS, signal: opts.signal });
     if (img.code === 0) facts.image = { kind: 'ok', value: true };
-    else if (/no such (image|object)/i.test(img.stderr + img.stdout)) facts.image = { kind: 'ok', value: false };
+    else if (/no such (image|object)|image not known/i.test(img.stderr + img.stdout)) facts.image = { kind: 'ok', value: false };
     else facts.image = failed(img, `${rt} image inspect`);
   })());
   if (opts.deployment) {
