@@ -174,8 +174,14 @@ async function collectNode(
   } catch (err) {
     if (!(err instanceof RemoteError)) throw err;
     // The connection dropped mid-way: everything not yet known is "skipped", and said once.
-    facts.notes.push(`connection lost: ${err.message}`);
-    markSkipped(facts, npus, `connection to ${node.name} lost`);
+    if (err.kind === 'auth') {
+      // sudo (ssh.become) refused a call the login could make: the node's ssh finding says so.
+      facts.ssh = remoteFailure(err);
+      markSkipped(facts, npus, `sudo refused on ${node.name}`);
+    } else {
+      facts.notes.push(`connection lost: ${err.message}`);
+      markSkipped(facts, npus, `connection to ${node.name} lost`);
+    }
   } finally {
     myIps.resolve([]);
   }

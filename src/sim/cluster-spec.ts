@@ -81,6 +81,7 @@ export const simFaultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('model-missing') }),
   z.object({ kind: z.literal('worker-never-joins') }),
   z.object({ kind: z.literal('device-ip-drift'), npu, actual: z.string() }),
+  z.object({ kind: z.literal('sudo-denied'), command: z.string().min(1).optional() }),
 ]);
 
 const loopback = z.string().regex(/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/, 'a loopback address (127.x.y.z)');

@@ -88,7 +88,13 @@ export type SimFault =
   /** The daemon on this node starts but never joins HCCL (master then times out with EI0006). */
   | { kind: 'worker-never-joins' }
   /** After ascendctl read it, the NPU's real address changes: the daemon rejects the rank table's device_ip. */
-  | { kind: 'device-ip-drift'; npu: number; actual: string };
+  | { kind: 'device-ip-drift'; npu: number; actual: string }
+  /**
+   * sudo refuses the login user (inventory ssh.become: sudo): for `command` only (a program name, e.g.
+   * 'npu-smi'), or, without one, for everything — as for a user with no sudo rights, `sudo -n` then
+   * asks for a password it is not given.
+   */
+  | { kind: 'sudo-denied'; command?: string };
 
 /** One row of the `npu-smi info` process table (set by the container runtime through SimNode). */
 export interface SimNpuProcess {
