@@ -556,6 +556,7 @@ export class SshTransport implements Transport {
       };
       const onAbort = (): void => failWith(this.#aborted(signal, argv));
 
+      const inflight = new Set<Promise<void>>();
       const pump = (readable: Readable, deliver: (chunk: Buffer) => void | Promise<void>): void => {
         readable.on('data', (chunk: Buffer) => {
           let pending: void | Promise<void>;
@@ -568,12 +569,15 @@ export class SshTransport implements Transport {
           if (pending !== undefined && typeof (pending as Partial<PromiseLike<void>>).then === 'function') {
             // Backpressure: a paused channel stops granting SSH window, so the node stops sending.
             readable.pause();
-            (pending as PromiseLike<void>).then(
+            const handled = Promise.resolve(pending as PromiseLike<void>).then(
               () => {
                 if (!done) readable.resume();
               },
               (err: unknown) => failWith(err),
             );
+            // The call ends once the handlers have taken the last chunk, not merely received it.
+            inflight.add(handled);
+            void handled.finally(() => inflight.delete(handled));
           }
         });
       };
@@ -618,7 +622,7 @@ export class SshTransport implements Transport {
             );
             return;
           }
-          flushFrames().then(
+          Promise.all([...inflight]).then(flushFrames).then(
             () => settle(() => resolve(result()), true),
             (err: unknown) => settle(() => reject(err), true),
           );
