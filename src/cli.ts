@@ -254,7 +254,10 @@ export async function run(argv: string[]): Promise<void> {
     verbose = Boolean(program.opts().verbose) || verbose;
     const [{ createContext }, mod] = await Promise.all([import('./context.js'), load()]);
     const ctx = createContext({ signal: abort.signal, verbose, json: Boolean(opts.json) });
-    if (program.opts().askBecomePass) ctx.becomePassword = (await import('./ui/become-prompt.js')).becomePasswordAsker(ctx);
+    const prompts = await import('./ui/become-prompt.js');
+    if (program.opts().askBecomePass) ctx.becomePassword = prompts.becomePasswordAsker(ctx);
+    const askPassphrase = prompts.passphraseAsker(ctx);
+    if (askPassphrase) ctx.askPassphrase = askPassphrase;
     exitCode = await mod.default(ctx, args, opts);
   });
   program.exitOverride();
