@@ -276,7 +276,10 @@ export async function run(argv: string[]): Promise<void> {
     const ctx = createContext({ signal: abort.signal, verbose, json: Boolean(opts.json) });
     jsonWanted = Boolean(opts.json);
     runOut = ctx.out;
-    if (program.opts().askBecomePass) ctx.becomePassword = (await import('./ui/become-prompt.js')).becomePasswordAsker(ctx);
+    const prompts = await import('./ui/become-prompt.js');
+    if (program.opts().askBecomePass) ctx.becomePassword = prompts.becomePasswordAsker(ctx);
+    const askPassphrase = prompts.passphraseAsker(ctx);
+    if (askPassphrase) ctx.askPassphrase = askPassphrase;
     exitCode = await mod.default(ctx, args, opts);
   });
   program.hook('preAction', (_program, actionCommand) => {

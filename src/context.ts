@@ -19,6 +19,8 @@ export interface Context {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
   /** --ask-become-pass: the login user's sudo password, asked once when a node needs it. */
   becomePassword?: () => Promise<string>;
+  /** On a terminal: asks for the passphrase of an encrypted identity file no ssh-agent holds. */
+  askPassphrase?: (file: string) => Promise<string>;
 }
 
 export interface ContextOptions {

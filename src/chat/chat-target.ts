@@ -64,7 +64,7 @@ export async function openChatTarget(
       hint: `put ${masterName ?? 'the master'} back in the inventory, or pass --endpoint URL --model ${record.model}`,
     });
   }
-  const pool = new SshPool({ env: ctx.env, becomePassword: ctx.becomePassword });
+  const pool = new SshPool({ env: ctx.env, becomePassword: ctx.becomePassword, askPassphrase: ctx.askPassphrase });
   const route = await httpRoute(pool.transport(master), [target.endpoint]);
   return {
     target: { ...target, endpoint: route.url(target.endpoint) },

@@ -17,7 +17,7 @@ export default async function deployCommand(ctx: Context, args: string[], opts: 
   const { inventory, deployment } = await loadTargets(ctx, { deployment: args[0], inventoryFlag: opts.inventory as string | undefined });
   if (!deployment) throw new InputError('deploy needs a deployment file');
 
-  const pool = new SshPool({ maxConnecting: parallel, env: ctx.env, becomePassword: ctx.becomePassword });
+  const pool = new SshPool({ maxConnecting: parallel, env: ctx.env, becomePassword: ctx.becomePassword, askPassphrase: ctx.askPassphrase });
   const reporter = createDeployReporter(ctx.out, inventory.npusPerNode);
   const c = ctx.out.color;
   try {

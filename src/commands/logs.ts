@@ -17,7 +17,7 @@ import { SshPool } from '../remote/ssh-pool.js';
 import { intFlag, loadTargets } from './load.js';
 
 export default async function logs(ctx: Context, args: string[], opts: Record<string, unknown>): Promise<ExitCode> {
-  const pool = new SshPool({ env: ctx.env, becomePassword: ctx.becomePassword });
+  const pool = new SshPool({ env: ctx.env, becomePassword: ctx.becomePassword, askPassphrase: ctx.askPassphrase });
   try {
     return await logsVia(ctx, args, opts, (node) => pool.transport(node));
   } finally {

@@ -18,7 +18,7 @@ export default async function preflight(ctx: Context, args: string[], opts: Reco
     nodeFilter: opts.node as string[] | undefined,
   });
 
-  const pool = new SshPool({ maxConnecting: parallel, env: ctx.env, becomePassword: ctx.becomePassword });
+  const pool = new SshPool({ maxConnecting: parallel, env: ctx.env, becomePassword: ctx.becomePassword, askPassphrase: ctx.askPassphrase });
   const progress = createNodeProgress(ctx.out, inventory.nodes.map((n) => n.name), { quiet: ctx.out.json && !ctx.out.stderrInteractive });
   const interrupted = () => new InterruptedError(opts.fix ? 'preflight --fix interrupted; run it again to finish' : 'preflight interrupted; nothing was changed on the nodes');
   try {

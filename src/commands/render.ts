@@ -44,7 +44,7 @@ export default async function render(ctx: Context, args: string[], opts: Record<
     }
     deviceIps = inFile(ipsFile, () => parseDeviceIps(json, renderNodes));
   } else {
-    const pool = new SshPool({ env: ctx.env, becomePassword: ctx.becomePassword });
+    const pool = new SshPool({ env: ctx.env, becomePassword: ctx.becomePassword, askPassphrase: ctx.askPassphrase });
     try {
       ctx.out.note(`reading NPU addresses over SSH on ${inventory.allNodes.length} nodes (or pass --device-ips FILE)`);
       deviceIps = await readAllDeviceIps(inventory.allNodes, pool, inventory.npusPerNode, ctx.signal);

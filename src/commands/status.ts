@@ -7,7 +7,7 @@ import { loadTargets } from './load.js';
 export default async function status(ctx: Context, args: string[], opts: Record<string, unknown>): Promise<ExitCode> {
   const { inventory, deployment, record } = await loadTargets(ctx, { deployment: args[0], inventoryFlag: opts.inventory as string | undefined, useLast: true });
   const dep = deployment!.deployment;
-  const pool = new SshPool({ env: ctx.env, becomePassword: ctx.becomePassword });
+  const pool = new SshPool({ env: ctx.env, becomePassword: ctx.becomePassword, askPassphrase: ctx.askPassphrase });
   try {
     const st = await deploymentStatus(dep, inventory, pool, record, ctx.signal);
     if (ctx.out.json) {

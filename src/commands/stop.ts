@@ -7,7 +7,7 @@ import { loadTargets } from './load.js';
 export default async function stop(ctx: Context, args: string[], opts: Record<string, unknown>): Promise<ExitCode> {
   const { inventory, deployment } = await loadTargets(ctx, { deployment: args[0], inventoryFlag: opts.inventory as string | undefined, useLast: true });
   const dep = deployment!.deployment;
-  const pool = new SshPool({ env: ctx.env, becomePassword: ctx.becomePassword });
+  const pool = new SshPool({ env: ctx.env, becomePassword: ctx.becomePassword, askPassphrase: ctx.askPassphrase });
   try {
     ctx.out.note(`stopping ${dep.name}: workers first, master last`);
     const { failed } = await stopDeployment(dep, inventory, pool, (node, text) => ctx.out.note(`  ${node}: ${text}`));

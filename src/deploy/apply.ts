@@ -18,7 +18,7 @@ import { sshCommand } from '../remote/endpoint.js';
 import { RemoteError, type Transport } from '../remote/transport.js';
 import { runPreflight, deploymentPorts, type PreflightResult } from '../preflight/run.js';
 import { readAllDeviceIps } from './device-ips.js';
-import { containerState, containerTail, docker, pullProgress, stopAndRemove, type ContainerState } from './docker.js';
+import { containerState, containerTail, docker, PODMAN_SHM_REFUSAL, pullProgress, runArgvFor, stopAndRemove, type ContainerState } from './docker.js';
 import { nodeAddresses, toRenderInput } from './plan.js';
 import { probeOnce, routeProbe, type ProbeTarget, type RoutedProbe } from './readiness.js';
 import { checkImageArchive } from './image-archive.js';
@@ -407,10 +407,12 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
       group: n.index === 0 ? 'master' : 'workers',
       run: () => stopAndRemove(t, rt(n), name),
     });
-    const argv = [rt(n), ...rn.containerArgv.slice(1)];
+    const argv = runArgvFor(rt(n), rn.containerArgv);
     // No abort signal here: an interrupted `run` leaves it unknown whether the container started; it
     // is short, and the abort is honoured right after it returns.
-    const r = await t.exec(argv, { timeoutMs: 120_000 });
+    let r = await t.exec(argv, { timeoutMs: 120_000 });
+    // A `docker` that is podman underneath (podman-docker) refuses the shm size as podman does.
+    if (r.code !== 0 && PODMAN_SHM_REFUSAL.test(r.stderr)) r = await t.exec(runArgvFor(rt(n), rn.containerArgv, true), { timeoutMs: 120_000 });
     if (r.code !== 0) {
       throw new ClusterError(`${n.name}: starting the container failed: ${firstLine(r.stderr || r.stdout)}`, {
         hint: 'run the command shown by ascendctl deploy --dry-run on the node to see the full error',

@@ -2,6 +2,7 @@
  * Container runtime argv builders and output readers (docker CLI; podman speaks the same). Remote
  * commands are data: these return argv arrays, quoting happens in src/remote/quote.ts only.
  */
+import { posix } from 'node:path';
 import type { Transport } from '../remote/transport.js';
 
 export interface ContainerState {
@@ -14,6 +15,11 @@ export interface ContainerState {
 
 export const docker = {
   version: (rt: string) => [rt, 'version', '--format', '{{.Server.Version}}'],
+  /**
+   * Plain `version`: what docker and podman both answer (podman without a service has no
+   * `.Server` for a --format template). docker exits 1 when its daemon does not answer.
+   */
+  versionText: (rt: string) => [rt, 'version'],
   imagePresent: (rt: string, image: string) => [rt, 'image', 'inspect', '--format', '{{.Id}}', image],
   pull: (rt: string, image: string) => [rt, 'pull', image],
   load: (rt: string) => [rt, 'load'],
@@ -77,4 +83,41 @@ export function pullProgress(line: string): string | undefined {
   if (done) return `layer ${done[1]!.slice(0, 12)} ${done[2]!.toLowerCase()}`;
   if (/^Status: /.test(line.trim())) return line.trim().slice(8);
   return undefined;
+}
+
+/** podman by its name (`podman`, `/usr/bin/podman`). A `docker` that is podman's emulation is told apart by its answers. */
+export function isPodman(rt: string): boolean {
+  return posix.basename(rt) === 'podman';
+}
+
+/**
+ * Which runtime answered `<rt> version`, and its version: the server's when there is one (docker's
+ * engine, a podman service), else podman's own (daemonless). undefined when the text is neither's.
+ */
+export function parseRuntimeVersion(text: string): { product: 'docker' | 'podman'; version: string } | undefined {
+  const at = text.search(/^Server:/m);
+  const server = at >= 0 ? text.slice(at) : undefined;
+  const version = (part: string): string | undefined => /^\s*Version:\s*(\S+)/m.exec(part)?.[1];
+  if (server !== undefined) {
+    const v = version(server);
+    return v ? { product: /podman/i.test(server.split('\n')[0] ?? '') ? 'podman' : 'docker', version: v } : undefined;
+  }
+  if (/^Client:\s*Podman Engine/m.test(text)) {
+    const v = version(text);
+    return v ? { product: 'podman', version: v } : undefined;
+  }
+  return undefined;
+}
+
+/** What podman refuses in a rendered `run` and docker ignores: a shm size with the host's IPC namespace. */
+export const PODMAN_SHM_REFUSAL = /cannot set shmsize when running in the \w+ IPC Namespace/i;
+
+/**
+ * The rendered `docker run` argv for the node's runtime: its own word first, and for podman without
+ * `--shm-size` when `--ipc=host` (podman rejects the pair; docker ignores the size, /dev/shm is the host's).
+ */
+export function runArgvFor(rt: string, rendered: readonly string[], podman = isPodman(rt)): string[] {
+  const argv = [rt, ...rendered.slice(1)];
+  if (!podman || !argv.includes('--ipc=host')) return argv;
+  return argv.filter((a) => !a.startsWith('--shm-size='));
 }

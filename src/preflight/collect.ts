@@ -25,6 +25,7 @@ import { linkFlapsFromOutput, opticsError, opticsFromOutput, unsupportedCommand 
 import { serverOf } from './hardware.js';
 import { collectWeights } from './weights.js';
 import { collectShm } from './shm.js';
+import { docker, parseRuntimeVersion } from '../deploy/docker.js';
 
 export interface PreflightNode {
   name: string;
@@ -183,8 +184,14 @@ async function collectNode(
   } catch (err) {
     if (!(err instanceof RemoteError)) throw err;
     // The connection dropped mid-way: everything not yet known is "skipped", and said once.
-    facts.notes.push(`connection lost: ${err.message}`);
-    markSkipped(facts, npus, `connection to ${node.name} lost`);
+    if (err.kind === 'auth') {
+      // sudo (ssh.become) refused a call the login could make: the node's ssh finding says so.
+      facts.ssh = remoteFailure(err);
+      markSkipped(facts, npus, `sudo refused on ${node.name}`);
+    } else {
+      facts.notes.push(`connection lost: ${err.message}`);
+      markSkipped(facts, npus, `connection to ${node.name} lost`);
+    }
   } finally {
     myIps.resolve([]);
   }
@@ -413,7 +420,11 @@ async function readFiles(t: Transport, node: PreflightNode, opts: CollectOptions
   const rt = node.tools.containerRuntime;
   tasks.push((async () => {
     const r = await t.exec([rt, 'version', '--format', '{{.Server.Version}}'], { timeoutMs: RUNTIME_TIMEOUT_MS, signal: opts.signal });
+    // podman without a service has no `.Server` to format: its plain `version` says who answered.
+    const plain = r.code === 0 ? undefined : await t.exec(docker.versionText(rt), { timeoutMs: RUNTIME_TIMEOUT_MS, signal: opts.signal });
+    const answered = plain?.code === 0 ? parseRuntimeVersion(plain.stdout) : undefined;
     if (r.code === 0 && r.stdout.trim() !== '') facts.runtime = { kind: 'ok', value: `${rt} ${r.stdout.trim()}` };
+    else if (answered) facts.runtime = { kind: 'ok', value: `${answered.product} ${answered.version}` };
     else {
       facts.runtime = {
         kind: 'error', message: firstLine(r.stderr) ?? firstLine(r.stdout) ?? `exit status ${r.code}`, exitCode: r.code,
@@ -426,7 +437,7 @@ async function readFiles(t: Transport, node: PreflightNode, opts: CollectOptions
     const img = await t.exec([rt, 'image', 'inspect', '--format', '{{.Id}}', opts.deployment.image],
       { timeoutMs: RUNTIME_TIMEOUT_MS, signal: opts.signal });
     if (img.code === 0) facts.image = { kind: 'ok', value: true };
-    else if (/no such (image|object)/i.test(img.stderr + img.stdout)) facts.image = { kind: 'ok', value: false };
+    else if (/no such (image|object)|image not known/i.test(img.stderr + img.stdout)) facts.image = { kind: 'ok', value: false };
     else facts.image = failed(img, `${rt} image inspect`);
   })());
   if (opts.deployment) {

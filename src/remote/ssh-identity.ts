@@ -26,6 +26,7 @@ export async function loadAuthMethods(
   node: string,
   label: string,
   env: NodeJS.ProcessEnv,
+  askPassphrase?: (file: string) => Promise<string>,
 ): Promise<AuthPlan> {
   const methods: AnyAuthMethod[] = [];
   const tried: string[] = [];
@@ -46,19 +47,31 @@ export async function loadAuthMethods(
         err,
       );
     }
-    const parsed = ssh2.utils.parseKey(data);
-    if (parsed instanceof Error) {
-      if (isEncryptedKeyError(parsed)) {
-        // The agent most likely holds the decrypted key (ssh-add): let it answer instead of failing.
-        if (agent !== undefined) continue;
+    let parsed = ssh2.utils.parseKey(data);
+    if (parsed instanceof Error && isEncryptedKeyError(parsed)) {
+      // The agent most likely holds the decrypted key (ssh-add): let it answer instead of asking.
+      if (agent !== undefined) continue;
+      if (!askPassphrase) {
         throw new RemoteError(
           'config',
           node,
-          `identity file ${file} for ${label} is protected by a passphrase, and ascendctl does not prompt for one`,
-          `load it into ssh-agent (ssh-add ${file}) and make sure $SSH_AUTH_SOCK is set, or use a key without a passphrase`,
+          `identity file ${file} for ${label} is protected by a passphrase, and there is no terminal to ask for it`,
+          `load it into ssh-agent (ssh-add ${file}) and make sure $SSH_AUTH_SOCK is set, run ascendctl on a terminal, or use a key without a passphrase`,
           parsed,
         );
       }
+      parsed = ssh2.utils.parseKey(data, await askPassphrase(file));
+      if (parsed instanceof Error) {
+        throw new RemoteError(
+          'config',
+          node,
+          `the passphrase given for identity file ${file} (${label}) does not decrypt it`,
+          `run again and type the key's passphrase, or load the key into ssh-agent (ssh-add ${file})`,
+          parsed,
+        );
+      }
+    }
+    if (parsed instanceof Error) {
       throw new RemoteError(
         'config',
         node,

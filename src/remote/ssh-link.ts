@@ -33,6 +33,8 @@ export interface LinkSpec {
   keepaliveIntervalMs: number;
   keepaliveCountMax: number;
   env: NodeJS.ProcessEnv;
+  /** The passphrase of an encrypted identity file no agent answers for (asked once per file by the pool). */
+  askPassphrase?: (file: string) => Promise<string>;
   onConnected(): void;
   onFailed(): void;
 }
@@ -199,8 +201,9 @@ export class Link {
 
   async #dial(): Promise<SshClient> {
     const { spec } = this;
+    // Keys first: a passphrase typed at a prompt does not count against the connect timeout.
+    const auth = await loadAuthMethods(spec.ep, spec.node, spec.label, spec.env, spec.askPassphrase);
     const deadline = performance.now() + spec.ep.connectTimeoutMs;
-    const auth = await loadAuthMethods(spec.ep, spec.node, spec.label, spec.env);
     let sock: Duplex | undefined;
     if (spec.via) sock = await this.#hop(spec.via, deadline);
     return await this.#handshake(auth, sock, Math.max(1, deadline - performance.now()));

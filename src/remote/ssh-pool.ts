@@ -43,6 +43,11 @@ export interface SshPoolOptions {
    * `ssh.become: sudo` turns out to need one; the caller makes it ask once for the whole run.
    */
   becomePassword?: () => Promise<string>;
+  /**
+   * Asks for the passphrase of an encrypted identity file that no ssh-agent answers for; called once
+   * per file for the whole pool (node and jump host connections alike). Absent: such a key is an error.
+   */
+  askPassphrase?: (file: string) => Promise<string>;
 }
 
 export interface PoolStats {
@@ -70,6 +75,7 @@ interface Resolved {
   env: NodeJS.ProcessEnv;
   timeoutGraceMs: number;
   becomePassword: (() => Promise<string>) | undefined;
+  askPassphrase: ((file: string) => Promise<string>) | undefined;
 }
 
 /** Exit status and close of a channel, recorded from the moment the channel exists. */
@@ -99,7 +105,20 @@ export class SshPool {
       env: opts.env ?? process.env,
       timeoutGraceMs: opts.timeoutGraceMs ?? 5_000,
       becomePassword: opts.becomePassword,
+      askPassphrase: undefined,
     };
+    const ask = opts.askPassphrase;
+    if (ask) {
+      const asked = new Map<string, Promise<string>>();
+      this.#opts.askPassphrase = (file) => {
+        let p = asked.get(file);
+        if (!p) {
+          p = ask(file);
+          asked.set(file, p);
+        }
+        return p;
+      };
+    }
     this.#connecting = new Semaphore(this.#opts.maxConnecting);
   }
 
@@ -117,6 +136,7 @@ export class SshPool {
       keepaliveIntervalMs: this.#opts.keepaliveIntervalMs,
       keepaliveCountMax: this.#opts.keepaliveCountMax,
       env: this.#opts.env,
+      ...(this.#opts.askPassphrase ? { askPassphrase: this.#opts.askPassphrase } : {}),
       onConnected: () => {
         this.stats.connectionsMade++;
       },
@@ -149,6 +169,7 @@ export class SshPool {
       keepaliveIntervalMs: this.#opts.keepaliveIntervalMs,
       keepaliveCountMax: this.#opts.keepaliveCountMax,
       env: this.#opts.env,
+      ...(this.#opts.askPassphrase ? { askPassphrase: this.#opts.askPassphrase } : {}),
       onConnected: () => {
         this.stats.jumpConnectionsMade++;
       },
@@ -556,6 +577,7 @@ export class SshTransport implements Transport {
       };
       const onAbort = (): void => failWith(this.#aborted(signal, argv));
 
+      const inflight = new Set<Promise<void>>();
       const pump = (readable: Readable, deliver: (chunk: Buffer) => void | Promise<void>): void => {
         readable.on('data', (chunk: Buffer) => {
           let pending: void | Promise<void>;
@@ -568,12 +590,15 @@ export class SshTransport implements Transport {
           if (pending !== undefined && typeof (pending as Partial<PromiseLike<void>>).then === 'function') {
             // Backpressure: a paused channel stops granting SSH window, so the node stops sending.
             readable.pause();
-            (pending as PromiseLike<void>).then(
+            const handled = Promise.resolve(pending as PromiseLike<void>).then(
               () => {
                 if (!done) readable.resume();
               },
               (err: unknown) => failWith(err),
             );
+            // The call ends once the handlers have taken the last chunk, not merely received it.
+            inflight.add(handled);
+            void handled.finally(() => inflight.delete(handled));
           }
         });
       };
@@ -618,7 +643,7 @@ export class SshTransport implements Transport {
             );
             return;
           }
-          flushFrames().then(
+          Promise.all([...inflight]).then(flushFrames).then(
             () => settle(() => resolve(result()), true),
             (err: unknown) => settle(() => reject(err), true),
           );

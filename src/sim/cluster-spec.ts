@@ -104,6 +104,7 @@ export const simFaultSchema = z.discriminatedUnion('kind', [
     from: z.string().optional(), action: z.enum(['drop', 'reject']).optional(),
   }),
   z.object({ kind: z.literal('no-python3') }),
+  z.object({ kind: z.literal('sudo-denied'), command: z.string().min(1).optional() }),
 ]);
 
 const loopback = z.string().regex(/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/, 'a loopback address (127.x.y.z)');

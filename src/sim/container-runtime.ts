@@ -26,6 +26,8 @@ import { runVllmServer } from './vllm-server.js';
 export type { ContainerHost } from './runtime-host.js';
 
 const SERVER_VERSION = '26.1.4';
+/** Podman answers as itself when called as `podman` (daemonless: no Server part without a service). */
+const PODMAN_VERSION = '4.9.3';
 const API_VERSION = '1.45';
 const DOCKER_DOWN = 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?';
 const ZERO_TIME = '0001-01-01T00:00:00Z';
@@ -99,7 +101,8 @@ export class ContainerRuntime {
   readonly images = new Map<string, ImageRecord>();
   private nextPid = 0;
 
-  constructor(readonly host: ContainerHost) {
+  /** `podman`: the same engine with podman's texts where they differ (version, pull, run checks, errors). */
+  constructor(readonly host: ContainerHost, readonly flavor: 'docker' | 'podman' = 'docker') {
     for (const img of host.initialImages ?? []) this.addImage(normalizeRef(img)).initial = true;
     this.nextPid = 20000 + (fnv1a(host.name) % 20000);
   }
@@ -154,7 +157,7 @@ export class ContainerRuntime {
   private async dispatch(argv: string[], io: SimIo, out: (t: string) => Promise<void>, err: (t: string) => Promise<void>): Promise<number> {
     let args = [...argv];
     if (args[0] === '--version' || args[0] === '-v') {
-      await out(`Docker version ${SERVER_VERSION}, build 5650f9b\n`);
+      await out(this.flavor === 'podman' ? `podman version ${PODMAN_VERSION}\n` : `Docker version ${SERVER_VERSION}, build 5650f9b\n`);
       return 0;
     }
     let cmd = args.shift();
@@ -222,6 +225,7 @@ export class ContainerRuntime {
   private async version(args: string[], out: (t: string) => Promise<void>, err: (t: string) => Promise<void>): Promise<number> {
     const p = await this.flags(args, { value: { format: 'format', f: 'format' }, bool: {} }, 'version', err);
     const format = lastValue(p, 'format');
+    if (this.flavor === 'podman') return this.podmanVersion(format, out, err);
     const v = this.versionObject();
     if (this.down()) {
       if (format === undefined) {
@@ -238,6 +242,21 @@ export class ContainerRuntime {
       `Client:\n Version:           ${SERVER_VERSION}\n API version:       ${API_VERSION}\n Go version:        go1.21.11\n Git commit:        5650f9b\n OS/Arch:           linux/arm64\n Context:           default\n\n` +
         `Server: Docker Engine - Community\n Engine:\n  Version:          ${SERVER_VERSION}\n  API version:      ${API_VERSION} (minimum version 1.24)\n  Go version:       go1.21.11\n  Git commit:       de5c9cf\n  OS/Arch:          linux/arm64\n  Experimental:     false\n containerd:\n  Version:          1.6.33\n runc:\n  Version:          1.1.12\n`,
     );
+    return 0;
+  }
+
+  /** podman 4 without a service: only the client part; `.Server` is a nil pointer to its templates. */
+  private async podmanVersion(format: string | undefined, out: (t: string) => Promise<void>, err: (t: string) => Promise<void>): Promise<number> {
+    const client = { APIVersion: PODMAN_VERSION, Version: PODMAN_VERSION, GoVersion: 'go1.21.6', GitCommit: '', BuiltTime: 'Thu Jan  1 00:00:00 1970', Built: 0, OsArch: 'linux/arm64', Os: 'linux' };
+    if (format !== undefined) {
+      if (/\.Server\b/.test(format)) {
+        await err(`Error: template: version:1:9: executing "version" at <.Server.Version>: nil pointer evaluating *define.Version.Version\n`);
+        return 125;
+      }
+      await out(`${compileTemplate(format).render({ Client: client })}\n`);
+      return 0;
+    }
+    await out(`Client:       Podman Engine\nVersion:      ${PODMAN_VERSION}\nAPI Version:  ${PODMAN_VERSION}\nGo Version:   go1.21.6\nBuilt:        Thu Jan  1 00:00:00 1970\nOS/Arch:      linux/arm64\n`);
     return 0;
   }
 
@@ -311,7 +330,7 @@ export class ContainerRuntime {
     return this.printInspect(p.rest, lastValue(p, 'format'), (n) => {
       const img = this.image(n);
       return img ? this.imageJson(img) : undefined;
-    }, (n) => `Error: No such image: ${n}`, out, err);
+    }, (n) => (this.flavor === 'podman' ? `Error: ${n}: image not known` : `Error: No such image: ${n}`), out, err);
   }
 
   private async printInspect(
@@ -342,10 +361,15 @@ export class ContainerRuntime {
       await err(`"docker pull" requires exactly 1 argument.\nSee 'docker pull --help'.\n\nUsage:  docker pull [OPTIONS] NAME[:TAG|@DIGEST]\n\nDownload an image from a registry\n`);
       return 1;
     }
-    const result = await this.pullImage(name, p.bools.has('quiet') ? async () => {} : out, signal);
+    const podman = this.flavor === 'podman';
+    const result = await this.pullImage(name, p.bools.has('quiet') ? async () => {} : podman ? err : out, signal);
     if (typeof result === 'string') {
-      await err(`${result}\n`);
-      return 1;
+      await err(podman ? `Error: initializing source docker://${normalizeRef(name)}: ${result}\n` : `${result}\n`);
+      return podman ? 125 : 1;
+    }
+    if (podman) {
+      await out(`${result.id.slice(7)}\n`);
+      return 0;
     }
     if (p.bools.has('quiet')) await out(`${normalizeRef(name)}\n`);
     return 0;
@@ -362,6 +386,7 @@ export class ContainerRuntime {
       await pause(layerMs * 2, signal);
       return fault.message ?? `Error response from daemon: Get "https://${registry}/v2/": dial tcp: lookup ${registry} on 127.0.0.53:53: no such host`;
     }
+    if (this.flavor === 'podman') return this.podmanPull(ref, out, signal, layerMs);
     const repoPath = registry === 'registry-1.docker.io' ? (repo.includes('/') ? repo : `library/${repo}`) : repo.slice(registry.length + 1);
     await out(`${tag}: Pulling from ${repoPath}\n`);
     const digest = `sha256:${hexId(`digest:${ref}`, 64)}`;
@@ -380,6 +405,19 @@ export class ContainerRuntime {
     for (const l of layers) await out(`${l}: Pull complete\n`);
     await out(`Digest: ${digest}\nStatus: Downloaded newer image for ${ref}\n${ref}\n`);
     return this.addImage(ref);
+  }
+
+  /** podman's pull: progress on stderr (here `progress`), the image id alone on stdout at the end. */
+  private async podmanPull(ref: string, progress: (t: string) => Promise<void>, signal: AbortSignal, layerMs: number): Promise<ImageRecord | string> {
+    await progress(`Trying to pull ${ref}...\n`);
+    const existing = this.images.get(ref) ?? this.image(ref);
+    await progress('Getting image source signatures\n');
+    for (const l of this.layers(ref)) {
+      if (!(await pause(existing ? 0 : layerMs, signal))) return 'context canceled';
+      await progress(`Copying blob ${l.padEnd(12, '0')} ${existing ? 'skipped: already exists' : 'done'}\n`);
+    }
+    await progress(`Copying config ${hexId(`config:${ref}`, 12)} done\nWriting manifest to image destination\n`);
+    return existing ?? this.addImage(ref);
   }
 
   private async load(args: string[], io: SimIo, out: (t: string) => Promise<void>, err: (t: string) => Promise<void>): Promise<number> {
@@ -462,10 +500,15 @@ export class ContainerRuntime {
   private async run(args: string[], io: SimIo, out: (t: string) => Promise<void>, err: (t: string) => Promise<void>): Promise<number> {
     const p = await this.flags(args, RUN_FLAGS, 'run', err, true);
     const fail = async (msg: string, code = 125): Promise<number> => {
-      await err(`docker: ${msg}\nSee 'docker run --help'.\n`);
+      await err(this.flavor === 'podman' ? `Error: ${msg}\n` : `docker: ${msg}\nSee 'docker run --help'.\n`);
       return code;
     };
     const image = p.rest[0];
+    // podman refuses what docker silently ignores: a shm size for a namespace it does not create.
+    const ipcMode = lastValue(p, 'ipc');
+    if (this.flavor === 'podman' && lastValue(p, 'shm-size') !== undefined && (ipcMode === 'host' || ipcMode === 'none')) {
+      return fail(`cannot set shmsize when running in the ${ipcMode} IPC Namespace: invalid config provided`);
+    }
     if (image === undefined) return fail(`"docker run" requires at least 1 argument.`);
     const name = lastValue(p, 'name') ?? `sim_${hexId(`${Date.now()}:${this.containers.length}`, 8)}`;
     if (!/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name)) return fail(`Error response from daemon: Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed.`);
@@ -1074,15 +1117,22 @@ export function createContainerRuntimeExtension(): SimNodeExtension {
     node.programs.set('docker', runtime.program);
     cluster.shared.set(runtimeKey(node.name), runtime);
     cluster.stopSignal.addEventListener('abort', () => void runtime.shutdown(), { once: true });
+    // podman beside it, with its own containers (as on a node with both installed).
+    const podman = new ContainerRuntime(hostFromSimNode(node), 'podman');
+    node.programs.set('podman', podman.program);
+    cluster.shared.set(`${runtimeKey(node.name)}:podman`, podman);
+    cluster.stopSignal.addEventListener('abort', () => void podman.shutdown(), { once: true });
     if (node.installProgramFiles) {
-      const path = node.programPath('docker');
-      await node.fs.mkdir(path.slice(0, path.lastIndexOf('/')), { recursive: true });
-      await node.fs.writeFile(path, `#!/bin/sh\n# simulated docker of ${node.name}\n`, 0o755);
+      for (const name of ['docker', 'podman']) {
+        const path = node.programPath(name);
+        await node.fs.mkdir(path.slice(0, path.lastIndexOf('/')), { recursive: true });
+        await node.fs.writeFile(path, `#!/bin/sh\n# simulated ${name} of ${node.name}\n`, 0o755);
+      }
     }
   };
 }
 
-/** The runtime registered on `nodeName` by createContainerRuntimeExtension. */
-export function runtimeOf(cluster: SimCluster, nodeName: string): ContainerRuntime | undefined {
-  return cluster.shared.get(runtimeKey(nodeName)) as ContainerRuntime | undefined;
+/** The runtime registered on `nodeName` by createContainerRuntimeExtension (`podman`: the podman one). */
+export function runtimeOf(cluster: SimCluster, nodeName: string, flavor: 'docker' | 'podman' = 'docker'): ContainerRuntime | undefined {
+  return cluster.shared.get(flavor === 'podman' ? `${runtimeKey(nodeName)}:podman` : runtimeKey(nodeName)) as ContainerRuntime | undefined;
 }

@@ -476,7 +476,18 @@ export const BUILTINS: Record<string, Builtin> = {
       if (!/^-[nkSHE]+$/.test(a)) break;
     }
     if (i >= args.length) { await err(io, 'usage: sudo [-knS] [-p prompt] [-u user] [--] command'); return 1; }
-    return sh.exec(args.slice(i), io);
+    const rest = args.slice(i);
+    const user = io.env['USER'] ?? 'root';
+    for (const f of sh.node.faultsOf('sudo-denied')) {
+      if (f.command === undefined) { await err(io, 'sudo: a password is required'); return 1; }
+      // Through ascendctl's `timeout -k 5 N cmd …` too: sudo sees timeout, the rule is about the tool.
+      const tool = (rest[0] === 'timeout' && rest[1] === '-k' ? rest[4] : rest[0]) ?? '';
+      if (tool.split('/').pop() === f.command) {
+        await err(io, `Sorry, user ${user} is not allowed to execute '${rest.join(' ')}' as root on ${sh.node.name}.`);
+        return 1;
+      }
+    }
+    return sh.exec(rest, io);
   },
 
   env: async (sh, args, io) => {

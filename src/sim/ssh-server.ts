@@ -149,7 +149,9 @@ export class SshFront {
     front.connections.add(client);
     client.on('close', () => front.connections.delete(client));
     client.on('error', () => undefined);
+    let login = 'root';
     client.on('authentication', (ctx) => {
+      login = ctx.username;
       if (ctx.method !== 'publickey') return ctx.reject(['publickey']);
       const key = this.allowed.find((k) => k.type === ctx.key.algo && k.getPublicSSH().equals(ctx.key.data));
       if (!key) return ctx.reject(['publickey']);
@@ -178,7 +180,7 @@ export class SshFront {
       });
       client.on('session', (acceptSession) => {
         const session = acceptSession();
-        const env: Record<string, string> = {};
+        const env: Record<string, string> = { USER: login };
         session.on('env', (accept, _reject, info) => {
           env[info.key] = info.val;
           accept?.();

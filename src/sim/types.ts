@@ -128,7 +128,13 @@ export type SimFault =
    */
   | { kind: 'firewall'; port?: number; ports?: [number, number]; from?: string; action?: 'drop' | 'reject' }
   /** python3 is not installed on the node (`python3: not found`). */
-  | { kind: 'no-python3' };
+  | { kind: 'no-python3' }
+  /**
+   * sudo refuses the login user (inventory ssh.become: sudo): for `command` only (a program name, e.g.
+   * 'npu-smi'), or, without one, for everything — as for a user with no sudo rights, `sudo -n` then
+   * asks for a password it is not given.
+   */
+  | { kind: 'sudo-denied'; command?: string };
 
 /** One row of the `npu-smi info` process table (set by the container runtime through SimNode). */
 export interface SimNpuProcess {

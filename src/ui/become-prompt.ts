@@ -1,5 +1,5 @@
 /**
- * The sudo password for `--ask-become-pass`: asked once per run, on the terminal without echo, or
+ * Secrets asked of the user. The sudo password for `--ask-become-pass`: asked once per run, on the terminal without echo, or
  * read as the first line of standard input when that is not a terminal (scripts, CI:
  * `ascendctl deploy x.yaml --ask-become-pass < password-file`). It is kept in memory only: never
  * put in argv, an environment variable, a log or a message.
@@ -10,12 +10,27 @@ import { InputError } from '../errors.js';
 /** A function that asks on its first call and gives the same answer afterwards. */
 export function becomePasswordAsker(ctx: Pick<Context, 'stdin' | 'out' | 'signal'>, stderr: NodeJS.WritableStream = process.stderr): () => Promise<string> {
   let answer: Promise<string> | undefined;
-  return () => (answer ??= ctx.stdin.isTTY ? askOnTerminal(ctx, stderr) : firstLine(ctx.stdin));
+  return () => (answer ??= ctx.stdin.isTTY ? askOnTerminal(ctx, stderr, 'sudo password (ssh.become): ') : firstLine(ctx.stdin));
 }
 
-async function askOnTerminal(ctx: Pick<Context, 'stdin' | 'signal'>, stderr: NodeJS.WritableStream): Promise<string> {
+/**
+ * The passphrase of an encrypted identity file no ssh-agent answers for, asked on the terminal
+ * (the SSH pool asks once per file). Only on a terminal: without one such a key stays an error.
+ */
+export function passphraseAsker(ctx: Pick<Context, 'stdin' | 'signal'>, stderr: NodeJS.WritableStream = process.stderr): ((file: string) => Promise<string>) | undefined {
+  if (!ctx.stdin.isTTY) return undefined;
+  // One prompt at a time: nodes connect in parallel, and two prompts on one terminal would mix.
+  let queue: Promise<unknown> = Promise.resolve();
+  return (file) => {
+    const next = queue.then(() => askOnTerminal(ctx, stderr, `Enter passphrase for key '${file}': `));
+    queue = next.catch(() => undefined);
+    return next;
+  };
+}
+
+async function askOnTerminal(ctx: Pick<Context, 'stdin' | 'signal'>, stderr: NodeJS.WritableStream, prompt: string): Promise<string> {
   const input = ctx.stdin as NodeJS.ReadStream;
-  stderr.write('sudo password (ssh.become): ');
+  stderr.write(prompt);
   const wasRaw = input.isRaw;
   input.setRawMode(true);
   input.resume();
@@ -29,11 +44,11 @@ async function askOnTerminal(ctx: Pick<Context, 'stdin' | 'signal'>, stderr: Nod
         if (err) reject(err);
         else resolve(typed);
       };
-      const onAbort = (): void => done(new InputError('no sudo password was given (interrupted)'));
+      const onAbort = (): void => done(new InputError('nothing was typed at the prompt (interrupted)'));
       const onData = (chunk: Buffer): void => {
         for (const ch of chunk.toString('utf8')) {
           if (ch === '\r' || ch === '\n') return done();
-          if (ch === '\u0003') return done(new InputError('no sudo password was given (Ctrl-C)'));
+          if (ch === '\u0003') return done(new InputError('nothing was typed at the prompt (Ctrl-C)'));
           if (ch === '\u007f' || ch === '\b') typed = typed.slice(0, -1);
           else typed += ch;
         }

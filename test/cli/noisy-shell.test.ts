@@ -57,6 +57,22 @@ describe('noisy login shells', () => {
       // … and the standard input still reaches the command.
       const cat = await t.exec(['cat'], { stdin: 'hello\n' });
       expect(cat.stdout).toBe('hello\n');
+      // Streaming (logs -f, pull progress): the noise is dropped, the rest arrives as it comes, and a
+      // handler's promise still holds the stream back.
+      let out = '';
+      let err = '';
+      const streamed = await t.stream(['sh', '-c', 'echo one; echo two >&2; echo three; exit 4'], {
+        onStdout: async (c) => {
+          await new Promise((r) => setTimeout(r, 5));
+          out += c.toString();
+        },
+        onStderr: (c) => {
+          err += c.toString();
+        },
+      });
+      expect({ out, err, code: streamed.code }).toEqual({ out: 'one\nthree\n', err: 'two\n', code: 4 });
+      const tail = await t.stream(['sh', '-c', 'echo bad >&2; exit 1'], { onStdout: () => undefined });
+      expect(tail.stderr).toBe('bad\n');
     } finally {
       await pool.closeAll();
     }
