@@ -122,7 +122,7 @@ function entryProblem(node: string, e: WeightsEntry, isDir: boolean): { message:
   const badMode = (e.mode & 0o777 & ~MAX_MODE) !== 0;
   if (!badOwner && !badMode) return undefined;
   const why: string[] = [];
-  if (badOwner) why.push(`owned by ${e.user && e.user !== String(e.uid) ? `${e.user} (uid ${e.uid})` : `uid ${e.uid}`}, not by ${DAEMON_USER} (uid ${DAEMON_UID}), the daemon's user in the container`);
+  if (badOwner) why.push(`owned by ${e.user && e.user !== String(e.uid) && e.user !== 'UNKNOWN' ? `${e.user} (uid ${e.uid})` : `uid ${e.uid}`}, not by ${DAEMON_USER} (uid ${DAEMON_UID}), the daemon's user in the container`);
   if (badMode) why.push(`mode ${modeText(e.mode)}, wider than ${modeText(MAX_MODE)}`);
   const fix: string[] = [];
   if (badOwner) fix.push(`chown ${DAEMON_USER}:${DAEMON_USER} ${q}`);
