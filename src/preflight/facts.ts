@@ -155,6 +155,8 @@ export interface JudgeContext {
     ownPorts?: Record<string, number[]>;
     /** Share of each NPU's memory the backend may use (`hbm`); default 0.95 when absent. */
     npuMemoryFraction?: number;
+    /** The serving backend; `weights` enforces MindIE's file rules for `mindie` (the default) only. */
+    backend?: 'mindie' | 'vllm-ascend';
   };
   /** Clock tolerance in ms (contract: 2 s). */
   clockToleranceMs: number;

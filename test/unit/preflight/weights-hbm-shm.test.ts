@@ -136,6 +136,14 @@ describe('weights', () => {
     expect(f[0]!.message).toMatch(/contains "\." \(in "\.cache"\)/);
   });
 
+  it('with the vllm-ascend backend only the cross-node comparison applies (vLLM follows links, checks no owner)', () => {
+    const c = { ...ctx, deployment: { ...ctx.deployment!, backend: 'vllm-ascend' as const } };
+    const link = node('node1', { weights: { kind: 'ok', value: { dir: entry('.'), files: [entry('config.json', { type: 'symbolic link', mode: 0o777, uid: 1000 })] } } });
+    expect(of(judge([link], c), 'weights').map((x) => x.status)).toEqual(['pass']);
+    const odd = node('node2', { model: { kind: 'ok', value: { hashes: { 'config.json': 'a'.repeat(64), 'generation_config.json': 'c'.repeat(64) } } } });
+    expect(of(judge([node('node1'), odd, node('node3')], c), 'weights').filter((x) => x.status === 'fail').map((x) => x.node)).toEqual(['node2']);
+  });
+
   it('does not run without a deployment', () => {
     expect(of(judge([node('node1')], { ...ctx, deployment: undefined } as JudgeContext), 'weights')).toEqual([]);
   });
