@@ -452,6 +452,10 @@ async function readFiles(t: Transport, node: PreflightNode, opts: CollectOptions
         if (m) hashes[m[2]!.slice(dir.length + 1)] = m[1]!;
       }
       facts.model = hashes['config.json'] ? { kind: 'ok', value: { hashes } } : { kind: 'ok', value: null };
+      // After the hashes, on the same channel slot: the connection's channels stay as many as before
+      // (an aborted run must not find every permit taken).
+      facts.weights = await collectWeights(t, dir, opts.signal);
+      facts.shm = await collectShm(t, opts.signal);
     })());
     tasks.push((async () => {
       const r = await t.exec(['ss', '-Htln'], { timeoutMs: READ_TIMEOUT_MS, signal: opts.signal });
@@ -462,12 +466,6 @@ async function readFiles(t: Transport, node: PreflightNode, opts: CollectOptions
       }
       facts.listeners = { kind: 'ok', value: parseSs(r.stdout) };
     })().finally(() => opts.onListenersRead?.(node.name)));
-    tasks.push((async () => {
-      facts.weights = await collectWeights(t, dir, opts.signal);
-    })());
-    tasks.push((async () => {
-      facts.shm = await collectShm(t, opts.signal);
-    })());
   }
   await Promise.all(tasks);
 }

@@ -235,6 +235,8 @@ export interface JudgeContext {
      */
     hcclPorts?: number[];
     master?: string;
+    /** The serving backend; `weights` enforces MindIE's file rules for `mindie` (the default) only. */
+    backend?: 'mindie' | 'vllm-ascend';
   };
   /** Clock tolerance in ms (contract: 2 s). */
   clockToleranceMs: number;

@@ -49,6 +49,8 @@ export function judgeHbm(out: Finding[], nodes: readonly NodeFacts[], ctx: Judge
         `run npu-smi info on ${n.node}: its process table shows what holds NPU memory`));
       continue;
     }
+    // Facts from before this check (processes never read) carry no verdict either way, like absent weights/shm facts.
+    if (smi.value.processes === undefined) continue;
     if (own.has(n.node)) {
       for (let npu = 0; npu < ctx.npusPerNode; npu++) {
         out.push(finding(n.node, 'pass', "in use by this deployment's running container, which deploy stops before it starts the new one", undefined, npu));

@@ -100,6 +100,7 @@ export async function runPreflight(opts: PreflightOptions): Promise<PreflightRes
       modelPath: deployment.model.path,
       ports: deploymentPorts(deployment),
       npuMemoryFraction: deployment.npuMemoryFraction,
+      backend: deployment.backend,
       ...(opts.ownPorts ? { ownPorts: opts.ownPorts } : {}),
       hcclPorts: hcclPorts(deployment.env),
       master: inventory.master.name,

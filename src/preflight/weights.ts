@@ -122,7 +122,7 @@ function entryProblem(node: string, e: WeightsEntry, isDir: boolean): { message:
   const badMode = (e.mode & 0o777 & ~MAX_MODE) !== 0;
   if (!badOwner && !badMode) return undefined;
   const why: string[] = [];
-  if (badOwner) why.push(`owned by ${e.user && e.user !== String(e.uid) ? `${e.user} (uid ${e.uid})` : `uid ${e.uid}`}, not by ${DAEMON_USER} (uid ${DAEMON_UID}), the daemon's user in the container`);
+  if (badOwner) why.push(`owned by ${e.user && e.user !== String(e.uid) && e.user !== 'UNKNOWN' ? `${e.user} (uid ${e.uid})` : `uid ${e.uid}`}, not by ${DAEMON_USER} (uid ${DAEMON_UID}), the daemon's user in the container`);
   if (badMode) why.push(`mode ${modeText(e.mode)}, wider than ${modeText(MAX_MODE)}`);
   const fix: string[] = [];
   if (badOwner) fix.push(`chown ${DAEMON_USER}:${DAEMON_USER} ${q}`);
@@ -144,6 +144,8 @@ function dotComponent(path: string): string | undefined {
 export function judgeWeights(out: Finding[], nodes: readonly NodeFacts[], ctx: JudgeContext): void {
   if (!ctx.deployment) return;
   const dir = normalizePath(ctx.deployment.modelPath);
+  // vLLM opens the weights through Hugging Face loaders, which follow links and do not check owners.
+  const mindie = (ctx.deployment.backend ?? 'mindie') === 'mindie';
   const judged: NodeFacts[] = [];
   for (const n of nodes) {
     if (!n.weights) continue;
@@ -167,21 +169,22 @@ export function judgeWeights(out: Finding[], nodes: readonly NodeFacts[], ctx: J
       ...(w.value.dir ? [[w.value.dir, true] as [WeightsEntry, boolean]] : []),
       ...w.value.files.map((e): [WeightsEntry, boolean] => [e, false]),
     ];
-    for (const [e, isDir] of entries) {
+    for (const [e, isDir] of mindie ? entries : []) {
       const p = entryProblem(n.node, e, isDir);
       if (!p) continue;
       problems++;
       out.push(finding(n.node, 'weights', 'fail', p.message, p.hint));
     }
     const dotted = dotComponent(dir);
-    if (dotted !== undefined) {
+    if (mindie && dotted !== undefined) {
       out.push(finding(n.node, 'weights', 'warn', `the weights path ${dir} contains "." (in "${dotted}"); some MindIE guides reject such paths`,
         'if MindIE refuses the weights, move them to a path without "." (the same on every node)'));
     }
     if (problems === 0) {
       const names = w.value.files.map((e) => posix.basename(e.path));
-      out.push(finding(n.node, 'weights', 'pass',
-        `${dir} and ${names.join(', ') || 'its files'}: real files, mode ≤ 750, owned by ${DAEMON_USER}`));
+      out.push(finding(n.node, 'weights', 'pass', mindie
+        ? `${dir} and ${names.join(', ') || 'its files'}: real files, mode ≤ 750, owned by ${DAEMON_USER}`
+        : `${dir}: ${names.join(', ') || 'its files'} present (vllm-ascend: owners, modes and links are not MindIE's concern here)`));
     }
   }
   judgeSameEverywhere(out, judged, dir);

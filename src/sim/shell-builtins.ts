@@ -732,7 +732,8 @@ export const BUILTINS: Record<string, Builtin> = {
           case 'a': return st.mode.toString(8);
           case 'A': return modeString(st);
           case 'u': return String(st.uid);
-          case 'U': return st.uid === 0 ? 'root' : String(st.uid);
+          // A simulated node's passwd knows root only; GNU stat prints UNKNOWN for an unnamed uid.
+          case 'U': return st.uid === 0 ? 'root' : 'UNKNOWN';
           case 'g': return '0';
           case 'G': return 'root';
           case 's': return String(st.size);

@@ -51,6 +51,9 @@ for d in ${OVERLAID_DIRS.join(' ')}; do
   mkdir -p "$d" "$upper/u$n" "$upper/w$n"
   mount -t overlay overlay -o "lowerdir=$d,upperdir=$upper/u$n,workdir=$upper/w$n" "$d"
 done
+# Every server has its own /dev/shm (MindIE's shared memory, the shm check): not the host's.
+mkdir -p /dev/shm
+mount -t tmpfs -o mode=1777 ascendctl-shm /dev/shm
 echo ready
 set +e
 while read -r _; do :; done
