@@ -255,7 +255,12 @@ export async function run(argv: string[]): Promise<void> {
     const [{ createContext }, mod] = await Promise.all([import('./context.js'), load()]);
     const ctx = createContext({ signal: abort.signal, verbose, json: Boolean(opts.json) });
     const prompts = await import('./ui/become-prompt.js');
-    if (program.opts().askBecomePass) ctx.becomePassword = prompts.becomePasswordAsker(ctx);
+    if (program.opts().askBecomePass) {
+      // Asked up front, as ansible -K does: later, a progress display would draw over the prompt.
+      const asker = prompts.becomePasswordAsker(ctx);
+      await asker();
+      ctx.becomePassword = asker;
+    }
     const askPassphrase = prompts.passphraseAsker(ctx);
     if (askPassphrase) ctx.askPassphrase = askPassphrase;
     exitCode = await mod.default(ctx, args, opts);
