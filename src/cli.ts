@@ -277,7 +277,12 @@ export async function run(argv: string[]): Promise<void> {
     jsonWanted = Boolean(opts.json);
     runOut = ctx.out;
     const prompts = await import('./ui/become-prompt.js');
-    if (program.opts().askBecomePass) ctx.becomePassword = prompts.becomePasswordAsker(ctx);
+    if (program.opts().askBecomePass) {
+      // Asked up front, as ansible -K does: later, a progress display would draw over the prompt.
+      const asker = prompts.becomePasswordAsker(ctx);
+      await asker();
+      ctx.becomePassword = asker;
+    }
     const askPassphrase = prompts.passphraseAsker(ctx);
     if (askPassphrase) ctx.askPassphrase = askPassphrase;
     exitCode = await mod.default(ctx, args, opts);

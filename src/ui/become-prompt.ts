@@ -1,11 +1,11 @@
 /**
- * Secrets asked of the user. The sudo password for `--ask-become-pass`: asked once per run, on the terminal without echo, or
+ * Secrets asked of the user. The sudo password for `--ask-become-pass`: asked once per run (at the start), on the terminal without echo, or
  * read as the first line of standard input when that is not a terminal (scripts, CI:
  * `ascendctl deploy x.yaml --ask-become-pass < password-file`). It is kept in memory only: never
  * put in argv, an environment variable, a log or a message.
  */
 import type { Context } from '../context.js';
-import { InputError } from '../errors.js';
+import { InputError, InterruptedError } from '../errors.js';
 
 /** A function that asks on its first call and gives the same answer afterwards. */
 export function becomePasswordAsker(ctx: Pick<Context, 'stdin' | 'out' | 'signal'>, stderr: NodeJS.WritableStream = process.stderr): () => Promise<string> {
@@ -44,11 +44,12 @@ async function askOnTerminal(ctx: Pick<Context, 'stdin' | 'signal'>, stderr: Nod
         if (err) reject(err);
         else resolve(typed);
       };
-      const onAbort = (): void => done(new InputError('nothing was typed at the prompt (interrupted)'));
+      const onAbort = (): void => done(new InterruptedError('interrupted at the prompt; nothing was done'));
       const onData = (chunk: Buffer): void => {
         for (const ch of chunk.toString('utf8')) {
           if (ch === '\r' || ch === '\n') return done();
-          if (ch === '\u0003') return done(new InputError('nothing was typed at the prompt (Ctrl-C)'));
+          // Raw mode turns Ctrl-C into a character instead of SIGINT: it still means "stop" (exit 130).
+          if (ch === '\u0003') return done(new InterruptedError('interrupted at the prompt; nothing was done'));
           if (ch === '\u007f' || ch === '\b') typed = typed.slice(0, -1);
           else typed += ch;
         }
