@@ -34,6 +34,9 @@ export function floorScript(node: SimNodeInfo, nodes: readonly SimNodeInfo[]): s
     'cat /usr/local/Ascend/driver/version.info',
     'cat /etc/hccn.conf',
     "docker version --format '{{.Server.Version}}'",
+    // the `address` check's reads (every preflight)
+    'ip -o addr show',
+    `ip route get ${node.host}`,
     `for i in ${NPU_LIST}; do ${HCCN_TOOL} -i $i -ip -g; done`,
     'npu-smi info',
     `for i in ${NPU_LIST}; do for c in ${NPU_GETS.slice(1).map((c) => `-${c}`).join(' ')}; do ${HCCN_TOOL} -i $i $c -g; done; done`,
@@ -91,8 +94,9 @@ function pdshScript(lines: { hosts: string[]; command: string }[]): string {
   return lines.map((l) => `pdsh -S -w ${l.hosts.join(',')} -l root ${shq(l.command)} > /dev/null || exit $?`).join('\n');
 }
 
-async function runPreflight(s: BenchSettings, sim: SimProcess): Promise<number> {
-  const r = await timeCli(s.build, ['preflight', '--json', '-i', sim.inventoryPath], { cwd: sim.dir, reject: false });
+async function runPreflight(s: BenchSettings, sim: SimProcess, withDeployment = false): Promise<number> {
+  const args = ['preflight', '--json', '-i', sim.inventoryPath, ...(withDeployment ? [sim.deploymentPath] : [])];
+  const r = await timeCli(s.build, args, { cwd: sim.dir, reject: false });
   let ok = false;
   try {
     ok = (JSON.parse(r.result.stdout) as { ok?: boolean }).ok === true;
@@ -150,15 +154,23 @@ export async function benchPreflight(s: BenchSettings): Promise<ResultRow[]> {
     if (!s.quick) await runPreflight(s, sim); // warm-up: file cache, JIT of the bundle
     const pre: number[] = [];
     const floor: number[] = [];
+    const withDep: number[] = [];
     // Interleaved, so that a slow spell of the machine hits both sides alike.
     for (let i = 0; i < Math.max(n, s.runs(PREFLIGHT_RUNS.floor)); i++) {
       pre.push(await runPreflight(s, sim));
       floor.push(await runFloor(sim));
-      s.log(`  preflight 4 nodes run ${i + 1}: ${pre.at(-1)!.toFixed(0)} ms, floor ${floor.at(-1)!.toFixed(0)} ms`);
+      withDep.push(await runPreflight(s, sim, true));
+      s.log(`  preflight 4 nodes run ${i + 1}: ${pre.at(-1)!.toFixed(0)} ms, floor ${floor.at(-1)!.toFixed(0)} ms, with the deployment file ${withDep.at(-1)!.toFixed(0)} ms`);
     }
-    return { pre: figure('preflight, 4 nodes', 'ms', pre), floor: figure('floor (1 ssh/node, one script)', 'ms', floor) };
+    return {
+      pre: figure('preflight, 4 nodes', 'ms', pre),
+      floor: figure('floor (1 ssh/node, one script)', 'ms', floor),
+      withDep: figure('preflight deepseek-r1.yaml, 4 nodes', 'ms', withDep),
+    };
   });
   rows.push(judge('preflight 4 nodes vs floor', four.pre, four.floor, { kind: 'max-ratio', limit: 1.2 }));
+  rows.push(judge('preflight 4 nodes with a deployment file (weights, hbm, shm, reach, ports, image, model)', four.withDep, four.pre, undefined,
+    'beside the same run without it: the extra reads ride beside the hccn_tool queue; reach adds its probe round (listeners, then connections)'));
 
   const sixteen = await withSim(s, 16, 232, async (sim) => {
     const pre = await repeat(n, async (i) => {
@@ -195,7 +207,7 @@ export const PREFLIGHT_METHOD = [
   '',
   '**Floor** (4 nodes): for every node one OpenSSH `ssh` client connection (the system `ssh`, not ssh2) running every',
   'call preflight makes as one `;`-joined command string — `date`, the `cat`s of ascend_install.info, version.info and',
-  'hccn.conf, `docker version`, the 8 × 9 `hccn_tool` gets, `npu-smi info`, and the pings of',
+  'hccn.conf, `docker version`, `ip -o addr show` and `ip route get` (the `address` check), the 8 × 9 `hccn_tool` gets, `npu-smi info`, and the pings of',
   '`src/preflight/ping-plan.ts` at that size (at 4 nodes the full matrix: 3 peers × 8 NPUs = 24 pings per node) —',
   'all nodes at once; the time is from spawning the first `ssh` to the last one exiting. Every ping must answer.',
   'The floor runs the calls strictly one after another per node, as hccn_tool\'s one-caller rule forces for the',
