@@ -200,6 +200,21 @@ function topologyOf(inv: Inventory | Topology): Topology {
   return 'allNodes' in inv ? { nodes: inv.allNodes.length, npusPerNode: inv.npusPerNode } : inv;
 }
 
+/** HCCL devices per server of an Atlas 800 A3 (8 NPUs × 2 dies; docs/atlas-a3.md §0). */
+const A3_DEVICES_PER_NODE = 16;
+
+/**
+ * HCCL devices per node for a deployment when the inventory leaves npusPerNode out: 16 (Atlas 800 A3)
+ * when the parallel sizes fill the nodes' A3 dies and not the default's, else the default (A2: 8).
+ * Preflight's `hardware` check then holds the nodes to it (JudgeContext.devicesNeeded).
+ */
+export function devicesPerNodeFor(dep: Deployment, inventory: Inventory): number {
+  if (inventory.npusPerNodeGiven) return inventory.npusPerNode;
+  const nodes = inventory.allNodes.length;
+  const world = dep.parallel.dataParallelSize * dep.parallel.tensorParallelSize;
+  return world === nodes * A3_DEVICES_PER_NODE && world !== nodes * inventory.npusPerNode ? A3_DEVICES_PER_NODE : inventory.npusPerNode;
+}
+
 /** Every rule that needs the inventory, as located problems (empty when the deployment fits). */
 export function deploymentProblems(dep: Deployment, inventory: Inventory | Topology): Problem[] {
   const { nodes, npusPerNode: L } = topologyOf(inventory);
