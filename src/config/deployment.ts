@@ -202,6 +202,8 @@ function topologyOf(inv: Inventory | Topology): Topology {
 
 /** HCCL devices per server of an Atlas 800 A3 (8 NPUs × 2 dies; docs/atlas-a3.md §0). */
 const A3_DEVICES_PER_NODE = 16;
+/** MindIE's documented multi-node limit, on A3 (docs/atlas-a3.md §e). */
+const A3_MINDIE_MAX_SERVERS = 4;
 
 /**
  * HCCL devices per node for a deployment when the inventory leaves npusPerNode out: 16 (Atlas 800 A3)
@@ -236,6 +238,14 @@ export function deploymentProblems(dep: Deployment, inventory: Inventory | Topol
       problems.push({
         path: ['backend'],
         message: `mindie is deployed in multi-node mode, which needs ${MINDIE_MIN_SERVERS}–${MINDIE_MAX_SERVERS} servers, but the inventory has ${nodes} node${nodes === 1 ? '' : 's'}; expected ${nodes < MINDIE_MIN_SERVERS ? 'at least 2 nodes (or backend: vllm-ascend on one node)' : `at most ${MINDIE_MAX_SERVERS} nodes`}`,
+      });
+    }
+    // MindIE's multi-node guide: "A maximum of four nodes and 32 cards" — on A3 a card is an NPU of 2 dies,
+    // so 4 servers × 16 dies (docs/atlas-a3.md §e, from hiascend MindIE 2.3.0 mindie_instg_0027).
+    if (L === A3_DEVICES_PER_NODE && nodes > A3_MINDIE_MAX_SERVERS) {
+      problems.push({
+        path: ['backend'],
+        message: `mindie runs at most ${A3_MINDIE_MAX_SERVERS} Atlas 800 A3 servers in one multi-node deployment ("A maximum of four nodes and 32 cards are supported for multi-node inference", MindIE 2.3.0 installation guide, mindie_instg_0027; docs/atlas-a3.md §e), but the inventory has ${nodes}; expected at most ${A3_MINDIE_MAX_SERVERS} nodes (or backend: vllm-ascend)`,
       });
     }
     if (tp > L && tp !== W) {

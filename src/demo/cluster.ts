@@ -11,6 +11,8 @@ import type { LatencyProfile, SimFault } from '../sim/types.js';
 
 export const DEMO_IMAGE = 'swr.cn-south-1.myhuaweicloud.com/ascendhub/mindie:2.1.RC1-800I-A2-py311-openeuler24.03-lts';
 export const DEMO_MODEL_PATH = '/data/models/DeepSeek-R1';
+/** The MindIE image of an Atlas 800I A3 (docs/atlas-a3.md §e: `mindie:2.1.RC1…-800I-A3-…`; CANN 8.2.RC1 like the A2 one). */
+export const DEMO_IMAGE_A3 = 'swr.cn-south-1.myhuaweicloud.com/ascendhub/mindie:2.1.RC1-800I-A3-py311-openeuler24.03-lts';
 
 /** The weights' config.json facts the CLI checks (mindie-multinode.md §1): R1's real values. */
 export const R1_MODEL_CONFIG = {
@@ -142,6 +144,8 @@ export async function startDemoCluster(opts: DemoClusterOptions): Promise<DemoCl
   const subnet = opts.subnet ?? 10 + Math.floor(Math.random() * 200);
   const sshPort = opts.sshPort ?? 2222;
   const names = Array.from({ length: opts.nodes }, (_, i) => `node${i + 1}`);
+  const allA3 = names.every((n) => (opts.servers?.[n] ?? opts.server) === 'A3');
+  const image = allA3 ? DEMO_IMAGE_A3 : DEMO_IMAGE;
   const sim = await startSimCluster({
     spec: {
       profile: opts.profile ?? 'fast',
@@ -151,7 +155,7 @@ export async function startDemoCluster(opts: DemoClusterOptions): Promise<DemoCl
         sshPort,
         ...((opts.servers?.[name] ?? opts.server) === 'A3' ? { server: 'A3' as const } : {}),
         faults: opts.faults?.[name] ?? [],
-        images: opts.imagePresent === false ? [] : [DEMO_IMAGE],
+        images: opts.imagePresent === false ? [] : [image],
         models: { [DEMO_MODEL_PATH]: r1ModelFiles() },
         ...(opts.banner ? { banner: opts.banner } : {}),
       })),
@@ -163,11 +167,10 @@ export async function startDemoCluster(opts: DemoClusterOptions): Promise<DemoCl
   const knownHosts = path.join(dir, 'known_hosts');
   await writeFile(knownHosts, `${sim.nodes.map((n) => n.knownHostsLine).join('\n')}\n`, { mode: 0o600 });
   const inventoryPath = path.join(dir, 'inventory.yaml');
-  const allA3 = names.every((n) => (opts.servers?.[n] ?? opts.server) === 'A3');
   const npusPerNode = opts.npusPerNode === undefined ? (allA3 ? 16 : 8) : opts.npusPerNode;
   await writeFile(inventoryPath, simInventoryYaml({ port: sshPort, identityFile: identity, knownHostsFile: knownHosts, nodes: sim.nodes, npusPerNode }));
   const deploymentPath = path.join(dir, 'deepseek-r1.yaml');
-  await writeFile(deploymentPath, r1DeploymentYaml({ parallel: opts.parallel ?? (allA3 ? r1ParallelA3(opts.nodes) : r1Parallel(opts.nodes)) }));
+  await writeFile(deploymentPath, r1DeploymentYaml({ image, parallel: opts.parallel ?? (allA3 ? r1ParallelA3(opts.nodes) : r1Parallel(opts.nodes)) }));
   return {
     dir,
     inventoryPath,
