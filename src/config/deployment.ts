@@ -193,7 +193,6 @@ export interface Topology {
   npusPerNode: number;
 }
 
-const MINDIE_MIN_SERVERS = 2;
 const MINDIE_MAX_SERVERS = 60;
 
 function topologyOf(inv: Inventory | Topology): Topology {
@@ -233,11 +232,12 @@ export function deploymentProblems(dep: Deployment, inventory: Inventory | Topol
     problems.push({ path: P('moeExpertParallelSize'), message: `${moeEp} × moeTensorParallelSize ${moeTp} = ${moeTp * moeEp} NPUs, but ${have}; expected moeTensorParallelSize × moeExpertParallelSize = ${W}` });
   }
   if (dep.backend === 'mindie') {
-    // The rank table of MindIE's multi-node mode holds 2–60 servers (mindie-multinode.md §3).
-    if (nodes < MINDIE_MIN_SERVERS || nodes > MINDIE_MAX_SERVERS) {
+    // The rank table of MindIE's multi-node mode holds 2–60 servers (mindie-multinode.md §3); one server
+    // runs MindIE's single-node configuration instead (no rank table; issue #10).
+    if (nodes > MINDIE_MAX_SERVERS) {
       problems.push({
         path: ['backend'],
-        message: `mindie is deployed in multi-node mode, which needs ${MINDIE_MIN_SERVERS}–${MINDIE_MAX_SERVERS} servers, but the inventory has ${nodes} node${nodes === 1 ? '' : 's'}; expected ${nodes < MINDIE_MIN_SERVERS ? 'at least 2 nodes (or backend: vllm-ascend on one node)' : `at most ${MINDIE_MAX_SERVERS} nodes`}`,
+        message: `mindie is deployed in multi-node mode, which holds at most ${MINDIE_MAX_SERVERS} servers (one server runs single-node), but the inventory has ${nodes} nodes; expected at most ${MINDIE_MAX_SERVERS} nodes`,
       });
     }
     // MindIE's multi-node guide: "A maximum of four nodes and 32 cards" — on A3 a card is an NPU of 2 dies,
@@ -281,8 +281,8 @@ export function checkDeploymentAgainstInventory(dep: LoadedDeployment, inventory
   throw problemsError(dep.yaml, problems, {
     summary: `does not fit the inventory`,
     hint: tooFew && problems.length === 1
-      ? `add nodes to the inventory (MindIE multi-node needs 2 to 60), or serve a single node with backend: vllm-ascend`
-      : `${tooFew ? 'use 2 to 60 nodes for mindie, and ' : ''}set parallel sizes whose products are ${W} (e.g. dataParallelSize ${Math.max(1, W / Math.min(npusPerNode, W))}, tensorParallelSize ${Math.min(npusPerNode, W)}, moeTensorParallelSize 1, moeExpertParallelSize ${W}) in ${dep.file}, or change the inventory`,
+      ? `use fewer nodes for mindie (see the message), or backend: vllm-ascend`
+      : `${tooFew ? 'use fewer nodes for mindie (see the message), and ' : ''}set parallel sizes whose products are ${W} (e.g. dataParallelSize ${Math.max(1, W / Math.min(npusPerNode, W))}, tensorParallelSize ${Math.min(npusPerNode, W)}, moeTensorParallelSize 1, moeExpertParallelSize ${W}) in ${dep.file}, or change the inventory`,
   });
 }
 

@@ -72,9 +72,12 @@ function mindieEnv(input: RenderInput, node: RenderNode): EnvPair[] {
   env.set('MIES_CONTAINER_IP', node.host);
   env.set('HOST_IP', node.host);
   env.set('MASTER_IP', master.host);
-  env.set('RANK_TABLE_FILE', paths.rankTable);
-  // 1.0-era name, still read by some releases (§4.5): export both.
-  env.set('RANKTABLEFILE', paths.rankTable);
+  // One server has no rank table (single-node configuration): nothing to point at.
+  if (nodes.length > 1) {
+    env.set('RANK_TABLE_FILE', paths.rankTable);
+    // 1.0-era name, still read by some releases (§4.5): export both.
+    env.set('RANKTABLEFILE', paths.rankTable);
+  }
   env.set('MIES_CONFIG_JSON_PATH', paths.config);
   env.set('WORLD_SIZE', String(nodes.length * npusPerNode));
   // §4.2 — HCCL / ATB, identical on every node.
