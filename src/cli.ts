@@ -164,6 +164,7 @@ Behind a jump host the master's HTTP port is reached over its SSH connection, as
     .command('demo')
     .summary('run preflight → deploy → chat → bench → logs → stop against a built-in simulated cluster')
     .option('--nodes <n>', 'simulated nodes', '2')
+    .option('--a3', 'simulate Atlas 800 A3 servers (8 NPUs × 2 dies = 16 devices each) instead of Atlas 800T A2')
     .option('--keep', 'leave the simulated cluster running and print how to use it (Ctrl-C stops it)')
     .action(async (opts: Record<string, unknown>) => run(() => import('./commands/demo.js'), [], opts));
 
