@@ -22,7 +22,7 @@ function buildProgram(run: (load: Loader, args: string[], opts: Record<string, u
   // subcommand then reaches the one handler in run() (exit 2) instead of commander's process.exit(1).
   const program = new Command('ascendctl')
     .exitOverride()
-    .description('Take a rack of Ascend servers (Atlas 800T/800I A2) from powered-on to serving a model across all of them, over SSH alone.')
+    .description('Take a rack of Ascend servers (Atlas 800T/800I A2, or Atlas 800 A3) from powered-on to serving a model across all of them, over SSH alone.')
     .version(VERSION, '-V, --version')
     .option('--verbose', 'show stack traces and every remote call')
     .option('--ask-become-pass', 'ask once for the sudo password of nodes with ssh.become: sudo (first line of standard input when it is not a terminal)')
