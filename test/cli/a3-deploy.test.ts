@@ -45,6 +45,10 @@ async function serveChatStatusLogsStop(c: DemoCluster): Promise<void> {
   expect(chat.json.usage.completion_tokens).toBeGreaterThan(0);
   const status = await run(c, 'status', [], { json: true });
   expect(status.exitCode, status.stderr).toBe(0);
+  // HBM per device: 16 entries on an A3 (one per die), 8 on an A2
+  const devices = c.sim.cluster.find('node1')!.npuCount;
+  const nodes = (status.json.nodes ?? []) as { npus?: { npu: number }[] }[];
+  expect(nodes[0]?.npus?.map((n) => n.npu)).toEqual(Array.from({ length: devices }, (_, i) => i));
   const logs = await run(c, 'logs', [], { tail: '5' });
   expect(logs.exitCode, logs.stderr).toBe(0);
   expect(logs.stdout).toMatch(/node1 [│|] /);
