@@ -157,7 +157,7 @@ function judgeNpuSmi(out: Finding[], n: NodeFacts, ctx: JudgeContext): void {
   for (let npu = 0; npu < ctx.npusPerNode; npu++) {
     const d = byId.get(npu);
     if (!d) {
-      out.push(f(n.node, 'npu-smi', 'fail', `NPU ${npu} is not listed by npu-smi info`,
+      out.push(f(n.node, 'npu-smi', 'fail', `${info.dies ? 'device' : 'NPU'} ${npu} is not listed by npu-smi info`,
         'check the NPU with npu-smi info and dmesg; the driver may have lost the device (or set npusPerNode)', npu));
     } else if (d.health === 'OK') {
       out.push(f(n.node, 'npu-smi', 'pass', `${d.name} Health OK`, undefined, npu));
