@@ -22,7 +22,7 @@ function buildProgram(run: (load: Loader, args: string[], opts: Record<string, u
   // subcommand then reaches the one handler in run() (exit 2) instead of commander's process.exit(1).
   const program = new Command('ascendctl')
     .exitOverride()
-    .description('Take a rack of Ascend servers (Atlas 800T/800I A2) from powered-on to serving a model across all of them, over SSH alone.')
+    .description('Take a rack of Ascend servers (Atlas 800T/800I A2, or Atlas 800 A3) from powered-on to serving a model across all of them, over SSH alone.')
     .version(VERSION, '-V, --version')
     .option('--verbose', 'show stack traces and every remote call')
     .option('--ask-become-pass', 'ask once for the sudo password of nodes with ssh.become: sudo (first line of standard input when it is not a terminal)')
@@ -164,6 +164,7 @@ Behind a jump host the master's HTTP port is reached over its SSH connection, as
     .command('demo')
     .summary('run preflight → deploy → chat → bench → logs → stop against a built-in simulated cluster')
     .option('--nodes <n>', 'simulated nodes', '2')
+    .option('--a3', 'simulate Atlas 800 A3 servers (8 NPUs × 2 dies = 16 devices each) instead of Atlas 800T A2')
     .option('--keep', 'leave the simulated cluster running and print how to use it (Ctrl-C stops it)')
     .action(async (opts: Record<string, unknown>) => run(() => import('./commands/demo.js'), [], opts));
 

@@ -74,6 +74,8 @@ export interface NpuSmiChip {
   chip: number;
   /** A3 only: the die's physical id, which is what `hccn_tool -i` takes there (§6). */
   phyId?: number;
+  /** The Health of the row 1 printed just above this chip row: on A3 each die has its own. */
+  health?: string;
   busId: string;
   aicore: number;
   /** Separate DDR; `0 / 0` on 910B. */
@@ -162,6 +164,8 @@ export function parseNpuSmiInfo(text: string): ParseResult<NpuSmiInfo> {
   let wide = false;
   let narrow = false;
   let memoryInBytes = false;
+  /** The Health cell of the last row 1: an A3 prints one per die (§6), given to the chip row below it. */
+  let rowHealth: string | undefined;
 
   for (const line of lines(text)) {
     const t = line.trim();
@@ -220,6 +224,7 @@ export function parseNpuSmiInfo(text: string): ParseResult<NpuSmiInfo> {
     if (row1 && !BUS_ID.test(cells[1] ?? '') && cells.length >= 3 && t2.length === 3 && fraction(t2[2])) {
       const id = Number(row1[1]);
       const existing = info.npus.find((n) => n.id === id);
+      rowHealth = cells[1] ?? '';
       if (existing) {
         // A3 prints a row 1 per die; the second die repeats the card with Power `-` (§6).
         current = existing;
@@ -244,6 +249,7 @@ export function parseNpuSmiInfo(text: string): ParseResult<NpuSmiInfo> {
     const hbm = fraction(t2[2]);
     if (row2 && current && BUS_ID.test(cells[1] ?? '') && t2.length === 3 && memory && hbm && /^\d+$/.test(t2[0] ?? '')) {
       const chip: NpuSmiChip = { chip: Number(row2[1]), busId: cells[1] ?? '', aicore: Number(t2[0]), memory, hbm };
+      if (rowHealth !== undefined && row2[2] !== undefined) chip.health = rowHealth;
       if (row2[2] !== undefined) {
         chip.phyId = Number(row2[2]);
         a3 = true;
@@ -482,6 +488,8 @@ export interface NpuSmiMappingRow {
   npuId: number;
   chipId: number;
   chipLogicId: number;
+  /** A3 only: the die's physical id (`Chip Phy-ID`), the device id hccn_tool and the rank table use (§6). */
+  chipPhyId?: number;
   chipName: string;
 }
 
@@ -489,9 +497,18 @@ export interface NpuSmiMappingRow {
 export function parseNpuSmiMapping(text: string): ParseResult<NpuSmiMappingRow[]> {
   const rows: NpuSmiMappingRow[] = [];
   let header = false;
+  /** A3 prints a `Chip Phy-ID` column before the name (§6); its MCU rows read `-` and are not devices. */
+  let phyColumn = false;
   for (const line of lines(text)) {
     if (/NPU ID\s+Chip ID/.test(line)) {
       header = true;
+      phyColumn = /Chip Phy-ID/.test(line);
+      continue;
+    }
+    if (phyColumn) {
+      const a3 = /^\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(.*?)\s*$/.exec(line);
+      if (!a3) continue;
+      rows.push({ npuId: Number(a3[1]), chipId: Number(a3[2]), chipLogicId: Number(a3[3]), chipPhyId: Number(a3[4]), chipName: a3[5] ?? '' });
       continue;
     }
     const m = /^\s*(\S+)\s+(\S+)\s+(\S+)\s+(.*?)\s*$/.exec(line);

@@ -1,7 +1,8 @@
 /**
  * `ascendctl demo`: the whole flow against a built-in simulated cluster — no hardware, no root, no
  * Docker. The simulated nodes are in-process SSH servers on loopback (127.x.0.n) that answer like
- * Atlas 800T A2 servers: hccn_tool, npu-smi, a container runtime and a MindIE daemon.
+ * Atlas 800T A2 servers (or, with --a3, Atlas 800 A3: 8 NPUs × 2 dies): hccn_tool, npu-smi, a container
+ * runtime and a MindIE daemon.
  */
 import type { Context } from '../context.js';
 import type { ExitCode } from '../errors.js';
@@ -15,29 +16,38 @@ type Step = { title: string; argv: string[]; load: () => Promise<{ default: (ctx
 export default async function demo(ctx: Context, _args: string[], opts: Record<string, unknown>): Promise<ExitCode> {
   const nodes = intFlag(opts.nodes, '--nodes', 2) ?? 2;
   const c = ctx.out.color;
-  ctx.out.line(c.bold(`Starting a simulated cluster: ${nodes} × Atlas 800T A2 (8 × 910B3 each) on loopback…`));
-  const cluster = await startDemoCluster({ nodes, imagePresent: false });
+  const a3 = opts.a3 === true;
+  ctx.out.line(c.bold(a3
+    ? `Starting a simulated cluster: ${nodes} × Atlas 800 A3 (8 NPUs × 2 dies = 16 devices each) on loopback…`
+    : `Starting a simulated cluster: ${nodes} × Atlas 800T A2 (8 × 910B3 each) on loopback…`));
+  // A3: npusPerNode is left out of the inventory, so preflight and deploy use the 16 devices they detect.
+  // `subnet` is no CLI flag: in-process tests pass it so that parallel runs keep to their own addresses.
+  const subnet = typeof opts.subnet === 'number' ? { subnet: opts.subnet } : {};
+  const cluster = await startDemoCluster({ nodes, imagePresent: false, ...subnet, ...(a3 ? { server: 'A3' as const, npusPerNode: null } : {}) });
   ctx.out.line(c.dim(`  files in ${cluster.dir}: inventory.yaml, deepseek-r1.yaml, id_ed25519, known_hosts`));
   for (const n of cluster.nodes) ctx.out.line(c.dim(`  ${n.name}  ssh root@${n.host} -p 2222`));
   const inDir: Context = { ...ctx, cwd: cluster.dir };
   const broken = cluster.nodes[1]!.name;
   const healthy = cluster.nodes[0]!.name;
+  // On A3 the faults sit on second dies: device 7 is NPU 3 chip 1, device 11 is NPU 5 chip 1.
+  const [downDev, tlsDev, lossDev] = a3 ? [7, 11, 13] : [3, 5, 6];
+  const unit = (d: number) => (a3 ? `device ${d}` : `NPU ${d}`);
 
   const preflightMod = () => import('./preflight.js');
   const steps: (Step | { title: string; action: () => Promise<void> })[] = [
     { title: 'A healthy cluster: every check passes', argv: ['preflight'], load: preflightMod, args: [], opts: { ping: 'auto', parallel: '32' }, expect: 0 },
     {
-      title: `Break it: unplug ${broken} NPU 3, turn on the TLS switch of ${broken} NPU 5, make ${healthy} NPU 6 lose a probe`,
+      title: `Break it: unplug ${broken} ${unit(downDev)}, turn on the TLS switch of ${broken} ${unit(tlsDev)}, make ${healthy} ${unit(lossDev)} lose a probe`,
       action: async () => {
-        await cluster.sim.setFaults(broken, [{ kind: 'link-down', npu: 3 }, { kind: 'tls-on', npu: 5 }]);
-        await cluster.sim.setFaults(healthy, [{ kind: 'ping-loss', npu: 6, peer: broken, lost: 1 }]);
+        await cluster.sim.setFaults(broken, [{ kind: 'link-down', npu: downDev }, { kind: 'tls-on', npu: tlsDev }]);
+        await cluster.sim.setFaults(healthy, [{ kind: 'ping-loss', npu: lossDev, peer: broken, lost: 1 }]);
       },
     },
     { title: 'preflight names the node, the NPU and what to do', argv: ['preflight'], load: preflightMod, args: [], opts: { ping: 'auto', parallel: '32' }, expect: 1 },
     {
       title: 'Repair the cable and the flaky port (the TLS switch stays on)',
       action: async () => {
-        await cluster.sim.setFaults(broken, [{ kind: 'tls-on', npu: 5 }]);
+        await cluster.sim.setFaults(broken, [{ kind: 'tls-on', npu: tlsDev }]);
         await cluster.sim.setFaults(healthy, []);
       },
     },

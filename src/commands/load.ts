@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../context.js';
 import { InputError } from '../errors.js';
-import { checkDeploymentAgainstInventory, loadDeployment, type LoadedDeployment } from '../config/deployment.js';
+import { checkDeploymentAgainstInventory, devicesPerNodeFor, loadDeployment, type LoadedDeployment } from '../config/deployment.js';
 import { loadInventory, resolveInventoryPath, type Inventory } from '../config/inventory.js';
 import { readRecord, lastDeploymentName, type DeploymentRecord } from '../deploy/record.js';
 
@@ -65,6 +65,8 @@ export async function loadTargets(ctx: Context, opts: LoadOptions): Promise<Load
     cwd: ctx.cwd,
     ...(opts.nodeFilter ? { nodeFilter: opts.nodeFilter } : {}),
   });
+  // npusPerNode left out: an A3 deployment (16 dies per node) sets it; preflight checks the nodes agree.
+  if (deployment) inventory.npusPerNode = devicesPerNodeFor(deployment.deployment, inventory);
   if (deployment) checkDeploymentAgainstInventory(deployment, inventory);
   const out: Loaded = { inventory };
   if (deployment) out.deployment = deployment;

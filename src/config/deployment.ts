@@ -193,11 +193,27 @@ export interface Topology {
   npusPerNode: number;
 }
 
-const MINDIE_MIN_SERVERS = 2;
 const MINDIE_MAX_SERVERS = 60;
 
 function topologyOf(inv: Inventory | Topology): Topology {
   return 'allNodes' in inv ? { nodes: inv.allNodes.length, npusPerNode: inv.npusPerNode } : inv;
+}
+
+/** HCCL devices per server of an Atlas 800 A3 (8 NPUs × 2 dies; docs/atlas-a3.md §0). */
+const A3_DEVICES_PER_NODE = 16;
+/** MindIE's documented multi-node limit, on A3 (docs/atlas-a3.md §e). */
+const A3_MINDIE_MAX_SERVERS = 4;
+
+/**
+ * HCCL devices per node for a deployment when the inventory leaves npusPerNode out: 16 (Atlas 800 A3)
+ * when the parallel sizes fill the nodes' A3 dies and not the default's, else the default (A2: 8).
+ * Preflight's `hardware` check then holds the nodes to it (JudgeContext.devicesNeeded).
+ */
+export function devicesPerNodeFor(dep: Deployment, inventory: Inventory): number {
+  if (inventory.npusPerNodeGiven) return inventory.npusPerNode;
+  const nodes = inventory.allNodes.length;
+  const world = dep.parallel.dataParallelSize * dep.parallel.tensorParallelSize;
+  return world === nodes * A3_DEVICES_PER_NODE && world !== nodes * inventory.npusPerNode ? A3_DEVICES_PER_NODE : inventory.npusPerNode;
 }
 
 /** Every rule that needs the inventory, as located problems (empty when the deployment fits). */
@@ -216,11 +232,20 @@ export function deploymentProblems(dep: Deployment, inventory: Inventory | Topol
     problems.push({ path: P('moeExpertParallelSize'), message: `${moeEp} × moeTensorParallelSize ${moeTp} = ${moeTp * moeEp} NPUs, but ${have}; expected moeTensorParallelSize × moeExpertParallelSize = ${W}` });
   }
   if (dep.backend === 'mindie') {
-    // The rank table of MindIE's multi-node mode holds 2–60 servers (mindie-multinode.md §3).
-    if (nodes < MINDIE_MIN_SERVERS || nodes > MINDIE_MAX_SERVERS) {
+    // The rank table of MindIE's multi-node mode holds 2–60 servers (mindie-multinode.md §3); one server
+    // runs MindIE's single-node configuration instead (no rank table; issue #10).
+    if (nodes > MINDIE_MAX_SERVERS) {
       problems.push({
         path: ['backend'],
-        message: `mindie is deployed in multi-node mode, which needs ${MINDIE_MIN_SERVERS}–${MINDIE_MAX_SERVERS} servers, but the inventory has ${nodes} node${nodes === 1 ? '' : 's'}; expected ${nodes < MINDIE_MIN_SERVERS ? 'at least 2 nodes (or backend: vllm-ascend on one node)' : `at most ${MINDIE_MAX_SERVERS} nodes`}`,
+        message: `mindie is deployed in multi-node mode, which holds at most ${MINDIE_MAX_SERVERS} servers (one server runs single-node), but the inventory has ${nodes} nodes; expected at most ${MINDIE_MAX_SERVERS} nodes`,
+      });
+    }
+    // MindIE's multi-node guide: "A maximum of four nodes and 32 cards" — on A3 a card is an NPU of 2 dies,
+    // so 4 servers × 16 dies (docs/atlas-a3.md §e, from hiascend MindIE 2.3.0 mindie_instg_0027).
+    if (L === A3_DEVICES_PER_NODE && nodes > A3_MINDIE_MAX_SERVERS) {
+      problems.push({
+        path: ['backend'],
+        message: `mindie runs at most ${A3_MINDIE_MAX_SERVERS} Atlas 800 A3 servers in one multi-node deployment ("A maximum of four nodes and 32 cards are supported for multi-node inference", MindIE 2.3.0 installation guide, mindie_instg_0027; docs/atlas-a3.md §e), but the inventory has ${nodes}; expected at most ${A3_MINDIE_MAX_SERVERS} nodes (or backend: vllm-ascend)`,
       });
     }
     if (tp > L && tp !== W) {
@@ -256,8 +281,8 @@ export function checkDeploymentAgainstInventory(dep: LoadedDeployment, inventory
   throw problemsError(dep.yaml, problems, {
     summary: `does not fit the inventory`,
     hint: tooFew && problems.length === 1
-      ? `add nodes to the inventory (MindIE multi-node needs 2 to 60), or serve a single node with backend: vllm-ascend`
-      : `${tooFew ? 'use 2 to 60 nodes for mindie, and ' : ''}set parallel sizes whose products are ${W} (e.g. dataParallelSize ${Math.max(1, W / Math.min(npusPerNode, W))}, tensorParallelSize ${Math.min(npusPerNode, W)}, moeTensorParallelSize 1, moeExpertParallelSize ${W}) in ${dep.file}, or change the inventory`,
+      ? `use fewer nodes for mindie (see the message), or backend: vllm-ascend`
+      : `${tooFew ? 'use fewer nodes for mindie (see the message), and ' : ''}set parallel sizes whose products are ${W} (e.g. dataParallelSize ${Math.max(1, W / Math.min(npusPerNode, W))}, tensorParallelSize ${Math.min(npusPerNode, W)}, moeTensorParallelSize 1, moeExpertParallelSize ${W}) in ${dep.file}, or change the inventory`,
   });
 }
 

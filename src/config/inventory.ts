@@ -165,7 +165,7 @@ const nodesSchema = z
 export const inventorySchema = z
   .strictObject({
     ssh: sshSchema.optional(),
-    npusPerNode: z.int().min(1).max(32).default(DEFAULT_NPUS_PER_NODE).describe('NPUs per server (Atlas 800T A2: 8).'),
+    npusPerNode: z.int().min(1).max(32).default(DEFAULT_NPUS_PER_NODE).describe('HCCL devices per server: 8 on an Atlas 800 A2, 16 on an Atlas 800 A3 (8 NPUs × 2 dies). Left out: preflight uses what each node shows, deploy what the deployment needs (checked by preflight).'),
     checks: z
       .strictObject({
         gateway: z.enum(['optional', 'required']).default('optional').describe('required: an NPU without a gateway fails preflight.'),

@@ -11,6 +11,8 @@ import type { LatencyProfile, SimFault } from '../sim/types.js';
 
 export const DEMO_IMAGE = 'swr.cn-south-1.myhuaweicloud.com/ascendhub/mindie:2.1.RC1-800I-A2-py311-openeuler24.03-lts';
 export const DEMO_MODEL_PATH = '/data/models/DeepSeek-R1';
+/** The MindIE image of an Atlas 800I A3 (docs/atlas-a3.md §e: `mindie:2.1.RC1…-800I-A3-…`; CANN 8.2.RC1 like the A2 one). */
+export const DEMO_IMAGE_A3 = 'swr.cn-south-1.myhuaweicloud.com/ascendhub/mindie:2.1.RC1-800I-A3-py311-openeuler24.03-lts';
 
 /** The weights' config.json facts the CLI checks (mindie-multinode.md §1): R1's real values. */
 export const R1_MODEL_CONFIG = {
@@ -81,16 +83,21 @@ export function r1DeploymentYaml(opts: { name?: string; image?: string; modelPat
 }
 
 /** The inventory of a simulated cluster: key, known_hosts and strict host-key checking, as a user writes it. */
-export function simInventoryYaml(opts: { port: number; identityFile: string; knownHostsFile: string; nodes: readonly { name: string; host: string }[] }): string {
+export function simInventoryYaml(opts: {
+  port: number; identityFile: string; knownHostsFile: string; nodes: readonly { name: string; host: string }[];
+  /** HCCL devices per node (default 8: Atlas 800T A2; 16 on an A3); null leaves npusPerNode out (preflight detects it). */
+  npusPerNode?: number | null;
+}): string {
+  const devices = opts.npusPerNode === undefined ? 8 : opts.npusPerNode;
   return [
-    '# A simulated Atlas 800T A2 cluster on loopback.',
+    devices === 16 ? '# A simulated Atlas 800 A3 cluster on loopback (8 NPUs × 2 dies = 16 devices per server).' : '# A simulated Atlas 800T A2 cluster on loopback.',
     'ssh:',
     '  user: root',
     `  port: ${opts.port}`,
     `  identityFile: ${opts.identityFile}`,
     `  knownHostsFile: ${opts.knownHostsFile}`,
     '  strictHostKeyChecking: "yes"',
-    'npusPerNode: 8',
+    ...(devices === null ? [] : [`npusPerNode: ${devices}`]),
     'nodes:',
     ...opts.nodes.map((n) => `  - name: ${n.name}\n    host: ${n.host}`),
     '',
@@ -119,6 +126,16 @@ export interface DemoClusterOptions {
   parallel?: ParallelSizes;
   /** Login-shell noise every node prints before each command (stdout and stderr). */
   banner?: { stdout?: string; stderr?: string };
+  /** Server kind of every node (default A2); `servers` sets it per node (a mixed rack). */
+  server?: 'A2' | 'A3';
+  servers?: Record<string, 'A2' | 'A3'>;
+  /** npusPerNode in the generated inventory: default 8, or 16 when every node is an A3; null leaves it out. */
+  npusPerNode?: number | null;
+}
+
+/** The R1 W8A8 layout on N Atlas 800 A3 servers (16 dies each): dp N, tp 16, moe_tp 1, moe_ep 16N. */
+export function r1ParallelA3(nodes: number): ParallelSizes {
+  return { dataParallelSize: nodes, tensorParallelSize: 16, moeTensorParallelSize: 1, moeExpertParallelSize: nodes * 16 };
 }
 
 export async function startDemoCluster(opts: DemoClusterOptions): Promise<DemoCluster> {
@@ -127,6 +144,8 @@ export async function startDemoCluster(opts: DemoClusterOptions): Promise<DemoCl
   const subnet = opts.subnet ?? 10 + Math.floor(Math.random() * 200);
   const sshPort = opts.sshPort ?? 2222;
   const names = Array.from({ length: opts.nodes }, (_, i) => `node${i + 1}`);
+  const allA3 = names.every((n) => (opts.servers?.[n] ?? opts.server) === 'A3');
+  const image = allA3 ? DEMO_IMAGE_A3 : DEMO_IMAGE;
   const sim = await startSimCluster({
     spec: {
       profile: opts.profile ?? 'fast',
@@ -134,8 +153,9 @@ export async function startDemoCluster(opts: DemoClusterOptions): Promise<DemoCl
         name,
         host: `127.${subnet}.0.${i + 1}`,
         sshPort,
+        ...((opts.servers?.[name] ?? opts.server) === 'A3' ? { server: 'A3' as const } : {}),
         faults: opts.faults?.[name] ?? [],
-        images: opts.imagePresent === false ? [] : [DEMO_IMAGE],
+        images: opts.imagePresent === false ? [] : [image],
         models: { [DEMO_MODEL_PATH]: r1ModelFiles() },
         ...(opts.banner ? { banner: opts.banner } : {}),
       })),
@@ -147,9 +167,10 @@ export async function startDemoCluster(opts: DemoClusterOptions): Promise<DemoCl
   const knownHosts = path.join(dir, 'known_hosts');
   await writeFile(knownHosts, `${sim.nodes.map((n) => n.knownHostsLine).join('\n')}\n`, { mode: 0o600 });
   const inventoryPath = path.join(dir, 'inventory.yaml');
-  await writeFile(inventoryPath, simInventoryYaml({ port: sshPort, identityFile: identity, knownHostsFile: knownHosts, nodes: sim.nodes }));
+  const npusPerNode = opts.npusPerNode === undefined ? (allA3 ? 16 : 8) : opts.npusPerNode;
+  await writeFile(inventoryPath, simInventoryYaml({ port: sshPort, identityFile: identity, knownHostsFile: knownHosts, nodes: sim.nodes, npusPerNode }));
   const deploymentPath = path.join(dir, 'deepseek-r1.yaml');
-  await writeFile(deploymentPath, r1DeploymentYaml({ parallel: opts.parallel ?? r1Parallel(opts.nodes) }));
+  await writeFile(deploymentPath, r1DeploymentYaml({ image, parallel: opts.parallel ?? (allA3 ? r1ParallelA3(opts.nodes) : r1Parallel(opts.nodes)) }));
   return {
     dir,
     inventoryPath,

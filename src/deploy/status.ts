@@ -87,7 +87,11 @@ export async function deploymentStatus(
       if (smi.code === 0) {
         const p = parseNpuSmiInfo(smi.stdout);
         if (p.ok) {
-          base.npus = p.value.npus.map((d) => ({ npu: d.id, hbmUsedMb: d.chips[0]?.hbm.used ?? 0, hbmTotalMb: d.chips[0]?.hbm.total ?? 0 }));
+          // A3: one entry per die, keyed by its device (physical) id as printed (Phy-ID; docs/atlas-a3.md §0).
+          base.npus = p.value.layout === 'a3'
+            ? p.value.npus.flatMap((d) => d.chips.filter((c) => c.phyId !== undefined)
+              .map((c) => ({ npu: c.phyId!, hbmUsedMb: c.hbm.used, hbmTotalMb: c.hbm.total })))
+            : p.value.npus.map((d) => ({ npu: d.id, hbmUsedMb: d.chips[0]?.hbm.used ?? 0, hbmTotalMb: d.chips[0]?.hbm.total ?? 0 }));
         }
       }
     } catch (err) {

@@ -72,7 +72,9 @@ function guards(input: RenderInput, node: RenderNode): Guard[] {
   const tls = 'ascendctl installs no certificates, and every node must agree';
   return [
     { path: ['Version'], expected: '1.0.0', why: 'MindIE accepts only this version' },
-    { path: [...BACKEND, 'multiNodesInferEnabled'], expected: true, why: 'it is the only switch for multi-node serving' },
+    input.nodes.length > 1
+      ? { path: [...BACKEND, 'multiNodesInferEnabled'], expected: true, why: 'it is the only switch for multi-node serving' }
+      : { path: [...BACKEND, 'multiNodesInferEnabled'], expected: false, why: 'one server is served in single-node mode, without a rank table' },
     { path: [...SERVER, 'httpsEnabled'], expected: false, why: tls },
     { path: [...SERVER, 'interCommTLSEnabled'], expected: false, why: tls },
     { path: [...BACKEND, 'interNodeTLSEnabled'], expected: false, why: tls },
@@ -223,7 +225,8 @@ export function buildMindieConfig(input: RenderInput, node: RenderNode): JsonObj
   set([...SERVER, 'tokenTimeout'], 3600);
   set([...SERVER, 'e2eTimeout'], 65535);
   set([...BACKEND, 'npuDeviceIds'], [Array.from({ length: npusPerNode }, (_, i) => i)]);
-  set([...BACKEND, 'multiNodesInferEnabled'], true);
+  // One server: MindIE's single-node configuration (no rank table; issue #10).
+  set([...BACKEND, 'multiNodesInferEnabled'], input.nodes.length > 1);
   set([...BACKEND, 'multiNodesInferPort'], d.ports.multiNodesInfer);
   set([...BACKEND, 'interNodeTLSEnabled'], false);
   set([...DEPLOY, 'truncation'], false);

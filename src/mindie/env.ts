@@ -5,6 +5,9 @@ import { remotePaths } from './paths.js';
 import { RenderError } from './render-error.js';
 import type { RenderInput, RenderNode } from './render-input.js';
 
+/** HCCL devices per server of an Atlas 800 A3 (8 NPUs × 2 dies): 16 devices per node means A3 (docs/atlas-a3.md §0). */
+const A3_DEVICES_PER_NODE = 16;
+
 export type EnvPair = readonly [key: string, value: string];
 
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -69,9 +72,12 @@ function mindieEnv(input: RenderInput, node: RenderNode): EnvPair[] {
   env.set('MIES_CONTAINER_IP', node.host);
   env.set('HOST_IP', node.host);
   env.set('MASTER_IP', master.host);
-  env.set('RANK_TABLE_FILE', paths.rankTable);
-  // 1.0-era name, still read by some releases (§4.5): export both.
-  env.set('RANKTABLEFILE', paths.rankTable);
+  // One server has no rank table (single-node configuration): nothing to point at.
+  if (nodes.length > 1) {
+    env.set('RANK_TABLE_FILE', paths.rankTable);
+    // 1.0-era name, still read by some releases (§4.5): export both.
+    env.set('RANKTABLEFILE', paths.rankTable);
+  }
   env.set('MIES_CONFIG_JSON_PATH', paths.config);
   env.set('WORLD_SIZE', String(nodes.length * npusPerNode));
   // §4.2 — HCCL / ATB, identical on every node.
@@ -139,8 +145,12 @@ function vllmEnv(input: RenderInput, node: RenderNode): EnvPair[] {
   env.set('HCCL_OP_EXPANSION_MODE', 'AIV');
   // §12.2: 120 s is too low for multi-node bring-up; 4-node CI uses 1200.
   env.set('HCCL_CONNECT_TIMEOUT', '1800');
-  env.set('HCCL_INTRA_PCIE_ENABLE', '1');
-  env.set('HCCL_INTRA_ROCE_ENABLE', '0');
+  // A2 only: on an Atlas A3 (16 dies per server) HCCL_INTRA_PCIE_ENABLE is "不支持" and
+  // HCCL_INTRA_ROCE_ENABLE acts only under LLM-DataDist (docs/atlas-a3.md §e, §f): left out there.
+  if (input.npusPerNode !== A3_DEVICES_PER_NODE) {
+    env.set('HCCL_INTRA_PCIE_ENABLE', '1');
+    env.set('HCCL_INTRA_ROCE_ENABLE', '0');
+  }
   env.set('PYTORCH_NPU_ALLOC_CONF', 'expandable_segments:True');
   env.set('TASK_QUEUE_ENABLE', '1');
   // Graph compilation on the first step outlasts vLLM's default timeouts (§13 #27).

@@ -95,7 +95,8 @@ export function renderDeployment(input: RenderInput): RenderedDeployment {
   const paths = remotePaths(d.name);
   const isMindie = d.backend === 'mindie';
   let rankTable: string | null = null;
-  if (isMindie) {
+  // One server runs MindIE's single-node configuration: no rank table (multiNodesInferEnabled false).
+  if (isMindie && input.nodes.length > 1) {
     const table = renderRankTable(input);
     // Self-check: what we wrote must pass the same rules a --device-ips or hand-made table does.
     validateRankTable(JSON.parse(rankTableText(table)), { npusPerNode: input.npusPerNode });
@@ -105,10 +106,10 @@ export function renderDeployment(input: RenderInput): RenderedDeployment {
   const nodes = input.nodes.map((node): RenderedNode => {
     const env = renderEnv(input, node);
     const files: RenderedFile[] = [];
-    if (rankTable !== null) {
+    if (isMindie) {
       const config = buildMindieConfig(input, node);
       configs.push(config);
-      files.push({ path: paths.rankTable, content: rankTable, mode: RENDERED_FILE_MODE });
+      if (rankTable !== null) files.push({ path: paths.rankTable, content: rankTable, mode: RENDERED_FILE_MODE });
       files.push({ path: paths.config, content: `${JSON.stringify(config, null, 2)}\n`, mode: RENDERED_FILE_MODE });
     }
     files.push({ path: paths.env, content: renderEnvFile(env), mode: RENDERED_FILE_MODE });

@@ -14,7 +14,7 @@ import {
 } from '../ascend/hccn-tool.js';
 import type { ParseResult } from '../ascend/parse-result.js';
 import { firstLine } from '../ascend/parse-result.js';
-import { parseNpuSmiInfo, npuSmiErrorText, nonA2Reason } from '../ascend/npu-smi.js';
+import { type NpuSmiInfo, parseNpuSmiInfo, npuSmiErrorText, nonA2Reason, parseNpuSmiMapping } from '../ascend/npu-smi.js';
 import { parseHccnConf } from '../ascend/hccn-conf.js';
 import { driverVersionFrom, installPathFrom, parseKeyValueFile } from '../ascend/version-info.js';
 import type {
@@ -26,6 +26,7 @@ import { serverOf } from './hardware.js';
 import { collectWeights } from './weights.js';
 import { collectShm } from './shm.js';
 import { docker, parseRuntimeVersion } from '../deploy/docker.js';
+import { a3NpuSmiFacts, devicesToCheck, parseSpodInfo } from './a3.js';
 
 export interface PreflightNode {
   name: string;
@@ -39,6 +40,11 @@ export interface PreflightNode {
 export interface CollectOptions {
   nodes: PreflightNode[];
   npusPerNode: number;
+  /**
+   * The inventory does not give npusPerNode: each node reads `npu-smi info` first and checks the devices
+   * it has (16 on an Atlas 800 A3, else npusPerNode) — facts.devices says how many.
+   */
+  detectDevices?: boolean;
   pingMode: PingPlanMode;
   deployment?: { image: string; modelPath: string };
   /** Overrides every per-call bound (default: the per-command values of ascend-tools.md §1.3). */
@@ -100,8 +106,8 @@ async function collectNode(
   const now = opts.now ?? Date.now;
   const facts: NodeFacts = { node: node.name, host: node.address, ssh: { kind: 'ok', value: true }, npus: {}, pings: [], notes: [] };
   const myIps = ipsReady.get(node.name)!;
-  const npus = opts.npusPerNode;
-  const total = 1 + npus * (1 + NPU_CHECKS.length) + 1 + ('ring' in targets ? 1 : targets.peers.length) * npus;
+  let npus = opts.npusPerNode;
+  let total = 1 + npus * (1 + NPU_CHECKS.length) + 1 + ('ring' in targets ? 1 : targets.peers.length) * npus;
   let done = 0;
   const progress = (step: string) => opts.onProgress?.({ node: node.name, step, done, total });
 
@@ -130,6 +136,16 @@ async function collectNode(
     const sideReads = readFiles(t, node, opts, facts);
     sideReads.catch(() => undefined); // awaited below; this only keeps an early rejection from going unhandled
 
+    if (opts.detectDevices) {
+      // The device count comes from the node (an A3 has 16): read before the per-device calls.
+      progress('npu-smi info');
+      facts.npuSmi = await caller.npuSmi();
+      npus = devicesToCheck(facts.npuSmi, opts.npusPerNode);
+      facts.devices = npus;
+      if (npus !== opts.npusPerNode) {
+        total = 1 + npus * (1 + NPU_CHECKS.length) + 1 + ('ring' in targets ? 1 : targets.peers.length) * npus;
+      }
+    }
     // Device addresses first: other nodes' pings wait for them.
     const ips: (string | undefined)[] = [];
     for (let npu = 0; npu < npus; npu++) {
@@ -143,8 +159,11 @@ async function collectNode(
     }
     myIps.resolve(ips);
 
-    progress('npu-smi info');
-    facts.npuSmi = await caller.npuSmi();
+    if (facts.npuSmi === undefined) {
+      progress('npu-smi info');
+      facts.npuSmi = await caller.npuSmi();
+    }
+    if (facts.npuSmi.kind === 'ok' && facts.npuSmi.value.server?.kind === 'A3') facts.spod = await caller.spodInfo();
     for (let npu = 0; npu < npus; npu++) {
       const nf = npuFacts(facts, npu);
       for (const cmd of NPU_CHECKS) {
@@ -342,6 +361,7 @@ class HccnCaller {
     const p = parseNpuSmiInfo(r.stdout);
     if (!p.ok) return { kind: 'unexpected', firstLine: firstLine(r.stdout) ?? p.error };
     const info = p.value;
+    if (info.layout === 'a3') return { kind: 'ok', value: await this.a3Facts(info) };
     const facts: NpuSmiFacts = {
       devices: info.npus.map((d) => {
         const hbm = d.chips[0]?.hbm;
@@ -353,12 +373,30 @@ class HccnCaller {
     facts.server = serverOf(info);
     facts.processes = info.processes === null ? null
       : info.processes.map((p) => ({ npu: p.npu, pid: p.pid, name: p.name, memoryMb: p.memoryMb }));
-    if (info.layout === 'a3') facts.unsupported = 'this is an Atlas A3 (dual-die) server: A3 is not supported by this version';
-    else {
-      const reason = nonA2Reason(info);
-      if (reason) facts.unsupported = reason;
-    }
+    const reason = nonA2Reason(info);
+    if (reason) facts.unsupported = reason;
     return { kind: 'ok', value: facts };
+  }
+
+  /** An A3 table: per-die facts, with the die ↔ device mapping of `npu-smi info -m` when it answers (a3.ts). */
+  private async a3Facts(info: NpuSmiInfo): Promise<NpuSmiFacts> {
+    const res = await this.call([this.node.tools.npuSmi, 'info', '-m'], this.timeout(NPU_SMI_TIMEOUT_MS));
+    const m = 'r' in res && res.r.code === 0 ? parseNpuSmiMapping(res.r.stdout) : undefined;
+    const facts = a3NpuSmiFacts(info, m?.ok ? m.value : undefined);
+    facts.server = serverOf(info);
+    return facts;
+  }
+
+  /** `npu-smi info -t spod-info -i 0 -c 0` on an A3: is a super-pod server id configured (a3.ts)? */
+  async spodInfo(): Promise<NonNullable<NodeFacts['spod']>> {
+    const argv = [this.node.tools.npuSmi, 'info', '-t', 'spod-info', '-i', '0', '-c', '0'];
+    const res = await this.call(argv, this.timeout(NPU_SMI_TIMEOUT_MS));
+    if (!('r' in res)) return res;
+    const { r } = res;
+    const err = npuSmiErrorText(r.stdout, r.stderr);
+    if (r.code !== 0 || err) return { kind: 'error', message: err ?? firstLine(r.stderr) ?? firstLine(r.stdout) ?? `exit status ${r.code}`, exitCode: r.code };
+    const v = parseSpodInfo(r.stdout);
+    return v ? { kind: 'ok', value: v } : { kind: 'unexpected', firstLine: firstLine(r.stdout) ?? '' };
   }
 
   async ping(npu: number, address: string): Promise<Outcome<PingFacts>> {
@@ -512,7 +550,7 @@ export async function recheckTls(nodes: PreflightNode[], facts: NodeFacts[], opt
     if (!node || f.ssh.kind !== 'ok') return;
     const t = await node.transport();
     const caller = new HccnCaller(t, node, opts, f);
-    for (let npu = 0; npu < opts.npusPerNode; npu++) await caller.npuCheck(npuFacts(f, npu), npu, 'tls');
+    for (let npu = 0; npu < (f.devices ?? opts.npusPerNode); npu++) await caller.npuCheck(npuFacts(f, npu), npu, 'tls');
     f.hccnConf = await readHccnConf(t, opts.signal);
   }));
 }

@@ -42,6 +42,8 @@ export interface NpuSmiFacts {
   server?: ServerFacts;
   /** The process table; null when npu-smi printed none (some versions stop after the chip table). */
   processes?: NpuSmiProcessFact[] | null;
+  /** A3 only: each die's NPU, chip and device (physical) id, as the node printed them (a3.ts). */
+  dies?: { device: number; npu: number; chip: number }[];
 }
 
 export interface TlsFacts {
@@ -207,6 +209,10 @@ export interface NodeFacts {
   /** TCP probes from this node to its peers (network.ts); absent when none were planned. */
   reach?: Outcome<ReachFacts>;
   npus: Record<number, NpuFacts>;
+  /** Devices checked on this node when it differs from the inventory's npusPerNode (16 on an A3, a3.ts). */
+  devices?: number;
+  /** A3 only: `npu-smi info -t spod-info -i 0 -c 0` (a3.ts: the super-pod notice). */
+  spod?: Outcome<{ sdid?: number; superPodId?: number; serverIndex?: number }>;
   pings: PingResult[];
   /** Said once per node (e.g. "hccn_tool stayed busy after a hung call"): shown with its failures. */
   notes: string[];
@@ -217,6 +223,8 @@ export interface JudgeContext {
   npusPerNode: number;
   /** The inventory gives npusPerNode explicitly (not the default): `hardware` then checks it. */
   npusPerNodeGiven?: boolean;
+  /** npusPerNode left out, but the deployment needs this many devices per node (A3: 16): `hardware` checks it. */
+  devicesNeeded?: { count: number; why: string };
   gateway: 'optional' | 'required';
   /** Minimum driver version and where the requirement comes from ("CANN 8.2.RC1 in <image>"). */
   minDriver: { version: string; reason: string };

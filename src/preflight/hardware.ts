@@ -2,8 +2,8 @@
  * Check `hardware` (cli-contract "Checks added in v2"): every node is the same kind of server — Atlas
  * 800 A2 (one die per NPU: 8 devices) or Atlas 800 A3 (8 NPUs × 2 dies = 16 devices) — and that kind
  * agrees with `npusPerNode` when the inventory gives it. The kind comes from the `npu-smi info` table
- * preflight already reads (ascend-tools.md §4.2, §6). A3 stays unsupported in this version (the
- * `npu-smi` check refuses it); this check only names it, so that a mixed rack shows its odd nodes.
+ * preflight already reads (ascend-tools.md §4.2, §6). A2 and A3 are both supported, never mixed: a
+ * mixed rack shows its odd nodes here.
  */
 import { nonA2Reason, type NpuSmiInfo } from '../ascend/npu-smi.js';
 import type { Finding } from './finding.js';
@@ -50,7 +50,7 @@ export function judgeHardware(out: Finding[], nodes: readonly NodeFacts[], ctx: 
   }
   if (servers.length === 0) return;
 
-  // The reference kind: the most common; on a tie A2 (the kind this version supports), else the first.
+  // The reference kind: the most common; on a tie A2, else the first.
   const counts = new Map<string, number>();
   for (const { s } of servers) counts.set(kindKey(s), (counts.get(kindKey(s)) ?? 0) + 1);
   let ref = kindKey(servers[0]!.s);
@@ -66,13 +66,15 @@ export function judgeHardware(out: Finding[], nodes: readonly NodeFacts[], ctx: 
       const who = holders.length === 1 ? `${holders[0]} is` : `${holders.join(', ')} are`;
       out.push({ node, check: 'hardware', status: 'fail',
         message: `${describeServer(s)}, but ${who} ${describeServer(refServer)}: every node must be the same kind of server`,
-        hint: s.kind === 'A3'
-          ? `A3 (dual-die) servers are not supported by this version: leave ${node} out (remove it from the inventory, or pick nodes with --node)`
-          : `use servers of one kind: leave ${node} out (remove it from the inventory, or pick nodes with --node)` });
+        hint: `use servers of one kind (HCCL and the rank table need the same devices on every server): leave ${node} out (remove it from the inventory, or pick nodes with --node)` });
     } else if (ctx.npusPerNodeGiven && s.devices !== ctx.npusPerNode) {
       out.push({ node, check: 'hardware', status: 'fail',
         message: `npusPerNode: ${ctx.npusPerNode} in the inventory, but the node has ${s.devices} devices: ${describeServer(s)}`,
         hint: `set npusPerNode: ${s.devices} in the inventory (HCCL devices per node: 8 on an Atlas 800 A2, 16 on an A3)` });
+    } else if (ctx.devicesNeeded && s.devices !== ctx.devicesNeeded.count) {
+      out.push({ node, check: 'hardware', status: 'fail',
+        message: `${ctx.devicesNeeded.why} needs ${ctx.devicesNeeded.count} devices per node, but the node has ${s.devices}: ${describeServer(s)}`,
+        hint: `set parallel sizes for ${s.devices} devices per node in the deployment file (HCCL devices per node: 8 on an Atlas 800 A2, 16 on an A3)` });
     } else {
       out.push({ node, check: 'hardware', status: 'pass',
         message: servers.length > 1 ? `${describeServer(s)}, like every other node` : describeServer(s) });

@@ -11,6 +11,7 @@ import { judgePortHealth } from './optics.js';
 import { judgeWeights } from './weights.js';
 import { judgeHbm } from './hbm.js';
 import { judgeShm } from './shm.js';
+import { judgeSuperPod, labelDieFindings } from './a3.js';
 
 const CHECK_ORDER: CheckId[] = [
   'ssh', 'clock', 'driver', 'npu-smi', 'container-runtime', 'image', 'model', 'ports', 'hccn.conf',
@@ -84,7 +85,8 @@ function valueOr<T>(
   return undefined;
 }
 
-export function judge(facts: readonly NodeFacts[], ctx: JudgeContext): Finding[] {
+export function judge(facts: readonly NodeFacts[], base: JudgeContext): Finding[] {
+  let ctx = base;
   const out: Finding[] = [];
   const reachable = facts.filter((n) => n.ssh.kind === 'ok');
 
@@ -96,6 +98,8 @@ export function judge(facts: readonly NodeFacts[], ctx: JudgeContext): Finding[]
       continue;
     }
     out.push(f(n.node, 'ssh', 'pass', `connected to ${n.host}`));
+    // An A3 node detected beside an npusPerNode the inventory left out is judged on its own 16 devices.
+    if (n.devices !== undefined && !ctx.npusPerNodeGiven) ctx = { ...ctx, npusPerNode: n.devices };
     judgeClock(out, n, ctx);
     judgeNpuSmi(out, n, ctx);
     judgeRuntime(out, n, ctx);
@@ -104,6 +108,8 @@ export function judge(facts: readonly NodeFacts[], ctx: JudgeContext): Finding[]
     judgePortHealth(out, n, ctx);
     judgeAddress(out, n);
     judgeReach(out, n, ctx);
+    judgeSuperPod(out, n);
+    ctx = base;
   }
   judgeHardware(out, reachable, ctx);
   judgeDriver(out, reachable, ctx);
@@ -114,9 +120,12 @@ export function judge(facts: readonly NodeFacts[], ctx: JudgeContext): Finding[]
   judgeIpUniqueness(out, reachable, ctx);
   judgePing(out, reachable);
   if (facts.length === 1 && ctx.unselectedNodes?.length) judgePingNotSelected(out, reachable, ctx);
+  else if (facts.length === 1 && reachable.length === 1) {
+    out.push(f(reachable[0]!.node, 'ping', 'pass', 'not needed: a single server has no peer to reach over RoCE'));
+  }
 
   const order = new Map(facts.map((n, i) => [n.node, i]));
-  return out.sort(
+  return labelDieFindings(out, facts).sort(
     (a, b) =>
       (order.get(a.node)! - order.get(b.node)!) ||
       checkRank(a.check) - checkRank(b.check) ||
@@ -141,21 +150,22 @@ function judgeNpuSmi(out: Finding[], n: NodeFacts, ctx: JudgeContext): void {
   if (!info) return;
   if (info.unsupported) {
     out.push(f(n.node, 'npu-smi', 'fail', info.unsupported,
-      'ascendctl targets Atlas 800T/800I A2 (910B): use a node of that kind'));
+      'ascendctl targets Atlas 800T/800I A2 (910B) and Atlas 800 A3 (910C): use a node of those kinds'));
     return;
   }
   const byId = new Map(info.devices.map((d) => [d.id, d]));
   for (let npu = 0; npu < ctx.npusPerNode; npu++) {
     const d = byId.get(npu);
     if (!d) {
-      out.push(f(n.node, 'npu-smi', 'fail', `NPU ${npu} is not listed by npu-smi info`,
+      out.push(f(n.node, 'npu-smi', 'fail', `${info.dies ? 'device' : 'NPU'} ${npu} is not listed by npu-smi info`,
         'check the NPU with npu-smi info and dmesg; the driver may have lost the device (or set npusPerNode)', npu));
     } else if (d.health === 'OK') {
       out.push(f(n.node, 'npu-smi', 'pass', `${d.name} Health OK`, undefined, npu));
     } else {
       const status: Status = d.health === 'Warning' ? 'warn' : 'fail';
+      const die = info.dies?.find((x) => x.device === npu);
       out.push(f(n.node, 'npu-smi', status, `${d.name} Health ${d.health}`,
-        `see the error codes with npu-smi info -t health -i ${npu} -c 0 on ${n.node}`, npu));
+        `see the error codes with npu-smi info -t health -i ${die ? die.npu : npu} -c ${die ? die.chip : 0} on ${n.node}`, npu));
     }
   }
 }
@@ -435,7 +445,8 @@ function judgeModel(out: Finding[], nodes: readonly NodeFacts[], ctx: JudgeConte
 function judgeIpUniqueness(out: Finding[], nodes: readonly NodeFacts[], ctx: JudgeContext): void {
   const owners = new Map<string, { node: string; npu: number }[]>();
   for (const n of nodes) {
-    for (let npu = 0; npu < ctx.npusPerNode; npu++) {
+    const devices = !ctx.npusPerNodeGiven && n.devices !== undefined ? n.devices : ctx.npusPerNode;
+    for (let npu = 0; npu < devices; npu++) {
       const ip = n.npus[npu]?.ip;
       if (ip?.kind === 'ok' && ip.value) {
         const list = owners.get(ip.value.address) ?? [];

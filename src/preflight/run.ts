@@ -64,6 +64,7 @@ export async function runPreflight(opts: PreflightOptions): Promise<PreflightRes
   const nodes = preflightNodes(inventory.nodes, opts.pool);
   const base = {
     npusPerNode: inventory.npusPerNode,
+    ...(inventory.npusPerNodeGiven ? {} : { detectDevices: true }),
     pingMode: opts.pingMode ?? 'auto',
     ...(opts.callTimeoutMs !== undefined ? { callTimeoutMs: opts.callTimeoutMs } : {}),
     ...(opts.busyBudgetMs !== undefined ? { busyBudgetMs: opts.busyBudgetMs } : {}),
@@ -84,13 +85,18 @@ export async function runPreflight(opts: PreflightOptions): Promise<PreflightRes
     if (extra?.reach) f.reach = extra.reach;
   }
   const ctx: JudgeContext = {
-    npusPerNode: inventory.npusPerNode,
+    npusPerNode: inventory.npusPerNodeGiven ? inventory.npusPerNode : detectedDevices(facts, inventory.npusPerNode),
     gateway: inventory.checks.gateway,
     minDriver: requiredDriver(inventory, deployment),
     compareVersions: compareDriverVersions,
     clockToleranceMs: 2_000,
   };
   if (inventory.npusPerNodeGiven) ctx.npusPerNodeGiven = true;
+  else if (deployment) {
+    const p = deployment.parallel;
+    ctx.devicesNeeded = { count: inventory.npusPerNode,
+      why: `the deployment (dataParallelSize ${p.dataParallelSize} × tensorParallelSize ${p.tensorParallelSize} over ${inventory.allNodes.length} node${inventory.allNodes.length === 1 ? '' : 's'})` };
+  }
   const selected = new Set(inventory.nodes.map((n) => n.name));
   const unselected = inventory.allNodes.map((n) => n.name).filter((n) => !selected.has(n));
   if (unselected.length > 0) ctx.unselectedNodes = unselected;
@@ -168,6 +174,23 @@ async function networkOptions(opts: PreflightOptions, nodes: PreflightNode[]): P
 export function deploymentPorts(d: Deployment): number[] {
   if (d.backend === 'vllm-ascend') return [d.vllm?.port ?? 8000];
   return [...new Set([d.ports.http, d.ports.management, d.ports.metrics, d.ports.multiNodesInfer])];
+}
+
+/**
+ * HCCL devices per node when the inventory leaves npusPerNode out: the count most nodes showed (16 on A3
+ * racks), else the default. A node of another kind is the `hardware` check's to report.
+ */
+export function detectedDevices(facts: readonly NodeFacts[], fallback: number): number {
+  const counts = new Map<number, number>();
+  for (const f of facts) {
+    if (f.ssh.kind !== 'ok' || f.npuSmi?.kind !== 'ok') continue;
+    const n = f.devices ?? fallback;
+    counts.set(n, (counts.get(n) ?? 0) + 1);
+  }
+  let best = fallback;
+  let bestCount = 0;
+  for (const [n, c] of counts) if (c > bestCount || (c === bestCount && n === fallback)) { best = n; bestCount = c; }
+  return best;
 }
 
 function deferred(): { promise: Promise<void>; resolve(): void } {

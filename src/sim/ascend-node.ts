@@ -6,7 +6,7 @@
 import { posix } from 'node:path';
 import type { SimCluster } from './cluster.js';
 import {
-  DEFAULT_DRIVER_VERSION, DEFAULT_NPU_NAME, DEFAULT_NPUS, DEFAULT_SSH_PORT, defaultDeviceIp, type SimNodeSpec,
+  A3_DEVICES, A3_NPU_NAME, DEFAULT_DRIVER_VERSION, DEFAULT_NPU_NAME, DEFAULT_NPUS, DEFAULT_SSH_PORT, defaultDeviceIp, type SimNodeSpec,
 } from './cluster-spec.js';
 import { createHccnTool, type HccnChannel } from './hccn-tool.js';
 import { createNpuSmi } from './npu-smi.js';
@@ -53,8 +53,11 @@ export class SimNode {
   readonly profile: LatencyProfile;
   readonly fs: SimFs;
   readonly cluster: SimCluster;
+  /** Devices: NPUs on an A2, dies on an A3 (physical ids 0..npuCount-1). */
   readonly npuCount: number;
   readonly npuName: string;
+  /** An Atlas 800 A3: 2 dies per NPU, device (physical id) = 2 × NPU + chip (ascend-tools.md §6). */
+  readonly a3: boolean;
   /** Program table: name → program. Extensions add to it (the container runtime registers `docker`). */
   readonly programs = new Map<string, SimProgram>();
   /** Listening sockets opened by simulated services, keyed `address:port` (shown by `ss -Htln`). */
@@ -81,8 +84,9 @@ export class SimNode {
     this.profile = init.profile;
     this.fs = init.fs;
     this.cluster = init.cluster;
-    this.npuCount = init.spec.npus ?? DEFAULT_NPUS;
-    this.npuName = init.spec.npuName ?? DEFAULT_NPU_NAME;
+    this.a3 = init.spec.server === 'A3' || (init.spec.faults ?? []).some((f) => f.kind === 'a3-server');
+    this.npuCount = init.spec.npus ?? (this.a3 ? A3_DEVICES : DEFAULT_NPUS);
+    this.npuName = init.spec.npuName ?? (this.a3 ? A3_NPU_NAME : DEFAULT_NPU_NAME);
     this.faultList = [...(init.spec.faults ?? [])];
     this.tls = this.tlsFromFaults();
     this.processes = Array.from({ length: this.npuCount }, () => []);

@@ -11,7 +11,12 @@ export interface SimNodeSpec {
   host: string;
   /** SSH port of the in-process ssh2 front-end; default 2222. */
   sshPort?: number;
-  /** NPUs in the node; default 8. */
+  /**
+   * The server kind: 'A2' (Atlas 800 A2, one die per NPU; the default) or 'A3' (Atlas 800 A3: 8 NPUs × 2
+   * dies, each die its own device, ascend-tools.md §6). An `a3-server` fault in the spec means 'A3' too.
+   */
+  server?: 'A2' | 'A3';
+  /** Devices in the node (NPUs on A2, dies on A3); default 8 on A2, 16 on A3. */
   npus?: number;
   /** npu-smi name; default '910B3'. */
   npuName?: string;
@@ -40,6 +45,9 @@ export interface SimClusterSpec {
 export const DEFAULT_SSH_PORT = 2222;
 export const DEFAULT_NPUS = 8;
 export const DEFAULT_NPU_NAME = '910B3';
+/** Devices and chip name of a simulated Atlas 800 A3 (the VA-3002 capture: 8 × `Ascend910`, 2 dies each). */
+export const A3_DEVICES = 16;
+export const A3_NPU_NAME = 'Ascend910';
 export const DEFAULT_DRIVER_VERSION = '25.2.0';
 
 /** Device (RoCE) address of an NPU: strings for files and outputs only, never contacted. */
@@ -70,6 +78,7 @@ export const simFaultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('optics-rx-low'), npu, lane: z.number().int().min(0).max(7).optional() }),
   z.object({ kind: z.literal('optics-unsupported'), npu: npu.optional() }),
   z.object({ kind: z.literal('a3-server') }),
+  z.object({ kind: z.literal('a3-super-pod') }),
   z.object({ kind: z.literal('link-flaps'), npu, count: z.number().int().min(1).max(500), hoursAgo: z.number().min(0).optional() }),
   z.object({
     kind: z.literal('ping-loss'), npu, peer: z.string().optional(),
@@ -113,6 +122,7 @@ export const simNodeSpecSchema = z.strictObject({
   name: z.string().min(1),
   host: loopback,
   sshPort: z.number().int().min(1).max(65535).optional(),
+  server: z.enum(['A2', 'A3']).optional(),
   npus: z.number().int().min(1).max(16).optional(),
   npuName: z.string().min(1).optional(),
   driverVersion: z.string().min(1).optional(),

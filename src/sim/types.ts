@@ -83,6 +83,11 @@ export type SimFault =
    * (`Chip  Phy-ID`, Phy-ID 0–15, name `Ascend910`), as an odd node in an A2 rack would.
    */
   | { kind: 'a3-server' }
+  /**
+   * An A3 node whose dies report a configured super-pod server id (`npu-smi info -t spod-info`: Server
+   * Index ≠ 1023), as a server in an Atlas 900 SuperPoD would; a standalone A3 reports 1023 (atlas-a3.md §a.4).
+   */
+  | { kind: 'a3-super-pod' }
   /** `count` link-down/up pairs in `-link_stat -g`, the latest `hoursAgo` (default 1) hours ago, 10 min apart. */
   | { kind: 'link-flaps'; npu: number; count: number; hoursAgo?: number }
   /** Pings from this NPU to `peer` (a node name; default every peer) lose `lost` of 3 probes (default 3). */

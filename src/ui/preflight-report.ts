@@ -7,6 +7,7 @@ import type { NodeFacts } from '../preflight/facts.js';
 import type { Output } from './output.js';
 import { compactRanges } from './ranges.js';
 import { foldNodeSet } from '../config/nodeset.js';
+import { withoutDiePrefix } from '../preflight/a3.js';
 
 /**
  * Above this many nodes (where the ping plan turns into a ring) the nodes that passed everything share one
@@ -29,6 +30,29 @@ interface Group {
   hint?: string;
   npus: number[];
   nodeLevel: boolean;
+  /** A3: the one die of the group, named ("NPU 3 chip 1 (device 7)"). */
+  label?: string;
+}
+
+/**
+ * On an A3 node the messages start with the die ("NPU 3 chip 1 (device 7): …"): dies that fail alike are
+ * grouped on the rest of the message and shown as `device 3,7`, a lone die as its full name.
+ */
+function groupDieFindings(list: Finding[]): Group[] {
+  const groups = groupFindings(list.map((f) => ({ ...f, message: withoutDiePrefix(f.message) })));
+  for (const g of groups) {
+    if (g.npus.length !== 1) continue;
+    const one = list.find((f) => f.npu === g.npus[0] && f.check === g.check && withoutDiePrefix(f.message) === g.message);
+    const label = one ? /^(NPU \d+ chip \d+ \(device \d+\)): /.exec(one.message)?.[1] : undefined;
+    if (label) g.label = label;
+  }
+  return groups;
+}
+
+function where(g: Group, dies: boolean): string {
+  if (g.nodeLevel) return '';
+  if (g.label) return `${g.label}  `;
+  return `${dies ? 'device' : 'NPU'} ${compactRanges(g.npus)}  `;
 }
 
 function groupFindings(list: Finding[]): Group[] {
@@ -87,14 +111,14 @@ export function renderPreflightReport(input: PreflightReportInput, out: Output, 
     lines.push(`${fails.length ? c.red(s.fail) : c.yellow(s.warn)} ${name} ${addr}  ${parts.join(', ')}`);
     const facts = input.facts.find((f) => f.node === node.name);
     for (const note of facts?.notes ?? []) lines.push(`    ${c.dim(`note: ${note}`)}`);
-    for (const g of groupFindings(fails)) {
-      const where = g.nodeLevel ? '' : `NPU ${compactRanges(g.npus)}  `;
-      lines.push(`    ${c.red(s.fail)} ${g.check.padEnd(checkWidth)}${where}${g.message}`);
+    const dies = facts?.npuSmi?.kind === 'ok' && facts.npuSmi.value.dies !== undefined;
+    const group = dies ? groupDieFindings : groupFindings;
+    for (const g of group(fails)) {
+      lines.push(`    ${c.red(s.fail)} ${g.check.padEnd(checkWidth)}${where(g, dies)}${g.message}`);
       if (g.hint) lines.push(`      ${' '.repeat(checkWidth)}${c.dim(`${s.arrow} ${g.hint}`)}`);
     }
-    for (const g of groupFindings(warns)) {
-      const where = g.nodeLevel ? '' : `NPU ${compactRanges(g.npus)}  `;
-      lines.push(`    ${c.yellow(s.warn)} ${g.check.padEnd(checkWidth)}${where}${g.message}`);
+    for (const g of group(warns)) {
+      lines.push(`    ${c.yellow(s.warn)} ${g.check.padEnd(checkWidth)}${where(g, dies)}${g.message}`);
       if (g.hint) lines.push(`      ${' '.repeat(checkWidth)}${c.dim(`${s.arrow} ${g.hint}`)}`);
     }
   }
@@ -133,7 +157,7 @@ export function renderPreflightReport(input: PreflightReportInput, out: Output, 
 function renderPingFailures(input: PreflightReportInput, out: Output, c: Output['color']): string[] {
   const s = out.symbols();
   const lines: string[] = [];
-  for (let npu = 0; npu < input.npusPerNode; npu++) {
+  for (let npu = 0; npu < planesOf(input); npu++) {
     const byPeer = new Map<string, string[]>();
     let total = 0;
     for (const f of input.facts) {
@@ -148,9 +172,20 @@ function renderPingFailures(input: PreflightReportInput, out: Output, c: Output[
     if (lines.length === 0) lines.push(c.bold('Failing pings of the failing NPU planes (from → to):'));
     const failedCount = [...byPeer.values()].reduce((a, l) => a + l.length, 0);
     const pairs = [...byPeer].map(([peer, from]) => `${c.red(s.fail)} ${foldNodeSet(from)} ${s.arrow} ${peer}`);
-    lines.push(`  NPU ${npu}  ${failedCount} of ${total} failed: ${pairs.join(`  ${s.dot} `)}`);
+    lines.push(`  ${planeName(input, npu)}  ${failedCount} of ${total} failed: ${pairs.join(`  ${s.dot} `)}`);
   }
   return lines;
+}
+
+/** Ping planes: npusPerNode, or the 16 devices of A3 nodes detected beside an inventory that left it out. */
+function planesOf(input: PreflightReportInput): number {
+  return Math.max(input.npusPerNode, ...input.facts.map((f) => f.devices ?? 0));
+}
+
+/** `NPU 3` on A2; on A3 a plane is a die: `device 7` (each die pings the same die of its peers). */
+function planeName(input: PreflightReportInput, plane: number): string {
+  const a3 = input.facts.some((f) => f.npuSmi?.kind === 'ok' && f.npuSmi.value.dies !== undefined);
+  return a3 ? `device ${plane}` : `NPU ${plane}`;
 }
 
 /** One grid per NPU plane with at least one failing pair: rows ping, columns answer. */
@@ -158,7 +193,7 @@ function renderPingGrid(input: PreflightReportInput, out: Output, c: Output['col
   const s = out.symbols();
   const names = input.nodes.map((n) => n.name);
   const lines: string[] = [];
-  for (let npu = 0; npu < input.npusPerNode; npu++) {
+  for (let npu = 0; npu < planesOf(input); npu++) {
     const cell = new Map<string, 'ok' | 'fail'>();
     let anyFail = false;
     for (const f of input.facts) {
@@ -172,7 +207,7 @@ function renderPingGrid(input: PreflightReportInput, out: Output, c: Output['col
     if (!anyFail) continue;
     if (lines.length === 0) lines.push(c.bold('Ping results of the failing NPU planes (row pings column):'));
     const w = Math.max(5, ...names.map((n) => n.length));
-    lines.push(`  ${`NPU ${npu}`.padEnd(w)}  ${names.map((n) => n.padStart(w)).join(' ')}`);
+    lines.push(`  ${planeName(input, npu).padEnd(w)}  ${names.map((n) => n.padStart(w)).join(' ')}`);
     for (const from of names) {
       const row = names.map((to) => {
         if (from === to) return c.dim(s.dot.padStart(w));

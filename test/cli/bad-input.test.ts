@@ -96,20 +96,22 @@ describe('bad input: exit 2, located, no node contacted', () => {
     await expectInputError(['preflight', dep], /bad-dep\.yaml:\d+:\d+.*parallel\./s);
   });
 
-  it('mindie on one node: the backend line, before any node is contacted (deploy, --dry-run, preflight, render)', async () => {
-    const inv = inventory(`${goodHeader()}nodes:\n  - name: node1\n    host: ${HOST}\n`);
-    const dep = join(dir, 'one-node.yaml');
+  it('mindie on 8 A3 servers (more than 4): the backend line with the documented limit, before any node is contacted (deploy, --dry-run, preflight, render)', async () => {
+    // One server is no longer bad input (issue #10: MindIE's single-node configuration); the A3 limit is.
+    const hosts = [1, 2, 3, 4, 5, 6, 7, 8].map((i) => `  - name: node${i}\n    host: 127.0.0.${i}\n`).join('');
+    const inv = inventory(`${goodHeader()}npusPerNode: 16\nnodes:\n${hosts}`);
+    const dep = join(dir, 'eight-a3.yaml');
     writeFileSync(dep, [
-      'name: r1', `inventory: ${inv}`, 'backend: mindie', 'image: mindie:2.1.RC1-800I-A2',
+      'name: r1', `inventory: ${inv}`, 'backend: mindie', 'image: mindie:2.1.RC1-800I-A3',
       'model:', '  path: /data/models/r1', '  name: r1',
-      'parallel:', '  dataParallelSize: 1', '  tensorParallelSize: 8', '  moeTensorParallelSize: 1', '  moeExpertParallelSize: 8', '',
+      'parallel:', '  dataParallelSize: 8', '  tensorParallelSize: 16', '  moeTensorParallelSize: 1', '  moeExpertParallelSize: 128', '',
     ].join('\n'));
-    const located = /one-node\.yaml:3:\d+.*backend.*2–60.*1 node/s;
+    const located = /eight-a3\.yaml:3:\d+.*backend.*at most 4 Atlas 800 A3 servers.*mindie_instg_0027.*has 8/s;
     const r = await expectInputError(['deploy', dep], located);
-    expect(r.stderr).toMatch(/→ .*add nodes/);
+    expect(r.stderr).toMatch(/→ .*fewer nodes/);
     await expectInputError(['deploy', dep, '--dry-run'], located);
     await expectInputError(['preflight', dep], located);
-    await expectInputError(['render', dep, '--out', join(dir, 'out-one')], located);
+    await expectInputError(['render', dep, '--out', join(dir, 'out-eight')], located);
   });
 
   it('a bad flag value', async () => {

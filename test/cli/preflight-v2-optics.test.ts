@@ -75,12 +75,14 @@ describe('preflight v2: optics, link-flaps, hardware', () => {
     });
   }
 
-  it('an A3 node is still refused by npu-smi, and hardware names it as A3', async () => {
+  it('an A3 node is read die by die by npu-smi (A3 is supported), and hardware names it as the odd kind', async () => {
     const r = await run({ node2: [{ kind: 'a3-server' }] });
-    expect(r.findings.find((f) => f.node === 'node2' && f.check === 'npu-smi')).toMatchObject({
-      status: 'fail', message: expect.stringMatching(/A3 is not supported by this version/) });
+    const smi = r.findings.filter((f) => f.node === 'node2' && f.check === 'npu-smi');
+    // the inventory says npusPerNode: 8, so 8 devices are checked (and hardware says the node has 16)
+    expect(smi.map((f) => [f.npu, f.status])).toEqual(Array.from({ length: 8 }, (_, i) => [i, 'pass']));
+    expect(smi[3]!.message).toBe('NPU 1 chip 1 (device 3): Ascend910 Health OK');
     const hw = r.findings.find((f) => f.node === 'node2' && f.check === 'hardware')!;
-    expect(hw.hint).toMatch(/A3 \(dual-die\) servers are not supported by this version/);
+    expect(hw.hint).toMatch(/use servers of one kind/);
     expect(of(r.findings, 'hardware').filter((f) => f.status === 'pass').map((f) => f.node)).toEqual(['node1', 'node3']);
   });
 

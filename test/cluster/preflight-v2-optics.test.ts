@@ -46,8 +46,9 @@ describe.skipIf(!canRunSshdCluster())('preflight v2 optics checks against real O
     expect(find('node1', 'link', 1)).toMatchObject({ status: 'pass' }); // UP at the moment of the check
     expect(find('node1', 'link-flaps', 3)).toMatchObject({ status: 'fail', message: expect.stringMatching(/^12 link-down events in the last 24 h \(latest .*, 30 min ago\)$/) });
     expect(find('node1', 'optics', 7)).toMatchObject({ status: 'fail', message: expect.stringMatching(/^Rx power lane 2 0\.0512 mW/) });
-    expect(find('node2', 'optics', 6)).toMatchObject({ status: 'fail', message: 'optical module not present' });
-    expect(find('node2', 'link-flaps', 0)).toMatchObject({ status: 'warn', message: expect.stringMatching(/^1 link-down event in the last 24 h/) });
+    // node2 is an A3: its per-device messages name the die (NPU, chip, device id; issue #10)
+    expect(find('node2', 'optics', 6)).toMatchObject({ status: 'fail', message: 'NPU 3 chip 0 (device 6): optical module not present' });
+    expect(find('node2', 'link-flaps', 0)).toMatchObject({ status: 'warn', message: expect.stringMatching(/^NPU 0 chip 0 \(device 0\): 1 link-down event in the last 24 h/) });
     expect(find('node2', 'hardware')).toMatchObject({ status: 'fail', message: expect.stringMatching(/^Atlas 800 A3 .* but node1 is Atlas 800 A2 \(8 × 910B3\)/) });
     expect(find('node1', 'hardware')).toMatchObject({ status: 'pass' });
     for (const x of rep!.findings.filter((f) => f.status === 'fail')) expect(x.hint, `${x.node} ${x.check}`).toBeTruthy();
