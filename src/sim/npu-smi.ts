@@ -111,17 +111,22 @@ function row(a: string, b: string, c: string): string {
   return `|${` ${a}`.padEnd(27)}|${` ${b}`.padEnd(15)}|${` ${c}`.padEnd(52)}|`;
 }
 
-export function infoTable(node: SimNode): string {
-  if (isA3(node)) return a3InfoTable(node);
+/** The banner and column headers; the second header row starts `Chip` (A2) or `Chip  Phy-ID` (A3). */
+function tableHead(node: SimNode, chipColumn: string): string[] {
   const v = node.driverVersion();
-  const lines = [
+  return [
     BORDER,
     `|${` npu-smi ${v}`.padEnd(34)}${`Version: ${v}`.padEnd(62)}|`,
     CELLS,
     '| NPU   Name                | Health        | Power(W)    Temp(C)           Hugepages-Usage(page)|',
-    '| Chip                      | Bus-Id        | AICore(%)   Memory-Usage(MB)  HBM-Usage(MB)        |',
+    `| ${chipColumn.padEnd(26)}| Bus-Id        | AICore(%)   Memory-Usage(MB)  HBM-Usage(MB)        |`,
     DOUBLE,
   ];
+}
+
+export function infoTable(node: SimNode): string {
+  if (isA3(node)) return a3InfoTable(node);
+  const lines = tableHead(node, 'Chip');
   for (let npu = 0; npu < node.npuCount; npu++) {
     const busy = node.npuProcesses(npu).length > 0;
     const power = (POWER[npu % POWER.length] ?? 95) + (busy ? 60 : 0);
@@ -150,15 +155,7 @@ export function infoTable(node: SimNode): string {
  * Device (physical id) = 2 × NPU + chip.
  */
 function a3InfoTable(node: SimNode): string {
-  const v = node.driverVersion();
-  const lines = [
-    BORDER,
-    `|${` npu-smi ${v}`.padEnd(34)}${`Version: ${v}`.padEnd(62)}|`,
-    CELLS,
-    '| NPU   Name                | Health        | Power(W)    Temp(C)           Hugepages-Usage(page)|',
-    '| Chip  Phy-ID              | Bus-Id        | AICore(%)   Memory-Usage(MB)  HBM-Usage(MB)        |',
-    DOUBLE,
-  ];
+  const lines = tableHead(node, 'Chip  Phy-ID');
   // An a3-server fault set on a running A2-sized node prints the full A3 layout over the node's 8 devices.
   const cards = a3Cards(node);
   const st = (phy: number) => phy % node.npuCount;
