@@ -9,6 +9,7 @@ import { createDeployReporter } from '../ui/deploy-reporter.js';
 import { intFlag, loadTargets } from './load.js';
 import { redactEnvFile } from '../ui/redact.js';
 import { jumpChain, sshCommand } from '../remote/endpoint.js';
+import { runCommandFor, runtimeOf } from '../deploy/run-command.js';
 import { foldNodeSetParts } from '../config/nodeset.js';
 
 export default async function deployCommand(ctx: Context, args: string[], opts: Record<string, unknown>): Promise<ExitCode> {
@@ -44,7 +45,7 @@ export default async function deployCommand(ctx: Context, args: string[], opts: 
           nodes: result.rendered.nodes.map((n) => ({
             node: n.node.name, address: n.node.host, role: n.node.index === 0 ? 'master' : 'worker',
             files: n.files.map((f) => ({ path: f.path, mode: f.mode.toString(8), content: shown(f) })),
-            command: n.containerArgv,
+            command: runCommandFor(runtimeOf(inventory.allNodes, n.node.name), n.containerArgv).argv,
           })),
         });
         return 0;
