@@ -1,6 +1,6 @@
 /**
  * One SSH connection to one host, made lazily and kept for the run: the handshake (host key check,
- * authentication, optional hop through a jump host) and the translation of every way it can fail into
+ * authentication, optional hops through jump hosts) and the translation of every way it can fail into
  * a RemoteError in domain words. The pool owns one Link per node and one per jump host.
  */
 import { Socket } from 'node:net';
