@@ -8,7 +8,8 @@ import { SshPool } from '../remote/ssh-pool.js';
 import { createDeployReporter } from '../ui/deploy-reporter.js';
 import { intFlag, loadTargets } from './load.js';
 import { redactEnvFile } from '../ui/redact.js';
-import { sshCommand } from '../remote/endpoint.js';
+import { jumpChain, sshCommand } from '../remote/endpoint.js';
+import { runCommandFor, runtimeOf } from '../deploy/run-command.js';
 import { foldNodeSetParts } from '../config/nodeset.js';
 
 export default async function deployCommand(ctx: Context, args: string[], opts: Record<string, unknown>): Promise<ExitCode> {
@@ -44,7 +45,7 @@ export default async function deployCommand(ctx: Context, args: string[], opts: 
           nodes: result.rendered.nodes.map((n) => ({
             node: n.node.name, address: n.node.host, role: n.node.index === 0 ? 'master' : 'worker',
             files: n.files.map((f) => ({ path: f.path, mode: f.mode.toString(8), content: shown(f) })),
-            command: n.containerArgv,
+            command: runCommandFor(runtimeOf(inventory.allNodes, n.node.name), n.containerArgv).argv,
           })),
         });
         return 0;
@@ -86,7 +87,8 @@ export default async function deployCommand(ctx: Context, args: string[], opts: 
       const jump = master.jumpHost;
       const url = new URL(result.record.endpoint);
       const port = url.port || '80';
-      ctx.out.line(`  reached   over SSH through the jump host ${jump.user}@${jump.hostname}: chat, bench and status tunnel on their own`);
+      const through = jump.jumpHost ? `the jump hosts ${jumpChain(master).map((h) => `${h.user}@${h.hostname}`).join(', ')}` : `the jump host ${jump.user}@${jump.hostname}`;
+      ctx.out.line(`  reached   over SSH through ${through}: chat, bench and status tunnel on their own`);
       ctx.out.line(c.dim(`            other clients: ${sshCommand(master, `${port}:${url.hostname}:${port}`)}`));
     }
     // The master, then the workers folded: `node01 (master), node[02-64]`.

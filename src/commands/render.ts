@@ -5,6 +5,7 @@ import type { Context } from '../context.js';
 import type { ExitCode } from '../errors.js';
 import { InputError } from '../errors.js';
 import { readAllDeviceIps } from '../deploy/device-ips.js';
+import { runCommandFor, runtimeOf } from '../deploy/run-command.js';
 import { nodeAddresses, toRenderInput } from '../deploy/plan.js';
 import { parseDeviceIps } from '../mindie/rank-table.js';
 import { renderDeployment } from '../mindie/render.js';
@@ -74,7 +75,8 @@ export default async function render(ctx: Context, args: string[], opts: Record<
       if (f.path.endsWith('/ranktable.json')) continue;
       await put(path.join(n.node.name, path.basename(f.path)), f.content, f.mode);
     }
-    await put(path.join(n.node.name, 'container-command.sh'), `#!/bin/sh\n# what ascendctl deploy runs on ${n.node.name} (${n.node.host})\n${n.containerCommand}\n`);
+    const run = runCommandFor(runtimeOf(inventory.allNodes, n.node.name), n.containerArgv);
+    await put(path.join(n.node.name, 'container-command.sh'), `#!/bin/sh\n# what ascendctl deploy runs on ${n.node.name} (${n.node.host})\n${run.text}\n`);
   }
   ctx.out.line(`wrote ${written.length} files to ${path.relative(ctx.cwd, outDir) || '.'}:`);
   for (const w of written) ctx.out.line(`  ${w}`);

@@ -79,13 +79,32 @@ export function parseJumpHost(text: string): JumpHostSpec | undefined {
   return spec;
 }
 
+/**
+ * `ssh -J` text: one `[user@]host[:port]`, or a comma-separated chain of them, first hop first. The
+ * problem with the first malformed hop, or the hops.
+ */
+export function parseJumpChain(text: string): { hops: JumpHostSpec[] } | { problem: string } {
+  const parts = text.split(',');
+  const hops: JumpHostSpec[] = [];
+  for (const [i, part] of parts.entries()) {
+    const spec = parseJumpHost(part);
+    if (!spec) {
+      const expected = 'expected [user@]host[:port] (e.g. ops@bastion.example.com:22)';
+      if (parts.length === 1) return { problem: `${expected}, got ${JSON.stringify(text)}` };
+      return { problem: `jump host ${i + 1} of ${parts.length} ${JSON.stringify(part.trim())}: ${expected}, hops separated by commas, got ${JSON.stringify(text)}` };
+    }
+    hops.push(spec);
+  }
+  return { hops };
+}
+
 const jumpHostSchema = z.string().transform((v, ctx) => {
-  const spec = parseJumpHost(v);
-  if (!spec) {
-    ctx.issues.push({ code: 'custom', input: v, message: `expected [user@]host[:port] (e.g. ops@bastion.example.com:22), got ${JSON.stringify(v)}` });
+  const chain = parseJumpChain(v);
+  if ('problem' in chain) {
+    ctx.issues.push({ code: 'custom', input: v, message: chain.problem });
     return z.NEVER;
   }
-  return spec;
+  return chain.hops;
 });
 
 const pathString = z.string().min(1);
@@ -100,7 +119,9 @@ const sshSchema = z
       .enum(STRICT_HOST_KEY_CHECKING)
       .optional()
       .describe('yes (default): host keys must be in knownHostsFile; accept-new: record unknown keys; no: do not verify.'),
-    jumpHost: jumpHostSchema.optional().describe('[user@]host[:port] of a bastion, like ssh -J.'),
+    jumpHost: jumpHostSchema
+      .optional()
+      .describe('[user@]host[:port] of a bastion, like ssh -J; a chain is comma-separated, first hop first: ops@bastion1:22,admin@bastion2.'),
     connectTimeout: durationSchema.optional().describe('10s, 500ms, 2m, or seconds. Default 10s.'),
     become: z
       .enum(['none', 'sudo'])
@@ -204,7 +225,11 @@ export interface ToolPaths {
  */
 export type SshEndpoint = Omit<RemoteSshEndpoint, 'name' | 'jumpHost' | 'agentSocket'> & { agentSocket: string | undefined };
 
-export type ResolvedJumpHost = SshEndpoint;
+/** A jump host; in a chain, `jumpHost` is the hop before it (the first hop has none). */
+export type ResolvedJumpHost = SshEndpoint & { jumpHost?: ResolvedJumpHost };
+
+/** Hops in a chain, counting the ones a first hop's own ProxyJump adds: beyond this it is a loop. */
+const MAX_JUMP_HOPS = 8;
 
 export interface ResolvedNode extends SshEndpoint {
   name: string;
@@ -410,40 +435,69 @@ function resolveNode(entry: InventoryNodeEntry, entryIndex: number, inv: Invento
     ...(entry.address !== undefined ? { address: entry.address } : {}),
   };
 
-  let jumpSpec: JumpHostSpec | undefined = jump?.value;
+  let jumpSpecs: JumpHostSpec[] | undefined = jump?.value;
   const jumpPath: YamlPath = jump?.path ?? hostPath;
-  if (!jumpSpec && cfg.proxyJump !== undefined) {
-    if (cfg.proxyJump.includes(',')) {
-      ctx.problems.push({ path: hostPath, message: `ProxyJump ${cfg.proxyJump} in ${sshConfigName(ctx)} chains several jump hosts; ascendctl supports one (set ssh.jumpHost to override)` });
-    } else {
-      jumpSpec = parseJumpHost(cfg.proxyJump);
-      if (!jumpSpec) ctx.problems.push({ path: hostPath, message: `ProxyJump ${cfg.proxyJump} in ${sshConfigName(ctx)}: expected [user@]host[:port]` });
-    }
+  if (!jumpSpecs && cfg.proxyJump !== undefined) {
+    const chain = parseJumpChain(cfg.proxyJump);
+    if ('problem' in chain) ctx.problems.push({ path: hostPath, message: `ProxyJump ${cfg.proxyJump} in ${sshConfigName(ctx)}: ${chain.problem}` });
+    else jumpSpecs = chain.hops;
   }
-  if (jumpSpec) {
-    const jh = resolveJumpHost(jumpSpec, endpoint, jumpPath, ctx);
+  if (jumpSpecs) {
+    const jh = resolveJumpChain(jumpSpecs, endpoint, jumpPath, ctx);
     if (jh) node.jumpHost = jh;
   }
   return node;
 }
 
-/** The jump host: ssh_config for it, else the same settings as the node it leads to (the contract). */
-function resolveJumpHost(spec: JumpHostSpec, via: SshEndpoint, at: YamlPath, ctx: ResolveContext): ResolvedJumpHost | undefined {
-  let cfg: SshConfigEntry;
-  try {
-    cfg = ctx.sshConfig.lookup(spec.host, spec.user);
-  } catch (err) {
-    if (!(err instanceof InputError)) throw err;
-    ctx.problems.push({ path: at, message: err.message });
-    return undefined;
+/**
+ * A chain as OpenSSH runs `ssh -J a,b node`: b is reached with `ssh -J a b`, so b's own ProxyJump
+ * is overridden, while a is reached with a plain `ssh a`, so a's own ProxyJump in ssh_config, if any,
+ * comes before it. Returns the last hop, each hop linked to the one before it.
+ */
+function resolveJumpChain(specs: JumpHostSpec[], via: SshEndpoint, at: YamlPath, ctx: ResolveContext): ResolvedJumpHost | undefined {
+  const hops: { spec: JumpHostSpec; cfg: SshConfigEntry }[] = [];
+  let pending = [...specs];
+  while (pending.length > 0) {
+    const looked: { spec: JumpHostSpec; cfg: SshConfigEntry }[] = [];
+    for (const spec of pending) {
+      try {
+        looked.push({ spec, cfg: ctx.sshConfig.lookup(spec.host, spec.user) });
+      } catch (err) {
+        if (!(err instanceof InputError)) throw err;
+        ctx.problems.push({ path: at, message: err.message });
+        return undefined;
+      }
+    }
+    hops.unshift(...looked);
+    if (hops.length > MAX_JUMP_HOPS) {
+      ctx.problems.push({
+        path: at,
+        message: `the jump host chain is longer than ${MAX_JUMP_HOPS} hops (${hops.map((h) => h.spec.host).join(',')}); does ProxyJump in ${sshConfigName(ctx)} loop back?`,
+      });
+      return undefined;
+    }
+    const first = looked[0];
+    pending = [];
+    if (first?.cfg.proxyJump !== undefined) {
+      const chain = parseJumpChain(first.cfg.proxyJump);
+      if ('problem' in chain) {
+        ctx.problems.push({ path: at, message: `ProxyJump ${first.cfg.proxyJump} of jump host ${first.spec.host} in ${sshConfigName(ctx)}: ${chain.problem}` });
+        return undefined;
+      }
+      pending = chain.hops;
+    }
   }
-  if (cfg.proxyJump !== undefined) {
-    ctx.problems.push({
-      path: at,
-      message: `jump host ${spec.host} has its own ProxyJump (${cfg.proxyJump}) in ${sshConfigName(ctx)}; ascendctl supports one jump host`,
-    });
-    return undefined;
+  let prev: ResolvedJumpHost | undefined;
+  for (const [i, { spec, cfg }] of hops.entries()) {
+    const jh = resolveJumpHost(spec, cfg, via, at, ctx, hops.length > 1 ? ` ${i + 1} of ${hops.length}` : '');
+    if (prev) jh.jumpHost = prev;
+    prev = jh;
   }
+  return prev;
+}
+
+/** One jump host: ssh_config for it, else the same settings as the node it leads to (the contract). */
+function resolveJumpHost(spec: JumpHostSpec, cfg: SshConfigEntry, via: SshEndpoint, at: YamlPath, ctx: ResolveContext, position: string): ResolvedJumpHost {
   const agentSocket = cfg.identityAgent === undefined ? via.agentSocket : (cfg.identityAgent ?? undefined);
   const jh: ResolvedJumpHost = {
     host: spec.host,
@@ -458,7 +512,7 @@ function resolveJumpHost(spec: JumpHostSpec, via: SshEndpoint, at: YamlPath, ctx
     connectTimeoutMs: cfg.connectTimeoutMs ?? via.connectTimeoutMs,
     configFile: ctx.file.file,
   };
-  checkKnownHosts(ctx, jh, { fallback: at, from: cfg.knownHostsFile !== undefined ? `UserKnownHostsFile in ${sshConfigName(ctx)} for the jump host` : 'the same as the nodes' });
+  checkKnownHosts(ctx, jh, { fallback: at, from: cfg.knownHostsFile !== undefined ? `UserKnownHostsFile in ${sshConfigName(ctx)} for the jump host${position}` : 'the same as the nodes' });
   return jh;
 }
 

@@ -19,6 +19,7 @@ import { RemoteError, type Transport } from '../remote/transport.js';
 import { runPreflight, deploymentPorts, type PreflightResult } from '../preflight/run.js';
 import { readAllDeviceIps } from './device-ips.js';
 import { containerState, containerTail, docker, PODMAN_SHM_REFUSAL, pullProgress, runArgvFor, stopAndRemove, type ContainerState } from './docker.js';
+import { runCommandFor, runtimeOf } from './run-command.js';
 import { nodeAddresses, toRenderInput } from './plan.js';
 import { probeOnce, routeProbe, type ProbeTarget, type RoutedProbe } from './readiness.js';
 import { checkImageArchive } from './image-archive.js';
@@ -117,7 +118,7 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
     const ips = await readAllDeviceIps(nodes, pool, inventory.npusPerNode, signal);
     checkAbort();
     const rendered = renderDeployment(toRenderInput(dep, inventory, addresses, ips));
-    return { status: 'dry-run', rendered, plan: planText(rendered) };
+    return { status: 'dry-run', rendered, plan: planText(rendered, nodes) };
   }
 
   // The lock comes first: what is running, the preflight's view of the ports and the unchanged/replace
@@ -555,12 +556,13 @@ function firstToDie<T>(dead: (readonly [T, ContainerState | undefined | { error:
   return dead.reduce<(typeof dead)[number] | undefined>((best, d) => (best === undefined || when(d[1]) < when(best[1]) ? d : best), undefined);
 }
 
-function planText(r: RenderedDeployment): string[] {
+function planText(r: RenderedDeployment, nodes: readonly ResolvedNode[]): string[] {
   const lines: string[] = [];
   for (const n of r.nodes) {
     lines.push(`${n.node.name} (${n.node.host}, ${n.node.index === 0 ? 'master' : 'worker'}):`);
     for (const f of n.files) lines.push(`  write ${f.path} (mode ${f.mode.toString(8)})`);
-    lines.push(`  run   ${n.containerCommand}`);
+    // What runApply will run: the node's runtime word and its adaptations (podman), not the rendered `docker`.
+    lines.push(`  run   ${runCommandFor(runtimeOf(nodes, n.node.name), n.containerArgv).text}`);
   }
   return lines;
 }

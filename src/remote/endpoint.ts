@@ -30,8 +30,36 @@ export interface SshEndpoint {
   become?: 'sudo';
 }
 
-/** A jump host is reached directly (no nested jumps) and checked with its own settings. */
-export type JumpEndpoint = Omit<SshEndpoint, 'name' | 'jumpHost' | 'host'> & { host: string };
+/**
+ * A jump host, checked with its own settings. In a chain (`ssh -J a,b`) the node's `jumpHost` is the
+ * last hop (b) and each hop's `jumpHost` is the one before it; the first hop (a) is reached directly.
+ */
+export type JumpEndpoint = Omit<SshEndpoint, 'name' | 'jumpHost' | 'host'> & { host: string; jumpHost?: JumpEndpoint };
+
+/** The hops in the order they are dialled (the first is reached directly); empty without a jump host. */
+export function jumpChain<T extends { jumpHost?: T | undefined }>(ep: { jumpHost?: T | undefined }): T[] {
+  const hops: T[] = [];
+  for (let hop = ep.jumpHost; hop !== undefined; hop = hop.jumpHost) {
+    if (hops.includes(hop)) break;
+    hops.unshift(hop);
+  }
+  return hops;
+}
+
+/** What `ssh -J` takes: `user@host:port` per hop, comma-separated, first hop first. */
+export function jumpSpec(ep: { jumpHost?: JumpHop | undefined }): string {
+  return jumpChain<JumpHop>(ep)
+    .map((h) => `${h.user}@${formatAddress(h.hostname, h.port)}`)
+    .join(',');
+}
+
+/** The parts of a hop that name it (messages, `ssh -J`). */
+export interface JumpHop {
+  user: string;
+  hostname: string;
+  port: number;
+  jumpHost?: JumpHop | undefined;
+}
 
 /** "node3 (10.0.0.3:22)": the form every message about a node uses. */
 export function describeEndpoint(ep: Pick<SshEndpoint, 'name' | 'hostname' | 'port'>): string {
@@ -49,12 +77,12 @@ export function configFileOf(ep: Pick<SshEndpoint, 'configFile'>): string {
 }
 
 /**
- * `ssh [-N] [-J user@jump:port] [-L spec] [-p port] user@host`: how the user reaches the node by hand,
+ * `ssh [-N] [-J user@jump:port[,user@jump2:port]] [-L spec] [-p port] user@host`: how the user reaches the node by hand,
  * or (with `forward`, a `-L` spec) opens a tunnel through it without a remote command.
  */
 export function sshCommand(ep: Pick<SshEndpoint, 'hostname' | 'port' | 'user' | 'jumpHost'>, forward?: string): string {
   const tunnel = forward === undefined ? '' : ' -N';
-  const jump = ep.jumpHost ? ` -J ${ep.jumpHost.user}@${formatAddress(ep.jumpHost.hostname, ep.jumpHost.port)}` : '';
+  const jump = ep.jumpHost ? ` -J ${jumpSpec(ep)}` : '';
   const local = forward === undefined ? '' : ` -L ${forward}`;
   const port = ep.port === 22 ? '' : ` -p ${ep.port}`;
   const host = ep.hostname.includes(':') ? `[${ep.hostname}]` : ep.hostname;

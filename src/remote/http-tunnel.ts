@@ -6,12 +6,12 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { formatAddress } from './endpoint.js';
+import { jumpSpec, type JumpHop } from './endpoint.js';
 
 /** What a tunnel needs from a node's SSH connection (SshTransport.openTcp). */
 export interface TcpOpener {
   readonly target: { name: string };
-  readonly endpoint: { jumpHost?: { user: string; hostname: string; port: number } | undefined };
+  readonly endpoint: { jumpHost?: JumpHop | undefined };
   openTcp(host: string, port: number): Promise<Duplex>;
 }
 
@@ -55,7 +55,7 @@ export async function httpRoute(master: TcpOpener | undefined, bases: readonly s
       const t = tunnels.get(trimSlash(base));
       return t ? `http://127.0.0.1:${t.port}` : base;
     },
-    via: `through ${master.target.name}'s SSH connection (jump host ${jump.user}@${formatAddress(jump.hostname, jump.port)})`,
+    via: `through ${master.target.name}'s SSH connection (${jump.jumpHost ? 'jump hosts' : 'jump host'} ${jumpSpec(master.endpoint)})`,
     lastError: () => last,
     close: async () => {
       await Promise.all([...tunnels.values()].map((t) => t.close()));

@@ -1,6 +1,6 @@
 /**
  * One SSH connection to one host, made lazily and kept for the run: the handshake (host key check,
- * authentication, optional hop through a jump host) and the translation of every way it can fail into
+ * authentication, optional hops through jump hosts) and the translation of every way it can fail into
  * a RemoteError in domain words. The pool owns one Link per node and one per jump host.
  */
 import { Socket } from 'node:net';
@@ -217,7 +217,10 @@ export class Link {
       jump = await via.get();
     } catch (err) {
       const e = err as RemoteError;
-      throw new RemoteError(e.kind, spec.node, `cannot reach ${spec.label} through its jump host: ${e.message}`, e.hint, err);
+      // A hop of a chain passes on the error of the hop that failed, which names it.
+      if (spec.jump) throw err;
+      const hosts = via.spec.via ? 'jump hosts' : 'jump host';
+      throw new RemoteError(e.kind, spec.node, `cannot reach ${spec.label} through its ${hosts}: ${e.message}`, e.hint, err);
     }
     return await new Promise<ClientChannel>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -238,7 +241,7 @@ export class Link {
               'connect',
               spec.node,
               `${via.spec.label} could not open a connection to ${spec.label}: ${err?.message ?? 'no stream'}`,
-              `check that the node is up and that the jump host can reach it: ssh -J ${via.spec.ep.user}@${formatAddress(via.spec.ep.hostname, via.spec.ep.port)} -p ${spec.ep.port} ${spec.ep.user}@${spec.ep.hostname}`,
+              `check that the ${spec.jump ? 'host' : 'node'} is up and that ${spec.jump ? 'the jump host before it' : 'the jump host'} can reach it: ssh -J ${viaChain(via)} -p ${spec.ep.port} ${spec.ep.user}@${spec.ep.hostname}`,
               err,
             ),
           );
@@ -374,7 +377,9 @@ export class Link {
         'auth',
         node,
         `${label} rejected authentication as ${ep.user} (tried: ${ctx.auth.tried.join(', ')}${agentNote})`,
-        `check that the matching public key is in ~${ep.user}/.ssh/authorized_keys on ${ep.hostname}, and ssh.user/ssh.identityFile in ${configFileOf(ep)}`,
+        spec.jump
+          ? `check that the matching public key is in ~${ep.user}/.ssh/authorized_keys on ${ep.hostname}, and ssh.jumpHost (or that host's User/IdentityFile in ~/.ssh/config) and ssh.identityFile in ${configFileOf(ep)}`
+          : `check that the matching public key is in ~${ep.user}/.ssh/authorized_keys on ${ep.hostname}, and ssh.user/ssh.identityFile in ${configFileOf(ep)}`,
         err,
       );
     }
@@ -448,6 +453,13 @@ export class Link {
         );
     }
   }
+}
+
+/** `ssh -J` text for the hops up to and including `last`: `user@a:22,user@b:22`. */
+function viaChain(last: Link): string {
+  const hops: string[] = [];
+  for (let l: Link | undefined = last; l !== undefined; l = l.spec.via) hops.unshift(`${l.spec.ep.user}@${formatAddress(l.spec.ep.hostname, l.spec.ep.port)}`);
+  return hops.join(',');
 }
 
 function secs(ms: number): string {

@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import type { Duplex, Readable } from 'node:stream';
 import type { Client as SshClient, ClientChannel } from 'ssh2';
 import { describeRefusal, needsRoot, passwordLine, sudoPrefix, sudoRefusal, type BecomeMode, type SudoRefusal } from './become.js';
-import { describeEndpoint, formatAddress, type JumpEndpoint, type SshEndpoint } from './endpoint.js';
+import { describeEndpoint, formatAddress, jumpChain, type JumpEndpoint, type SshEndpoint } from './endpoint.js';
 import { FrameStripper, framedCommand, newMarker } from './frame.js';
 import { shellJoin, withRemoteTimeout } from './quote.js';
 import { Semaphore } from './semaphore.js';
@@ -153,32 +153,52 @@ export class SshPool {
   async closeAll(): Promise<void> {
     this.#closed = true;
     await Promise.all([...this.#transports.values()].map((t) => t.shutdown()));
-    await Promise.all([...this.#jumps.values()].map((l) => l.shutdown()));
+    // The last hops of chains first: their connections run inside the earlier hops' connections.
+    const depth = (key: string): number => key.split(',').length;
+    const keys = [...this.#jumps.keys()];
+    for (let d = Math.max(0, ...keys.map(depth)); d >= 1; d--) {
+      await Promise.all(keys.filter((k) => depth(k) === d).map((k) => this.#jumps.get(k)!.shutdown()));
+    }
   }
 
-  /** One connection per jump host, shared by every node behind it. */
+  /**
+   * One connection per jump host, shared by every node behind it. In a chain each hop is reached
+   * through the connection of the hop before it, so a hop is the same connection only when the hops
+   * before it are the same too.
+   */
   #jumpLink(jump: JumpEndpoint, firstNode: string): Link {
-    const key = `${jump.user}@${formatAddress(jump.hostname, jump.port)}`;
-    const existing = this.#jumps.get(key);
-    if (existing) return existing;
-    const link = new Link({
-      node: firstNode,
-      label: `jump host ${jump.user}@${jump.host} (${formatAddress(jump.hostname, jump.port)})`,
-      jump: true,
-      ep: jump,
-      keepaliveIntervalMs: this.#opts.keepaliveIntervalMs,
-      keepaliveCountMax: this.#opts.keepaliveCountMax,
-      env: this.#opts.env,
-      ...(this.#opts.askPassphrase ? { askPassphrase: this.#opts.askPassphrase } : {}),
-      onConnected: () => {
-        this.stats.jumpConnectionsMade++;
-      },
-      onFailed: () => {
-        this.stats.connectFailures++;
-      },
-    });
-    this.#jumps.set(key, link);
-    return link;
+    const chain = jumpChain<JumpEndpoint>({ jumpHost: jump });
+    let via: Link | undefined;
+    let key = '';
+    for (const [i, hop] of chain.entries()) {
+      key += `${key ? ',' : ''}${hop.user}@${formatAddress(hop.hostname, hop.port)}`;
+      const existing = this.#jumps.get(key);
+      if (existing) {
+        via = existing;
+        continue;
+      }
+      const position = chain.length > 1 ? ` ${i + 1} of ${chain.length}` : '';
+      const link: Link = new Link({
+        node: firstNode,
+        label: `jump host${position} ${hop.user}@${hop.host} (${formatAddress(hop.hostname, hop.port)})`,
+        jump: true,
+        ep: hop,
+        ...(via ? { via } : {}),
+        keepaliveIntervalMs: this.#opts.keepaliveIntervalMs,
+        keepaliveCountMax: this.#opts.keepaliveCountMax,
+        env: this.#opts.env,
+        ...(this.#opts.askPassphrase ? { askPassphrase: this.#opts.askPassphrase } : {}),
+        onConnected: () => {
+          this.stats.jumpConnectionsMade++;
+        },
+        onFailed: () => {
+          this.stats.connectFailures++;
+        },
+      });
+      this.#jumps.set(key, link);
+      via = link;
+    }
+    return via!;
   }
 }
 

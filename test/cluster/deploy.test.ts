@@ -185,4 +185,36 @@ describe.skipIf(!canRunSshdCluster())('deploy over real OpenSSH: 4 nodes', () =>
       writeFileSync(cluster.inventoryPath, original);
     }
   }, DEPLOY_TEST_MS);
+
+  it('behind a chain of two jump hosts (node3, then node4): deploy, status, chat and stop go through it', async () => {
+    const original = readFileSync(cluster.inventoryPath, 'utf8');
+    const inventory = parse(original) as { ssh: Record<string, unknown>; nodes: { name: string; host: string }[] };
+    const [hop1, hop2] = [cluster.nodes[2]!, cluster.nodes[3]!];
+    const chain = `root@${hop1.host}:${String(inventory.ssh.port)},root@${hop2.host}:${String(inventory.ssh.port)}`;
+    inventory.ssh.jumpHost = chain;
+    inventory.nodes = inventory.nodes.slice(0, 2);
+    writeFileSync(cluster.inventoryPath, stringify(inventory));
+    try {
+      const deployment = writeDeployment(cluster, 2, 'behind-chain.yaml');
+      const up = await cli(cluster, ['deploy', deployment, '--timeout', '90s']);
+      expect(up.exitCode, `${up.stdout}\n${up.stderr}`).toBe(0);
+      expect(up.stdout).toContain(`through the jump hosts root@${hop1.host}, root@${hop2.host}`);
+      expect(up.stdout).toContain(`-J ${chain} -L`);
+      for (const n of ['node1', 'node2']) expect(await runningOn(cluster, n), n).toHaveLength(1);
+
+      const status = await cli(cluster, ['status', '--json']);
+      expect(status.exitCode, status.stderr).toBe(0);
+      expect(status.json).toMatchObject({ healthy: true });
+      expect((status.json as { health: string }).health).toContain(`(jump hosts ${chain})`);
+      const chat = await cli(cluster, ['chat', '-p', 'Say hello']);
+      expect(chat.exitCode, chat.stderr).toBe(0);
+      expect(chat.stdout.trim().length).toBeGreaterThan(0);
+
+      const stop = await cli(cluster, ['stop']);
+      expect(stop.exitCode, stop.stderr).toBe(0);
+      for (const n of ['node1', 'node2']) expect(await containersOn(cluster, n), n).toEqual([]);
+    } finally {
+      writeFileSync(cluster.inventoryPath, original);
+    }
+  }, DEPLOY_TEST_MS);
 });

@@ -444,14 +444,14 @@ nodes:
     expect(n.useAgent).toBe(false);
   });
 
-  it('rejects a chained ProxyJump and a bad Port in ssh_config, located at the node', async () => {
+  it('rejects a malformed ProxyJump chain and a bad Port in ssh_config, located at the node', async () => {
     const t = setup('nodes:\n  - name: a\n    host: chain\n  - name: b\n    host: badport\n', {
-      sshConfig: 'Host chain\n  ProxyJump j1,j2\nHost badport\n  Port abc\n',
+      sshConfig: 'Host chain\n  ProxyJump j1,j2:0\nHost badport\n  Port abc\n',
     });
     const err = await userErrorOf(() => load(t));
     expect(err.exitCode).toBe(2);
-    expect(err.message).toContain('inv.yaml:3:11 nodes[0].host: ProxyJump j1,j2 in');
-    expect(err.message).toContain('supports one');
+    expect(err.message).toContain('inv.yaml:3:11 nodes[0].host: ProxyJump j1,j2:0 in');
+    expect(err.message).toContain('jump host 2 of 2 "j2:0": expected [user@]host[:port]');
     expect(err.message).toMatch(/inv\.yaml:5:11 nodes\[1\]\.host: \S+config: Port abc \(for host badport\): expected a port number/);
   });
 

@@ -796,3 +796,52 @@ describe('stream', () => {
     await waitFor(() => server.sessionsOpen === 0);
   });
 });
+
+describe('jump host chain (ssh -J hop1,hop2)', () => {
+  async function hops(second: { authorizedKeys?: KeyPair[] } = {}) {
+    const [k1, k2] = [makeKeyPair(), makeKeyPair()];
+    const hop1 = await TestSshServer.start({ hostKey: k1, authorizedKeys: [userKey], cwd: work, allowForward: true });
+    const hop2 = await TestSshServer.start({ hostKey: k2, authorizedKeys: second.authorizedKeys ?? [userKey], cwd: work, allowForward: true });
+    extraServers.push(hop1, hop2);
+    return { hop1, hop2, k1, k2 };
+  }
+
+  it('dials each hop through the one before it, one connection per hop shared by the nodes, every host key checked', async () => {
+    const { hop1, hop2, k1, k2 } = await hops();
+    const kh = join(dir, 'kh-chain');
+    await writeFile(kh, khLine(`[127.0.0.1]:${hop1.port}`, k1) + khLine(`[127.0.0.1]:${hop2.port}`, k2) + khLine(`[127.0.0.1]:${server.port}`, hostKey));
+    const first = jumpEndpoint(hop1.port, { host: 'bastion1', knownHostsFile: kh, strictHostKeyChecking: 'yes' });
+    const jumpHost = jumpEndpoint(hop2.port, { host: 'bastion2', knownHostsFile: kh, strictHostKeyChecking: 'yes', jumpHost: first });
+    const p = pool();
+    const [r1, r2] = await Promise.all([
+      p.transport(endpoint({ name: 'n1', knownHostsFile: kh, jumpHost })).exec(['echo', 'one']),
+      p.transport(endpoint({ name: 'n2', knownHostsFile: kh, jumpHost })).exec(['echo', 'two']),
+    ]);
+    expect([r1.stdout, r2.stdout]).toEqual(['one\n', 'two\n']);
+    expect([hop1.connections, hop1.forwards]).toEqual([1, 1]); // hop1 opened hop2, once
+    expect([hop2.connections, hop2.forwards]).toEqual([1, 2]); // hop2 opened each node
+    expect([...hop1.commands, ...hop2.commands]).toEqual([]);
+    expect(p.stats).toMatchObject({ connectionsMade: 2, jumpConnectionsMade: 2 });
+  });
+
+  it('a hop that refuses the key is named by its place in the chain, with ssh.jumpHost in the hint', async () => {
+    const { hop1, hop2 } = await hops({ authorizedKeys: [strangerKey] });
+    const first = jumpEndpoint(hop1.port, { host: 'bastion1' });
+    const jumpHost = jumpEndpoint(hop2.port, { host: 'bastion2', jumpHost: first });
+    const err = await remoteError(pool().transport(endpoint({ name: 'n1', jumpHost })).exec(['true']));
+    expect(err.kind).toBe('auth');
+    expect(err.node).toBe('n1');
+    expect(err.message).toContain(`cannot reach n1 (127.0.0.1:${server.port}) through its jump hosts: jump host 2 of 2 root@bastion2 (127.0.0.1:${hop2.port}) rejected authentication as root`);
+    expect(err.hint).toContain('ssh.jumpHost');
+  });
+
+  it('checks the host key of a later hop too', async () => {
+    const { hop1, hop2, k2 } = await hops();
+    const first = jumpEndpoint(hop1.port, { host: 'bastion1' });
+    const jumpHost = jumpEndpoint(hop2.port, { host: 'bastion2', strictHostKeyChecking: 'yes', jumpHost: first });
+    const err = await remoteError(pool().transport(endpoint({ name: 'n1', jumpHost })).exec(['true']));
+    expect(err.kind).toBe('host-key');
+    expect(err.message).toContain('jump host 2 of 2 root@bastion2');
+    expect(err.message).toContain(fingerprintSha256(k2.blob));
+  });
+});
