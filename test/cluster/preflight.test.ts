@@ -227,7 +227,12 @@ describe.skipIf(!canRunSshdCluster())('preflight against real OpenSSH nodes', ()
         const before = tripwire.connections();
         const r = await runCli(['preflight', '--json', '-i', inventoryPath], { timeoutMs: 60_000 });
         expect(r.exitCode, r.stderr).toBe(2);
-        expect(r.stdout).toBe('');
+        // With --json, stdout carries exactly one error document (docs/cli-contract.md); the prose is on stderr.
+        const doc = JSON.parse(r.stdout) as { ok: boolean; error: { code: string; file?: string; line?: number } };
+        expect(doc.ok).toBe(false);
+        expect(doc.error.code).toBe('bad-input');
+        expect(doc.error.file).toBe(inventoryPath);
+        if (typeof line === 'number') expect(doc.error.line).toBe(line);
         if (line === undefined) expect(r.stderr).toContain(inventoryPath);
         else if (line === 'any') expect(r.stderr).toMatch(new RegExp(`${inventoryPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+:\\d+`));
         else expect(r.stderr).toContain(`${inventoryPath}:${line}:`);
