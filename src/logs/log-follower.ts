@@ -151,7 +151,8 @@ async function followNode(opts: FollowLogsOptions, source: LogSource, sink: Sink
           if (dockerMessages.length > DOCKER_MESSAGES_KEPT) dockerMessages.shift();
           continue;
         }
-        if (tracker.accept(line, fromStderr ? 'stderr' : 'stdout')) fresh.push(line);
+        // Without follow nothing is resumed, so nothing need be remembered per line.
+        if (!opts.follow || tracker.accept(line, fromStderr ? 'stderr' : 'stdout')) fresh.push(line);
       }
       if (fresh.length === 0) return;
       return sink.push(node, fresh);
