@@ -107,7 +107,7 @@ export function judge(benchmark: string, fig: Figure, baseline: Figure | undefin
   const v = fig.median;
   const b = baseline?.median;
   if (b !== undefined) {
-    if (target?.kind === 'max-diff') row.comparison = formatDiff(v - b);
+    if (target?.kind === 'max-diff') row.comparison = fig.unit === 'ms' ? formatDiff(v - b) : `${v >= b ? '+' : '−'}${formatValue(Math.abs(v - b), fig.unit)}`;
     else if (target?.kind === 'min-speedup') row.comparison = `${formatRatio(b / v)} faster`;
     else row.comparison = formatRatio(v / b);
   }

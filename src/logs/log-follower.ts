@@ -73,11 +73,12 @@ export interface FollowLogsResult {
 
 /**
  * The SSH window of each node's log stream. A node the merge is waiting past is paused, and what it may
- * still send is this window plus half of it queued in the channel (channel-window.ts): 384 KiB a node,
- * 24 MiB at 64 nodes, instead of ssh2's 2 MiB + 2 MiB. On loopback and in a data centre, 256 KiB in
- * flight keeps a stream at its full rate (the bench reads 16 × 20,000 lines with it).
+ * still send is this window plus half of it queued in the channel (channel-window.ts): 96 KiB a node,
+ * 6 MiB at 64 nodes, instead of ssh2's 2 MiB + 2 MiB (over 100 MiB at 64 nodes; 256 KiB still left
+ * 146 MiB peak there). 64 KiB in flight is a few MB/s per node even at a 10 ms round trip, far more
+ * than a daemon logs, and the whole merge is bound by this process's one core, not by the windows.
  */
-export const LOG_WINDOW_BYTES = 256 * 1024;
+export const LOG_WINDOW_BYTES = 64 * 1024;
 
 /** Errors that another attempt cannot fix: say so and stop following that node. */
 const PERMANENT = new Set(['auth', 'host-key', 'config']);
