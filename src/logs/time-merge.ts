@@ -7,7 +7,17 @@
  * Memory stays bounded: a node's batch is held until all of its lines are passed on, and push() returns
  * a promise that settles only then. The follower hands that promise to the SSH channel, which pauses, so
  * a node far ahead of the others is paused at the node rather than buffered here: at most one batch per
- * output stream of each node is ever held.
+ * output stream of each node is ever held. What a paused node can still send is its SSH channel window,
+ * which the follower keeps small (LOG_WINDOW_BYTES, channel-window.ts): ssh2's own 2 MiB window and 2 MiB
+ * queue per channel, not the merge, were most of the memory at 16–64 nodes (issue #12, BENCHMARKS.md).
+ *
+ * Cost per line is what bounds the rate (issue #12: every line of every node passes through here on one
+ * core). So: nodes waiting with a line sit in a binary heap keyed by their head line's (seconds,
+ * nanoseconds) — two small integers read once per line by splitTimestamp, no BigInt and no regular
+ * expression — with the node's position breaking ties; the earliest node's lines are then taken for as
+ * long as they come before the runner-up's head line, one comparison a line, and handed on as one run
+ * (a slice of the batch), so the heap is touched once per run rather than once per line, and the printer
+ * writes a run at a time.
  *
  * A line without a timestamp takes its node's previous one, so it cannot stall the merge or jump ahead.
  * A node leaves the merge when its stream ends (read, failed or unreachable): from then on it holds
