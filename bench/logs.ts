@@ -123,6 +123,11 @@ async function benchSize(s: BenchSettings, nodes: number, subnet: number): Promi
   const sim = await startSimProcess({ nodes, subnet, dir: path.join(s.scratch, `logs-${nodes}`), build: s.build });
   try {
     await prepareNodes(s, sim, perNode);
+    if (nodes > 60) {
+      // MindIE's multi-node rank table holds at most 60 servers; logs only needs the deployment's name.
+      const yaml = await readFile(sim.deploymentPath, 'utf8');
+      await writeFile(sim.deploymentPath, yaml.replace('backend: mindie', 'backend: vllm-ascend'));
+    }
     const ours: Read[] = [];
     const theirs: { ms: number; lines: number }[] = [];
     const tails: Read[] = [];
