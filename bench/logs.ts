@@ -160,7 +160,7 @@ async function benchSize(s: BenchSettings, nodes: number, subnet: number): Promi
         'memory that does not grow with the log: ten times the lines, about the same peak'),
       judge(`logs ${nodes} nodes: peak RSS at --tail ${small}`, figure(`ascendctl logs --tail ${small} peak RSS`, 'MiB', rss(tails)), undefined, cap),
       judge(`logs ${nodes} nodes: peak RSS with --grep`, figure(`ascendctl logs --grep '${GREP}' peak RSS`, 'MiB', rss(grep)), undefined, cap,
-        `${grep[0]?.lines.toLocaleString('en-US') ?? '?'} of ${total.toLocaleString('en-US')} lines match; ${Math.round(rate(grep).reduce((a, b) => a + b, 0) / grep.length).toLocaleString('en-US')} lines/s read`),
+        `${grep[0]?.lines.toLocaleString('en-US') ?? '?'} of ${total.toLocaleString('en-US')} lines match; ${Math.round(grep.reduce((a, r) => a + (total / r.ms) * 1000, 0) / grep.length).toLocaleString('en-US')} lines/s read`),
       judge(`logs ${nodes} nodes: peak RSS with --json`, figure('ascendctl logs --json peak RSS', 'MiB', rss(json)), undefined, cap,
         `${Math.round(rate(json).reduce((a, b) => a + b, 0) / json.length).toLocaleString('en-US')} lines/s`),
     ];
