@@ -47,12 +47,14 @@ export function figure(label: string, unit: Unit, samples: readonly number[]): F
 }
 
 /**
- * What a row must satisfy. Ratios are figure ÷ baseline (`max-ratio`) or baseline ÷ figure
- * (`min-speedup`); `max-diff` is figure − baseline; `max-value` is the figure alone.
+ * What a row must satisfy. Ratios are figure ÷ baseline (`max-ratio`, or `min-ratio` for a rate that
+ * must keep up) or baseline ÷ figure (`min-speedup`); `max-diff` is figure − baseline; `max-value` is the
+ * figure alone.
  */
 export type Target =
   | { kind: 'max-ratio'; limit: number }
   | { kind: 'min-speedup'; limit: number }
+  | { kind: 'min-ratio'; limit: number }
   | { kind: 'max-diff'; limit: number }
   | { kind: 'max-value'; limit: number };
 
@@ -93,6 +95,7 @@ export function describeTarget(t: Target, unit: Unit): string {
   switch (t.kind) {
     case 'max-ratio': return `≤ ${t.limit}× baseline`;
     case 'min-speedup': return `≥ ${t.limit}× faster than baseline`;
+    case 'min-ratio': return `≥ ${t.limit}× baseline`;
     case 'max-diff': return `≤ baseline + ${formatValue(t.limit, unit)}`;
     case 'max-value': return `< ${formatValue(t.limit, unit)}`;
   }
@@ -104,7 +107,7 @@ export function judge(benchmark: string, fig: Figure, baseline: Figure | undefin
   const v = fig.median;
   const b = baseline?.median;
   if (b !== undefined) {
-    if (target?.kind === 'max-diff') row.comparison = formatDiff(v - b);
+    if (target?.kind === 'max-diff') row.comparison = fig.unit === 'ms' ? formatDiff(v - b) : `${v >= b ? '+' : '−'}${formatValue(Math.abs(v - b), fig.unit)}`;
     else if (target?.kind === 'min-speedup') row.comparison = `${formatRatio(b / v)} faster`;
     else row.comparison = formatRatio(v / b);
   }
@@ -114,6 +117,7 @@ export function judge(benchmark: string, fig: Figure, baseline: Figure | undefin
   switch (target.kind) {
     case 'max-ratio': ok = v / b! <= target.limit; break;
     case 'min-speedup': ok = b! / v >= target.limit; break;
+    case 'min-ratio': ok = v / b! >= target.limit; break;
     case 'max-diff': ok = v - b! <= target.limit; break;
     case 'max-value': ok = v < target.limit; break;
   }

@@ -39,8 +39,8 @@ const BENCHMARKS: Record<string, Benchmark> = {
     runs: (q) => one(q, `${DEPLOY_RUNS} deploy + stop cycles`),
   },
   logs: {
-    title: 'Logs throughput (16 nodes)', run: benchLogs, method: LOGS_METHOD,
-    runs: (q) => one(q, `${LOGS_RUNS} runs of each, interleaved`),
+    title: 'Logs throughput and memory (16, 64 nodes)', run: benchLogs, method: LOGS_METHOD,
+    runs: (q) => one(q, Object.entries(LOGS_RUNS).map(([n, r]) => `${n} nodes: ${r[0]} runs of the merged read and of the baseline, interleaved; ${r[1]} of --tail, ${r[2]} of --grep, ${r[3]} of --json`).join('; ')),
   },
   chat: {
     title: 'Chat time to first token (2 nodes)', run: benchChat, method: CHAT_METHOD,

@@ -67,11 +67,96 @@ export interface TimedLine {
   text: string;
 }
 
+/**
+ * A line as splitTimestamp returns it. The merge compares `sec` then `nano` (two small integers), so the
+ * hot path makes no BigInt; `ns` is computed on first use, for the follow path and its resume.
+ */
+export class StampedLine implements TimedLine {
+  readonly time: string | undefined;
+  readonly text: string;
+  /** Whole seconds since the epoch of `time` (NaN when the line has none). */
+  readonly sec: number;
+  /** Nanoseconds within that second, 0 … 999,999,999. */
+  readonly nano: number;
+  #ns: bigint | undefined;
+
+  constructor(time: string | undefined, text: string, sec: number, nano: number) {
+    this.time = time;
+    this.text = text;
+    this.sec = sec;
+    this.nano = nano;
+  }
+
+  get ns(): bigint | undefined {
+    if (this.time === undefined) return undefined;
+    return (this.#ns ??= BigInt(this.sec) * 1_000_000_000n + BigInt(this.nano));
+  }
+}
+
 /** Split `2026-01-02T03:04:05.123456789Z text` into the timestamp and the daemon's line. */
-export function splitTimestamp(line: string): TimedLine {
+export function splitTimestamp(line: string): StampedLine {
   const space = line.indexOf(' ');
-  const head = space === -1 ? line : line.slice(0, space);
-  const ns = head.length >= 20 ? parseTimestamp(head) : undefined;
-  if (ns === undefined) return { time: undefined, ns: undefined, text: line };
-  return { time: head, ns, text: space === -1 ? '' : line.slice(space + 1) };
+  const headEnd = space === -1 ? line.length : space;
+  if (headEnd >= 20 && readStamp(line, headEnd)) {
+    return new StampedLine(line.slice(0, headEnd), space === -1 ? '' : line.slice(space + 1), stampSec, stampNano);
+  }
+  return new StampedLine(undefined, line, Number.NaN, 0);
+}
+
+// readStamp's answer (module state instead of an object per line: it runs for every line read).
+let stampSec = 0;
+let stampNano = 0;
+/** The last `YYYY-MM-DDTHH:MM:SS` + zone seen and its epoch seconds: consecutive lines share the second. */
+let cachedWhole = '';
+let cachedZone = '';
+let cachedSec = 0;
+
+const ZERO = 48;
+const isDigit = (c: number): boolean => c >= ZERO && c <= ZERO + 9;
+
+/**
+ * The same grammar as RFC3339 above, read without a regular expression or a BigInt: whole seconds
+ * (Date.parse, once per distinct second and zone) and the fraction padded to nine digits. Sets
+ * stampSec/stampNano and returns true when `line[0, end)` is a timestamp.
+ */
+function readStamp(line: string, end: number): boolean {
+  // YYYY-MM-DDTHH:MM:SS
+  for (let i = 0; i < 19; i++) {
+    const c = line.charCodeAt(i);
+    const ok = i === 4 || i === 7 ? c === 45 : i === 10 ? c === 84 : i === 13 || i === 16 ? c === 58 : isDigit(c);
+    if (!ok) return false;
+  }
+  let i = 19;
+  let nano = 0;
+  if (line.charCodeAt(i) === 46) {
+    i++;
+    const from = i;
+    while (i < end && i - from < 9 && isDigit(line.charCodeAt(i))) nano = nano * 10 + (line.charCodeAt(i++) - ZERO);
+    const digits = i - from;
+    if (digits === 0) return false;
+    for (let d = digits; d < 9; d++) nano *= 10;
+  }
+  // Z or ±HH:MM, and nothing after it
+  const zoneLen = end - i;
+  if (zoneLen === 1) {
+    if (line.charCodeAt(i) !== 90) return false;
+  } else if (zoneLen === 6) {
+    const sign = line.charCodeAt(i);
+    if ((sign !== 43 && sign !== 45) || !isDigit(line.charCodeAt(i + 1)) || !isDigit(line.charCodeAt(i + 2)) ||
+      line.charCodeAt(i + 3) !== 58 || !isDigit(line.charCodeAt(i + 4)) || !isDigit(line.charCodeAt(i + 5))) return false;
+  } else {
+    return false;
+  }
+  if (!line.startsWith(cachedWhole) || cachedWhole === '' || !line.startsWith(cachedZone, i) || cachedZone.length !== zoneLen) {
+    const whole = line.slice(0, 19);
+    const zone = line.slice(i, end);
+    const ms = Date.parse(`${whole}${zone}`);
+    if (Number.isNaN(ms)) return false;
+    cachedWhole = whole;
+    cachedZone = zone;
+    cachedSec = ms / 1000;
+  }
+  stampSec = cachedSec;
+  stampNano = nano;
+  return true;
 }

@@ -25,22 +25,33 @@ export class LineFramer {
     return this.#pendingBytes;
   }
 
-  /** The complete lines this chunk finishes (without their line endings). */
+  /**
+   * The complete lines this chunk finishes (without their line endings). The chunk is decoded once, up to
+   * its last newline, and split there: one string per chunk rather than a Buffer view and a string per
+   * line (the lines are slices of it).
+   */
   push(chunk: Buffer): string[] {
-    const lines: string[] = [];
-    let start = 0;
-    for (let nl = chunk.indexOf(NL, start); nl !== -1; nl = chunk.indexOf(NL, start)) {
-      const piece = chunk.subarray(start, nl);
+    const lastNl = chunk.lastIndexOf(NL);
+    let lines: string[];
+    if (lastNl === -1) {
+      lines = [];
+    } else {
+      let text: string;
       if (this.#pendingBytes > 0) {
-        this.#pending.push(piece);
-        lines.push(decodeLine(Buffer.concat(this.#pending)));
+        this.#pending.push(chunk.subarray(0, lastNl));
+        text = Buffer.concat(this.#pending).toString('utf8');
         this.#pending = [];
         this.#pendingBytes = 0;
       } else {
-        lines.push(decodeLine(piece));
+        text = chunk.toString('utf8', 0, lastNl);
       }
-      start = nl + 1;
+      lines = text.split('\n');
+      for (let i = 0; i < lines.length; i++) {
+        const line = lines[i]!;
+        if (line.charCodeAt(line.length - 1) === CR) lines[i] = line.slice(0, -1);
+      }
     }
+    const start = lastNl + 1;
     if (start < chunk.length) {
       // Copy: the caller may reuse the chunk's memory once we return.
       const rest = Buffer.from(chunk.subarray(start));

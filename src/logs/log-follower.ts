@@ -71,6 +71,15 @@ export interface FollowLogsResult {
   interrupted: boolean;
 }
 
+/**
+ * The SSH window of each node's log stream. A node the merge is waiting past is paused, and what it may
+ * still send is this window plus half of it queued in the channel (channel-window.ts): 96 KiB a node,
+ * 6 MiB at 64 nodes, instead of ssh2's 2 MiB + 2 MiB (over 100 MiB at 64 nodes; 256 KiB still left
+ * 146 MiB peak there). 64 KiB in flight is a few MB/s per node even at a 10 ms round trip, far more
+ * than a daemon logs, and the whole merge is bound by this process's one core, not by the windows.
+ */
+export const LOG_WINDOW_BYTES = 64 * 1024;
+
 /** Errors that another attempt cannot fix: say so and stop following that node. */
 const PERMANENT = new Set(['auth', 'host-key', 'config']);
 
@@ -151,7 +160,8 @@ async function followNode(opts: FollowLogsOptions, source: LogSource, sink: Sink
           if (dockerMessages.length > DOCKER_MESSAGES_KEPT) dockerMessages.shift();
           continue;
         }
-        if (tracker.accept(line, fromStderr ? 'stderr' : 'stdout')) fresh.push(line);
+        // Without follow nothing is resumed, so nothing need be remembered per line.
+        if (!opts.follow || tracker.accept(line, fromStderr ? 'stderr' : 'stdout')) fresh.push(line);
       }
       if (fresh.length === 0) return;
       return sink.push(node, fresh);
@@ -172,7 +182,7 @@ async function followNode(opts: FollowLogsOptions, source: LogSource, sink: Sink
             return deliver(err.push(chunk), true);
           },
         },
-        { signal },
+        { signal, windowBytes: LOG_WINDOW_BYTES },
       );
       await deliver(out.end(), false);
       await deliver(err.end(), true);

@@ -6,7 +6,15 @@
  *
  * Memory stays bounded when stdout is slower than the nodes: when a write is refused, print() returns a
  * promise that settles on 'drain', and the follower hands it back to the SSH channel, which pauses.
+ *
+ * Writes are gathered: the merge hands over short runs of one node (often a single line when the nodes'
+ * lines interleave), and a write per run was a system call per line. Batches are joined into one string
+ * and written once it reaches the room left below stdout's high-water mark, or at the end of the current
+ * turn of the event loop (a microtask), whichever comes first. So output is never held past the turn that
+ * produced it (-f shows each line at once), and stdout's buffer plus the text held here stays within the
+ * high-water mark and one batch, as when every batch was its own write.
  */
+import type { Writable } from 'node:stream';
 import type { ChalkInstance } from 'chalk';
 import { InputError } from '../errors.js';
 import type { Output } from '../ui/output.js';
@@ -23,6 +31,9 @@ export interface LogPrinterOptions {
 }
 
 type Paint = (text: string) => string;
+
+/** Text gathered before a write when stdout does not say its high-water mark (Node's default for streams). */
+const DEFAULT_ROOM = 16 * 1024;
 
 /** Colours that stay readable on dark and light terminals; red is kept for failures. */
 const PALETTE = ['cyan', 'magenta', 'green', 'yellow', 'blue', 'cyanBright', 'magentaBright', 'greenBright', 'blueBright', 'yellowBright'] as const;
@@ -61,7 +72,12 @@ export function formatLogLine(node: string, width: number, bar: string, line: Ti
 }
 
 export function formatJsonLine(node: string, line: TimedLine): string {
-  return JSON.stringify({ node, time: line.time ?? null, line: line.text });
+  return jsonLine(JSON.stringify(node), line);
+}
+
+/** `JSON.stringify({ node, time, line })` with the node's name already quoted: the same text, built faster. */
+function jsonLine(quotedNode: string, line: TimedLine): string {
+  return `{"node":${quotedNode},"time":${line.time === undefined ? 'null' : JSON.stringify(line.time)},"line":${JSON.stringify(line.text)}}`;
 }
 
 export class LogPrinter {
@@ -73,8 +89,13 @@ export class LogPrinter {
   readonly #json: boolean;
   readonly #grep: RegExp | undefined;
   readonly #paint = new Map<string, Paint>();
+  /** Per node: the painted `name │ ` of a human line, or the quoted name of a JSON line. */
+  readonly #prefix = new Map<string, string>();
   readonly #hinted = new Set<string>();
   #drain: Promise<void> | undefined;
+  /** Text printed but not yet written (see the module comment). */
+  #pending = '';
+  #flushQueued = false;
   #broken = false;
   readonly #brokenCtl = new AbortController();
 
@@ -102,14 +123,17 @@ export class LogPrinter {
    */
   print(node: string, lines: readonly TimedLine[]): void | Promise<void> {
     if (this.#broken) return;
+    const prefix = this.#prefixOf(node);
     let text = '';
     for (const line of lines) {
       if (this.#grep && !this.#grep.test(line.text)) continue;
       const failure = classifyLogLine(line.text);
       if (this.#json) {
-        text += `${formatJsonLine(node, line)}\n`;
-      } else {
+        text += `${jsonLine(prefix, line)}\n`;
+      } else if (failure?.severity === 'error' || (this.#showTimestamps && line.time !== undefined)) {
         text += `${this.#human(node, line, failure?.severity === 'error')}\n`;
+      } else {
+        text += `${prefix}${line.text}\n`;
       }
       if (failure) {
         const key = `${node}\0${failure.kind satisfies FailureKind}`;
@@ -119,9 +143,47 @@ export class LogPrinter {
         }
       }
     }
-    if (text === '') return;
+    if (text === '') return this.#drain;
+    this.#pending += text;
+    // stdout is full: the text waits here with the caller, and goes out on 'drain'.
+    if (this.#drain) return this.#drain;
+    const stream = this.#out.out as Partial<Pick<Writable, 'writableHighWaterMark' | 'writableLength'>>;
+    const room = (stream.writableHighWaterMark ?? DEFAULT_ROOM) - (stream.writableLength ?? 0);
+    if (this.#pending.length >= room) return this.#flush();
+    if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      queueMicrotask(() => {
+        this.#flushQueued = false;
+        if (!this.#drain) void this.#flush();
+      });
+    }
+  }
+
+  /** Write what is held; a promise when stdout refused it (settles on 'drain'). */
+  #flush(): void | Promise<void> {
+    if (this.#broken) {
+      this.#pending = '';
+      return;
+    }
+    if (this.#pending === '') return;
+    const text = this.#pending;
+    this.#pending = '';
     if (this.#out.write(text)) return;
     return this.#waitDrain();
+  }
+
+  #prefixOf(node: string): string {
+    let prefix = this.#prefix.get(node);
+    if (prefix === undefined) {
+      if (this.#json) {
+        prefix = JSON.stringify(node);
+      } else {
+        const paint = this.#paint.get(node) ?? ((t: string) => t);
+        prefix = `${paint(node.padEnd(this.#width))} ${paint(this.#bar)} `;
+      }
+      this.#prefix.set(node, prefix);
+    }
+    return prefix;
   }
 
   /** A message about a node (reconnecting, container stopped), dim on stderr. */
@@ -149,6 +211,8 @@ export class LogPrinter {
         stream.off('close', onClose);
         broken.removeEventListener('abort', done);
         this.#drain = undefined;
+        // What was printed meanwhile goes out now; if stdout refuses it, the next print waits again.
+        void this.#flush();
         resolve();
       };
       const onClose = (): void => {

@@ -7,14 +7,24 @@
  * Memory stays bounded: a node's batch is held until all of its lines are passed on, and push() returns
  * a promise that settles only then. The follower hands that promise to the SSH channel, which pauses, so
  * a node far ahead of the others is paused at the node rather than buffered here: at most one batch per
- * output stream of each node is ever held.
+ * output stream of each node is ever held. What a paused node can still send is its SSH channel window,
+ * which the follower keeps small (LOG_WINDOW_BYTES, channel-window.ts): ssh2's own 2 MiB window and 2 MiB
+ * queue per channel, not the merge, were most of the memory at 16–64 nodes (issue #12, BENCHMARKS.md).
+ *
+ * Cost per line is what bounds the rate (issue #12: every line of every node passes through here on one
+ * core). So: nodes waiting with a line sit in a binary heap keyed by their head line's (seconds,
+ * nanoseconds) — two small integers read once per line by splitTimestamp, no BigInt and no regular
+ * expression — with the node's position breaking ties; the earliest node's lines are then taken for as
+ * long as they come before the runner-up's head line, one comparison a line, and handed on as one run
+ * (a slice of the batch), so the heap is touched once per run rather than once per line, and the printer
+ * writes a run at a time.
  *
  * A line without a timestamp takes its node's previous one, so it cannot stall the merge or jump ahead.
  * A node leaves the merge when its stream ends (read, failed or unreachable): from then on it holds
  * nobody back. The merge does not listen on the abort signal itself: every stream ends on abort and its
  * node leaves, and each step looks at the signal.
  */
-import type { TimedLine } from './docker-logs.js';
+import { StampedLine, type TimedLine } from './docker-logs.js';
 
 export type LineSink = (node: string, lines: TimedLine[]) => void | Promise<void>;
 
@@ -27,16 +37,26 @@ interface Batch {
 
 interface Lane {
   node: string;
+  /** Position in the list of nodes: a tie goes to the lower. */
+  order: number;
   queue: Batch[];
-  /** The timestamp of the node's last line passed on; stands in for a line that has none. */
-  lastNs: bigint;
+  /** The timestamp of the node's last line passed on (seconds, nanoseconds); stands in for a line that has none. */
+  lastSec: number;
+  lastNano: number;
+  /** The key of the line at the head of the queue, while the lane is in the heap. */
+  sec: number;
+  nano: number;
+  inHeap: boolean;
   left: boolean;
+  retired: boolean;
 }
 
 export class TimeMerge {
-  /** Nodes still in the merge, in the order given: a tie goes to the earlier one. */
-  #active: Lane[];
   readonly #lanes = new Map<string, Lane>();
+  /** Lanes with a line waiting, a min-heap by (sec, nano, order). */
+  readonly #heap: Lane[] = [];
+  /** Lanes still in the merge (not left, or left with lines waiting). */
+  #active: number;
   readonly #emit: LineSink;
   readonly #signal: AbortSignal;
   #pumping = false;
@@ -47,14 +67,16 @@ export class TimeMerge {
   constructor(nodes: readonly string[], emit: LineSink, signal: AbortSignal) {
     this.#emit = emit;
     this.#signal = signal;
-    this.#active = nodes.map((node) => ({ node, queue: [], lastNs: -1n, left: false }));
-    for (const lane of this.#active) this.#lanes.set(lane.node, lane);
+    nodes.forEach((node, order) => {
+      this.#lanes.set(node, { node, order, queue: [], lastSec: -Infinity, lastNano: 0, sec: 0, nano: 0, inHeap: false, left: false, retired: false });
+    });
+    this.#active = this.#lanes.size;
     this.#finished = new Promise<void>((resolve, reject) => {
       this.#finish = (err) => (err ? reject(err.cause) : resolve());
     });
     // Nobody need wait for the end of the merge; whoever does still sees a failure.
     this.#finished.catch(() => undefined);
-    if (this.#active.length === 0) this.#finish();
+    if (this.#active === 0) this.#finish();
   }
 
   /** Settles once every node has left and all their lines were passed on; rejects if passing on failed. */
@@ -70,6 +92,10 @@ export class TimeMerge {
     if (lines.length === 0 || this.#signal.aborted) return Promise.resolve();
     return new Promise<void>((release, fail) => {
       lane.queue.push({ lines, next: 0, release, fail });
+      if (!lane.inHeap) {
+        this.#keyHead(lane);
+        this.#heapPush(lane);
+      }
       void this.#pump();
     });
   }
@@ -97,8 +123,12 @@ export class TimeMerge {
       for (;;) {
         if (this.#signal.aborted) {
           // Let every paused stream go, so it sees the abort and ends.
-          for (const lane of this.#active) this.#drop(lane);
-          for (const lane of [...this.#active]) this.#retireIfDone(lane);
+          this.#heap.length = 0;
+          for (const lane of this.#lanes.values()) {
+            lane.inHeap = false;
+            this.#drop(lane);
+          }
+          for (const lane of this.#lanes.values()) this.#retireIfDone(lane);
           return;
         }
         const { runs, passed } = this.#take();
@@ -121,46 +151,74 @@ export class TimeMerge {
     }
   }
 
-  /** The lines that can be passed on now, in time order, grouped into runs of one node. */
+  /**
+   * The lines that can be passed on now, in time order, grouped into runs of one node. The earliest
+   * node's lines are taken for as long as they come before the next node's head line (one comparison a
+   * line; the heap is touched once per run, not per line).
+   */
   #take(): { runs: { node: string; lines: TimedLine[] }[]; passed: Batch[] } {
     const runs: { node: string; lines: TimedLine[] }[] = [];
     const passed: Batch[] = [];
-    for (;;) {
-      let best: Lane | undefined;
-      let bestNs = 0n;
-      for (const lane of this.#active) {
-        const head = lane.queue[0];
-        // A node still sending but with nothing waiting may yet send the earliest line: wait for it.
-        if (head === undefined) return { runs, passed };
-        const ns = head.lines[head.next]?.ns ?? lane.lastNs;
-        if (best === undefined || ns < bestNs) {
-          best = lane;
-          bestNs = ns;
+    const heap = this.#heap;
+    // A node still sending but with nothing waiting may yet send the earliest line: wait for it.
+    while (heap.length > 0 && heap.length === this.#active) {
+      const lane = heap[0]!;
+      const rival = heap.length === 1 ? undefined : heap.length === 2 || before(heap[1]!, heap[2]!) ? heap[1]! : heap[2]!;
+      const batch = lane.queue[0]!;
+      const from = batch.next;
+      let sec = lane.sec;
+      let nano = lane.nano;
+      // The head line always goes; the ones after it while they still come first.
+      for (;;) {
+        lane.lastSec = sec;
+        lane.lastNano = nano;
+        batch.next++;
+        if (batch.next === batch.lines.length) break;
+        const line = batch.lines[batch.next]!;
+        if (lineKey(line)) {
+          sec = keySec;
+          nano = keyNano;
         }
+        if (rival !== undefined && !(sec < rival.sec || (sec === rival.sec && (nano < rival.nano || (nano === rival.nano && lane.order < rival.order))))) break;
       }
-      if (best === undefined) return { runs, passed };
-      const batch = best.queue[0]!;
-      const line = batch.lines[batch.next]!;
-      best.lastNs = bestNs;
-      batch.next++;
-      if (batch.next === batch.lines.length) {
-        best.queue.shift();
-        passed.push(batch);
-        this.#retireIfDone(best);
-      }
+      const run = from === 0 && batch.next === batch.lines.length ? batch.lines.slice() : batch.lines.slice(from, batch.next);
       const last = runs[runs.length - 1];
-      if (last?.node === best.node) last.lines.push(line);
-      else runs.push({ node: best.node, lines: [line] });
+      if (last?.node === lane.node) for (const line of run) last.lines.push(line);
+      else runs.push({ node: lane.node, lines: run });
+      if (batch.next === batch.lines.length) {
+        lane.queue.shift();
+        passed.push(batch);
+      }
+      if (lane.queue.length === 0) {
+        this.#heapPopTop();
+        lane.inHeap = false;
+        this.#retireIfDone(lane);
+      } else {
+        this.#keyHead(lane);
+        this.#siftDown(0);
+      }
+    }
+    return { runs, passed };
+  }
+
+  /** Sets lane.sec/nano from the line at the head of its queue (its node's last one when it has none). */
+  #keyHead(lane: Lane): void {
+    const batch = lane.queue[0]!;
+    if (lineKey(batch.lines[batch.next]!)) {
+      lane.sec = keySec;
+      lane.nano = keyNano;
+    } else {
+      lane.sec = lane.lastSec;
+      lane.nano = lane.lastNano;
     }
   }
 
   /** A node that left and has nothing waiting no longer holds the others back. */
   #retireIfDone(lane: Lane): void {
-    if (!lane.left || lane.queue.length > 0) return;
-    const at = this.#active.indexOf(lane);
-    if (at === -1) return;
-    this.#active.splice(at, 1);
-    if (this.#active.length === 0) this.#finish();
+    if (!lane.left || lane.queue.length > 0 || lane.retired) return;
+    lane.retired = true;
+    this.#active--;
+    if (this.#active === 0) this.#finish();
   }
 
   #drop(lane: Lane): void {
@@ -169,7 +227,68 @@ export class TimeMerge {
 
   #fail(err: unknown): void {
     this.#error = { cause: err };
-    for (const lane of this.#active) for (const batch of lane.queue.splice(0)) batch.fail(err);
+    for (const lane of this.#lanes.values()) for (const batch of lane.queue.splice(0)) batch.fail(err);
+    this.#heap.length = 0;
     this.#finish(this.#error);
   }
+
+  #heapPush(lane: Lane): void {
+    const heap = this.#heap;
+    lane.inHeap = true;
+    let i = heap.push(lane) - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(lane, heap[parent]!)) break;
+      heap[i] = heap[parent]!;
+      i = parent;
+    }
+    heap[i] = lane;
+  }
+
+  #heapPopTop(): void {
+    const heap = this.#heap;
+    const last = heap.pop()!;
+    if (heap.length === 0) return;
+    heap[0] = last;
+    this.#siftDown(0);
+  }
+
+  #siftDown(at: number): void {
+    const heap = this.#heap;
+    const lane = heap[at]!;
+    let i = at;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= heap.length) break;
+      const r = l + 1;
+      const child = r < heap.length && before(heap[r]!, heap[l]!) ? r : l;
+      if (!before(heap[child]!, lane)) break;
+      heap[i] = heap[child]!;
+      i = child;
+    }
+    heap[i] = lane;
+  }
+}
+
+function before(a: Lane, b: Lane): boolean {
+  return a.sec < b.sec || (a.sec === b.sec && (a.nano < b.nano || (a.nano === b.nano && a.order < b.order)));
+}
+
+// lineKey's answer (module state: it runs for every line merged).
+let keySec = 0;
+let keyNano = 0;
+
+/** The line's timestamp as (seconds, nanoseconds) in keySec/keyNano; false when it has none. */
+function lineKey(line: TimedLine): boolean {
+  if (line instanceof StampedLine) {
+    if (line.time === undefined) return false;
+    keySec = line.sec;
+    keyNano = line.nano;
+    return true;
+  }
+  const ns = line.ns;
+  if (ns === undefined) return false;
+  keySec = Number(ns / 1_000_000_000n);
+  keyNano = Number(ns % 1_000_000_000n);
+  return true;
 }

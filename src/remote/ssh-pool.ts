@@ -14,6 +14,7 @@ import { describeEndpoint, formatAddress, jumpChain, type JumpEndpoint, type Ssh
 import { FrameStripper, framedCommand, newMarker } from './frame.js';
 import { shellJoin, withRemoteTimeout } from './quote.js';
 import { Semaphore } from './semaphore.js';
+import { execWithWindow } from './channel-window.js';
 import { Link } from './ssh-link.js';
 import {
   RemoteError,
@@ -465,13 +466,13 @@ export class SshTransport implements Transport {
   }
 
   /** Open a session channel and start the command; a connection found dead is re-made once. */
-  async #open(command: string): Promise<{ client: SshClient; channel: ClientChannel; end: ChannelEnd }> {
+  async #open(command: string, windowBytes?: number): Promise<{ client: SshClient; channel: ClientChannel; end: ChannelEnd }> {
     for (let attempt = 0; ; attempt++) {
       const client = await this.#client();
       try {
         const opened = await new Promise<{ channel: ClientChannel; end: ChannelEnd }>((resolve, reject) => {
           try {
-            client.exec(command, (err, ch) => {
+            const onChannel = (err: Error | undefined, ch: ClientChannel): void => {
               if (err) return reject(err);
               // A fast command's exit status (and even its close) can arrive before #run attaches its
               // listeners: record them from the first moment.
@@ -485,7 +486,9 @@ export class SshTransport implements Transport {
                 st.closed = true;
               });
               resolve({ channel: ch, end: st });
-            });
+            };
+            if (windowBytes === undefined) client.exec(command, onChannel);
+            else execWithWindow(client, command, windowBytes, onChannel);
           } catch (err) {
             reject(err as Error);
           }
@@ -541,7 +544,7 @@ export class SshTransport implements Transport {
     } catch {
       throw this.#aborted(signal, argv);
     }
-    const opening = this.#open(command);
+    const opening = this.#open(command, opts.windowBytes);
     opening.catch(() => release());
     const { client, channel, end } = await untilAborted(opening, signal, () => this.#aborted(signal, argv), (late) => {
       if (late.end.closed) release();

@@ -21,6 +21,11 @@ export interface ExecOptions {
   /** Data for the command's standard input; standard input is closed (EOF) after it, or at once. */
   stdin?: string | Buffer | Readable;
   signal?: AbortSignal;
+  /**
+   * SSH channel window for this call, in bytes (channel-window.ts): how much the node may send ahead of
+   * what has been read. Unset: the SSH library's own (2 MiB). For streams many nodes send at once.
+   */
+  windowBytes?: number;
 }
 
 export interface ExecResult {

@@ -1,0 +1,126 @@
+/**
+ * A smaller SSH channel window for streams that many nodes send at once (`ascendctl logs`).
+ *
+ * The window is SSH's only flow control (RFC 4254 §5.2): a node may send as many bytes as the client
+ * has granted and not yet seen. ssh2 1.17 grants every channel 2 MiB and tops it up to 2 MiB again
+ * whenever it falls to 1 MiB and the channel's readable side is under its high-water mark, also 2 MiB
+ * (lib/Channel.js MAX_WINDOW); none of it can be set per channel. Pausing a channel therefore leaves up
+ * to 2 MiB in flight and up to 2 MiB more queued in it, per channel: at 64 nodes whose logs are merged
+ * by time, most of them paused at any moment, that alone is well over 100 MiB, and the collector pays
+ * for it on every pass.
+ *
+ * execWithWindow opens the session channel with `bytes` of window instead, keeps every later grant
+ * within `bytes` (granted when at most half of it is left, as OpenSSH does), and lowers the channel's
+ * high-water mark to half of `bytes`, so a paused channel holds at most about 1.5 × `bytes` here.
+ *
+ * This reaches into ssh2's internals (Client._protocol.session and .channelWindowAdjust, the channel's
+ * `incoming` window and its readable state), which is why package.json pins ssh2 to 1.17. When they are
+ * not as expected, the channel is opened exactly as client.exec opens it, with ssh2's own window.
+ */
+import type { Client, ClientChannel } from 'ssh2';
+
+/** The window ssh2 1.17 offers and keeps per channel (lib/Channel.js MAX_WINDOW). */
+export const SSH2_WINDOW = 2 * 1024 * 1024;
+/** Below this, grants the server should see are too small to be worth a message each. */
+const MIN_WINDOW = 32 * 1024;
+
+type ExecCallback = (err: Error | undefined, channel: ClientChannel) => void;
+
+interface ProtocolInternals {
+  session(chan: number, initWindow: number, maxPacket: number): unknown;
+  channelWindowAdjust(chan: number, amount: number): unknown;
+}
+
+interface ChannelInternals {
+  incoming: { window: number };
+  outgoing: { id: number };
+  _readableState?: { highWaterMark: number };
+  stderr: { _readableState?: { highWaterMark: number } };
+}
+
+/** Channels with a capped window, per connection, by the id the server gave the channel. */
+const capped = new WeakMap<ProtocolInternals, Map<number, { channel: ChannelInternals; bytes: number }>>();
+
+function protocolOf(client: Client): ProtocolInternals | undefined {
+  const proto = (client as unknown as { _protocol?: Partial<ProtocolInternals> })._protocol;
+  if (!proto || typeof proto.session !== 'function' || typeof proto.channelWindowAdjust !== 'function') return undefined;
+  return proto as ProtocolInternals;
+}
+
+/** The window actually used for a request of `bytes`: within [MIN_WINDOW, SSH2_WINDOW / 2]. */
+export function channelWindowBytes(bytes: number): number {
+  return Math.max(MIN_WINDOW, Math.min(SSH2_WINDOW / 2, Math.floor(bytes)));
+}
+
+/**
+ * client.exec(command, cb) with the channel's window held to `bytes` (see the module comment). `bytes`
+ * is kept within 32 KiB … 1 MiB: below 1 MiB ssh2's own accounting cannot top the window up before the
+ * channel is handed over.
+ */
+export function execWithWindow(client: Client, command: string, bytes: number, cb: ExecCallback): void {
+  const proto = protocolOf(client);
+  if (!proto) {
+    client.exec(command, cb);
+    return;
+  }
+  const window = channelWindowBytes(bytes);
+  const caps = adjustments(proto);
+  const own = Object.prototype.hasOwnProperty.call(proto, 'session');
+  const session = proto.session;
+  // client.exec asks for the channel synchronously: only this one open sees the smaller window.
+  proto.session = function (this: ProtocolInternals, chan: number, _initWindow: number, maxPacket: number) {
+    return session.call(this, chan, window, maxPacket);
+  };
+  try {
+    client.exec(command, (err, channel) => {
+      if (!err) cap(caps, channel, window);
+      cb(err, channel);
+    });
+  } finally {
+    if (own) proto.session = session;
+    else delete (proto as Partial<ProtocolInternals>).session;
+  }
+}
+
+function cap(caps: Map<number, { channel: ChannelInternals; bytes: number }>, channel: ClientChannel, bytes: number): void {
+  const ch = channel as unknown as ChannelInternals;
+  if (typeof ch.incoming?.window !== 'number' || typeof ch.outgoing?.id !== 'number') return;
+  // ssh2 counts from the 2 MiB it believes it offered; the server was offered `bytes`. Data received
+  // so far was counted by both, so the difference is all there is to take off.
+  ch.incoming.window = Math.max(0, ch.incoming.window - (SSH2_WINDOW - bytes));
+  const id = ch.outgoing.id;
+  caps.set(id, { channel: ch, bytes });
+  channel.once('close', () => {
+    if (caps.get(id)?.channel === ch) caps.delete(id);
+  });
+  // A paused channel stops granting once this much waits in it (stdout and stderr alike).
+  for (const state of [ch._readableState, ch.stderr?._readableState]) {
+    if (state && typeof state.highWaterMark === 'number') state.highWaterMark = bytes / 2;
+  }
+}
+
+/**
+ * ssh2 tops a channel's window up to 2 MiB; for a capped channel, the grant is cut to what brings the
+ * server's window back to the cap, and skipped while more than half of the cap is still open.
+ */
+function adjustments(proto: ProtocolInternals): Map<number, { channel: ChannelInternals; bytes: number }> {
+  let caps = capped.get(proto);
+  if (caps) return caps;
+  const table = new Map<number, { channel: ChannelInternals; bytes: number }>();
+  caps = table;
+  capped.set(proto, table);
+  const adjust = proto.channelWindowAdjust;
+  proto.channelWindowAdjust = function (this: ProtocolInternals, chan: number, amount: number) {
+    const c = table.get(chan);
+    if (!c) return adjust.call(this, chan, amount);
+    // ssh2 has already added `amount` to its count of the server's window.
+    const open = c.channel.incoming.window - amount;
+    if (open > c.bytes / 2) {
+      c.channel.incoming.window = open;
+      return undefined;
+    }
+    c.channel.incoming.window = c.bytes;
+    return adjust.call(this, chan, c.bytes - open);
+  };
+  return caps;
+}
