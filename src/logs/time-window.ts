@@ -58,7 +58,6 @@ export class TimeWindow {
   #writing: Promise<void> | undefined;
   #waiters: (() => void)[] = [];
   #error: { cause: unknown } | undefined;
-  readonly #onAbort = (): void => this.#drop();
 
   constructor(emit: LineSink, signal: AbortSignal, opts: TimeWindowOptions = {}) {
     this.#emit = emit;
@@ -66,13 +65,13 @@ export class TimeWindow {
     this.#holdMs = opts.holdMs ?? DEFAULT_HOLD_MS;
     this.#maxHeld = opts.maxHeld ?? DEFAULT_MAX_HELD;
     this.#now = opts.now ?? Date.now;
-    signal.addEventListener('abort', this.#onAbort, { once: true });
   }
 
   /** A batch of one node's lines; returns a promise when the caller should wait before reading more. */
   push(node: string, lines: readonly TimedLine[]): void | Promise<void> {
     if (this.#error) return Promise.reject(this.#error.cause);
-    if (this.#signal.aborted || lines.length === 0) return;
+    if (this.#signal.aborted) return this.#drop();
+    if (lines.length === 0) return;
     const arrivedMs = this.#now();
     let last = this.#lastNs.get(node) ?? -1n;
     for (const line of lines) {
@@ -104,9 +103,10 @@ export class TimeWindow {
     this.#schedule();
   }
 
-  /** Lets go of the abort signal (the streams ended). */
+  /** The streams ended: nothing more will come, and no timer is left behind. */
   close(): void {
-    this.#signal.removeEventListener('abort', this.#onAbort);
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 
   /** Pass on everything held now (the streams ended, or an event is about to be said); settles once written. */
@@ -130,7 +130,10 @@ export class TimeWindow {
   }
 
   #schedule(): void {
-    if (this.#timer || this.#writing || this.#signal.aborted) return;
+    // No listener on the signal (a rack's worth of streams already listen on it): an abort is seen here,
+    // at the next push or timer, and lets every waiting caller go.
+    if (this.#signal.aborted) return this.#drop();
+    if (this.#timer || this.#writing) return;
     const first = this.#firstArrival();
     if (!first) return;
     const due = first.arrivedMs + this.#holdMs - this.#now();
