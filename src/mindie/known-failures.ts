@@ -163,7 +163,7 @@ const RULES: readonly Rule[] = [
     pattern: /Set visible device failed|EE1001/,
     severity: 'error',
     cause: 'the container sees fewer NPUs than the config uses',
-    hint: 'mount all 8 NPUs (/dev/davinci0–7) into the container in multi-node mode',
+    hint: 'mount every device into the container in multi-node mode: /dev/davinci0–7 on an A2, /dev/davinci0–15 on an A3 (8 NPUs × 2 dies)',
   },
   {
     kind: 'hccl-ports',

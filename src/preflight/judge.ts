@@ -476,15 +476,17 @@ function judgePing(out: Finding[], nodes: readonly NodeFacts[]): void {
       list.push(p);
       byNpu.set(p.npu, list);
     }
+    // On an A3 the same-numbered peer is a die: its number is a device id, not an NPU's.
+    const unit = n.npuSmi?.kind === 'ok' && n.npuSmi.value.dies ? 'device' : 'NPU';
     for (const [npu, pings] of [...byNpu].sort((a, b) => a[0] - b[0])) {
       const bad: string[] = [];
       let hint = `check the cable and switch port of NPU ${npu} on both ends; re-test with hccn_tool -i ${npu} -ping -g address <peer ip>`;
       for (const p of pings) {
         const o = p.outcome;
         if (o.kind === 'ok') {
-          if (o.value.loss) bad.push(`${p.peer} NPU ${p.peerNpu} (${p.address}): ${pingLossText(o.value)}`);
+          if (o.value.loss) bad.push(`${p.peer} ${unit} ${p.peerNpu} (${p.address}): ${pingLossText(o.value)}`);
         } else {
-          const problem = outcomeProblem(o, `ping ${p.peer} NPU ${p.peerNpu} (${p.address})`)!;
+          const problem = outcomeProblem(o, `ping ${p.peer} ${unit} ${p.peerNpu} (${p.address})`)!;
           bad.push(problem.message);
           if (o.kind === 'busy' || o.kind === 'timeout') hint = problem.hint;
         }

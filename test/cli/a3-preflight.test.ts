@@ -64,7 +64,7 @@ describe('preflight on a 2-server A3 cluster', () => {
     ['a stale hccn.conf line of device 13', { node2: [{ kind: 'hccn-conf-stale', npu: 13 }] },
       { node: 'node2', npu: 13, check: 'hccn.conf', status: 'fail', message: /address_13=.* but hccn_tool reports/ }],
     ['ping loss on die plane 11', { node1: [{ kind: 'ping-loss', npu: 11 }] },
-      { node: 'node1', npu: 11, check: 'ping', status: 'fail', message: /^NPU 5 chip 1 \(device 11\): node2 NPU 11/ }],
+      { node: 'node1', npu: 11, check: 'ping', status: 'fail', message: /^NPU 5 chip 1 \(device 11\): node2 device 11/ }],
     ['optics absent on device 14', { node2: [{ kind: 'optics-absent', npu: 14 }] },
       { node: 'node2', npu: 14, check: 'optics', status: 'fail', message: /^NPU 7 chip 0 \(device 14\): optical module not present$/ }],
   ];
