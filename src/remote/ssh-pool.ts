@@ -128,26 +128,30 @@ export class SshPool {
     const existing = this.#transports.get(ep.name);
     if (existing) return existing;
     const via = ep.jumpHost ? this.#jumpLink(ep.jumpHost, ep.name) : undefined;
-    const link = new Link({
-      node: ep.name,
-      label: describeEndpoint(ep),
-      ep,
-      ...(via ? { via } : {}),
-      gate: this.#connecting,
+    const link = this.#link({ node: ep.name, label: describeEndpoint(ep), ep, ...(via ? { via } : {}), gate: this.#connecting }, 'connectionsMade');
+    const t = new SshTransport(ep, link, this.#opts, this.stats, () => this.#closed);
+    this.#transports.set(ep.name, t);
+    return t;
+  }
+
+  /** A node's or a jump host's link with the pool's keepalive, passphrase prompt and counters. */
+  #link(
+    fields: Omit<ConstructorParameters<typeof Link>[0], 'keepaliveIntervalMs' | 'keepaliveCountMax' | 'env' | 'askPassphrase' | 'onConnected' | 'onFailed'>,
+    counter: 'connectionsMade' | 'jumpConnectionsMade',
+  ): Link {
+    return new Link({
+      ...fields,
       keepaliveIntervalMs: this.#opts.keepaliveIntervalMs,
       keepaliveCountMax: this.#opts.keepaliveCountMax,
       env: this.#opts.env,
       ...(this.#opts.askPassphrase ? { askPassphrase: this.#opts.askPassphrase } : {}),
       onConnected: () => {
-        this.stats.connectionsMade++;
+        this.stats[counter]++;
       },
       onFailed: () => {
         this.stats.connectFailures++;
       },
     });
-    const t = new SshTransport(ep, link, this.#opts, this.stats, () => this.#closed);
-    this.#transports.set(ep.name, t);
-    return t;
   }
 
   /** Close every connection (nodes first, then the jump hosts they ran through). */
@@ -179,23 +183,13 @@ export class SshPool {
         continue;
       }
       const position = chain.length > 1 ? ` ${i + 1} of ${chain.length}` : '';
-      const link: Link = new Link({
+      const link = this.#link({
         node: firstNode,
         label: `jump host${position} ${hop.user}@${hop.host} (${formatAddress(hop.hostname, hop.port)})`,
         jump: true,
         ep: hop,
         ...(via ? { via } : {}),
-        keepaliveIntervalMs: this.#opts.keepaliveIntervalMs,
-        keepaliveCountMax: this.#opts.keepaliveCountMax,
-        env: this.#opts.env,
-        ...(this.#opts.askPassphrase ? { askPassphrase: this.#opts.askPassphrase } : {}),
-        onConnected: () => {
-          this.stats.jumpConnectionsMade++;
-        },
-        onFailed: () => {
-          this.stats.connectFailures++;
-        },
-      });
+      }, 'jumpConnectionsMade');
       this.#jumps.set(key, link);
       via = link;
     }
