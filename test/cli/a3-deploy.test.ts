@@ -10,16 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoCluster, type DemoCluster } from '../../src/demo/cluster.js';
 import { runtimeOf } from '../../src/sim/container-runtime.js';
 import { runInProcess } from '../support/in-process.js';
+import { commands } from '../support/commands.js';
 
-const commands = {
-  deploy: () => import('../../src/commands/deploy.js'),
-  status: () => import('../../src/commands/status.js'),
-  stop: () => import('../../src/commands/stop.js'),
-  chat: () => import('../../src/commands/chat.js'),
-  logs: () => import('../../src/commands/logs.js'),
-  render: () => import('../../src/commands/render.js'),
-};
-const DEFAULTS: Record<keyof typeof commands, Record<string, unknown>> = {
+const DEFAULTS: Partial<Record<keyof typeof commands, Record<string, unknown>>> = {
   deploy: { parallel: '32', timeout: '60s' }, status: {}, stop: {}, chat: { timeout: '30s' }, logs: {}, render: {},
 };
 const run = (c: DemoCluster, cmd: keyof typeof commands, args: string[], opts: Record<string, unknown> = {}) =>

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { r1DeploymentYaml, r1Parallel, startDemoCluster, type DemoCluster } from '../../src/demo/cluster.js';
 import { runInProcess } from '../support/in-process.js';
+import { commands } from '../support/commands.js';
 
 const SUBNET = 170;
 const HOP1 = `127.${SUBNET}.0.1`;
@@ -17,13 +18,6 @@ const WORKER = `127.${SUBNET}.0.4`;
 const NAME = 'deepseek-r1';
 const CHAIN = `root@${HOP1}:2222,root@${HOP2}:2222`;
 
-const commands = {
-  preflight: () => import('../../src/commands/preflight.js'),
-  deploy: () => import('../../src/commands/deploy.js'),
-  status: () => import('../../src/commands/status.js'),
-  stop: () => import('../../src/commands/stop.js'),
-  chat: () => import('../../src/commands/chat.js'),
-};
 
 describe('a cluster behind a chain of two jump hosts', () => {
   let cluster: DemoCluster;

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { r1DeploymentYaml, r1Parallel, startDemoCluster, type DemoCluster } from '../../src/demo/cluster.js';
 import { runInProcess } from '../support/in-process.js';
+import { commands } from '../support/commands.js';
 
 const SUBNET = 218;
 const MASTER = `127.${SUBNET}.0.1`;
@@ -15,13 +16,6 @@ const WORKER = `127.${SUBNET}.0.2`;
 const BASTION = `127.${SUBNET}.0.3`;
 const NAME = 'deepseek-r1';
 
-const commands = {
-  deploy: () => import('../../src/commands/deploy.js'),
-  status: () => import('../../src/commands/status.js'),
-  stop: () => import('../../src/commands/stop.js'),
-  chat: () => import('../../src/commands/chat.js'),
-  bench: () => import('../../src/commands/bench.js'),
-};
 
 describe('a cluster behind a jump host', () => {
   let cluster: DemoCluster;

@@ -11,20 +11,14 @@ import { normalizeRef, runtimeOf } from '../../src/sim/container-runtime.js';
 import { writeTar } from '../../src/sim/runtime-tar.js';
 import type { SimFault, SimIo } from '../../src/sim/types.js';
 import { runInProcess, type InProcessResult } from '../support/in-process.js';
+import { commands } from '../support/commands.js';
 
-const commands = {
-  deploy: () => import('../../src/commands/deploy.js'),
-  status: () => import('../../src/commands/status.js'),
-  stop: () => import('../../src/commands/stop.js'),
-  render: () => import('../../src/commands/render.js'),
-  chat: () => import('../../src/commands/chat.js'),
-};
 type Command = keyof typeof commands;
 
 const NAME = 'deepseek-r1';
 const CONTAINER = `ascendctl-${NAME}`;
 const REMOTE_DIR = `/var/lib/ascendctl/${NAME}`;
-const DEFAULTS: Record<Command, Record<string, unknown>> = {
+const DEFAULTS: Partial<Record<Command, Record<string, unknown>>> = {
   deploy: { parallel: '32', timeout: '60s' },
   status: {},
   stop: {},

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoCluster, type DemoCluster } from '../../src/demo/cluster.js';
 import { runInProcess } from '../support/in-process.js';
+import { commands } from '../support/commands.js';
 
 /** Noise that would break every parser if it reached one: JSON, a fake tool line, a fake exit text. */
 const BANNER = {
@@ -13,13 +14,6 @@ const BANNER = {
   stderr: '*** Authorized use only ***\nError: this is not an error, just the motd\n',
 };
 
-const commands = {
-  preflight: () => import('../../src/commands/preflight.js'),
-  deploy: () => import('../../src/commands/deploy.js'),
-  status: () => import('../../src/commands/status.js'),
-  logs: () => import('../../src/commands/logs.js'),
-  stop: () => import('../../src/commands/stop.js'),
-};
 
 let noisy: DemoCluster;
 let quiet: DemoCluster;

@@ -8,11 +8,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoCluster, type DemoCluster } from '../../src/demo/cluster.js';
 import { runInProcess } from '../support/in-process.js';
+import { commands } from '../support/commands.js';
 
-const commands = {
-  deploy: () => import('../../src/commands/deploy.js'),
-  render: () => import('../../src/commands/render.js'),
-};
 
 let c: DemoCluster;
 

@@ -8,14 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoCluster, type DemoCluster } from '../../src/demo/cluster.js';
 import { runtimeOf } from '../../src/sim/container-runtime.js';
 import { runInProcess } from '../support/in-process.js';
+import { commands } from '../support/commands.js';
 
-const commands = {
-  preflight: () => import('../../src/commands/preflight.js'),
-  deploy: () => import('../../src/commands/deploy.js'),
-  status: () => import('../../src/commands/status.js'),
-  logs: () => import('../../src/commands/logs.js'),
-  stop: () => import('../../src/commands/stop.js'),
-};
 
 let c: DemoCluster;
 
