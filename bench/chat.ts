@@ -7,10 +7,11 @@
  * (before it connects, as ascendctl's clock starts before it connects) to the received data that
  * first carries a non-empty `content` or `reasoning_content` delta.
  */
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
-  DEPLOYMENT_NAME, figure, formatDiff, judge, median, REPO_ROOT, shq, startSimProcess, timeCli, timeShell, type BenchSettings, type ResultRow, type SimProcess,
+  DEPLOYMENT_NAME, figure, formatDiff, judge, median, nowMs, REPO_ROOT, shq, startSimProcess, timeCli, timeShell, type BenchSettings, type ResultRow, type SimProcess,
 } from './lib.js';
 
 const PROMPT = 'What is 2 + 2? Answer in one word.';
@@ -100,6 +101,25 @@ async function undiciTtft(sim: SimProcess): Promise<number> {
   return ms;
 }
 
+/**
+ * What a user waits for: from spawning `node bin/ascendctl chat -p …` to the first byte of the answer
+ * on the terminal (reasoning goes to stderr in the one-shot mode, the answer to stdout; chat prints
+ * nothing else before the first delta), with the HTTP warm-up on or off (ASCENDCTL_HTTP_WARMUP=0).
+ */
+async function spawnToFirstToken(s: BenchSettings, sim: SimProcess, warmUp: boolean): Promise<number> {
+  const t0 = nowMs();
+  const env = { ...process.env, NO_COLOR: '1', ...(warmUp ? {} : { ASCENDCTL_HTTP_WARMUP: '0' }) };
+  const child = spawn(process.execPath, [s.build.bin, 'chat', '-p', PROMPT, '--max-tokens', String(MAX_TOKENS)], { cwd: sim.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let first: number | undefined;
+  let stderr = '';
+  const seen = (): void => { first ??= nowMs() - t0; };
+  child.stdout!.on('data', seen);
+  child.stderr!.on('data', (d: Buffer) => { seen(); if (stderr.length < 10_000) stderr += d.toString('utf8'); });
+  const code = await new Promise<number | null>((resolve, reject) => { child.once('error', reject); child.once('exit', (c) => resolve(c)); });
+  if (code !== 0 || first === undefined) throw new Error(`ascendctl chat exited ${code}: ${stderr.slice(0, 500)}`);
+  return first;
+}
+
 function requestBody(): string {
   return JSON.stringify({
     model: DEPLOYMENT_NAME, messages: [{ role: 'user', content: PROMPT }], stream: true,
@@ -117,19 +137,28 @@ export async function benchChat(s: BenchSettings): Promise<ResultRow[]> {
       const ours: number[] = [];
       const theirs: number[] = [];
       const cold: number[] = [];
+      const endToEnd = { warm: [] as number[], cold: [] as number[] };
       for (let i = 0; i < s.runs(CHAT_RUNS); i++) {
         ours.push(await chatTtft(s, sim));
         theirs.push(await curlTtft(sim));
         cold.push(await undiciTtft(sim));
-        s.log(`  chat run ${i + 1}: ascendctl ttft ${ours.at(-1)!.toFixed(1)} ms, curl ${theirs.at(-1)!.toFixed(1)} ms, fresh node + undici ${cold.at(-1)!.toFixed(1)} ms`);
+        // Alternated which goes first, so neither always runs right after the other.
+        for (const warmUp of i % 2 === 0 ? [true, false] : [false, true]) endToEnd[warmUp ? 'warm' : 'cold'].push(await spawnToFirstToken(s, sim, warmUp));
+        s.log(`  chat run ${i + 1}: ascendctl ttft ${ours.at(-1)!.toFixed(1)} ms, curl ${theirs.at(-1)!.toFixed(1)} ms, fresh node + undici ${cold.at(-1)!.toFixed(1)} ms; spawn → first token ${endToEnd.warm.at(-1)!.toFixed(1)} ms with the warm-up, ${endToEnd.cold.at(-1)!.toFixed(1)} ms without`);
       }
       const curl = figure('curl -sN, same request', 'ms', theirs);
+      const withoutWarmUp = figure('ascendctl chat -p, ASCENDCTL_HTTP_WARMUP=0', 'ms', endToEnd.cold);
       return [
         judge('chat TTFT (2 nodes)', figure('ascendctl chat timings.ttft_ms', 'ms', ours), curl, { kind: 'max-diff', limit: 5 }),
         {
           ...judge('chat TTFT: bare Node + undici, fresh process', figure('undici request() in a fresh node', 'ms', cold), curl, undefined,
             'no target: the same span with nothing of ascendctl, to tell apart what a cold Node process and its first undici request cost from what ascendctl adds'),
           comparison: formatDiff(median(cold) - curl.median),
+        },
+        {
+          ...judge('chat: process start → first token, HTTP warm-up on vs off', figure('ascendctl chat -p (warm-up on, the default)', 'ms', endToEnd.warm), withoutWarmUp, undefined,
+            'no target: decides whether src/chat/http-warmup.ts stays (it stays only if the default is not slower end to end)'),
+          comparison: formatDiff(median(endToEnd.warm) - withoutWarmUp.median),
         },
       ];
     } finally {
@@ -154,4 +183,8 @@ export const CHAT_METHOD = [
   'A third figure, without a target, runs the same request from a fresh `node` process with undici alone (timed',
   'from just before `request()` to the first chunk holding a token): the cost of a cold Node process\'s first',
   'undici request, which ascendctl\'s own TTFT also carries.',
+  '',
+  'A fourth figure is what a user waits for: from spawning `node bin/ascendctl chat -p "…"` to the first byte of the',
+  'answer (or its reasoning) on the terminal, with the HTTP warm-up (src/chat/http-warmup.ts) on and off',
+  '(`ASCENDCTL_HTTP_WARMUP=0`), alternated within each round.',
 ].join('\n');
