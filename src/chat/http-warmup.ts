@@ -12,9 +12,9 @@
  *
  * `ASCENDCTL_HTTP_WARMUP=0` turns it off. The bench uses it to time what a user waits for end to end
  * (process start to the first token on the terminal) both ways (BENCHMARKS.md, "chat: process start →
- * first token"): the warm-up runs while the command waits on SSH for the deployment record, so on an
- * idle machine it costs the user nothing, and it keeps the contract's measured time to first token
- * within 5 ms of curl's, which a cold first request (~20–40 ms of parser compile) cannot meet.
+ * first token"). It is kept for the contract's measured time to first token (within 5 ms of curl's on
+ * the same request), which a cold first request (~20–40 ms of parser compile inside the clock) misses;
+ * what it costs or saves end to end is the bench's fourth chat figure.
  */
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
