@@ -32,7 +32,7 @@ export function median(samples: readonly number[]): number {
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
-export type Unit = 'ms' | 'lines/s' | 'MiB';
+export type Unit = 'ms' | 'lines/s' | 'MiB' | 'KiB';
 
 /** One measured figure: every sample kept, the median is what is compared. */
 export interface Figure {
@@ -79,6 +79,7 @@ export function formatValue(value: number, unit: Unit): string {
     return `${value.toFixed(1)} ms`;
   }
   if (unit === 'lines/s') return `${Math.round(value).toLocaleString('en-US')} lines/s`;
+  if (unit === 'KiB') return `${Math.round(value).toLocaleString('en-US')} KiB`;
   return `${value.toFixed(1)} MiB`;
 }
 

@@ -3,6 +3,8 @@
  * (no hyperfine on this machine: N interleaved runs timed with performance.now()).
  */
 import { spawn } from 'node:child_process';
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
 import { figure, judge, nowMs, type BenchSettings, type ResultRow } from './lib.js';
 
 /** Spawn → exit of one process, output discarded; rejects on a non-zero exit. */
@@ -19,6 +21,20 @@ export async function timeSpawn(argv: readonly string[], cwd: string): Promise<n
 }
 
 export const STARTUP_RUNS = 20;
+
+/**
+ * The bundle as measured before issue 11's redesign (commit 679cacc, `npm run build`): every
+ * dist/*.js without source maps, and the simulator's entry chunk. Kept as the fixed "before" figure.
+ */
+const BUNDLE_BEFORE = { allKiB: 4_057_006 / 1024, simKiB: 156_996 / 1024 };
+
+/** Size of the built JavaScript (source maps left out) and of the simulator's entry chunk, in KiB. */
+async function bundleSizes(root: string): Promise<{ allKiB: number; simKiB: number }> {
+  const dist = path.join(root, 'dist');
+  let all = 0;
+  for (const name of await readdir(dist)) if (name.endsWith('.js')) all += (await stat(path.join(dist, name))).size;
+  return { allKiB: all / 1024, simKiB: (await stat(path.join(dist, 'sim.js'))).size / 1024 };
+}
 
 export async function benchStartup(s: BenchSettings): Promise<ResultRow[]> {
   const variants = {
@@ -39,7 +55,11 @@ export async function benchStartup(s: BenchSettings): Promise<ResultRow[]> {
   }
   const node = figure('node -e 0', 'ms', samples.node);
   s.log(`  start-up medians: node -e 0 ${node.median.toFixed(1)} ms, --version ${figure('', 'ms', samples.version).median.toFixed(1)} ms, --help ${figure('', 'ms', samples.help).median.toFixed(1)} ms`);
+  const size = await bundleSizes(s.build.root);
+  s.log(`  bundle: ${size.allKiB.toFixed(0)} KiB of JavaScript (${BUNDLE_BEFORE.allKiB.toFixed(0)} KiB before the redesign), simulator entry ${size.simKiB.toFixed(0)} KiB`);
   return [
+    judge('bundle: dist/*.js (no source maps)', figure('now', 'KiB', [size.allKiB]), figure('before the redesign (679cacc)', 'KiB', [BUNDLE_BEFORE.allKiB]), undefined),
+    judge('bundle: the simulator\'s entry chunk dist/sim.js', figure('now', 'KiB', [size.simKiB]), figure('before the redesign (679cacc)', 'KiB', [BUNDLE_BEFORE.simKiB]), undefined),
     judge('start-up: --version', figure('ascendctl --version', 'ms', samples.version), node, { kind: 'max-ratio', limit: 1.5 }),
     judge('start-up: --help', figure('ascendctl --help', 'ms', samples.help), node, undefined),
   ];
@@ -49,4 +69,6 @@ export const STARTUP_METHOD = [
   `\`node bin/ascendctl --version\`, \`node bin/ascendctl --help\` and \`node -e 0\`, ${STARTUP_RUNS} runs each after one`,
   'warm-up run each, interleaved with the order rotated every round; each timed from spawn to exit with',
   'performance.now() in the bench process, output discarded. hyperfine is not installed here.',
+  'The bundle rows sum the sizes of dist/*.js (source maps left out) of the build measured, beside the same figure',
+  'taken before issue 11\'s redesign (commit 679cacc).',
 ].join('\n');

@@ -39,6 +39,7 @@ describe('formatting', () => {
     expect(formatValue(42_099, 'ms')).toBe('42.1 s');
     expect(formatValue(63_522.4, 'lines/s')).toBe('63,522 lines/s');
     expect(formatValue(208.66, 'MiB')).toBe('208.7 MiB');
+    expect(formatValue(3961.9, 'KiB')).toBe('3,962 KiB');
   });
 
   it('signs differences', () => {
