@@ -112,16 +112,16 @@ export async function streamChat(req: ChatRequest): Promise<ChatResult> {
   };
 
   const started = performance.now();
-  let tokens = 0;
+  const answer = new AnswerAccumulator(req, started);
   const fail = (err: unknown, phase: 'connect' | 'body'): never => {
     if (req.signal?.aborted) throw new InterruptedError('the answer was cancelled');
     if (timeout.signal.aborted) {
-      throw new ClusterError(`no token from ${shown(req.endpoint)} within ${formatMs(req.timeoutMs)}${tokens > 0 ? ` (after ${tokens} tokens)` : ''}`, {
+      throw new ClusterError(`no token from ${shown(req.endpoint)} within ${formatMs(req.timeoutMs)}${answer.tokens > 0 ? ` (after ${answer.tokens} tokens)` : ''}`, {
         hint: 'the daemon may be stuck or overloaded: ascendctl status, ascendctl logs --tail 100; or allow longer with --timeout',
       });
     }
     if (err instanceof ClusterError) throw err;
-    if (phase === 'body') throw midway(tokens, err);
+    if (phase === 'body') throw midway(answer.tokens, err);
     throw new ClusterError(`the endpoint ${shown(req.endpoint)} is down (${networkReason(err)})`, {
       hint: 'ascendctl status shows whether the deployment is running',
       cause: err,
@@ -154,86 +154,99 @@ export async function streamChat(req: ChatRequest): Promise<ChatResult> {
     }
 
     const sse = new SseParser();
-    const result = {
-      model: req.model,
-      content: '',
-      reasoning: undefined as string | undefined,
-      promptTokens: null as number | null,
-      completionTokens: undefined as number | undefined,
-      finishReason: undefined as string | undefined,
-      done: false,
-      ttft: undefined as number | undefined,
-      tokenTimes: [] as number[],
-    };
-    const take = (data: string): void => {
-      if (data.trim() === '[DONE]') {
-        result.done = true;
-        return;
-      }
-      let chunk: StreamChunk;
-      try {
-        chunk = JSON.parse(data) as StreamChunk;
-      } catch {
-        return; // not JSON: a server's banner or keep-alive text, not part of the answer
-      }
-      if (chunk.error !== undefined) {
-        throw new ClusterError(`${shown(req.endpoint)} stopped the answer with an error: ${errorText(chunk.error)}`, {
-          hint: 'ascendctl logs --tail 100 shows what the daemon says',
-        });
-      }
-      if (typeof chunk.model === 'string' && chunk.model !== '') result.model = chunk.model;
-      if (chunk.usage && typeof chunk.usage === 'object') {
-        if (typeof chunk.usage.prompt_tokens === 'number') result.promptTokens = chunk.usage.prompt_tokens;
-        if (typeof chunk.usage.completion_tokens === 'number') result.completionTokens = chunk.usage.completion_tokens;
-      }
-      const choice = chunk.choices?.[0];
-      if (!choice) return;
-      const part = choice.delta ?? choice.message ?? {};
-      const content = typeof part.content === 'string' ? part.content : '';
-      const reasoning = typeof part.reasoning_content === 'string' ? part.reasoning_content : '';
-      if (typeof choice.finish_reason === 'string' && choice.finish_reason !== '') result.finishReason = choice.finish_reason;
-      if (typeof part.reasoning_content === 'string') result.reasoning ??= '';
-      if (content === '' && reasoning === '') return; // the role-only opener, or an empty delta
-      const now = performance.now() - started;
-      result.ttft ??= now;
-      result.tokenTimes.push(now);
-      tokens++;
-      result.content += content;
-      if (reasoning !== '') result.reasoning = (result.reasoning ?? '') + reasoning;
-      req.onDelta?.({ content, reasoning });
-    };
-
     arm();
     try {
       for await (const chunk of res.body) {
         arm();
-        for (const data of sse.push(chunk as Buffer)) take(data);
+        for (const data of sse.push(chunk as Buffer)) answer.take(data);
       }
-      for (const data of sse.end()) take(data);
+      for (const data of sse.end()) answer.take(data);
     } catch (err) {
       return fail(err, 'body');
     }
     clearTimeout(timer);
     if (req.signal?.aborted) throw new InterruptedError('the answer was cancelled');
-    if (!result.done && result.finishReason === undefined) throw midway(tokens);
-
-    const totalMs = performance.now() - started;
-    const ttftMs = result.ttft ?? totalMs;
-    const completion = result.completionTokens ?? tokens;
-    return {
-      model: result.model,
-      content: result.content,
-      reasoning: result.reasoning,
-      usage: { prompt_tokens: result.promptTokens, completion_tokens: completion },
-      usageReported: result.completionTokens !== undefined,
-      finishReason: result.finishReason,
-      timings: { ttftMs: round1(ttftMs), totalMs: round1(totalMs), tokensPerS: round1(tokensPerSecond(completion, ttftMs, totalMs)) },
-      tokenTimesMs: result.tokenTimes,
-    };
+    if (!answer.done && answer.finishReason === undefined) throw midway(answer.tokens);
+    return answer.result(performance.now() - started);
   } finally {
     clearTimeout(timer);
     // A body we stopped reading (error, cancel) must not keep the connection.
     if (!res.body.readableEnded && !res.body.destroyed) res.body.destroy();
+  }
+}
+
+/**
+ * The answer as its stream's events arrive: text and reasoning, usage, finish reason, and when each
+ * token came (ms since the request started). `take` gets one SSE event's data.
+ */
+class AnswerAccumulator {
+  model: string;
+  content = '';
+  reasoning: string | undefined;
+  promptTokens: number | null = null;
+  completionTokens: number | undefined;
+  finishReason: string | undefined;
+  done = false;
+  ttft: number | undefined;
+  readonly tokenTimes: number[] = [];
+  tokens = 0;
+
+  constructor(private readonly req: ChatRequest, private readonly started: number) {
+    this.model = req.model;
+  }
+
+  take(data: string): void {
+    if (data.trim() === '[DONE]') {
+      this.done = true;
+      return;
+    }
+    let chunk: StreamChunk;
+    try {
+      chunk = JSON.parse(data) as StreamChunk;
+    } catch {
+      return; // not JSON: a server's banner or keep-alive text, not part of the answer
+    }
+    if (chunk.error !== undefined) {
+      throw new ClusterError(`${shown(this.req.endpoint)} stopped the answer with an error: ${errorText(chunk.error)}`, {
+        hint: 'ascendctl logs --tail 100 shows what the daemon says',
+      });
+    }
+    if (typeof chunk.model === 'string' && chunk.model !== '') this.model = chunk.model;
+    if (chunk.usage && typeof chunk.usage === 'object') {
+      if (typeof chunk.usage.prompt_tokens === 'number') this.promptTokens = chunk.usage.prompt_tokens;
+      if (typeof chunk.usage.completion_tokens === 'number') this.completionTokens = chunk.usage.completion_tokens;
+    }
+    const choice = chunk.choices?.[0];
+    if (!choice) return;
+    const part = choice.delta ?? choice.message ?? {};
+    const content = typeof part.content === 'string' ? part.content : '';
+    const reasoning = typeof part.reasoning_content === 'string' ? part.reasoning_content : '';
+    if (typeof choice.finish_reason === 'string' && choice.finish_reason !== '') this.finishReason = choice.finish_reason;
+    if (typeof part.reasoning_content === 'string') this.reasoning ??= '';
+    if (content === '' && reasoning === '') return; // the role-only opener, or an empty delta
+    const now = performance.now() - this.started;
+    this.ttft ??= now;
+    this.tokenTimes.push(now);
+    this.tokens++;
+    this.content += content;
+    if (reasoning !== '') this.reasoning = (this.reasoning ?? '') + reasoning;
+    this.req.onDelta?.({ content, reasoning });
+  }
+
+  /** The finished answer, `totalMs` after the request started. */
+  result(totalMs: number): ChatResult {
+    const ttftMs = this.ttft ?? totalMs;
+    const completion = this.completionTokens ?? this.tokens;
+    return {
+      model: this.model,
+      content: this.content,
+      reasoning: this.reasoning,
+      usage: { prompt_tokens: this.promptTokens, completion_tokens: completion },
+      usageReported: this.completionTokens !== undefined,
+      finishReason: this.finishReason,
+      timings: { ttftMs: round1(ttftMs), totalMs: round1(totalMs), tokensPerS: round1(tokensPerSecond(completion, ttftMs, totalMs)) },
+      tokenTimesMs: this.tokenTimes,
+    };
   }
 }
 
