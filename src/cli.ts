@@ -286,7 +286,12 @@ export async function run(argv: string[]): Promise<void> {
     }
     const askPassphrase = prompts.passphraseAsker(ctx);
     if (askPassphrase) ctx.askPassphrase = askPassphrase;
-    exitCode = await mod.default(ctx, args, opts);
+    try {
+      exitCode = await mod.default(ctx, args, opts);
+    } finally {
+      // The run's connections, closed once whatever the command did (context.ts).
+      await ctx.closePool();
+    }
   });
   program.hook('preAction', (_program, actionCommand) => {
     command = actionCommand.name();

@@ -87,6 +87,8 @@ export default async function demo(ctx: Context, _args: string[], opts: Record<s
       ctx.out.line('Ctrl-C stops it.');
       await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
     }
+    // The steps shared the run's connections: let go of them before their nodes go away.
+    await ctx.closePool();
     await cluster.stop();
   }
   ctx.out.line('');

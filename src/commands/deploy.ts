@@ -4,7 +4,6 @@ import { InputError } from '../errors.js';
 import { parseDuration } from '../config/duration.js';
 import { deploy } from '../deploy/apply.js';
 import { writeRecord } from '../deploy/record.js';
-import { SshPool } from '../remote/ssh-pool.js';
 import { createDeployReporter } from '../ui/deploy-reporter.js';
 import { intFlag, loadTargets } from './load.js';
 import { redactEnvFile } from '../ui/redact.js';
@@ -18,7 +17,7 @@ export default async function deployCommand(ctx: Context, args: string[], opts: 
   const { inventory, deployment } = await loadTargets(ctx, { deployment: args[0], inventoryFlag: opts.inventory as string | undefined });
   if (!deployment) throw new InputError('deploy needs a deployment file');
 
-  const pool = new SshPool({ maxConnecting: parallel, env: ctx.env, becomePassword: ctx.becomePassword, askPassphrase: ctx.askPassphrase });
+  const pool = await ctx.pool({ maxConnecting: parallel });
   const reporter = createDeployReporter(ctx.out, inventory.npusPerNode);
   const c = ctx.out.color;
   try {
@@ -98,7 +97,6 @@ export default async function deployCommand(ctx: Context, args: string[], opts: 
     return 0;
   } finally {
     reporter.stop();
-    await pool.closeAll();
   }
 }
 

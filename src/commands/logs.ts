@@ -13,16 +13,11 @@ import { InputError } from '../errors.js';
 import { sinceArg } from '../logs/docker-logs.js';
 import { followLogs } from '../logs/log-follower.js';
 import { compileGrep, LogPrinter } from '../logs/log-printer.js';
-import { SshPool } from '../remote/ssh-pool.js';
 import { intFlag, loadTargets } from './load.js';
 
 export default async function logs(ctx: Context, args: string[], opts: Record<string, unknown>): Promise<ExitCode> {
-  const pool = new SshPool({ env: ctx.env, becomePassword: ctx.becomePassword, askPassphrase: ctx.askPassphrase });
-  try {
-    return await logsVia(ctx, args, opts, (node) => pool.transport(node));
-  } finally {
-    await pool.closeAll();
-  }
+  const pool = await ctx.pool();
+  return await logsVia(ctx, args, opts, (node) => pool.transport(node));
 }
 
 /** The command with the transports handed in (tests pass fakes; the command passes the SSH pool). */

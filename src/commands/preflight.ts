@@ -2,7 +2,6 @@ import type { Context } from '../context.js';
 import type { ExitCode } from '../errors.js';
 import { InputError, InterruptedError } from '../errors.js';
 import { parseDuration } from '../config/duration.js';
-import { SshPool } from '../remote/ssh-pool.js';
 import { runPreflight } from '../preflight/run.js';
 import { createNodeProgress } from '../ui/node-progress.js';
 import { renderPreflightReport } from '../ui/preflight-report.js';
@@ -18,7 +17,7 @@ export default async function preflight(ctx: Context, args: string[], opts: Reco
     nodeFilter: opts.node as string[] | undefined,
   });
 
-  const pool = new SshPool({ maxConnecting: parallel, env: ctx.env, becomePassword: ctx.becomePassword, askPassphrase: ctx.askPassphrase });
+  const pool = await ctx.pool({ maxConnecting: parallel });
   const progress = createNodeProgress(ctx.out, inventory.nodes.map((n) => n.name), { quiet: ctx.out.json && !ctx.out.stderrInteractive });
   const interrupted = () => new InterruptedError(opts.fix ? 'preflight --fix interrupted; run it again to finish' : 'preflight interrupted; nothing was changed on the nodes');
   try {
@@ -52,7 +51,6 @@ export default async function preflight(ctx: Context, args: string[], opts: Reco
     return result.ok ? 0 : 1;
   } finally {
     await progress.close();
-    await pool.closeAll();
   }
 }
 

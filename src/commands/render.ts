@@ -10,7 +10,6 @@ import { nodeAddresses, toRenderInput } from '../deploy/plan.js';
 import { parseDeviceIps } from '../mindie/rank-table.js';
 import { renderDeployment } from '../mindie/render.js';
 import { RenderError } from '../mindie/render-error.js';
-import { SshPool } from '../remote/ssh-pool.js';
 import { loadTargets } from './load.js';
 
 export default async function render(ctx: Context, args: string[], opts: Record<string, unknown>): Promise<ExitCode> {
@@ -45,13 +44,9 @@ export default async function render(ctx: Context, args: string[], opts: Record<
     }
     deviceIps = inFile(ipsFile, () => parseDeviceIps(json, renderNodes));
   } else {
-    const pool = new SshPool({ env: ctx.env, becomePassword: ctx.becomePassword, askPassphrase: ctx.askPassphrase });
-    try {
-      ctx.out.note(`reading NPU addresses over SSH on ${inventory.allNodes.length} nodes (or pass --device-ips FILE)`);
-      deviceIps = await readAllDeviceIps(inventory.allNodes, pool, inventory.npusPerNode, ctx.signal);
-    } finally {
-      await pool.closeAll();
-    }
+    const pool = await ctx.pool();
+    ctx.out.note(`reading NPU addresses over SSH on ${inventory.allNodes.length} nodes (or pass --device-ips FILE)`);
+    deviceIps = await readAllDeviceIps(inventory.allNodes, pool, inventory.npusPerNode, ctx.signal);
   }
 
   const render = () => renderDeployment(toRenderInput(deployment.deployment, inventory, addresses, deviceIps));
