@@ -1,10 +1,13 @@
 import type { Context } from '../context.js';
 import type { ExitCode } from '../errors.js';
 import { stopDeployment } from '../deploy/status.js';
+import * as specs from '../command-specs.js';
 import { loadTargets } from './load.js';
+import { readOptions } from './options.js';
 
-export default async function stop(ctx: Context, args: string[], opts: Record<string, unknown>): Promise<ExitCode> {
-  const { inventory, deployment } = await loadTargets(ctx, { deployment: args[0], inventoryFlag: opts.inventory as string | undefined, useLast: true });
+export default async function stop(ctx: Context, args: string[], given: Record<string, unknown>): Promise<ExitCode> {
+  const opts = readOptions(specs.stop, given);
+  const { inventory, deployment } = await loadTargets(ctx, { deployment: args[0], inventoryFlag: opts.inventory, useLast: true });
   const dep = deployment!.deployment;
   const pool = await ctx.pool();
   ctx.out.note(`stopping ${dep.name}: workers first, master last`);
