@@ -22,7 +22,7 @@ export default async function logs(ctx: Context, args: string[], opts: Record<st
   return await logsVia(ctx, args, opts, (node) => pool.transport(node));
 }
 
-/** The command with the transports handed in (tests pass fakes; the command passes the SSH pool). */
+/** The command with the transports handed in (tests pass fakes; the command passes the run's pool). */
 export async function logsVia(
   ctx: Context,
   args: string[],
