@@ -46,6 +46,8 @@ export interface ContextOptions {
   stdout?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   stderr?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
+  /** Makes the run's pool instead of the SSH one (a test's fake transports); called once per pool. */
+  openPool?: (settings: PoolSettings) => ConnectionPool | Promise<ConnectionPool>;
 }
 
 export function createContext(opts: ContextOptions): Context {
@@ -65,13 +67,15 @@ export function createContext(opts: ContextOptions): Context {
     signal: opts.signal,
     now: Date.now,
     stdin: opts.stdin ?? process.stdin,
-    pool: (settings = {}) => (pool ??= import('./remote/ssh-pool.js').then(({ SshPool }) => new SshPool({
-      ...(settings.maxConnecting !== undefined ? { maxConnecting: settings.maxConnecting } : {}),
-      env,
-      // Read now, not at createContext: cli.ts sets them on the context once the flags are parsed.
-      becomePassword: ctx.becomePassword,
-      askPassphrase: ctx.askPassphrase,
-    }))),
+    pool: (settings = {}) => (pool ??= opts.openPool
+      ? Promise.resolve(opts.openPool(settings))
+      : import('./remote/ssh-pool.js').then(({ SshPool }) => new SshPool({
+        ...(settings.maxConnecting !== undefined ? { maxConnecting: settings.maxConnecting } : {}),
+        env,
+        // Read now, not at createContext: cli.ts sets them on the context once the flags are parsed.
+        becomePassword: ctx.becomePassword,
+        askPassphrase: ctx.askPassphrase,
+      }))),
     closePool: async () => {
       const open = pool;
       pool = undefined;

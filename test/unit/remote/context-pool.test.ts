@@ -74,6 +74,24 @@ describe('the context\'s connection pool', () => {
     }
   });
 
+  it('a pool of the caller\'s making (a test\'s fakes) is opened with the settings and closed once', async () => {
+    const made: unknown[] = [];
+    let closed = 0;
+    const ctx = createContext({
+      signal: new AbortController().signal, env: {},
+      openPool: (settings) => {
+        made.push(settings);
+        return { transport: () => { throw new Error('no nodes in this test'); }, closeAll: async () => { closed++; } };
+      },
+    });
+    const pool = await ctx.pool({ maxConnecting: 3 });
+    expect(await ctx.pool()).toBe(pool);
+    expect(made).toEqual([{ maxConnecting: 3 }]);
+    await ctx.closePool();
+    await ctx.closePool();
+    expect(closed).toBe(1);
+  });
+
   it('closePool without a pool does nothing and creates none', async () => {
     const ctx = context();
     await ctx.closePool();
