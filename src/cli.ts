@@ -5,8 +5,12 @@
  */
 import { Argument, Command, CommanderError, Option } from 'commander';
 import type { Context } from './context.js';
+import * as specs from './command-specs.js';
+import type { FlagDef } from './command-specs.js';
 import { isUserError, type ExitCode } from './errors.js';
 import { VERSION } from './version.js';
+
+export { commandSpecs, type CommandSpec, type OptionSpec } from './command-specs.js';
 
 export interface GlobalOptions {
   verbose?: boolean;
@@ -15,207 +19,68 @@ export interface GlobalOptions {
 
 type Loader = () => Promise<{ default: (ctx: Context, args: string[], opts: Record<string, unknown>) => Promise<ExitCode> }>;
 
+/** Each command's module, loaded only when it runs. */
+const loaders: Record<string, Loader> = {
+  preflight: () => import('./commands/preflight.js'),
+  deploy: () => import('./commands/deploy.js'),
+  render: () => import('./commands/render.js'),
+  status: () => import('./commands/status.js'),
+  logs: () => import('./commands/logs.js'),
+  chat: () => import('./commands/chat.js'),
+  bench: () => import('./commands/bench.js'),
+  stop: () => import('./commands/stop.js'),
+  demo: () => import('./commands/demo.js'),
+  completion: () => import('./commands/completion.js'),
+};
+
 const collectList = (value: string, prev: string[] = []) => [...prev, value];
+
+function flagOption(def: FlagDef): Option {
+  const option = new Option(def.flags, def.description);
+  if (def.choices) option.choices(def.choices);
+  if (def.default !== undefined) option.default(def.default);
+  if (def.repeatable) option.argParser(collectList);
+  if (def.required) option.makeOptionMandatory();
+  return option;
+}
 
 function buildProgram(run: (load: Loader, args: string[], opts: Record<string, unknown>) => Promise<void>): Command {
   // exitOverride before the subcommands exist, so that they inherit it: a bad flag of any
   // subcommand then reaches the one handler in run() (exit 2) instead of commander's process.exit(1).
-  const program = new Command('ascendctl')
+  const program = new Command(specs.program.name)
     .exitOverride()
-    .description('Take a rack of Ascend servers (Atlas 800T/800I A2, or Atlas 800 A3) from powered-on to serving a model across all of them, over SSH alone.')
-    .version(VERSION, '-V, --version')
-    .option('--verbose', 'show stack traces and every remote call')
-    .option('--ask-become-pass', 'ask once for the sudo password of nodes with ssh.become: sudo (first line of standard input when it is not a terminal)')
-    .showHelpAfterError('(run ascendctl --help for the commands and options)')
+    .description(specs.program.description)
+    .version(VERSION, specs.program.versionFlags);
+  for (const def of Object.values(specs.program.options)) program.addOption(flagOption(def));
+  program
+    .showHelpAfterError(specs.program.helpAfterError)
     .configureHelp({ sortSubcommands: false })
-    .addHelpText('after', `
-Typical session:
-  ascendctl preflight                     is every NPU link, IP, TLS switch and cross-node path healthy?
-  ascendctl deploy deepseek-r1.yaml       render rank table + MindIE config, start master then workers
-  ascendctl logs -f                       every node's daemon log, merged, prefixed by node
-  ascendctl chat                          talk to the model, streaming, with latency figures
+    .addHelpText('after', specs.program.helpAfter);
 
-Try it with no hardware:  ascendctl demo
-Exit status: 0 ok, 1 the cluster failed, 2 the input was wrong, 130 interrupted.
-With --json, a command that fails before its document prints {"ok": false, "error": {"code", "message",
-"hint", "file"?, "line"?, "node"?}}; code is one of bad-input, unreachable, preflight-failed,
-deploy-failed, endpoint-failed, cluster-failed, interrupted, internal.`);
-
-  program
-    .command('preflight')
-    .summary('check every node, NPU link, IP, TLS switch and cross-node path')
-    .description(prose(`SSH into every node and run every check: npu-smi health, driver version, per-NPU hccn_tool
-link / net_health / lldp / netdetect / gateway / IP / TLS, /etc/hccn.conf agreement, the container
-runtime, the clock, and a cross-node NPU ping plan. With a deployment file it also checks the image,
-the model path and the ports that deployment needs.
-
-hccn_tool serves one caller per node, so each node's calls run one after another (nodes in
-parallel); "busy" answers are retried for up to 30 s per call.
-
-Ping plan: up to 8 nodes every NPU pings the same-numbered NPU of every other node (the full
-matrix). Above 8 nodes each node pings the next node of the list (a ring): every NPU port sends and
-answers, the cost per node stays constant, and any split of a plane into two groups is crossed by
-at least two pings. --ping full forces the matrix (it also tests every pair).`))
-    .argument('[deployment]', 'deployment file: also check its image, model path and ports')
-    .option('-i, --inventory <file>', 'inventory file (default: the deployment\'s inventory:, $ASCENDCTL_INVENTORY, ./inventory.yaml)')
-    .option('--fix', 'apply the safe fixes (set every NPU\'s TLS switch to 0) and check again')
-    .option('--json', 'print one JSON document: {ok, findings}; a failure before it prints {ok: false, error: {code, message, hint, …}}')
-    .option('--node <name>', 'check only these nodes: a name, a list (a,b) or a range (node[03-05]); repeatable', collectList)
-    .addOption(new Option('--ping <plan>', 'ping plan').choices(['auto', 'full']).default('auto'))
-    .option('--call-timeout <duration>', 'bound every remote tool call (default: per command, 15–30 s)')
-    .option('--busy-timeout <duration>', 'how long to keep retrying a busy hccn_tool before reporting it', '30s')
-    .option('--parallel <n>', 'connection set-ups in flight at once', '32')
-    .action(async (deployment: string | undefined, opts: Record<string, unknown>) =>
-      run(() => import('./commands/preflight.js'), deployment ? [deployment] : [], opts));
-
-  program
-    .command('deploy')
-    .summary('pull the image, render and upload the files, start master then workers, wait until it answers')
-    .argument('<deployment>', 'deployment file (e.g. deepseek-r1.yaml)')
-    .option('-i, --inventory <file>', 'inventory file (default: the deployment\'s inventory:)')
-    .option('--dry-run', 'print the plan and the rendered files; touch nothing')
-    .option('--skip-preflight', 'do not run preflight as a gate')
-    .option('--keep-on-failure', 'leave the containers running when the deploy fails (to debug)')
-    .option('--image-archive <file>', 'load the image from this docker-save tarball on every node (air-gapped clusters)')
-    .option('--timeout <duration>', 'how long to wait for the model to answer', '60m')
-    .option('--json', 'print one JSON document with the result (on failure: {ok: false, error: {code, message, hint, …}})')
-    .option('--parallel <n>', 'connection set-ups in flight at once', '32')
-    .action(async (deployment: string, opts: Record<string, unknown>) => run(() => import('./commands/deploy.js'), [deployment], opts));
-
-  program
-    .command('render')
-    .summary('write the files deploy would upload into a directory, without starting anything')
-    .argument('<deployment>', 'deployment file')
-    .requiredOption('--out <dir>', 'where to write the files')
-    .option('-i, --inventory <file>', 'inventory file')
-    .option('--device-ips <file>', 'JSON {"<node>": ["<ip of NPU 0>", …]} instead of reading them over SSH')
-    .action(async (deployment: string, opts: Record<string, unknown>) => run(() => import('./commands/render.js'), [deployment], opts));
-
-  program
-    .command('status')
-    .summary('container state per node, master health, NPU memory')
-    .argument('[deployment]', 'deployment file or name (default: the last one deployed from here)')
-    .option('-i, --inventory <file>', 'inventory file')
-    .option('--json', 'print one JSON document (on failure: {ok: false, error: {…}})')
-    .action(async (deployment: string | undefined, opts: Record<string, unknown>) =>
-      run(() => import('./commands/status.js'), deployment ? [deployment] : [], opts));
-
-  program
-    .command('logs')
-    .summary('every node\'s daemon log merged into one stream, prefixed by node')
-    .argument('[deployment]', 'deployment file or name (default: the last one deployed from here)')
-    .option('-i, --inventory <file>', 'inventory file')
-    .option('-f, --follow', 'follow until Ctrl-C; survives dropped SSH connections')
-    .addOption(new Option('--order <order>', 'with -f: "time" holds each line up to 300 ms so lines from different nodes come out in timestamp order; "arrival" prints each line as soon as it arrives')
-      .choices(['time', 'arrival']).default('time'))
-    .option('--since <duration>', 'only lines newer than this (e.g. 10m, 2h) or since a timestamp')
-    .option('--tail <n>', 'the last N lines of each node')
-    .option('--node <name>', 'only these nodes: a name, a list (a,b) or a range (node[03-05]); repeatable', collectList)
-    .option('--grep <regex>', 'only lines matching this regular expression')
-    .option('-t, --timestamps', 'show each line\'s timestamp')
-    .option('--json', 'one JSON object per line: {node, time, line} (on failure: {ok: false, error: {…}})')
-    .action(async (deployment: string | undefined, opts: Record<string, unknown>) =>
-      run(() => import('./commands/logs.js'), deployment ? [deployment] : [], opts));
-
-  program
-    .command('chat')
-    .summary('talk to the deployed model, streaming, with time to first token and tokens/s')
-    .description(prose(`Talk to the deployed model. In a terminal: a session that keeps the conversation; a line
-ending in \\ or a """ block continues the message; /system TEXT, /reset, /help, /exit; Ctrl-C cancels
-the answer, not the session. Typed lines are kept between sessions in
-$XDG_STATE_HOME/ascendctl/chat_history (~/.local/state/...; ASCENDCTL_CHAT_HISTORY=FILE or off).
-With -p (or a prompt on standard input): one answer, then exit.
-
-Behind a jump host the master's HTTP port is reached over its SSH connection, as deploy recorded.`))
-    .argument('[deployment]', 'deployment file or name (default: the last one deployed from here)')
-    .option('-p, --prompt <text>', 'answer this one prompt and exit (a prompt on standard input works too)')
-    .option('--endpoint <url>', 'OpenAI-compatible base URL (default: the deployment\'s master)')
-    .option('--model <name>', 'model name clients send (default: the deployment\'s model.name)')
-    .option('--system <text>', 'system prompt')
-    .option('--max-tokens <n>', 'cap on the answer length')
-    .option('--timeout <duration>', 'give up when no token arrives for this long', '10m')
-    .option('--json', 'print the full response and timings as one JSON document (on failure: {ok: false, error: {…}})')
-    .action(async (deployment: string | undefined, opts: Record<string, unknown>) =>
-      run(() => import('./commands/chat.js'), deployment ? [deployment] : [], opts));
-
-  program
-    .command('bench')
-    .summary('N concurrent streaming requests: TTFT and inter-token latency percentiles, tokens/s')
-    .argument('[deployment]', 'deployment file or name (default: the last one deployed from here)')
-    .option('--concurrency <n>', 'requests in flight at once', '4')
-    .option('--requests <m>', 'requests in all', '16')
-    .option('--endpoint <url>', 'OpenAI-compatible base URL')
-    .option('--model <name>', 'model name')
-    .option('--prompt <text>', 'the prompt every request sends')
-    .option('--max-tokens <n>', 'answer length per request', '128')
-    .option('--json', 'print one JSON document (on failure: {ok: false, error: {…}})')
-    .action(async (deployment: string | undefined, opts: Record<string, unknown>) =>
-      run(() => import('./commands/bench.js'), deployment ? [deployment] : [], opts));
-
-  program
-    .command('stop')
-    .summary('stop and remove the deployment\'s containers: workers first, master last')
-    .argument('[deployment]', 'deployment file or name (default: the last one deployed from here)')
-    .option('-i, --inventory <file>', 'inventory file')
-    .action(async (deployment: string | undefined, opts: Record<string, unknown>) =>
-      run(() => import('./commands/stop.js'), deployment ? [deployment] : [], opts));
-
-  program
-    .command('demo')
-    .summary('run preflight → deploy → chat → bench → logs → stop against a built-in simulated cluster')
-    .option('--nodes <n>', 'simulated nodes', '2')
-    .option('--a3', 'simulate Atlas 800 A3 servers (8 NPUs × 2 dies = 16 devices each) instead of Atlas 800T A2')
-    .option('--keep', 'leave the simulated cluster running and print how to use it (Ctrl-C stops it)')
-    .action(async (opts: Record<string, unknown>) => run(() => import('./commands/demo.js'), [], opts));
-
-  program
-    .command('completion')
-    .summary('print a shell completion script')
-    .addArgument(new Argument('<shell>', 'bash or zsh').choices(['bash', 'zsh']))
-    .action(async (shell: string, opts: Record<string, unknown>) => run(() => import('./commands/completion.js'), [shell], opts));
+  for (const def of specs.commands) {
+    const cmd = program.command(def.name).summary(def.summary);
+    if (def.description !== undefined) cmd.description(def.description);
+    const arg = def.argument;
+    if (arg) {
+      const argument = new Argument(arg.syntax, arg.description);
+      if (arg.choices) argument.choices(arg.choices);
+      cmd.addArgument(argument);
+    }
+    for (const flag of Object.values(def.options)) cmd.addOption(flagOption(flag));
+    const load = loaders[def.name]!;
+    cmd.action(async (...params: unknown[]) => {
+      // commander passes the argument (when the command has one), then the options.
+      const value = arg ? (params[0] as string | undefined) : undefined;
+      const opts = params[arg ? 1 : 0] as Record<string, unknown>;
+      // A required argument is passed as given; an optional one only when non-empty.
+      const args = !arg ? [] : arg.syntax.startsWith('<') ? [value as string] : value ? [value] : [];
+      await run(load, args, opts);
+    });
+  }
 
   // A bad flag of a command points at that command's own help.
   for (const cmd of program.commands) cmd.showHelpAfterError(`(run ascendctl ${cmd.name()} --help for the options)`);
   return program;
-}
-
-export interface OptionSpec {
-  /** `['-i', '--inventory']`, short first. */
-  flags: string[];
-  description: string;
-  /** The flag is followed by a value (`--inventory <file>`). */
-  takesValue: boolean;
-  /** The value's name as written in the help (`file`, `duration`); empty for switches. */
-  valueName: string;
-  choices: string[] | undefined;
-}
-
-export interface CommandSpec {
-  name: string;
-  summary: string;
-  options: OptionSpec[];
-  /** The positional argument: its name and, when fixed, its possible values. */
-  argument: { name: string; choices: string[] | undefined } | undefined;
-}
-
-/** Commands and their flags, for shell completion (read from the same definitions as the parser). */
-export function commandSpecs(): CommandSpec[] {
-  const program = buildProgram(async () => {});
-  return program.commands.map((cmd) => {
-    const arg = cmd.registeredArguments[0];
-    return {
-      name: cmd.name(),
-      summary: cmd.summary(),
-      options: cmd.options.map((o) => ({
-        flags: [o.short, o.long].filter((x): x is string => Boolean(x)),
-        description: o.description,
-        takesValue: o.required || o.optional,
-        valueName: /<([^>]+)>|\[([^\]]+)\]/.exec(o.flags)?.slice(1).find(Boolean) ?? '',
-        choices: o.argChoices,
-      })),
-      argument: arg ? { name: arg.name(), choices: arg.argChoices } : undefined,
-    };
-  });
 }
 
 export async function run(argv: string[]): Promise<void> {
@@ -286,7 +151,12 @@ export async function run(argv: string[]): Promise<void> {
     }
     const askPassphrase = prompts.passphraseAsker(ctx);
     if (askPassphrase) ctx.askPassphrase = askPassphrase;
-    exitCode = await mod.default(ctx, args, opts);
+    try {
+      exitCode = await mod.default(ctx, args, opts);
+    } finally {
+      // The run's connections, closed once whatever the command did (context.ts).
+      await ctx.closePool();
+    }
   });
   program.hook('preAction', (_program, actionCommand) => {
     command = actionCommand.name();
@@ -320,9 +190,4 @@ export async function run(argv: string[]): Promise<void> {
 /** The --json error document on stdout: one line for `logs` (its output is one object per line), else indented. */
 function writeErrorDocument(doc: unknown, command: string | undefined): void {
   process.stdout.write(`${command === 'logs' ? JSON.stringify(doc) : JSON.stringify(doc, null, 2)}\n`);
-}
-
-/** A description written as paragraphs: single newlines join, so commander wraps it to the terminal. */
-function prose(text: string): string {
-  return text.replace(/([^\n])\n(?!\n)/g, '$1 ');
 }

@@ -51,9 +51,9 @@ export async function openChatTarget(
   const { target, record } = await resolve(ctx, deploymentArg, flags, command);
   if (flags.endpoint !== undefined || !record?.tunnel) return { target, release: async () => undefined };
 
-  const [{ loadInventory }, { SshPool }, { httpRoute }] = await Promise.all([
+  const [{ loadInventory }, pool, { httpRoute }] = await Promise.all([
     import('../config/inventory.js'),
-    import('../remote/ssh-pool.js'),
+    ctx.pool(),
     import('../remote/http-tunnel.js'),
   ]);
   const inventory = await loadInventory(record.inventoryFile, { env: ctx.env, home: ctx.home, cwd: ctx.cwd });
@@ -64,14 +64,13 @@ export async function openChatTarget(
       hint: `put ${masterName ?? 'the master'} back in the inventory, or pass --endpoint URL --model ${record.model}`,
     });
   }
-  const pool = new SshPool({ env: ctx.env, becomePassword: ctx.becomePassword, askPassphrase: ctx.askPassphrase });
   const route = await httpRoute(pool.transport(master), [target.endpoint]);
   return {
     target: { ...target, endpoint: route.url(target.endpoint) },
     ...(route.via ? { tunnel: { endpoint: target.endpoint, via: route.via, lastError: () => route.lastError() } } : {}),
     release: async () => {
+      // The SSH connection itself is the run's: the context closes it when the run ends.
       await route.close();
-      await pool.closeAll();
     },
   };
 }

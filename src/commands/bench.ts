@@ -8,7 +8,8 @@ import { ClusterError } from '../errors.js';
 import { benchDocument, runBench, type BenchResult, type Percentiles } from '../chat/bench.js';
 import { withChatTarget, type ChatTarget } from '../chat/chat-target.js';
 import { whileWarming } from '../chat/http-warmup.js';
-import { intFlag } from './load.js';
+import * as specs from '../command-specs.js';
+import { readOptions } from './options.js';
 
 const DEFAULT_PROMPT = 'Explain in a few sentences how tensor parallelism splits a transformer layer across devices.';
 /** Per request: the longest wait for the next token before it counts as an error. */
@@ -20,12 +21,11 @@ export default async function bench(ctx: Context, args: string[], opts: Record<s
   return await whileWarming((warm) => benchWarming(ctx, args, opts, warm));
 }
 
-async function benchWarming(ctx: Context, args: string[], opts: Record<string, unknown>, warm: Promise<boolean>): Promise<ExitCode> {
-  const concurrency = intFlag(opts.concurrency, '--concurrency') ?? 4;
-  const requests = intFlag(opts.requests, '--requests') ?? 16;
-  const maxTokens = intFlag(opts.maxTokens, '--max-tokens') ?? 128;
-  const prompt = opts.prompt === undefined ? DEFAULT_PROMPT : String(opts.prompt);
-  const flags = { endpoint: opts.endpoint === undefined ? undefined : String(opts.endpoint), model: opts.model === undefined ? undefined : String(opts.model) };
+async function benchWarming(ctx: Context, args: string[], given: Record<string, unknown>, warm: Promise<boolean>): Promise<ExitCode> {
+  const opts = readOptions(specs.bench, given);
+  const { concurrency, requests, maxTokens } = opts;
+  const prompt = opts.prompt ?? DEFAULT_PROMPT;
+  const flags = { endpoint: opts.endpoint, model: opts.model };
   return await withChatTarget(ctx, args[0], flags, 'bench', async (opened) => {
     await warm;
     return await benchWith(ctx, opened.target, { prompt, maxTokens, concurrency, requests });

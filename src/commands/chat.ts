@@ -6,12 +6,12 @@
 import type { Context } from '../context.js';
 import type { ExitCode } from '../errors.js';
 import { InputError } from '../errors.js';
-import { parseDuration } from '../config/duration.js';
 import { streamChat, type ChatMessage, type ChatResult } from '../chat/chat-client.js';
 import { deltaPrinter, runRepl, timingLine } from '../chat/chat-repl.js';
 import { shownEndpoint, withChatTarget, type ChatTarget } from '../chat/chat-target.js';
 import { whileWarming } from '../chat/http-warmup.js';
-import { intFlag } from './load.js';
+import * as specs from '../command-specs.js';
+import { readOptions } from './options.js';
 
 export default async function chat(ctx: Context, args: string[], opts: Record<string, unknown>): Promise<ExitCode> {
   // Started before anything else so that undici's one-time set-up overlaps reading the flags, the
@@ -20,13 +20,12 @@ export default async function chat(ctx: Context, args: string[], opts: Record<st
   return await whileWarming((warm) => chatWarming(ctx, args, opts, warm));
 }
 
-async function chatWarming(ctx: Context, args: string[], opts: Record<string, unknown>, warm: Promise<boolean>): Promise<ExitCode> {
-  const maxTokens = intFlag(opts.maxTokens, '--max-tokens');
-  const timeoutMs = parseDuration(opts.timeout === undefined ? '10m' : String(opts.timeout), '--timeout');
-  if (timeoutMs <= 0) throw new InputError(`--timeout ${String(opts.timeout)}: expected a duration above zero`, { hint: 'write it like --timeout 2m' });
-  const system = opts.system === undefined ? undefined : String(opts.system);
-  return await withChatTarget(ctx, args[0], { endpoint: str(opts.endpoint), model: str(opts.model) }, 'chat', (opened) =>
-    chatWith(ctx, opened.target, { system, maxTokens, timeoutMs, prompt: str(opts.prompt), shownAs: shownEndpoint(opened) }, warm));
+async function chatWarming(ctx: Context, args: string[], given: Record<string, unknown>, warm: Promise<boolean>): Promise<ExitCode> {
+  const opts = readOptions(specs.chat, given);
+  const { maxTokens, timeout: timeoutMs, system } = opts;
+  if (timeoutMs <= 0) throw new InputError(`--timeout ${String(given.timeout)}: expected a duration above zero`, { hint: 'write it like --timeout 2m' });
+  return await withChatTarget(ctx, args[0], { endpoint: opts.endpoint, model: opts.model }, 'chat', (opened) =>
+    chatWith(ctx, opened.target, { system, maxTokens, timeoutMs, prompt: opts.prompt, shownAs: shownEndpoint(opened) }, warm));
 }
 
 async function chatWith(
@@ -83,10 +82,6 @@ export function chatDocument(r: ChatResult): Record<string, unknown> {
     usage: { prompt_tokens: r.usage.prompt_tokens, completion_tokens: r.usage.completion_tokens },
     timings: { ttft_ms: r.timings.ttftMs, total_ms: r.timings.totalMs, tokens_per_s: r.timings.tokensPerS },
   };
-}
-
-function str(v: unknown): string | undefined {
-  return v === undefined ? undefined : String(v);
 }
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {

@@ -1,11 +1,10 @@
-import type { CommandSpec, OptionSpec } from '../cli.js';
+import { commandSpecs, type CommandSpec, type OptionSpec } from '../command-specs.js';
 import type { Context } from '../context.js';
 import { InputError, type ExitCode } from '../errors.js';
 
 /** `ascendctl completion bash|zsh`: completion scripts generated from the parser's own definitions. */
 export default async function completion(ctx: Context, args: string[]): Promise<ExitCode> {
   const shell = args[0];
-  const { commandSpecs } = await import('../cli.js');
   const specs = commandSpecs();
   if (shell === 'bash') ctx.out.write(bashScript(specs));
   else if (shell === 'zsh') ctx.out.write(zshScript(specs));

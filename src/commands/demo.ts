@@ -9,12 +9,14 @@ import type { ExitCode } from '../errors.js';
 import { InterruptedError } from '../errors.js';
 import { startDemoCluster } from '../demo/cluster.js';
 import { quoteArg } from '../remote/quote.js';
-import { intFlag } from './load.js';
+import * as specs from '../command-specs.js';
+import { readOptions } from './options.js';
 
 type Step = { title: string; argv: string[]; load: () => Promise<{ default: (ctx: Context, args: string[], opts: Record<string, unknown>) => Promise<ExitCode> }>; args: string[]; opts: Record<string, unknown>; expect: ExitCode };
 
-export default async function demo(ctx: Context, _args: string[], opts: Record<string, unknown>): Promise<ExitCode> {
-  const nodes = intFlag(opts.nodes, '--nodes', 2) ?? 2;
+export default async function demo(ctx: Context, _args: string[], given: Record<string, unknown>): Promise<ExitCode> {
+  const opts = readOptions(specs.demo, given);
+  const { nodes } = opts;
   const c = ctx.out.color;
   const a3 = opts.a3 === true;
   ctx.out.line(c.bold(a3
@@ -22,7 +24,7 @@ export default async function demo(ctx: Context, _args: string[], opts: Record<s
     : `Starting a simulated cluster: ${nodes} × Atlas 800T A2 (8 × 910B3 each) on loopback…`));
   // A3: npusPerNode is left out of the inventory, so preflight and deploy use the 16 devices they detect.
   // `subnet` is no CLI flag: in-process tests pass it so that parallel runs keep to their own addresses.
-  const subnet = typeof opts.subnet === 'number' ? { subnet: opts.subnet } : {};
+  const subnet = typeof given.subnet === 'number' ? { subnet: given.subnet } : {};
   const cluster = await startDemoCluster({ nodes, imagePresent: false, ...subnet, ...(a3 ? { server: 'A3' as const, npusPerNode: null } : {}) });
   ctx.out.line(c.dim(`  files in ${cluster.dir}: inventory.yaml, deepseek-r1.yaml, id_ed25519, known_hosts`));
   for (const n of cluster.nodes) ctx.out.line(c.dim(`  ${n.name}  ssh root@${n.host} -p 2222`));
@@ -35,7 +37,7 @@ export default async function demo(ctx: Context, _args: string[], opts: Record<s
 
   const preflightMod = () => import('./preflight.js');
   const steps: (Step | { title: string; action: () => Promise<void> })[] = [
-    { title: 'A healthy cluster: every check passes', argv: ['preflight'], load: preflightMod, args: [], opts: { ping: 'auto', parallel: '32' }, expect: 0 },
+    { title: 'A healthy cluster: every check passes', argv: ['preflight'], load: preflightMod, args: [], opts: {}, expect: 0 },
     {
       title: `Break it: unplug ${broken} ${unit(downDev)}, turn on the TLS switch of ${broken} ${unit(tlsDev)}, make ${healthy} ${unit(lossDev)} lose a probe`,
       action: async () => {
@@ -43,7 +45,7 @@ export default async function demo(ctx: Context, _args: string[], opts: Record<s
         await cluster.sim.setFaults(healthy, [{ kind: 'ping-loss', npu: lossDev, peer: broken, lost: 1 }]);
       },
     },
-    { title: 'preflight names the node, the NPU and what to do', argv: ['preflight'], load: preflightMod, args: [], opts: { ping: 'auto', parallel: '32' }, expect: 1 },
+    { title: 'preflight names the node, the NPU and what to do', argv: ['preflight'], load: preflightMod, args: [], opts: {}, expect: 1 },
     {
       title: 'Repair the cable and the flaky port (the TLS switch stays on)',
       action: async () => {
@@ -51,8 +53,8 @@ export default async function demo(ctx: Context, _args: string[], opts: Record<s
         await cluster.sim.setFaults(healthy, []);
       },
     },
-    { title: '--fix sets every TLS switch to 0 and checks again', argv: ['preflight', '--fix'], load: preflightMod, args: [], opts: { fix: true, ping: 'auto', parallel: '32' }, expect: 0 },
-    { title: 'Deploy DeepSeek-R1 (preflight gate, image pull, rank table, master then workers, a real one-token request)', argv: ['deploy', 'deepseek-r1.yaml'], load: () => import('./deploy.js'), args: ['deepseek-r1.yaml'], opts: { timeout: '5m', parallel: '32' }, expect: 0 },
+    { title: '--fix sets every TLS switch to 0 and checks again', argv: ['preflight', '--fix'], load: preflightMod, args: [], opts: { fix: true }, expect: 0 },
+    { title: 'Deploy DeepSeek-R1 (preflight gate, image pull, rank table, master then workers, a real one-token request)', argv: ['deploy', 'deepseek-r1.yaml'], load: () => import('./deploy.js'), args: ['deepseek-r1.yaml'], opts: { timeout: '5m' }, expect: 0 },
     { title: 'Status: containers, HBM, a one-token probe', argv: ['status'], load: () => import('./status.js'), args: [], opts: {}, expect: 0 },
     { title: 'Chat (one prompt, streamed, with latency figures)', argv: ['chat', '-p', 'Why is the sky blue? Answer in one sentence.'], load: () => import('./chat.js'), args: [], opts: { prompt: 'Why is the sky blue? Answer in one sentence.', timeout: '2m' }, expect: 0 },
     { title: 'Bench: 4 concurrent streaming requests, 16 in all', argv: ['bench', '--concurrency', '4', '--requests', '16'], load: () => import('./bench.js'), args: [], opts: { concurrency: '4', requests: '16', maxTokens: '64' }, expect: 0 },
@@ -87,6 +89,8 @@ export default async function demo(ctx: Context, _args: string[], opts: Record<s
       ctx.out.line('Ctrl-C stops it.');
       await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
     }
+    // The steps shared the run's connections: let go of them before their nodes go away.
+    await ctx.closePool();
     await cluster.stop();
   }
   ctx.out.line('');

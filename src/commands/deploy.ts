@@ -1,24 +1,24 @@
 import type { Context } from '../context.js';
 import type { ExitCode } from '../errors.js';
 import { InputError } from '../errors.js';
-import { parseDuration } from '../config/duration.js';
+import * as specs from '../command-specs.js';
 import { deploy } from '../deploy/apply.js';
 import { writeRecord } from '../deploy/record.js';
-import { SshPool } from '../remote/ssh-pool.js';
 import { createDeployReporter } from '../ui/deploy-reporter.js';
-import { intFlag, loadTargets } from './load.js';
+import { loadTargets } from './load.js';
+import { readOptions } from './options.js';
 import { redactEnvFile } from '../ui/redact.js';
 import { jumpChain, sshCommand } from '../remote/endpoint.js';
 import { runCommandFor, runtimeOf } from '../deploy/run-command.js';
 import { foldNodeSetParts } from '../config/nodeset.js';
 
-export default async function deployCommand(ctx: Context, args: string[], opts: Record<string, unknown>): Promise<ExitCode> {
-  const timeoutMs = parseDuration(String(opts.timeout ?? '60m'), '--timeout');
-  const parallel = intFlag(opts.parallel, '--parallel') ?? 32;
-  const { inventory, deployment } = await loadTargets(ctx, { deployment: args[0], inventoryFlag: opts.inventory as string | undefined });
+export default async function deployCommand(ctx: Context, args: string[], given: Record<string, unknown>): Promise<ExitCode> {
+  const opts = readOptions(specs.deploy, given);
+  const { timeout: timeoutMs, parallel } = opts;
+  const { inventory, deployment } = await loadTargets(ctx, { deployment: args[0], inventoryFlag: opts.inventory });
   if (!deployment) throw new InputError('deploy needs a deployment file');
 
-  const pool = new SshPool({ maxConnecting: parallel, env: ctx.env, becomePassword: ctx.becomePassword, askPassphrase: ctx.askPassphrase });
+  const pool = await ctx.pool({ maxConnecting: parallel });
   const reporter = createDeployReporter(ctx.out, inventory.npusPerNode);
   const c = ctx.out.color;
   try {
@@ -31,7 +31,7 @@ export default async function deployCommand(ctx: Context, args: string[], opts: 
       dryRun: Boolean(opts.dryRun),
       skipPreflight: Boolean(opts.skipPreflight),
       keepOnFailure: Boolean(opts.keepOnFailure),
-      ...(opts.imageArchive ? { imageArchive: String(opts.imageArchive) } : {}),
+      ...(opts.imageArchive ? { imageArchive: opts.imageArchive } : {}),
       timeoutMs,
       // Recorded as soon as it runs, so that status, logs and stop find a deployment that then fails.
       onStarted: (record) => writeRecord(ctx.cwd, record),
@@ -98,7 +98,6 @@ export default async function deployCommand(ctx: Context, args: string[], opts: 
     return 0;
   } finally {
     reporter.stop();
-    await pool.closeAll();
   }
 }
 

@@ -13,32 +13,30 @@ import { InputError } from '../errors.js';
 import { sinceArg } from '../logs/docker-logs.js';
 import { followLogs } from '../logs/log-follower.js';
 import { compileGrep, LogPrinter } from '../logs/log-printer.js';
-import { SshPool } from '../remote/ssh-pool.js';
+import * as specs from '../command-specs.js';
 import { intFlag, loadTargets } from './load.js';
+import { readOptions } from './options.js';
 
 export default async function logs(ctx: Context, args: string[], opts: Record<string, unknown>): Promise<ExitCode> {
-  const pool = new SshPool({ env: ctx.env, becomePassword: ctx.becomePassword, askPassphrase: ctx.askPassphrase });
-  try {
-    return await logsVia(ctx, args, opts, (node) => pool.transport(node));
-  } finally {
-    await pool.closeAll();
-  }
+  const pool = await ctx.pool();
+  return await logsVia(ctx, args, opts, (node) => pool.transport(node));
 }
 
-/** The command with the transports handed in (tests pass fakes; the command passes the SSH pool). */
+/** The command with the transports handed in (tests pass fakes; the command passes the run's pool). */
 export async function logsVia(
   ctx: Context,
   args: string[],
-  opts: Record<string, unknown>,
+  given: Record<string, unknown>,
   transportOf: (node: ResolvedNode) => Transport,
 ): Promise<ExitCode> {
-  const grep = compileGrep(opts.grep === undefined ? undefined : String(opts.grep));
-  const since = opts.since === undefined ? undefined : sinceArg(String(opts.since));
+  const opts = readOptions(specs.logs, given);
+  const grep = compileGrep(opts.grep);
+  const since = opts.since === undefined ? undefined : sinceArg(opts.since);
   const tail = intFlag(opts.tail, '--tail', 0);
   const { inventory, deployment, record } = await loadTargets(ctx, {
     deployment: args[0],
-    inventoryFlag: opts.inventory as string | undefined,
-    nodeFilter: opts.node as string[] | undefined,
+    inventoryFlag: opts.inventory,
+    nodeFilter: opts.node,
     useLast: true,
   });
   const name = record?.name ?? deployment?.deployment.name;
@@ -67,7 +65,7 @@ export async function logsVia(
       return transportOf(n);
     },
     follow: Boolean(opts.follow),
-    order: opts.order === 'arrival' ? 'arrival' : 'time',
+    order: opts.order,
     since,
     tail,
     signal,

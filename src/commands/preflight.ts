@@ -1,24 +1,23 @@
 import type { Context } from '../context.js';
 import type { ExitCode } from '../errors.js';
-import { InputError, InterruptedError } from '../errors.js';
-import { parseDuration } from '../config/duration.js';
-import { SshPool } from '../remote/ssh-pool.js';
+import { InterruptedError } from '../errors.js';
+import * as specs from '../command-specs.js';
 import { runPreflight } from '../preflight/run.js';
 import { createNodeProgress } from '../ui/node-progress.js';
 import { renderPreflightReport } from '../ui/preflight-report.js';
-import { intFlag, loadTargets } from './load.js';
+import { loadTargets } from './load.js';
+import { readOptions } from './options.js';
 
-export default async function preflight(ctx: Context, args: string[], opts: Record<string, unknown>): Promise<ExitCode> {
-  const callTimeoutMs = opts.callTimeout === undefined ? undefined : parseDurationFlag(String(opts.callTimeout), '--call-timeout');
-  const busyBudgetMs = opts.busyTimeout === undefined ? undefined : parseDurationFlag(String(opts.busyTimeout), '--busy-timeout');
-  const parallel = intFlag(opts.parallel, '--parallel') ?? 32;
+export default async function preflight(ctx: Context, args: string[], given: Record<string, unknown>): Promise<ExitCode> {
+  const opts = readOptions(specs.preflight, given);
+  const { callTimeout: callTimeoutMs, busyTimeout: busyBudgetMs, parallel } = opts;
   const { inventory, deployment } = await loadTargets(ctx, {
     deployment: args[0],
-    inventoryFlag: opts.inventory as string | undefined,
-    nodeFilter: opts.node as string[] | undefined,
+    inventoryFlag: opts.inventory,
+    nodeFilter: opts.node,
   });
 
-  const pool = new SshPool({ maxConnecting: parallel, env: ctx.env, becomePassword: ctx.becomePassword, askPassphrase: ctx.askPassphrase });
+  const pool = await ctx.pool({ maxConnecting: parallel });
   const progress = createNodeProgress(ctx.out, inventory.nodes.map((n) => n.name), { quiet: ctx.out.json && !ctx.out.stderrInteractive });
   const interrupted = () => new InterruptedError(opts.fix ? 'preflight --fix interrupted; run it again to finish' : 'preflight interrupted; nothing was changed on the nodes');
   try {
@@ -27,9 +26,9 @@ export default async function preflight(ctx: Context, args: string[], opts: Reco
       ...(deployment ? { deployment: deployment.deployment } : {}),
       pool,
       fix: Boolean(opts.fix),
-      pingMode: opts.ping === 'full' ? 'full' : 'auto',
+      pingMode: opts.ping,
       ...(callTimeoutMs !== undefined ? { callTimeoutMs } : {}),
-      ...(busyBudgetMs !== undefined ? { busyBudgetMs } : {}),
+      busyBudgetMs,
       signal: ctx.signal,
       onProgress: (e) => {
         if (e.step === 'done' || e.step === 'unreachable') progress.finish(e.node, e.step === 'done', e.step === 'done' ? '' : 'unreachable');
@@ -52,10 +51,5 @@ export default async function preflight(ctx: Context, args: string[], opts: Reco
     return result.ok ? 0 : 1;
   } finally {
     await progress.close();
-    await pool.closeAll();
   }
-}
-
-function parseDurationFlag(value: string, flag: string): number {
-  return parseDuration(value, flag);
 }

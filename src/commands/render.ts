@@ -10,13 +10,15 @@ import { nodeAddresses, toRenderInput } from '../deploy/plan.js';
 import { parseDeviceIps } from '../mindie/rank-table.js';
 import { renderDeployment } from '../mindie/render.js';
 import { RenderError } from '../mindie/render-error.js';
-import { SshPool } from '../remote/ssh-pool.js';
+import * as specs from '../command-specs.js';
 import { loadTargets } from './load.js';
+import { readOptions } from './options.js';
 
-export default async function render(ctx: Context, args: string[], opts: Record<string, unknown>): Promise<ExitCode> {
-  const { inventory, deployment } = await loadTargets(ctx, { deployment: args[0], inventoryFlag: opts.inventory as string | undefined });
+export default async function render(ctx: Context, args: string[], given: Record<string, unknown>): Promise<ExitCode> {
+  const opts = readOptions(specs.render, given);
+  const { inventory, deployment } = await loadTargets(ctx, { deployment: args[0], inventoryFlag: opts.inventory });
   if (!deployment) throw new InputError('render needs a deployment file');
-  if (typeof opts.out !== 'string' || opts.out === '') {
+  if (opts.out === undefined || opts.out === '') {
     throw new InputError('render needs --out DIR', { hint: 'ascendctl render deepseek-r1.yaml --out rendered/' });
   }
   const outDir = path.resolve(ctx.cwd, opts.out);
@@ -26,7 +28,7 @@ export default async function render(ctx: Context, args: string[], opts: Record<
   const renderNodes = inventory.allNodes.map((n) => ({ name: n.name, host: addresses.get(n.name)!, index: n.index }));
 
   let deviceIps: Record<string, string[]>;
-  const ipsFile = opts.deviceIps === undefined ? undefined : String(opts.deviceIps);
+  const ipsFile = opts.deviceIps;
   if (ipsFile !== undefined) {
     let text: string;
     try {
@@ -45,13 +47,9 @@ export default async function render(ctx: Context, args: string[], opts: Record<
     }
     deviceIps = inFile(ipsFile, () => parseDeviceIps(json, renderNodes));
   } else {
-    const pool = new SshPool({ env: ctx.env, becomePassword: ctx.becomePassword, askPassphrase: ctx.askPassphrase });
-    try {
-      ctx.out.note(`reading NPU addresses over SSH on ${inventory.allNodes.length} nodes (or pass --device-ips FILE)`);
-      deviceIps = await readAllDeviceIps(inventory.allNodes, pool, inventory.npusPerNode, ctx.signal);
-    } finally {
-      await pool.closeAll();
-    }
+    const pool = await ctx.pool();
+    ctx.out.note(`reading NPU addresses over SSH on ${inventory.allNodes.length} nodes (or pass --device-ips FILE)`);
+    deviceIps = await readAllDeviceIps(inventory.allNodes, pool, inventory.npusPerNode, ctx.signal);
   }
 
   const render = () => renderDeployment(toRenderInput(deployment.deployment, inventory, addresses, deviceIps));
@@ -63,7 +61,7 @@ export default async function render(ctx: Context, args: string[], opts: Record<
       await mkdir(path.dirname(file), { recursive: true, mode: 0o750 });
       await writeFile(file, content, { mode });
     } catch (err) {
-      throw new InputError(`--out ${String(opts.out)}: cannot write ${rel} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, {
+      throw new InputError(`--out ${opts.out}: cannot write ${rel} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, {
         hint: 'choose a directory you can write to, on a disk with space',
       });
     }

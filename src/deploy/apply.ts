@@ -13,7 +13,7 @@ import { ClusterError, InterruptedError, InputError } from '../errors.js';
 import { foldNodeSet, foldNodeSetParts } from '../config/nodeset.js';
 import { renderDeployment, type RenderedDeployment } from '../mindie/render.js';
 import { containerName, remoteDir } from '../mindie/paths.js';
-import type { SshPool } from '../remote/ssh-pool.js';
+import type { TransportPool } from '../remote/transport.js';
 import { sshCommand } from '../remote/endpoint.js';
 import { RemoteError, type Transport } from '../remote/transport.js';
 import { runPreflight, deploymentPorts, type PreflightResult } from '../preflight/run.js';
@@ -39,7 +39,7 @@ export interface DeployReporter {
 export interface DeployOptions {
   loaded: LoadedDeployment;
   inventory: Inventory;
-  pool: SshPool;
+  pool: TransportPool;
   reporter: DeployReporter;
   signal: AbortSignal;
   dryRun?: boolean;

@@ -2,12 +2,12 @@ import type { ResolvedNode } from '../config/inventory.js';
 import { ClusterError } from '../errors.js';
 import { readDeviceIps } from '../preflight/collect.js';
 import { preflightNodes } from '../preflight/run.js';
-import type { SshPool } from '../remote/ssh-pool.js';
+import type { TransportPool } from '../remote/transport.js';
 import { RemoteError } from '../remote/transport.js';
 
 /** Every node's NPU addresses, read live over SSH; the first node or NPU without one stops it (exit 1). */
 export async function readAllDeviceIps(
-  nodes: readonly ResolvedNode[], pool: SshPool, npusPerNode: number, signal?: AbortSignal,
+  nodes: readonly ResolvedNode[], pool: TransportPool, npusPerNode: number, signal?: AbortSignal,
 ): Promise<Record<string, string[]>> {
   const out: Record<string, string[]> = {};
   await Promise.all(preflightNodes(nodes, pool).map(async (pn) => {

@@ -6,7 +6,7 @@ import type { Deployment } from '../config/deployment.js';
 import type { Inventory, ResolvedNode } from '../config/inventory.js';
 import { parseNpuSmiInfo } from '../ascend/npu-smi.js';
 import { containerName, remoteDir } from '../mindie/paths.js';
-import type { SshPool } from '../remote/ssh-pool.js';
+import type { TransportPool } from '../remote/transport.js';
 import { RemoteError } from '../remote/transport.js';
 import { containerState, stopAndRemove } from './docker.js';
 import { nodeAddress } from './plan.js';
@@ -35,7 +35,7 @@ export interface StatusResult {
 }
 
 export async function deploymentStatus(
-  dep: Deployment, inventory: Inventory, pool: SshPool, record: DeploymentRecord | undefined, signal?: AbortSignal,
+  dep: Deployment, inventory: Inventory, pool: TransportPool, record: DeploymentRecord | undefined, signal?: AbortSignal,
 ): Promise<StatusResult> {
   const name = containerName(dep.name);
   const nodes = await Promise.all(inventory.nodes.map((n) => nodeStatus(n)));
@@ -105,7 +105,7 @@ export async function deploymentStatus(
 
 /** Stop and remove the deployment's containers: workers first (in parallel), master last. Idempotent. */
 export async function stopDeployment(
-  dep: Deployment, inventory: Inventory, pool: SshPool, onNode: (node: string, text: string) => void,
+  dep: Deployment, inventory: Inventory, pool: TransportPool, onNode: (node: string, text: string) => void,
 ): Promise<{ failed: string[] }> {
   const name = containerName(dep.name);
   const failed: string[] = [];

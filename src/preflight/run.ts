@@ -3,7 +3,7 @@
  */
 import type { Inventory, ResolvedNode } from '../config/inventory.js';
 import type { Deployment } from '../config/deployment.js';
-import type { SshPool } from '../remote/ssh-pool.js';
+import type { TransportPool } from '../remote/transport.js';
 import { compareDriverVersions, imageCannVersion, minDriverForCann } from '../ascend/version-info.js';
 import { collect, fixTls, recheckTls, type PreflightNode, type ProgressEvent } from './collect.js';
 import type { NodeFacts, JudgeContext } from './facts.js';
@@ -17,7 +17,7 @@ import type { PingPlanMode } from './ping-plan.js';
 export interface PreflightOptions {
   inventory: Inventory;
   deployment?: Deployment;
-  pool: SshPool;
+  pool: TransportPool;
   fix?: boolean;
   pingMode?: PingPlanMode;
   callTimeoutMs?: number;
@@ -36,7 +36,7 @@ export interface PreflightResult {
   fixed: { node: string; npu: number; ok: boolean; message?: string }[];
 }
 
-export function preflightNodes(nodes: readonly ResolvedNode[], pool: SshPool): PreflightNode[] {
+export function preflightNodes(nodes: readonly ResolvedNode[], pool: TransportPool): PreflightNode[] {
   return nodes.map((n) => ({
     name: n.name,
     address: n.hostname,

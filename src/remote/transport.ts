@@ -4,6 +4,8 @@
  * until quote.ts turns them into one string; nothing else builds remote command lines.
  */
 import type { Readable } from 'node:stream';
+import type { SshEndpoint } from './endpoint.js';
+import type { TcpOpener } from './http-tunnel.js';
 
 export interface NodeTarget {
   /** Inventory name, used in every message ("node2"). */
@@ -59,6 +61,26 @@ export interface Transport {
   /** Write a file atomically (temporary file + rename), creating its directory (mode 750). */
   upload(remotePath: string, content: string | Buffer, opts?: UploadOptions): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A node's transport in a pool: connected on demand, and able to tunnel to a port on the node (http-tunnel.ts). */
+export interface NodeTransport extends Transport, Omit<TcpOpener, 'target'> {
+  /** Make sure the node is reachable and authenticated (preflight's `ssh` check). */
+  connect(): Promise<void>;
+}
+
+/**
+ * The connections of one run, one per node. Core modules (preflight, deploy, status, logs, chat) take
+ * this interface, never the SSH pool itself: the run's context owns the pool (context.ts) and closes it.
+ */
+export interface TransportPool {
+  /** The transport of one node (the same object for the same node name); connects on first use. */
+  transport(node: SshEndpoint): NodeTransport;
+}
+
+/** What the owner of a pool needs besides TransportPool: closing every connection once. */
+export interface ConnectionPool extends TransportPool {
+  closeAll(): Promise<void>;
 }
 
 export type RemoteErrorKind =

@@ -180,6 +180,8 @@ describe('--json error documents against a simulated cluster (a worker unreachab
     } catch (err) {
       if (!isUserError(err)) throw err;
       return { exitCode: err.exitCode, out, error: err };
+    } finally {
+      await ctx.closePool();
     }
   }
 

@@ -114,6 +114,38 @@ describe('start-up', () => {
     expect(wrong.sources.filter((s) => /^src\/commands\//.test(s))).toEqual([]);
   });
 
+  it('the simulator is no part of any command\'s start: only the demo reaches it, through a dynamic import', () => {
+    const dist = join(dir, 'dist');
+    const read = (file: string) => readFileSync(join(dist, file), 'utf8');
+    /** The chunks a file loads before it runs (static imports, transitively), and the ones it may load later. */
+    const closure = (entry: string) => {
+      const seen = new Set<string>();
+      const later = new Set<string>();
+      const todo = [entry];
+      while (todo.length > 0) {
+        const file = todo.pop()!;
+        if (seen.has(file)) continue;
+        seen.add(file);
+        const text = read(file);
+        for (const m of text.matchAll(/(?:^|\n)(?:import|export)\b[^;]*?from\s*"\.\/([^"]+)"|(?:^|\n)import\s*"\.\/([^"]+)"/g)) todo.push((m[1] ?? m[2])!);
+        for (const m of text.matchAll(/import\("\.\/([^"]+)"\)/g)) later.add(m[1]!);
+      }
+      return { loaded: [...seen], later: [...later].filter((f) => !seen.has(f)) };
+    };
+    const sourcesOf = (files: string[]) => files.flatMap((f) => (JSON.parse(read(`${f}.map`)) as { sources: string[] }).sources
+      .map((s) => relative(REPO_ROOT, resolve(dist, s))));
+    const cli = closure('cli.js');
+    expect(cli.later.length).toBeGreaterThanOrEqual(10);
+    for (const chunk of [cli.loaded[0]!, ...cli.later]) {
+      const c = closure(chunk);
+      expect(sourcesOf(c.loaded).filter((s) => s.startsWith('src/sim/')), chunk).toEqual([]);
+    }
+    const demo = cli.later.find((f) => /^demo-/.test(f))!;
+    expect(sourcesOf(closure(demo).loaded)).toContain('src/demo/cluster.ts');
+    expect(closure(demo).later).toContain('sim.js');
+    expect(sourcesOf(['sim.js'])).toContain('src/sim/main.ts');
+  });
+
   it('does load the command module once a command runs (the trace sees lazy imports)', async () => {
     const run = await start(['completion', 'bash']);
     expect(run.exitCode).toBe(0);

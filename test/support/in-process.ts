@@ -48,6 +48,9 @@ export async function runInProcess(
     exitCode = e.exitCode;
     result.error = e.message;
     if (e.hint) result.hint = e.hint;
+  } finally {
+    // What cli.ts does at the end of a run: the context's connections close once.
+    await ctx.closePool();
   }
   await new Promise((r) => setImmediate(r));
   result.exitCode = exitCode;
