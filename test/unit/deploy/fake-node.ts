@@ -51,7 +51,7 @@ export class FakeNode implements Transport {
 export function resolvedNode(name: string, index: number, runtime = 'docker'): ResolvedNode {
   return {
     name, host: `${name}.test`, hostname: `127.0.0.${index + 1}`, port: 22, user: 'root', identityFiles: [], useAgent: false,
-    knownHostsFile: '/dev/null', strictHostKeyChecking: 'no', connectTimeoutMs: 1000,
+    knownHostsFile: '/dev/null', strictHostKeyChecking: 'no', connectTimeoutMs: 1000, agentSocket: undefined,
     tools: { hccnTool: 'hccn_tool', npuSmi: 'npu-smi', containerRuntime: runtime },
     role: index === 0 ? 'master' : 'worker', index, entryIndex: index,
   } as ResolvedNode;
