@@ -113,86 +113,115 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
   }
   // An input error found from the master's copy of the weights, before anything changes.
   await checkModelFits(masterT, loaded, signal);
-  // Inside the apply phase the catch below rewords this after undoing what was started.
+  // Inside the apply phase, interrupted() rewords this after undoing what was started.
   const runner = new StepRunner(signal, () => new InterruptedError(UNCHANGED));
   // The lock comes first: the gate's view is only true while no other deploy of this name can change it.
   const lock: LockHeld = await runner.run(lockStep(env), { master: masterT });
-
-  // Set once a step may have changed a node (image, containers, files): decides how an interruption reads.
-  let changed = false;
-  // Set once the files may be on the nodes: only then does an interruption leave them there.
-  let uploading = false;
+  const run: Applying = { opts, env, runner, masterT, addresses, started, changed: false, uploading: false };
   try {
-    const gate = await runner.run(gateStep(env, {
-      skipPreflight: Boolean(opts.skipPreflight),
-      npusPerNode: inventory.npusPerNode,
-      preflight: (ownPorts) => runPreflight({ inventory, deployment: dep, pool, ownPorts, signal }),
-      readDeviceIps: () => readAllDeviceIps(nodes, pool, inventory.npusPerNode, signal),
-    }), { master: masterT });
-
-    const rendered = renderDeployment(toRenderInput(dep, inventory, addresses, gate.deviceIps));
-    const { remoteRecord, existing } = gate;
-    if (remoteRecord && remoteRecord.digest === rendered.digest && nodes.every((n) => existing.get(n.name)?.running)) {
-      return { status: 'unchanged', record: remoteRecord };
-    }
-
-    changed = true;
-    await runner.run(imageStep(env), opts.imageArchive ? { imageArchive: opts.imageArchive } : {});
-    if (nodes.some((n) => existing.get(n.name))) {
-      await runner.run(stopPreviousStep(env), { changed: Boolean(remoteRecord && remoteRecord.digest !== rendered.digest) });
-    }
-    uploading = true;
-    await runner.run(uploadStep(env), { rendered });
-    const m = await runner.run(startMasterStep(env), { rendered });
-    await runner.run(startWorkersStep(env), { rendered, master: m });
-
-    const host = fmtHost(addresses.get(master.name)!);
-    const target: ProbeTarget = dep.backend === 'mindie'
-      ? { endpoint: `http://${host}:${dep.ports.http}`, managementEndpoint: `http://${host}:${dep.ports.management}`, model: dep.model.name }
-      : { endpoint: `http://${host}:${dep.vllm?.port ?? dep.ports.http}`, model: dep.model.name };
-    let record: DeploymentRecord | undefined;
-    const ready = await runner.run(readinessStep(env, {
-      timeoutMs: opts.timeoutMs,
-      ...(opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {}),
-      keepOnFailure: opts.keepOnFailure === true,
-      liveDeviceIps: async (n) => (await readAllDeviceIps([n], pool, inventory.npusPerNode))[n.name],
-    }), {
-      target,
-      tunnel: pool.transport(master),
-      addresses,
-      renderedIps: gate.deviceIps,
-      onRouted: async (via) => {
-        record = deploymentRecord(env, { loaded, inventory, target, via, addresses, rendered });
-        await opts.onStarted?.(record);
-      },
-    });
-
-    await runner.run(recordStep(env), { master: masterT, record: record! });
-    return { status: 'ready', record: record!, rendered, seconds: (now() - started) / 1000, readyOverheadMs: ready.readyOverheadMs };
+    return await applySteps(run);
   } catch (err) {
-    const interrupted = signal.aborted;
-    const startedOn = foldNodeSetParts(runner.undoNodes).join(', ');
-    const undone = runner.undos.length > 0;
-    if (undone && !opts.keepOnFailure) {
-      rep.step(`stopping what this deploy started (${startedOn})`);
-      await runner.unwind((u, e) => rep.warn(`could not undo "${u.what}" on ${u.node ?? '?'}: ${e.message}`));
-    } else if (undone) {
-      rep.warn(`--keep-on-failure: containers left running on ${startedOn}; ascendctl stop ${dep.name} removes them`);
-    }
-    if (interrupted) {
-      const again = `run ascendctl deploy ${loaded.file} again when ready`;
-      throw new InterruptedError(!changed
-        ? UNCHANGED
-        : `deploy interrupted${undone ? '; stopped what it had started' : ''}`,
-      !changed ? again
-        : opts.keepOnFailure && undone ? `${again}; ascendctl stop ${dep.name} removes what --keep-on-failure left running`
-        : uploading ? `${again}; the uploaded files stay in ${env.dir} on the nodes (ascendctl stop ${dep.name} removes them)`
-        : again);
-    }
-    throw err;
+    throw await unwind(run, err);
   } finally {
-    await releaseLock(masterT, env.dir, lock, changed);
+    await releaseLock(masterT, env.dir, lock, run.changed);
   }
+}
+
+/** One deploy under its lock: what the steps share, and how far they got. */
+interface Applying {
+  opts: DeployOptions;
+  env: DeployEnv;
+  runner: StepRunner;
+  masterT: Transport;
+  addresses: Map<string, string>;
+  started: number;
+  /** Set once a step may have changed a node (image, containers, files): decides how an interruption reads. */
+  changed: boolean;
+  /** Set once the files may be on the nodes: only then does an interruption leave them there. */
+  uploading: boolean;
+}
+
+/** gate → (unchanged: done) → image → stop previous → upload → start master → start workers → readiness → record. */
+async function applySteps(run: Applying): Promise<DeployResult> {
+  const { opts, env, runner, masterT, addresses } = run;
+  const { loaded, inventory, pool, signal } = opts;
+  const { dep, nodes, master } = env;
+  const gate = await runner.run(gateStep(env, {
+    skipPreflight: Boolean(opts.skipPreflight),
+    npusPerNode: inventory.npusPerNode,
+    preflight: (ownPorts) => runPreflight({ inventory, deployment: dep, pool, ownPorts, signal }),
+    readDeviceIps: () => readAllDeviceIps(nodes, pool, inventory.npusPerNode, signal),
+  }), { master: masterT });
+
+  const rendered = renderDeployment(toRenderInput(dep, inventory, addresses, gate.deviceIps));
+  const { remoteRecord, existing } = gate;
+  if (remoteRecord && remoteRecord.digest === rendered.digest && nodes.every((n) => existing.get(n.name)?.running)) {
+    return { status: 'unchanged', record: remoteRecord };
+  }
+
+  run.changed = true;
+  await runner.run(imageStep(env), opts.imageArchive ? { imageArchive: opts.imageArchive } : {});
+  if (nodes.some((n) => existing.get(n.name))) {
+    await runner.run(stopPreviousStep(env), { changed: Boolean(remoteRecord && remoteRecord.digest !== rendered.digest) });
+  }
+  run.uploading = true;
+  await runner.run(uploadStep(env), { rendered });
+  const m = await runner.run(startMasterStep(env), { rendered });
+  await runner.run(startWorkersStep(env), { rendered, master: m });
+
+  const target = probeTarget(dep, addresses.get(master.name)!);
+  let record: DeploymentRecord | undefined;
+  const ready = await runner.run(readinessStep(env, {
+    timeoutMs: opts.timeoutMs,
+    ...(opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {}),
+    keepOnFailure: opts.keepOnFailure === true,
+    liveDeviceIps: async (n) => (await readAllDeviceIps([n], pool, inventory.npusPerNode))[n.name],
+  }), {
+    target,
+    tunnel: pool.transport(master),
+    addresses,
+    renderedIps: gate.deviceIps,
+    onRouted: async (via) => {
+      record = deploymentRecord(env, { loaded, inventory, target, via, addresses, rendered });
+      await opts.onStarted?.(record);
+    },
+  });
+  if (!record) throw new Error('readiness returned before the route was open');
+  await runner.run(recordStep(env), { master: masterT, record });
+  return { status: 'ready', record, rendered, seconds: (env.now() - run.started) / 1000, readyOverheadMs: ready.readyOverheadMs };
+}
+
+/**
+ * After a failure or Ctrl-C: stop what this deploy started (unless --keep-on-failure), and the error
+ * to throw: the step's own, or for an interruption one that says what was left behind.
+ */
+async function unwind(run: Applying, err: unknown): Promise<unknown> {
+  const { opts, env, runner } = run;
+  const { rep, dep } = env;
+  const interrupted = env.signal.aborted;
+  const startedOn = foldNodeSetParts(runner.undoNodes).join(', ');
+  const undone = runner.undos.length > 0;
+  if (undone && !opts.keepOnFailure) {
+    rep.step(`stopping what this deploy started (${startedOn})`);
+    await runner.unwind((u, e) => rep.warn(`could not undo "${u.what}" on ${u.node ?? '?'}: ${e.message}`));
+  } else if (undone) {
+    rep.warn(`--keep-on-failure: containers left running on ${startedOn}; ascendctl stop ${dep.name} removes them`);
+  }
+  if (!interrupted) return err;
+  const again = `run ascendctl deploy ${opts.loaded.file} again when ready`;
+  if (!run.changed) return new InterruptedError(UNCHANGED, again);
+  return new InterruptedError(`deploy interrupted${undone ? '; stopped what it had started' : ''}`,
+    opts.keepOnFailure && undone ? `${again}; ascendctl stop ${dep.name} removes what --keep-on-failure left running`
+    : run.uploading ? `${again}; the uploaded files stay in ${env.dir} on the nodes (ascendctl stop ${dep.name} removes them)`
+    : again);
+}
+
+/** Where the master answers: MindIE's API and management ports, or vLLM's one port. */
+function probeTarget(dep: DeployOptions['loaded']['deployment'], address: string): ProbeTarget {
+  const host = address.includes(':') ? `[${address}]` : address;
+  return dep.backend === 'mindie'
+    ? { endpoint: `http://${host}:${dep.ports.http}`, managementEndpoint: `http://${host}:${dep.ports.management}`, model: dep.model.name }
+    : { endpoint: `http://${host}:${dep.vllm?.port ?? dep.ports.http}`, model: dep.model.name };
 }
 
 function planText(r: RenderedDeployment, nodes: readonly ResolvedNode[]): string[] {
@@ -204,8 +233,4 @@ function planText(r: RenderedDeployment, nodes: readonly ResolvedNode[]): string
     lines.push(`  run   ${runCommandFor(runtimeOf(nodes, n.node.name), n.containerArgv).text}`);
   }
   return lines;
-}
-
-function fmtHost(address: string): string {
-  return address.includes(':') ? `[${address}]` : address;
 }
