@@ -1,9 +1,10 @@
 /**
- * deploy: validate → preflight gate → device IPs → render → (dry run stops here) → then the named steps
- * of src/deploy/steps/, run by one StepRunner: lock → gate → image → (stop previous) → upload → start
- * master → start workers → readiness → record. Every step that changes a node registers its undo; on
- * any failure or Ctrl-C the runner unwinds them in reverse (workers stop before the master), and the
- * lock is released either way.
+ * deploy: validate (exit 2 before any node is contacted) → (--dry-run: read the device IPs, render,
+ * stop) → the master's model dimensions → then the named steps of src/deploy/steps/, run by one
+ * StepRunner: lock → gate (preflight, or the device IPs alone) → render → (unchanged: done) → image →
+ * (stop previous) → upload → start master → start workers → readiness → record. Every step that changes
+ * a node registers its undo; on any failure or Ctrl-C the runner unwinds them in reverse (workers stop
+ * before the master), and the lock is released either way.
  */
 import type { LoadedDeployment } from '../config/deployment.js';
 import type { Inventory, ResolvedNode } from '../config/inventory.js';
