@@ -18,7 +18,8 @@ import { sshCommand } from '../remote/endpoint.js';
 import { RemoteError, type Transport } from '../remote/transport.js';
 import { runPreflight, deploymentPorts, type PreflightResult } from '../preflight/run.js';
 import { readAllDeviceIps } from './device-ips.js';
-import { containerState, containerTail, docker, PODMAN_SHM_REFUSAL, pullProgress, runArgvFor, stopAndRemove, type ContainerState } from './docker.js';
+import { ContainerRuntime, PODMAN_SHM_REFUSAL, pullProgress, runtimeFor, type ContainerState } from '../runtime/runtime.js';
+import { containerState, containerTail, stopAndRemove } from '../runtime/containers.js';
 import { runCommandFor, runtimeOf } from './run-command.js';
 import { nodeAddresses, toRenderInput } from './plan.js';
 import { probeOnce, routeProbe, type ProbeTarget, type RoutedProbe } from './readiness.js';
@@ -348,16 +349,16 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
 
   async function ensureImage(n: ResolvedNode): Promise<void> {
     const t = await tr(n);
-    const present = await t.exec(docker.imagePresent(rt(n), dep.image), { timeoutMs: 30_000, signal });
+    const present = await t.exec(runtimeFor(rt(n)).imageId(dep.image), { timeoutMs: 30_000, signal });
     if (present.code === 0) {
       rep.node(n.name, 'image present');
       return;
     }
     if (opts.imageArchive) {
       rep.node(n.name, `loading ${opts.imageArchive}`);
-      const r = await t.exec(docker.load(rt(n)), { stdin: createReadStream(opts.imageArchive), timeoutMs: 60 * 60_000, signal });
+      const r = await t.exec(runtimeFor(rt(n)).load(), { stdin: createReadStream(opts.imageArchive), timeoutMs: 60 * 60_000, signal });
       if (r.code !== 0) throw new ClusterError(`${n.name}: ${rt(n)} load failed: ${firstLine(r.stderr || r.stdout)}`, { hint: 'check the tarball (docker save output) and the disk space on the node' });
-      const again = await t.exec(docker.imagePresent(rt(n), dep.image), { timeoutMs: 30_000, signal });
+      const again = await t.exec(runtimeFor(rt(n)).imageId(dep.image), { timeoutMs: 30_000, signal });
       if (again.code !== 0) {
         throw new ClusterError(`${n.name}: the archive did not contain ${dep.image} (${firstLine(r.stdout)})`, { hint: 'use the tarball of exactly the image named in the deployment file' });
       }
@@ -367,7 +368,7 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
     rep.node(n.name, `pulling ${dep.image}`);
     let last = 0;
     let buffered = '';
-    const r = await t.stream(docker.pull(rt(n), dep.image), {
+    const r = await t.stream(runtimeFor(rt(n)).pull(dep.image), {
       onStdout(chunk) {
         buffered += chunk.toString('utf8');
         const lines = buffered.split(/\r?\n|\r/);
@@ -398,7 +399,7 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
   async function startOn(n: ResolvedNode, startTimes: Map<string, number>, rendered: RenderedDeployment): Promise<void> {
     const t = await tr(n);
     const rn = rendered.nodes.find((x) => x.node.name === n.name)!;
-    await t.exec(docker.remove(rt(n), name), { timeoutMs: 30_000 }); // a stopped leftover of the same name
+    await t.exec(runtimeFor(rt(n)).remove(name), { timeoutMs: 30_000 }); // a stopped leftover of the same name
     // The undo goes on the stack before the container exists: a failure or Ctrl-C while `run` is in
     // flight may still leave a container behind, and stop/rm of an absent one is harmless.
     // Workers stop before the master: undo runs in reverse, and the master was started first.
@@ -408,12 +409,12 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
       group: n.index === 0 ? 'master' : 'workers',
       run: () => stopAndRemove(t, rt(n), name),
     });
-    const argv = runArgvFor(rt(n), rn.containerArgv);
+    const argv = runtimeFor(rt(n)).run(rn.containerArgv);
     // No abort signal here: an interrupted `run` leaves it unknown whether the container started; it
     // is short, and the abort is honoured right after it returns.
     let r = await t.exec(argv, { timeoutMs: 120_000 });
     // A `docker` that is podman underneath (podman-docker) refuses the shm size as podman does.
-    if (r.code !== 0 && PODMAN_SHM_REFUSAL.test(r.stderr)) r = await t.exec(runArgvFor(rt(n), rn.containerArgv, true), { timeoutMs: 120_000 });
+    if (r.code !== 0 && PODMAN_SHM_REFUSAL.test(r.stderr)) r = await t.exec(new ContainerRuntime(rt(n), 'podman').run(rn.containerArgv), { timeoutMs: 120_000 });
     if (r.code !== 0) {
       throw new ClusterError(`${n.name}: starting the container failed: ${firstLine(r.stderr || r.stdout)}`, {
         hint: 'run the command shown by ascendctl deploy --dry-run on the node to see the full error',

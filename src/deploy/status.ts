@@ -8,7 +8,7 @@ import { parseNpuSmiInfo } from '../ascend/npu-smi.js';
 import { containerName, remoteDir } from '../mindie/paths.js';
 import type { SshPool } from '../remote/ssh-pool.js';
 import { RemoteError } from '../remote/transport.js';
-import { containerState, stopAndRemove } from './docker.js';
+import { containerState, stopAndRemove } from '../runtime/containers.js';
 import { nodeAddress } from './plan.js';
 import { probeOnce, routeProbe } from './readiness.js';
 import type { DeploymentRecord } from './record.js';

@@ -17,7 +17,8 @@
  */
 import type { Transport } from '../remote/transport.js';
 import { RemoteError } from '../remote/transport.js';
-import { dockerLogsArgv, exitCodeArgv, splitTimestamp, type TimedLine } from './docker-logs.js';
+import { splitTimestamp, type TimedLine } from './docker-logs.js';
+import { dockerLogsArgv, exitCodeArgv, runtimeFor } from '../runtime/runtime.js';
 import { LineFramer } from './line-framer.js';
 import { ResumeTracker } from './resume.js';
 import { TimeMerge } from './time-merge.js';
@@ -260,17 +261,13 @@ async function waitForRestart(opts: FollowLogsOptions, source: LogSource, signal
   for (;;) {
     if (!(await sleep(every, signal))) return false;
     try {
-      const r = await opts.transportFor(source.name).exec(runningArgv(source.runtime, opts.container), { timeoutMs: 15_000, signal });
+      const r = await opts.transportFor(source.name).exec(runtimeFor(source.runtime).running(opts.container), { timeoutMs: 15_000, signal });
       if (r.code === 0 && r.stdout.trim() === 'true') return true;
     } catch (e) {
       if (signal.aborted) return false;
       if (!(e instanceof RemoteError)) throw e;
     }
   }
-}
-
-function runningArgv(runtime: string, container: string): string[] {
-  return [runtime, 'inspect', '--format', '{{.State.Running}}', container];
 }
 
 /** Resolves true after ms, false at once when the signal aborts. */

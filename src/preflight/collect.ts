@@ -25,7 +25,7 @@ import { linkFlapsFromOutput, opticsError, opticsFromOutput, unsupportedCommand 
 import { serverOf } from './hardware.js';
 import { collectWeights } from './weights.js';
 import { collectShm } from './shm.js';
-import { docker, parseRuntimeVersion } from '../deploy/docker.js';
+import { parseRuntimeVersion, runtimeFor } from '../runtime/runtime.js';
 import { a3NpuSmiFacts, devicesToCheck, parseSpodInfo } from './a3.js';
 
 export interface PreflightNode {
@@ -456,10 +456,11 @@ async function readFiles(t: Transport, node: PreflightNode, opts: CollectOptions
     facts.hccnConf = await readHccnConf(t, opts.signal);
   })());
   const rt = node.tools.containerRuntime;
+  const runtime = runtimeFor(rt);
   tasks.push((async () => {
-    const r = await t.exec([rt, 'version', '--format', '{{.Server.Version}}'], { timeoutMs: RUNTIME_TIMEOUT_MS, signal: opts.signal });
+    const r = await t.exec(runtime.version(), { timeoutMs: RUNTIME_TIMEOUT_MS, signal: opts.signal });
     // podman without a service has no `.Server` to format: its plain `version` says who answered.
-    const plain = r.code === 0 ? undefined : await t.exec(docker.versionText(rt), { timeoutMs: RUNTIME_TIMEOUT_MS, signal: opts.signal });
+    const plain = r.code === 0 ? undefined : await t.exec(runtime.versionText(), { timeoutMs: RUNTIME_TIMEOUT_MS, signal: opts.signal });
     const answered = plain?.code === 0 ? parseRuntimeVersion(plain.stdout) : undefined;
     if (r.code === 0 && r.stdout.trim() !== '') facts.runtime = { kind: 'ok', value: `${rt} ${r.stdout.trim()}` };
     else if (answered) facts.runtime = { kind: 'ok', value: `${answered.product} ${answered.version}` };
@@ -472,7 +473,7 @@ async function readFiles(t: Transport, node: PreflightNode, opts: CollectOptions
       };
     }
     if (!opts.deployment || facts.runtime.kind !== 'ok') return;
-    const img = await t.exec([rt, 'image', 'inspect', '--format', '{{.Id}}', opts.deployment.image],
+    const img = await t.exec(runtime.imageId(opts.deployment.image),
       { timeoutMs: RUNTIME_TIMEOUT_MS, signal: opts.signal });
     if (img.code === 0) facts.image = { kind: 'ok', value: true };
     else if (/no such (image|object)|image not known/i.test(img.stderr + img.stdout)) facts.image = { kind: 'ok', value: false };
