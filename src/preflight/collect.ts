@@ -33,15 +33,9 @@ import { collectWeights } from './weights.js';
 import { collectShm } from './shm.js';
 import { parseRuntimeVersion, runtimeFor } from '../runtime/runtime.js';
 import { a3NpuSmiFacts, devicesToCheck, parseSpodInfo } from './a3.js';
+import type { PreflightNode } from './node.js';
 
-export interface PreflightNode {
-  name: string;
-  /** The address the node is known by on its networks (ports are judged against it). */
-  address: string;
-  tools: { hccnTool: string; npuSmi: string; containerRuntime: string };
-  /** Opens (or reuses) the node's connection. Rejects with RemoteError when it cannot. */
-  transport(): Promise<Transport>;
-}
+export type { PreflightNode } from './node.js';
 
 export interface CollectOptions {
   nodes: PreflightNode[];
