@@ -6,8 +6,6 @@
 import { isIP, isIPv4 } from 'node:net';
 import { firstLine, isBlank, lines, parsed, unexpected, type ParseResult } from './parse-result.js';
 
-export type { ParseResult } from './parse-result.js';
-
 export type HccnGetCommand =
   | 'link'
   | 'net_health'

@@ -6,8 +6,6 @@
  */
 import { isBlank, lines, parsed, unexpected, type ParseResult } from './parse-result.js';
 
-export type { ParseResult } from './parse-result.js';
-
 /** §1.3: `npu-smi info`, `-t ...`, `-v` go through DCMI to every device and can stall. */
 export const NPU_SMI_TIMEOUT_MS = 30_000;
 
