@@ -18,7 +18,7 @@
 import type { Transport } from '../remote/transport.js';
 import { RemoteError } from '../remote/transport.js';
 import { splitTimestamp, type TimedLine } from './docker-logs.js';
-import { dockerLogsArgv, exitCodeArgv, runtimeFor } from '../runtime/runtime.js';
+import { runtimeFor } from '../runtime/runtime.js';
 import { LineFramer } from './line-framer.js';
 import { ResumeTracker } from './resume.js';
 import { TimeMerge } from './time-merge.js';
@@ -133,8 +133,7 @@ async function followNode(opts: FollowLogsOptions, source: LogSource, sink: Sink
   while (!signal.aborted) {
     const resumeFrom = tracker.since;
     if (resumeFrom !== undefined) tracker.beginResume();
-    const argv = dockerLogsArgv({
-      runtime: source.runtime,
+    const argv = runtimeFor(source.runtime).logs({
       container: opts.container,
       follow: opts.follow,
       since: resumeFrom ?? opts.since,
@@ -244,7 +243,7 @@ async function followNode(opts: FollowLogsOptions, source: LogSource, sink: Sink
 
 async function containerExitCode(transport: Transport, source: LogSource, container: string, signal: AbortSignal): Promise<number | undefined> {
   try {
-    const r = await transport.exec(exitCodeArgv(source.runtime, container), { timeoutMs: 15_000, signal });
+    const r = await transport.exec(runtimeFor(source.runtime).exitCode(container), { timeoutMs: 15_000, signal });
     const n = Number.parseInt(r.stdout.trim(), 10);
     return r.code === 0 && Number.isInteger(n) ? n : undefined;
   } catch {

@@ -20,11 +20,6 @@ export interface LogsRequest {
   tail?: number | undefined;
 }
 
-export interface DockerLogsRequest extends LogsRequest {
-  /** `docker`, `podman`, … (inventory tools.containerRuntime). */
-  runtime: string;
-}
-
 /** podman by its name (`podman`, `/usr/bin/podman`). A `docker` that is podman's emulation is told apart by its answers. */
 export function isPodman(rt: string): boolean {
   return posix.basename(rt) === 'podman';
@@ -116,16 +111,6 @@ export class ContainerRuntime {
 /** The runtime a node's inventory names. */
 export function runtimeFor(command: string): ContainerRuntime {
   return new ContainerRuntime(command);
-}
-
-/** `<runtime> logs [-f] -t [--since S] [--tail N] <container>` for the runtime the request names. */
-export function dockerLogsArgv(req: DockerLogsRequest): string[] {
-  return runtimeFor(req.runtime).logs(req);
-}
-
-/** The exit status of a stopped container, as one number on stdout. */
-export function exitCodeArgv(runtime: string, container: string): string[] {
-  return runtimeFor(runtime).exitCode(container);
 }
 
 /** What podman refuses in a rendered `run` and docker ignores: a shm size with the host's IPC namespace. */
