@@ -50,10 +50,3 @@ export function parseHccnConf(text: string): HccnConf {
   }
   return conf;
 }
-
-/** Device ids present in the file, ascending. */
-export function hccnConfDeviceIds(conf: HccnConf): number[] {
-  return Object.keys(conf.devices)
-    .map(Number)
-    .sort((a, b) => a - b);
-}

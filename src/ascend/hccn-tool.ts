@@ -1,16 +1,10 @@
 /**
  * hccn_tool: argv builders, exit-status classification and output parsers (ascend-tools.md §1–2).
  * Pure: nothing here runs a command. The CLI runs one call per device and per node serially, because
- * hccn_tool serves one caller per node at a time (§1.2); splitLoopOutput exists only to cut the guides'
- * `for i in {0..7}` captures in fixtures into per-device documents.
+ * hccn_tool serves one caller per node at a time (§1.2).
  */
 import { isIP, isIPv4 } from 'node:net';
 import { firstLine, isBlank, lines, parsed, unexpected, type ParseResult } from './parse-result.js';
-
-export type { ParseResult } from './parse-result.js';
-
-/** Non-interactive SSH shells rarely have the driver tools on PATH: always call the absolute path (§1.1). */
-export const DEFAULT_HCCN_TOOL = '/usr/local/Ascend/driver/tools/hccn_tool';
 
 export type HccnGetCommand =
   | 'link'
@@ -21,24 +15,10 @@ export type HccnGetCommand =
   | 'tls'
   | 'lldp'
   | 'link_stat'
-  | 'optical'
-  | 'fec';
-
-export const HCCN_GET_COMMANDS: readonly HccnGetCommand[] = [
-  'link',
-  'net_health',
-  'netdetect',
-  'gateway',
-  'ip',
-  'tls',
-  'lldp',
-  'link_stat',
-  'optical',
-  'fec',
-];
+  | 'optical';
 
 /**
- * Per-call limits of §1.3 (recommendations, not from any source). link_stat/optical/fec are not in the
+ * Per-call limits of §1.3 (recommendations, not from any source). link_stat/optical are not in the
  * table; they are device round trips like -net_health, so they get the same 15 s.
  */
 export const HCCN_TIMEOUT_MS: Readonly<Record<HccnGetCommand | 'ping' | 'tls_set', number>> = {
@@ -51,7 +31,6 @@ export const HCCN_TIMEOUT_MS: Readonly<Record<HccnGetCommand | 'ping' | 'tls_set
   lldp: 20_000,
   link_stat: 15_000,
   optical: 15_000,
-  fec: 15_000,
   ping: 30_000,
   tls_set: 20_000,
 };
@@ -67,11 +46,6 @@ function deviceArg(npu: number): string {
 /** `hccn_tool -i N -<cmd> -g`. */
 export function hccnGet(tool: string, npu: number, cmd: HccnGetCommand): string[] {
   return [tool, '-i', deviceArg(npu), `-${cmd}`, '-g'];
-}
-
-/** `hccn_tool -i N -ip -g -inet6` (prints ipv6_address / prefix_length). */
-export function hccnGetIpv6(tool: string, npu: number): string[] {
-  return [tool, '-i', deviceArg(npu), '-ip', '-g', '-inet6'];
 }
 
 /** `hccn_tool -i N -ping -g address <ipv4>`; an IPv6 target uses `-inet6 ipv6_address <ip6>` (§2.10). */
@@ -723,72 +697,4 @@ function lanes(byKey: Map<string, string>, prefix: string): number[] {
   if (found.size === 0) return [];
   const max = Math.max(...found.keys());
   return Array.from({ length: max + 1 }, (_, lane) => found.get(lane) ?? NaN);
-}
-
-export interface FecInfo {
-  mode: 'none' | 'rs' | 'auto' | 'unknown';
-  raw: string;
-}
-
-/** `fec mode: no FEC mode` / `rs FEC mode` / `auto FEC mode`. */
-export function parseFec(stdout: string): ParseResult<FecInfo> {
-  const m = /^fec mode:\s*(.*)$/.exec(firstLine(stdout) ?? '');
-  if (!m) return unexpected(stdout);
-  const raw = (m[1] ?? '').trim();
-  const mode = /^no FEC/i.test(raw) ? 'none' : /^rs FEC/i.test(raw) ? 'rs' : /^auto FEC/i.test(raw) ? 'auto' : 'unknown';
-  return parsed({ mode, raw });
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Guides' loop captures (fixtures and tests only)
-
-/**
- * Cut the capture of a guide's `for i in {0..7}; do hccn_tool -i $i ...; done` into one document per
- * device. The CLI never needs this: it runs one call per device and attaches the id itself (§1.4).
- */
-export function splitLoopOutput(text: string, kind: HccnGetCommand | 'ping'): string[] {
-  const all = lines(text);
-  let starts: (line: string, index: number) => boolean;
-  switch (kind) {
-    case 'ip':
-      starts = (l) => /^\s*(ipaddr|ipv6_address):/.test(l);
-      break;
-    case 'tls':
-      starts = (l) => /^dev_id:\s*\d+,\s*tls switch/.test(l);
-      break;
-    case 'ping':
-      // A summary line closes a run even when the next run has no header.
-      starts = (l, i) => /^device \d+ PING/.test(l) || (i > 0 && /packets transmitted/.test(all[i - 1] ?? ''));
-      break;
-    case 'lldp':
-      starts = all.some((l) => l === 'Chassis ID TLV') ? (l) => l === 'Chassis ID TLV' : (l) => l.trim() !== '';
-      break;
-    case 'link_stat': {
-      const dev = (l: string): string | undefined => /^\[(?:devid|device)\s+(\d+)\]/.exec(l)?.[1];
-      starts = (l, i) => {
-        const d = dev(l);
-        if (d === undefined) return false;
-        for (let j = i - 1; j >= 0; j--) {
-          const prev = dev(all[j] ?? '');
-          if (prev !== undefined) return prev !== d;
-        }
-        return true;
-      };
-      break;
-    }
-    case 'optical':
-      starts = (l) => /^optical info:/.test(l);
-      break;
-    default:
-      starts = (l) => l.trim() !== '';
-  }
-  const docs: string[][] = [];
-  all.forEach((l, i) => {
-    if (docs.length === 0 || starts(l, i)) {
-      if (docs.length > 0 || l.trim() !== '') docs.push([]);
-      else return;
-    }
-    docs[docs.length - 1]?.push(l);
-  });
-  return docs.map((d) => d.join('\n').replace(/\n+$/, '') + '\n').filter((d) => d.trim() !== '');
 }

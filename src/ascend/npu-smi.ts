@@ -4,12 +4,7 @@
  * widths differ between 910A (93), A2 (98) and driver 26.0.rc1 (116), and 5-digit values eat the
  * padding before `/` (`59499/ 65536`).
  */
-import { firstLine, isBlank, lines, parsed, unexpected, type ParseResult } from './parse-result.js';
-
-export type { ParseResult } from './parse-result.js';
-
-/** The inventory's default (`tools.npuSmi`); the path is resolved on the node (§1.1). */
-export const DEFAULT_NPU_SMI = 'npu-smi';
+import { isBlank, lines, parsed, unexpected, type ParseResult } from './parse-result.js';
 
 /** §1.3: `npu-smi info`, `-t ...`, `-v` go through DCMI to every device and can stall. */
 export const NPU_SMI_TIMEOUT_MS = 30_000;
@@ -19,31 +14,18 @@ function idArg(n: number, what: string): string {
   return String(n);
 }
 
-export function npuSmiInfo(tool: string = DEFAULT_NPU_SMI): string[] {
+export function npuSmiInfo(tool: string): string[] {
   return [tool, 'info'];
 }
 
-/** `npu-smi info -t board -i N [-c C]`; with `-c` A2 prints Chip Name, A3 prints NPU Name (§4.3). */
-export function npuSmiBoard(tool: string, npu: number, chip?: number): string[] {
-  const argv = [tool, 'info', '-t', 'board', '-i', idArg(npu, 'card id')];
-  if (chip !== undefined) argv.push('-c', idArg(chip, 'chip id'));
-  return argv;
-}
-
-export function npuSmiHealth(tool: string, npu: number, chip = 0): string[] {
-  return [tool, 'info', '-t', 'health', '-i', idArg(npu, 'card id'), '-c', idArg(chip, 'chip id')];
-}
-
-export function npuSmiList(tool: string = DEFAULT_NPU_SMI): string[] {
-  return [tool, 'info', '-l'];
-}
-
-export function npuSmiMapping(tool: string = DEFAULT_NPU_SMI): string[] {
+/** `npu-smi info -m`: the NPU/chip ↔ logic id (A3: and physical id) mapping (§4.3, §6). */
+export function npuSmiMapping(tool: string): string[] {
   return [tool, 'info', '-m'];
 }
 
-export function npuSmiVersion(tool: string = DEFAULT_NPU_SMI): string[] {
-  return [tool, '-v'];
+/** `npu-smi info -t spod-info -i N -c C` (A3): the super-pod ids of the server (§6). */
+export function npuSmiSpodInfo(tool: string, npu: number, chip: number): string[] {
+  return [tool, 'info', '-t', 'spod-info', '-i', idArg(npu, 'card id'), '-c', idArg(chip, 'chip id')];
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -369,121 +351,6 @@ export function parseNpuSmiKeyValues(text: string): NpuSmiKeyValues {
   return { entries, groups };
 }
 
-function firstValue(kv: NpuSmiKeyValues, key: string): string | undefined {
-  return kv.entries.find((e) => e.key === key)?.value;
-}
-
-export type ChipFamily = '910' | '910B' | 'A3';
-
-export interface BoardInfo {
-  npuId?: number;
-  chipId?: number;
-  /** From PCI Device ID (0xD801 910/910A, 0xD802 910B/A2, 0xD803 A3), else from the chip fields. */
-  family?: ChipFamily;
-  pciDeviceId?: string;
-  productName?: string;
-  softwareVersion?: string;
-  firmwareVersion?: string;
-  chipCount?: number;
-  chipType?: string;
-  chipName?: string;
-  /** A3 only (`-c` form). */
-  npuName?: string;
-  /** A2: `Ascend` + Chip Name (`Ascend910B4`); A3: `Ascend910_<NPU Name>` (§4.3, §6). */
-  socName?: string;
-  fields: Record<string, string>;
-}
-
-const FAMILY_BY_PCI_ID: Readonly<Record<string, ChipFamily>> = { '0XD801': '910', '0XD802': '910B', '0XD803': 'A3' };
-
-function intOf(v: string | undefined): number | undefined {
-  return v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined;
-}
-
-/** `npu-smi info -t board -i N [-c C]`. */
-export function parseBoard(text: string): ParseResult<BoardInfo> {
-  const err = npuSmiErrorText(text);
-  if (err !== undefined) return { ok: false, error: err };
-  const kv = parseNpuSmiKeyValues(text);
-  if (kv.entries.length === 0) return unexpected(text);
-  const fields: Record<string, string> = {};
-  for (const e of kv.entries) if (!(e.key in fields)) fields[e.key] = e.value;
-  const board: BoardInfo = { fields };
-  const set = <K extends keyof BoardInfo>(k: K, v: BoardInfo[K] | undefined): void => {
-    if (v !== undefined) board[k] = v;
-  };
-  set('npuId', intOf(fields['NPU ID']));
-  set('chipId', intOf(fields['Chip ID']));
-  set('pciDeviceId', fields['PCI Device ID']);
-  set('productName', fields['Product Name']);
-  set('softwareVersion', fields['Software Version']);
-  set('firmwareVersion', fields['Firmware Version']);
-  set('chipCount', intOf(fields['Chip Count']));
-  set('chipType', fields['Chip Type']);
-  set('chipName', fields['Chip Name']);
-  set('npuName', fields['NPU Name']);
-
-  const byPci = board.pciDeviceId === undefined ? undefined : FAMILY_BY_PCI_ID[board.pciDeviceId.toUpperCase()];
-  if (byPci !== undefined) board.family = byPci;
-  else if (board.npuName !== undefined) board.family = 'A3';
-  else if (board.chipName !== undefined && /^910B/i.test(board.chipName)) board.family = '910B';
-  else if (board.chipName !== undefined && /^910A?$/i.test(board.chipName)) board.family = '910';
-
-  if (board.npuName !== undefined && board.chipName !== undefined) {
-    board.socName = `${board.chipName}_${board.npuName}`;
-  } else if (board.chipName !== undefined && board.chipType !== undefined) {
-    board.socName = `${board.chipType}${board.chipName}`;
-  }
-  return parsed(board);
-}
-
-export interface HealthInfo {
-  status: string;
-  /** Hex codes; empty when `NA`. */
-  errorCodes: string[];
-  /** One entry per line of `Error Information`; empty when `NA`. */
-  errorInformation: string[];
-}
-
-/** `npu-smi info -t health -i N -c C`. */
-export function parseNpuSmiHealth(text: string): ParseResult<HealthInfo> {
-  const err = npuSmiErrorText(text);
-  if (err !== undefined) return { ok: false, error: err };
-  const kv = parseNpuSmiKeyValues(text);
-  const status = firstValue(kv, 'Health Status');
-  if (status === undefined) return unexpected(text);
-  const codes = firstValue(kv, 'Error Code') ?? 'NA';
-  const infoText = firstValue(kv, 'Error Information') ?? 'NA';
-  return parsed({
-    status,
-    errorCodes: codes === 'NA' ? [] : codes.split(/\s+/).filter((c) => c !== ''),
-    errorInformation: infoText === 'NA' ? [] : infoText.split('\n').filter((l) => l.trim() !== ''),
-  });
-}
-
-export interface NpuSmiList {
-  totalCount?: number;
-  npus: Array<{ npuId: number; chipCount: number }>;
-}
-
-/** `npu-smi info -l`: `Total Count`, then `NPU ID` / `Chip Count` pairs. */
-export function parseNpuSmiList(text: string): ParseResult<NpuSmiList> {
-  const kv = parseNpuSmiKeyValues(text);
-  const list: NpuSmiList = { npus: [] };
-  const total = intOf(firstValue(kv, 'Total Count'));
-  if (total !== undefined) list.totalCount = total;
-  let npuId: number | undefined;
-  for (const e of kv.entries) {
-    if (e.key === 'NPU ID') npuId = intOf(e.value);
-    else if (e.key === 'Chip Count' && npuId !== undefined) {
-      list.npus.push({ npuId, chipCount: intOf(e.value) ?? 0 });
-      npuId = undefined;
-    }
-  }
-  if (list.totalCount === undefined && list.npus.length === 0) return unexpected(text);
-  return parsed(list);
-}
-
 export interface NpuSmiMappingRow {
   npuId: number;
   chipId: number;
@@ -517,13 +384,4 @@ export function parseNpuSmiMapping(text: string): ParseResult<NpuSmiMappingRow[]
   }
   if (!header && rows.length === 0) return unexpected(text);
   return parsed(rows);
-}
-
-/** `npu-smi -v` → `npu-smi version: <ver>`; split on the first colon. */
-export function parseNpuSmiVersion(text: string): ParseResult<string> {
-  const line = firstLine(text) ?? '';
-  const at = line.indexOf(':');
-  if (at < 0 || !/version/i.test(line.slice(0, at))) return unexpected(text);
-  const v = line.slice(at + 1).trim();
-  return v === '' ? unexpected(text) : parsed(v);
 }

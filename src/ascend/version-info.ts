@@ -41,16 +41,8 @@ export function installPathFrom(ascendInstallInfo: Record<string, string> | unde
   return pathParam(ascendInstallInfo, 'Driver_Install_Path_Param');
 }
 
-export function firmwareInstallPathFrom(ascendInstallInfo: Record<string, string> | undefined): string {
-  return pathParam(ascendInstallInfo, 'Firmware_Install_Path_Param');
-}
-
 export function driverVersionInfoPath(installPath: string): string {
   return `${installPath.replace(/\/+$/, '')}/driver/version.info`;
-}
-
-export function firmwareVersionInfoPath(installPath: string): string {
-  return `${installPath.replace(/\/+$/, '')}/firmware/version.info`;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -124,12 +116,6 @@ export function compareDriverVersions(a: string, b: string): -1 | 0 | 1 {
     if (d !== 0) return d;
   }
   return sign((va.build ?? -1) - (vb.build ?? -1));
-}
-
-/** True when `version` meets `minimum`; undefined when either cannot be read as a driver version. */
-export function driverSatisfies(version: string, minimum: string): boolean | undefined {
-  if (!parseDriverVersion(version) || !parseDriverVersion(minimum)) return undefined;
-  return compareDriverVersions(version, minimum) >= 0;
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@
  */
 import type { ResolvedNode } from '../config/inventory.js';
 import { containerRunText } from '../mindie/container.js';
-import { runArgvFor } from './docker.js';
+import { runtimeFor } from '../runtime/runtime.js';
 
 export interface RunCommand {
   argv: string[];
@@ -19,6 +19,6 @@ export function runtimeOf(nodes: readonly ResolvedNode[], name: string): string 
 
 /** The rendered argv as the node's runtime runs it; unchanged when the runtime is unknown. */
 export function runCommandFor(runtime: string | undefined, renderedArgv: readonly string[]): RunCommand {
-  const argv = runtime === undefined ? [...renderedArgv] : runArgvFor(runtime, renderedArgv);
+  const argv = runtime === undefined ? [...renderedArgv] : runtimeFor(runtime).run(renderedArgv);
   return { argv, text: containerRunText(argv) };
 }

@@ -4,11 +4,11 @@
  */
 import type { Deployment } from '../config/deployment.js';
 import type { Inventory, ResolvedNode } from '../config/inventory.js';
-import { parseNpuSmiInfo } from '../ascend/npu-smi.js';
+import { npuSmiInfo, parseNpuSmiInfo } from '../ascend/npu-smi.js';
 import { containerName, remoteDir } from '../mindie/paths.js';
 import type { TransportPool } from '../remote/transport.js';
 import { RemoteError } from '../remote/transport.js';
-import { containerState, stopAndRemove } from './docker.js';
+import { containerState, stopAndRemove } from '../runtime/containers.js';
 import { nodeAddress } from './plan.js';
 import { probeOnce, routeProbe } from './readiness.js';
 import type { DeploymentRecord } from './record.js';
@@ -74,7 +74,7 @@ export async function deploymentStatus(
       await t.connect();
       const [st, smi] = await Promise.all([
         containerState(t, n.tools.containerRuntime, name, signal),
-        t.exec([n.tools.npuSmi, 'info'], { timeoutMs: 30_000, ...(signal ? { signal } : {}) }),
+        t.exec(npuSmiInfo(n.tools.npuSmi), { timeoutMs: 30_000, ...(signal ? { signal } : {}) }),
       ]);
       if (st && 'error' in st) {
         base.container = 'error';

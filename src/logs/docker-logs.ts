@@ -1,36 +1,11 @@
 /**
- * The `docker logs` side of `ascendctl logs`: the argv asked of the container runtime, the timestamp
- * docker puts before each line with `-t`, and `--since` as the user writes it. ascendctl always asks for
+ * The `docker logs` side of `ascendctl logs`: the timestamp docker puts before each line with `-t`,
+ * and `--since` as the user writes it (the argv is src/runtime/runtime.ts's). ascendctl always asks for
  * `-t`, whether or not the user shows timestamps, because the timestamp is what a resumed follow starts
  * from after a dropped connection.
  */
 import { InputError } from '../errors.js';
 import { tryParseDuration, DURATION_EXPECTED } from '../config/duration.js';
-
-export interface DockerLogsRequest {
-  /** `docker`, `podman`, … (inventory tools.containerRuntime). */
-  runtime: string;
-  container: string;
-  follow: boolean;
-  /** Passed verbatim to `--since` (see sinceArg). */
-  since?: string | undefined;
-  tail?: number | undefined;
-}
-
-export function dockerLogsArgv(req: DockerLogsRequest): string[] {
-  const argv = [req.runtime, 'logs'];
-  if (req.follow) argv.push('-f');
-  argv.push('-t');
-  if (req.since !== undefined) argv.push('--since', req.since);
-  if (req.tail !== undefined) argv.push('--tail', String(req.tail));
-  argv.push(req.container);
-  return argv;
-}
-
-/** The exit status of a stopped container, as one number on stdout. */
-export function exitCodeArgv(runtime: string, container: string): string[] {
-  return [runtime, 'inspect', '--format', '{{.State.ExitCode}}', container];
-}
 
 const RFC3339 = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 

@@ -17,7 +17,8 @@
  */
 import type { Transport } from '../remote/transport.js';
 import { RemoteError } from '../remote/transport.js';
-import { dockerLogsArgv, exitCodeArgv, splitTimestamp, type TimedLine } from './docker-logs.js';
+import { splitTimestamp, type TimedLine } from './docker-logs.js';
+import { runtimeFor } from '../runtime/runtime.js';
 import { LineFramer } from './line-framer.js';
 import { ResumeTracker } from './resume.js';
 import { TimeMerge } from './time-merge.js';
@@ -132,8 +133,7 @@ async function followNode(opts: FollowLogsOptions, source: LogSource, sink: Sink
   while (!signal.aborted) {
     const resumeFrom = tracker.since;
     if (resumeFrom !== undefined) tracker.beginResume();
-    const argv = dockerLogsArgv({
-      runtime: source.runtime,
+    const argv = runtimeFor(source.runtime).logs({
       container: opts.container,
       follow: opts.follow,
       since: resumeFrom ?? opts.since,
@@ -243,7 +243,7 @@ async function followNode(opts: FollowLogsOptions, source: LogSource, sink: Sink
 
 async function containerExitCode(transport: Transport, source: LogSource, container: string, signal: AbortSignal): Promise<number | undefined> {
   try {
-    const r = await transport.exec(exitCodeArgv(source.runtime, container), { timeoutMs: 15_000, signal });
+    const r = await transport.exec(runtimeFor(source.runtime).exitCode(container), { timeoutMs: 15_000, signal });
     const n = Number.parseInt(r.stdout.trim(), 10);
     return r.code === 0 && Number.isInteger(n) ? n : undefined;
   } catch {
@@ -260,17 +260,13 @@ async function waitForRestart(opts: FollowLogsOptions, source: LogSource, signal
   for (;;) {
     if (!(await sleep(every, signal))) return false;
     try {
-      const r = await opts.transportFor(source.name).exec(runningArgv(source.runtime, opts.container), { timeoutMs: 15_000, signal });
+      const r = await opts.transportFor(source.name).exec(runtimeFor(source.runtime).running(opts.container), { timeoutMs: 15_000, signal });
       if (r.code === 0 && r.stdout.trim() === 'true') return true;
     } catch (e) {
       if (signal.aborted) return false;
       if (!(e instanceof RemoteError)) throw e;
     }
   }
-}
-
-function runningArgv(runtime: string, container: string): string[] {
-  return [runtime, 'inspect', '--format', '{{.State.Running}}', container];
 }
 
 /** Resolves true after ms, false at once when the signal aborts. */

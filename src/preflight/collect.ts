@@ -14,9 +14,15 @@ import {
 } from '../ascend/hccn-tool.js';
 import type { ParseResult } from '../ascend/parse-result.js';
 import { firstLine } from '../ascend/parse-result.js';
-import { type NpuSmiInfo, parseNpuSmiInfo, npuSmiErrorText, nonA2Reason, parseNpuSmiMapping } from '../ascend/npu-smi.js';
-import { parseHccnConf } from '../ascend/hccn-conf.js';
-import { driverVersionFrom, installPathFrom, parseKeyValueFile } from '../ascend/version-info.js';
+import {
+  type NpuSmiInfo, NPU_SMI_TIMEOUT_MS, parseNpuSmiInfo, npuSmiErrorText, nonA2Reason, parseNpuSmiMapping, npuSmiInfo, npuSmiMapping,
+  npuSmiSpodInfo,
+} from '../ascend/npu-smi.js';
+import { HCCN_CONF_PATH, parseHccnConf } from '../ascend/hccn-conf.js';
+import {
+  ASCEND_INSTALL_INFO_PATH, DEFAULT_INSTALL_PATH, FILE_READ_TIMEOUT_MS as READ_TIMEOUT_MS, driverVersionFrom, driverVersionInfoPath,
+  installPathFrom, parseKeyValueFile,
+} from '../ascend/version-info.js';
 import type {
   HccnConfFacts, Listener, ModelFacts, NodeFacts, NpuFacts, NpuSmiFacts, Outcome, PingFacts, PingResult,
 } from './facts.js';
@@ -25,17 +31,11 @@ import { linkFlapsFromOutput, opticsError, opticsFromOutput, unsupportedCommand 
 import { serverOf } from './hardware.js';
 import { collectWeights } from './weights.js';
 import { collectShm } from './shm.js';
-import { docker, parseRuntimeVersion } from '../deploy/docker.js';
+import { parseRuntimeVersion, runtimeFor } from '../runtime/runtime.js';
 import { a3NpuSmiFacts, devicesToCheck, parseSpodInfo } from './a3.js';
+import type { PreflightNode } from './node.js';
 
-export interface PreflightNode {
-  name: string;
-  /** The address the node is known by on its networks (ports are judged against it). */
-  address: string;
-  tools: { hccnTool: string; npuSmi: string; containerRuntime: string };
-  /** Opens (or reuses) the node's connection. Rejects with RemoteError when it cannot. */
-  transport(): Promise<Transport>;
-}
+export type { PreflightNode } from './node.js';
 
 export interface CollectOptions {
   nodes: PreflightNode[];
@@ -66,8 +66,6 @@ export interface ProgressEvent {
   total: number;
 }
 
-const READ_TIMEOUT_MS = 5_000;
-const NPU_SMI_TIMEOUT_MS = 30_000;
 const RUNTIME_TIMEOUT_MS = 15_000;
 const DEFAULT_BUSY_BUDGET_MS = 30_000;
 /**
@@ -349,7 +347,7 @@ class HccnCaller {
   }
 
   async npuSmi(): Promise<Outcome<NpuSmiFacts>> {
-    const argv = [this.node.tools.npuSmi, 'info'];
+    const argv = npuSmiInfo(this.node.tools.npuSmi);
     const res = await this.call(argv, this.timeout(NPU_SMI_TIMEOUT_MS));
     if (!('r' in res)) return res;
     const { r } = res;
@@ -380,7 +378,7 @@ class HccnCaller {
 
   /** An A3 table: per-die facts, with the die ↔ device mapping of `npu-smi info -m` when it answers (a3.ts). */
   private async a3Facts(info: NpuSmiInfo): Promise<NpuSmiFacts> {
-    const res = await this.call([this.node.tools.npuSmi, 'info', '-m'], this.timeout(NPU_SMI_TIMEOUT_MS));
+    const res = await this.call(npuSmiMapping(this.node.tools.npuSmi), this.timeout(NPU_SMI_TIMEOUT_MS));
     const m = 'r' in res && res.r.code === 0 ? parseNpuSmiMapping(res.r.stdout) : undefined;
     const facts = a3NpuSmiFacts(info, m?.ok ? m.value : undefined);
     facts.server = serverOf(info);
@@ -389,7 +387,7 @@ class HccnCaller {
 
   /** `npu-smi info -t spod-info -i 0 -c 0` on an A3: is a super-pod server id configured (a3.ts)? */
   async spodInfo(): Promise<NonNullable<NodeFacts['spod']>> {
-    const argv = [this.node.tools.npuSmi, 'info', '-t', 'spod-info', '-i', '0', '-c', '0'];
+    const argv = npuSmiSpodInfo(this.node.tools.npuSmi, 0, 0);
     const res = await this.call(argv, this.timeout(NPU_SMI_TIMEOUT_MS));
     if (!('r' in res)) return res;
     const { r } = res;
@@ -439,9 +437,9 @@ class HccnCaller {
 async function readFiles(t: Transport, node: PreflightNode, opts: CollectOptions, facts: NodeFacts): Promise<void> {
   const tasks: Promise<void>[] = [];
   tasks.push((async () => {
-    const info = await t.exec(['cat', '/etc/ascend_install.info'], { timeoutMs: READ_TIMEOUT_MS, signal: opts.signal });
-    const base = info.code === 0 ? installPathFrom(parseKeyValueFile(info.stdout)) : '/usr/local/Ascend';
-    const file = `${base}/driver/version.info`;
+    const info = await t.exec(['cat', ASCEND_INSTALL_INFO_PATH], { timeoutMs: READ_TIMEOUT_MS, signal: opts.signal });
+    const base = info.code === 0 ? installPathFrom(parseKeyValueFile(info.stdout)) : DEFAULT_INSTALL_PATH;
+    const file = driverVersionInfoPath(base);
     facts.driverFile = file;
     const v = await t.exec(['cat', file], { timeoutMs: READ_TIMEOUT_MS, signal: opts.signal });
     if (v.code !== 0) {
@@ -456,10 +454,11 @@ async function readFiles(t: Transport, node: PreflightNode, opts: CollectOptions
     facts.hccnConf = await readHccnConf(t, opts.signal);
   })());
   const rt = node.tools.containerRuntime;
+  const runtime = runtimeFor(rt);
   tasks.push((async () => {
-    const r = await t.exec([rt, 'version', '--format', '{{.Server.Version}}'], { timeoutMs: RUNTIME_TIMEOUT_MS, signal: opts.signal });
+    const r = await t.exec(runtime.version(), { timeoutMs: RUNTIME_TIMEOUT_MS, signal: opts.signal });
     // podman without a service has no `.Server` to format: its plain `version` says who answered.
-    const plain = r.code === 0 ? undefined : await t.exec(docker.versionText(rt), { timeoutMs: RUNTIME_TIMEOUT_MS, signal: opts.signal });
+    const plain = r.code === 0 ? undefined : await t.exec(runtime.versionText(), { timeoutMs: RUNTIME_TIMEOUT_MS, signal: opts.signal });
     const answered = plain?.code === 0 ? parseRuntimeVersion(plain.stdout) : undefined;
     if (r.code === 0 && r.stdout.trim() !== '') facts.runtime = { kind: 'ok', value: `${rt} ${r.stdout.trim()}` };
     else if (answered) facts.runtime = { kind: 'ok', value: `${answered.product} ${answered.version}` };
@@ -472,7 +471,7 @@ async function readFiles(t: Transport, node: PreflightNode, opts: CollectOptions
       };
     }
     if (!opts.deployment || facts.runtime.kind !== 'ok') return;
-    const img = await t.exec([rt, 'image', 'inspect', '--format', '{{.Id}}', opts.deployment.image],
+    const img = await t.exec(runtime.imageId(opts.deployment.image),
       { timeoutMs: RUNTIME_TIMEOUT_MS, signal: opts.signal });
     if (img.code === 0) facts.image = { kind: 'ok', value: true };
     else if (/no such (image|object)|image not known/i.test(img.stderr + img.stdout)) facts.image = { kind: 'ok', value: false };
@@ -557,8 +556,8 @@ export async function recheckTls(nodes: PreflightNode[], facts: NodeFacts[], opt
 
 /** /etc/hccn.conf as device → key → value; null when the file does not exist. */
 async function readHccnConf(t: Transport, signal: AbortSignal | undefined): Promise<Outcome<HccnConfFacts | null>> {
-  const r = await t.exec(['cat', '/etc/hccn.conf'], { timeoutMs: READ_TIMEOUT_MS, ...(signal ? { signal } : {}) });
-  if (r.code !== 0) return /No such file/i.test(r.stderr) ? { kind: 'ok', value: null } : failed(r, 'cat /etc/hccn.conf');
+  const r = await t.exec(['cat', HCCN_CONF_PATH], { timeoutMs: READ_TIMEOUT_MS, ...(signal ? { signal } : {}) });
+  if (r.code !== 0) return /No such file/i.test(r.stderr) ? { kind: 'ok', value: null } : failed(r, `cat ${HCCN_CONF_PATH}`);
   const devices: HccnConfFacts['devices'] = {};
   for (const [dev, entries] of Object.entries(parseHccnConf(r.stdout).devices)) devices[Number(dev)] = { ...entries } as Record<string, string>;
   return { kind: 'ok', value: { devices } };

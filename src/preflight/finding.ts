@@ -1,30 +1,13 @@
 /** One check result; the `--json` shape of cli-contract.md. */
-export type CheckId =
-  | 'ssh'
-  | 'npu-smi'
-  | 'driver'
-  | 'lldp'
-  | 'link'
-  | 'net_health'
-  | 'netdetect'
-  | 'gateway'
-  | 'ip'
-  | 'tls'
-  | 'ping'
-  | 'hccn.conf'
-  | 'container-runtime'
-  | 'image'
-  | 'model'
-  | 'ports'
-  | 'clock'
-  | 'optics'
-  | 'link-flaps'
-  | 'hardware'
-  | 'weights'
-  | 'hbm'
-  | 'shm'
-  | 'reach'
-  | 'address';
+/** Every check id, in the order a report lists a node's findings. */
+export const CHECK_IDS = [
+  'ssh', 'clock', 'driver', 'npu-smi', 'container-runtime', 'image', 'model', 'ports', 'hccn.conf',
+  'ip', 'link', 'net_health', 'lldp', 'netdetect', 'gateway', 'tls', 'ping',
+  'hardware', 'optics', 'link-flaps',
+  'address', 'reach', 'weights', 'shm', 'hbm',
+] as const;
+
+export type CheckId = (typeof CHECK_IDS)[number];
 
 export type Status = 'pass' | 'warn' | 'fail';
 

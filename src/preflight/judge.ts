@@ -2,7 +2,7 @@
  * Facts → findings. Pure: every rule of the contract's check table lives here, testable from a
  * hand-built fact set. Cross-node rules (unique IPs, driver majority, identical weights) see all nodes.
  */
-import type { CheckId, Finding, Status } from './finding.js';
+import { CHECK_IDS, type CheckId, type Finding, type Status } from './finding.js';
 import type { JudgeContext, NodeFacts, Outcome, PingFacts, PingResult } from './facts.js';
 import { judgeAddress, judgeReach, portsForNode } from './network-judge.js';
 import { portList } from './network.js';
@@ -12,59 +12,10 @@ import { judgeWeights } from './weights.js';
 import { judgeHbm } from './hbm.js';
 import { judgeShm } from './shm.js';
 import { judgeSuperPod, labelDieFindings } from './a3.js';
-
-const CHECK_ORDER: CheckId[] = [
-  'ssh', 'clock', 'driver', 'npu-smi', 'container-runtime', 'image', 'model', 'ports', 'hccn.conf',
-  'ip', 'link', 'net_health', 'lldp', 'netdetect', 'gateway', 'tls', 'ping',
-  'hardware', 'optics', 'link-flaps',
-  'address', 'reach', 'weights', 'shm', 'hbm',
-];
+import { outcomeProblem } from './outcome.js';
 
 export function checkRank(check: CheckId): number {
-  return CHECK_ORDER.indexOf(check);
-}
-
-/** Why a call produced no verdict, in words an operator can act on. */
-export function outcomeProblem(o: Outcome<unknown>, what: string): { message: string; hint: string } | undefined {
-  switch (o.kind) {
-    case 'ok':
-      return undefined;
-    case 'timeout':
-      return {
-        message: `${what} timed out after ${o.seconds} s`,
-        hint: 'the tool or the NPU driver is not answering: look for a stuck hccn_tool/npu-smi process on the node (ps -ef | grep -E "hccn_tool|npu-smi") and check dmesg',
-      };
-    case 'busy':
-      return {
-        message: `${what}: hccn_tool stayed busy for ${o.seconds} s`,
-        hint: 'another process is using hccn_tool on this node (monitoring such as npu-exporter, or a person): find it with ps -ef | grep hccn_tool and retry',
-      };
-    case 'error':
-      return { message: `${what} failed: ${o.message}`, hint: o.hint ?? errorHint(o.reason) };
-    case 'unexpected':
-      return {
-        message: `${what} printed something unexpected: "${o.firstLine}"`,
-        hint: 'run the command by hand on the node; if the driver is newer than this ascendctl knows, report the output',
-      };
-    case 'skipped':
-      return { message: `${what} not checked: ${o.why}`, hint: 'fix the failure named above and run preflight again' };
-  }
-}
-
-function errorHint(reason: string | undefined): string {
-  switch (reason) {
-    case 'permission':
-      return 'hccn_tool needs root: set ssh.user: root in the inventory';
-    case 'not-found':
-      return 'the tool is not at that path on the node: set tools.hccnTool / tools.npuSmi in the inventory';
-    case 'invalid-device':
-    case 'not-exist':
-      return 'the NPU is not visible to the driver: check npu-smi info and the npusPerNode setting';
-    case 'link-down':
-      return 'the NPU link is down: check the optical module / cable and the switch port';
-    default:
-      return 'run the same command by hand on the node to see the full error';
-  }
+  return CHECK_IDS.indexOf(check);
 }
 
 function f(node: string, check: CheckId, status: Status, message: string, hint?: string, npu?: number): Finding {
@@ -85,6 +36,16 @@ function valueOr<T>(
   return undefined;
 }
 
+/** The rules over one reachable node, in the order they run. */
+const NODE_RULES: ReadonlyArray<(out: Finding[], n: NodeFacts, ctx: JudgeContext) => void> = [
+  judgeClock, judgeNpuSmi, judgeRuntime, judgeHccnConf, judgePerNpu, judgePortHealth, judgeAddress, judgeReach, judgeSuperPod,
+];
+
+/** The rules over every reachable node at once (majorities, uniqueness, pairs), in the order they run. */
+const CLUSTER_RULES: ReadonlyArray<(out: Finding[], nodes: readonly NodeFacts[], ctx: JudgeContext) => void> = [
+  judgeHardware, judgeDriver, judgeModel, judgeWeights, judgeShm, judgeHbm, judgeIpUniqueness, judgePing,
+];
+
 export function judge(facts: readonly NodeFacts[], base: JudgeContext): Finding[] {
   let ctx = base;
   const out: Finding[] = [];
@@ -100,25 +61,10 @@ export function judge(facts: readonly NodeFacts[], base: JudgeContext): Finding[
     out.push(f(n.node, 'ssh', 'pass', `connected to ${n.host}`));
     // An A3 node detected beside an npusPerNode the inventory left out is judged on its own 16 devices.
     if (n.devices !== undefined && !ctx.npusPerNodeGiven) ctx = { ...ctx, npusPerNode: n.devices };
-    judgeClock(out, n, ctx);
-    judgeNpuSmi(out, n, ctx);
-    judgeRuntime(out, n, ctx);
-    judgeHccnConf(out, n, ctx);
-    judgePerNpu(out, n, ctx);
-    judgePortHealth(out, n, ctx);
-    judgeAddress(out, n);
-    judgeReach(out, n, ctx);
-    judgeSuperPod(out, n);
+    for (const rule of NODE_RULES) rule(out, n, ctx);
     ctx = base;
   }
-  judgeHardware(out, reachable, ctx);
-  judgeDriver(out, reachable, ctx);
-  judgeModel(out, reachable, ctx);
-  judgeWeights(out, reachable, ctx);
-  judgeShm(out, reachable, ctx);
-  judgeHbm(out, reachable, ctx);
-  judgeIpUniqueness(out, reachable, ctx);
-  judgePing(out, reachable);
+  for (const rule of CLUSTER_RULES) rule(out, reachable, ctx);
   if (facts.length === 1 && ctx.unselectedNodes?.length) judgePingNotSelected(out, reachable, ctx);
   else if (facts.length === 1 && reachable.length === 1) {
     out.push(f(reachable[0]!.node, 'ping', 'pass', 'not needed: a single server has no peer to reach over RoCE'));

@@ -16,7 +16,7 @@
 import { PassThrough } from 'node:stream';
 import type { ExecResult, Transport } from '../remote/transport.js';
 import { RemoteError } from '../remote/transport.js';
-import type { PreflightNode } from './collect.js';
+import type { PreflightNode } from './node.js';
 import type { AddressFacts, Outcome, ReachFacts } from './facts.js';
 import { CONNECT_WAIT_S, LISTEN_LIFE_S, connectArgv, listenArgv, parseProbeLine, parseProbeOutput } from './reach-probe.js';
 

@@ -11,7 +11,7 @@ import {
 import { parsed, unexpected, type ParseResult } from '../ascend/parse-result.js';
 import type { Finding, Status } from './finding.js';
 import type { JudgeContext, LinkFlapFacts, NodeFacts, OpticsFacts, Outcome } from './facts.js';
-import { outcomeProblem } from './judge.js';
+import { outcomeProblem } from './outcome.js';
 
 /** The `link-flaps` window and thresholds: link-down events in the last 24 h, warn from 1, fail from 3. */
 export const LINK_FLAP_WINDOW_MS = 24 * 3_600_000;

@@ -6,7 +6,7 @@
 import { createReadStream } from 'node:fs';
 import type { ResolvedNode } from '../../config/inventory.js';
 import { ClusterError } from '../../errors.js';
-import { docker, pullProgress } from '../docker.js';
+import { pullProgress, runtimeFor } from '../../runtime/runtime.js';
 import { firstLine, rt, type DeployEnv } from './env.js';
 import type { Step } from './runner.js';
 
@@ -19,16 +19,16 @@ export function imageStep(env: Pick<DeployEnv, 'dep' | 'nodes' | 'rep' | 'now' |
   const { dep, rep, now } = env;
   async function ensureImage(n: ResolvedNode, archive: string | undefined, signal: AbortSignal): Promise<void> {
     const t = await env.transport(n);
-    const present = await t.exec(docker.imagePresent(rt(n), dep.image), { timeoutMs: 30_000, signal });
+    const present = await t.exec(runtimeFor(rt(n)).imageId(dep.image), { timeoutMs: 30_000, signal });
     if (present.code === 0) {
       rep.node(n.name, 'image present');
       return;
     }
     if (archive) {
       rep.node(n.name, `loading ${archive}`);
-      const r = await t.exec(docker.load(rt(n)), { stdin: createReadStream(archive), timeoutMs: 60 * 60_000, signal });
+      const r = await t.exec(runtimeFor(rt(n)).load(), { stdin: createReadStream(archive), timeoutMs: 60 * 60_000, signal });
       if (r.code !== 0) throw new ClusterError(`${n.name}: ${rt(n)} load failed: ${firstLine(r.stderr || r.stdout)}`, { hint: 'check the tarball (docker save output) and the disk space on the node' });
-      const again = await t.exec(docker.imagePresent(rt(n), dep.image), { timeoutMs: 30_000, signal });
+      const again = await t.exec(runtimeFor(rt(n)).imageId(dep.image), { timeoutMs: 30_000, signal });
       if (again.code !== 0) {
         throw new ClusterError(`${n.name}: the archive did not contain ${dep.image} (${firstLine(r.stdout)})`, { hint: 'use the tarball of exactly the image named in the deployment file' });
       }
@@ -38,7 +38,7 @@ export function imageStep(env: Pick<DeployEnv, 'dep' | 'nodes' | 'rep' | 'now' |
     rep.node(n.name, `pulling ${dep.image}`);
     let last = 0;
     let buffered = '';
-    const r = await t.stream(docker.pull(rt(n), dep.image), {
+    const r = await t.stream(runtimeFor(rt(n)).pull(dep.image), {
       onStdout(chunk) {
         buffered += chunk.toString('utf8');
         const lines = buffered.split(/\r?\n|\r/);

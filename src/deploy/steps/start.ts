@@ -7,7 +7,8 @@
 import type { ResolvedNode } from '../../config/inventory.js';
 import { ClusterError } from '../../errors.js';
 import type { RenderedDeployment } from '../../mindie/render.js';
-import { docker, PODMAN_SHM_REFUSAL, runArgvFor, stopAndRemove } from '../docker.js';
+import { stopAndRemove } from '../../runtime/containers.js';
+import { ContainerRuntime, PODMAN_SHM_REFUSAL, runtimeFor } from '../../runtime/runtime.js';
 import { firstLine, rt, type DeployEnv } from './env.js';
 import type { Step, StepScope } from './runner.js';
 
@@ -60,7 +61,7 @@ async function startOn(env: StartEnv, n: ResolvedNode, rendered: RenderedDeploym
   const name = env.container;
   const t = await env.transport(n);
   const rn = rendered.nodes.find((x) => x.node.name === n.name)!;
-  await t.exec(docker.remove(rt(n), name), { timeoutMs: 30_000 }); // a stopped leftover of the same name
+  await t.exec(runtimeFor(rt(n)).remove(name), { timeoutMs: 30_000 }); // a stopped leftover of the same name
   // Stop/rm of an absent container is harmless: the undo goes on before the container exists.
   scope.undo({
     what: `${rt(n)} stop ${name}`,
@@ -68,12 +69,12 @@ async function startOn(env: StartEnv, n: ResolvedNode, rendered: RenderedDeploym
     group: n.index === 0 ? 'master' : 'workers',
     run: () => stopAndRemove(t, rt(n), name),
   });
-  const argv = runArgvFor(rt(n), rn.containerArgv);
+  const argv = runtimeFor(rt(n)).run(rn.containerArgv);
   // No abort signal here: an interrupted `run` leaves it unknown whether the container started; it
   // is short, and the abort is honoured right after it returns.
   let r = await t.exec(argv, { timeoutMs: 120_000 });
   // A `docker` that is podman underneath (podman-docker) refuses the shm size as podman does.
-  if (r.code !== 0 && PODMAN_SHM_REFUSAL.test(r.stderr)) r = await t.exec(runArgvFor(rt(n), rn.containerArgv, true), { timeoutMs: 120_000 });
+  if (r.code !== 0 && PODMAN_SHM_REFUSAL.test(r.stderr)) r = await t.exec(new ContainerRuntime(rt(n), 'podman').run(rn.containerArgv), { timeoutMs: 120_000 });
   if (r.code !== 0) {
     throw new ClusterError(`${n.name}: starting the container failed: ${firstLine(r.stderr || r.stdout)}`, {
       hint: 'run the command shown by ascendctl deploy --dry-run on the node to see the full error',

@@ -7,7 +7,7 @@
  */
 import type { ResolvedNode } from '../../config/inventory.js';
 import type { RenderedDeployment } from '../../mindie/render.js';
-import { stopAndRemove } from '../docker.js';
+import { stopAndRemove } from '../../runtime/containers.js';
 import { rt, type DeployEnv } from './env.js';
 import type { Step } from './runner.js';
 

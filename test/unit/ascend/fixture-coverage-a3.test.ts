@@ -7,11 +7,11 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseHccnConf } from '../../../src/ascend/hccn-conf.js';
-import { parseBoard, parseNpuSmiInfo, parseNpuSmiList, parseNpuSmiMapping } from '../../../src/ascend/npu-smi.js';
+import { parseNpuSmiInfo, parseNpuSmiKeyValues, parseNpuSmiMapping } from '../../../src/ascend/npu-smi.js';
 import { validateRankTable } from '../../../src/mindie/rank-table.js';
 import { a3NpuSmiFacts, parseSpodInfo } from '../../../src/preflight/a3.js';
 import { serverOf } from '../../../src/preflight/hardware.js';
-import { must } from './helpers.js';
+import { keyValues, must } from './helpers.js';
 
 const DIR = fileURLToPath(new URL('../../../fixtures/a3/', import.meta.url));
 const read = (f: string) => readFileSync(`${DIR}${f}`, 'utf8');
@@ -32,9 +32,9 @@ const COVERAGE: Record<string, (text: string) => void> = {
     expect(facts.processes!.filter((p) => p.npu === 2)).toEqual([{ npu: 2, pid: 929673, name: '', memoryMb: 58540 }]);
   },
   'npu_smi_info_l_A3_RECONSTRUCTED.txt': (t) => {
-    const l = must(parseNpuSmiList(t));
-    expect(l.totalCount).toBe(8);
-    expect(l.npus.map((n) => n.chipCount)).toEqual(Array.from({ length: 8 }, () => 2));
+    const kv = parseNpuSmiKeyValues(t);
+    expect(kv.groups[0]).toEqual({ 'Total Count': '8' });
+    expect(kv.groups.slice(1).map((g) => g['Chip Count'])).toEqual(Array.from({ length: 8 }, () => '2'));
   },
   'npu_smi_info_m_A3_RECONSTRUCTED.txt': (t) => {
     const rows = must(parseNpuSmiMapping(t));
@@ -54,9 +54,9 @@ const COVERAGE: Record<string, (text: string) => void> = {
   'npu_smi_info_t_spod-info_i0_c0_A3_shmem-doc.txt': (t) =>
     expect(parseSpodInfo(t)).toEqual({ sdid: 16777216, superPodId: 0, serverIndex: 4 }),
   'npu_smi_info_t_board_i0_A3_RECONSTRUCTED.txt': (t) => {
-    const b = must(parseBoard(t));
-    expect(b.family).toBe('A3');
-    expect(b.chipCount).toBe(2);
+    const b = keyValues(t);
+    expect(b['PCI Device ID']).toBe('0xD803');
+    expect(b['Chip Count']).toBe('2');
   },
   'hccn_conf_A3_16die_openyuanrong-mock.txt': (t) => {
     const conf = parseHccnConf(t);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hccnConfDeviceIds, parseHccnConf } from '../../../src/ascend/hccn-conf.js';
+import { parseHccnConf } from '../../../src/ascend/hccn-conf.js';
 
 describe('parseHccnConf', () => {
   it('splits the device id off the last `_<digits>=` and keeps unknown names', () => {
@@ -15,7 +15,6 @@ describe('parseHccnConf', () => {
     );
     expect(c.devices[12]).toEqual({ address: '10.0.0.12', send_arp_status: '1' });
     expect(c.devices[3]).toEqual({ IPv6address: 'fd00::3', udp_port_mode: '0', mtu: '4200', lldp_portid_type: '1' });
-    expect(hccnConfDeviceIds(c)).toEqual([3, 12]);
     expect(c.other).toEqual([]);
   });
 

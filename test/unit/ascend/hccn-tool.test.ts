@@ -1,14 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
-  DEFAULT_HCCN_TOOL,
-  HCCN_GET_COMMANDS,
   HCCN_TIMEOUT_MS,
   classifyHccnResult,
   hccnGet,
-  hccnGetIpv6,
   hccnPing,
   hccnTlsDisable,
-  parseFec,
   parseGateway,
   parseIp,
   parseLink,
@@ -20,20 +16,21 @@ import {
   parsePing,
   parseTls,
   pingLoss,
-  splitLoopOutput,
+  type HccnGetCommand,
   type HccnRawResult,
 } from '../../../src/ascend/hccn-tool.js';
 import { shellJoin } from '../../../src/remote/quote.js';
-import { must } from './helpers.js';
+import { must, splitLoopOutput } from './helpers.js';
 
-const T = DEFAULT_HCCN_TOOL;
+/** The inventory's default tools.hccnTool (docs/ascend-tools.md §1.1). */
+const T = '/usr/local/Ascend/driver/tools/hccn_tool';
+const HCCN_GET_COMMANDS: readonly HccnGetCommand[] = ['link', 'net_health', 'netdetect', 'gateway', 'ip', 'tls', 'lldp', 'link_stat', 'optical'];
 
 describe('argv builders', () => {
   it('builds get commands with the absolute tool path', () => {
     expect(hccnGet(T, 3, 'link')).toEqual(['/usr/local/Ascend/driver/tools/hccn_tool', '-i', '3', '-link', '-g']);
     expect(hccnGet('/opt/hccn_tool', 7, 'net_health')).toEqual(['/opt/hccn_tool', '-i', '7', '-net_health', '-g']);
     for (const cmd of HCCN_GET_COMMANDS) expect(hccnGet(T, 0, cmd)[3]).toBe(`-${cmd}`);
-    expect(hccnGetIpv6(T, 2)).toEqual([T, '-i', '2', '-ip', '-g', '-inet6']);
   });
 
   it('pins the joined command line', () => {
@@ -179,12 +176,6 @@ describe('single-line parsers', () => {
     expect(parseIp('ipaddr:-.-.-.-\nnetmask:255.255.255.0\n')).toEqual({ ok: false, error: 'not an IPv4 address: "-.-.-.-"' });
     expect(parseIp('ipaddr:10.0.0.1\n').ok).toBe(false);
     expect(parseIp('').ok).toBe(false);
-  });
-
-  it('fec: all three modes', () => {
-    expect(must(parseFec('fec mode: rs FEC mode\n')).mode).toBe('rs');
-    expect(must(parseFec('fec mode: auto FEC mode\n')).mode).toBe('auto');
-    expect(must(parseFec('fec mode: fc FEC mode\n'))).toEqual({ mode: 'unknown', raw: 'fc FEC mode' });
   });
 });
 

@@ -1,24 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import {
-  DEFAULT_NPU_SMI,
   NPU_SMI_TIMEOUT_MS,
   isA2ChipName,
   isLegacy910,
   isLegacy910Npu,
   nonA2Reason,
-  npuSmiBoard,
   npuSmiErrorText,
-  npuSmiHealth,
   npuSmiInfo,
-  npuSmiList,
   npuSmiMapping,
-  npuSmiVersion,
-  parseBoard,
+  npuSmiSpodInfo,
   parseNpuSmiInfo,
   parseNpuSmiKeyValues,
-  parseNpuSmiList,
   parseNpuSmiMapping,
-  parseNpuSmiVersion,
 } from '../../../src/ascend/npu-smi.js';
 import { fixture, must } from './helpers.js';
 
@@ -285,17 +278,13 @@ describe('errors and argv', () => {
   });
 
   it('builds argv', () => {
-    expect(DEFAULT_NPU_SMI).toBe('npu-smi');
     expect(NPU_SMI_TIMEOUT_MS).toBe(30_000);
-    expect(npuSmiInfo()).toEqual(['npu-smi', 'info']);
+    expect(npuSmiInfo('npu-smi')).toEqual(['npu-smi', 'info']);
     expect(npuSmiInfo('/usr/local/sbin/npu-smi')).toEqual(['/usr/local/sbin/npu-smi', 'info']);
-    expect(npuSmiBoard('npu-smi', 3)).toEqual(['npu-smi', 'info', '-t', 'board', '-i', '3']);
-    expect(npuSmiBoard('npu-smi', 3, 0)).toEqual(['npu-smi', 'info', '-t', 'board', '-i', '3', '-c', '0']);
-    expect(npuSmiHealth('npu-smi', 2)).toEqual(['npu-smi', 'info', '-t', 'health', '-i', '2', '-c', '0']);
-    expect(npuSmiList()).toEqual(['npu-smi', 'info', '-l']);
-    expect(npuSmiMapping()).toEqual(['npu-smi', 'info', '-m']);
-    expect(npuSmiVersion()).toEqual(['npu-smi', '-v']);
-    expect(() => npuSmiBoard('npu-smi', -1)).toThrow(RangeError);
+    expect(npuSmiMapping('npu-smi')).toEqual(['npu-smi', 'info', '-m']);
+    expect(npuSmiSpodInfo('npu-smi', 0, 1)).toEqual(['npu-smi', 'info', '-t', 'spod-info', '-i', '0', '-c', '1']);
+    expect(() => npuSmiSpodInfo('npu-smi', -1, 0)).toThrow(RangeError);
+    expect(() => npuSmiSpodInfo('npu-smi', 0, 0.5)).toThrow(RangeError);
   });
 });
 
@@ -310,25 +299,8 @@ describe('key/value forms', () => {
     expect(kv.groups).toHaveLength(1);
   });
 
-  it('-l with two chips per card (A3)', () => {
-    const l = must(parseNpuSmiList('\tTotal Count : 1\n\n\tNPU ID : 0\n\tChip Count : 2\n'));
-    expect(l).toEqual({ totalCount: 1, npus: [{ npuId: 0, chipCount: 2 }] });
-    expect(parseNpuSmiList('nothing\n').ok).toBe(false);
-  });
-
   it('-m skips Mcu rows', () => {
     const text = '\tNPU ID   Chip ID   Chip Logic ID   Chip Name\n\t0   0   0   Ascend 910B3\n\t0   1   -   Mcu\n';
     expect(must(parseNpuSmiMapping(text))).toEqual([{ npuId: 0, chipId: 0, chipLogicId: 0, chipName: 'Ascend 910B3' }]);
-  });
-
-  it('board: 0xD803 is A3; an unknown PCI id leaves the family open', () => {
-    expect(must(parseBoard('PCI Device ID : 0xd803\n')).family).toBe('A3');
-    expect(must(parseBoard('PCI Device ID : 0xD999\n')).family).toBeUndefined();
-    expect(parseBoard('').ok).toBe(false);
-  });
-
-  it('-v with a real-looking version, and a line that is not a version', () => {
-    expect(must(parseNpuSmiVersion('npu-smi version: 25.2.0\n'))).toBe('25.2.0');
-    expect(parseNpuSmiVersion('npu-smi: command not found\n').ok).toBe(false);
   });
 });

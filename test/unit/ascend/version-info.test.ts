@@ -1,10 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   compareDriverVersions,
-  driverSatisfies,
   driverVersionFrom,
   driverVersionInfoPath,
-  firmwareVersionInfoPath,
   imageCannVersion,
   installPathFrom,
   minDriverForCann,
@@ -28,7 +26,7 @@ describe('key=value files', () => {
     expect(installPathFrom({ Driver_Install_Path_Param: '' })).toBe('/usr/local/Ascend');
     expect(installPathFrom(undefined)).toBe('/usr/local/Ascend');
     expect(driverVersionInfoPath('/opt/Ascend')).toBe('/opt/Ascend/driver/version.info');
-    expect(firmwareVersionInfoPath('/usr/local/Ascend/')).toBe('/usr/local/Ascend/firmware/version.info');
+    expect(driverVersionInfoPath('/usr/local/Ascend/')).toBe('/usr/local/Ascend/driver/version.info');
   });
 });
 
@@ -76,13 +74,13 @@ describe('driver versions (§5.3)', () => {
   });
 
   it('a bare major.minor minimum is met by every release of it, rcs included', () => {
-    expect(driverSatisfies('25.2.rc1', '25.2')).toBe(true);
-    expect(driverSatisfies('25.2.0', '25.2')).toBe(true);
-    expect(driverSatisfies('25.3.rc1', '25.2')).toBe(true);
-    expect(driverSatisfies('25.0.rc1.1', '25.2')).toBe(false);
-    expect(driverSatisfies('24.1.0.3', '25.2')).toBe(false);
-    expect(driverSatisfies('25.2.rc1', '25.2.0')).toBe(false);
-    expect(driverSatisfies('garbage', '25.2')).toBeUndefined();
+    expect(compareDriverVersions('25.2.rc1', '25.2') >= 0).toBe(true);
+    expect(compareDriverVersions('25.2.0', '25.2') >= 0).toBe(true);
+    expect(compareDriverVersions('25.3.rc1', '25.2') >= 0).toBe(true);
+    expect(compareDriverVersions('25.0.rc1.1', '25.2') >= 0).toBe(false);
+    expect(compareDriverVersions('24.1.0.3', '25.2') >= 0).toBe(false);
+    expect(compareDriverVersions('25.2.rc1', '25.2.0') >= 0).toBe(false);
+    expect(() => compareDriverVersions('garbage', '25.2')).toThrow(RangeError);
   });
 });
 
@@ -116,7 +114,7 @@ describe('image → CANN → minimum driver', () => {
     const cann = imageCannVersion('mindie:2.1.RC1-800I-A2-py311-openeuler24.03-lts');
     const min = minDriverForCann(cann ?? '');
     expect(min).toBe('25.2');
-    expect(driverSatisfies('25.0.rc1.1', min ?? '')).toBe(false);
-    expect(driverSatisfies('25.2.0', min ?? '')).toBe(true);
+    expect(compareDriverVersions('25.0.rc1.1', min ?? '') >= 0).toBe(false);
+    expect(compareDriverVersions('25.2.0', min ?? '') >= 0).toBe(true);
   });
 });

@@ -1,6 +1,6 @@
 /** docker and podman: which one answered `version`, and the `run` argv each accepts. */
 import { describe, expect, it } from 'vitest';
-import { isPodman, parseRuntimeVersion, runArgvFor } from '../../../src/deploy/docker.js';
+import { isPodman, parseRuntimeVersion, runArgvFor } from '../../../src/runtime/runtime.js';
 
 const DOCKER = `Client: Docker Engine - Community
  Version:           26.1.3

@@ -2,7 +2,8 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createContext } from '../../../src/context.js';
 import { InputError } from '../../../src/errors.js';
-import { dockerLogsArgv, parseTimestamp, sinceArg, splitTimestamp } from '../../../src/logs/docker-logs.js';
+import { parseTimestamp, sinceArg, splitTimestamp } from '../../../src/logs/docker-logs.js';
+import { runtimeFor } from '../../../src/runtime/runtime.js';
 import { FAILURE_KINDS, classifyLogLine, type FailureKind } from '../../../src/mindie/known-failures.js';
 import { LineFramer } from '../../../src/logs/line-framer.js';
 import { LogPrinter, compileGrep, formatLogLine, nodeColorIndex } from '../../../src/logs/log-printer.js';
@@ -64,8 +65,8 @@ describe('LineFramer', () => {
 
 describe('docker logs', () => {
   it('always asks for -t; follows, since and tail as given', () => {
-    expect(dockerLogsArgv({ runtime: 'docker', container: 'ascendctl-r1', follow: false })).toEqual(['docker', 'logs', '-t', 'ascendctl-r1']);
-    expect(dockerLogsArgv({ runtime: 'podman', container: 'c', follow: true, since: '600s', tail: 50 })).toEqual([
+    expect(runtimeFor('docker').logs({ container: 'ascendctl-r1', follow: false })).toEqual(['docker', 'logs', '-t', 'ascendctl-r1']);
+    expect(runtimeFor('podman').logs({ container: 'c', follow: true, since: '600s', tail: 50 })).toEqual([
       'podman', 'logs', '-f', '-t', '--since', '600s', '--tail', '50', 'c',
     ]);
   });
