@@ -2,7 +2,7 @@
  * `npm run bench`: build (the npm script), snapshot the build, run every benchmark, print the table and
  * (re)write BENCHMARKS.md and bench/results/latest.json.
  *
- *   node --import tsx bench/run.ts [preflight|deploy|logs|chat|startup ...]
+ *   node --import tsx bench/run.ts [preflight|deploy|logs|chat|startup|bundle ...]
  *
  * BENCH_QUICK=1: one run per figure (a smoke run, not a measurement). BENCH_OUT=DIR: write
  * BENCHMARKS.md and latest.json into DIR instead. Naming benchmarks runs only those; the files are then
@@ -18,7 +18,7 @@ import {
 } from './lib.js';
 import { benchLogs, LOGS_METHOD, LOGS_RUNS } from './logs.js';
 import { benchPreflight, PREFLIGHT_METHOD, PREFLIGHT_RUNS } from './preflight.js';
-import { benchStartup, STARTUP_METHOD, STARTUP_RUNS } from './startup.js';
+import { benchBundle, benchStartup, BUNDLE_METHOD, STARTUP_METHOD, STARTUP_RUNS } from './startup.js';
 
 interface Benchmark {
   title: string;
@@ -49,6 +49,10 @@ const BENCHMARKS: Record<string, Benchmark> = {
   startup: {
     title: 'Start-up', run: benchStartup, method: STARTUP_METHOD,
     runs: (q) => one(q, `${STARTUP_RUNS} runs of each, interleaved`),
+  },
+  bundle: {
+    title: 'Bundle size', run: benchBundle, method: BUNDLE_METHOD,
+    runs: () => 'one reading of the files',
   },
 };
 
