@@ -21,7 +21,7 @@ import { readAllDeviceIps } from './device-ips.js';
 import { containerState, containerTail, docker, PODMAN_SHM_REFUSAL, pullProgress, runArgvFor, stopAndRemove, type ContainerState } from './docker.js';
 import { runCommandFor, runtimeOf } from './run-command.js';
 import { nodeAddresses, toRenderInput } from './plan.js';
-import { probeOnce, routeProbe, type ProbeTarget, type RoutedProbe } from './readiness.js';
+import { probeDelayMs, probeOnce, routeProbe, type ProbeTarget, type RoutedProbe } from './readiness.js';
 import { checkImageArchive } from './image-archive.js';
 import type { DeploymentRecord } from './record.js';
 import { explainFailure } from './explain.js';
@@ -424,11 +424,11 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
   }
 
   /**
-   * Two loops race: a cheap HTTP probe of the master every PROBE_MS (what proves readiness, so the
+   * Two loops race: a cheap HTTP probe of the master every probeDelayMs() (what proves readiness, so the
    * ready line follows the first answer closely), and a container watch over SSH every few seconds
    * (any daemon that exits sinks the HCCL group: stop waiting and show why).
    */
-  async function waitReady({ target, explain }: RoutedProbe): Promise<number> {
+  async function waitReady({ target, explain, route }: RoutedProbe): Promise<number> {
     const deadline = now() + opts.timeoutMs;
     const maxWatch = opts.pollMs ?? 2_000;
     const stopWatch = new AbortController();
@@ -467,7 +467,7 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
           const tail = await containerTail(masterT, rt(master), name, 30);
           throw await failure(master, `did not answer a one-token request within ${Math.round(opts.timeoutMs / 1000)} s (${explain(p.detail)})`, tail);
         }
-        await sleep(PROBE_MS, undefined, { signal }).catch(() => undefined);
+        await sleep(probeDelayMs(route.via !== undefined), undefined, { signal }).catch(() => undefined);
       }
     })();
     try {
@@ -536,9 +536,6 @@ async function deployOnce(opts: DeployOptions): Promise<DeployResult> {
     return found.length ? ` (${[...new Set(found)].join('; ')})` : '';
   }
 }
-
-/** The readiness probe is one local HTTP request: cheap enough to send five times a second. */
-const PROBE_MS = 200;
 
 const HCCL_WAIT = /EI0006|Get_Socket_Timeout|did not connect|did not join/i;
 
