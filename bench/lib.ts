@@ -230,6 +230,8 @@ export interface SimProcessOptions {
   /** Second octet of 127.x.0.n: each benchmark its own, so a leftover listener never collides. */
   subnet: number;
   profile?: 'hardware' | 'fast';
+  /** Images present on every node besides the MindIE one. */
+  extraImages?: string[];
   dir: string;
   build: Build;
 }
@@ -272,7 +274,7 @@ export async function startSimProcess(opts: SimProcessOptions): Promise<SimProce
       name,
       host: simHost(opts.subnet, i),
       sshPort: SSH_PORT,
-      images: [BENCH_IMAGE],
+      images: [BENCH_IMAGE, ...(opts.extraImages ?? [])],
       models: { [BENCH_MODEL_PATH]: r1ModelFiles() },
       ...(i >= DEVICE_IP_NODES ? { deviceIps: Array.from({ length: 8 }, (_, npu) => benchDeviceIp(i, npu)) } : {}),
     })),
