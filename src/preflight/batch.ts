@@ -69,10 +69,32 @@ export function parseBatch(stdout: string, stderr: string, count: number, marker
   return out;
 }
 
-/** Run `calls` as one exec; each call's result, or undefined where the caller must make it itself. */
+/**
+ * Longest command line one batch sends. The exec request travels in one SSH packet, and servers cap
+ * a packet's size (ssh2's own server drops the connection beyond 32 KiB; RFC 4253 §6.1 only promises
+ * 32,768 bytes): 16 KiB leaves room for the framing, a sudo prefix and the packet's own fields.
+ */
+export const MAX_BATCH_CHARS = 16 * 1024;
+
+/**
+ * Run `calls` as few execs as fit MAX_BATCH_CHARS each, one after another; each call's result, or
+ * undefined where the caller must make it itself (from the first incomplete one on).
+ */
 export async function runBatch(t: Transport, calls: readonly BatchCall[], signal?: AbortSignal): Promise<(ExecResult | undefined)[]> {
   const marker = `ascendctl-batch-${randomBytes(12).toString('hex')}`;
-  const timeoutMs = calls.reduce((sum, c) => sum + c.timeoutMs, BATCH_GRACE_MS);
-  const r = await t.exec(['sh', '-c', batchScript(calls, marker)], { timeoutMs, ...(signal ? { signal } : {}) });
-  return parseBatch(r.stdout, r.stderr, calls.length, marker);
+  const out: (ExecResult | undefined)[] = [];
+  let start = 0;
+  while (start < calls.length) {
+    let end = start + 1;
+    while (end < calls.length && batchScript(calls.slice(start, end + 1), marker).length <= MAX_BATCH_CHARS) end++;
+    const chunk = calls.slice(start, end);
+    const timeoutMs = chunk.reduce((sum, c) => sum + c.timeoutMs, BATCH_GRACE_MS);
+    const r = await t.exec(['sh', '-c', batchScript(chunk, marker)], { timeoutMs, ...(signal ? { signal } : {}) });
+    const got = parseBatch(r.stdout, r.stderr, chunk.length, marker);
+    out.push(...got);
+    if (got.some((x) => x === undefined)) break;
+    start = end;
+  }
+  while (out.length < calls.length) out.push(undefined);
+  return out;
 }

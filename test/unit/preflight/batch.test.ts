@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoCluster, type DemoCluster } from '../../../src/demo/cluster.js';
-import { batchScript, parseBatch, runBatch } from '../../../src/preflight/batch.js';
+import { MAX_BATCH_CHARS, batchScript, parseBatch, runBatch } from '../../../src/preflight/batch.js';
 import { collect, type PreflightNode } from '../../../src/preflight/collect.js';
 import { SshPool } from '../../../src/remote/ssh-pool.js';
 import type { SshEndpoint } from '../../../src/remote/endpoint.js';
@@ -84,6 +84,18 @@ describe('batches over SSH against simulated nodes', () => {
     }
     expect(batched[1]!.code).not.toBe(0); // the fault is seen through the batch
     expect(batched[2]!.code).toBe(127);
+  });
+
+  it('splits a long run of calls into several commands that each fit one SSH packet, every call answered', async () => {
+    const t = pool.transport(endpoints[0]!);
+    const calls = Array.from({ length: 200 }, (_, i) => ({ argv: [HCCN, '-i', String(i % 8), '-optical', '-g'], timeoutMs: 10_000 }));
+    expect(batchScript(calls, M).length).toBeGreaterThan(2 * MAX_BATCH_CHARS);
+    const before = t.stats.channelsOpened;
+    const results = await runBatch(t, calls);
+    expect(results.every((r) => r?.code === 0 && /Tx Power/i.test(r.stdout))).toBe(true);
+    const used = t.stats.channelsOpened - before;
+    expect(used).toBeGreaterThan(1);
+    expect(used).toBeLessThan(10);
   });
 
   it('a preflight opens a few channels per node, not one per tool call, and still finds the fault', async () => {
