@@ -175,8 +175,9 @@ function vllmDeploymentYaml(nodes: number): string {
     'parallel:',
     `  dataParallelSize: ${nodes * 2}`,
     '  tensorParallelSize: 4',
-    '  moeTensorParallelSize: 1',
-    `  moeExpertParallelSize: ${nodes * 8}`,
+    // R1's 256 routed experts cap expert parallelism at 256: the rest of the NPUs split each expert.
+    `  moeTensorParallelSize: ${(nodes * 8) / Math.min(256, nodes * 8)}`,
+    `  moeExpertParallelSize: ${Math.min(256, nodes * 8)}`,
     'ports:',
     '  http: 8000',
     '  management: 8000',
@@ -203,7 +204,7 @@ export const DEPLOY_METHOD = [
   'ascendctl\'s own probe was answered first.',
   '',
   '**status** (64 nodes, `fast` profile): `ascendctl deploy --skip-preflight` of R1 on vllm-ascend (MindIE\'s multi-node',
-  'mode holds at most 60 servers; DP 128, 2 per node, TP 4) on a second simulated cluster (not timed), then',
+  'mode holds at most 60 servers; DP 128, 2 per node, TP 4, MoE TP 2 × EP 256) on a second simulated cluster (not timed), then',
   '`node bin/ascendctl status r1-vllm.yaml --json`, timed from spawn to exit (Node start-up included); each run',
   'must exit 0 and report all 64 containers running and the master healthy; then `ascendctl stop`.',
 ].join('\n');

@@ -56,7 +56,7 @@ describe('batches over SSH against simulated nodes', () => {
   let endpoints: SshEndpoint[];
 
   beforeAll(async () => {
-    cluster = await startDemoCluster({ nodes: 2, subnet: 150, faults: { node2: [{ kind: 'no-gateway', npu: 3 }] } });
+    cluster = await startDemoCluster({ nodes: 2, subnet: 158, faults: { node2: [{ kind: 'no-gateway', npu: 3 }] } });
     pool = new SshPool({ env: {} });
     endpoints = cluster.nodes.map((n) => ({
       name: n.name, host: n.host, hostname: n.host, port: 2222, user: 'root', identityFiles: [path.join(cluster.dir, 'id_ed25519')],
