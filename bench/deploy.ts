@@ -160,10 +160,10 @@ export async function benchDeploy(s: BenchSettings): Promise<ResultRow[]> {
   return rows;
 }
 
-const VLLM_IMAGE = 'quay.io/ascend/vllm-ascend:v0.13.0';
+export const VLLM_IMAGE = 'quay.io/ascend/vllm-ascend:v0.13.0';
 
 /** R1 on vllm-ascend as its tutorial runs it, two DP ranks per node (TP 4), across `nodes` nodes. */
-function vllmDeploymentYaml(nodes: number): string {
+export function vllmDeploymentYaml(nodes: number): string {
   return [
     `name: ${DEPLOYMENT_NAME}`,
     'inventory: inventory.yaml',
