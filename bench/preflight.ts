@@ -99,13 +99,17 @@ async function runPreflight(s: BenchSettings, sim: SimProcess, withDeployment = 
   const args = ['preflight', '--json', '-i', sim.inventoryPath, ...(withDeployment ? [sim.deploymentPath] : [])];
   const r = await timeCli(s.build, args, { cwd: sim.dir, reject: false });
   let ok = false;
+  let shown = r.result.stdout;
   try {
-    ok = (JSON.parse(r.result.stdout) as { ok?: boolean }).ok === true;
+    const doc = JSON.parse(r.result.stdout) as { ok?: boolean; findings?: { status?: string }[] };
+    ok = doc.ok === true;
+    // What did not pass, not the first 2,000 characters of the passes.
+    shown = JSON.stringify((doc.findings ?? []).filter((f) => f.status !== 'pass'), null, 1);
   } catch {
     // not JSON: reported below with the output
   }
   if (r.result.exitCode !== 0 || !ok) {
-    throw new Error(`preflight on a healthy ${sim.nodes.length}-node cluster did not pass (exit ${r.result.exitCode}):\n${r.result.stdout.slice(0, 2000)}\n${r.result.stderr.slice(0, 2000)}`);
+    throw new Error(`preflight on a healthy ${sim.nodes.length}-node cluster did not pass (exit ${r.result.exitCode}):\n${shown.slice(0, 4000)}\n${r.result.stderr.slice(0, 2000)}`);
   }
   return r.ms;
 }
