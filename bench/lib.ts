@@ -6,7 +6,7 @@
  * same machine, so a ratio compares like with like even when the machine is slower than usual.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -231,6 +231,8 @@ export interface SimProcessOptions {
   /** Second octet of 127.x.0.n: each benchmark its own, so a leftover listener never collides. */
   subnet: number;
   profile?: 'hardware' | 'fast';
+  /** Images present on every node besides the MindIE one. */
+  extraImages?: string[];
   dir: string;
   build: Build;
 }
@@ -244,6 +246,26 @@ interface ReadyLine {
 
 const SIM_START_TIMEOUT_MS = 60_000;
 
+/** Nodes per third octet of the loopback addresses: 127.s.0.1–250, then 127.s.1.1–250, … (256 nodes fit). */
+const HOSTS_PER_OCTET = 250;
+
+/** The n-th node's (0-based) loopback address on subnet `s`: 127.s.0.(n+1) up to 250 nodes, as before. */
+export function simHost(subnet: number, index: number): string {
+  return `127.${subnet}.${Math.floor(index / HOSTS_PER_OCTET)}.${(index % HOSTS_PER_OCTET) + 1}`;
+}
+
+/** The simulator's own device IPs (192.168.(100+npu).(11+index)) run out of last octets past this many nodes. */
+const DEVICE_IP_NODES = 240;
+
+/**
+ * Device IPs of a node past the 240th: the same 192.168.(100+npu).x plan shifted by 8 in the third octet per
+ * 240 nodes, so that every address stays valid and unique (the bench's 256-node cluster).
+ */
+export function benchDeviceIp(index: number, npu: number): string {
+  const block = Math.floor(index / DEVICE_IP_NODES);
+  return `192.168.${100 + npu + 8 * block}.${11 + (index % DEVICE_IP_NODES)}`;
+}
+
 export async function startSimProcess(opts: SimProcessOptions): Promise<SimProcess> {
   await mkdir(opts.dir, { recursive: true });
   const names = Array.from({ length: opts.nodes }, (_, i) => `node${i + 1}`);
@@ -251,10 +273,11 @@ export async function startSimProcess(opts: SimProcessOptions): Promise<SimProce
     profile: opts.profile ?? 'hardware',
     nodes: names.map((name, i) => ({
       name,
-      host: `127.${opts.subnet}.0.${i + 1}`,
+      host: simHost(opts.subnet, i),
       sshPort: SSH_PORT,
-      images: [BENCH_IMAGE],
+      images: [BENCH_IMAGE, ...(opts.extraImages ?? [])],
       models: { [BENCH_MODEL_PATH]: r1ModelFiles() },
+      ...(i >= DEVICE_IP_NODES ? { deviceIps: Array.from({ length: 8 }, (_, npu) => benchDeviceIp(i, npu)) } : {}),
     })),
   };
   const specPath = path.join(opts.dir, 'sim-spec.json');
@@ -358,6 +381,36 @@ export async function timeCli(build: Build, args: string[], opts: { cwd: string;
     throw new Error(`ascendctl ${args.join(' ')} exited ${result.exitCode}:\n${tail(result.stderr || result.stdout)}`);
   }
   return { ms, result };
+}
+
+export interface Resources {
+  /** Wall time from spawn to exit, as the bench process sees it. */
+  ms: number;
+  /** Peak RSS of the process (GNU time %M), MiB. */
+  peakMiB: number;
+  /** CPU time of the process itself, user + system (GNU time %U + %S), ms. */
+  cpuMs: number;
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * `node bin/ascendctl …` under GNU time: wall time, peak RSS and CPU seconds of that process alone (the
+ * CLI execs nothing else; the simulator is another process and not counted).
+ */
+export async function timeCliResources(build: Build, args: string[], opts: { cwd: string; scratch: string }): Promise<Resources> {
+  const usage = path.join(opts.scratch, `time-${process.pid}-${Math.round(nowMs())}.txt`);
+  const cli = [process.execPath, build.bin, ...args].map(shq).join(' ');
+  const r = await timeShell(`/usr/bin/time -f '%M %U %S' -o ${shq(usage)} ${cli}`, { cwd: opts.cwd, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1' } });
+  const text = await readFile(usage, 'utf8').catch(() => '');
+  await rm(usage, { force: true });
+  const m = /(\d+) ([\d.]+) ([\d.]+)\s*$/.exec(text);
+  if (!m) throw new Error(`GNU time wrote no usage line for ascendctl ${args.join(' ')} (exit ${r.result.exitCode}): ${text.slice(0, 300)}\n${tail(r.result.stderr)}`);
+  return {
+    ms: r.ms, peakMiB: Number(m[1]) / 1024, cpuMs: (Number(m[2]) + Number(m[3])) * 1000,
+    exitCode: r.result.exitCode, stdout: r.result.stdout, stderr: r.result.stderr,
+  };
 }
 
 export interface WatchedRun {

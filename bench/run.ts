@@ -11,7 +11,7 @@
  */
 import path from 'node:path';
 import { benchChat, CHAT_METHOD, CHAT_RUNS } from './chat.js';
-import { benchDeploy, DEPLOY_METHOD, DEPLOY_RUNS } from './deploy.js';
+import { benchDeploy, DEPLOY_METHOD, DEPLOY_RUNS, STATUS_RUNS } from './deploy.js';
 import {
   machineInfo, makeRuns, makeScratch, nowMs, removeScratch, REPO_ROOT, RESULT_HEADERS, resultCells, snapshotBuild, textTable,
   writeReport, type BenchReport, type BenchSettings, type ResultRow,
@@ -31,12 +31,12 @@ const one = (quick: boolean, full: string): string => (quick ? '1 run per figure
 
 const BENCHMARKS: Record<string, Benchmark> = {
   preflight: {
-    title: 'Preflight wall time (4, 16, 64 nodes)', run: benchPreflight, method: PREFLIGHT_METHOD,
-    runs: (q) => one(q, `${PREFLIGHT_RUNS.preflight} runs of preflight at each size (after one warm-up at 4 nodes), ${PREFLIGHT_RUNS.floor} of the floor interleaved with the 4-node runs, ${PREFLIGHT_RUNS.checklist} of the pdsh checklist (≈ 40 s each)`),
+    title: 'Preflight wall time (4, 16, 64, 256 nodes)', run: benchPreflight, method: PREFLIGHT_METHOD,
+    runs: (q) => one(q, `${PREFLIGHT_RUNS.preflight} runs of preflight at 4, 16 and 64 nodes (after one warm-up at 4 nodes), ${PREFLIGHT_RUNS.floor} of the floor interleaved with the 4-node runs and ${PREFLIGHT_RUNS.floor} with the 64-node runs (after one warm-up floor), ${PREFLIGHT_RUNS.checklist} of the pdsh checklist (≈ 40 s each), ${PREFLIGHT_RUNS.big} at 256 nodes each followed by one floor`),
   },
   deploy: {
-    title: 'Deploy (4 nodes)', run: benchDeploy, method: DEPLOY_METHOD,
-    runs: (q) => one(q, `${DEPLOY_RUNS} deploy + stop cycles`),
+    title: 'Deploy (16 nodes) and status (64 nodes)', run: benchDeploy, method: DEPLOY_METHOD,
+    runs: (q) => one(q, `${DEPLOY_RUNS} deploy + stop cycles at 16 nodes; ${STATUS_RUNS} status runs at 64 nodes`),
   },
   logs: {
     title: 'Logs throughput and memory (16, 64 nodes)', run: benchLogs, method: LOGS_METHOD,

@@ -75,3 +75,19 @@ export async function routeProbe(master: TcpOpener, target: ProbeTarget): Promis
     },
   };
 }
+
+/**
+ * The wait before the next readiness probe once one found the endpoint not ready. The ready line is
+ * meant to follow the endpoint's first answer within 50 ms (`npm run bench` measures it, BENCHMARKS.md),
+ * and the moment the daemon starts listening cannot be predicted (weights load for minutes),
+ * so the probe looks again every 25 ms: while the daemon is not listening a look is one refused local
+ * connect, and until /health turns 200 one small GET on a kept-alive connection — well under a
+ * millisecond of work on either side. Through an SSH tunnel each look opens a channel on the master's
+ * connection (a round trip to it, and a line in sshd's log when refused): there every 100 ms.
+ */
+export function probeDelayMs(tunnelled: boolean): number {
+  return tunnelled ? TUNNELLED_PROBE_MS : DIRECT_PROBE_MS;
+}
+
+export const DIRECT_PROBE_MS = 25;
+export const TUNNELLED_PROBE_MS = 100;

@@ -32,6 +32,7 @@ import { serverOf } from './hardware.js';
 import { collectWeights } from './weights.js';
 import { collectShm } from './shm.js';
 import { parseRuntimeVersion, runtimeFor } from '../runtime/runtime.js';
+import { runBatch, type BatchCall } from './batch.js';
 import { a3NpuSmiFacts, devicesToCheck, parseSpodInfo } from './a3.js';
 import type { PreflightNode } from './node.js';
 
@@ -146,6 +147,7 @@ async function collectNode(
     }
     // Device addresses first: other nodes' pings wait for them.
     const ips: (string | undefined)[] = [];
+    await caller.prefetch(Array.from({ length: npus }, (_, npu) => caller.getCall(npu, 'ip')));
     for (let npu = 0; npu < npus; npu++) {
       progress(`hccn_tool -ip -g NPU ${npu}`);
       const o = await caller.get(npu, 'ip', (out) => parseIp(out), (c) =>
@@ -157,6 +159,10 @@ async function collectNode(
     }
     myIps.resolve(ips);
 
+    await caller.prefetch([
+      ...(facts.npuSmi === undefined ? [caller.npuSmiCall()] : []),
+      ...Array.from({ length: npus }, (_, npu) => NPU_CHECKS.map((cmd) => caller.getCall(npu, cmd))).flat(),
+    ]);
     if (facts.npuSmi === undefined) {
       progress('npu-smi info');
       facts.npuSmi = await caller.npuSmi();
@@ -179,6 +185,16 @@ async function collectNode(
     if ('ring' in targets) {
       // The ring peer may be down, or have no address on a plane: the next node stands in for it on
       // that plane, so this node's ports are still exercised (the peer's ssh/ip finding says why).
+      const planned: BatchCall[] = [];
+      for (let npu = 0; npu < npus; npu++) {
+        for (const peer of targets.ring) {
+          const address = (await ipsReady.get(peer)!.promise)[npu];
+          if (address === undefined) continue;
+          planned.push(caller.pingCall(npu, address));
+          break;
+        }
+      }
+      await caller.prefetch(planned);
       for (let npu = 0; npu < npus; npu++) {
         for (const peer of targets.ring) {
           const address = (await ipsReady.get(peer)!.promise)[npu];
@@ -190,6 +206,7 @@ async function collectNode(
     } else {
       for (const peer of targets.peers) {
         const peerIps = await ipsReady.get(peer)!.promise;
+        await caller.prefetch(peerIps.flatMap((address, npu) => (address === undefined || npu >= npus ? [] : [caller.pingCall(npu, address)])));
         for (let npu = 0; npu < npus; npu++) {
           const address = peerIps[npu];
           if (address === undefined) continue; // the peer's ip finding (or ssh) already says why
@@ -221,6 +238,8 @@ class HccnCaller {
   private hung = false;
   /** A call already spent the whole busy budget: the rest of the node's calls get one try each. */
   private busyExhausted = false;
+  /** Results of calls made ahead in one batch (batch.ts), by argv, each taken once by call(). */
+  private readonly prefetched = new Map<string, ExecResult>();
 
   constructor(
     private readonly t: Transport,
@@ -239,12 +258,16 @@ class HccnCaller {
     const start = Date.now();
     let delay = 200;
     for (;;) {
-      const r = await this.t.exec(argv, { timeoutMs, signal: this.opts.signal });
+      const ahead = this.takePrefetched(argv);
+      const r = ahead ?? await this.t.exec(argv, { timeoutMs, signal: this.opts.signal });
       if (r.code === 127) {
         return { kind: 'error', message: `${argv[0]} not found on ${this.node.name}`, reason: 'not-found', exitCode: 127,
           hint: `install the Ascend driver, or set tools.hccnTool / tools.npuSmi in the inventory to where it lives on ${this.node.name}` };
       }
       const c = classifyHccnResult(r);
+      // Busy or hung: something else holds the device channel, so the batch's later answers may be
+      // "busy" too: from here they are made one by one again, with the retries.
+      if (ahead && (c.kind === 'busy' || c.kind === 'timeout')) this.prefetched.clear();
       if (c.kind === 'timeout') {
         if (!this.hung) {
           this.hung = true;
@@ -279,6 +302,39 @@ class HccnCaller {
       throw new RemoteError('aborted', this.node.name, `\`${argv[0] ?? ''}\` on ${this.node.name} was cancelled while "busy" was being retried`,
         undefined, err);
     }
+  }
+
+  /**
+   * Make `calls` now as one remote command (batch.ts), in order; call() then takes each one's result
+   * instead of making it again. A call the batch brought no result for is made on its own as before.
+   * Busy retries and timeouts are call()'s, unchanged.
+   */
+  async prefetch(calls: readonly BatchCall[]): Promise<void> {
+    this.prefetched.clear();
+    if (calls.length < 2 || this.busyExhausted || this.hung) return;
+    const results = await runBatch(this.t, calls, this.opts.signal);
+    results.forEach((r, i) => {
+      if (r) this.prefetched.set(calls[i]!.argv.join('\0'), r);
+    });
+  }
+
+  private takePrefetched(argv: readonly string[]): ExecResult | undefined {
+    const key = argv.join('\0');
+    const r = this.prefetched.get(key);
+    if (r) this.prefetched.delete(key);
+    return r;
+  }
+
+  getCall(npu: number, cmd: HccnGetCommand): BatchCall {
+    return { argv: hccnGet(this.node.tools.hccnTool, npu, cmd), timeoutMs: this.timeout(HCCN_TIMEOUT_MS[cmd]) };
+  }
+
+  pingCall(npu: number, address: string): BatchCall {
+    return { argv: hccnPing(this.node.tools.hccnTool, npu, address), timeoutMs: this.timeout(HCCN_TIMEOUT_MS.ping) };
+  }
+
+  npuSmiCall(): BatchCall {
+    return { argv: [this.node.tools.npuSmi, 'info'], timeoutMs: this.timeout(NPU_SMI_TIMEOUT_MS) };
   }
 
   /** A get: classify, then parse; `onError` may turn a known error into a value (no IP → null). */

@@ -20,6 +20,7 @@ import { MemFs } from './mem-fs.js';
 import { generateHostKey, SshFront, type HostKeyPair } from './ssh-server.js';
 import { materializeNodeFiles, ShimServer } from './shim-server.js';
 import type { SimFault, SimFs } from './types.js';
+import { servingRecord } from './serving-record.js';
 
 export interface StartSimClusterOptions {
   spec: SimClusterSpec;
@@ -194,6 +195,7 @@ function nodeState(running: RunningSimCluster): unknown {
   return running.cluster.nodes.map((n) => ({
     name: n.name, host: n.host, sshPort: n.sshPort, down: n.down, faults: n.faults,
     deviceIps: n.deviceIps(), tls: n.tlsSwitches(), listeners: n.listeningSockets(), programs: [...n.programs.keys()],
+    serving: servingRecord(n.shared, n.name),
   }));
 }
 

@@ -13,6 +13,7 @@ import type { ContainerContext } from './runtime-container.js';
 import type { ScriptResult } from './runtime-launch-script.js';
 import { aborted, fnv1a, isIpv4, pause, servingTimings, simSecondMs } from './runtime-host.js';
 import { Gate, ListenError, openListeners, parseJsonBody, requestSignal, sendJson, sendText, streamSse, type OpenListeners } from './runtime-http.js';
+import { recordAnswer, recordListening } from './serving-record.js';
 import { chatCompletionBody, chatPrompt, completionBody, completionChunks, generate, mindieChatChunks, type ChunkContext } from './openai-stream.js';
 
 const INSTALL = '/usr/local/Ascend/mindie/latest/mindie-service';
@@ -498,6 +499,7 @@ export async function runMindieDaemon(ctx: ContainerContext, script: ScriptResul
         throw e;
       }
       log('INFO', `Http server listening on ${eff.ip}:${eff.port} (management ${eff.mgmtIp}:${eff.mgmtPort}, metrics ${eff.metricsPort})`, 'server');
+      recordListening(ctx.host.shared, ctx.host.name);
     } else {
       log('INFO', 'Slave node: skip tokenizer pool and http wrapper initialization', 'server');
     }
@@ -751,6 +753,7 @@ class MindieApi {
         const chunks = chat ? mindieChatChunks(cctx, gen) : [{}, ...completionChunks(cctx, gen, true)];
         if (!chat) chunks.shift();
         await streamSse(res, chunks, this.timings.prefillMs, this.timings.tokenMs, signal);
+        if (!signal.aborted) recordAnswer(this.ctx.host.shared, this.ctx.host.name);
       } else {
         await pause(this.timings.prefillMs + this.timings.tokenMs * gen.tokens.length, signal);
         if (signal.aborted) {
@@ -758,6 +761,7 @@ class MindieApi {
           return;
         }
         sendJson(res, 200, chat ? chatCompletionBody(cctx, gen) : completionBody(cctx, gen));
+        recordAnswer(this.ctx.host.shared, this.ctx.host.name);
       }
     } finally {
       release();

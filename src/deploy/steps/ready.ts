@@ -11,12 +11,9 @@ import type { TcpOpener } from '../../remote/http-tunnel.js';
 import { containerState, containerTail } from '../../runtime/containers.js';
 import type { ContainerState } from '../../runtime/runtime.js';
 import { explainFailure } from '../explain.js';
-import { probeOnce, routeProbe, type ProbeTarget, type RoutedProbe } from '../readiness.js';
+import { probeDelayMs, probeOnce, routeProbe, type ProbeTarget, type RoutedProbe } from '../readiness.js';
 import { rt, type DeployEnv } from './env.js';
 import type { Step } from './runner.js';
-
-/** The readiness probe is one local HTTP request: cheap enough to send five times a second. */
-const PROBE_MS = 200;
 
 const HCCL_WAIT = /EI0006|Get_Socket_Timeout|did not connect|did not join/i;
 
@@ -72,11 +69,11 @@ export function readinessStep(env: ReadyEnv, opts: ReadinessOptions): Step<Readi
 }
 
 /**
- * Two loops race: a cheap HTTP probe of the master every PROBE_MS (what proves readiness, so the
+ * Two loops race: a cheap HTTP probe of the master every probeDelayMs() (what proves readiness, so the
  * ready line follows the first answer closely), and a container watch over SSH every few seconds
  * (any daemon that exits sinks the HCCL group: stop waiting and show why).
  */
-async function waitReady(env: ReadyEnv, opts: ReadinessOptions, input: ReadinessInput, { target, explain }: RoutedProbe, signal: AbortSignal): Promise<number> {
+async function waitReady(env: ReadyEnv, opts: ReadinessOptions, input: ReadinessInput, { target, explain, route }: RoutedProbe, signal: AbortSignal): Promise<number> {
   const { nodes, master, container: name, now, rep, dep } = env;
   const deadline = now() + opts.timeoutMs;
   const maxWatch = opts.pollMs ?? 2_000;
@@ -116,7 +113,7 @@ async function waitReady(env: ReadyEnv, opts: ReadinessOptions, input: Readiness
         const tail = await containerTail(await env.transport(master), rt(master), name, 30);
         throw await failure(env, opts, input, master, `did not answer a one-token request within ${Math.round(opts.timeoutMs / 1000)} s (${explain(p.detail)})`, tail);
       }
-      await sleep(PROBE_MS, undefined, { signal }).catch(() => undefined);
+      await sleep(probeDelayMs(route.via !== undefined), undefined, { signal }).catch(() => undefined);
     }
   })();
   try {

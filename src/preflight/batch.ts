@@ -1,0 +1,100 @@
+/**
+ * Several of one node's tool calls as one remote command: preflight's per-node work is ~90 calls that
+ * must run one after another (hccn_tool serves one caller per node, docs/ascend-tools.md §1.2), and as
+ * separate SSH exec channels each costs a channel open, an exec request and a close — round trips and
+ * CPU on both ends that the floor (one `ssh` per node running the same calls as one script) does not
+ * pay. Measured at 64 simulated nodes on a loaded machine: 26 s against the floor's 10 s, the time going
+ * to those round trips, not to ascendctl's CPU (BENCHMARKS.md, "preflight 64 nodes vs floor").
+ *
+ * The batch runs the calls in order under `sh -c`, each with its own `timeout -k 5 <s>` as a single
+ * call has, and frames them so that each call gets back its own stdout, stderr and exit status:
+ *
+ *   printf '\n%s\n' 'M i'; printf '\n%s\n' 'M i' >&2; timeout -k 5 S tool …; printf '\n%s %s\n' 'M i' "$?"
+ *
+ * (M a marker of 96 random bits, i the call's index). A call whose frame did not come back complete —
+ * the batch was cut short, or the node has no `sh` as expected — has no result, and the caller makes
+ * it on its own as before: a batch is only ever a shortcut, never a different answer.
+ */
+import { randomBytes } from 'node:crypto';
+import { shellJoin, withRemoteTimeout } from '../remote/quote.js';
+import type { ExecResult, Transport } from '../remote/transport.js';
+
+export interface BatchCall {
+  argv: readonly string[];
+  timeoutMs: number;
+}
+
+/** Most the whole batch may take beyond the sum of its calls' bounds (process start-up, framing). */
+const BATCH_GRACE_MS = 10_000;
+
+export function batchScript(calls: readonly BatchCall[], marker: string): string {
+  return calls.map((c, i) => {
+    const tag = `${marker} ${i}`;
+    const open = shellJoin(['printf', '\\n%s\\n', tag]);
+    return `${open}; ${open} >&2; ${shellJoin(withRemoteTimeout(c.argv, c.timeoutMs))}; ${shellJoin(['printf', '\\n%s %s\\n', tag])} "$?"`;
+  }).join('; ');
+}
+
+/**
+ * Each call's result, in order, from the batch's two streams; undefined for a call whose frame is not
+ * complete (and for every call after it).
+ */
+export function parseBatch(stdout: string, stderr: string, count: number, marker: string): (ExecResult | undefined)[] {
+  const out: (ExecResult | undefined)[] = new Array<ExecResult | undefined>(count).fill(undefined);
+  let pos = 0;
+  let errPos = 0;
+  for (let i = 0; i < count; i++) {
+    const begin = `\n${marker} ${i}\n`;
+    const b = stdout.indexOf(begin, pos);
+    if (b < 0) break;
+    const endTag = `\n${marker} ${i} `;
+    const e = stdout.indexOf(endTag, b + begin.length);
+    if (e < 0) break;
+    const nl = stdout.indexOf('\n', e + endTag.length);
+    if (nl < 0) break;
+    const code = Number(stdout.slice(e + endTag.length, nl));
+    if (!Number.isInteger(code)) break;
+    const eb = stderr.indexOf(begin, errPos);
+    if (eb < 0) break;
+    const next = stderr.indexOf(`\n${marker} ${i + 1}\n`, eb + begin.length);
+    const errText = stderr.slice(eb + begin.length, next < 0 ? undefined : next);
+    out[i] = {
+      stdout: stdout.slice(b + begin.length, e), stderr: errText, code,
+      // As a single call's: `timeout` exits 124 (or 137 after -k) when the bound ran out.
+      timedOut: code === 124 || code === 137, durationMs: 0,
+    };
+    pos = nl + 1;
+    errPos = next < 0 ? stderr.length : next;
+  }
+  return out;
+}
+
+/**
+ * Longest command line one batch sends. The exec request travels in one SSH packet, and servers cap
+ * a packet's size (ssh2's own server drops the connection beyond 32 KiB; RFC 4253 §6.1 only promises
+ * 32,768 bytes): 16 KiB leaves room for the framing, a sudo prefix and the packet's own fields.
+ */
+export const MAX_BATCH_CHARS = 16 * 1024;
+
+/**
+ * Run `calls` as few execs as fit MAX_BATCH_CHARS each, one after another; each call's result, or
+ * undefined where the caller must make it itself (from the first incomplete one on).
+ */
+export async function runBatch(t: Transport, calls: readonly BatchCall[], signal?: AbortSignal): Promise<(ExecResult | undefined)[]> {
+  const marker = `ascendctl-batch-${randomBytes(12).toString('hex')}`;
+  const out: (ExecResult | undefined)[] = [];
+  let start = 0;
+  while (start < calls.length) {
+    let end = start + 1;
+    while (end < calls.length && batchScript(calls.slice(start, end + 1), marker).length <= MAX_BATCH_CHARS) end++;
+    const chunk = calls.slice(start, end);
+    const timeoutMs = chunk.reduce((sum, c) => sum + c.timeoutMs, BATCH_GRACE_MS);
+    const r = await t.exec(['sh', '-c', batchScript(chunk, marker)], { timeoutMs, ...(signal ? { signal } : {}) });
+    const got = parseBatch(r.stdout, r.stderr, chunk.length, marker);
+    out.push(...got);
+    if (got.some((x) => x === undefined)) break;
+    start = end;
+  }
+  while (out.length < calls.length) out.push(undefined);
+  return out;
+}
