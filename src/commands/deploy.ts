@@ -21,6 +21,8 @@ export default async function deployCommand(ctx: Context, args: string[], given:
   const pool = await ctx.pool({ maxConnecting: parallel });
   const reporter = createDeployReporter(ctx.out, inventory.npusPerNode);
   const c = ctx.out.color;
+  const servingLine = (name: string, seconds: number): string => `${c.green(ctx.out.symbols().ok)} ${name} is serving after ${seconds.toFixed(1)} s`;
+  let announced = false;
   try {
     const result = await deploy({
       loaded: deployment,
@@ -35,6 +37,13 @@ export default async function deployCommand(ctx: Context, args: string[], given:
       timeoutMs,
       // Recorded as soon as it runs, so that status, logs and stop find a deployment that then fails.
       onStarted: (record) => writeRecord(ctx.cwd, record),
+      // The ready line goes out the moment the endpoint answers; the record follows.
+      onReady: (record, seconds) => {
+        if (ctx.out.json) return;
+        reporter.stop();
+        ctx.out.line(servingLine(record.name, seconds));
+        announced = true;
+      },
     });
     reporter.stop();
     if (result.status === 'dry-run') {
@@ -76,8 +85,8 @@ export default async function deployCommand(ctx: Context, args: string[], given:
     const s = ctx.out.symbols();
     if (result.status === 'unchanged') {
       ctx.out.line(`${c.green(s.ok)} ${result.record.name} is already running with exactly this configuration: nothing to do`);
-    } else {
-      ctx.out.line(`${c.green(s.ok)} ${result.record.name} is serving after ${result.seconds.toFixed(1)} s`);
+    } else if (!announced) {
+      ctx.out.line(servingLine(result.record.name, result.seconds));
     }
     ctx.out.line(`  endpoint  ${result.record.endpoint}/v1   (OpenAI-compatible)`);
     ctx.out.line(`  model     ${result.record.model}`);

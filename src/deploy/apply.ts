@@ -52,6 +52,11 @@ export interface DeployOptions {
    * "started from here" (contract) and status, logs and stop must find it by name, even if it fails.
    */
   onStarted?: (record: DeploymentRecord) => Promise<void>;
+  /**
+   * Called the moment the endpoint has answered, before the record is written on the master: the
+   * ready line is printed here, within a probe interval of the endpoint's first answer.
+   */
+  onReady?: (record: DeploymentRecord, seconds: number) => void;
   now?: () => number;
 }
 
@@ -188,8 +193,10 @@ async function applySteps(run: Applying): Promise<DeployResult> {
     },
   });
   if (!record) throw new Error('readiness returned before the route was open');
+  const seconds = (env.now() - run.started) / 1000;
+  opts.onReady?.(record, seconds);
   await runner.run(recordStep(env), { master: masterT, record });
-  return { status: 'ready', record, rendered, seconds: (env.now() - run.started) / 1000, readyOverheadMs: ready.readyOverheadMs };
+  return { status: 'ready', record, rendered, seconds, readyOverheadMs: ready.readyOverheadMs };
 }
 
 /**

@@ -17,6 +17,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { shellJoin, withRemoteTimeout } from '../remote/quote.js';
+import { sudoRefusal } from '../remote/become.js';
 import type { ExecResult, Transport } from '../remote/transport.js';
 
 export interface BatchCall {
@@ -27,11 +28,17 @@ export interface BatchCall {
 /** Most the whole batch may take beyond the sum of its calls' bounds (process start-up, framing). */
 const BATCH_GRACE_MS = 10_000;
 
-export function batchScript(calls: readonly BatchCall[], marker: string): string {
+/**
+ * `prefixes[i]` goes in front of call i's bounded argv, as exec would put it (`sudo -n --` on a node
+ * with `ssh.become: sudo`, for the calls that need root): each call runs with its own rights, exactly as
+ * when it is made alone, and the batch's `sh` itself runs as the login user.
+ */
+export function batchScript(calls: readonly BatchCall[], marker: string, prefixes: readonly (readonly string[])[] = []): string {
   return calls.map((c, i) => {
     const tag = `${marker} ${i}`;
     const open = shellJoin(['printf', '\\n%s\\n', tag]);
-    return `${open}; ${open} >&2; ${shellJoin(withRemoteTimeout(c.argv, c.timeoutMs))}; ${shellJoin(['printf', '\\n%s %s\\n', tag])} "$?"`;
+    const argv = [...(prefixes[i] ?? []), ...withRemoteTimeout(c.argv, c.timeoutMs)];
+    return `${open}; ${open} >&2; ${shellJoin(argv)}; ${shellJoin(['printf', '\\n%s %s\\n', tag])} "$?"`;
   }).join('; ');
 }
 
@@ -81,16 +88,30 @@ export const MAX_BATCH_CHARS = 16 * 1024;
  * undefined where the caller must make it itself (from the first incomplete one on).
  */
 export async function runBatch(t: Transport, calls: readonly BatchCall[], signal?: AbortSignal): Promise<(ExecResult | undefined)[]> {
+  const none = (): undefined[] => calls.map(() => undefined);
+  // Each call's rights, as exec would give it; a call that cannot be batched (sudo wants a password),
+  // or a node whose sudo refuses outright, leaves every call to be made alone, where the refusal is told.
+  let prefixes: (readonly string[])[];
+  try {
+    const got = await Promise.all(calls.map(async (c) => (t.callPrefix ? await t.callPrefix(c.argv) : [])));
+    if (got.some((p) => p === undefined)) return none();
+    prefixes = got as (readonly string[])[];
+  } catch {
+    return none();
+  }
   const marker = `ascendctl-batch-${randomBytes(12).toString('hex')}`;
   const out: (ExecResult | undefined)[] = [];
   let start = 0;
   while (start < calls.length) {
     let end = start + 1;
-    while (end < calls.length && batchScript(calls.slice(start, end + 1), marker).length <= MAX_BATCH_CHARS) end++;
+    while (end < calls.length && batchScript(calls.slice(start, end + 1), marker, prefixes.slice(start, end + 1)).length <= MAX_BATCH_CHARS) end++;
     const chunk = calls.slice(start, end);
     const timeoutMs = chunk.reduce((sum, c) => sum + c.timeoutMs, BATCH_GRACE_MS);
-    const r = await t.exec(['sh', '-c', batchScript(chunk, marker)], { timeoutMs, ...(signal ? { signal } : {}) });
+    const r = await t.exec(['sh', '-c', batchScript(chunk, marker, prefixes.slice(start, end))], { timeoutMs, asLoginUser: true, ...(signal ? { signal } : {}) });
     const got = parseBatch(r.stdout, r.stderr, chunk.length, marker);
+    // sudo's own refusal is not the tool's answer: from that call on, each is made alone (and says so).
+    const refused = got.findIndex((x, i) => x !== undefined && prefixes[start + i]!.length > 0 && sudoRefusal(x.code, x.stderr) !== undefined);
+    if (refused >= 0) got.fill(undefined, refused);
     out.push(...got);
     if (got.some((x) => x === undefined)) break;
     start = end;

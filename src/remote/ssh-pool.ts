@@ -306,11 +306,17 @@ export class SshTransport implements Transport {
   }
 
   exec(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
-    return this.#run(argv, opts, collectingSink());
+    return this.#run(argv, opts, collectingSink(), opts.asLoginUser === true);
   }
 
   stream(argv: readonly string[], handlers: StreamHandlers, opts: ExecOptions = {}): Promise<ExecResult> {
-    return this.#run(argv, opts, streamingSink(handlers));
+    return this.#run(argv, opts, streamingSink(handlers), opts.asLoginUser === true);
+  }
+
+  async callPrefix(argv: readonly string[]): Promise<readonly string[] | undefined> {
+    const become = needsRoot(argv) ? await this.#becomeMode() : undefined;
+    if (become === undefined) return [];
+    return become === 'nopasswd' ? sudoPrefix(become) : undefined;
   }
 
   /**

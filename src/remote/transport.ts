@@ -28,6 +28,11 @@ export interface ExecOptions {
    * what has been read. Unset: the SSH library's own (2 MiB). For streams many nodes send at once.
    */
   windowBytes?: number;
+  /**
+   * Run argv as the login user even on a node with `ssh.become: sudo` (a batch of calls, each of which
+   * carries its own callPrefix).
+   */
+  asLoginUser?: boolean;
 }
 
 export interface ExecResult {
@@ -61,6 +66,13 @@ export interface Transport {
   /** Write a file atomically (temporary file + rename), creating its directory (mode 750). */
   upload(remotePath: string, content: string | Buffer, opts?: UploadOptions): Promise<void>;
   close(): Promise<void>;
+  /**
+   * For running several calls as one command (preflight/batch.ts): the words exec would put in front
+   * of this argv to run it with the rights it needs (`sudo -n --`; none when it needs no root), or
+   * undefined when the call cannot run inside a batch (sudo needs a password on standard input).
+   * A transport without it runs batches as the login user with no prefix.
+   */
+  callPrefix?(argv: readonly string[]): Promise<readonly string[] | undefined>;
 }
 
 /** A node's transport in a pool: connected on demand, and able to tunnel to a port on the node (http-tunnel.ts). */

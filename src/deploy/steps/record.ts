@@ -3,10 +3,15 @@
  * it answers; the next deploy compares its digest to decide "unchanged". The same record is handed to
  * the caller before the wait (DeployOptions.onStarted), so that status, logs and stop find a deployment
  * that then fails. Nothing to undo: the record describes what is running.
+ *
+ * The deployment already serves when this runs (the ready line is out), so a record that cannot be
+ * written is a warning, not a failure that would stop a serving model: without it the next deploy
+ * cannot tell "unchanged" and restarts the containers, nothing worse.
  */
 import type { LoadedDeployment } from '../../config/deployment.js';
 import type { Inventory } from '../../config/inventory.js';
 import type { RenderedDeployment } from '../../mindie/render.js';
+import { InterruptedError } from '../../errors.js';
 import type { Transport } from '../../remote/transport.js';
 import type { ProbeTarget } from '../readiness.js';
 import type { DeploymentRecord } from '../record.js';
@@ -46,11 +51,17 @@ export interface RecordInput {
   record: DeploymentRecord;
 }
 
-export function recordStep(env: Pick<DeployEnv, 'dir'>): Step<RecordInput, DeploymentRecord> {
+export function recordStep(env: Pick<DeployEnv, 'dir' | 'rep'>): Step<RecordInput, DeploymentRecord> {
   return {
     name: 'record',
     async run({ master, record }) {
-      await master.upload(`${env.dir}/record.json`, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o640 });
+      const file = `${env.dir}/record.json`;
+      try {
+        await master.upload(file, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o640 });
+      } catch (err) {
+        if (err instanceof InterruptedError) throw err;
+        env.rep.warn(`could not write ${file} on the master (${err instanceof Error ? err.message : String(err)}): the deployment serves, but the next deploy of it will restart the containers even if nothing changed`);
+      }
       return record;
     },
   };

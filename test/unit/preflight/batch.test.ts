@@ -48,6 +48,41 @@ describe('parseBatch', () => {
     expect(s).toContain(`timeout -k 5 20 ${HCCN} -i 0 -ping -g address 'a'\\''b'`);
     expect(s).toContain('"$?"');
   });
+
+  it('puts each call\'s own sudo words before its bound, as exec does for a single call', () => {
+    const calls = [{ argv: [HCCN, '-i', '0', '-link', '-g'], timeoutMs: 20_000 }, { argv: ['date', '+%s'], timeoutMs: 5_000 }];
+    const s = batchScript(calls, M, [['sudo', '-n', '--'], []]);
+    expect(s).toContain(`sudo -n -- timeout -k 5 20 ${HCCN} -i 0 -link -g`);
+    expect(s).not.toMatch(/sudo -n -- timeout -k 5 5 date/);
+  });
+
+  it('makes no batch when a call needs sudo with a password, and stops batching at sudo\'s own refusal', async () => {
+    const execs: string[][] = [];
+    const base = { target: { name: 'n1', host: '127.0.0.1' } as never, stream: async () => { throw new Error('unused'); }, upload: async () => undefined, close: async () => undefined };
+    const needsPassword = { ...base, exec: async (argv: readonly string[]) => { execs.push([...argv]); throw new Error('unused'); }, callPrefix: async () => undefined };
+    const calls = [{ argv: [HCCN, '-i', '0', '-link', '-g'], timeoutMs: 20_000 }, { argv: [HCCN, '-i', '1', '-link', '-g'], timeoutMs: 20_000 }];
+    expect(await runBatch(needsPassword, calls)).toEqual([undefined, undefined]);
+    expect(execs).toEqual([]);
+
+    const refusing = {
+      ...base,
+      callPrefix: async () => ['sudo', '-n', '--'],
+      exec: async (argv: readonly string[], opts?: { asLoginUser?: boolean }) => {
+        execs.push([...argv]);
+        expect(opts?.asLoginUser).toBe(true);
+        const marker = /(ascendctl-batch-[0-9a-f]+)/.exec(argv[2]!)![1]!;
+        return {
+          stdout: `\n${marker} 0\nlink status: UP\n\n${marker} 0 0\n\n${marker} 1\n\n${marker} 1 1\n`,
+          stderr: `\n${marker} 0\n\n${marker} 1\nsudo: a password is required\n`,
+          code: 0, timedOut: false, durationMs: 1,
+        };
+      },
+    };
+    const r = await runBatch(refusing, calls);
+    expect(r[0]?.stdout).toBe('link status: UP\n');
+    expect(r[1]).toBeUndefined();
+    expect(execs[0]?.slice(0, 2)).toEqual(['sh', '-c']);
+  });
 });
 
 describe('batches over SSH against simulated nodes', () => {
