@@ -7,6 +7,7 @@ import { Argument, Command, CommanderError, Option } from 'commander';
 import type { Context } from './context.js';
 import { isUserError, type ExitCode } from './errors.js';
 import { VERSION } from './version.js';
+import { tuneHeapForLogs } from './logs/heap-tuning.js';
 
 export interface GlobalOptions {
   verbose?: boolean;
@@ -219,6 +220,8 @@ export function commandSpecs(): CommandSpec[] {
 }
 
 export async function run(argv: string[]): Promise<void> {
+  // Before the command's modules load: see src/logs/heap-tuning.ts (a stray word `logs` only changes when memory is collected).
+  if (argv.includes('logs')) tuneHeapForLogs();
   const abort = new AbortController();
   let interrupts = 0;
   const onSigint = () => {

@@ -14,9 +14,11 @@ import { sinceArg } from '../logs/docker-logs.js';
 import { followLogs } from '../logs/log-follower.js';
 import { compileGrep, LogPrinter } from '../logs/log-printer.js';
 import { SshPool } from '../remote/ssh-pool.js';
+import { tuneHeapForLogs } from '../logs/heap-tuning.js';
 import { intFlag, loadTargets } from './load.js';
 
 export default async function logs(ctx: Context, args: string[], opts: Record<string, unknown>): Promise<ExitCode> {
+  tuneHeapForLogs();
   const pool = new SshPool({ env: ctx.env, becomePassword: ctx.becomePassword, askPassphrase: ctx.askPassphrase });
   try {
     return await logsVia(ctx, args, opts, (node) => pool.transport(node));
