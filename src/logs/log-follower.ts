@@ -74,12 +74,14 @@ export interface FollowLogsResult {
 
 /**
  * The SSH window of each node's log stream. A node the merge is waiting past is paused, and what it may
- * still send is this window plus half of it queued in the channel (channel-window.ts): 96 KiB a node,
- * 6 MiB at 64 nodes, instead of ssh2's 2 MiB + 2 MiB (over 100 MiB at 64 nodes; 256 KiB still left
- * 146 MiB peak there). 64 KiB in flight is a few MB/s per node even at a 10 ms round trip, far more
- * than a daemon logs, and the whole merge is bound by this process's one core, not by the windows.
+ * still send is this window plus half of it queued in the channel (channel-window.ts): 72 KiB a node,
+ * under 5 MiB at 64 nodes, instead of ssh2's 2 MiB + 2 MiB (over 100 MiB at 64 nodes; 256 KiB still left
+ * 146 MiB peak there). 48 KiB in flight is a few MB/s per node even at a 10 ms round trip, far more
+ * than a daemon logs. Since a stream hands over what arrived during a wait as one chunk (ssh-pool.ts),
+ * that is also the most one batch holds, decoded: 64 KiB gave a 93–94 MiB peak at 64 nodes × 20,000
+ * lines, 48 KiB 91 MiB, 32 KiB 86 MiB; no difference in rate could be told apart on a shared machine.
  */
-export const LOG_WINDOW_BYTES = 64 * 1024;
+export const LOG_WINDOW_BYTES = 48 * 1024;
 
 /** Errors that another attempt cannot fix: say so and stop following that node. */
 const PERMANENT = new Set(['auth', 'host-key', 'config']);

@@ -19,6 +19,15 @@
  * (a slice of the batch), so the heap is touched once per run rather than once per line, and the printer
  * writes a run at a time.
  *
+ * Two costs outside this class decided the rate and the peak (issue #12, profiled at 16 and 64 nodes
+ * with --cpu-prof, strace -c and --trace-gc): (1) every push() makes its stream wait, and a node that
+ * sends a line per SSH packet (a daemon logging as it goes; the simulator does) then cost a pause, a
+ * resume, an event-loop turn and a stdout write per line — 322,565 writes for 320,000 lines. The SSH
+ * stream now hands over everything that arrived during a wait as one chunk (ssh-pool.ts, the stream's
+ * pump), so a batch is what a node sent meanwhile, up to its window. (2) The peak RSS was mostly
+ * garbage: V8 grew the young generation to 2 × 16 MiB and let promoted, already printed batches pile
+ * up in the old one; heap-tuning.ts keeps both small for this command.
+ *
  * A line without a timestamp takes its node's previous one, so it cannot stall the merge or jump ahead.
  * A node leaves the merge when its stream ends (read, failed or unreachable): from then on it holds
  * nobody back. The merge does not listen on the abort signal itself: every stream ends on abort and its

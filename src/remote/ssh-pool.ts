@@ -602,6 +602,7 @@ export class SshTransport implements Transport {
 
       const inflight = new Set<Promise<void>>();
       const pump = (readable: Readable, deliver: (chunk: Buffer) => void | Promise<void>): void => {
+        let waiting = false;
         readable.on('data', (chunk: Buffer) => {
           let pending: void | Promise<void>;
           try {
@@ -613,9 +614,18 @@ export class SshTransport implements Transport {
           if (pending !== undefined && typeof (pending as Partial<PromiseLike<void>>).then === 'function') {
             // Backpressure: a paused channel stops granting SSH window, so the node stops sending.
             readable.pause();
+            waiting = true;
             const handled = Promise.resolve(pending as PromiseLike<void>).then(
               () => {
-                if (!done) readable.resume();
+                waiting = false;
+                if (done) return;
+                // What arrived while paused goes to the handler as one chunk (read() of a paused stream
+                // hands its whole buffer to this 'data' listener), not one wait per SSH packet: a node
+                // sending a line per packet (`docker logs` of a daemon that logs as it goes) would
+                // otherwise cost a pause and a resume per line (issue #12). At most what the channel
+                // buffers: its high-water mark plus what its window let in.
+                readable.read();
+                if (!waiting && !done) readable.resume();
               },
               (err: unknown) => failWith(err),
             );

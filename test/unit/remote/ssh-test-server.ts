@@ -41,6 +41,8 @@ export interface TestServerOptions {
    * burst, as from a fast command on a near node.
    */
   instant?: (command: string) => { stdout: string; code: number; stderr?: string } | undefined;
+  /** With `instant`: write its stdout a line per channel write (an SSH packet a line, as a daemon logging as it goes). */
+  instantLinePackets?: boolean;
   /** Listen on this port instead of any free one. */
   port?: number;
   /** Commands matching this fail with exit 1 and `<word>: simulated failure` on stderr, without running. */
@@ -123,7 +125,8 @@ export class TestSshServer {
                 ch.write(`${framed.marker}\n`);
                 ch.stderr.write(`${framed.marker}\n`);
               }
-              ch.write(canned.stdout);
+              if (opts.instantLinePackets) for (const line of canned.stdout.split(/(?<=\n)/)) ch.write(line);
+              else ch.write(canned.stdout);
               if (canned.stderr) ch.stderr.write(canned.stderr);
               ch.exit(canned.code);
               ch.end();
