@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
-import type { Shell } from './shell.js';
+import type { ArgvContext } from './argv-context.js';
 import { readAll } from './byte-pipe.js';
 import { errorCode } from './fs-error.js';
 import { delay } from './latency.js';
@@ -15,7 +15,7 @@ import { NETWORK_BUILTINS } from './shell-network.js';
 import type { SimIo, SimStat } from './types.js';
 import { findCmd } from './shell-find.js';
 
-export type Builtin = (sh: Shell, args: string[], io: SimIo) => Promise<number>;
+export type Builtin = (sh: ArgvContext, args: string[], io: SimIo) => Promise<number>;
 
 const err = async (io: SimIo, text: string): Promise<void> => io.stderr(`${text}\n`);
 
@@ -136,7 +136,7 @@ function strftime(d: Date, fmt: string): string {
   });
 }
 
-function evalTest(sh: Shell, a: string[]): Promise<boolean> {
+function evalTest(sh: ArgvContext, a: string[]): Promise<boolean> {
   const fs = sh.node.fs;
   const unary = async (op: string, v: string): Promise<boolean> => {
     if (op === '-n') return v !== '';
@@ -185,7 +185,7 @@ function evalTest(sh: Shell, a: string[]): Promise<boolean> {
   return one(a);
 }
 
-async function timeoutCmd(sh: Shell, args: string[], io: SimIo): Promise<number> {
+async function timeoutCmd(sh: ArgvContext, args: string[], io: SimIo): Promise<number> {
   const f = flags(args, ['k', 's', 'kill-after', 'signal']);
   const [dur, ...cmd] = f.rest;
   const ms = parseDuration(dur ?? '');

@@ -13,6 +13,7 @@
  */
 import { posix } from 'node:path';
 import type { SimNode } from './ascend-node.js';
+import type { ArgvContext } from './argv-context.js';
 import { BUILTINS } from './shell-builtins.js';
 import type { SimIo } from './types.js';
 
@@ -75,7 +76,7 @@ export function splitCommandLine(line: string): SimpleCommand[] {
 }
 
 /** Runs argv on one node: the program table, and the working directory relative paths resolve against. */
-export class Shell {
+export class Shell implements ArgvContext {
   readonly cwd = '/root';
 
   constructor(readonly node: SimNode) {}
