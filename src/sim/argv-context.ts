@@ -8,4 +8,6 @@ export interface ArgvContext {
   resolvePath(p: string): string;
   /** Run another argv through the table (`timeout`, `sudo`, `find -exec`). */
   exec(argv: string[], io: SimIo): Promise<number>;
+  /** Run a command line of simple commands (`sh -c`), as the login shell does. */
+  run(line: string, io: SimIo): Promise<number>;
 }

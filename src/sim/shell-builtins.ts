@@ -3,7 +3,7 @@
  * ascendctl runs (docs/architecture.md): reads (`cat`, `date`, `stat` and `find … -exec stat`,
  * `sha256sum`, `ss`, `test -d`), the upload (`mkdir`, `install -m MODE /dev/stdin`, `mv -f`, `rm -rf`),
  * the `printf` of the output frame, and the wrappers `timeout` and `sudo`, which run the rest of their
- * argv through the same table.
+ * argv through the same table (`sh -c LINE` runs LINE as the login shell runs a line).
  */
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
@@ -185,6 +185,15 @@ function evalTest(sh: ArgvContext, a: string[]): Promise<boolean> {
   return one(a);
 }
 
+/** `sh -c LINE` / `bash -c LINE`: the line runs as the login shell's does (shell.ts), nothing more. */
+async function runScript(sh: ArgvContext, args: string[], io: SimIo): Promise<number> {
+  if (args[0] !== '-c' || args[1] === undefined) {
+    await err(io, 'sh: 0: the simulated node runs `sh -c COMMAND` only');
+    return 2;
+  }
+  return sh.run(args[1], io);
+}
+
 async function timeoutCmd(sh: ArgvContext, args: string[], io: SimIo): Promise<number> {
   const f = flags(args, ['k', 's', 'kill-after', 'signal']);
   const [dur, ...cmd] = f.rest;
@@ -248,6 +257,8 @@ export const BUILTINS: Record<string, Builtin> = {
     }
   },
   timeout: timeoutCmd,
+  sh: runScript,
+  bash: runScript,
 
   // The simulated login user is root: sudo (-n, -k, -S, -p PROMPT, -u root) just runs the command.
   sudo: async (sh, args, io) => {

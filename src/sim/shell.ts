@@ -4,7 +4,8 @@
  * POSIX single quotes, `'\''`), separated by `;` or newlines, a command optionally sending its output to
  * stderr with `>&2` — the frame `printf '%s\n' M; printf '%s\n' M >&2; <argv>` (docs/architecture.md).
  * Each argv runs through one table, program name → handler: the coreutils of shell-builtins.ts
- * (`timeout` and `sudo` are wrappers that run the rest of their argv through the same table) and the
+ * (`timeout` and `sudo` are wrappers that run the rest of their argv through the same table, `sh -c`
+ * runs its string as another such line) and the
  * node's registered programs (hccn_tool, npu-smi, docker, …) by path or through PATH. There is no
  * interpreter: no variables, pipes, `&&`, globs or redirections to files. A program the table does not
  * know fails as dash reports it (`sh: 1: X: not found`, 127); a command line beyond these words fails
@@ -98,6 +99,8 @@ export class Shell implements ArgvContext {
     let status = 0;
     for (const { argv, toStderr } of commands) {
       if (io.signal.aborted) return 143;
+      // `exit [N]` ends the list (the special builtin, as in `sh -c 'echo out; exit 3'`).
+      if (argv[0] === 'exit') return argv[1] === undefined ? status : Number(argv[1]) & 0xff;
       status = await this.exec(argv, toStderr ? { ...io, stdout: io.stderr } : io);
     }
     return status;

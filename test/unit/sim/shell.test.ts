@@ -79,6 +79,13 @@ describe('commands of the table', () => {
     expect((await sh(n, 'cat', { stdin: 'piped' })).stdout).toBe('piped');
   });
 
+  it('sh -c runs its string as the same kind of line: simple commands, >&2, exit N', async () => {
+    const n = await node();
+    expect(await sh(n, "sh -c 'echo out; echo err >&2; exit 3'")).toEqual({ code: 3, stdout: 'out\n', stderr: 'err\n' });
+    expect((await sh(n, "sh -c 'echo $HOME'")).code).toBe(2);
+    expect((await sh(n, 'sh script.sh')).code).toBe(2);
+  });
+
   it('uploads like the transport does: mkdir -p -m, install -m from stdin, mv -f, stat, sha256sum', async () => {
     const n = await node();
     const body = 'rank table\n';
