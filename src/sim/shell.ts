@@ -7,7 +7,7 @@
  * (`timeout` and `sudo` are wrappers that run the rest of their argv through the same table, `sh -c`
  * runs its string as another such line) and the
  * node's registered programs (hccn_tool, npu-smi, docker, …) by path or through PATH. There is no
- * interpreter: no variables, pipes, `&&`, globs or redirections to files. A program the table does not
+ * interpreter (only the operator's `for i in 0 1 …; do …; done` is unrolled, see unrollLoops): no variables, pipes, `&&`, globs or redirections to files. A program the table does not
  * know fails as dash reports it (`sh: 1: X: not found`, 127); a command line beyond these words fails
  * loudly as a syntax error (`sh: 1: Syntax error: …`, 2), so a test can never pass on shell the real
  * node would read differently.
@@ -76,6 +76,35 @@ export function splitCommandLine(line: string): SimpleCommand[] {
   return commands;
 }
 
+/**
+ * `for NAME in WORDS; do BODY; done` (nestable), unrolled into simple commands before splitting: the
+ * manual checklist an operator types through pdsh loops over the NPUs that way (bench/preflight.ts, the
+ * baseline preflight is measured against). In BODY `$NAME` and `${NAME}` take each word in turn; no other
+ * expansion exists, so anything else with `$` still fails as a syntax error.
+ */
+export function unrollLoops(line: string): string {
+  const m = /(^|[;\n]\s*)for ([A-Za-z_][A-Za-z0-9_]*) in ([^;\n'"]*)[;\n]\s*do\s/.exec(line);
+  if (!m) return line;
+  const [all, lead = '', name = '', list = ''] = m;
+  const bodyStart = m.index + all.length;
+  const keyword = /(^|[\s;])(do|done)(?=[\s;]|$)/g;
+  keyword.lastIndex = bodyStart;
+  let depth = 1;
+  let end = -1;
+  for (let k = keyword.exec(line); k; k = keyword.exec(line)) {
+    depth += k[2] === 'do' ? 1 : -1;
+    if (depth === 0) {
+      end = k.index + k[1]!.length;
+      break;
+    }
+  }
+  if (end < 0) throw new ShellSyntaxError('Syntax error: end of file unexpected (expecting "done")');
+  const body = line.slice(bodyStart, end).replace(/[\s;]+$/, '');
+  const ref = new RegExp(`\\$(?:\\{${name}\\}|${name}(?![A-Za-z0-9_]))`, 'g');
+  const unrolled = list.trim().split(/\s+/).filter(Boolean).map((word) => unrollLoops(body.replace(ref, word))).join('; ');
+  return `${line.slice(0, m.index + lead.length)}${unrolled}${unrollLoops(line.slice(end + 'done'.length))}`;
+}
+
 /** Runs argv on one node: the program table, and the working directory relative paths resolve against. */
 export class Shell implements ArgvContext {
   readonly cwd = '/root';
@@ -90,7 +119,7 @@ export class Shell implements ArgvContext {
   async run(line: string, io: SimIo): Promise<number> {
     let commands: SimpleCommand[];
     try {
-      commands = splitCommandLine(line);
+      commands = splitCommandLine(unrollLoops(line));
     } catch (err) {
       if (!(err instanceof ShellSyntaxError)) throw err;
       await io.stderr(`sh: 1: ${err.message}\n`);

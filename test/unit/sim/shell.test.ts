@@ -79,6 +79,16 @@ describe('commands of the table', () => {
     expect((await sh(n, 'cat', { stdin: 'piped' })).stdout).toBe('piped');
   });
 
+  it('unrolls the for loops of the manual checklist (bench/preflight.ts): nested, $i and ${i}', async () => {
+    const n = await node();
+    expect((await sh(n, 'for i in 0 1 2; do echo n${i}; done; echo end')).stdout).toBe('n0\nn1\nn2\nend\n');
+    expect((await sh(n, 'for i in 0 1; do for j in a b; do echo $i$j; done; done')).stdout).toBe('0a\n0b\n1a\n1b\n');
+    const r = await sh(n, `for i in 0 1 2 3 4 5 6 7; do ${HCCN} -i $i -link -g; done`);
+    expect(r.stdout).toBe('link status: UP\n'.repeat(8));
+    expect((await sh(n, 'for i in 0 1; do echo $j; done')).code).toBe(2);
+    expect((await sh(n, 'for i in 0 1; do echo $i')).code).toBe(2);
+  });
+
   it('sh -c runs its string as the same kind of line: simple commands, >&2, exit N', async () => {
     const n = await node();
     expect(await sh(n, "sh -c 'echo out; echo err >&2; exit 3'")).toEqual({ code: 3, stdout: 'out\n', stderr: 'err\n' });
