@@ -43,6 +43,14 @@ export function logText(n: number, pid = 41_203): string {
   return `${out.join('\n')}\n`;
 }
 
+/** What prepareNodes runs on each node: plain argv lists, as a simulated node runs argv, not a shell (src/sim/shell.ts). */
+export const NODE_SETUP = {
+  /** With the log file on standard input. */
+  upload: 'mkdir -p /data/bench; install -m 644 /dev/stdin /data/bench/app.log',
+  run: `docker rm -f ${CONTAINER}; docker run -d --name ${CONTAINER} -v /data/bench:/data/bench ${BENCH_IMAGE} cat /data/bench/app.log`,
+  logs: `docker logs ${CONTAINER}`,
+};
+
 function sshBase(sim: SimProcess): string {
   return `ssh ${sim.sshArgs.map(shq).join(' ')}`;
 }
@@ -53,16 +61,16 @@ async function prepareNodes(s: BenchSettings, sim: SimProcess, lines: number): P
   // At most 16 uploads at once: 64 ssh clients starting together only compete for the 2 cores.
   for (let i = 0; i < sim.nodes.length; i += 16) {
     await Promise.all(sim.nodes.slice(i, i + 16).map(async (n) => {
-      const up = await timeShell(`${sshBase(sim)} ${n.host} 'mkdir -p /data/bench && cat > /data/bench/app.log' < ${shq(file)}`);
+      const up = await timeShell(`${sshBase(sim)} ${n.host} ${shq(NODE_SETUP.upload)} < ${shq(file)}`);
       if (up.result.exitCode !== 0) throw new Error(`uploading the log to ${n.name} failed: ${up.result.stderr}`);
-      const run = await timeShell(`${sshBase(sim)} ${n.host} ${shq(`docker rm -f ${CONTAINER} >/dev/null 2>&1; docker run -d --name ${CONTAINER} -v /data/bench:/data/bench ${BENCH_IMAGE} cat /data/bench/app.log`)}`);
+      const run = await timeShell(`${sshBase(sim)} ${n.host} ${shq(NODE_SETUP.run)}`);
       if (run.result.exitCode !== 0) throw new Error(`starting the log container on ${n.name} failed: ${run.result.stderr}`);
     }));
   }
   // The containers exit once cat is done; wait until every log is complete.
   for (const n of sim.nodes) {
     for (let attempt = 0; ; attempt++) {
-      const c = await timeShell(`${sshBase(sim)} ${n.host} ${shq(`docker logs ${CONTAINER} | wc -l`)}`);
+      const c = await timeShell(`${sshBase(sim)} ${n.host} ${shq(NODE_SETUP.logs)} | wc -l`);
       if (Number(c.result.stdout.trim()) === lines) break;
       if (attempt >= 50) throw new Error(`${n.name}'s container logged ${c.result.stdout.trim()} of ${lines} lines`);
       await new Promise((r) => setTimeout(r, 100));

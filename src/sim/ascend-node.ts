@@ -1,18 +1,15 @@
 /**
  * One simulated Atlas 800T A2: per-NPU state derived from the spec and its faults, the node's files
- * (hccn.conf, version.info, ascend_install.info, models) and its program table (hccn_tool, npu-smi,
- * and whatever extensions register, e.g. the container runtime's `docker`).
+ * (hccn.conf, version.info, ascend_install.info, models) and its program table (hccn_tool and npu-smi,
+ * registered by the cluster, and whatever extensions register, e.g. the container runtime's `docker`).
  */
 import { posix } from 'node:path';
-import type { SimCluster } from './cluster.js';
 import {
   A3_DEVICES, A3_NPU_NAME, DEFAULT_DRIVER_VERSION, DEFAULT_NPU_NAME, DEFAULT_NPUS, DEFAULT_SSH_PORT, defaultDeviceIp, type SimNodeSpec,
 } from './cluster-spec.js';
-import { createHccnTool, type HccnChannel } from './hccn-tool.js';
-import { createNpuSmi } from './npu-smi.js';
 import { applyWeightsFaults, resetModelDir, shmFaultFiles, syncShmFiles } from './weights-faults.js';
 import type {
-  LatencyProfile, SimFault, SimFs, SimIo, SimListener, SimNetHealth, SimNpuHealth, SimNpuProcess, SimProgram,
+  HccnChannel, LatencyProfile, SimClusterOf, SimFault, SimFs, SimIo, SimListener, SimNetHealth, SimNpuHealth, SimNpuProcess, SimProgram,
 } from './types.js';
 
 /** Where each known program is installed; other registered programs go to /usr/local/bin. */
@@ -34,7 +31,7 @@ export interface SimNodeInit {
   spec: SimNodeSpec;
   profile: LatencyProfile;
   fs: SimFs;
-  cluster: SimCluster;
+  cluster: SimClusterOf<SimNode>;
 }
 
 export interface LldpPeer {
@@ -52,7 +49,7 @@ export class SimNode {
   readonly spec: SimNodeSpec;
   readonly profile: LatencyProfile;
   readonly fs: SimFs;
-  readonly cluster: SimCluster;
+  readonly cluster: SimClusterOf<SimNode>;
   /** Devices: NPUs on an A2, dies on an A3 (physical ids 0..npuCount-1). */
   readonly npuCount: number;
   readonly npuName: string;
@@ -91,8 +88,6 @@ export class SimNode {
     this.tls = this.tlsFromFaults();
     this.processes = Array.from({ length: this.npuCount }, () => []);
     this.hbmUsed = Array.from({ length: this.npuCount }, () => undefined);
-    this.programs.set('hccn_tool', createHccnTool(this));
-    this.programs.set('npu-smi', createNpuSmi(this));
   }
 
   get faults(): SimFault[] {

@@ -1,20 +1,18 @@
 /**
- * In-process byte streams for the simulator: a pipe between two simulated commands, and a reader
- * over a Node stream that does not destroy the stream when the consumer stops early (an SSH channel
- * must survive a program that ignores its standard input).
+ * In-process byte streams for the simulator: a reader over a Node stream that does not destroy the
+ * stream when the consumer stops early (an SSH channel must survive a program that ignores its
+ * standard input), and a writer that waits for 'drain'.
  */
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
-export class BytePipe implements AsyncIterable<Buffer> {
+class BytePipe implements AsyncIterable<Buffer> {
   private chunks: Buffer[] = [];
   private ended = false;
-  private closed = false;
   private wake: (() => void) | undefined;
-  private readonly closeListeners: (() => void)[] = [];
 
-  /** Queue data for the reader; dropped once the reader went away (SIGPIPE). */
+  /** Queue data for the reader. */
   async write(chunk: string | Buffer): Promise<void> {
-    if (this.closed || this.ended) return;
+    if (this.ended) return;
     this.chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
     this.signal();
   }
@@ -22,23 +20,6 @@ export class BytePipe implements AsyncIterable<Buffer> {
   end(): void {
     this.ended = true;
     this.signal();
-  }
-
-  /** The reader is done: later writes are dropped and the writer is told (onReaderClosed). */
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.chunks = [];
-    this.signal();
-    for (const l of this.closeListeners) l();
-  }
-
-  onReaderClosed(listener: () => void): void {
-    this.closeListeners.push(listener);
-  }
-
-  get readerClosed(): boolean {
-    return this.closed;
   }
 
   private signal(): void {
@@ -54,14 +35,14 @@ export class BytePipe implements AsyncIterable<Buffer> {
         yield next;
         continue;
       }
-      if (this.ended || this.closed) return;
+      if (this.ended) return;
       await new Promise<void>((resolve) => { this.wake = resolve; });
     }
   }
 }
 
 /** Pipe a Node Readable into a BytePipe; the Readable is paused, never destroyed, when nobody reads. */
-export function readableToPipe(stream: Readable): BytePipe {
+export function readableToPipe(stream: Readable): AsyncIterable<Buffer> {
   const pipe = new BytePipe();
   stream.on('data', (chunk: Buffer | string) => { void pipe.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk); });
   stream.on('end', () => pipe.end());
@@ -70,7 +51,7 @@ export function readableToPipe(stream: Readable): BytePipe {
   return pipe;
 }
 
-/** One-shot iterable over a buffer (a file redirected to standard input). */
+/** One-shot iterable over a buffer (standard input handed over whole). */
 export function bufferIterable(buf: Buffer): AsyncIterable<Buffer> {
   return {
     async *[Symbol.asyncIterator]() {
@@ -86,18 +67,17 @@ export async function readAll(input: AsyncIterable<Buffer> | null): Promise<Buff
   return Buffer.concat(parts);
 }
 
-/** Split an input stream into lines (without the newline); the last line may lack one. */
-export async function* lines(input: AsyncIterable<Buffer> | null): AsyncGenerator<string> {
-  if (!input) return;
-  let rest = '';
-  for await (const chunk of input) {
-    rest += chunk.toString('utf8');
-    let nl = rest.indexOf('\n');
-    while (nl >= 0) {
-      yield rest.slice(0, nl);
-      rest = rest.slice(nl + 1);
-      nl = rest.indexOf('\n');
-    }
-  }
-  if (rest !== '') yield rest;
+/** Write to a stream, resolving once it took the chunk (at once, or after 'drain'); nothing when closed. */
+export function writeDrained(stream: Writable, chunk: string | Buffer, isClosed: () => boolean): Promise<void> {
+  if (isClosed() || stream.destroyed || !stream.writable) return Promise.resolve();
+  if (stream.write(chunk)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.once('drain', done);
+    stream.once('close', done);
+  });
 }

@@ -3,6 +3,8 @@
  * pings, a rendezvous map for MindIE ranks) and the extensions that add programs to every node.
  */
 import { SimNode } from './ascend-node.js';
+import { createHccnTool } from './hccn-tool.js';
+import { createNpuSmi } from './npu-smi.js';
 import type { SimClusterSpec, SimNodeSpec } from './cluster-spec.js';
 import { MemFs } from './mem-fs.js';
 import { NETWORK_KEY, type SimNetwork } from './firewall.js';
@@ -42,6 +44,8 @@ export class SimCluster {
     const fsFor = opts.fs ?? (() => new MemFs());
     this.nodes = spec.nodes.map((nodeSpec, index) => {
       const node = new SimNode({ index, spec: nodeSpec, profile: spec.profile, fs: fsFor(nodeSpec, index), cluster: this });
+      node.programs.set('hccn_tool', createHccnTool(node));
+      node.programs.set('npu-smi', createNpuSmi(node));
       if (opts.installProgramFiles === false) node.installProgramFiles = false;
       return node;
     });

@@ -7,13 +7,6 @@ import type { SimNode } from './ascend-node.js';
 import { delay, latencyMs, untilAborted, type LatencyKey } from './latency.js';
 import type { SimIo, SimProgram } from './types.js';
 
-export interface HccnChannel {
-  /** Calls holding the device channel now. */
-  inFlight: number;
-  /** Epoch ms until which an abandoned (hung) request still holds the channel. */
-  heldUntil: number;
-}
-
 interface Outcome {
   code: number;
   stdout?: string;

@@ -33,26 +33,18 @@ export type LatencyKey =
   | 'npusmi.info' | 'npusmi.board' | 'npusmi.health' | 'npusmi.list' | 'npusmi.version'
   | 'hangLockHold';
 
-const TABLE: Record<LatencyProfile, Record<LatencyKey, number>> = {
-  hardware: {
-    'hccn.link': 25, 'hccn.ip': 30, 'hccn.gateway': 25, 'hccn.netdetect': 25, 'hccn.tls': 40,
-    'hccn.net_health': 40, 'hccn.lldp': 120, 'hccn.link_stat': 30, 'hccn.fec': 30, 'hccn.optical': 60,
-    'hccn.tls_set': 150, 'hccn.ping_overhead': 250, 'hccn.ping_probe': 1, 'hccn.ping_lost': 1000,
-    'hccn.fail_fast': 5, 'npusmi.info': 700, 'npusmi.board': 150, 'npusmi.health': 100, 'npusmi.list': 100,
-    'npusmi.version': 30, hangLockHold: 30_000,
-  },
-  fast: {
-    'hccn.link': 1, 'hccn.ip': 1, 'hccn.gateway': 1, 'hccn.netdetect': 1, 'hccn.tls': 1,
-    'hccn.net_health': 1, 'hccn.lldp': 2, 'hccn.link_stat': 1, 'hccn.fec': 1, 'hccn.optical': 1,
-    'hccn.tls_set': 2, 'hccn.ping_overhead': 2, 'hccn.ping_probe': 0, 'hccn.ping_lost': 1,
-    'hccn.fail_fast': 0, 'npusmi.info': 3, 'npusmi.board': 1, 'npusmi.health': 1, 'npusmi.list': 1,
-    'npusmi.version': 0, hangLockHold: 2_000,
-  },
+/** Milliseconds per key: [hardware, fast]. */
+const TABLE: Record<LatencyKey, readonly [number, number]> = {
+  'hccn.link': [25, 1], 'hccn.ip': [30, 1], 'hccn.gateway': [25, 1], 'hccn.netdetect': [25, 1], 'hccn.tls': [40, 1],
+  'hccn.net_health': [40, 1], 'hccn.lldp': [120, 2], 'hccn.link_stat': [30, 1], 'hccn.fec': [30, 1], 'hccn.optical': [60, 1],
+  'hccn.tls_set': [150, 2], 'hccn.ping_overhead': [250, 2], 'hccn.ping_probe': [1, 0], 'hccn.ping_lost': [1000, 1],
+  'hccn.fail_fast': [5, 0], 'npusmi.info': [700, 3], 'npusmi.board': [150, 1], 'npusmi.health': [100, 1], 'npusmi.list': [100, 1],
+  'npusmi.version': [30, 0], hangLockHold: [30_000, 2_000],
 };
 
 /** Milliseconds for one call; hardware values vary ±10 % like real round trips, fast ones do not. */
 export function latencyMs(profile: LatencyProfile, key: LatencyKey): number {
-  const base = TABLE[profile][key];
+  const base = TABLE[key][profile === 'hardware' ? 0 : 1];
   if (profile === 'fast' || key === 'hangLockHold') return base;
   return base * (0.9 + Math.random() * 0.2);
 }

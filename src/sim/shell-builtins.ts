@@ -1,29 +1,21 @@
 /**
- * The commands a simulated node's shell provides itself: the coreutils and shell builtins that
- * ascendctl, its transport (upload = mkdir + install + mv) and the guides' one-liners use.
+ * The commands of a simulated node's program table besides its registered programs: the coreutils
+ * ascendctl runs (docs/architecture.md): reads (`cat`, `date`, `stat` and `find … -exec stat`,
+ * `sha256sum`, `ss`, `test -d`), the upload (`mkdir`, `install -m MODE /dev/stdin`, `mv -f`, `rm -rf`),
+ * the `printf` of the output frame, and the wrappers `timeout` and `sudo`, which run the rest of their
+ * argv through the same table (`sh -c LINE` runs LINE as the login shell runs a line).
  */
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
-import type { Shell } from './shell.js';
-import { lines, readAll } from './byte-pipe.js';
+import type { ArgvContext } from './argv-context.js';
+import { readAll } from './byte-pipe.js';
 import { errorCode } from './fs-error.js';
 import { delay } from './latency.js';
 import { NETWORK_BUILTINS } from './shell-network.js';
 import type { SimIo, SimStat } from './types.js';
 import { findCmd } from './shell-find.js';
 
-export type Builtin = (sh: Shell, args: string[], io: SimIo) => Promise<number>;
-
-/** Thrown by `exit`: unwinds to the enclosing shell. */
-export class ShellExit {
-  constructor(readonly code: number) {}
-}
-
-/** Builtins of the shell itself; the others behave like /usr/bin programs (`command -v` prints a path). */
-export const SHELL_BUILTINS = new Set([
-  'true', 'false', ':', 'echo', 'printf', 'test', '[', 'cd', 'pwd', 'export', 'unset', 'exit', 'command',
-  'kill', 'set', 'exec', 'sh', 'bash', 'type',
-]);
+export type Builtin = (sh: ArgvContext, args: string[], io: SimIo) => Promise<number>;
 
 const err = async (io: SimIo, text: string): Promise<void> => io.stderr(`${text}\n`);
 
@@ -67,30 +59,9 @@ function flags(args: string[], withValue: string[] = []): { set: Set<string>; va
   return { set, values, rest: args.slice(i) };
 }
 
-function parseMode(text: string, current = 0): number | undefined {
-  if (/^[0-7]{1,4}$/.test(text)) return parseInt(text, 8);
-  let mode = current;
-  for (const clause of text.split(',')) {
-    const m = /^([ugoa]*)([-+=])([rwxX]*)$/.exec(clause);
-    if (!m) return undefined;
-    const who = m[1] || 'a';
-    let bits = 0;
-    for (const p of m[3] ?? '') bits |= p === 'r' ? 4 : p === 'w' ? 2 : 1;
-    let mask = 0;
-    if (who.includes('u') || who.includes('a')) mask |= bits << 6;
-    if (who.includes('g') || who.includes('a')) mask |= bits << 3;
-    if (who.includes('o') || who.includes('a')) mask |= bits;
-    if (m[2] === '+') mode |= mask;
-    else if (m[2] === '-') mode &= ~mask;
-    else {
-      let clear = 0;
-      if (who.includes('u') || who.includes('a')) clear |= 0o700;
-      if (who.includes('g') || who.includes('a')) clear |= 0o070;
-      if (who.includes('o') || who.includes('a')) clear |= 0o007;
-      mode = (mode & ~clear) | mask;
-    }
-  }
-  return mode;
+/** An octal mode (`750`): what ascendctl's `mkdir -m` and `install -m` pass. */
+function parseMode(text: string): number | undefined {
+  return /^[0-7]{1,4}$/.test(text) ? parseInt(text, 8) : undefined;
 }
 
 /** Seconds as coreutils accepts them (`15`, `0.5`, `2s`, `1m`, `1h`, `1d`) → ms. */
@@ -101,62 +72,19 @@ export function parseDuration(text: string): number | undefined {
   return Number(m[1]) * mult * 1000;
 }
 
-function escapes(s: string, octalNeedsZero: boolean): { text: string; stop: boolean } {
-  let out = '';
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i];
-    if (c !== '\\' || i + 1 >= s.length) { out += c; continue; }
-    const n = s[++i] ?? '';
-    const simple: Record<string, string> = { n: '\n', t: '\t', r: '\r', a: '\x07', b: '\b', f: '\f', v: '\v', e: '\x1b', '\\': '\\' };
-    if (n in simple) out += simple[n];
-    else if (n === 'c') return { text: out, stop: true };
-    else if (n === 'x') {
-      const m = /^[0-9a-fA-F]{1,2}/.exec(s.slice(i + 1));
-      if (m) { out += String.fromCharCode(parseInt(m[0], 16)); i += m[0].length; } else out += '\\x';
-    } else if (/[0-7]/.test(n) && (!octalNeedsZero || n === '0')) {
-      const start = octalNeedsZero ? i + 1 : i;
-      const m = /^[0-7]{0,3}/.exec(s.slice(start));
-      const digits = m?.[0] ?? '';
-      out += String.fromCharCode(parseInt(digits || '0', 8) & 0xff);
-      i = start + digits.length - 1;
-    } else out += `\\${n}`;
-  }
-  return { text: out, stop: false };
-}
-
+/** printf(1) for `%s`, `%d`, `%%` and the escapes `\n`, `\t`, `\\`; the format repeats while arguments remain. */
 function printfFormat(format: string, args: string[]): string {
+  const ESC: Record<string, string> = { n: '\n', t: '\t', '\\': '\\' };
   let out = '';
   let k = 0;
   do {
     const startK = k;
-    for (let i = 0; i < format.length; i++) {
-      const c = format[i];
-      if (c === '\\') {
-        const m = /^\\(?:[0-7]{1,3}|x[0-9a-fA-F]{1,2}|.)/s.exec(format.slice(i));
-        const token = m?.[0] ?? '\\';
-        out += escapes(token.startsWith('\\0') || /^\\[1-7]/.test(token) ? `\\0${token.slice(1).replace(/^0/, '')}` : token, true).text;
-        i += token.length - 1;
-        continue;
-      }
-      if (c !== '%') { out += c; continue; }
-      const m = /^%([-+ 0#]*)(\d*)(?:\.(\d+))?([sdibxXoc%])/.exec(format.slice(i));
-      if (!m) { out += c; continue; }
-      i += m[0].length - 1;
-      const [, fl = '', width = '', prec, conv] = m;
-      if (conv === '%') { out += '%'; continue; }
+    out += format.replace(/\\([nt\\])|%([sd%])/g, (_, esc: string | undefined, conv: string | undefined) => {
+      if (esc !== undefined) return ESC[esc] ?? '';
+      if (conv === '%') return '%';
       const arg = args[k++] ?? '';
-      let s: string;
-      if (conv === 's') s = prec !== undefined ? arg.slice(0, Number(prec)) : arg;
-      else if (conv === 'b') s = escapes(arg, true).text;
-      else if (conv === 'c') s = arg.slice(0, 1);
-      else {
-        const n = arg === '' ? 0 : Number.parseInt(arg, arg.startsWith('0x') ? 16 : 10) || 0;
-        s = conv === 'x' ? n.toString(16) : conv === 'X' ? n.toString(16).toUpperCase() : conv === 'o' ? n.toString(8) : String(n);
-      }
-      const w = Number(width || '0');
-      if (s.length < w) s = fl.includes('-') ? s.padEnd(w) : fl.includes('0') && conv !== 's' ? s.padStart(w, '0') : s.padStart(w);
-      out += s;
-    }
+      return conv === 'd' ? String(Number.parseInt(arg, 10) || 0) : arg;
+    });
     if (k === startK) break;
   } while (k < args.length);
   return out;
@@ -208,44 +136,7 @@ function strftime(d: Date, fmt: string): string {
   });
 }
 
-/** A grep pattern as a JS RegExp: BRE (default), ERE (-E) or fixed (-F). */
-function grepRegex(pattern: string, mode: 'bre' | 'ere' | 'fixed', ignoreCase: boolean, word: boolean, line: boolean): RegExp {
-  let src: string;
-  if (mode === 'fixed') src = pattern.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-  else if (mode === 'ere') src = pattern;
-  else {
-    // BRE: `\( \) \{ \} \| \+ \?` are operators, the bare characters are literals.
-    src = '';
-    for (let i = 0; i < pattern.length; i++) {
-      const c = pattern[i] ?? '';
-      if (c === '\\' && i + 1 < pattern.length) {
-        const n = pattern[++i] ?? '';
-        src += '(){}|+?'.includes(n) ? n : `\\${n}`;
-      } else src += '(){}|+?'.includes(c) ? `\\${c}` : c;
-    }
-  }
-  if (word) src = `\\b(?:${src})\\b`;
-  if (line) src = `^(?:${src})$`;
-  return new RegExp(src, ignoreCase ? 'i' : '');
-}
-
-async function inputs(sh: Shell, files: string[], io: SimIo, cmd: string): Promise<{ name: string; data: AsyncIterable<Buffer> | null }[] | number> {
-  if (files.length === 0) return [{ name: '-', data: io.stdin }];
-  const out: { name: string; data: AsyncIterable<Buffer> | null }[] = [];
-  for (const f of files) {
-    if (f === '-') { out.push({ name: '-', data: io.stdin }); continue; }
-    try {
-      const buf = await sh.node.fs.readFile(sh.resolvePath(f));
-      out.push({ name: f, data: (async function* () { yield buf; })() });
-    } catch (e) {
-      await err(io, `${cmd}: ${f}: ${reason(e)}`);
-      return 2;
-    }
-  }
-  return out;
-}
-
-function evalTest(sh: Shell, a: string[]): Promise<boolean> {
+function evalTest(sh: ArgvContext, a: string[]): Promise<boolean> {
   const fs = sh.node.fs;
   const unary = async (op: string, v: string): Promise<boolean> => {
     if (op === '-n') return v !== '';
@@ -294,44 +185,16 @@ function evalTest(sh: Shell, a: string[]): Promise<boolean> {
   return one(a);
 }
 
-async function runTest(sh: Shell, args: string[], io: SimIo, bracket: boolean): Promise<number> {
-  let a = args;
-  if (bracket) {
-    if (a[a.length - 1] !== ']') { await err(io, 'sh: 1: [: missing ]'); return 2; }
-    a = a.slice(0, -1);
-  }
-  try {
-    return (await evalTest(sh, a)) ? 0 : 1;
-  } catch (e) {
-    await err(io, `sh: 1: ${bracket ? '[' : 'test'}: ${(e as Error).message}`);
+/** `sh -c LINE` / `bash -c LINE`: the line runs as the login shell's does (shell.ts), nothing more. */
+async function runScript(sh: ArgvContext, args: string[], io: SimIo): Promise<number> {
+  if (args[0] !== '-c' || args[1] === undefined) {
+    await err(io, 'sh: 0: the simulated node runs `sh -c COMMAND` only');
     return 2;
   }
+  return sh.run(args[1], io);
 }
 
-async function subShell(sh: Shell, args: string[], io: SimIo): Promise<number> {
-  const f = flags(args, ['c', 'o']);
-  const child = sh.child();
-  if (f.set.has('e')) child.errexit = true;
-  if (f.values.has('c')) {
-    const script = f.values.get('c') ?? '';
-    child.positional = f.rest.slice(1);
-    return child.run(script, io);
-  }
-  if (f.rest.length > 0) {
-    const path = sh.resolvePath(f.rest[0] ?? '');
-    try {
-      const script = (await sh.node.fs.readFile(path)).toString('utf8');
-      child.positional = f.rest.slice(1);
-      return await child.run(script, io);
-    } catch (e) {
-      await err(io, `sh: 0: cannot open ${f.rest[0]}: ${reason(e)}`);
-      return 2;
-    }
-  }
-  return child.run((await readAll(io.stdin)).toString('utf8'), { ...io, stdin: null });
-}
-
-async function timeoutCmd(sh: Shell, args: string[], io: SimIo): Promise<number> {
+async function timeoutCmd(sh: ArgvContext, args: string[], io: SimIo): Promise<number> {
   const f = flags(args, ['k', 's', 'kill-after', 'signal']);
   const [dur, ...cmd] = f.rest;
   const ms = parseDuration(dur ?? '');
@@ -369,24 +232,11 @@ async function timeoutCmd(sh: Shell, args: string[], io: SimIo): Promise<number>
 
 export const BUILTINS: Record<string, Builtin> = {
   true: async () => 0,
-  ':': async () => 0,
   false: async () => 1,
 
   echo: async (_sh, args, io) => {
-    let a = args;
-    let newline = true;
-    let interpret = false;
-    while (a[0] && /^-[neE]+$/.test(a[0])) {
-      if (a[0].includes('n')) newline = false;
-      if (a[0].includes('e')) interpret = true;
-      a = a.slice(1);
-    }
-    let text = a.join(' ');
-    if (interpret) {
-      const r = escapes(text, true);
-      text = r.text;
-      if (r.stop) newline = false;
-    }
+    const newline = args[0] !== '-n';
+    const text = (newline ? args : args.slice(1)).join(' ');
     await io.stdout(newline ? `${text}\n` : text);
     return 0;
   },
@@ -398,73 +248,17 @@ export const BUILTINS: Record<string, Builtin> = {
     return 0;
   },
 
-  test: (sh, args, io) => runTest(sh, args, io, false),
-  '[': (sh, args, io) => runTest(sh, args, io, true),
-
-  cd: async (sh, args, io) => {
-    const target = sh.resolvePath(args[0] ?? sh.vars.get('HOME') ?? '/root');
-    const st = await sh.node.fs.stat(target);
-    if (!st?.isDirectory) { await err(io, `sh: 1: cd: can't cd to ${args[0] ?? ''}`); return 2; }
-    sh.cwd = target;
-    sh.vars.set('PWD', target);
-    return 0;
-  },
-  pwd: async (sh, _args, io) => { await io.stdout(`${sh.cwd}\n`); return 0; },
-  export: async (sh, args) => {
-    for (const a of args) {
-      const eq = a.indexOf('=');
-      if (eq > 0) sh.vars.set(a.slice(0, eq), a.slice(eq + 1));
+  test: async (sh, args, io) => {
+    try {
+      return (await evalTest(sh, args)) ? 0 : 1;
+    } catch (e) {
+      await err(io, `sh: 1: test: ${(e as Error).message}`);
+      return 2;
     }
-    return 0;
   },
-  unset: async (sh, args) => { for (const a of args) sh.vars.delete(a); return 0; },
-  exit: async (sh, args) => { throw new ShellExit(args[0] === undefined ? sh.status : Number(args[0]) & 0xff); },
-  set: async (sh, args) => {
-    for (const a of args) {
-      if (/^-[a-z]*e/.test(a)) sh.errexit = true;
-      if (/^\+[a-z]*e/.test(a)) sh.errexit = false;
-    }
-    return 0;
-  },
-  exec: async (sh, args, io) => (args.length === 0 ? 0 : sh.exec(args, io)),
-
-  command: async (sh, args, io) => {
-    const f = flags(args);
-    if (!f.set.has('v') && !f.set.has('V')) return f.rest.length === 0 ? 0 : sh.exec(f.rest, io);
-    let status = 0;
-    for (const name of f.rest) {
-      const found = SHELL_BUILTINS.has(name) ? name : BUILTINS[name] ? `/usr/bin/${name}` : sh.lookup(name) !== undefined
-        ? sh.node.programPath(sh.lookup(name) ?? name)
-        : name.includes('/') && sh.node.programAt(sh.resolvePath(name)) ? sh.resolvePath(name) : undefined;
-      if (found === undefined) status = 1;
-      else await io.stdout(`${found}\n`);
-    }
-    return status;
-  },
-  which: async (sh, args, io) => {
-    let status = 0;
-    for (const name of args) {
-      const program = sh.lookup(name);
-      if (program) await io.stdout(`${sh.node.programPath(program)}\n`);
-      else if (BUILTINS[name] && !SHELL_BUILTINS.has(name)) await io.stdout(`/usr/bin/${name}\n`);
-      else status = 1;
-    }
-    return status;
-  },
-  type: async (sh, args, io) => {
-    let status = 0;
-    for (const name of args) {
-      if (SHELL_BUILTINS.has(name)) await io.stdout(`${name} is a shell builtin\n`);
-      else if (BUILTINS[name]) await io.stdout(`${name} is /usr/bin/${name}\n`);
-      else if (sh.lookup(name)) await io.stdout(`${name} is ${sh.node.programPath(sh.lookup(name) ?? name)}\n`);
-      else { await io.stdout(`${name}: not found\n`); status = 127; }
-    }
-    return status;
-  },
-
-  sh: subShell,
-  bash: subShell,
   timeout: timeoutCmd,
+  sh: runScript,
+  bash: runScript,
 
   // The simulated login user is root: sudo (-n, -k, -S, -p PROMPT, -u root) just runs the command.
   sudo: async (sh, args, io) => {
@@ -488,23 +282,6 @@ export const BUILTINS: Record<string, Builtin> = {
       }
     }
     return sh.exec(rest, io);
-  },
-
-  env: async (sh, args, io) => {
-    let i = 0;
-    const extra: Record<string, string> = {};
-    for (; i < args.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(args[i] ?? ''); i++) {
-      const a = args[i] ?? '';
-      extra[a.slice(0, a.indexOf('='))] = a.slice(a.indexOf('=') + 1);
-    }
-    if (i < args.length) {
-      const child = sh.child();
-      for (const [k, v] of Object.entries(extra)) child.vars.set(k, v);
-      return child.exec(args.slice(i), io);
-    }
-    const all = { ...sh.env(), ...extra };
-    await io.stdout(Object.entries(all).map(([k, v]) => `${k}=${v}\n`).join(''));
-    return 0;
   },
 
   cat: async (sh, args, io) => {
@@ -545,7 +322,7 @@ export const BUILTINS: Record<string, Builtin> = {
 
   mkdir: async (sh, args, io) => {
     const f = flags(args, ['m']);
-    const mode = f.values.has('m') ? parseMode(f.values.get('m') ?? '', 0o755) : undefined;
+    const mode = f.values.has('m') ? parseMode(f.values.get('m') ?? '') : undefined;
     if (f.values.has('m') && mode === undefined) { await err(io, `mkdir: invalid mode '${f.values.get('m')}'`); return 1; }
     let status = 0;
     for (const d of f.rest) {
@@ -564,7 +341,7 @@ export const BUILTINS: Record<string, Builtin> = {
 
   install: async (sh, args, io) => {
     const f = flags(args, ['m', 'o', 'g', 't']);
-    const mode = parseMode(f.values.get('m') ?? '755', 0o755);
+    const mode = parseMode(f.values.get('m') ?? '755');
     if (mode === undefined) { await err(io, `install: invalid mode '${f.values.get('m')}'`); return 1; }
     const fs = sh.node.fs;
     if (f.set.has('d')) {
@@ -623,23 +400,6 @@ export const BUILTINS: Record<string, Builtin> = {
     return status;
   },
 
-  cp: async (sh, args, io) => {
-    const f = flags(args);
-    const fs = sh.node.fs;
-    const [src, dest] = f.rest;
-    if (src === undefined || dest === undefined) { await err(io, 'cp: missing file operand'); return 1; }
-    try {
-      let to = sh.resolvePath(dest);
-      if ((await fs.stat(to))?.isDirectory) to = posix.join(to, posix.basename(src));
-      const st = await fs.stat(sh.resolvePath(src));
-      await fs.writeFile(to, await fs.readFile(sh.resolvePath(src)), st?.mode);
-      return 0;
-    } catch (e) {
-      await err(io, `cp: cannot stat '${src}': ${reason(e)}`);
-      return 1;
-    }
-  },
-
   rm: async (sh, args, io) => {
     const f = flags(args);
     const recursive = f.set.has('r') || f.set.has('R') || f.set.has('recursive');
@@ -658,67 +418,9 @@ export const BUILTINS: Record<string, Builtin> = {
     return status;
   },
 
-  touch: async (sh, args, io) => {
-    for (const p of flags(args).rest) {
-      const path = sh.resolvePath(p);
-      try {
-        if (!(await sh.node.fs.stat(path))) await sh.node.fs.writeFile(path, '');
-        else await sh.node.fs.appendFile(path, '');
-      } catch (e) {
-        await err(io, `touch: cannot touch '${p}': ${reason(e)}`);
-        return 1;
-      }
-    }
-    return 0;
-  },
-
-  chmod: async (sh, args, io) => {
-    // `-R`/`-v` are options; `-x`, `+x`, `640` are modes.
-    const rest = args.filter((a) => !/^-[Rvcf]+$/.test(a));
-    const [modeText = '', ...files] = rest;
-    let status = 0;
-    for (const p of files) {
-      const path = sh.resolvePath(p);
-      const st = await sh.node.fs.stat(path);
-      if (!st) { await err(io, `chmod: cannot access '${p}': No such file or directory`); status = 1; continue; }
-      const mode = parseMode(modeText, st.mode);
-      if (mode === undefined) { await err(io, `chmod: invalid mode: '${modeText}'`); return 1; }
-      await sh.node.fs.chmod(path, mode);
-    }
-    return status;
-  },
-
-  ls: async (sh, args, io) => {
-    const f = flags(args);
-    const long = f.set.has('l');
-    const all = f.set.has('a') || f.set.has('A');
-    const fs = sh.node.fs;
-    const show = async (name: string, path: string): Promise<string> => {
-      if (!long) return name;
-      const st = await fs.stat(path);
-      if (!st) return name;
-      const d = new Date(st.mtimeMs);
-      return `${modeString(st)} 1 root root ${String(st.size).padStart(5)} ${strftime(d, '%b %e %H:%M')} ${name}`;
-    };
-    let status = 0;
-    const targets = f.rest.length === 0 ? ['.'] : f.rest;
-    for (const t of targets) {
-      const path = sh.resolvePath(t);
-      const st = await fs.stat(path);
-      if (!st) { await err(io, `ls: cannot access '${t}': No such file or directory`); status = 2; continue; }
-      if (!st.isDirectory || f.set.has('d')) { await io.stdout(`${await show(t, path)}\n`); continue; }
-      if (targets.length > 1) await io.stdout(`${t}:\n`);
-      const names = (await fs.readdir(path)).filter((n) => all || !n.startsWith('.'));
-      const out: string[] = [];
-      for (const n of names) out.push(await show(n, posix.join(path, n)));
-      if (out.length > 0) await io.stdout(`${out.join('\n')}\n`);
-    }
-    return status;
-  },
-
   stat: async (sh, args, io) => {
-    const f = flags(args, ['c', 'format', 'printf']);
-    const fmt = f.values.get('c') ?? f.values.get('format') ?? f.values.get('printf');
+    const f = flags(args, ['c', 'format']);
+    const fmt = f.values.get('c') ?? f.values.get('format');
     let status = 0;
     for (const p of f.rest) {
       const st = await sh.node.fs.stat(sh.resolvePath(p));
@@ -744,7 +446,7 @@ export const BUILTINS: Record<string, Builtin> = {
           default: return '%';
         }
       });
-      await io.stdout(f.values.has('printf') ? escapes(text, true).text : `${text}\n`);
+      await io.stdout(`${text}\n`);
     }
     return status;
   },
@@ -754,12 +456,12 @@ export const BUILTINS: Record<string, Builtin> = {
     // Like coreutils: a file that cannot be read is reported and skipped, the others are still hashed.
     let status = 0;
     for (const file of f.rest.length === 0 ? ['-'] : f.rest) {
-      const ins = await inputs(sh, [file], io, 'sha256sum');
-      if (typeof ins === 'number') { status = 1; continue; }
-      for (const { name, data } of ins) {
-        const h = createHash('sha256');
-        if (data) for await (const c of data) h.update(c);
-        await io.stdout(`${h.digest('hex')}  ${name}\n`);
+      try {
+        const data = file === '-' ? await readAll(io.stdin) : await sh.node.fs.readFile(sh.resolvePath(file));
+        await io.stdout(`${createHash('sha256').update(data).digest('hex')}  ${file}\n`);
+      } catch (e) {
+        await err(io, `sha256sum: ${file}: ${reason(e)}`);
+        status = 1;
       }
     }
     return status;
@@ -795,142 +497,12 @@ export const BUILTINS: Record<string, Builtin> = {
     await io.stdout(`${(order.length ? order : ['s']).map((k) => parts[k]).join(' ')}\n`);
     return 0;
   },
-  id: async (_sh, args, io) => {
-    await io.stdout(args.includes('-u') ? '0\n' : args.includes('-un') || args.includes('-nu') ? 'root\n' : 'uid=0(root) gid=0(root) groups=0(root)\n');
-    return 0;
-  },
-  whoami: async (_sh, _args, io) => { await io.stdout('root\n'); return 0; },
-  basename: async (_sh, args, io) => { await io.stdout(`${posix.basename(args[0] ?? '', args[1])}\n`); return 0; },
-  dirname: async (_sh, args, io) => { await io.stdout(`${posix.dirname(args[0] ?? '.')}\n`); return 0; },
-  mktemp: async (sh, args, io) => {
-    const f = flags(args, ['p']);
-    const dir = f.values.get('p') ?? '/tmp';
-    const name = posix.join(dir, `tmp.${Math.random().toString(36).slice(2, 12).padEnd(10, 'x')}`);
-    if (f.set.has('d')) await sh.node.fs.mkdir(name, { mode: 0o700 });
-    else await sh.node.fs.writeFile(name, '', 0o600);
-    await io.stdout(`${name}\n`);
-    return 0;
-  },
-
   sleep: async (_sh, args, io) => {
     const ms = args.reduce((sum, a) => sum + (parseDuration(a) ?? Number.NaN), 0);
     if (!Number.isFinite(ms)) { await err(io, `sleep: invalid time interval '${args.join(' ')}'`); return 1; }
     return (await delay(ms, io.signal)) ? 0 : 143;
   },
 
-  kill: async (_sh, args, io) => {
-    // The simulated node has no process table that ascendctl could signal.
-    const pids = args.filter((a) => !a.startsWith('-'));
-    if (pids.length === 0) { await err(io, 'kill: usage: kill [-s sigspec | -n signum | -sigspec] pid'); return 2; }
-    for (let k = 0; k < pids.length; k++) await err(io, 'sh: 1: kill: No such process');
-    return 1;
-  },
-
-  grep: async (sh, args, io) => {
-    const f = flags(args, ['e', 'm']);
-    const patterns = f.values.has('e') ? [f.values.get('e') ?? ''] : [];
-    const rest = [...f.rest];
-    if (patterns.length === 0) {
-      const p = rest.shift();
-      if (p === undefined) { await err(io, 'Usage: grep [OPTION]... PATTERNS [FILE]...'); return 2; }
-      patterns.push(p);
-    }
-    const mode = f.set.has('F') ? 'fixed' : f.set.has('E') ? 'ere' : 'bre';
-    let re: RegExp[];
-    try {
-      re = patterns.flatMap((p) => p.split('\n')).map((p) => grepRegex(p, mode, f.set.has('i'), f.set.has('w'), f.set.has('x')));
-    } catch {
-      await err(io, 'grep: Invalid regular expression');
-      return 2;
-    }
-    const ins = await inputs(sh, rest, io, 'grep');
-    if (typeof ins === 'number') return 2;
-    const invert = f.set.has('v');
-    const max = f.values.has('m') ? Number(f.values.get('m')) : Infinity;
-    let matched = 0;
-    for (const { name, data } of ins) {
-      let count = 0;
-      let n = 0;
-      for await (const line of lines(data)) {
-        n++;
-        if (re.some((r) => r.test(line)) === invert) continue;
-        count++;
-        matched++;
-        if (f.set.has('q')) return 0;
-        if (!f.set.has('c')) {
-          const prefix = (ins.length > 1 ? `${name}:` : '') + (f.set.has('n') ? `${n}:` : '');
-          await io.stdout(`${prefix}${line}\n`);
-        }
-        if (count >= max) break;
-      }
-      if (f.set.has('c')) await io.stdout(`${ins.length > 1 ? `${name}:` : ''}${count}\n`);
-    }
-    return matched > 0 ? 0 : 1;
-  },
-
-  head: async (sh, args, io) => {
-    const norm = args.map((a) => (/^-\d+$/.test(a) ? `-n${a.slice(1)}` : a));
-    const f = flags(norm, ['n', 'c']);
-    const ins = await inputs(sh, f.rest, io, 'head');
-    if (typeof ins === 'number') return 1;
-    for (const { data } of ins) {
-      if (f.values.has('c')) {
-        const want = Number(f.values.get('c'));
-        let got = 0;
-        if (data) for await (const c of data) {
-          const take = c.subarray(0, want - got);
-          got += take.length;
-          await io.stdout(take);
-          if (got >= want) break;
-        }
-        continue;
-      }
-      const want = Number(f.values.get('n') ?? '10');
-      let n = 0;
-      if (want <= 0) continue;
-      for await (const line of lines(data)) {
-        await io.stdout(`${line}\n`);
-        if (++n >= want) break;
-      }
-    }
-    return 0;
-  },
-
-  tail: async (sh, args, io) => {
-    const norm = args.map((a) => (/^-\d+$/.test(a) ? `-n${a.slice(1)}` : a));
-    const f = flags(norm, ['n']);
-    const ins = await inputs(sh, f.rest, io, 'tail');
-    if (typeof ins === 'number') return 1;
-    const spec = f.values.get('n') ?? '10';
-    for (const { data } of ins) {
-      const all: string[] = [];
-      for await (const line of lines(data)) all.push(line);
-      const out = spec.startsWith('+') ? all.slice(Math.max(0, Number(spec.slice(1)) - 1)) : all.slice(Math.max(0, all.length - Number(spec)));
-      if (out.length > 0) await io.stdout(`${out.join('\n')}\n`);
-    }
-    return 0;
-  },
-
-  wc: async (sh, args, io) => {
-    const f = flags(args);
-    const ins = await inputs(sh, f.rest, io, 'wc');
-    if (typeof ins === 'number') return 1;
-    const which = ['l', 'w', 'c'].filter((k) => f.set.has(k));
-    const cols = which.length ? which : ['l', 'w', 'c'];
-    for (const { name, data } of ins) {
-      const buf = await readAll(data);
-      const text = buf.toString('utf8');
-      const counts: Record<string, number> = {
-        l: (text.match(/\n/g) ?? []).length,
-        w: text.split(/\s+/).filter(Boolean).length,
-        c: buf.length,
-      };
-      const nums = cols.map((k) => String(counts[k]));
-      const line = ins.length === 1 && name === '-' ? (cols.length === 1 ? nums[0] : nums.map((n) => n.padStart(7)).join(' ')) : `${nums.join(' ')} ${name}`;
-      await io.stdout(`${line}\n`);
-    }
-    return 0;
-  },
   // ip, python3 (the reach probe): shell-network.ts
   ...NETWORK_BUILTINS,
 };

@@ -6,7 +6,7 @@
  * with GNU's message, never silently ignored.
  */
 import { posix } from 'node:path';
-import type { Shell } from './shell.js';
+import type { ArgvContext } from './argv-context.js';
 import type { SimIo, SimStat } from './types.js';
 
 type Node =
@@ -147,7 +147,7 @@ function parseExpression(args: string[]): Parsed {
   return { expr, maxDepth, minDepth, hasAction };
 }
 
-export async function findCmd(sh: Shell, args: string[], io: SimIo): Promise<number> {
+export async function findCmd(sh: ArgvContext, args: string[], io: SimIo): Promise<number> {
   let follow: 'P' | 'H' | 'L' = 'P';
   let k = 0;
   for (; k < args.length && /^-[HLP]$/.test(args[k]!); k++) follow = args[k]!.slice(1) as 'P' | 'H' | 'L';

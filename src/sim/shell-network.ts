@@ -5,14 +5,14 @@
  * loopback sockets, with the nodes' firewall faults applied. Any other python3 use is refused.
  */
 import net from 'node:net';
-import type { Shell } from './shell.js';
+import type { ArgvContext } from './argv-context.js';
 import { firewallVerdict, networkOf, ownAddresses } from './firewall.js';
 import type { SimIo } from './types.js';
 
 const PROBE_MARKER = '# ascendctl reach probe v1';
 const TAG = 'ascendctl-reach';
 
-async function ip(sh: Shell, args: string[], io: SimIo): Promise<number> {
+async function ip(sh: ArgvContext, args: string[], io: SimIo): Promise<number> {
   const words = args.filter((a) => !/^-(o|oneline|4|6)$/.test(a));
   const node = sh.node;
   const [obj, verb, target] = words;
@@ -42,7 +42,7 @@ async function ip(sh: Shell, args: string[], io: SimIo): Promise<number> {
   return 255;
 }
 
-async function python3(sh: Shell, args: string[], io: SimIo): Promise<number> {
+async function python3(sh: ArgvContext, args: string[], io: SimIo): Promise<number> {
   if (sh.node.faults.some((f) => f.kind === 'no-python3')) {
     await io.stderr('sh: 1: python3: not found\n');
     return 127;
@@ -68,7 +68,7 @@ function bindServer(address: string, port: number): Promise<net.Server | string>
   });
 }
 
-async function listen(sh: Shell, address: string, lifeS: number, ports: number[], io: SimIo): Promise<number> {
+async function listen(sh: ArgvContext, address: string, lifeS: number, ports: number[], io: SimIo): Promise<number> {
   const node = sh.node;
   const servers: { server: net.Server; remove: () => void }[] = [];
   try {
@@ -111,7 +111,7 @@ async function listen(sh: Shell, address: string, lifeS: number, ports: number[]
   }
 }
 
-async function connect(sh: Shell, source: string, waitS: number, targets: string[], io: SimIo): Promise<number> {
+async function connect(sh: ArgvContext, source: string, waitS: number, targets: string[], io: SimIo): Promise<number> {
   const node = sh.node;
   if (!ownAddresses(node).includes(source)) {
     await out(io, 'source-failed', 'EADDRNOTAVAIL');

@@ -10,7 +10,7 @@ import { posix } from 'node:path';
 import type { SimNode } from './ascend-node.js';
 import type { SimCluster } from './cluster.js';
 import type { SimFs } from './types.js';
-import { bufferIterable } from './byte-pipe.js';
+import { bufferIterable, writeDrained } from './byte-pipe.js';
 
 /** Programs whose calls read standard input (the shim sends it first): `docker load`, `docker … -i`. */
 const READS_STDIN: Record<string, string> = {
@@ -128,19 +128,7 @@ export class ShimServer {
       ac.abort();
     });
     socket.on('error', () => undefined);
-    const send = (text: string): Promise<void> => {
-      if (closed || socket.destroyed) return Promise.resolve();
-      if (socket.write(text)) return Promise.resolve();
-      return new Promise((resolve) => {
-        const done = (): void => {
-          socket.off('drain', done);
-          socket.off('close', done);
-          resolve();
-        };
-        socket.once('drain', done);
-        socket.once('close', done);
-      });
-    };
+    const send = (text: string): Promise<void> => writeDrained(socket, text, () => closed);
     socket.on('data', (chunk: Buffer) => {
       if (started) return;
       buf = Buffer.concat([buf, chunk]);

@@ -8,7 +8,7 @@ import type { Writable } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { Connection, ParsedKey, ServerChannel } from 'ssh2';
 import type { SimNode } from './ascend-node.js';
-import { readableToPipe } from './byte-pipe.js';
+import { readableToPipe, writeDrained } from './byte-pipe.js';
 import type { SimCluster } from './cluster.js';
 import { runShell } from './shell.js';
 
@@ -212,8 +212,8 @@ export class SshFront {
     const stdin = readableToPipe(channel);
     const io = {
       stdin,
-      stdout: (c: string | Buffer) => write(channel, c, () => closed),
-      stderr: (c: string | Buffer) => write(channel.stderr, c, () => closed),
+      stdout: (c: string | Buffer) => writeDrained(channel, c, () => closed),
+      stderr: (c: string | Buffer) => writeDrained(channel.stderr, c, () => closed),
       signal: ac.signal,
       env,
     };
@@ -235,20 +235,6 @@ export class SshFront {
         channel.end();
       });
   }
-}
-
-function write(stream: Writable, chunk: string | Buffer, isClosed: () => boolean): Promise<void> {
-  if (isClosed() || stream.destroyed || !stream.writable) return Promise.resolve();
-  if (stream.write(chunk)) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      stream.off('drain', done);
-      stream.off('close', done);
-      resolve();
-    };
-    stream.once('drain', done);
-    stream.once('close', done);
-  });
 }
 
 /** Cut a connection the hard way (a dropped network path), not with an SSH disconnect message. */

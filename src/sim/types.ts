@@ -43,6 +43,26 @@ export interface SimIo {
   env: Record<string, string>;
 }
 
+/** hccn_tool's single-caller device channel on one node (ascend-tools.md §1.2). */
+export interface HccnChannel {
+  /** Calls holding the device channel now. */
+  inFlight: number;
+  /** Epoch ms until which an abandoned (hung) request still holds the channel. */
+  heldUntil: number;
+}
+
+/**
+ * What a node sees of its cluster (SimCluster, cluster.ts), generic in the node class so that the
+ * node's module does not import the cluster's.
+ */
+export interface SimClusterOf<N> {
+  readonly shared: Map<string, unknown>;
+  readonly stopSignal: AbortSignal;
+  notifyChange(node: N): void;
+  find(nameOrHost: string): N | undefined;
+  deviceIpOwners(ip: string): { node: N; npu: number }[];
+}
+
 /** One simulated program (hccn_tool, npu-smi, docker, cat, …). Resolves with the exit status. */
 export type SimProgram = (argv: string[], io: SimIo) => Promise<number>;
 

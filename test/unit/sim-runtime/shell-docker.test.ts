@@ -26,10 +26,9 @@ describe('docker through the node shell (as ascendctl calls it over SSH)', () =>
     await waitLog(cluster.nodes[0]!, /Daemon start success!/);
     const ps = await sh(cluster, 0, `docker ps --filter label=ascendctl.deployment=${DEP} --format '{{.Names}} {{.State}}'`);
     expect(ps).toEqual({ code: 0, out: `ascendctl-${DEP} running\n` });
-    const logs = await sh(cluster, 0, `docker logs --tail all ascendctl-${DEP} 2>&1 | grep -c 'Daemon start success!'`);
-    expect(logs.out.trim()).toBe('2');
+    const logs = await sh(cluster, 0, `docker logs --tail all ascendctl-${DEP}`);
+    expect(String(logs.out.split('\n').filter((l) => l.includes('Daemon start success!')).length)).toBe('2');
     const ss = await sh(cluster, 0, 'ss -Htln');
     expect(ss.out).toContain('127.0.120.1:1025');
-    expect((await sh(cluster, 0, 'command -v docker')).code).toBe(0);
   });
 });

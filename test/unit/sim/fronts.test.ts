@@ -59,7 +59,7 @@ describe('ssh2 front-end', () => {
     if (!n1 || !running.clientKey) throw new Error('no node');
     expect(n1.knownHostsLine).toMatch(/^\[127\.0\.40\.1\]:\d+ ssh-ed25519 AAAA/);
     const c = await connect(n1.host, n1.sshPort, running.clientKey.private);
-    const r = await exec(c, '/usr/local/Ascend/driver/tools/hccn_tool -i 0 -link -g </dev/null');
+    const r = await exec(c, '/usr/local/Ascend/driver/tools/hccn_tool -i 0 -link -g');
     expect(r).toEqual({ code: 0, stdout: 'link status: UP\n', stderr: '' });
     // Many concurrent channels on one connection.
     const many = await Promise.all(Array.from({ length: 8 }, (_, i) => exec(c, `echo ${i}; hostname`)));

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SimCluster } from '../../../src/sim/cluster.js';
 import type { SimFault } from '../../../src/sim/types.js';
-import { hccn, sh, startCluster, tool, HCCN } from './run-helper.js';
+import { grep, hccn, sh, startCluster, tool, HCCN } from './run-helper.js';
 
 const FIX = new URL('../../../fixtures/ascend/', import.meta.url);
 const fixture = (name: string): string => readFileSync(new URL(name, FIX), 'utf8');
@@ -60,7 +60,8 @@ describe('hccn_tool output formats', () => {
     const out = (await hccn(c.node('node1'), '-i', '0', '-lldp', '-g')).stdout;
     const headers = (s: string): string[] => s.split('\n').filter((l) => l.endsWith(' TLV'));
     expect(headers(out)).toEqual(headers(fixture('hccn_lldp_g_full_RECONSTRUCTED.txt')));
-    const ports = (await sh(c.node('node1'), `for i in {0..7}; do ${HCCN} -i $i -lldp -g | grep Ifname; done`)).stdout.split('\n').filter(Boolean);
+    const ports: string[] = [];
+    for (let i = 0; i < 8; i++) ports.push(...(await sh(c.node('node1'), `${HCCN} -i ${i} -lldp -g`)).stdout.split('\n').filter((l) => l.includes('Ifname')));
     expect(ports).toHaveLength(8);
     for (const p of ports) expect(p).toMatch(/^\tIfname: 400GE\d+\/\d+\/\d+:[12]$/);
     expect(new Set(ports).size).toBe(8);
@@ -133,11 +134,11 @@ describe('hccn_tool faults', () => {
     const c = await withFaults([{ kind: 'tls-on', npu: 3 }]);
     const n = c.node('node1');
     expect((await hccn(n, '-i', '3', '-tls', '-g')).stdout.split('\n')[0]).toContain('tls switch[1]');
-    expect((await sh(n, 'grep tls_enable_3 /etc/hccn.conf')).stdout).toBe('tls_enable_3=1\n');
+    expect((await grep(n, 'tls_enable_3', '/etc/hccn.conf')).stdout).toBe('tls_enable_3=1\n');
     const set = await hccn(n, '-i', '3', '-tls', '-s', 'enable', '0');
     expect(set).toEqual({ code: 0, stdout: fixture('hccn_tls_s_enable_0_deepseekv3doc.txt'), stderr: '' });
     expect((await hccn(n, '-i', '3', '-tls', '-g')).stdout.split('\n')[0]).toContain('tls switch[0]');
-    expect((await sh(n, 'grep tls_enable_3 /etc/hccn.conf')).stdout).toBe('tls_enable_3=0\n');
+    expect((await grep(n, 'tls_enable_3', '/etc/hccn.conf')).stdout).toBe('tls_enable_3=0\n');
     expect(n.tlsSwitches()).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
   });
 
@@ -172,7 +173,7 @@ describe('hccn_tool faults', () => {
 
   it('hccn-conf-stale and hccn-conf-missing change only the file', async () => {
     const c = await withFaults([{ kind: 'hccn-conf-stale', npu: 2 }], [{ kind: 'hccn-conf-missing' }]);
-    const conf = (await sh(c.node('node1'), 'grep address_2= /etc/hccn.conf')).stdout.trim();
+    const conf = (await grep(c.node('node1'), 'address_2=', '/etc/hccn.conf')).stdout.trim();
     expect(conf).not.toBe(`address_2=${c.node('node1').deviceIps()[2]}`);
     expect((await hccn(c.node('node1'), '-i', '2', '-ip', '-g')).stdout).toContain(`ipaddr:${c.node('node1').deviceIps()[2]}`);
     const missing = await sh(c.node('node2'), 'cat /etc/hccn.conf');
@@ -184,7 +185,7 @@ describe('hccn_tool faults', () => {
     const n = c.node('node1');
     await n.setFaults([{ kind: 'hccn-conf-missing' }, { kind: 'old-driver', version: '24.1.rc2' }]);
     expect((await sh(n, 'test -e /etc/hccn.conf')).code).toBe(1);
-    expect((await sh(n, 'grep package_version /usr/local/Ascend/driver/version.info')).stdout).toBe('package_version=24.1.rc2\n');
+    expect((await grep(n, 'package_version', '/usr/local/Ascend/driver/version.info')).stdout).toBe('package_version=24.1.rc2\n');
     await n.setFaults([]);
     expect((await sh(n, 'test -e /etc/hccn.conf')).code).toBe(0);
   });
@@ -229,7 +230,7 @@ describe('hccn_tool single-caller lock', () => {
   it('hccn_tool is not on the default PATH, as on a real non-interactive shell', async () => {
     const c = await withFaults([]);
     expect(await sh(c.node('node1'), 'hccn_tool -i 0 -link -g')).toMatchObject({ code: 127, stderr: 'sh: 1: hccn_tool: not found\n' });
-    expect((await sh(c.node('node1'), `PATH=/usr/local/Ascend/driver/tools:$PATH hccn_tool -i 0 -link -g`)).stdout).toBe('link status: UP\n');
+    expect((await sh(c.node('node1'), `${HCCN} -i 0 -link -g`)).stdout).toBe('link status: UP\n');
     expect((await tool(c.node('node1'), 'hccn_tool', ['-i', '0', '-link', '-g'])).code).toBe(0);
   });
 });

@@ -49,3 +49,9 @@ export async function tool(node: SimNode, name: string, argv: string[], signal?:
 }
 
 export const hccn = (node: SimNode, ...argv: string[]): Promise<RunResult> => tool(node, 'hccn_tool', argv);
+
+/** The lines of a node's file that contain `text`, as `grep text file` prints them. */
+export async function grep(node: SimNode, text: string, file: string): Promise<RunResult> {
+  const r = await sh(node, `cat ${file}`);
+  return { ...r, stdout: r.stdout.split('\n').filter((l) => l.includes(text)).map((l) => `${l}\n`).join('') };
+}
