@@ -1,7 +1,7 @@
 /**
  * The login shell of a simulated node, reduced to what an SSH client of ascendctl's kind sends: a list
  * of simple commands, each an argv written as src/remote/quote.ts writes words (bare safe words,
- * POSIX single quotes, `'\''`), separated by `;` or newlines, a command optionally sending its output to
+ * POSIX single quotes, `'\''`, and `"$?"` for the last status), separated by `;` or newlines, a command optionally sending its output to
  * stderr with `>&2` — the frame `printf '%s\n' M; printf '%s\n' M >&2; <argv>` (docs/architecture.md).
  * Each argv runs through one table, program name → handler: the coreutils of shell-builtins.ts
  * (`timeout` and `sudo` are wrappers that run the rest of their argv through the same table, `sh -c`
@@ -30,6 +30,12 @@ export interface SimpleCommand {
   toStderr: boolean;
 }
 
+/**
+ * `"$?"`, the one expansion taken: the last command's exit status, as preflight's batches report each
+ * call's (src/preflight/batch.ts). Held in the word as this mark until the command runs.
+ */
+const LAST_STATUS = '\u0000$?';
+
 /** Characters a word may hold unquoted: exactly quote.ts's SAFE set. */
 const SAFE = /[A-Za-z0-9_@%+=:,./-]/;
 
@@ -57,6 +63,9 @@ export function splitCommandLine(line: string): SimpleCommand[] {
       if (close < 0) throw new ShellSyntaxError('Syntax error: Unterminated quoted string');
       word = (word ?? '') + line.slice(i + 1, close);
       i = close;
+    } else if (c === '"' && line.startsWith('"$?"', i)) {
+      word = (word ?? '') + LAST_STATUS;
+      i += 3;
     } else if (c === '\\' && i + 1 < line.length) {
       if (line[i + 1] !== '\n') word = (word ?? '') + line[i + 1];
       i++;
@@ -130,7 +139,8 @@ export class Shell implements ArgvContext {
       if (io.signal.aborted) return 143;
       // `exit [N]` ends the list (the special builtin, as in `sh -c 'echo out; exit 3'`).
       if (argv[0] === 'exit') return argv[1] === undefined ? status : Number(argv[1]) & 0xff;
-      status = await this.exec(argv, toStderr ? { ...io, stdout: io.stderr } : io);
+      const words = argv.map((w) => (w.includes(LAST_STATUS) ? w.replaceAll(LAST_STATUS, String(status)) : w));
+      status = await this.exec(words, toStderr ? { ...io, stdout: io.stderr } : io);
     }
     return status;
   }

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { SimCluster } from '../../../src/sim/cluster.js';
 import { DOCKER_DOWN_MESSAGE } from '../../../src/sim/ascend-node.js';
 import { HCCN, sh, startCluster } from './run-helper.js';
+import { batchScript, parseBatch } from '../../../src/preflight/batch.js';
 
 /** The quoting of src/remote/quote.ts, restated here: the shell must invert it exactly. */
 function quoteArg(word: string): string {
@@ -94,6 +95,15 @@ describe('commands of the table', () => {
     expect(await sh(n, "sh -c 'echo out; echo err >&2; exit 3'")).toEqual({ code: 3, stdout: 'out\n', stderr: 'err\n' });
     expect((await sh(n, "sh -c 'echo $HOME'")).code).toBe(2);
     expect((await sh(n, 'sh script.sh')).code).toBe(2);
+  });
+
+  it('"$?" is the last command\'s status (preflight\'s batch frames), and no other expansion is taken', async () => {
+    const n = await node();
+    const batch = batchScript([{ argv: ['false'], timeoutMs: 5_000 }, { argv: ['echo', 'ok'], timeoutMs: 5_000 }], 'M');
+    const r = await sh(n, `sh -c ${quoteArg(batch)}`);
+    expect(r.code).toBe(0);
+    expect(parseBatch(r.stdout, r.stderr, 2, 'M').map((x) => x && [x.code, x.stdout])).toEqual([[1, ''], [0, 'ok\n']]);
+    expect((await sh(n, 'echo "$HOME"')).code).toBe(2);
   });
 
   it('uploads like the transport does: mkdir -p -m, install -m from stdin, mv -f, stat, sha256sum', async () => {
