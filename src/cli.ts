@@ -9,7 +9,6 @@ import * as specs from './command-specs.js';
 import type { FlagDef } from './command-specs.js';
 import { isUserError, type ExitCode } from './errors.js';
 import { VERSION } from './version.js';
-import { tuneHeapForLogs } from './logs/heap-tuning.js';
 
 export { commandSpecs, type CommandSpec, type OptionSpec } from './command-specs.js';
 
@@ -27,7 +26,10 @@ const loaders: Record<string, Loader> = {
   render: () => import('./commands/render.js'),
   status: () => import('./commands/status.js'),
   // The collector is tuned before the command's modules load (src/logs/heap-tuning.ts says why).
-  logs: () => { tuneHeapForLogs(); return import('./commands/logs.js'); },
+  logs: async () => {
+    (await import('./logs/heap-tuning.js')).tuneHeapForLogs();
+    return import('./commands/logs.js');
+  },
   chat: () => import('./commands/chat.js'),
   bench: () => import('./commands/bench.js'),
   stop: () => import('./commands/stop.js'),
