@@ -34,12 +34,15 @@ const BATCH_GRACE_MS = 10_000;
  * when it is made alone, and the batch's `sh` itself runs as the login user.
  */
 export function batchScript(calls: readonly BatchCall[], marker: string, prefixes: readonly (readonly string[])[] = []): string {
-  return calls.map((c, i) => {
-    const tag = `${marker} ${i}`;
-    const open = shellJoin(['printf', '\\n%s\\n', tag]);
-    const argv = [...(prefixes[i] ?? []), ...withRemoteTimeout(c.argv, c.timeoutMs)];
-    return `${open}; ${open} >&2; ${shellJoin(argv)}; ${shellJoin(['printf', '\\n%s %s\\n', tag])} "$?"`;
-  }).join('; ');
+  return calls.map((c, i) => batchPart(c, i, marker, prefixes[i])).join('; ');
+}
+
+/** Call `c` framed as the `i`-th of a batch. */
+function batchPart(c: BatchCall, i: number, marker: string, prefix: readonly string[] = []): string {
+  const tag = `${marker} ${i}`;
+  const open = shellJoin(['printf', '\\n%s\\n', tag]);
+  const argv = [...prefix, ...withRemoteTimeout(c.argv, c.timeoutMs)];
+  return `${open}; ${open} >&2; ${shellJoin(argv)}; ${shellJoin(['printf', '\\n%s %s\\n', tag])} "$?"`;
 }
 
 /**
@@ -103,11 +106,19 @@ export async function runBatch(t: Transport, calls: readonly BatchCall[], signal
   const out: (ExecResult | undefined)[] = [];
   let start = 0;
   while (start < calls.length) {
-    let end = start + 1;
-    while (end < calls.length && batchScript(calls.slice(start, end + 1), marker, prefixes.slice(start, end + 1)).length <= MAX_BATCH_CHARS) end++;
+    // Each call framed once: the chunk grows while it fits (always at least one call).
+    const parts = [batchPart(calls[start]!, 0, marker, prefixes[start])];
+    let length = parts[0]!.length;
+    while (start + parts.length < calls.length) {
+      const next = batchPart(calls[start + parts.length]!, parts.length, marker, prefixes[start + parts.length]);
+      if (length + 2 + next.length > MAX_BATCH_CHARS) break;
+      parts.push(next);
+      length += 2 + next.length;
+    }
+    const end = start + parts.length;
     const chunk = calls.slice(start, end);
     const timeoutMs = chunk.reduce((sum, c) => sum + c.timeoutMs, BATCH_GRACE_MS);
-    const r = await t.exec(['sh', '-c', batchScript(chunk, marker, prefixes.slice(start, end))], { timeoutMs, asLoginUser: true, ...(signal ? { signal } : {}) });
+    const r = await t.exec(['sh', '-c', parts.join('; ')], { timeoutMs, asLoginUser: true, ...(signal ? { signal } : {}) });
     const got = parseBatch(r.stdout, r.stderr, chunk.length, marker);
     // sudo's own refusal is not the tool's answer: from that call on, each is made alone (and says so).
     const refused = got.findIndex((x, i) => x !== undefined && prefixes[start + i]!.length > 0 && sudoRefusal(x.code, x.stderr) !== undefined);
