@@ -253,7 +253,7 @@ class HccnCaller {
   }
 
   /** One call with busy retries: backoff from 0.2 s doubling to 2 s, with jitter, within the budget. */
-  async call(argv: string[], timeoutMs: number): Promise<{ r: ExecResult; c: HccnOutcome } | Outcome<never>> {
+  async call(argv: readonly string[], timeoutMs: number): Promise<{ r: ExecResult; c: HccnOutcome } | Outcome<never>> {
     const budget = this.opts.busyBudgetMs ?? DEFAULT_BUSY_BUDGET_MS;
     const start = Date.now();
     let delay = 200;
@@ -334,7 +334,7 @@ class HccnCaller {
   }
 
   npuSmiCall(): BatchCall {
-    return { argv: [this.node.tools.npuSmi, 'info'], timeoutMs: this.timeout(NPU_SMI_TIMEOUT_MS) };
+    return { argv: npuSmiInfo(this.node.tools.npuSmi), timeoutMs: this.timeout(NPU_SMI_TIMEOUT_MS) };
   }
 
   /** A get: classify, then parse; `onError` may turn a known error into a value (no IP → null). */
@@ -342,7 +342,8 @@ class HccnCaller {
     npu: number, cmd: HccnGetCommand, parse: (stdout: string, stderr: string) => ParseResult<T>,
     onError?: (c: Extract<HccnOutcome, { kind: 'error' }>) => Outcome<T> | undefined,
   ): Promise<Outcome<T>> {
-    const res = await this.call(hccnGet(this.node.tools.hccnTool, npu, cmd), this.timeout(HCCN_TIMEOUT_MS[cmd]));
+    const { argv, timeoutMs } = this.getCall(npu, cmd);
+    const res = await this.call(argv, timeoutMs);
     if (!('r' in res)) return res;
     const { r, c } = res;
     if (c.kind === 'error') {
@@ -403,8 +404,8 @@ class HccnCaller {
   }
 
   async npuSmi(): Promise<Outcome<NpuSmiFacts>> {
-    const argv = npuSmiInfo(this.node.tools.npuSmi);
-    const res = await this.call(argv, this.timeout(NPU_SMI_TIMEOUT_MS));
+    const { argv, timeoutMs } = this.npuSmiCall();
+    const res = await this.call(argv, timeoutMs);
     if (!('r' in res)) return res;
     const { r } = res;
     const err = npuSmiErrorText(r.stdout, r.stderr);
@@ -454,7 +455,8 @@ class HccnCaller {
   }
 
   async ping(npu: number, address: string): Promise<Outcome<PingFacts>> {
-    const res = await this.call(hccnPing(this.node.tools.hccnTool, npu, address), this.timeout(HCCN_TIMEOUT_MS.ping));
+    const { argv, timeoutMs } = this.pingCall(npu, address);
+    const res = await this.call(argv, timeoutMs);
     if (!('r' in res)) return res;
     const { r, c } = res;
     // A ping with loss exits 1 but still prints its probes and summary (§2.10): judge from stdout.
