@@ -314,7 +314,7 @@ export class SshTransport implements Transport {
   }
 
   async callPrefix(argv: readonly string[]): Promise<readonly string[] | undefined> {
-    const become = needsRoot(argv) ? await this.#becomeMode() : undefined;
+    const become = await this.#becomeFor(argv);
     if (become === undefined) return [];
     return become === 'nopasswd' ? sudoPrefix(become) : undefined;
   }
@@ -410,6 +410,11 @@ export class SshTransport implements Transport {
   }
 
   /** undefined when the login user is root (no ssh.become); else how sudo is asked (probed once). */
+  /** How this call runs as root (become.ts decides which calls need it); undefined: as the login user. */
+  async #becomeFor(argv: readonly string[]): Promise<BecomeMode | undefined> {
+    return needsRoot(argv) ? await this.#becomeMode() : undefined;
+  }
+
   async #becomeMode(): Promise<BecomeMode | undefined> {
     if (this.endpoint.become !== 'sudo') return undefined;
     this.#become ??= this.#probeBecome().catch((err: unknown) => {
@@ -518,7 +523,7 @@ export class SshTransport implements Transport {
 
   /** `asIs`: run argv without sudo (the sudo probe itself). */
   async #run(argv: readonly string[], opts: ExecOptions, sink: Sink, asIs = false): Promise<ExecResult> {
-    const become = asIs || !needsRoot(argv) ? undefined : await this.#becomeMode();
+    const become = asIs ? undefined : await this.#becomeFor(argv);
     const result = await this.#runLine(argv, opts, sink, become);
     if (become !== undefined) {
       // sudo's own refusal (exit 1 and its words on stderr) is not the command's answer.
