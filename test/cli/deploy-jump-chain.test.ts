@@ -3,10 +3,11 @@
  * the simulation are the hops, node3 (master) and node4 the cluster. Each simulated sshd counts the
  * `direct-tcpip` channels it opened, which is how these tests see the route taken.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { r1DeploymentYaml, r1Parallel, startDemoCluster, type DemoCluster } from '../../src/demo/cluster.js';
+import type { DemoCluster } from '../../src/demo/cluster.js';
+import { startJumpCluster } from '../support/jump-cluster.js';
 import { runInProcess } from '../support/in-process.js';
 import { commands } from '../support/commands.js';
 
@@ -27,16 +28,7 @@ describe('a cluster behind a chain of two jump hosts', () => {
   const httpForwards = (): number => cluster.sim.forwards('node3').get(`${MASTER}:1025`) ?? 0;
 
   beforeAll(async () => {
-    cluster = await startDemoCluster({ nodes: 4, subnet: SUBNET });
-    const inventory = await readFile(cluster.inventoryPath, 'utf8');
-    await writeFile(
-      cluster.inventoryPath,
-      inventory
-        .replace('ssh:\n', `ssh:\n  jumpHost: "${CHAIN}"\n`)
-        .replace(`  - name: node1\n    host: ${HOP1}\n`, '')
-        .replace(`  - name: node2\n    host: ${HOP2}\n`, ''),
-    );
-    await writeFile(cluster.deploymentPath, r1DeploymentYaml({ parallel: r1Parallel(2) }));
+    cluster = await startJumpCluster({ nodes: 4, subnet: SUBNET, hops: ['node1', 'node2'], jumpHost: `"${CHAIN}"` });
   });
   afterAll(async () => {
     await cluster?.stop();

@@ -3,10 +3,11 @@
  * ports (readiness, status, chat, bench) go over the master's SSH connection as `ssh -L` would. The
  * simulated sshd counts its `direct-tcpip` channels, which is how these tests see the route taken.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { r1DeploymentYaml, r1Parallel, startDemoCluster, type DemoCluster } from '../../src/demo/cluster.js';
+import type { DemoCluster } from '../../src/demo/cluster.js';
+import { startJumpCluster } from '../support/jump-cluster.js';
 import { runInProcess } from '../support/in-process.js';
 import { commands } from '../support/commands.js';
 
@@ -26,15 +27,7 @@ describe('a cluster behind a jump host', () => {
 
   beforeAll(async () => {
     // Three simulated machines: node1 and node2 are the cluster, node3 plays the bastion.
-    cluster = await startDemoCluster({ nodes: 3, subnet: SUBNET });
-    const inventory = await readFile(cluster.inventoryPath, 'utf8');
-    await writeFile(
-      cluster.inventoryPath,
-      inventory
-        .replace('ssh:\n', `ssh:\n  jumpHost: root@${BASTION}:2222\n`)
-        .replace(`  - name: node3\n    host: ${BASTION}\n`, ''),
-    );
-    await writeFile(cluster.deploymentPath, r1DeploymentYaml({ parallel: r1Parallel(2) }));
+    cluster = await startJumpCluster({ nodes: 3, subnet: SUBNET, hops: ['node3'], jumpHost: `root@${BASTION}:2222` });
   });
   afterAll(async () => {
     await cluster?.stop();
