@@ -13,9 +13,15 @@ import type { RenderInput } from '../mindie/render-input.js';
  * The IPv4 address a node serves on: the inventory's `address:` when given, else its host/HostName
  * when it is an IP, else its DNS answer (the first, as the system resolver orders them).
  */
-export async function nodeAddress(node: ResolvedNode): Promise<string> {
+/** The node's address when known without a lookup: the inventory's `address`, or a host that is an IPv4 address. */
+export function knownNodeAddress(node: ResolvedNode): string | undefined {
   if (node.address !== undefined) return node.address;
-  if (isIP(node.hostname) === 4) return node.hostname;
+  return isIP(node.hostname) === 4 ? node.hostname : undefined;
+}
+
+export async function nodeAddress(node: ResolvedNode): Promise<string> {
+  const known = knownNodeAddress(node);
+  if (known !== undefined) return known;
   try {
     const r = await lookup(node.hostname, { family: 4 });
     return r.address;

@@ -120,6 +120,8 @@ export async function runBatch(t: Transport, calls: readonly BatchCall[], signal
     const timeoutMs = chunk.reduce((sum, c) => sum + c.timeoutMs, BATCH_GRACE_MS);
     const r = await t.exec(['sh', '-c', parts.join('; ')], { timeoutMs, asLoginUser: true, ...(signal ? { signal } : {}) });
     const got = parseBatch(r.stdout, r.stderr, chunk.length, marker);
+    // A call its bound stopped ran for that bound, as a single call's result would say.
+    got.forEach((x, i) => { if (x?.timedOut) x.durationMs = chunk[i]!.timeoutMs; });
     // sudo's own refusal is not the tool's answer: from that call on, each is made alone (and says so).
     const refused = got.findIndex((x, i) => x !== undefined && prefixes[start + i]!.length > 0 && sudoRefusal(x.code, x.stderr) !== undefined);
     if (refused >= 0) got.fill(undefined, refused);

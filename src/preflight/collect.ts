@@ -491,6 +491,19 @@ class HccnCaller {
   }
 }
 
+/**
+ * The reads of readFiles that every preflight makes whatever the node answers, spelled as readFiles
+ * execs them: read-ahead.ts fetches them as one batch (the driver's version.info at its default place).
+ */
+export function sideReadCalls(node: Pick<PreflightNode, 'tools'>): BatchCall[] {
+  return [
+    { argv: ['cat', ASCEND_INSTALL_INFO_PATH], timeoutMs: READ_TIMEOUT_MS },
+    { argv: ['cat', driverVersionInfoPath(DEFAULT_INSTALL_PATH)], timeoutMs: READ_TIMEOUT_MS },
+    { argv: ['cat', HCCN_CONF_PATH], timeoutMs: READ_TIMEOUT_MS },
+    { argv: runtimeFor(node.tools.containerRuntime).version(), timeoutMs: RUNTIME_TIMEOUT_MS },
+  ];
+}
+
 /** Reads that do not use the device channel: driver version, hccn.conf, runtime, image, weights, ports. */
 async function readFiles(t: Transport, node: PreflightNode, opts: CollectOptions, facts: NodeFacts): Promise<void> {
   const tasks: Promise<void>[] = [];

@@ -17,6 +17,7 @@ import { PassThrough } from 'node:stream';
 import type { ExecResult, Transport } from '../remote/transport.js';
 import { RemoteError } from '../remote/transport.js';
 import type { PreflightNode } from './node.js';
+import type { BatchCall } from './batch.js';
 import type { AddressFacts, Outcome, ReachFacts } from './facts.js';
 import { CONNECT_WAIT_S, LISTEN_LIFE_S, connectArgv, listenArgv, parseProbeLine, parseProbeOutput } from './reach-probe.js';
 
@@ -107,16 +108,22 @@ export async function collectNetwork(opts: NetworkOptions): Promise<Map<string, 
   return out;
 }
 
+/** The `address` check's reads of a node whose rendered address is `address` (also read ahead, read-ahead.ts). */
+export function addressReadCalls(address: string): [addrShow: BatchCall, routeGet: BatchCall] {
+  return [
+    { argv: ['ip', '-o', 'addr', 'show'], timeoutMs: READ_TIMEOUT_MS },
+    { argv: ['ip', 'route', 'get', address], timeoutMs: READ_TIMEOUT_MS },
+  ];
+}
+
 async function collectAddress(t: Transport, rendered: Outcome<string> | undefined, signal: AbortSignal | undefined): Promise<Outcome<AddressFacts>> {
   if (!rendered) return { kind: 'skipped', why: 'no address rendered' };
   if (rendered.kind !== 'ok') return rendered;
   const address = rendered.value;
   const opts = { timeoutMs: READ_TIMEOUT_MS, ...(signal ? { signal } : {}) };
   try {
-    const [addr, route] = await Promise.all([
-      t.exec(['ip', '-o', 'addr', 'show'], opts),
-      t.exec(['ip', 'route', 'get', address], opts),
-    ]);
+    const [addrShow, routeGet] = addressReadCalls(address);
+    const [addr, route] = await Promise.all([t.exec(addrShow.argv, opts), t.exec(routeGet.argv, opts)]);
     if (addr.code === 127) {
       return { kind: 'error', message: 'ip is not installed', reason: 'not-found', exitCode: 127,
         hint: `install iproute2 on ${t.target.name}, or check by hand that ${address} is one of its addresses (ip -o addr)` };

@@ -3,14 +3,15 @@
  */
 import type { Inventory, ResolvedNode } from '../config/inventory.js';
 import type { Deployment } from '../config/deployment.js';
-import type { TransportPool } from '../remote/transport.js';
+import type { Transport, TransportPool } from '../remote/transport.js';
 import { compareDriverVersions, imageCannVersion, minDriverForCann } from '../ascend/version-info.js';
-import { collect, fixTls, recheckTls, type PreflightNode, type ProgressEvent } from './collect.js';
+import { collect, fixTls, recheckTls, sideReadCalls, type PreflightNode, type ProgressEvent } from './collect.js';
 import type { NodeFacts, JudgeContext } from './facts.js';
 import type { Finding } from './finding.js';
 import { judge } from './judge.js';
-import { collectNetwork, hcclPorts, type NetworkOptions } from './network.js';
-import { nodeAddress } from '../deploy/plan.js';
+import { addressReadCalls, collectNetwork, hcclPorts, type NetworkOptions } from './network.js';
+import { knownNodeAddress, nodeAddress } from '../deploy/plan.js';
+import { ReadAhead } from './read-ahead.js';
 import type { Outcome } from './facts.js';
 import type { PingPlanMode } from './ping-plan.js';
 
@@ -36,17 +37,26 @@ export interface PreflightResult {
   fixed: { node: string; npu: number; ok: boolean; message?: string }[];
 }
 
-export function preflightNodes(nodes: readonly ResolvedNode[], pool: TransportPool): PreflightNode[] {
-  return nodes.map((n) => ({
-    name: n.name,
-    address: n.hostname,
-    tools: n.tools,
-    transport: async () => {
-      const t = pool.transport(n);
-      await t.connect();
-      return t;
-    },
-  }));
+/**
+ * Preflight's view of the nodes. With `readAhead`, a node's transport is wrapped once, on its first
+ * connection, in a ReadAhead of those calls (read-ahead.ts); every caller of transport() gets that one.
+ */
+export function preflightNodes(
+  nodes: readonly ResolvedNode[], pool: TransportPool, readAhead?: (n: ResolvedNode) => (t: Transport) => ReadAhead,
+): PreflightNode[] {
+  return nodes.map((n) => {
+    let wrapped: ReadAhead | undefined;
+    return {
+      name: n.name,
+      address: n.hostname,
+      tools: n.tools,
+      transport: async () => {
+        const t = pool.transport(n);
+        await t.connect();
+        return readAhead ? (wrapped ??= readAhead(n)(t)) : t;
+      },
+    };
+  });
 }
 
 /** The driver the deployment's image needs (contract: CANN 8.2.RC1 ⇒ 25.2), else checks.minDriver. */
@@ -61,7 +71,13 @@ export function requiredDriver(inventory: Inventory, deployment?: Deployment): J
 
 export async function runPreflight(opts: PreflightOptions): Promise<PreflightResult> {
   const { inventory, deployment } = opts;
-  const nodes = preflightNodes(inventory.nodes, opts.pool);
+  const readingAhead: ReadAhead[] = [];
+  const nodes = preflightNodes(inventory.nodes, opts.pool, (n) => (t) => {
+    const address = knownNodeAddress(n);
+    const ahead = new ReadAhead(t, [...sideReadCalls(n), ...(address === undefined ? [] : addressReadCalls(address))], opts.signal);
+    readingAhead.push(ahead);
+    return ahead;
+  });
   const base = {
     npusPerNode: inventory.npusPerNode,
     ...(inventory.npusPerNodeGiven ? {} : { detectDevices: true }),
@@ -79,6 +95,7 @@ export async function runPreflight(opts: PreflightOptions): Promise<PreflightRes
   const network = (async () => collectNetwork({ ...await networkOptions(opts, nodes),
     portsRead: (n: string) => portsRead.get(n)?.promise ?? Promise.resolve() }))();
   const [facts, net] = await Promise.all([collecting, network]);
+  for (const a of readingAhead) a.forget();
   for (const f of facts) {
     const extra = net.get(f.node);
     if (extra?.address) f.address = extra.address;

@@ -85,6 +85,23 @@ describe('parseBatch', () => {
   });
 });
 
+describe('runBatch', () => {
+  it('says a call stopped by its bound ran for that bound, as a single call would (not 0 s)', async () => {
+    const t = {
+      target: { name: 'n1', host: '127.0.0.1' }, stream: async () => { throw new Error('unused'); },
+      upload: async () => undefined, close: async () => undefined,
+      exec: async (argv: readonly string[]) => {
+        const marker = /(ascendctl-batch-[0-9a-f]+)/.exec(argv[2]!)![1]!;
+        return { stdout: `\n${marker} 0\n\n${marker} 0 0\n\n${marker} 1\n\n${marker} 1 124\n`, stderr: `\n${marker} 0\n\n${marker} 1\n`,
+          code: 0, timedOut: false, durationMs: 1 };
+      },
+    };
+    const r = await runBatch(t, [{ argv: ['cat', '/etc/hccn.conf'], timeoutMs: 5_000 }, { argv: ['ip', '-o', 'addr'], timeoutMs: 7_000 }]);
+    expect(r[0]).toMatchObject({ code: 0, timedOut: false });
+    expect(r[1]).toMatchObject({ code: 124, timedOut: true, durationMs: 7_000 });
+  });
+});
+
 describe('batches over SSH against simulated nodes', () => {
   let cluster: DemoCluster;
   let pool: SshPool;
