@@ -5,19 +5,19 @@
  * loopback sockets, with the nodes' firewall faults applied. Any other python3 use is refused.
  */
 import net from 'node:net';
-import type { ArgvContext } from './argv-context.js';
+import { fail, type ArgvContext } from './shell-builtins.js';
 import { firewallVerdict, networkOf, ownAddresses } from './firewall.js';
 import type { SimIo } from './types.js';
 
 const PROBE_MARKER = '# ascendctl reach probe v1';
 const TAG = 'ascendctl-reach';
 
+/** `ip -o addr show` and `ip route get ADDR`, in iproute2's output format. */
 async function ip(sh: ArgvContext, args: string[], io: SimIo): Promise<number> {
-  const words = args.filter((a) => !/^-(o|oneline|4|6)$/.test(a));
   const node = sh.node;
-  const [obj, verb, target] = words;
-  if (obj !== undefined && /^a(d(d(r(e(s(s)?)?)?)?)?)?$/.test(obj) && (verb === undefined || verb === 'show' || verb === 'list')) {
-    const prefix = node.host.split('.').slice(0, 3).join('.');
+  const prefix = node.host.split('.').slice(0, 3).join('.');
+  const form = args.join(' ');
+  if (form === '-o addr show') {
     await io.stdout([
       '1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever',
       `2: eth0    inet ${node.host}/24 brd ${prefix}.255 scope global eth0\\       valid_lft forever preferred_lft forever`,
@@ -25,37 +25,27 @@ async function ip(sh: ArgvContext, args: string[], io: SimIo): Promise<number> {
     ].join('\n'));
     return 0;
   }
-  if (obj !== undefined && /^r(o(u(t(e)?)?)?)?$/.test(obj) && verb === 'get' && target !== undefined) {
-    if (net.isIP(target) !== 4) {
-      await io.stderr(`Error: any valid prefix is expected rather than "${target}".\n`);
-      return 1;
-    }
-    if (ownAddresses(node).includes(target)) {
-      await io.stdout(`local ${target} dev lo table local src ${target} uid 0 \n    cache <local> \n`);
-    } else {
-      const gw = `${node.host.split('.').slice(0, 3).join('.')}.254`;
-      await io.stdout(`${target} via ${gw} dev eth0 src ${node.host} uid 0 \n    cache \n`);
-    }
-    return 0;
+  const target = args[2];
+  if (args[0] !== 'route' || args[1] !== 'get' || target === undefined || args.length > 3) {
+    const what = args.find((a) => !a.startsWith('-')) ?? '';
+    if (what !== 'addr' && what !== 'route') return fail(io, `Object "${what}" is unknown, try "ip help".`);
+    return fail(io, 'ip (simulated): the node answers `ip -o addr show` and `ip route get ADDR` only');
   }
-  await io.stderr(`Object "${obj ?? ''}" is unknown, try "ip help".\n`);
-  return 255;
+  if (net.isIP(target) !== 4) return fail(io, `Error: any valid prefix is expected rather than "${target}".`);
+  if (ownAddresses(node).includes(target)) await io.stdout(`local ${target} dev lo table local src ${target} uid 0 \n    cache <local> \n`);
+  else await io.stdout(`${target} via ${prefix}.254 dev eth0 src ${node.host} uid 0 \n    cache \n`);
+  return 0;
 }
 
 async function python3(sh: ArgvContext, args: string[], io: SimIo): Promise<number> {
-  if (sh.node.faults.some((f) => f.kind === 'no-python3')) {
-    await io.stderr('sh: 1: python3: not found\n');
-    return 127;
-  }
+  if (sh.node.faultsOf('no-python3').length > 0) return fail(io, 'sh: 1: python3: not found', 127);
   if (args[0] !== '-c' || !(args[1] ?? '').includes(PROBE_MARKER)) {
-    await io.stderr('python3 (simulated): only ascendctl\'s reach probe (python3 -c SCRIPT listen|connect …) runs on this node\n');
-    return 2;
+    return fail(io, 'python3 (simulated): only ascendctl\'s reach probe (python3 -c SCRIPT listen|connect …) runs on this node', 2);
   }
   const [mode, a1 = '', a2 = '', ...rest] = args.slice(2);
   if (mode === 'listen') return listen(sh, a1, Number(a2), rest.map(Number), io);
   if (mode === 'connect') return connect(sh, a1, Number(a2), rest, io);
-  await io.stderr(`Traceback (most recent call last):\nIndexError: list index out of range\n`);
-  return 1;
+  return fail(io, 'Traceback (most recent call last):\nIndexError: list index out of range');
 }
 
 const out = (io: SimIo, ...words: (string | number)[]): Promise<void> => io.stdout(`${[TAG, ...words].join(' ')}\n`);

@@ -1,24 +1,32 @@
 /**
  * The login shell of a simulated node, reduced to what an SSH client of ascendctl's kind sends: a list
  * of simple commands, each an argv written as src/remote/quote.ts writes words (bare safe words,
- * POSIX single quotes, `'\''`, and `"$?"` for the last status), separated by `;` or newlines, a command optionally sending its output to
- * stderr with `>&2` — the frame `printf '%s\n' M; printf '%s\n' M >&2; <argv>` (docs/architecture.md).
+ * POSIX single quotes, `'\''`, and `"$?"` for the last status), separated by `;` or newlines, a command
+ * optionally sending its output to stderr with `>&2` — the frame `printf '%s\n' M; printf '%s\n' M >&2;
+ * <argv>` (docs/architecture.md).
  * Each argv runs through one table, program name → handler: the coreutils of shell-builtins.ts
  * (`timeout` and `sudo` are wrappers that run the rest of their argv through the same table, `sh -c`
- * runs its string as another such line) and the
- * node's registered programs (hccn_tool, npu-smi, docker, …) by path or through PATH. There is no
- * interpreter (only the operator's `for i in 0 1 …; do …; done` is unrolled, see unrollLoops): no variables, pipes, `&&`, globs or redirections to files. A program the table does not
+ * runs its string as another such line), `find` (shell-find.ts), `ip` and `python3` (shell-network.ts),
+ * and the node's registered programs (hccn_tool, npu-smi, docker, …) by path or through PATH. There is no
+ * interpreter (only the operator's `for i in 0 1 …; do …; done` is unrolled, see unrollLoops): no
+ * variables, pipes, `&&`, globs or redirections to files. A program the table does not
  * know fails as dash reports it (`sh: 1: X: not found`, 127); a command line beyond these words fails
  * loudly as a syntax error (`sh: 1: Syntax error: …`, 2), so a test can never pass on shell the real
  * node would read differently.
  */
 import { posix } from 'node:path';
 import type { SimNode } from './ascend-node.js';
-import type { ArgvContext } from './argv-context.js';
-import { BUILTINS } from './shell-builtins.js';
+import { BUILTINS, type ArgvContext, type Builtin } from './shell-builtins.js';
+import { find } from './shell-find.js';
+import { NETWORK_BUILTINS } from './shell-network.js';
 import type { SimIo } from './types.js';
 
-export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** The program table's own commands: coreutils, `find`, and `ip`/`python3` (shell-network.ts). */
+const TABLE: Record<string, Builtin> = { ...BUILTINS, find, ...NETWORK_BUILTINS };
+
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** Where the coreutils of the table live on a node, for a call by absolute path (`/usr/bin/cat`). */
+const BIN_DIRS = ['/bin', '/usr/bin', '/sbin', '/usr/sbin'];
 
 export class ShellSyntaxError extends Error {
   override name = 'ShellSyntaxError';
@@ -152,33 +160,23 @@ export class Shell implements ArgvContext {
       ...io, env: { PATH: DEFAULT_PATH, HOME: '/root', USER: 'root', LOGNAME: 'root', HOSTNAME: this.node.name, ...io.env },
     };
     if (!name.includes('/')) {
-      const builtin = BUILTINS[name];
+      const builtin = TABLE[name];
       if (builtin) return builtin(this, args, childIo);
-      const program = this.lookup(name);
+      const program = DEFAULT_PATH.split(':').map((dir) => this.node.programAt(posix.join(dir, name))).find(Boolean);
       if (program) return this.node.run(program, args, childIo);
     } else {
       const path = this.resolvePath(name);
       const program = this.node.programAt(path);
       if (program) return this.node.run(program, args, childIo);
-      const builtin = BUILTINS[posix.basename(path)];
-      if (builtin && ['/bin', '/usr/bin', '/sbin', '/usr/sbin'].includes(posix.dirname(path))) return builtin(this, args, childIo);
-      const st = await this.node.fs.stat(path);
-      if (st && !st.isDirectory) {
+      const builtin = BIN_DIRS.includes(posix.dirname(path)) ? TABLE[posix.basename(path)] : undefined;
+      if (builtin) return builtin(this, args, childIo);
+      if ((await this.node.fs.stat(path))?.isDirectory === false) {
         await io.stderr(`sh: 1: ${name}: Permission denied\n`);
         return 126;
       }
     }
     await io.stderr(`sh: 1: ${name}: not found\n`);
     return 127;
-  }
-
-  /** The registered program `name` resolves to through PATH, if any. */
-  lookup(name: string): string | undefined {
-    for (const dir of DEFAULT_PATH.split(':')) {
-      const program = this.node.programAt(posix.join(dir, name));
-      if (program) return program;
-    }
-    return undefined;
   }
 }
 
