@@ -19,67 +19,72 @@ export interface ArgvContext {
   readonly node: SimNode;
   /** An absolute path for `p`, relative ones against the login directory. */
   resolvePath(p: string): string;
-  /** Run another argv through the table (`timeout`, `sudo`, `find -exec`). */
+  /** Run another argv through the table (`timeout`, `sudo`, `find -exec`), or a command line (`sh -c`). */
   exec(argv: string[], io: SimIo): Promise<number>;
-  /** Run a command line of simple commands (`sh -c`), as the login shell does. */
   run(line: string, io: SimIo): Promise<number>;
 }
 
 export type Builtin = (sh: ArgvContext, args: string[], io: SimIo) => Promise<number>;
 
-/** Write one line to standard error and return `status`. */
-export async function fail(io: SimIo, text: string, status = 1): Promise<number> {
-  await io.stderr(`${text}\n`);
-  return status;
-}
-
-function reason(e: unknown): string {
-  switch (errorCode(e)) {
-    case 'ENOENT': return 'No such file or directory';
-    case 'EISDIR': return 'Is a directory';
-    case 'EACCES': return 'Permission denied';
-    case 'EEXIST': return 'File exists';
-    case 'ENOTDIR': return 'Not a directory';
-    default: return e instanceof Error ? e.message : String(e);
+/** A command's refusal to run: the table prints the message on standard error and exits with `status`. */
+export class Refusal extends Error {
+  constructor(message: string, readonly status = 1) {
+    super(message);
   }
 }
 
-interface Options {
-  opts: Map<string, string>;
-  rest: string[];
+/** Report an error that does not stop the command (one file of several); resolves with status 1. */
+export async function fail(io: SimIo, text: string): Promise<number> {
+  await io.stderr(`${text}\n`);
+  return 1;
 }
+
+const tryHelp = (tool: string): string => `\nTry '${tool} --help' for more information.`;
+
+const REASONS: Record<string, string> = {
+  ENOENT: 'No such file or directory', EISDIR: 'Is a directory', EACCES: 'Permission denied',
+  EEXIST: 'File exists', ENOTDIR: 'Not a directory',
+};
+const reason = (e: unknown): string => REASONS[errorCode(e) ?? ''] ?? (e instanceof Error ? e.message : String(e));
 
 /**
  * getopt(3) over `spec` (`"pm:"`: `-p`, and `-m` with a value), options before the operands; any other
- * option is refused as coreutils refuses it (status `status`), and undefined returned.
+ * option is refused as coreutils refuses it.
  */
-async function getopt(name: string, args: string[], spec: string, io: SimIo, status = 1): Promise<Options | undefined> {
+function getopt(tool: string, args: string[], spec: string, status = 1): { opts: Map<string, string>; rest: string[] } {
   const opts = new Map<string, string>();
   let i = 0;
-  for (; i < args.length; i++) {
+  for (; i < args.length && /^-./.test(args[i]!); i++) {
     const a = args[i]!;
-    if (a === '--') { i++; break; }
-    if (!a.startsWith('-') || a === '-') break;
-    const tryHelp = `\nTry '${name} --help' for more information.`;
-    if (a.startsWith('--')) return void (await fail(io, `${name}: unrecognized option '${a}'${tryHelp}`, status));
+    if (a === '--') return { opts, rest: args.slice(i + 1) };
+    if (a.startsWith('--')) throw new Refusal(`${tool}: unrecognized option '${a}'${tryHelp(tool)}`, status);
     for (let j = 1; j < a.length; j++) {
-      const c = a[j]!;
-      const at = c === ':' ? -1 : spec.indexOf(c);
-      if (at < 0) return void (await fail(io, `${name}: invalid option -- '${c}'${tryHelp}`, status));
-      if (spec[at + 1] !== ':') { opts.set(c, ''); continue; }
+      const at = a[j] === ':' ? -1 : spec.indexOf(a[j]!);
+      if (at < 0) throw new Refusal(`${tool}: invalid option -- '${a[j]}'${tryHelp(tool)}`, status);
+      if (spec[at + 1] !== ':') {
+        opts.set(a[j]!, '');
+        continue;
+      }
       const value = a.slice(j + 1) || args[++i];
-      if (value === undefined) return void (await fail(io, `${name}: option requires an argument -- '${c}'${tryHelp}`, status));
-      opts.set(c, value);
+      if (value === undefined) throw new Refusal(`${tool}: option requires an argument -- '${a[j]}'${tryHelp(tool)}`, status);
+      opts.set(a[j]!, value);
       break;
     }
   }
   return { opts, rest: args.slice(i) };
 }
 
-/** An octal mode (`750`): what ascendctl's `mkdir -m` and `install -m` pass. */
-function parseMode(text: string): number | undefined {
-  return /^[0-7]{1,4}$/.test(text) ? parseInt(text, 8) : undefined;
+/** FORMAT with each `%c` taken from `fields`; a directive not among them is refused. */
+function expand(tool: string, format: string, fields: Record<string, string>): string {
+  return format.replace(/%(.?)/gs, (directive, c: string) => {
+    const value = { ...fields, '%': '%' }[c];
+    if (value === undefined) throw new Refusal(`${tool}: ${directive}: directive not simulated (${Object.keys(fields).join(' ')})`);
+    return value;
+  });
 }
+
+/** An octal mode (`750`): what ascendctl's `mkdir -m` and `install -m` pass. */
+const parseMode = (text: string): number | undefined => (/^[0-7]{1,4}$/.test(text) ? parseInt(text, 8) : undefined);
 
 /** Seconds as coreutils reads them (`15`, `0.5`, `2s`, `1m`, `1h`, `1d`) → ms. */
 function parseDuration(text: string): number | undefined {
@@ -88,68 +93,61 @@ function parseDuration(text: string): number | undefined {
 }
 
 /** dash's printf for `%s`, `%d`, `%%` and `\n`, `\t`, `\\`; the format repeats while arguments remain. */
-async function printf(_sh: ArgvContext, args: string[], io: SimIo): Promise<number> {
-  const [format, ...rest] = args;
-  if (format === undefined) return fail(io, 'sh: 1: printf: usage: printf format [arg ...]', 2);
+async function printf(_sh: ArgvContext, [format, ...args]: string[], io: SimIo): Promise<number> {
+  if (format === undefined) throw new Refusal('sh: 1: printf: usage: printf format [arg ...]', 2);
   const bad = /%([^sd%]|$)/.exec(format.replaceAll('%%', ''));
-  if (bad) return fail(io, `sh: 1: printf: ${bad[0]}: invalid directive`, 2);
+  if (bad) throw new Refusal(`sh: 1: printf: ${bad[0]}: invalid directive`, 2);
   const ESC: Record<string, string> = { n: '\n', t: '\t', '\\': '\\' };
   let out = '';
   let k = 0;
   do {
     const startK = k;
     out += format.replace(/\\([nt\\])|%([sd%])/g, (_, esc: string | undefined, conv: string | undefined) => {
-      if (esc !== undefined) return ESC[esc]!;
-      if (conv === '%') return '%';
-      const arg = rest[k++] ?? '';
+      if (esc !== undefined || conv === '%') return ESC[esc ?? ''] ?? '%';
+      const arg = args[k++] ?? '';
       return conv === 'd' ? String(Number.parseInt(arg, 10) || 0) : arg;
     });
     if (k === startK) break;
-  } while (k < rest.length);
+  } while (k < args.length);
   await io.stdout(out);
   return 0;
 }
 
 /** dash's `test`: `-e`/`-f`/`-d` FILE, `S1 = S2`, `S1 != S2`, each optionally negated with `!`. */
-async function test(sh: ArgvContext, args: string[], io: SimIo): Promise<number> {
+async function test(sh: ArgvContext, args: string[]): Promise<number> {
   const negate = args[0] === '!';
-  const [a = '', b, c] = negate ? args.slice(1) : args;
-  let result: boolean;
-  if (b === undefined) result = a !== '';
-  else if (c === undefined && /^-[efd]$/.test(a)) {
+  const [a = '', b, c, extra] = negate ? args.slice(1) : args;
+  let result = a !== '';
+  if (c === undefined && b !== undefined && /^-[efd]$/.test(a)) {
     const st = await sh.node.fs.stat(sh.resolvePath(b));
     result = st !== undefined && (a === '-e' || (a === '-d' ? st.isDirectory : st.isFile));
-  } else if (c !== undefined && (b === '=' || b === '!=') && args.length === (negate ? 4 : 3)) result = (a === c) === (b === '=');
-  else return fail(io, `sh: 1: test: ${c === undefined ? a : b}: unexpected operator`, 2);
+  } else if (c !== undefined && extra === undefined && (b === '=' || b === '!=')) result = (a === c) === (b === '=');
+  else if (b !== undefined) throw new Refusal(`sh: 1: test: ${c === undefined ? a : b}: unexpected operator`, 2);
   return result !== negate ? 0 : 1;
 }
 
 /** `timeout [-k KILL] N argv`: 124 when N expired, 137 when the program outlived KILL after that. */
 async function timeout(sh: ArgvContext, args: string[], io: SimIo): Promise<number> {
-  const o = await getopt('timeout', args, 'k:', io, 125);
-  if (!o) return 125;
-  const [dur = '', ...cmd] = o.rest;
+  const { opts, rest: [dur = '', ...cmd] } = getopt('timeout', args, 'k:', 125);
   const ms = parseDuration(dur);
-  const killAfter = o.opts.has('k') ? parseDuration(o.opts.get('k')!) : undefined;
-  if (ms === undefined || (o.opts.has('k') && killAfter === undefined)) {
-    const bad = ms === undefined ? dur : o.opts.get('k');
-    return fail(io, `timeout: invalid time interval '${bad}'\nTry 'timeout --help' for more information.`, 125);
+  const killAfter = opts.has('k') ? parseDuration(opts.get('k')!) : undefined;
+  if (ms === undefined || (opts.has('k') && killAfter === undefined)) {
+    throw new Refusal(`timeout: invalid time interval '${ms === undefined ? dur : opts.get('k')}'${tryHelp('timeout')}`, 125);
   }
-  if (cmd.length === 0) return fail(io, "timeout: missing operand\nTry 'timeout --help' for more information.", 125);
+  if (cmd.length === 0) throw new Refusal(`timeout: missing operand${tryHelp('timeout')}`, 125);
   const inner = new AbortController();
   let expired = false;
   const timer = ms > 0 ? setTimeout(() => { expired = true; inner.abort(); }, ms) : undefined;
   const run = sh.exec(cmd, { ...io, signal: AbortSignal.any([io.signal, inner.signal]) });
   // After expiry the program gets `killAfter` to finish before SIGKILL (status 137).
   const killed = new Promise<number>((resolve) => {
-    if (killAfter === undefined) return;
-    inner.signal.addEventListener('abort', () => void delay(killAfter).then(() => resolve(137)), { once: true });
+    if (killAfter !== undefined) inner.signal.addEventListener('abort', () => void delay(killAfter).then(() => resolve(137)));
   });
   try {
     const status = await Promise.race([run, killed]);
     return status !== 137 && expired ? 124 : status;
   } finally {
-    if (timer) clearTimeout(timer);
+    clearTimeout(timer);
   }
 }
 
@@ -160,21 +158,19 @@ async function timeout(sh: ArgvContext, args: string[], io: SimIo): Promise<numb
 async function sudo(sh: ArgvContext, args: string[], io: SimIo): Promise<number> {
   const usage = 'usage: sudo [-knS] [-p prompt] [--] command';
   let i = 0;
-  for (; i < args.length && args[i]!.startsWith('-'); i++) {
-    const a = args[i]!;
-    if (a === '--') { i++; break; }
-    if (a === '-p') i++;
-    else if (!/^-[nkS]+$/.test(a)) return fail(io, `sudo: invalid option -- '${a.replace(/^-[nkS]*/, '')[0]}'\n${usage}`);
+  for (; i < args.length && args[i]!.startsWith('-') && args[i - 1] !== '--'; i++) {
+    if (args[i] === '-p') i++;
+    else if (!/^-([nkS]+|-)$/.test(args[i]!)) throw new Refusal(`sudo: invalid option -- '${args[i]!.replace(/^-[nkS]*/, '')[0]}'\n${usage}`);
   }
   const rest = args.slice(i);
-  if (rest.length === 0) return fail(io, usage);
+  if (rest.length === 0) throw new Refusal(usage);
   for (const f of sh.node.faultsOf('sudo-denied')) {
-    if (f.command === undefined) return fail(io, 'sudo: a password is required');
+    if (f.command === undefined) throw new Refusal('sudo: a password is required');
     // Through ascendctl's `timeout -k 5 N cmd …` too: sudo sees timeout, the rule is about the tool.
     const tool = (rest[0] === 'timeout' && rest[1] === '-k' ? rest[4] : rest[0]) ?? '';
     if (tool.split('/').pop() === f.command) {
       const user = io.env['USER'] ?? 'root';
-      return fail(io, `Sorry, user ${user} is not allowed to execute '${rest.join(' ')}' as root on ${sh.node.name}.`);
+      throw new Refusal(`Sorry, user ${user} is not allowed to execute '${rest.join(' ')}' as root on ${sh.node.name}.`);
     }
   }
   return sh.exec(rest, io);
@@ -186,58 +182,39 @@ function fileType(st: SimStat): string {
   return st.size === 0 ? 'regular empty file' : 'regular file';
 }
 
-/** `stat -c FORMAT FILE…` with lstat semantics, the directives %a %u %U %s %F %n. */
+/** `stat -c FORMAT FILE…` with lstat semantics. A simulated node's passwd knows root only (%U UNKNOWN). */
 async function stat(sh: ArgvContext, args: string[], io: SimIo): Promise<number> {
-  const o = await getopt('stat', args, 'c:', io);
-  if (!o) return 1;
-  const fmt = o.opts.get('c');
-  if (fmt === undefined) return fail(io, 'stat: the simulated node prints -c FORMAT only');
-  const bad = /%([^auUsFn%]|$)/.exec(fmt.replaceAll('%%', ''));
-  if (bad) return fail(io, `stat: ${bad[0]}: directive not simulated (%a %u %U %s %F %n)`);
-  if (o.rest.length === 0) return fail(io, "stat: missing operand\nTry 'stat --help' for more information.");
+  const { opts, rest } = getopt('stat', args, 'c:');
+  const format = opts.get('c');
+  if (format === undefined || rest.length === 0) throw new Refusal('stat: the simulated node runs stat -c FORMAT FILE… only');
   let status = 0;
-  for (const p of o.rest) {
+  for (const p of rest) {
     const st = await sh.node.fs.stat(sh.resolvePath(p));
-    if (!st) {
-      status = await fail(io, `stat: cannot statx '${p}': No such file or directory`);
-      continue;
+    if (!st) status = await fail(io, `stat: cannot statx '${p}': No such file or directory`);
+    else {
+      const fields = { a: st.mode.toString(8), u: String(st.uid), U: st.uid === 0 ? 'root' : 'UNKNOWN', s: String(st.size) };
+      await io.stdout(`${expand('stat', format, { ...fields, F: fileType(st), n: p })}\n`);
     }
-    // A simulated node's passwd knows root only; GNU stat prints UNKNOWN for an unnamed uid.
-    const fields: Record<string, string> = {
-      a: st.mode.toString(8), u: String(st.uid), U: st.uid === 0 ? 'root' : 'UNKNOWN',
-      s: String(st.size), F: fileType(st), n: p, '%': '%',
-    };
-    await io.stdout(`${fmt.replace(/%(.)/g, (_, c: string) => fields[c]!)}\n`);
   }
   return status;
 }
 
-/** `install -m MODE SOURCE DEST`: the upload writes /dev/stdin to a temporary name. */
+/** `install -m MODE /dev/stdin DEST`: the upload's write to a temporary name. */
 async function install(sh: ArgvContext, args: string[], io: SimIo): Promise<number> {
-  const o = await getopt('install', args, 'm:', io);
-  if (!o) return 1;
-  const mode = parseMode(o.opts.get('m') ?? '755');
-  if (mode === undefined) return fail(io, `install: invalid mode '${o.opts.get('m')}'`);
-  const [src, dest, extra] = o.rest;
-  if (dest === undefined || extra !== undefined) {
-    const what = dest === undefined ? `missing destination file operand after '${src ?? ''}'` : `extra operand '${extra}'`;
-    return fail(io, `install: ${what}\nTry 'install --help' for more information.`);
+  const { opts, rest: [src, dest, ...extra] } = getopt('install', args, 'm:');
+  const mode = parseMode(opts.get('m') ?? '755');
+  if (mode === undefined) throw new Refusal(`install: invalid mode '${opts.get('m')}'`);
+  if (src !== '/dev/stdin' || dest === undefined || extra.length > 0) {
+    throw new Refusal('install: the simulated node installs /dev/stdin to one file (install -m MODE /dev/stdin DEST)');
   }
-  const fs = sh.node.fs;
-  let data: Buffer;
+  const target = sh.resolvePath(dest);
   try {
-    data = src === '/dev/stdin' ? await readAll(io.stdin) : await fs.readFile(sh.resolvePath(src!));
+    const data = await readAll(io.stdin);
+    await sh.node.fs.rm(target, { force: true });
+    await sh.node.fs.writeFile(target, data, mode);
+    await sh.node.fs.chmod(target, mode);
   } catch (e) {
-    return fail(io, `install: cannot stat '${src}': ${reason(e)}`);
-  }
-  let target = sh.resolvePath(dest);
-  if ((await fs.stat(target))?.isDirectory) target = posix.join(target, posix.basename(src!));
-  try {
-    await fs.rm(target, { force: true });
-    await fs.writeFile(target, data, mode);
-    await fs.chmod(target, mode);
-  } catch (e) {
-    return fail(io, `install: cannot create regular file '${dest}': ${reason(e)}`);
+    throw new Refusal(`install: cannot create regular file '${dest}': ${reason(e)}`);
   }
   return 0;
 }
@@ -248,8 +225,7 @@ export const BUILTINS: Record<string, Builtin> = {
 
   echo: async (_sh, args, io) => {
     const newline = args[0] !== '-n';
-    const text = (newline ? args : args.slice(1)).join(' ');
-    await io.stdout(newline ? `${text}\n` : text);
+    await io.stdout(`${(newline ? args : args.slice(1)).join(' ')}${newline ? '\n' : ''}`);
     return 0;
   },
 
@@ -259,56 +235,46 @@ export const BUILTINS: Record<string, Builtin> = {
   sudo,
 
   /** `sh -c LINE`: the line runs as the login shell's does (shell.ts), nothing more. */
-  sh: async (sh, args, io) => {
-    const [flag, line] = args;
-    if (flag !== '-c') return fail(io, `sh: 0: cannot open ${args.at(-1) ?? ''}: No such file`, 2);
-    return line === undefined ? fail(io, 'sh: 0: -c requires an argument', 2) : sh.run(line, io);
+  sh: async (sh, [flag, line, ...rest], io) => {
+    if (flag !== '-c') throw new Refusal(`sh: 0: cannot open ${rest.at(-1) ?? line ?? flag}: No such file`, 2);
+    if (line === undefined) throw new Refusal('sh: 0: -c requires an argument', 2);
+    return sh.run(line, io);
   },
 
   cat: async (sh, args, io) => {
-    const o = await getopt('cat', args, '', io);
-    if (!o) return 1;
-    if (o.rest.length === 0 && io.stdin) for await (const c of io.stdin) await io.stdout(c);
+    const { rest } = getopt('cat', args, '');
+    if (rest.length === 0 && io.stdin) for await (const c of io.stdin) await io.stdout(c);
     let status = 0;
-    for (const name of o.rest) {
-      try {
-        await io.stdout(await sh.node.fs.readFile(sh.resolvePath(name)));
-      } catch (e) {
+    for (const name of rest) {
+      await sh.node.fs.readFile(sh.resolvePath(name)).then((data) => io.stdout(data), async (e: unknown) => {
         status = await fail(io, `cat: ${name}: ${reason(e)}`);
-      }
+      });
     }
     return status;
   },
 
   /** `date +FORMAT` with %s and %N: preflight's clock read (`date +%s.%N`), on the node's own clock. */
   date: async (sh, args, io) => {
-    const o = await getopt('date', args, '', io);
-    if (!o) return 1;
-    const [format, extra] = o.rest;
-    if (format === undefined || !format.startsWith('+') || extra !== undefined) {
-      return fail(io, format === undefined ? 'date: the simulated node prints date +FORMAT only' : `date: invalid date '${format}'`);
-    }
-    const bad = /%([^sN%]|$)/.exec(format.replaceAll('%%', ''));
-    if (bad) return fail(io, `date: ${bad[0]}: conversion not simulated (%s %N)`);
+    const { rest: [format, ...extra] } = getopt('date', args, '');
+    if (!format?.startsWith('+') || extra.length > 0) throw new Refusal('date: the simulated node runs date +FORMAT only');
     const ms = sh.node.now().getTime();
     // Millisecond clock, nanosecond field: the sub-millisecond digits are zeros.
-    const fields: Record<string, string> = { s: String(Math.floor(ms / 1000)), N: `${String(ms % 1000).padStart(3, '0')}000000`, '%': '%' };
-    await io.stdout(`${format.slice(1).replace(/%(.)/g, (_, c: string) => fields[c]!)}\n`);
+    const fields = { s: String(Math.floor(ms / 1000)), N: `${String(ms % 1000).padStart(3, '0')}000000` };
+    await io.stdout(`${expand('date', format.slice(1), fields)}\n`);
     return 0;
   },
 
   mkdir: async (sh, args, io) => {
-    const o = await getopt('mkdir', args, 'pm:', io);
-    if (!o) return 1;
-    const mode = o.opts.has('m') ? parseMode(o.opts.get('m')!) : undefined;
-    if (o.opts.has('m') && mode === undefined) return fail(io, `mkdir: invalid mode '${o.opts.get('m')}'`);
-    if (o.rest.length === 0) return fail(io, "mkdir: missing operand\nTry 'mkdir --help' for more information.");
+    const { opts, rest } = getopt('mkdir', args, 'pm:');
+    const mode = opts.has('m') ? parseMode(opts.get('m')!) : undefined;
+    if (opts.has('m') && mode === undefined) throw new Refusal(`mkdir: invalid mode '${opts.get('m')}'`);
+    if (rest.length === 0) throw new Refusal(`mkdir: missing operand${tryHelp('mkdir')}`);
     let status = 0;
-    for (const d of o.rest) {
+    for (const d of rest) {
       const path = sh.resolvePath(d);
       try {
         const existed = await sh.node.fs.stat(path);
-        await sh.node.fs.mkdir(path, { recursive: o.opts.has('p'), ...(mode !== undefined ? { mode } : {}) });
+        await sh.node.fs.mkdir(path, { recursive: opts.has('p'), ...(mode !== undefined ? { mode } : {}) });
         if (mode !== undefined && !existed) await sh.node.fs.chmod(path, mode);
       } catch (e) {
         status = await fail(io, `mkdir: cannot create directory '${d}': ${reason(e)}`);
@@ -319,36 +285,27 @@ export const BUILTINS: Record<string, Builtin> = {
 
   install,
 
-  mv: async (sh, args, io) => {
-    const o = await getopt('mv', args, 'f', io);
-    if (!o) return 1;
-    const [src = '', dest, extra] = o.rest;
-    if (dest === undefined) return fail(io, `mv: missing destination file operand after '${src}'`);
-    if (extra !== undefined) return fail(io, `mv: target '${o.rest.at(-1)}': the simulated node moves one file`);
-    const fs = sh.node.fs;
+  mv: async (sh, args) => {
+    const { rest: [src = '', dest, ...extra] } = getopt('mv', args, 'f');
+    if (dest === undefined || extra.length > 0) throw new Refusal('mv: the simulated node runs mv -f SOURCE DEST only');
     const from = sh.resolvePath(src);
-    if (!(await fs.stat(from))) return fail(io, `mv: cannot stat '${src}': No such file or directory`);
-    let to = sh.resolvePath(dest);
-    if ((await fs.stat(to))?.isDirectory) to = posix.join(to, posix.basename(from));
-    try {
-      await fs.rename(from, to);
-    } catch (e) {
-      return fail(io, `mv: cannot move '${src}' to '${dest}': ${reason(e)}`);
-    }
+    if (!(await sh.node.fs.stat(from))) throw new Refusal(`mv: cannot stat '${src}': No such file or directory`);
+    const to = sh.resolvePath(dest);
+    const into = (await sh.node.fs.stat(to))?.isDirectory ? posix.join(to, posix.basename(from)) : to;
+    await sh.node.fs.rename(from, into).catch((e: unknown) => {
+      throw new Refusal(`mv: cannot move '${src}' to '${dest}': ${reason(e)}`);
+    });
     return 0;
   },
 
   rm: async (sh, args, io) => {
-    const o = await getopt('rm', args, 'rf', io);
-    if (!o) return 1;
-    const recursive = o.opts.has('r');
-    const force = o.opts.has('f');
+    const { opts, rest } = getopt('rm', args, 'rf');
     let status = 0;
-    for (const p of o.rest) {
+    for (const p of rest) {
       const st = await sh.node.fs.stat(sh.resolvePath(p));
-      if (st?.isDirectory && !recursive) status = await fail(io, `rm: cannot remove '${p}': Is a directory`);
-      else if (st) await sh.node.fs.rm(sh.resolvePath(p), { recursive, force });
-      else if (!force) status = await fail(io, `rm: cannot remove '${p}': No such file or directory`);
+      if (st?.isDirectory && !opts.has('r')) status = await fail(io, `rm: cannot remove '${p}': Is a directory`);
+      else if (st) await sh.node.fs.rm(sh.resolvePath(p), { recursive: opts.has('r'), force: opts.has('f') });
+      else if (!opts.has('f')) status = await fail(io, `rm: cannot remove '${p}': No such file or directory`);
     }
     return status;
   },
@@ -357,26 +314,21 @@ export const BUILTINS: Record<string, Builtin> = {
 
   // Like coreutils: a file that cannot be read is reported and skipped, the others are still hashed.
   sha256sum: async (sh, args, io) => {
-    const o = await getopt('sha256sum', args, '', io);
-    if (!o) return 1;
     let status = 0;
-    for (const file of o.rest) {
-      try {
-        const data = await sh.node.fs.readFile(sh.resolvePath(file));
-        await io.stdout(`${createHash('sha256').update(data).digest('hex')}  ${file}\n`);
-      } catch (e) {
-        status = await fail(io, `sha256sum: ${file}: ${reason(e)}`);
-      }
+    for (const file of getopt('sha256sum', args, '').rest) {
+      await sh.node.fs.readFile(sh.resolvePath(file)).then(
+        (data) => io.stdout(`${createHash('sha256').update(data).digest('hex')}  ${file}\n`),
+        async (e: unknown) => { status = await fail(io, `sha256sum: ${file}: ${reason(e)}`); },
+      );
     }
     return status;
   },
 
   /** `ss -Htln`: the node's listening TCP sockets (sshd, port-taken faults, servers started on it). */
   ss: async (sh, args, io) => {
-    const o = await getopt('ss', args, 'Htln', io, 255);
-    if (!o) return 255;
-    if (!o.opts.has('l') || o.rest.length > 0) return fail(io, 'ss: the simulated node lists listening sockets only (-l)', 255);
-    const out = o.opts.has('H') ? [] : ['State  Recv-Q Send-Q Local Address:Port Peer Address:Port Process'];
+    const { opts, rest } = getopt('ss', args, 'Htln', 255);
+    if (!opts.has('l') || rest.length > 0) throw new Refusal('ss: the simulated node lists listening sockets only (-l)', 255);
+    const out = opts.has('H') ? [] : ['State  Recv-Q Send-Q Local Address:Port Peer Address:Port Process'];
     for (const l of sh.node.listeningSockets()) {
       const local = `${l.address.includes(':') ? `[${l.address}]` : l.address}:${l.port}`;
       out.push(`LISTEN 0      4096   ${local.padStart(18)} ${'0.0.0.0:*'.padStart(17)}`);
@@ -386,18 +338,16 @@ export const BUILTINS: Record<string, Builtin> = {
   },
 
   hostname: async (sh, args, io) => {
-    if (args.length > 0) return fail(io, `hostname: invalid option -- '${args[0]!.replace(/^-/, '')[0] ?? ''}'`, 255);
+    if (args.length > 0) throw new Refusal('hostname: the simulated node prints its name only (hostname)', 255);
     await io.stdout(`${sh.node.name}\n`);
     return 0;
   },
 
   sleep: async (_sh, args, io) => {
-    const o = await getopt('sleep', args, '', io);
-    if (!o) return 1;
-    const ms = o.rest.length === 0 ? undefined : parseDuration(o.rest[0]!);
-    if (ms === undefined || o.rest.length > 1) {
-      const what = o.rest.length === 0 ? 'missing operand' : `invalid time interval '${o.rest.join(' ')}'`;
-      return fail(io, `sleep: ${what}\nTry 'sleep --help' for more information.`);
+    const { rest } = getopt('sleep', args, '');
+    const ms = rest.length === 1 ? parseDuration(rest[0]!) : undefined;
+    if (ms === undefined) {
+      throw new Refusal(`sleep: ${rest.length === 0 ? 'missing operand' : `invalid time interval '${rest.join(' ')}'`}${tryHelp('sleep')}`);
     }
     return (await delay(ms, io.signal)) ? 0 : 143;
   },

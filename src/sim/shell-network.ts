@@ -5,7 +5,7 @@
  * loopback sockets, with the nodes' firewall faults applied. Any other python3 use is refused.
  */
 import net from 'node:net';
-import { fail, type ArgvContext } from './shell-builtins.js';
+import { Refusal, type ArgvContext } from './shell-builtins.js';
 import { firewallVerdict, networkOf, ownAddresses } from './firewall.js';
 import type { SimIo } from './types.js';
 
@@ -28,24 +28,24 @@ async function ip(sh: ArgvContext, args: string[], io: SimIo): Promise<number> {
   const target = args[2];
   if (args[0] !== 'route' || args[1] !== 'get' || target === undefined || args.length > 3) {
     const what = args.find((a) => !a.startsWith('-')) ?? '';
-    if (what !== 'addr' && what !== 'route') return fail(io, `Object "${what}" is unknown, try "ip help".`);
-    return fail(io, 'ip (simulated): the node answers `ip -o addr show` and `ip route get ADDR` only');
+    if (what !== 'addr' && what !== 'route') throw new Refusal(`Object "${what}" is unknown, try "ip help".`);
+    throw new Refusal('ip (simulated): the node answers `ip -o addr show` and `ip route get ADDR` only');
   }
-  if (net.isIP(target) !== 4) return fail(io, `Error: any valid prefix is expected rather than "${target}".`);
+  if (net.isIP(target) !== 4) throw new Refusal(`Error: any valid prefix is expected rather than "${target}".`);
   if (ownAddresses(node).includes(target)) await io.stdout(`local ${target} dev lo table local src ${target} uid 0 \n    cache <local> \n`);
   else await io.stdout(`${target} via ${prefix}.254 dev eth0 src ${node.host} uid 0 \n    cache \n`);
   return 0;
 }
 
 async function python3(sh: ArgvContext, args: string[], io: SimIo): Promise<number> {
-  if (sh.node.faultsOf('no-python3').length > 0) return fail(io, 'sh: 1: python3: not found', 127);
+  if (sh.node.faultsOf('no-python3').length > 0) throw new Refusal('sh: 1: python3: not found', 127);
   if (args[0] !== '-c' || !(args[1] ?? '').includes(PROBE_MARKER)) {
-    return fail(io, 'python3 (simulated): only ascendctl\'s reach probe (python3 -c SCRIPT listen|connect …) runs on this node', 2);
+    throw new Refusal('python3 (simulated): only ascendctl\'s reach probe (python3 -c SCRIPT listen|connect …) runs here', 2);
   }
   const [mode, a1 = '', a2 = '', ...rest] = args.slice(2);
   if (mode === 'listen') return listen(sh, a1, Number(a2), rest.map(Number), io);
   if (mode === 'connect') return connect(sh, a1, Number(a2), rest, io);
-  return fail(io, 'Traceback (most recent call last):\nIndexError: list index out of range');
+  throw new Refusal('Traceback (most recent call last):\nIndexError: list index out of range');
 }
 
 const out = (io: SimIo, ...words: (string | number)[]): Promise<void> => io.stdout(`${[TAG, ...words].join(' ')}\n`);
