@@ -39,7 +39,13 @@ export async function fail(io: SimIo, text: string): Promise<number> {
   return 1;
 }
 
-const tryHelp = (tool: string): string => `\nTry '${tool} --help' for more information.`;
+/** A usage error as coreutils reports it: `tool: text`, then where to read the usage. */
+const usage = (tool: string, text: string, status = 1): Refusal =>
+  new Refusal(`${tool}: ${text}\nTry '${tool} --help' for more information.`, status);
+
+/** A form the real tool accepts but nothing sends, so the simulated node does not model it: refused loudly. */
+export const unmodelled = (tool: string, form: string, status = 1): Refusal =>
+  new Refusal(`${tool}: the simulated node runs ${form} only`, status);
 
 const REASONS: Record<string, string> = {
   ENOENT: 'No such file or directory', EISDIR: 'Is a directory', EACCES: 'Permission denied',
@@ -48,8 +54,8 @@ const REASONS: Record<string, string> = {
 const reason = (e: unknown): string => REASONS[errorCode(e) ?? ''] ?? (e instanceof Error ? e.message : String(e));
 
 /**
- * getopt(3) over `spec` (`"pm:"`: `-p`, and `-m` with a value), options before the operands; any other
- * option is refused as coreutils refuses it.
+ * getopt(3) over `spec` (`"pm:"`: `-p`, and `-m` taking the next word), options before the operands;
+ * any other option is refused as coreutils refuses it.
  */
 function getopt(tool: string, args: string[], spec: string, status = 1): { opts: Map<string, string>; rest: string[] } {
   const opts = new Map<string, string>();
@@ -57,28 +63,34 @@ function getopt(tool: string, args: string[], spec: string, status = 1): { opts:
   for (; i < args.length && /^-./.test(args[i]!); i++) {
     const a = args[i]!;
     if (a === '--') return { opts, rest: args.slice(i + 1) };
-    if (a.startsWith('--')) throw new Refusal(`${tool}: unrecognized option '${a}'${tryHelp(tool)}`, status);
-    for (let j = 1; j < a.length; j++) {
-      const at = a[j] === ':' ? -1 : spec.indexOf(a[j]!);
-      if (at < 0) throw new Refusal(`${tool}: invalid option -- '${a[j]}'${tryHelp(tool)}`, status);
-      if (spec[at + 1] !== ':') {
-        opts.set(a[j]!, '');
-        continue;
-      }
-      const value = a.slice(j + 1) || args[++i];
-      if (value === undefined) throw new Refusal(`${tool}: option requires an argument -- '${a[j]}'${tryHelp(tool)}`, status);
-      opts.set(a[j]!, value);
-      break;
+    if (a.startsWith('--')) throw usage(tool, `unrecognized option '${a}'`, status);
+    for (const c of a.slice(1)) {
+      if (c === ':' || !spec.includes(c)) throw usage(tool, `invalid option -- '${c}'`, status);
+      const value = spec.includes(`${c}:`) ? args[++i] : '';
+      if (value === undefined) throw usage(tool, `option requires an argument -- '${c}'`, status);
+      opts.set(c, value);
     }
   }
   return { opts, rest: args.slice(i) };
+}
+
+/** Each file read in turn; one that cannot be read is reported (`tool: FILE: reason`), the others still done. */
+type EachFile = (data: Buffer, file: string) => Promise<void>;
+async function eachFile(sh: ArgvContext, io: SimIo, tool: string, files: string[], each: EachFile): Promise<number> {
+  let status = 0;
+  for (const file of files) {
+    await sh.node.fs.readFile(sh.resolvePath(file)).then((data) => each(data, file), async (e: unknown) => {
+      status = await fail(io, `${tool}: ${file}: ${reason(e)}`);
+    });
+  }
+  return status;
 }
 
 /** FORMAT with each `%c` taken from `fields`; a directive not among them is refused. */
 function expand(tool: string, format: string, fields: Record<string, string>): string {
   return format.replace(/%(.?)/gs, (directive, c: string) => {
     const value = { ...fields, '%': '%' }[c];
-    if (value === undefined) throw new Refusal(`${tool}: ${directive}: directive not simulated (${Object.keys(fields).join(' ')})`);
+    if (value === undefined) throw unmodelled(tool, `%${Object.keys(fields).join(' %')} (not ${directive})`);
     return value;
   });
 }
@@ -95,20 +107,19 @@ function parseDuration(text: string): number | undefined {
 /** dash's printf for `%s`, `%d`, `%%` and `\n`, `\t`, `\\`; the format repeats while arguments remain. */
 async function printf(_sh: ArgvContext, [format, ...args]: string[], io: SimIo): Promise<number> {
   if (format === undefined) throw new Refusal('sh: 1: printf: usage: printf format [arg ...]', 2);
-  const bad = /%([^sd%]|$)/.exec(format.replaceAll('%%', ''));
-  if (bad) throw new Refusal(`sh: 1: printf: ${bad[0]}: invalid directive`, 2);
   const ESC: Record<string, string> = { n: '\n', t: '\t', '\\': '\\' };
   let out = '';
   let k = 0;
+  let before: number;
   do {
-    const startK = k;
-    out += format.replace(/\\([nt\\])|%([sd%])/g, (_, esc: string | undefined, conv: string | undefined) => {
+    before = k;
+    out += format.replace(/\\([nt\\])|%(.?)/gs, (directive, esc: string | undefined, conv: string) => {
       if (esc !== undefined || conv === '%') return ESC[esc ?? ''] ?? '%';
+      if (conv !== 's' && conv !== 'd') throw new Refusal(`sh: 1: printf: ${directive}: invalid directive`, 2);
       const arg = args[k++] ?? '';
       return conv === 'd' ? String(Number.parseInt(arg, 10) || 0) : arg;
     });
-    if (k === startK) break;
-  } while (k < args.length);
+  } while (k > before && k < args.length);
   await io.stdout(out);
   return 0;
 }
@@ -132,16 +143,17 @@ async function timeout(sh: ArgvContext, args: string[], io: SimIo): Promise<numb
   const ms = parseDuration(dur);
   const killAfter = opts.has('k') ? parseDuration(opts.get('k')!) : undefined;
   if (ms === undefined || (opts.has('k') && killAfter === undefined)) {
-    throw new Refusal(`timeout: invalid time interval '${ms === undefined ? dur : opts.get('k')}'${tryHelp('timeout')}`, 125);
+    throw usage('timeout', `invalid time interval '${ms === undefined ? dur : opts.get('k')}'`, 125);
   }
-  if (cmd.length === 0) throw new Refusal(`timeout: missing operand${tryHelp('timeout')}`, 125);
+  if (cmd.length === 0) throw usage('timeout', 'missing operand', 125);
   const inner = new AbortController();
   let expired = false;
   const timer = ms > 0 ? setTimeout(() => { expired = true; inner.abort(); }, ms) : undefined;
   const run = sh.exec(cmd, { ...io, signal: AbortSignal.any([io.signal, inner.signal]) });
   // After expiry the program gets `killAfter` to finish before SIGKILL (status 137).
   const killed = new Promise<number>((resolve) => {
-    if (killAfter !== undefined) inner.signal.addEventListener('abort', () => void delay(killAfter).then(() => resolve(137)));
+    const kill = (): void => void delay(killAfter!).then(() => resolve(137));
+    if (killAfter !== undefined) inner.signal.addEventListener('abort', kill);
   });
   try {
     const status = await Promise.race([run, killed]);
@@ -156,21 +168,22 @@ async function timeout(sh: ArgvContext, args: string[], io: SimIo): Promise<numb
  * unless a `sudo-denied` fault makes sudo refuse (everything, or one tool) as the real one does.
  */
 async function sudo(sh: ArgvContext, args: string[], io: SimIo): Promise<number> {
-  const usage = 'usage: sudo [-knS] [-p prompt] [--] command';
+  const sudoUsage = 'usage: sudo [-knS] [-p prompt] [--] command';
   let i = 0;
   for (; i < args.length && args[i]!.startsWith('-') && args[i - 1] !== '--'; i++) {
+    const bad = /^-(?!-$)[nkS]*([^nkS])/.exec(args[i]!);
     if (args[i] === '-p') i++;
-    else if (!/^-([nkS]+|-)$/.test(args[i]!)) throw new Refusal(`sudo: invalid option -- '${args[i]!.replace(/^-[nkS]*/, '')[0]}'\n${usage}`);
+    else if (bad) throw new Refusal(`sudo: invalid option -- '${bad[1]}'\n${sudoUsage}`);
   }
   const rest = args.slice(i);
-  if (rest.length === 0) throw new Refusal(usage);
+  if (rest.length === 0) throw new Refusal(sudoUsage);
   for (const f of sh.node.faultsOf('sudo-denied')) {
     if (f.command === undefined) throw new Refusal('sudo: a password is required');
     // Through ascendctl's `timeout -k 5 N cmd …` too: sudo sees timeout, the rule is about the tool.
     const tool = (rest[0] === 'timeout' && rest[1] === '-k' ? rest[4] : rest[0]) ?? '';
     if (tool.split('/').pop() === f.command) {
-      const user = io.env['USER'] ?? 'root';
-      throw new Refusal(`Sorry, user ${user} is not allowed to execute '${rest.join(' ')}' as root on ${sh.node.name}.`);
+      const what = `execute '${rest.join(' ')}' as root on ${sh.node.name}`;
+      throw new Refusal(`Sorry, user ${io.env['USER'] ?? 'root'} is not allowed to ${what}.`);
     }
   }
   return sh.exec(rest, io);
@@ -186,14 +199,15 @@ function fileType(st: SimStat): string {
 async function stat(sh: ArgvContext, args: string[], io: SimIo): Promise<number> {
   const { opts, rest } = getopt('stat', args, 'c:');
   const format = opts.get('c');
-  if (format === undefined || rest.length === 0) throw new Refusal('stat: the simulated node runs stat -c FORMAT FILE… only');
+  if (format === undefined || rest.length === 0) throw unmodelled('stat', 'stat -c FORMAT FILE…');
   let status = 0;
   for (const p of rest) {
     const st = await sh.node.fs.stat(sh.resolvePath(p));
     if (!st) status = await fail(io, `stat: cannot statx '${p}': No such file or directory`);
     else {
-      const fields = { a: st.mode.toString(8), u: String(st.uid), U: st.uid === 0 ? 'root' : 'UNKNOWN', s: String(st.size) };
-      await io.stdout(`${expand('stat', format, { ...fields, F: fileType(st), n: p })}\n`);
+      const user = st.uid === 0 ? 'root' : 'UNKNOWN';
+      const fields = { a: st.mode.toString(8), u: String(st.uid), U: user, s: String(st.size), F: fileType(st), n: p };
+      await io.stdout(`${expand('stat', format, fields)}\n`);
     }
   }
   return status;
@@ -205,7 +219,7 @@ async function install(sh: ArgvContext, args: string[], io: SimIo): Promise<numb
   const mode = parseMode(opts.get('m') ?? '755');
   if (mode === undefined) throw new Refusal(`install: invalid mode '${opts.get('m')}'`);
   if (src !== '/dev/stdin' || dest === undefined || extra.length > 0) {
-    throw new Refusal('install: the simulated node installs /dev/stdin to one file (install -m MODE /dev/stdin DEST)');
+    throw unmodelled('install', 'install -m MODE /dev/stdin DEST');
   }
   const target = sh.resolvePath(dest);
   try {
@@ -244,19 +258,13 @@ export const BUILTINS: Record<string, Builtin> = {
   cat: async (sh, args, io) => {
     const { rest } = getopt('cat', args, '');
     if (rest.length === 0 && io.stdin) for await (const c of io.stdin) await io.stdout(c);
-    let status = 0;
-    for (const name of rest) {
-      await sh.node.fs.readFile(sh.resolvePath(name)).then((data) => io.stdout(data), async (e: unknown) => {
-        status = await fail(io, `cat: ${name}: ${reason(e)}`);
-      });
-    }
-    return status;
+    return eachFile(sh, io, 'cat', rest, (data) => io.stdout(data));
   },
 
   /** `date +FORMAT` with %s and %N: preflight's clock read (`date +%s.%N`), on the node's own clock. */
   date: async (sh, args, io) => {
     const { rest: [format, ...extra] } = getopt('date', args, '');
-    if (!format?.startsWith('+') || extra.length > 0) throw new Refusal('date: the simulated node runs date +FORMAT only');
+    if (!format?.startsWith('+') || extra.length > 0) throw unmodelled('date', 'date +FORMAT');
     const ms = sh.node.now().getTime();
     // Millisecond clock, nanosecond field: the sub-millisecond digits are zeros.
     const fields = { s: String(Math.floor(ms / 1000)), N: `${String(ms % 1000).padStart(3, '0')}000000` };
@@ -268,7 +276,7 @@ export const BUILTINS: Record<string, Builtin> = {
     const { opts, rest } = getopt('mkdir', args, 'pm:');
     const mode = opts.has('m') ? parseMode(opts.get('m')!) : undefined;
     if (opts.has('m') && mode === undefined) throw new Refusal(`mkdir: invalid mode '${opts.get('m')}'`);
-    if (rest.length === 0) throw new Refusal(`mkdir: missing operand${tryHelp('mkdir')}`);
+    if (rest.length === 0) throw usage('mkdir', 'missing operand');
     let status = 0;
     for (const d of rest) {
       const path = sh.resolvePath(d);
@@ -287,7 +295,7 @@ export const BUILTINS: Record<string, Builtin> = {
 
   mv: async (sh, args) => {
     const { rest: [src = '', dest, ...extra] } = getopt('mv', args, 'f');
-    if (dest === undefined || extra.length > 0) throw new Refusal('mv: the simulated node runs mv -f SOURCE DEST only');
+    if (dest === undefined || extra.length > 0) throw unmodelled('mv', 'mv -f SOURCE DEST');
     const from = sh.resolvePath(src);
     if (!(await sh.node.fs.stat(from))) throw new Refusal(`mv: cannot stat '${src}': No such file or directory`);
     const to = sh.resolvePath(dest);
@@ -312,22 +320,14 @@ export const BUILTINS: Record<string, Builtin> = {
 
   stat,
 
-  // Like coreutils: a file that cannot be read is reported and skipped, the others are still hashed.
-  sha256sum: async (sh, args, io) => {
-    let status = 0;
-    for (const file of getopt('sha256sum', args, '').rest) {
-      await sh.node.fs.readFile(sh.resolvePath(file)).then(
-        (data) => io.stdout(`${createHash('sha256').update(data).digest('hex')}  ${file}\n`),
-        async (e: unknown) => { status = await fail(io, `sha256sum: ${file}: ${reason(e)}`); },
-      );
-    }
-    return status;
-  },
+  sha256sum: async (sh, args, io) => eachFile(sh, io, 'sha256sum', getopt('sha256sum', args, '').rest, (data, file) => {
+    return io.stdout(`${createHash('sha256').update(data).digest('hex')}  ${file}\n`);
+  }),
 
   /** `ss -Htln`: the node's listening TCP sockets (sshd, port-taken faults, servers started on it). */
   ss: async (sh, args, io) => {
     const { opts, rest } = getopt('ss', args, 'Htln', 255);
-    if (!opts.has('l') || rest.length > 0) throw new Refusal('ss: the simulated node lists listening sockets only (-l)', 255);
+    if (!opts.has('l') || rest.length > 0) throw unmodelled('ss', 'ss -l (listening sockets)', 255);
     const out = opts.has('H') ? [] : ['State  Recv-Q Send-Q Local Address:Port Peer Address:Port Process'];
     for (const l of sh.node.listeningSockets()) {
       const local = `${l.address.includes(':') ? `[${l.address}]` : l.address}:${l.port}`;
@@ -338,7 +338,7 @@ export const BUILTINS: Record<string, Builtin> = {
   },
 
   hostname: async (sh, args, io) => {
-    if (args.length > 0) throw new Refusal('hostname: the simulated node prints its name only (hostname)', 255);
+    if (args.length > 0) throw unmodelled('hostname', 'hostname without arguments', 255);
     await io.stdout(`${sh.node.name}\n`);
     return 0;
   },
@@ -347,7 +347,7 @@ export const BUILTINS: Record<string, Builtin> = {
     const { rest } = getopt('sleep', args, '');
     const ms = rest.length === 1 ? parseDuration(rest[0]!) : undefined;
     if (ms === undefined) {
-      throw new Refusal(`sleep: ${rest.length === 0 ? 'missing operand' : `invalid time interval '${rest.join(' ')}'`}${tryHelp('sleep')}`);
+      throw usage('sleep', rest.length === 0 ? 'missing operand' : `invalid time interval '${rest.join(' ')}'`);
     }
     return (await delay(ms, io.signal)) ? 0 : 143;
   },

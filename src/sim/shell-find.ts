@@ -39,7 +39,8 @@ function parseExpression(args: string[]): Expression {
   const unknown = (): Refusal => {
     const word = args[i];
     if (word === undefined) return new Refusal('find: expected an expression');
-    return new Refusal(word.startsWith('-') ? `find: unknown predicate \`${word}'` : `find: paths must precede expression: \`${word}'`);
+    const why = word.startsWith('-') ? 'unknown predicate' : 'paths must precede expression:';
+    return new Refusal(`find: ${why} \`${word}'`);
   };
   const operand = (of: string): string => {
     if (args[++i] === undefined) throw new Refusal(`find: missing argument to \`${of}'`);
@@ -51,7 +52,8 @@ function parseExpression(args: string[]): Expression {
   };
   if (args[i] === '-maxdepth') {
     const v = operand('-maxdepth');
-    if (!/^\d+$/.test(v)) throw new Refusal(`find: Expected a positive decimal integer argument to -maxdepth, but got \`${v}'`);
+    const why = `Expected a positive decimal integer argument to -maxdepth, but got \`${v}'`;
+    if (!/^\d+$/.test(v)) throw new Refusal(`find: ${why}`);
     expr.maxDepth = Number(v);
   }
   if (args[i] === '-name') expr.names = [name()];
@@ -62,7 +64,8 @@ function parseExpression(args: string[]): Expression {
       i++;
       expr.names.push(name());
     }
-    if (args[i++] !== ')') throw new Refusal("find: invalid expression; I was expecting to find a ')' somewhere but did not see one.");
+    const why = "invalid expression; I was expecting to find a ')' somewhere but did not see one.";
+    if (args[i++] !== ')') throw new Refusal(`find: ${why}`);
   }
   if (args[i] === '-print') i++;
   else if (args[i] === '-exec') {

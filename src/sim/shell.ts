@@ -112,7 +112,8 @@ function unrollLoops(line: string): string {
   const end = keyword.lastIndex - 'done'.length;
   const body = line.slice(m.index + all.length, end).replace(/[\s;]+$/, '');
   const ref = new RegExp(`\\$(?:\\{${name}\\}|${name}(?![A-Za-z0-9_]))`, 'g');
-  const unrolled = list.trim().split(/\s+/).filter(Boolean).map((word) => unrollLoops(body.replace(ref, word))).join('; ');
+  const words = list.trim().split(/\s+/).filter(Boolean);
+  const unrolled = words.map((word) => unrollLoops(body.replace(ref, word))).join('; ');
   return `${line.slice(0, m.index + lead.length)}${unrolled}${unrollLoops(line.slice(keyword.lastIndex))}`;
 }
 
@@ -144,9 +145,8 @@ class Shell implements ArgvContext {
   /** Run one argv: a command of the table, or a registered program by absolute path or through PATH. */
   async exec(argv: string[], io: SimIo): Promise<number> {
     const [name = '', ...args] = argv;
-    const childIo: SimIo = {
-      ...io, env: { PATH: DEFAULT_PATH, HOME: '/root', USER: 'root', LOGNAME: 'root', HOSTNAME: this.node.name, ...io.env },
-    };
+    const env = { PATH: DEFAULT_PATH, HOME: '/root', USER: 'root', LOGNAME: 'root', HOSTNAME: this.node.name };
+    const childIo: SimIo = { ...io, env: { ...env, ...io.env } };
     const path = name.includes('/') ? this.resolvePath(name) : undefined;
     // A bare name is the table's before PATH's; by path, the node's program before the table's coreutil.
     const program = path === undefined
