@@ -1,10 +1,9 @@
 /**
- * The coreutils of a simulated node's program table, each in exactly the forms something sends to a node
- * (docs/architecture.md): the output frame's `printf`, the wrappers `timeout -k 5 N`, `sudo -n --` /
- * `sudo -S -p '' -k --` and `sh -c LINE`, the reads (`cat`, `date +%s.%N`, `stat -c FMT`, `sha256sum`,
- * `ss -Htln`, `test -d`), the upload (`mkdir -p -m MODE`, `install -m MODE /dev/stdin`, `mv -f`, `rm -rf`),
- * and `echo`, `hostname`, `sleep` of the tests. An option outside these is refused with the real tool's
- * message and status (`cat: invalid option -- 'x'`), never ignored.
+ * The coreutils of a simulated node's program table, in the forms sent to a node: the frame's `printf`,
+ * the wrappers `timeout -k 5 N`, `sudo -n --` / `sudo -S -p '' -k --`, `sh -c LINE`, the reads (`cat`,
+ * `date +%s.%N`, `stat -c FMT`, `sha256sum`, `ss -Htln`, `test -d`), the upload (`mkdir -p -m MODE`,
+ * `install -m MODE /dev/stdin`, `mv -f`, `rm -rf`), and the tests' `echo`, `hostname`, `sleep`. Another
+ * option is refused with the real tool's message and status (`cat: invalid option -- 'x'`).
  */
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
@@ -33,7 +32,7 @@ export class Refusal extends Error {
   }
 }
 
-/** Report an error that does not stop the command (one file of several); resolves with status 1. */
+/** Report an error that does not stop the command (one file of several); resolves with 1. */
 export async function fail(io: SimIo, text: string): Promise<number> {
   await io.stderr(`${text}\n`);
   return 1;
@@ -327,13 +326,12 @@ export const BUILTINS: Record<string, Builtin> = {
   /** `ss -Htln`: the node's listening TCP sockets (sshd, port-taken faults, servers started on it). */
   ss: async (sh, args, io) => {
     const { opts, rest } = getopt('ss', args, 'Htln', 255);
-    if (!opts.has('l') || rest.length > 0) throw unmodelled('ss', 'ss -l (listening sockets)', 255);
-    const out = opts.has('H') ? [] : ['State  Recv-Q Send-Q Local Address:Port Peer Address:Port Process'];
-    for (const l of sh.node.listeningSockets()) {
+    if (!opts.has('l') || !opts.has('H') || rest.length > 0) throw unmodelled('ss', 'ss -Hl (no header)', 255);
+    const rows = sh.node.listeningSockets().map((l) => {
       const local = `${l.address.includes(':') ? `[${l.address}]` : l.address}:${l.port}`;
-      out.push(`LISTEN 0      4096   ${local.padStart(18)} ${'0.0.0.0:*'.padStart(17)}`);
-    }
-    if (out.length > 0) await io.stdout(`${out.join('\n')}\n`);
+      return `LISTEN 0      4096   ${local.padStart(18)} ${'0.0.0.0:*'.padStart(17)}\n`;
+    });
+    if (rows.length > 0) await io.stdout(rows.join(''));
     return 0;
   },
 

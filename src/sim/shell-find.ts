@@ -5,25 +5,13 @@
  * symlinked directory (the kernel resolves it). Any other expression is refused with GNU's message.
  */
 import { posix } from 'node:path';
-import { fail, Refusal, type ArgvContext } from './shell-builtins.js';
+import { fail, Refusal, unmodelled, type ArgvContext } from './shell-builtins.js';
 import type { SimIo } from './types.js';
 
-/** fnmatch(3) without flags: `*`, `?`, `[...]`, `\x`. */
+/** fnmatch(3) for the patterns sent (`*`, `?`); a bracket expression or an escape is not modelled. */
 function globRegExp(pattern: string): RegExp {
-  const escape = (c: string): string => (/[.*+?^${}()|[\]\\/]/.test(c) ? `\\${c}` : c);
-  let re = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    const close = c === '[' ? pattern.indexOf(']', i + 2) : -1;
-    if (c === '*') re += '.*';
-    else if (c === '?') re += '.';
-    else if (c === '\\' && i + 1 < pattern.length) re += escape(pattern[++i]!);
-    else if (close > 0) {
-      re += `[${pattern.slice(i + 1, close).replace(/^!/, '^').replace(/\\/g, '\\\\')}]`;
-      i = close;
-    } else re += escape(c);
-  }
-  return new RegExp(`^${re}$`, 's');
+  if (/[[\\]/.test(pattern)) throw unmodelled('find', '-name patterns of * and ?');
+  return new RegExp(`^${pattern.replace(/[.+^${}()|/]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.')}$`, 's');
 }
 
 interface Expression {

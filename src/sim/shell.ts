@@ -1,17 +1,11 @@
 /**
- * The login shell of a simulated node, reduced to what an SSH client of ascendctl's kind sends: a list
- * of simple commands, each an argv written as src/remote/quote.ts writes words (bare safe words,
- * POSIX single quotes, `'\''`, and `"$?"` for the last status), separated by `;` or newlines, a command
- * optionally sending its output to stderr with `>&2` — the frame `printf '%s\n' M; printf '%s\n' M >&2;
- * <argv>` (docs/architecture.md).
- * Each argv runs through one table, program name → handler: the coreutils of shell-builtins.ts
- * (`timeout` and `sudo` are wrappers that run the rest of their argv through the same table, `sh -c`
- * runs its string as another such line), `find` (shell-find.ts), `ip` and `python3` (shell-network.ts),
- * and the node's registered programs (hccn_tool, npu-smi, docker, …) by path or through PATH. There is no
- * interpreter (only the operator's `for i in 0 1 …; do …; done` is unrolled, see unrollLoops): no
- * variables, pipes, `&&`, globs or redirections to files. A program the table does not know fails as dash
- * reports it (`sh: 1: X: not found`, 127); a command line beyond these words fails loudly as a syntax
- * error (`sh: 1: Syntax error: …`, 2), so a test can never pass on shell the real node would read differently.
+ * The login shell of a simulated node, reduced to what ascendctl sends (docs/architecture.md): simple
+ * commands separated by `;` or newlines, each an argv worded as src/remote/quote.ts words it, with `"$?"`
+ * (the last status) and `>&2` — the frame `printf '%s\n' M; printf '%s\n' M >&2; <argv>`. Each argv runs
+ * through one table: the commands of shell-builtins.ts, shell-find.ts and shell-network.ts, then the
+ * node's registered programs (hccn_tool, npu-smi, docker, …) by path or through PATH. No interpreter:
+ * only the bench's `for i in …; do …; done` is unrolled. An unknown program fails as dash reports it
+ * (`sh: 1: X: not found`, 127), any other shell syntax as `sh: 1: Syntax error: …` (2).
  */
 import { posix } from 'node:path';
 import type { SimNode } from './ascend-node.js';
@@ -40,10 +34,7 @@ interface SimpleCommand {
   toStderr: boolean;
 }
 
-/**
- * `"$?"`, the one expansion taken: the last command's exit status, as preflight's batches report each
- * call's (src/preflight/batch.ts). Held in the word as this mark until the command runs.
- */
+/** `"$?"` (preflight/batch.ts), the one expansion: held in the word as this mark until the command runs. */
 const LAST_STATUS = '\u0000$?';
 
 /** Characters a word may hold unquoted: exactly quote.ts's SAFE set. */
@@ -94,10 +85,8 @@ function splitCommandLine(line: string): SimpleCommand[] {
 }
 
 /**
- * `for NAME in WORDS; do BODY; done` (nestable), unrolled into simple commands before splitting: the
- * manual checklist an operator types through pdsh loops over the NPUs that way (bench/preflight.ts, the
- * baseline preflight is measured against). In BODY `$NAME` and `${NAME}` take each word in turn; no other
- * expansion exists, so anything else with `$` still fails as a syntax error.
+ * `for NAME in WORDS; do BODY; done` (nestable), unrolled before splitting: bench/preflight.ts's manual
+ * checklist loops over the NPUs so. `$NAME`/`${NAME}` take each word; any other `$` stays a syntax error.
  */
 function unrollLoops(line: string): string {
   const m = /(^|[;\n]\s*)for ([A-Za-z_][A-Za-z0-9_]*) in ([^;\n'"]*)[;\n]\s*do\s/.exec(line);

@@ -177,11 +177,13 @@ describe('commands of the table', () => {
     expect(await sh(n, 'mkdir -m')).toEqual({ code: 1, stdout: '', stderr: `mkdir: option requires an argument -- 'm'\n${tryHelp('mkdir')}` });
     expect((await sh(n, 'timeout -s KILL 5 true')).code).toBe(125);
     expect(await sh(n, 'find /etc -newer /etc/hccn.conf')).toEqual({ code: 1, stdout: '', stderr: "find: unknown predicate `-newer'\n" });
+    expect((await sh(n, "find /etc -maxdepth 1 -name 'hccn.co?f'")).stdout).toBe('/etc/hccn.conf\n');
+    expect((await sh(n, "find /etc -maxdepth 1 -name '[h]ccn.conf'")).code).toBe(1);
     expect((await sh(n, "find /etc '(' -name a")).stderr).toMatch(/expecting to find a '\)'/);
     expect((await sh(n, "find /etc -exec cat '{}' ';'")).stderr).toBe("find: missing argument to `-exec'\n");
     expect(await sh(n, 'ip link show')).toEqual({ code: 1, stdout: '', stderr: 'Object "link" is unknown, try "ip help".\n' });
     expect((await sh(n, "printf '%x' 3")).code).toBe(2);
-    for (const line of ['date -u', 'date +%Y', 'stat /etc', 'stat -c %y /etc', 'ss -tln4', 'sudo -u ops true', 'sleep x', 'uname']) {
+    for (const line of ['date -u', 'date +%Y', 'stat /etc', 'stat -c %y /etc', 'ss -tln4', 'ss -tln', 'sudo -u ops true', 'sleep x', 'uname']) {
       const r = await sh(n, line);
       expect(r.code, line).not.toBe(0);
       expect(r.stdout, line).toBe('');
