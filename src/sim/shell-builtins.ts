@@ -11,7 +11,7 @@ import type { SimNode } from './ascend-node.js';
 import { readAll } from './byte-pipe.js';
 import { errorCode } from './fs-error.js';
 import { delay } from './latency.js';
-import type { SimIo, SimStat } from './types.js';
+import type { SimIo } from './types.js';
 
 /** What a command of the table gets besides its arguments (Shell in shell.ts implements it). */
 export interface ArgvContext {
@@ -188,12 +188,6 @@ async function sudo(sh: ArgvContext, args: string[], io: SimIo): Promise<number>
   return sh.exec(rest, io);
 }
 
-function fileType(st: SimStat): string {
-  if (st.isSymlink) return 'symbolic link';
-  if (st.isDirectory) return 'directory';
-  return st.size === 0 ? 'regular empty file' : 'regular file';
-}
-
 /** `stat -c FORMAT FILE…` with lstat semantics. A simulated node's passwd knows root only (%U UNKNOWN). */
 async function stat(sh: ArgvContext, args: string[], io: SimIo): Promise<number> {
   const { opts, rest } = getopt('stat', args, 'c:');
@@ -205,7 +199,8 @@ async function stat(sh: ArgvContext, args: string[], io: SimIo): Promise<number>
     if (!st) status = await fail(io, `stat: cannot statx '${p}': No such file or directory`);
     else {
       const user = st.uid === 0 ? 'root' : 'UNKNOWN';
-      const fields = { a: st.mode.toString(8), u: String(st.uid), U: user, s: String(st.size), F: fileType(st), n: p };
+      const type = st.isSymlink ? 'symbolic link' : st.isDirectory ? 'directory' : `regular ${st.size ? '' : 'empty '}file`;
+      const fields = { a: st.mode.toString(8), u: String(st.uid), U: user, s: String(st.size), F: type, n: p };
       await io.stdout(`${expand('stat', format, fields)}\n`);
     }
   }

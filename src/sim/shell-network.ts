@@ -15,7 +15,7 @@ const PROBE_MARKER = '# ascendctl reach probe v1';
 const TAG = 'ascendctl-reach';
 
 /** `ip -o addr show` and `ip route get ADDR`, in iproute2's output format. */
-async function ip(sh: ArgvContext, args: string[], io: SimIo): Promise<number> {
+export async function ip(sh: ArgvContext, args: string[], io: SimIo): Promise<number> {
   const node = sh.node;
   const prefix = node.host.split('.').slice(0, 3).join('.');
   if (args.join(' ') === '-o addr show') {
@@ -38,7 +38,7 @@ async function ip(sh: ArgvContext, args: string[], io: SimIo): Promise<number> {
   return 0;
 }
 
-async function python3(sh: ArgvContext, args: string[], io: SimIo): Promise<number> {
+export async function python3(sh: ArgvContext, args: string[], io: SimIo): Promise<number> {
   if (sh.node.faultsOf('no-python3').length > 0) throw new Refusal('sh: 1: python3: not found', 127);
   if (args[0] !== '-c' || !(args[1] ?? '').includes(PROBE_MARKER)) {
     throw unmodelled('python3', "ascendctl's reach probe (python3 -c SCRIPT listen|connect …)", 2);
@@ -123,5 +123,3 @@ async function connect(sh: ArgvContext, source: string, waitS: number, targets: 
   for (const r of results) await out(io, 'result', r);
   return 0;
 }
-
-export const NETWORK_BUILTINS = { ip, python3 };

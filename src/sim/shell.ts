@@ -11,10 +11,10 @@ import { posix } from 'node:path';
 import type { SimNode } from './ascend-node.js';
 import { BUILTINS, Refusal, type ArgvContext, type Builtin } from './shell-builtins.js';
 import { find } from './shell-find.js';
-import { NETWORK_BUILTINS } from './shell-network.js';
+import { ip, python3 } from './shell-network.js';
 import type { SimIo } from './types.js';
 
-const TABLE: Record<string, Builtin> = { ...BUILTINS, find, ...NETWORK_BUILTINS };
+const TABLE: Record<string, Builtin> = { ...BUILTINS, find, ip, python3 };
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 /** Where the table's coreutils are found by absolute path (`/usr/bin/cat`). */
 const BIN_DIRS = ['/bin', '/usr/bin', '/sbin', '/usr/sbin'];
@@ -29,10 +29,7 @@ async function report(err: unknown, io: SimIo): Promise<number> {
 }
 
 /** One simple command: its words, and whether its standard output is sent to standard error (`>&2`). */
-interface SimpleCommand {
-  argv: string[];
-  toStderr: boolean;
-}
+type SimpleCommand = { argv: string[]; toStderr: boolean };
 
 /** `"$?"` (preflight/batch.ts), the one expansion: held in the word as this mark until the command runs. */
 const LAST_STATUS = '\u0000$?';
