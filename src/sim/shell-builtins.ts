@@ -199,7 +199,8 @@ async function stat(sh: ArgvContext, args: string[], io: SimIo): Promise<number>
     if (!st) status = await fail(io, `stat: cannot statx '${p}': No such file or directory`);
     else {
       const user = st.uid === 0 ? 'root' : 'UNKNOWN';
-      const type = st.isSymlink ? 'symbolic link' : st.isDirectory ? 'directory' : `regular ${st.size ? '' : 'empty '}file`;
+      const file = st.size > 0 ? 'regular file' : 'regular empty file';
+      const type = st.isSymlink ? 'symbolic link' : st.isDirectory ? 'directory' : file;
       const fields = { a: st.mode.toString(8), u: String(st.uid), U: user, s: String(st.size), F: type, n: p };
       await io.stdout(`${expand('stat', format, fields)}\n`);
     }
@@ -244,6 +245,7 @@ export const BUILTINS: Record<string, Builtin> = {
 
   /** `sh -c LINE`: the line runs as the login shell's does (shell.ts), nothing more. */
   sh: async (sh, [flag, line, ...rest], io) => {
+    if (flag === undefined) throw unmodelled('sh', 'sh -c LINE', 2);
     if (flag !== '-c') throw new Refusal(`sh: 0: cannot open ${rest.at(-1) ?? line ?? flag}: No such file`, 2);
     if (line === undefined) throw new Refusal('sh: 0: -c requires an argument', 2);
     return sh.run(line, io);

@@ -26,8 +26,8 @@ export async function ip(sh: ArgvContext, args: string[], io: SimIo): Promise<nu
   }
   const target = args[2];
   if (args[0] !== 'route' || args[1] !== 'get' || target === undefined || args.length > 3) {
-    const what = args.find((a) => !a.startsWith('-')) ?? '';
-    if (what !== 'addr' && what !== 'route') throw new Refusal(`Object "${what}" is unknown, try "ip help".`);
+    const what = args.find((a) => !a.startsWith('-'));
+    if (what !== undefined && !/^(addr|route)$/.test(what)) throw new Refusal(`Object "${what}" is unknown, try "ip help".`);
     throw unmodelled('ip', '`ip -o addr show` and `ip route get ADDR`');
   }
   if (net.isIP(target) !== 4) throw new Refusal(`Error: any valid prefix is expected rather than "${target}".`);

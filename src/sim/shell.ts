@@ -34,49 +34,36 @@ type SimpleCommand = { argv: string[]; toStderr: boolean };
 /** `"$?"` (preflight/batch.ts), the one expansion: held in the word as this mark until the command runs. */
 const LAST_STATUS = '\u0000$?';
 
-/** Characters a word may hold unquoted: exactly quote.ts's SAFE set. */
-const SAFE = /[A-Za-z0-9_@%+=:,./-]/;
+/**
+ * One token of a line: blanks, a separator, a single-quoted string (and whether it closes), `"$?"`, a
+ * backslash-escaped character, `>&2`, a run of what quote.ts leaves bare (SAFE, or non-ASCII), anything else.
+ */
+const TOKEN = /([ \t]+)|([;\n])|'([^']*)(')?|("\$\?")|\\([^])|(>&2)(?![^\s;])|([\w@%+=:,./\-\u0080-\uffff]+)|([^])/gy;
 
 /** Split a command line into simple commands; throws a syntax error for anything else. */
 function splitCommandLine(line: string): SimpleCommand[] {
   const commands: SimpleCommand[] = [];
   let cmd: SimpleCommand = { argv: [], toStderr: false };
   let word: string | undefined;
-  const endWord = (): void => {
-    if (word !== undefined) cmd.argv.push(word);
-    word = undefined;
-  };
   const endCommand = (sep: string): void => {
-    endWord();
     if (cmd.argv.length > 0) commands.push(cmd);
     else if (sep === ';' || cmd.toStderr) throw syntaxError(`"${sep}" unexpected`);
     cmd = { argv: [], toStderr: false };
   };
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i]!;
-    if (c === ' ' || c === '\t') endWord();
-    else if (c === ';' || c === '\n') endCommand(c === '\n' ? 'newline' : c);
-    else if (c === "'") {
-      const close = line.indexOf("'", i + 1);
-      if (close < 0) throw syntaxError('Unterminated quoted string');
-      word = (word ?? '') + line.slice(i + 1, close);
-      i = close;
-    } else if (c === '"' && line.startsWith('"$?"', i)) {
-      word = (word ?? '') + LAST_STATUS;
-      i += 3;
-    } else if (c === '\\' && i + 1 < line.length) {
-      if (line[i + 1] !== '\n') word = (word ?? '') + line[i + 1];
-      i++;
-    } else if (c === '>' && word === undefined && line.startsWith('>&2', i) && /^[\s;]?$/.test(line[i + 3] ?? '')) {
-      cmd.toStderr = true;
-      i += 2;
-    } else if (SAFE.test(c) || c.charCodeAt(0) > 0x7f) {
-      if (word === undefined && c !== '=' && cmd.argv.length === 0 && /^[A-Za-z_][A-Za-z0-9_]*=/.test(line.slice(i))) {
-        throw syntaxError('variable assignments are not run by the simulated node');
-      }
-      word = (word ?? '') + c;
-    } else throw syntaxError(`"${c}" unexpected (the simulated node runs quoted argv only)`);
+  for (const [, blank, sep, quoted, closed, status, escaped, toStderr, bare, other] of line.matchAll(TOKEN)) {
+    if (blank !== undefined || sep !== undefined) {
+      if (word !== undefined) cmd.argv.push(word);
+      word = undefined;
+      if (sep !== undefined) endCommand(sep === '\n' ? 'newline' : sep);
+    } else if (quoted !== undefined && closed === undefined) throw syntaxError('Unterminated quoted string');
+    else if (toStderr !== undefined && word === undefined) cmd.toStderr = true;
+    else if (other !== undefined || toStderr !== undefined) {
+      throw syntaxError(`"${other ?? '>'}" unexpected (the simulated node runs quoted argv only)`);
+    } else if (word === undefined && cmd.argv.length === 0 && /^[A-Za-z_]\w*=/.test(bare ?? '')) {
+      throw syntaxError('variable assignments are not run by the simulated node');
+    } else if (escaped !== '\n') word = (word ?? '') + (quoted ?? (status && LAST_STATUS) ?? escaped ?? bare);
   }
+  if (word !== undefined) cmd.argv.push(word);
   endCommand('end of file');
   return commands;
 }
