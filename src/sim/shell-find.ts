@@ -14,12 +14,8 @@ function globRegExp(pattern: string): RegExp {
   return new RegExp(`^${pattern.replace(/[.+^${}()|/]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.')}$`, 's');
 }
 
-interface Expression {
-  maxDepth: number;
-  names?: RegExp[];
-  /** The command of `-exec CMD… {} +`; none for `-print`. */
-  exec?: string[];
-}
+/** The parsed expression: `exec` is the command of `-exec CMD… {} +`, none for `-print`. */
+type Expression = { maxDepth: number; names?: RegExp[]; exec?: string[] };
 
 function parseExpression(args: string[]): Expression {
   const expr: Expression = { maxDepth: Infinity };
