@@ -16,14 +16,15 @@ import type { SimIo } from './types.js';
 /** What a command of the table gets besides its arguments (Shell in shell.ts implements it). */
 export interface ArgvContext {
   readonly node: SimNode;
-  /** An absolute path for `p`, relative ones against the login directory. */
-  resolvePath(p: string): string;
   /** Run another argv through the table (`timeout`, `sudo`, `find -exec`), or a command line (`sh -c`). */
   exec(argv: string[], io: SimIo): Promise<number>;
   run(line: string, io: SimIo): Promise<number>;
 }
 
 export type Builtin = (sh: ArgvContext, args: string[], io: SimIo) => Promise<number>;
+
+/** An absolute path for `p`, a relative one against the login directory. */
+export const resolvePath = (p: string): string => posix.resolve('/root', p);
 
 /** A command's refusal to run: the table prints the message on standard error and exits with `status`. */
 export class Refusal extends Error {
@@ -78,7 +79,7 @@ type EachFile = (data: Buffer, file: string) => Promise<void>;
 async function eachFile(sh: ArgvContext, io: SimIo, tool: string, files: string[], each: EachFile): Promise<number> {
   let status = 0;
   for (const file of files) {
-    await sh.node.fs.readFile(sh.resolvePath(file)).then((data) => each(data, file), async (e: unknown) => {
+    await sh.node.fs.readFile(resolvePath(file)).then((data) => each(data, file), async (e: unknown) => {
       status = await fail(io, `${tool}: ${file}: ${reason(e)}`);
     });
   }
@@ -129,7 +130,7 @@ async function test(sh: ArgvContext, args: string[]): Promise<number> {
   const [a = '', b, c, extra] = negate ? args.slice(1) : args;
   let result = a !== '';
   if (c === undefined && b !== undefined && /^-[efd]$/.test(a)) {
-    const st = await sh.node.fs.stat(sh.resolvePath(b));
+    const st = await sh.node.fs.stat(resolvePath(b));
     result = st !== undefined && (a === '-e' || (a === '-d' ? st.isDirectory : st.isFile));
   } else if (c !== undefined && extra === undefined && (b === '=' || b === '!=')) result = (a === c) === (b === '=');
   else if (b !== undefined) throw new Refusal(`sh: 1: test: ${c === undefined ? a : b}: unexpected operator`, 2);
@@ -195,7 +196,7 @@ async function stat(sh: ArgvContext, args: string[], io: SimIo): Promise<number>
   if (format === undefined || rest.length === 0) throw unmodelled('stat', 'stat -c FORMAT FILE…');
   let status = 0;
   for (const p of rest) {
-    const st = await sh.node.fs.stat(sh.resolvePath(p));
+    const st = await sh.node.fs.stat(resolvePath(p));
     if (!st) status = await fail(io, `stat: cannot statx '${p}': No such file or directory`);
     else {
       const user = st.uid === 0 ? 'root' : 'UNKNOWN';
@@ -216,7 +217,7 @@ async function install(sh: ArgvContext, args: string[], io: SimIo): Promise<numb
   if (src !== '/dev/stdin' || dest === undefined || extra.length > 0) {
     throw unmodelled('install', 'install -m MODE /dev/stdin DEST');
   }
-  const target = sh.resolvePath(dest);
+  const target = resolvePath(dest);
   try {
     const data = await readAll(io.stdin);
     await sh.node.fs.rm(target, { force: true });
@@ -275,7 +276,7 @@ export const BUILTINS: Record<string, Builtin> = {
     if (rest.length === 0) throw usage('mkdir', 'missing operand');
     let status = 0;
     for (const d of rest) {
-      const path = sh.resolvePath(d);
+      const path = resolvePath(d);
       try {
         const existed = await sh.node.fs.stat(path);
         await sh.node.fs.mkdir(path, { recursive: opts.has('p'), ...(mode !== undefined ? { mode } : {}) });
@@ -292,9 +293,9 @@ export const BUILTINS: Record<string, Builtin> = {
   mv: async (sh, args) => {
     const { rest: [src = '', dest, ...extra] } = getopt('mv', args, 'f');
     if (dest === undefined || extra.length > 0) throw unmodelled('mv', 'mv -f SOURCE DEST');
-    const from = sh.resolvePath(src);
+    const from = resolvePath(src);
     if (!(await sh.node.fs.stat(from))) throw new Refusal(`mv: cannot stat '${src}': No such file or directory`);
-    const to = sh.resolvePath(dest);
+    const to = resolvePath(dest);
     const into = (await sh.node.fs.stat(to))?.isDirectory ? posix.join(to, posix.basename(from)) : to;
     await sh.node.fs.rename(from, into).catch((e: unknown) => {
       throw new Refusal(`mv: cannot move '${src}' to '${dest}': ${reason(e)}`);
@@ -306,9 +307,9 @@ export const BUILTINS: Record<string, Builtin> = {
     const { opts, rest } = getopt('rm', args, 'rf');
     let status = 0;
     for (const p of rest) {
-      const st = await sh.node.fs.stat(sh.resolvePath(p));
+      const st = await sh.node.fs.stat(resolvePath(p));
       if (st?.isDirectory && !opts.has('r')) status = await fail(io, `rm: cannot remove '${p}': Is a directory`);
-      else if (st) await sh.node.fs.rm(sh.resolvePath(p), { recursive: opts.has('r'), force: opts.has('f') });
+      else if (st) await sh.node.fs.rm(resolvePath(p), { recursive: opts.has('r'), force: opts.has('f') });
       else if (!opts.has('f')) status = await fail(io, `rm: cannot remove '${p}': No such file or directory`);
     }
     return status;

@@ -5,7 +5,7 @@
  * symlinked directory (the kernel resolves it). Any other expression is refused with GNU's message.
  */
 import { posix } from 'node:path';
-import { fail, Refusal, unmodelled, type ArgvContext } from './shell-builtins.js';
+import { fail, Refusal, resolvePath, unmodelled, type ArgvContext } from './shell-builtins.js';
 import type { SimIo } from './types.js';
 
 /** fnmatch(3) for the patterns sent (`*`, `?`); a bracket expression or an escape is not modelled. */
@@ -77,17 +77,17 @@ export async function find(sh: ArgvContext, args: string[], io: SimIo): Promise<
       else await io.stdout(`${path}\n`);
     }
     if (!isDirectory || depth >= expr.maxDepth) return;
-    const names = await fs.readdir(sh.resolvePath(path)).catch(() => undefined);
+    const names = await fs.readdir(resolvePath(path)).catch(() => undefined);
     if (!names) status = await fail(io, `find: '${path}': Permission denied`);
     for (const name of names ?? []) {
       const child = path.endsWith('/') ? `${path}${name}` : `${path}/${name}`;
-      const st = await fs.stat(sh.resolvePath(child));
+      const st = await fs.stat(resolvePath(child));
       if (st) await visit(child, st.isDirectory, depth + 1);
     }
   };
 
   for (const start of starts.length > 0 ? starts : ['.']) {
-    const path = sh.resolvePath(start);
+    const path = resolvePath(start);
     const st = await fs.stat(path);
     // A trailing slash resolves a link: it is a directory when it can be listed.
     const linkedDir = st?.isSymlink && start.endsWith('/') && (await fs.readdir(path).then(() => true, () => false));

@@ -9,7 +9,7 @@
  */
 import { posix } from 'node:path';
 import type { SimNode } from './ascend-node.js';
-import { BUILTINS, Refusal, type ArgvContext, type Builtin } from './shell-builtins.js';
+import { BUILTINS, Refusal, resolvePath, type ArgvContext, type Builtin } from './shell-builtins.js';
 import { find } from './shell-find.js';
 import { ip, python3 } from './shell-network.js';
 import type { SimIo } from './types.js';
@@ -90,13 +90,9 @@ function unrollLoops(line: string): string {
   return `${line.slice(0, m.index + lead.length)}${unrolled}${unrollLoops(line.slice(keyword.lastIndex))}`;
 }
 
-/** Runs argv on one node: the program table, and the working directory relative paths resolve against. */
+/** Runs argv on one node through the program table. */
 class Shell implements ArgvContext {
   constructor(readonly node: SimNode) {}
-
-  resolvePath(p: string): string {
-    return posix.resolve('/root', p);
-  }
 
   /** Run the command line as the node's login shell would (see the module comment). */
   async run(line: string, io: SimIo): Promise<number> {
@@ -120,7 +116,7 @@ class Shell implements ArgvContext {
     const [name = '', ...args] = argv;
     const env = { PATH: DEFAULT_PATH, HOME: '/root', USER: 'root', LOGNAME: 'root', HOSTNAME: this.node.name };
     const childIo: SimIo = { ...io, env: { ...env, ...io.env } };
-    const path = name.includes('/') ? this.resolvePath(name) : undefined;
+    const path = name.includes('/') ? resolvePath(name) : undefined;
     // A bare name is the table's before PATH's; by path, the node's program before the table's coreutil.
     const program = path === undefined
       ? DEFAULT_PATH.split(':').map((dir) => this.node.programAt(posix.join(dir, name))).find(Boolean)
