@@ -1,233 +1,232 @@
 /**
- * The commands of a simulated node's program table besides its registered programs: the coreutils
- * ascendctl runs (docs/architecture.md): reads (`cat`, `date`, `stat` and `find … -exec stat`,
- * `sha256sum`, `ss`, `test -d`), the upload (`mkdir`, `install -m MODE /dev/stdin`, `mv -f`, `rm -rf`),
- * the `printf` of the output frame, and the wrappers `timeout` and `sudo`, which run the rest of their
- * argv through the same table (`sh -c LINE` runs LINE as the login shell runs a line).
+ * The coreutils of a simulated node's program table, in the forms sent to a node: the frame's `printf`,
+ * the wrappers `timeout -k 5 N`, `sudo -n --` / `sudo -S -p '' -k --`, `sh -c LINE`, the reads (`cat`,
+ * `date +%s.%N`, `stat -c FMT`, `sha256sum`, `ss -Htln`, `test -d`), the upload (`mkdir -p -m MODE`,
+ * `install -m MODE /dev/stdin`, `mv -f`, `rm -rf`), and the tests' `echo`, `hostname`, `sleep`. Another
+ * option is refused with the real tool's message and status (`cat: invalid option -- 'x'`).
  */
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
-import type { ArgvContext } from './argv-context.js';
+import type { SimNode } from './ascend-node.js';
 import { readAll } from './byte-pipe.js';
 import { errorCode } from './fs-error.js';
 import { delay } from './latency.js';
-import { NETWORK_BUILTINS } from './shell-network.js';
-import type { SimIo, SimStat } from './types.js';
-import { findCmd } from './shell-find.js';
+import type { SimIo } from './types.js';
+
+/** What a command of the table gets besides its arguments (Shell in shell.ts implements it). */
+export interface ArgvContext {
+  readonly node: SimNode;
+  /** Run another argv through the table (`timeout`, `sudo`, `find -exec`), or a command line (`sh -c`). */
+  exec(argv: string[], io: SimIo): Promise<number>;
+  run(line: string, io: SimIo): Promise<number>;
+}
 
 export type Builtin = (sh: ArgvContext, args: string[], io: SimIo) => Promise<number>;
 
-const err = async (io: SimIo, text: string): Promise<void> => io.stderr(`${text}\n`);
+/** An absolute path for `p`, a relative one against the login directory. */
+export const resolvePath = (p: string): string => posix.resolve('/root', p);
 
-function reason(e: unknown): string {
-  switch (errorCode(e)) {
-    case 'ENOENT': return 'No such file or directory';
-    case 'EISDIR': return 'Is a directory';
-    case 'EACCES': return 'Permission denied';
-    case 'EEXIST': return 'File exists';
-    case 'ENOTDIR': return 'Not a directory';
-    case 'ENOTEMPTY': return 'Directory not empty';
-    default: return e instanceof Error ? e.message : String(e);
+/** A command's refusal to run: the table prints the message on standard error and exits with `status`. */
+export class Refusal extends Error {
+  constructor(message: string, readonly status = 1) {
+    super(message);
   }
 }
 
-/** Split `-abc` style flags off the front; stops at `--` or the first operand. */
-function flags(args: string[], withValue: string[] = []): { set: Set<string>; values: Map<string, string>; rest: string[] } {
-  const set = new Set<string>();
-  const values = new Map<string, string>();
+/** Report an error that does not stop the command (one file of several); resolves with 1. */
+export async function fail(io: SimIo, text: string): Promise<number> {
+  await io.stderr(`${text}\n`);
+  return 1;
+}
+
+/** A usage error as coreutils reports it: `tool: text`, then where to read the usage. */
+const usage = (tool: string, text: string, status = 1): Refusal =>
+  new Refusal(`${tool}: ${text}\nTry '${tool} --help' for more information.`, status);
+
+/** A form the real tool accepts but nothing sends, so the simulated node does not model it: refused loudly. */
+export const unmodelled = (tool: string, form: string, status = 1): Refusal =>
+  new Refusal(`${tool}: the simulated node runs ${form} only`, status);
+
+const REASONS: Record<string, string> = {
+  ENOENT: 'No such file or directory', EISDIR: 'Is a directory', EACCES: 'Permission denied',
+  EEXIST: 'File exists', ENOTDIR: 'Not a directory',
+};
+const reason = (e: unknown): string => REASONS[errorCode(e) ?? ''] ?? (e instanceof Error ? e.message : String(e));
+
+/**
+ * getopt(3) over `spec` (`"pm:"`: `-p`, and `-m` taking the next word), options before the operands;
+ * any other option is refused as coreutils refuses it.
+ */
+function getopt(tool: string, args: string[], spec: string, status = 1): { opts: Map<string, string>; rest: string[] } {
+  const opts = new Map<string, string>();
   let i = 0;
-  for (; i < args.length; i++) {
-    const a = args[i] ?? '';
-    if (a === '--') { i++; break; }
-    if (!a.startsWith('-') || a === '-') break;
-    if (a.startsWith('--')) {
-      const eq = a.indexOf('=');
-      if (eq > 0) values.set(a.slice(2, eq), a.slice(eq + 1));
-      else if (withValue.includes(a.slice(2))) values.set(a.slice(2), args[++i] ?? '');
-      else set.add(a.slice(2));
-      continue;
-    }
-    for (let j = 1; j < a.length; j++) {
-      const f = a[j] ?? '';
-      if (withValue.includes(f)) {
-        values.set(f, a.slice(j + 1) || (args[++i] ?? ''));
-        break;
-      }
-      set.add(f);
+  for (; i < args.length && /^-./.test(args[i]!); i++) {
+    const a = args[i]!;
+    if (a === '--') return { opts, rest: args.slice(i + 1) };
+    if (a.startsWith('--')) throw usage(tool, `unrecognized option '${a}'`, status);
+    for (const c of a.slice(1)) {
+      if (c === ':' || !spec.includes(c)) throw usage(tool, `invalid option -- '${c}'`, status);
+      const value = spec.includes(`${c}:`) ? args[++i] : '';
+      if (value === undefined) throw usage(tool, `option requires an argument -- '${c}'`, status);
+      opts.set(c, value);
     }
   }
-  return { set, values, rest: args.slice(i) };
+  return { opts, rest: args.slice(i) };
 }
 
-/** An octal mode (`750`): what ascendctl's `mkdir -m` and `install -m` pass. */
-function parseMode(text: string): number | undefined {
-  return /^[0-7]{1,4}$/.test(text) ? parseInt(text, 8) : undefined;
-}
-
-/** Seconds as coreutils accepts them (`15`, `0.5`, `2s`, `1m`, `1h`, `1d`) → ms. */
-export function parseDuration(text: string): number | undefined {
-  const m = /^(\d+(?:\.\d*)?|\.\d+)([smhd]?)$/.exec(text);
-  if (!m) return undefined;
-  const mult = { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[m[2] ?? ''] ?? 1;
-  return Number(m[1]) * mult * 1000;
-}
-
-/** printf(1) for `%s`, `%d`, `%%` and the escapes `\n`, `\t`, `\\`; the format repeats while arguments remain. */
-function printfFormat(format: string, args: string[]): string {
-  const ESC: Record<string, string> = { n: '\n', t: '\t', '\\': '\\' };
-  let out = '';
-  let k = 0;
-  do {
-    const startK = k;
-    out += format.replace(/\\([nt\\])|%([sd%])/g, (_, esc: string | undefined, conv: string | undefined) => {
-      if (esc !== undefined) return ESC[esc] ?? '';
-      if (conv === '%') return '%';
-      const arg = args[k++] ?? '';
-      return conv === 'd' ? String(Number.parseInt(arg, 10) || 0) : arg;
+/** Each file read in turn; one that cannot be read is reported (`tool: FILE: reason`), the others still done. */
+type EachFile = (data: Buffer, file: string) => Promise<void>;
+async function eachFile(sh: ArgvContext, io: SimIo, tool: string, files: string[], each: EachFile): Promise<number> {
+  let status = 0;
+  for (const file of files) {
+    await sh.node.fs.readFile(resolvePath(file)).then((data) => each(data, file), async (e: unknown) => {
+      status = await fail(io, `${tool}: ${file}: ${reason(e)}`);
     });
-    if (k === startK) break;
-  } while (k < args.length);
-  return out;
-}
-
-function fileType(st: SimStat): string {
-  if (st.isSymlink) return 'symbolic link';
-  if (st.isDirectory) return 'directory';
-  return st.size === 0 ? 'regular empty file' : 'regular file';
-}
-
-function modeString(st: SimStat): string {
-  const t = st.isDirectory ? 'd' : st.isSymlink ? 'l' : '-';
-  let s = '';
-  for (let shift = 6; shift >= 0; shift -= 3) {
-    const b = (st.mode >> shift) & 7;
-    s += (b & 4 ? 'r' : '-') + (b & 2 ? 'w' : '-') + (b & 1 ? 'x' : '-');
   }
-  return t + s;
+  return status;
 }
 
-function strftime(d: Date, fmt: string): string {
-  const two = (n: number): string => String(n).padStart(2, '0');
-  const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-  const ms = d.getTime();
-  return fmt.replace(/%([sNYmdHMSFTzZabeyj%])/g, (_, c: string) => {
-    switch (c) {
-      case 's': return String(Math.floor(ms / 1000));
-      // Millisecond clock, nanosecond field: the sub-millisecond digits are filled deterministically.
-      case 'N': return `${String(((ms % 1000) + 1000) % 1000).padStart(3, '0')}000000`;
-      case 'Y': return String(d.getUTCFullYear());
-      case 'y': return two(d.getUTCFullYear() % 100);
-      case 'm': return two(d.getUTCMonth() + 1);
-      case 'd': return two(d.getUTCDate());
-      case 'e': return String(d.getUTCDate()).padStart(2, ' ');
-      case 'H': return two(d.getUTCHours());
-      case 'M': return two(d.getUTCMinutes());
-      case 'S': return two(d.getUTCSeconds());
-      case 'F': return `${d.getUTCFullYear()}-${two(d.getUTCMonth() + 1)}-${two(d.getUTCDate())}`;
-      case 'T': return `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())}`;
-      case 'z': return '+0000';
-      case 'Z': return 'UTC';
-      case 'a': return days[d.getUTCDay()] ?? '';
-      case 'b': return months[d.getUTCMonth()] ?? '';
-      case 'j': return String(Math.floor((ms - Date.UTC(d.getUTCFullYear(), 0, 1)) / 86_400_000) + 1).padStart(3, '0');
-      default: return '%';
-    }
+/** FORMAT with each `%c` taken from `fields`; a directive not among them is refused. */
+function expand(tool: string, format: string, fields: Record<string, string>): string {
+  return format.replace(/%(.?)/gs, (directive, c: string) => {
+    const value = { ...fields, '%': '%' }[c];
+    if (value === undefined) throw unmodelled(tool, `%${Object.keys(fields).join(' %')} (not ${directive})`);
+    return value;
   });
 }
 
-function evalTest(sh: ArgvContext, a: string[]): Promise<boolean> {
-  const fs = sh.node.fs;
-  const unary = async (op: string, v: string): Promise<boolean> => {
-    if (op === '-n') return v !== '';
-    if (op === '-z') return v === '';
-    const st = await fs.stat(sh.resolvePath(v || '.'));
-    switch (op) {
-      case '-e': case '-a': return st !== undefined;
-      case '-f': return st?.isFile === true;
-      case '-d': return st?.isDirectory === true;
-      case '-L': case '-h': return st?.isSymlink === true;
-      case '-s': return (st?.size ?? 0) > 0;
-      // uid 0 reads and writes everything; execute needs some x bit.
-      case '-r': case '-w': return st !== undefined;
-      case '-x': return st !== undefined && (st.isDirectory || (st.mode & 0o111) !== 0);
-      default: throw new Error(`${op}: unexpected operator`);
-    }
-  };
-  const binary = (l: string, op: string, r: string): boolean | undefined => {
-    switch (op) {
-      case '=': case '==': return l === r;
-      case '!=': return l !== r;
-      case '-eq': return Number(l) === Number(r);
-      case '-ne': return Number(l) !== Number(r);
-      case '-lt': return Number(l) < Number(r);
-      case '-le': return Number(l) <= Number(r);
-      case '-gt': return Number(l) > Number(r);
-      case '-ge': return Number(l) >= Number(r);
-      default: return undefined;
-    }
-  };
-  const one = async (x: string[]): Promise<boolean> => {
-    if (x.length === 0) return false;
-    if (x[0] === '!') return !(await one(x.slice(1)));
-    if (x.length === 1) return (x[0] ?? '') !== '';
-    if (x.length === 2) return unary(x[0] ?? '', x[1] ?? '');
-    if (x.length === 3) {
-      const r = binary(x[0] ?? '', x[1] ?? '', x[2] ?? '');
-      if (r !== undefined) return r;
-    }
-    const ai = x.indexOf('-o');
-    if (ai > 0) return (await one(x.slice(0, ai))) || one(x.slice(ai + 1));
-    const an = x.indexOf('-a');
-    if (an > 0) return (await one(x.slice(0, an))) && one(x.slice(an + 1));
-    throw new Error(`${x[1] ?? ''}: unexpected operator`);
-  };
-  return one(a);
+/** An octal mode (`750`): what ascendctl's `mkdir -m` and `install -m` pass. */
+const parseMode = (text: string): number | undefined => (/^[0-7]{1,4}$/.test(text) ? parseInt(text, 8) : undefined);
+
+/** Seconds as coreutils reads them (`15`, `0.5`, `2s`, `1m`, `1h`, `1d`) → ms. */
+function parseDuration(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d*)?|\.\d+)([smhd]?)$/.exec(text);
+  return m ? Number(m[1]) * { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[m[2]!]! * 1000 : undefined;
 }
 
-/** `sh -c LINE` / `bash -c LINE`: the line runs as the login shell's does (shell.ts), nothing more. */
-async function runScript(sh: ArgvContext, args: string[], io: SimIo): Promise<number> {
-  if (args[0] !== '-c' || args[1] === undefined) {
-    await err(io, 'sh: 0: the simulated node runs `sh -c COMMAND` only');
-    return 2;
-  }
-  return sh.run(args[1], io);
+/** dash's printf for `%s`, `%d`, `%%` and `\n`, `\t`, `\\`; the format repeats while arguments remain. */
+async function printf(_sh: ArgvContext, [format, ...args]: string[], io: SimIo): Promise<number> {
+  if (format === undefined) throw new Refusal('sh: 1: printf: usage: printf format [arg ...]', 2);
+  const ESC: Record<string, string> = { n: '\n', t: '\t', '\\': '\\' };
+  let out = '';
+  let k = 0;
+  let before: number;
+  do {
+    before = k;
+    out += format.replace(/\\([nt\\])|%(.?)/gs, (directive, esc: string | undefined, conv: string) => {
+      if (esc !== undefined || conv === '%') return ESC[esc ?? ''] ?? '%';
+      if (conv !== 's' && conv !== 'd') throw new Refusal(`sh: 1: printf: ${directive}: invalid directive`, 2);
+      const arg = args[k++] ?? '';
+      return conv === 'd' ? String(Number.parseInt(arg, 10) || 0) : arg;
+    });
+  } while (k > before && k < args.length);
+  await io.stdout(out);
+  return 0;
 }
 
-async function timeoutCmd(sh: ArgvContext, args: string[], io: SimIo): Promise<number> {
-  const f = flags(args, ['k', 's', 'kill-after', 'signal']);
-  const [dur, ...cmd] = f.rest;
-  const ms = parseDuration(dur ?? '');
-  if (ms === undefined || cmd.length === 0) {
-    await err(io, `timeout: invalid time interval '${dur ?? ''}'\nTry 'timeout --help' for more information.`);
-    return 125;
+/** dash's `test`: `-e`/`-f`/`-d` FILE, `S1 = S2`, `S1 != S2`, each optionally negated with `!`. */
+async function test(sh: ArgvContext, args: string[]): Promise<number> {
+  const negate = args[0] === '!';
+  const [a = '', b, c, extra] = negate ? args.slice(1) : args;
+  let result = a !== '';
+  if (c === undefined && b !== undefined && /^-[efd]$/.test(a)) {
+    const st = await sh.node.fs.stat(resolvePath(b));
+    result = st !== undefined && (a === '-e' || (a === '-d' ? st.isDirectory : st.isFile));
+  } else if (c !== undefined && extra === undefined && (b === '=' || b === '!=')) result = (a === c) === (b === '=');
+  else if (b !== undefined) throw new Refusal(`sh: 1: test: ${c === undefined ? a : b}: unexpected operator`, 2);
+  return result !== negate ? 0 : 1;
+}
+
+/** `timeout [-k KILL] N argv`: 124 when N expired, 137 when the program outlived KILL after that. */
+async function timeout(sh: ArgvContext, args: string[], io: SimIo): Promise<number> {
+  const { opts, rest: [dur = '', ...cmd] } = getopt('timeout', args, 'k:', 125);
+  const ms = parseDuration(dur);
+  const killAfter = opts.has('k') ? parseDuration(opts.get('k')!) : undefined;
+  if (ms === undefined || (opts.has('k') && killAfter === undefined)) {
+    throw usage('timeout', `invalid time interval '${ms === undefined ? dur : opts.get('k')}'`, 125);
   }
-  const killAfter = parseDuration(f.values.get('k') ?? f.values.get('kill-after') ?? '') ?? undefined;
+  if (cmd.length === 0) throw usage('timeout', 'missing operand', 125);
   const inner = new AbortController();
   let expired = false;
   const timer = ms > 0 ? setTimeout(() => { expired = true; inner.abort(); }, ms) : undefined;
   const run = sh.exec(cmd, { ...io, signal: AbortSignal.any([io.signal, inner.signal]) });
+  // After expiry the program gets `killAfter` to finish before SIGKILL (status 137).
+  const killed = new Promise<number>((resolve) => {
+    const kill = (): void => void delay(killAfter!).then(() => resolve(137));
+    if (killAfter !== undefined) inner.signal.addEventListener('abort', kill);
+  });
   try {
-    if (killAfter === undefined) {
-      const status = await run;
-      return expired ? 124 : status;
-    }
-    // After expiry the program gets `killAfter` to finish before SIGKILL (status 137).
-    const status = await Promise.race([
-      run,
-      new Promise<number>((resolve) => {
-        const check = (): void => {
-          void delay(killAfter).then(() => resolve(-1));
-        };
-        if (inner.signal.aborted) check();
-        else inner.signal.addEventListener('abort', check, { once: true });
-      }),
-    ]);
-    if (status === -1) return 137;
-    return expired ? 124 : status;
+    const status = await Promise.race([run, killed]);
+    return status !== 137 && expired ? 124 : status;
   } finally {
-    if (timer) clearTimeout(timer);
+    clearTimeout(timer);
   }
+}
+
+/**
+ * The simulated login user may become root: `sudo -n -- argv` and `sudo -S -p '' -k -- argv` run argv,
+ * unless a `sudo-denied` fault makes sudo refuse (everything, or one tool) as the real one does.
+ */
+async function sudo(sh: ArgvContext, args: string[], io: SimIo): Promise<number> {
+  const sudoUsage = 'usage: sudo [-knS] [-p prompt] [--] command';
+  let i = 0;
+  for (; i < args.length && args[i]!.startsWith('-') && args[i - 1] !== '--'; i++) {
+    const bad = /^-(?!-$)[nkS]*([^nkS])/.exec(args[i]!);
+    if (args[i] === '-p') i++;
+    else if (bad) throw new Refusal(`sudo: invalid option -- '${bad[1]}'\n${sudoUsage}`);
+  }
+  const rest = args.slice(i);
+  if (rest.length === 0) throw new Refusal(sudoUsage);
+  for (const f of sh.node.faultsOf('sudo-denied')) {
+    if (f.command === undefined) throw new Refusal('sudo: a password is required');
+    // Through ascendctl's `timeout -k 5 N cmd …` too: sudo sees timeout, the rule is about the tool.
+    const tool = (rest[0] === 'timeout' && rest[1] === '-k' ? rest[4] : rest[0]) ?? '';
+    if (tool.split('/').pop() === f.command) {
+      const what = `execute '${rest.join(' ')}' as root on ${sh.node.name}`;
+      throw new Refusal(`Sorry, user ${io.env['USER'] ?? 'root'} is not allowed to ${what}.`);
+    }
+  }
+  return sh.exec(rest, io);
+}
+
+/** `stat -c FORMAT FILE…` with lstat semantics. A simulated node's passwd knows root only (%U UNKNOWN). */
+async function stat(sh: ArgvContext, args: string[], io: SimIo): Promise<number> {
+  const { opts, rest } = getopt('stat', args, 'c:');
+  const format = opts.get('c');
+  if (format === undefined || rest.length === 0) throw unmodelled('stat', 'stat -c FORMAT FILE…');
+  let status = 0;
+  for (const p of rest) {
+    const st = await sh.node.fs.stat(resolvePath(p));
+    if (!st) status = await fail(io, `stat: cannot statx '${p}': No such file or directory`);
+    else {
+      const user = st.uid === 0 ? 'root' : 'UNKNOWN';
+      const file = st.size > 0 ? 'regular file' : 'regular empty file';
+      const type = st.isSymlink ? 'symbolic link' : st.isDirectory ? 'directory' : file;
+      const fields = { a: st.mode.toString(8), u: String(st.uid), U: user, s: String(st.size), F: type, n: p };
+      await io.stdout(`${expand('stat', format, fields)}\n`);
+    }
+  }
+  return status;
+}
+
+/** `install -m MODE /dev/stdin DEST`: the upload's write to a temporary name. */
+async function install(sh: ArgvContext, args: string[], io: SimIo): Promise<number> {
+  const { opts, rest: [src, dest, ...extra] } = getopt('install', args, 'm:');
+  const mode = parseMode(opts.get('m') ?? '755');
+  if (mode === undefined) throw new Refusal(`install: invalid mode '${opts.get('m')}'`);
+  if (src !== '/dev/stdin' || dest === undefined || extra.length > 0) {
+    throw unmodelled('install', 'install -m MODE /dev/stdin DEST');
+  }
+  const target = resolvePath(dest);
+  try {
+    const data = await readAll(io.stdin);
+    await sh.node.fs.rm(target, { force: true });
+    await sh.node.fs.writeFile(target, data, mode);
+    await sh.node.fs.chmod(target, mode);
+  } catch (e) {
+    throw new Refusal(`install: cannot create regular file '${dest}': ${reason(e)}`);
+  }
+  return 0;
 }
 
 export const BUILTINS: Record<string, Builtin> = {
@@ -236,273 +235,116 @@ export const BUILTINS: Record<string, Builtin> = {
 
   echo: async (_sh, args, io) => {
     const newline = args[0] !== '-n';
-    const text = (newline ? args : args.slice(1)).join(' ');
-    await io.stdout(newline ? `${text}\n` : text);
+    await io.stdout(`${(newline ? args : args.slice(1)).join(' ')}${newline ? '\n' : ''}`);
     return 0;
   },
 
-  printf: async (_sh, args, io) => {
-    const [format, ...rest] = args;
-    if (format === undefined) { await err(io, 'printf: usage: printf format [arguments]'); return 2; }
-    await io.stdout(printfFormat(format, rest));
-    return 0;
-  },
+  printf,
+  test,
+  timeout,
+  sudo,
 
-  test: async (sh, args, io) => {
-    try {
-      return (await evalTest(sh, args)) ? 0 : 1;
-    } catch (e) {
-      await err(io, `sh: 1: test: ${(e as Error).message}`);
-      return 2;
-    }
-  },
-  timeout: timeoutCmd,
-  sh: runScript,
-  bash: runScript,
-
-  // The simulated login user is root: sudo (-n, -k, -S, -p PROMPT, -u root) just runs the command.
-  sudo: async (sh, args, io) => {
-    let i = 0;
-    for (; i < args.length; i++) {
-      const a = args[i] ?? '';
-      if (a === '--') { i++; break; }
-      if (a === '-p' || a === '-u') { i++; continue; }
-      if (!/^-[nkSHE]+$/.test(a)) break;
-    }
-    if (i >= args.length) { await err(io, 'usage: sudo [-knS] [-p prompt] [-u user] [--] command'); return 1; }
-    const rest = args.slice(i);
-    const user = io.env['USER'] ?? 'root';
-    for (const f of sh.node.faultsOf('sudo-denied')) {
-      if (f.command === undefined) { await err(io, 'sudo: a password is required'); return 1; }
-      // Through ascendctl's `timeout -k 5 N cmd …` too: sudo sees timeout, the rule is about the tool.
-      const tool = (rest[0] === 'timeout' && rest[1] === '-k' ? rest[4] : rest[0]) ?? '';
-      if (tool.split('/').pop() === f.command) {
-        await err(io, `Sorry, user ${user} is not allowed to execute '${rest.join(' ')}' as root on ${sh.node.name}.`);
-        return 1;
-      }
-    }
-    return sh.exec(rest, io);
+  /** `sh -c LINE`: the line runs as the login shell's does (shell.ts), nothing more. */
+  sh: async (sh, [flag, line, ...rest], io) => {
+    if (flag === undefined) throw unmodelled('sh', 'sh -c LINE', 2);
+    if (flag !== '-c') throw new Refusal(`sh: 0: cannot open ${rest.at(-1) ?? line ?? flag}: No such file`, 2);
+    if (line === undefined) throw new Refusal('sh: 0: -c requires an argument', 2);
+    return sh.run(line, io);
   },
 
   cat: async (sh, args, io) => {
-    const f = flags(args);
-    let status = 0;
-    for (const name of f.rest.length === 0 ? ['-'] : f.rest) {
-      if (name === '-') {
-        if (io.stdin) for await (const c of io.stdin) await io.stdout(c);
-        continue;
-      }
-      try {
-        await io.stdout(await sh.node.fs.readFile(sh.resolvePath(name)));
-      } catch (e) {
-        await err(io, `cat: ${name}: ${reason(e)}`);
-        status = 1;
-      }
-    }
-    return status;
+    const { rest } = getopt('cat', args, '');
+    if (rest.length === 0 && io.stdin) for await (const c of io.stdin) await io.stdout(c);
+    return eachFile(sh, io, 'cat', rest, (data) => io.stdout(data));
   },
 
+  /** `date +FORMAT` with %s and %N: preflight's clock read (`date +%s.%N`), on the node's own clock. */
   date: async (sh, args, io) => {
-    let fmt = '%a %b %e %H:%M:%S %Z %Y';
-    let when = sh.node.now();
-    for (let i = 0; i < args.length; i++) {
-      const a = args[i] ?? '';
-      if (a.startsWith('+')) fmt = a.slice(1);
-      else if (a === '-u' || a === '--utc') continue;
-      else if (a === '-d' || a.startsWith('--date=')) {
-        const v = a === '-d' ? (args[++i] ?? '') : a.slice(7);
-        const t = v.startsWith('@') ? Number(v.slice(1)) * 1000 : Date.parse(v);
-        if (!Number.isFinite(t)) { await err(io, `date: invalid date '${v}'`); return 1; }
-        when = new Date(t);
-      } else { await err(io, `date: invalid date '${a}'`); return 1; }
-    }
-    await io.stdout(`${strftime(when, fmt)}\n`);
+    const { rest: [format, ...extra] } = getopt('date', args, '');
+    if (!format?.startsWith('+') || extra.length > 0) throw unmodelled('date', 'date +FORMAT');
+    const ms = sh.node.now().getTime();
+    // Millisecond clock, nanosecond field: the sub-millisecond digits are zeros.
+    const fields = { s: String(Math.floor(ms / 1000)), N: `${String(ms % 1000).padStart(3, '0')}000000` };
+    await io.stdout(`${expand('date', format.slice(1), fields)}\n`);
     return 0;
   },
 
   mkdir: async (sh, args, io) => {
-    const f = flags(args, ['m']);
-    const mode = f.values.has('m') ? parseMode(f.values.get('m') ?? '') : undefined;
-    if (f.values.has('m') && mode === undefined) { await err(io, `mkdir: invalid mode '${f.values.get('m')}'`); return 1; }
+    const { opts, rest } = getopt('mkdir', args, 'pm:');
+    const mode = opts.has('m') ? parseMode(opts.get('m')!) : undefined;
+    if (opts.has('m') && mode === undefined) throw new Refusal(`mkdir: invalid mode '${opts.get('m')}'`);
+    if (rest.length === 0) throw usage('mkdir', 'missing operand');
     let status = 0;
-    for (const d of f.rest) {
-      const path = sh.resolvePath(d);
+    for (const d of rest) {
+      const path = resolvePath(d);
       try {
         const existed = await sh.node.fs.stat(path);
-        await sh.node.fs.mkdir(path, { recursive: f.set.has('p'), ...(mode !== undefined ? { mode } : {}) });
+        await sh.node.fs.mkdir(path, { recursive: opts.has('p'), ...(mode !== undefined ? { mode } : {}) });
         if (mode !== undefined && !existed) await sh.node.fs.chmod(path, mode);
       } catch (e) {
-        await err(io, `mkdir: cannot create directory '${d}': ${reason(e)}`);
-        status = 1;
+        status = await fail(io, `mkdir: cannot create directory '${d}': ${reason(e)}`);
       }
     }
     return status;
   },
 
-  install: async (sh, args, io) => {
-    const f = flags(args, ['m', 'o', 'g', 't']);
-    const mode = parseMode(f.values.get('m') ?? '755');
-    if (mode === undefined) { await err(io, `install: invalid mode '${f.values.get('m')}'`); return 1; }
-    const fs = sh.node.fs;
-    if (f.set.has('d')) {
-      for (const d of f.rest) {
-        await fs.mkdir(sh.resolvePath(d), { recursive: true });
-        await fs.chmod(sh.resolvePath(d), mode);
-      }
-      return 0;
-    }
-    const dirTarget = f.values.get('t');
-    const sources = dirTarget === undefined ? f.rest.slice(0, -1) : f.rest;
-    const dest = dirTarget ?? f.rest[f.rest.length - 1];
-    if (sources.length === 0 || dest === undefined) { await err(io, 'install: missing destination file operand'); return 1; }
-    for (const src of sources) {
-      let data: Buffer;
-      try {
-        data = src === '/dev/stdin' || src === '-' ? await readAll(io.stdin) : src === '/dev/null' ? Buffer.alloc(0) : await fs.readFile(sh.resolvePath(src));
-      } catch (e) {
-        await err(io, `install: cannot stat '${src}': ${reason(e)}`);
-        return 1;
-      }
-      let target = sh.resolvePath(dest);
-      if ((await fs.stat(target))?.isDirectory) target = posix.join(target, posix.basename(src));
-      else if (sources.length > 1) { await err(io, `install: target '${dest}' is not a directory`); return 1; }
-      try {
-        if (f.set.has('D')) await fs.mkdir(posix.dirname(target), { recursive: true });
-        await fs.rm(target, { force: true });
-        await fs.writeFile(target, data, mode);
-        await fs.chmod(target, mode);
-      } catch (e) {
-        await err(io, `install: cannot create regular file '${dest}': ${reason(e)}`);
-        return 1;
-      }
-    }
+  install,
+
+  mv: async (sh, args) => {
+    const { rest: [src = '', dest, ...extra] } = getopt('mv', args, 'f');
+    if (dest === undefined || extra.length > 0) throw unmodelled('mv', 'mv -f SOURCE DEST');
+    const from = resolvePath(src);
+    if (!(await sh.node.fs.stat(from))) throw new Refusal(`mv: cannot stat '${src}': No such file or directory`);
+    const to = resolvePath(dest);
+    const into = (await sh.node.fs.stat(to))?.isDirectory ? posix.join(to, posix.basename(from)) : to;
+    await sh.node.fs.rename(from, into).catch((e: unknown) => {
+      throw new Refusal(`mv: cannot move '${src}' to '${dest}': ${reason(e)}`);
+    });
     return 0;
   },
 
-  mv: async (sh, args, io) => {
-    const f = flags(args);
-    if (f.rest.length < 2) { await err(io, `mv: missing destination file operand after '${f.rest[0] ?? ''}'`); return 1; }
-    const fs = sh.node.fs;
-    const dest = f.rest[f.rest.length - 1] ?? '';
-    let status = 0;
-    for (const src of f.rest.slice(0, -1)) {
-      const from = sh.resolvePath(src);
-      if (!(await fs.stat(from))) { await err(io, `mv: cannot stat '${src}': No such file or directory`); status = 1; continue; }
-      let to = sh.resolvePath(dest);
-      if ((await fs.stat(to))?.isDirectory) to = posix.join(to, posix.basename(from));
-      try {
-        await fs.rename(from, to);
-      } catch (e) {
-        await err(io, `mv: cannot move '${src}' to '${dest}': ${reason(e)}`);
-        status = 1;
-      }
-    }
-    return status;
-  },
-
   rm: async (sh, args, io) => {
-    const f = flags(args);
-    const recursive = f.set.has('r') || f.set.has('R') || f.set.has('recursive');
-    const force = f.set.has('f') || f.set.has('force');
+    const { opts, rest } = getopt('rm', args, 'rf');
     let status = 0;
-    for (const p of f.rest) {
-      const path = sh.resolvePath(p);
-      const st = await sh.node.fs.stat(path);
-      if (!st) {
-        if (!force) { await err(io, `rm: cannot remove '${p}': No such file or directory`); status = 1; }
-        continue;
-      }
-      if (st.isDirectory && !recursive) { await err(io, `rm: cannot remove '${p}': Is a directory`); status = 1; continue; }
-      await sh.node.fs.rm(path, { recursive, force });
+    for (const p of rest) {
+      const st = await sh.node.fs.stat(resolvePath(p));
+      if (st?.isDirectory && !opts.has('r')) status = await fail(io, `rm: cannot remove '${p}': Is a directory`);
+      else if (st) await sh.node.fs.rm(resolvePath(p), { recursive: opts.has('r'), force: opts.has('f') });
+      else if (!opts.has('f')) status = await fail(io, `rm: cannot remove '${p}': No such file or directory`);
     }
     return status;
   },
 
-  stat: async (sh, args, io) => {
-    const f = flags(args, ['c', 'format']);
-    const fmt = f.values.get('c') ?? f.values.get('format');
-    let status = 0;
-    for (const p of f.rest) {
-      const st = await sh.node.fs.stat(sh.resolvePath(p));
-      if (!st) { await err(io, `stat: cannot statx '${p}': No such file or directory`); status = 1; continue; }
-      if (fmt === undefined) {
-        await io.stdout(`  File: ${p}\n  Size: ${st.size}\t${fileType(st)}\nAccess: (0${st.mode.toString(8)}/${modeString(st)})  Uid: (    ${st.uid}/    root)\n`);
-        continue;
-      }
-      const text = fmt.replace(/%([aAuUgGsFnYy%])/g, (_, c: string) => {
-        switch (c) {
-          case 'a': return st.mode.toString(8);
-          case 'A': return modeString(st);
-          case 'u': return String(st.uid);
-          // A simulated node's passwd knows root only; GNU stat prints UNKNOWN for an unnamed uid.
-          case 'U': return st.uid === 0 ? 'root' : 'UNKNOWN';
-          case 'g': return '0';
-          case 'G': return 'root';
-          case 's': return String(st.size);
-          case 'F': return fileType(st);
-          case 'n': return p;
-          case 'Y': return String(Math.floor(st.mtimeMs / 1000));
-          case 'y': return new Date(st.mtimeMs).toISOString();
-          default: return '%';
-        }
-      });
-      await io.stdout(`${text}\n`);
-    }
-    return status;
-  },
+  stat,
 
-  sha256sum: async (sh, args, io) => {
-    const f = flags(args);
-    // Like coreutils: a file that cannot be read is reported and skipped, the others are still hashed.
-    let status = 0;
-    for (const file of f.rest.length === 0 ? ['-'] : f.rest) {
-      try {
-        const data = file === '-' ? await readAll(io.stdin) : await sh.node.fs.readFile(sh.resolvePath(file));
-        await io.stdout(`${createHash('sha256').update(data).digest('hex')}  ${file}\n`);
-      } catch (e) {
-        await err(io, `sha256sum: ${file}: ${reason(e)}`);
-        status = 1;
-      }
-    }
-    return status;
-  },
+  sha256sum: async (sh, args, io) => eachFile(sh, io, 'sha256sum', getopt('sha256sum', args, '').rest, (data, file) => {
+    return io.stdout(`${createHash('sha256').update(data).digest('hex')}  ${file}\n`);
+  }),
 
-  find: findCmd,
-
+  /** `ss -Htln`: the node's listening TCP sockets (sshd, port-taken faults, servers started on it). */
   ss: async (sh, args, io) => {
-    const f = flags(args);
-    const listening = f.set.has('l') || f.set.has('listening');
-    const rows = listening ? sh.node.listeningSockets() : [];
-    const out: string[] = [];
-    if (!f.set.has('H') && !f.set.has('no-header')) out.push('State  Recv-Q Send-Q Local Address:Port Peer Address:Port Process');
-    for (const l of rows) {
+    const { opts, rest } = getopt('ss', args, 'Htln', 255);
+    if (!opts.has('l') || !opts.has('H') || rest.length > 0) throw unmodelled('ss', 'ss -Hl (no header)', 255);
+    const rows = sh.node.listeningSockets().map((l) => {
       const local = `${l.address.includes(':') ? `[${l.address}]` : l.address}:${l.port}`;
-      out.push(`LISTEN 0      4096   ${local.padStart(18)} ${'0.0.0.0:*'.padStart(17)}`);
-    }
-    if (out.length > 0) await io.stdout(`${out.join('\n')}\n`);
+      return `LISTEN 0      4096   ${local.padStart(18)} ${'0.0.0.0:*'.padStart(17)}\n`;
+    });
+    if (rows.length > 0) await io.stdout(rows.join(''));
     return 0;
   },
 
   hostname: async (sh, args, io) => {
-    await io.stdout(`${args.includes('-I') || args.includes('-i') ? sh.node.host : sh.node.name}\n`);
+    if (args.length > 0) throw unmodelled('hostname', 'hostname without arguments', 255);
+    await io.stdout(`${sh.node.name}\n`);
     return 0;
-  },
-  uname: async (sh, args, io) => {
-    const f = flags(args);
-    const parts: Record<string, string> = {
-      s: 'Linux', n: sh.node.name, r: '5.10.0-182.0.0.95.oe2203sp3.aarch64',
-      v: '#1 SMP Wed Mar 27 20:35:04 CST 2024', m: 'aarch64', p: 'aarch64', i: 'aarch64', o: 'GNU/Linux',
-    };
-    const order = f.set.has('a') ? ['s', 'n', 'r', 'v', 'm', 'p', 'i', 'o'] : [...f.set].filter((k) => k in parts);
-    await io.stdout(`${(order.length ? order : ['s']).map((k) => parts[k]).join(' ')}\n`);
-    return 0;
-  },
-  sleep: async (_sh, args, io) => {
-    const ms = args.reduce((sum, a) => sum + (parseDuration(a) ?? Number.NaN), 0);
-    if (!Number.isFinite(ms)) { await err(io, `sleep: invalid time interval '${args.join(' ')}'`); return 1; }
-    return (await delay(ms, io.signal)) ? 0 : 143;
   },
 
-  // ip, python3 (the reach probe): shell-network.ts
-  ...NETWORK_BUILTINS,
+  sleep: async (_sh, args, io) => {
+    const { rest } = getopt('sleep', args, '');
+    const ms = rest.length === 1 ? parseDuration(rest[0]!) : undefined;
+    if (ms === undefined) {
+      throw usage('sleep', rest.length === 0 ? 'missing operand' : `invalid time interval '${rest.join(' ')}'`);
+    }
+    return (await delay(ms, io.signal)) ? 0 : 143;
+  },
 };

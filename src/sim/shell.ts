@@ -1,146 +1,112 @@
 /**
- * The login shell of a simulated node, reduced to what an SSH client of ascendctl's kind sends: a list
- * of simple commands, each an argv written as src/remote/quote.ts writes words (bare safe words,
- * POSIX single quotes, `'\''`, and `"$?"` for the last status), separated by `;` or newlines, a command optionally sending its output to
- * stderr with `>&2` — the frame `printf '%s\n' M; printf '%s\n' M >&2; <argv>` (docs/architecture.md).
- * Each argv runs through one table, program name → handler: the coreutils of shell-builtins.ts
- * (`timeout` and `sudo` are wrappers that run the rest of their argv through the same table, `sh -c`
- * runs its string as another such line) and the
- * node's registered programs (hccn_tool, npu-smi, docker, …) by path or through PATH. There is no
- * interpreter (only the operator's `for i in 0 1 …; do …; done` is unrolled, see unrollLoops): no variables, pipes, `&&`, globs or redirections to files. A program the table does not
- * know fails as dash reports it (`sh: 1: X: not found`, 127); a command line beyond these words fails
- * loudly as a syntax error (`sh: 1: Syntax error: …`, 2), so a test can never pass on shell the real
- * node would read differently.
+ * The login shell of a simulated node, reduced to what ascendctl sends (docs/architecture.md): simple
+ * commands separated by `;` or newlines, each an argv worded as src/remote/quote.ts words it, with `"$?"`
+ * (the last status) and `>&2` — the frame `printf '%s\n' M; printf '%s\n' M >&2; <argv>`. Each argv runs
+ * through one table: the commands of shell-builtins.ts, shell-find.ts and shell-network.ts, then the
+ * node's registered programs (hccn_tool, npu-smi, docker, …) by path or through PATH. No interpreter:
+ * only the bench's `for i in …; do …; done` is unrolled. An unknown program fails as dash reports it
+ * (`sh: 1: X: not found`, 127), any other shell syntax as `sh: 1: Syntax error: …` (2).
  */
 import { posix } from 'node:path';
 import type { SimNode } from './ascend-node.js';
-import type { ArgvContext } from './argv-context.js';
-import { BUILTINS } from './shell-builtins.js';
+import { BUILTINS, Refusal, resolvePath, type ArgvContext, type Builtin } from './shell-builtins.js';
+import { find } from './shell-find.js';
+import { ip, python3 } from './shell-network.js';
 import type { SimIo } from './types.js';
 
-export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const TABLE: Record<string, Builtin> = { ...BUILTINS, find, ip, python3 };
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** Where the table's coreutils are found by absolute path (`/usr/bin/cat`). */
+const BIN_DIRS = ['/bin', '/usr/bin', '/sbin', '/usr/sbin'];
 
-export class ShellSyntaxError extends Error {
-  override name = 'ShellSyntaxError';
+const syntaxError = (what: string): Refusal => new Refusal(`sh: 1: Syntax error: ${what}`, 2);
+
+/** A refusal (a syntax error, a coreutil's unknown option) printed on stderr; its status. Rethrows the rest. */
+async function report(err: unknown, io: SimIo): Promise<number> {
+  if (!(err instanceof Refusal)) throw err;
+  await io.stderr(`${err.message}\n`);
+  return err.status;
 }
 
 /** One simple command: its words, and whether its standard output is sent to standard error (`>&2`). */
-export interface SimpleCommand {
-  argv: string[];
-  toStderr: boolean;
-}
+type SimpleCommand = { argv: string[]; toStderr: boolean };
 
-/**
- * `"$?"`, the one expansion taken: the last command's exit status, as preflight's batches report each
- * call's (src/preflight/batch.ts). Held in the word as this mark until the command runs.
- */
+/** `"$?"` (preflight/batch.ts), the one expansion: held in the word as this mark until the command runs. */
 const LAST_STATUS = '\u0000$?';
 
-/** Characters a word may hold unquoted: exactly quote.ts's SAFE set. */
-const SAFE = /[A-Za-z0-9_@%+=:,./-]/;
+/**
+ * One token of a line: blanks, a separator, a single-quoted string (and whether it closes), `"$?"`, a
+ * backslash-escaped character, `>&2`, a run of what quote.ts leaves bare (SAFE, or non-ASCII), anything else.
+ */
+const TOKEN = /([ \t]+)|([;\n])|'([^']*)(')?|("\$\?")|\\([^])|(>&2)(?![^\s;])|([\w@%+=:,./\-\u0080-\uffff]+)|([^])/gy;
 
-/** Split a command line into simple commands; throws ShellSyntaxError for anything else. */
-export function splitCommandLine(line: string): SimpleCommand[] {
+/** Split a command line into simple commands; throws a syntax error for anything else. */
+function splitCommandLine(line: string): SimpleCommand[] {
   const commands: SimpleCommand[] = [];
   let cmd: SimpleCommand = { argv: [], toStderr: false };
   let word: string | undefined;
-  const endWord = (): void => {
-    if (word !== undefined) cmd.argv.push(word);
-    word = undefined;
-  };
   const endCommand = (sep: string): void => {
-    endWord();
     if (cmd.argv.length > 0) commands.push(cmd);
-    else if (sep === ';' || cmd.toStderr) throw new ShellSyntaxError(`Syntax error: "${sep}" unexpected`);
+    else if (sep === ';' || cmd.toStderr) throw syntaxError(`"${sep}" unexpected`);
     cmd = { argv: [], toStderr: false };
   };
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i]!;
-    if (c === ' ' || c === '\t') endWord();
-    else if (c === ';' || c === '\n') endCommand(c === '\n' ? 'newline' : c);
-    else if (c === "'") {
-      const close = line.indexOf("'", i + 1);
-      if (close < 0) throw new ShellSyntaxError('Syntax error: Unterminated quoted string');
-      word = (word ?? '') + line.slice(i + 1, close);
-      i = close;
-    } else if (c === '"' && line.startsWith('"$?"', i)) {
-      word = (word ?? '') + LAST_STATUS;
-      i += 3;
-    } else if (c === '\\' && i + 1 < line.length) {
-      if (line[i + 1] !== '\n') word = (word ?? '') + line[i + 1];
-      i++;
-    } else if (c === '>' && word === undefined && line.startsWith('>&2', i) && /^[\s;]?$/.test(line[i + 3] ?? '')) {
-      cmd.toStderr = true;
-      i += 2;
-    } else if (SAFE.test(c) || c.charCodeAt(0) > 0x7f) {
-      if (word === undefined && c !== '=' && cmd.argv.length === 0 && /^[A-Za-z_][A-Za-z0-9_]*=/.test(line.slice(i))) {
-        throw new ShellSyntaxError('Syntax error: variable assignments are not run by the simulated node');
-      }
-      word = (word ?? '') + c;
-    } else {
-      throw new ShellSyntaxError(`Syntax error: "${c}" unexpected (the simulated node runs quoted argv only)`);
-    }
+  for (const [, blank, sep, quoted, closed, status, escaped, toStderr, bare, other] of line.matchAll(TOKEN)) {
+    if (blank !== undefined || sep !== undefined) {
+      if (word !== undefined) cmd.argv.push(word);
+      word = undefined;
+      if (sep !== undefined) endCommand(sep === '\n' ? 'newline' : sep);
+    } else if (quoted !== undefined && closed === undefined) throw syntaxError('Unterminated quoted string');
+    else if (toStderr !== undefined && word === undefined) cmd.toStderr = true;
+    else if (other !== undefined || toStderr !== undefined) {
+      throw syntaxError(`"${other ?? '>'}" unexpected (the simulated node runs quoted argv only)`);
+    } else if (word === undefined && cmd.argv.length === 0 && /^[A-Za-z_]\w*=/.test(bare ?? '')) {
+      throw syntaxError('variable assignments are not run by the simulated node');
+    } else if (escaped !== '\n') word = (word ?? '') + (quoted ?? (status && LAST_STATUS) ?? escaped ?? bare);
   }
+  if (word !== undefined) cmd.argv.push(word);
   endCommand('end of file');
   return commands;
 }
 
 /**
- * `for NAME in WORDS; do BODY; done` (nestable), unrolled into simple commands before splitting: the
- * manual checklist an operator types through pdsh loops over the NPUs that way (bench/preflight.ts, the
- * baseline preflight is measured against). In BODY `$NAME` and `${NAME}` take each word in turn; no other
- * expansion exists, so anything else with `$` still fails as a syntax error.
+ * `for NAME in WORDS; do BODY; done` (nestable), unrolled before splitting: bench/preflight.ts's manual
+ * checklist loops over the NPUs so. `$NAME`/`${NAME}` take each word; any other `$` stays a syntax error.
  */
-export function unrollLoops(line: string): string {
+function unrollLoops(line: string): string {
   const m = /(^|[;\n]\s*)for ([A-Za-z_][A-Za-z0-9_]*) in ([^;\n'"]*)[;\n]\s*do\s/.exec(line);
   if (!m) return line;
   const [all, lead = '', name = '', list = ''] = m;
-  const bodyStart = m.index + all.length;
   const keyword = /(^|[\s;])(do|done)(?=[\s;]|$)/g;
-  keyword.lastIndex = bodyStart;
+  keyword.lastIndex = m.index + all.length;
   let depth = 1;
-  let end = -1;
-  for (let k = keyword.exec(line); k; k = keyword.exec(line)) {
-    depth += k[2] === 'do' ? 1 : -1;
-    if (depth === 0) {
-      end = k.index + k[1]!.length;
-      break;
-    }
-  }
-  if (end < 0) throw new ShellSyntaxError('Syntax error: end of file unexpected (expecting "done")');
-  const body = line.slice(bodyStart, end).replace(/[\s;]+$/, '');
+  let k: RegExpExecArray | null;
+  while (depth > 0 && (k = keyword.exec(line))) depth += k[2] === 'do' ? 1 : -1;
+  if (depth > 0) throw syntaxError('end of file unexpected (expecting "done")');
+  const end = keyword.lastIndex - 'done'.length;
+  const body = line.slice(m.index + all.length, end).replace(/[\s;]+$/, '');
   const ref = new RegExp(`\\$(?:\\{${name}\\}|${name}(?![A-Za-z0-9_]))`, 'g');
-  const unrolled = list.trim().split(/\s+/).filter(Boolean).map((word) => unrollLoops(body.replace(ref, word))).join('; ');
-  return `${line.slice(0, m.index + lead.length)}${unrolled}${unrollLoops(line.slice(end + 'done'.length))}`;
+  const words = list.trim().split(/\s+/).filter(Boolean);
+  const unrolled = words.map((word) => unrollLoops(body.replace(ref, word))).join('; ');
+  return `${line.slice(0, m.index + lead.length)}${unrolled}${unrollLoops(line.slice(keyword.lastIndex))}`;
 }
 
-/** Runs argv on one node: the program table, and the working directory relative paths resolve against. */
-export class Shell implements ArgvContext {
-  readonly cwd = '/root';
-
+/** Runs argv on one node through the program table. */
+class Shell implements ArgvContext {
   constructor(readonly node: SimNode) {}
-
-  resolvePath(p: string): string {
-    return posix.resolve(this.cwd, p);
-  }
 
   /** Run the command line as the node's login shell would (see the module comment). */
   async run(line: string, io: SimIo): Promise<number> {
-    let commands: SimpleCommand[];
-    try {
-      commands = splitCommandLine(unrollLoops(line));
-    } catch (err) {
-      if (!(err instanceof ShellSyntaxError)) throw err;
-      await io.stderr(`sh: 1: ${err.message}\n`);
-      return 2;
-    }
     let status = 0;
-    for (const { argv, toStderr } of commands) {
-      if (io.signal.aborted) return 143;
-      // `exit [N]` ends the list (the special builtin, as in `sh -c 'echo out; exit 3'`).
-      if (argv[0] === 'exit') return argv[1] === undefined ? status : Number(argv[1]) & 0xff;
-      const words = argv.map((w) => (w.includes(LAST_STATUS) ? w.replaceAll(LAST_STATUS, String(status)) : w));
-      status = await this.exec(words, toStderr ? { ...io, stdout: io.stderr } : io);
+    try {
+      for (const { argv, toStderr } of splitCommandLine(unrollLoops(line))) {
+        if (io.signal.aborted) return 143;
+        // `exit [N]` ends the list (the special builtin, as in `sh -c 'echo out; exit 3'`).
+        if (argv[0] === 'exit') return argv[1] === undefined ? status : Number(argv[1]) & 0xff;
+        const words = argv.map((w) => w.replaceAll(LAST_STATUS, String(status)));
+        status = await this.exec(words, toStderr ? { ...io, stdout: io.stderr } : io);
+      }
+    } catch (err) {
+      return report(err, io);
     }
     return status;
   }
@@ -148,37 +114,19 @@ export class Shell implements ArgvContext {
   /** Run one argv: a command of the table, or a registered program by absolute path or through PATH. */
   async exec(argv: string[], io: SimIo): Promise<number> {
     const [name = '', ...args] = argv;
-    const childIo: SimIo = {
-      ...io, env: { PATH: DEFAULT_PATH, HOME: '/root', USER: 'root', LOGNAME: 'root', HOSTNAME: this.node.name, ...io.env },
-    };
-    if (!name.includes('/')) {
-      const builtin = BUILTINS[name];
-      if (builtin) return builtin(this, args, childIo);
-      const program = this.lookup(name);
-      if (program) return this.node.run(program, args, childIo);
-    } else {
-      const path = this.resolvePath(name);
-      const program = this.node.programAt(path);
-      if (program) return this.node.run(program, args, childIo);
-      const builtin = BUILTINS[posix.basename(path)];
-      if (builtin && ['/bin', '/usr/bin', '/sbin', '/usr/sbin'].includes(posix.dirname(path))) return builtin(this, args, childIo);
-      const st = await this.node.fs.stat(path);
-      if (st && !st.isDirectory) {
-        await io.stderr(`sh: 1: ${name}: Permission denied\n`);
-        return 126;
-      }
-    }
+    const env = { PATH: DEFAULT_PATH, HOME: '/root', USER: 'root', LOGNAME: 'root', HOSTNAME: this.node.name };
+    const childIo: SimIo = { ...io, env: { ...env, ...io.env } };
+    const path = name.includes('/') ? resolvePath(name) : undefined;
+    // A bare name is the table's before PATH's; by path, the node's program before the table's coreutil.
+    const program = path === undefined
+      ? DEFAULT_PATH.split(':').map((dir) => this.node.programAt(posix.join(dir, name))).find(Boolean)
+      : this.node.programAt(path);
+    const inBin = path !== undefined && !program && BIN_DIRS.includes(posix.dirname(path));
+    const builtin = path === undefined ? TABLE[name] : inBin ? TABLE[posix.basename(path)] : undefined;
+    if (builtin) return builtin(this, args, childIo).catch((err: unknown) => report(err, io));
+    if (program) return this.node.run(program, args, childIo);
     await io.stderr(`sh: 1: ${name}: not found\n`);
     return 127;
-  }
-
-  /** The registered program `name` resolves to through PATH, if any. */
-  lookup(name: string): string | undefined {
-    for (const dir of DEFAULT_PATH.split(':')) {
-      const program = this.node.programAt(posix.join(dir, name));
-      if (program) return program;
-    }
-    return undefined;
   }
 }
 

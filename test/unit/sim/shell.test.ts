@@ -128,20 +128,22 @@ describe('commands of the table', () => {
 
   it('test checks files and strings', async () => {
     const n = await node();
-    for (const t of ['-e /etc/hccn.conf', '-f /etc/hccn.conf', '-d /etc', '-r /etc/hccn.conf', 'a = a', "'!' -d /etc/hccn.conf"]) {
+    for (const t of ['-e /etc/hccn.conf', '-f /etc/hccn.conf', '-d /etc', 'a = a', "'!' -d /etc/hccn.conf"]) {
       expect((await sh(n, `test ${t}`)).code, t).toBe(0);
     }
-    for (const t of ['-e /nope', '3 -gt 5', '-d /etc/hccn.conf']) expect((await sh(n, `test ${t}`)).code, t).toBe(1);
+    for (const t of ['-e /nope', 'a = b', '-d /etc/hccn.conf']) expect((await sh(n, `test ${t}`)).code, t).toBe(1);
+    const gt = await sh(n, 'test 3 -gt 5');
+    expect(gt).toEqual({ code: 2, stdout: '', stderr: 'sh: 1: test: -gt: unexpected operator\n' });
   });
 
-  it('date honours clock-skew; hostname, uname, echo, printf', async () => {
+  it('date honours clock-skew; hostname, echo, printf', async () => {
     const n = await node([{ faults: [{ kind: 'clock-skew', seconds: 30 }] }]);
     const before = Date.now() / 1000;
     const t = Number((await sh(n, 'date +%s.%N')).stdout);
     expect(t - before).toBeGreaterThan(29);
     expect(t - before).toBeLessThan(31);
     expect((await sh(n, 'date +%s')).stdout).toMatch(/^\d{10}\n$/);
-    expect((await sh(n, 'hostname; uname; uname -m')).stdout).toBe('node1\nLinux\naarch64\n');
+    expect((await sh(n, 'hostname')).stdout).toBe('node1\n');
     expect((await sh(n, "echo -n a; echo b c; printf '%s=%d\\n' x 3")).stdout).toBe('ab c\nx=3\n');
   });
 
@@ -166,5 +168,32 @@ describe('commands of the table', () => {
   it('sleep', async () => {
     const n = await node();
     expect((await sh(n, 'sleep 0.01; echo slept')).stdout).toBe('slept\n');
+  });
+
+  it('refuses what it does not simulate as the real tool refuses an unknown option, never silently', async () => {
+    const n = await node();
+    const refused = (tool: string, why: string) => ({
+      code: 1, stdout: '', stderr: `${tool}: ${why}\nTry '${tool} --help' for more information.\n`,
+    });
+    expect(await sh(n, 'cat -A /etc/hostname')).toEqual(refused('cat', "invalid option -- 'A'"));
+    expect(await sh(n, 'rm --interactive /x')).toEqual(refused('rm', "unrecognized option '--interactive'"));
+    expect(await sh(n, 'mkdir -m')).toEqual(refused('mkdir', "option requires an argument -- 'm'"));
+    expect((await sh(n, 'timeout -s KILL 5 true')).code).toBe(125);
+    const newer = await sh(n, 'find /etc -newer /etc/hccn.conf');
+    expect(newer).toEqual({ code: 1, stdout: '', stderr: "find: unknown predicate `-newer'\n" });
+    expect((await sh(n, "find /etc -maxdepth 1 -name 'hccn.co?f'")).stdout).toBe('/etc/hccn.conf\n');
+    expect((await sh(n, "find /etc -maxdepth 1 -name '[h]ccn.conf'")).code).toBe(1);
+    expect((await sh(n, "find /etc '(' -name a")).stderr).toMatch(/expecting to find a '\)'/);
+    expect((await sh(n, "find /etc -exec cat '{}' ';'")).stderr).toBe("find: missing argument to `-exec'\n");
+    const link = await sh(n, 'ip link show');
+    expect(link).toEqual({ code: 1, stdout: '', stderr: 'Object "link" is unknown, try "ip help".\n' });
+    expect((await sh(n, "printf '%x' 3")).code).toBe(2);
+    const unmodelled = ['date -u', 'date +%Y', 'stat /etc', 'stat -c %y /etc', 'ss -tln', 'sudo -u ops true'];
+    for (const line of [...unmodelled, 'ss -tln4', 'sleep x', 'uname', 'sh', 'ip']) {
+      const r = await sh(n, line);
+      expect(r.code, line).not.toBe(0);
+      expect(r.stdout, line).toBe('');
+      expect(r.stderr, line).not.toBe('');
+    }
   });
 });
