@@ -146,20 +146,27 @@ async function timeout(sh: ArgvContext, args: string[], io: SimIo): Promise<numb
     throw usage('timeout', `invalid time interval '${ms === undefined ? dur : opts.get('k')}'`, 125);
   }
   if (cmd.length === 0) throw usage('timeout', 'missing operand', 125);
-  const inner = new AbortController();
+  // The program stops when the bound expires or its caller goes away. One controller and a listener,
+  // not AbortSignal.any per call: preflight sends every call under `timeout`, thousands per run.
+  const stop = new AbortController();
+  const callerGone = (): void => stop.abort();
+  if (io.signal.aborted) stop.abort();
+  else io.signal.addEventListener('abort', callerGone, { once: true });
   let expired = false;
-  const timer = ms > 0 ? setTimeout(() => { expired = true; inner.abort(); }, ms) : undefined;
-  const run = sh.exec(cmd, { ...io, signal: AbortSignal.any([io.signal, inner.signal]) });
   // After expiry the program gets `killAfter` to finish before SIGKILL (status 137).
-  const killed = new Promise<number>((resolve) => {
-    const kill = (): void => void delay(killAfter!).then(() => resolve(137));
-    if (killAfter !== undefined) inner.signal.addEventListener('abort', kill);
-  });
+  let kill: ((status: number) => void) | undefined;
+  const killed = new Promise<number>((resolve) => { kill = resolve; });
+  const timer = ms > 0 ? setTimeout(() => {
+    expired = true;
+    stop.abort();
+    if (killAfter !== undefined) void delay(killAfter).then(() => kill!(137));
+  }, ms) : undefined;
   try {
-    const status = await Promise.race([run, killed]);
+    const status = await Promise.race([sh.exec(cmd, { ...io, signal: stop.signal }), killed]);
     return status !== 137 && expired ? 124 : status;
   } finally {
     clearTimeout(timer);
+    io.signal.removeEventListener('abort', callerGone);
   }
 }
 
