@@ -4,12 +4,10 @@
  * registered by the cluster, and whatever extensions register, e.g. the container runtime's `docker`).
  */
 import { posix } from 'node:path';
-import {
-  A3_DEVICES, A3_NPU_NAME, DEFAULT_DRIVER_VERSION, DEFAULT_NPU_NAME, DEFAULT_NPUS, DEFAULT_SSH_PORT, defaultDeviceIp, type SimNodeSpec,
-} from './cluster-spec.js';
+import type { SimNodeSpec } from './cluster-spec.js';
 import { applyWeightsFaults, resetModelDir, shmFaultFiles, syncShmFiles } from './weights-faults.js';
 import type {
-  HccnChannel, LatencyProfile, SimClusterOf, SimFault, SimFs, SimIo, SimListener, SimNetHealth, SimNpuHealth, SimNpuProcess, SimProgram,
+  LatencyProfile, SimClusterOf, SimFault, SimFs, SimIo, SimListener, SimNetHealth, SimNpuHealth, SimNpuProcess, SimProgram,
 } from './types.js';
 
 /** Where each known program is installed; other registered programs go to /usr/local/bin. */
@@ -24,32 +22,13 @@ export const DOCKER_DOWN_MESSAGE =
 
 /** npu-smi's idle HBM use on a 910B3 (vllm-ascend#3114 capture). */
 const IDLE_HBM_MB = 3378;
-const FIRMWARE_VERSION = '7.7.0.1.231';
-
-export interface SimNodeInit {
-  index: number;
-  spec: SimNodeSpec;
-  profile: LatencyProfile;
-  fs: SimFs;
-  cluster: SimClusterOf<SimNode>;
-}
-
-export interface LldpPeer {
-  chassisMac: string;
-  ifname: string;
-  systemName: string;
-  managementIp: string;
-}
+export const FIRMWARE_VERSION = '7.7.0.1.231';
+export const NETMASK = '255.255.255.0';
 
 export class SimNode {
   readonly name: string;
   readonly host: string;
   readonly sshPort: number;
-  readonly index: number;
-  readonly spec: SimNodeSpec;
-  readonly profile: LatencyProfile;
-  readonly fs: SimFs;
-  readonly cluster: SimClusterOf<SimNode>;
   /** Devices: NPUs on an A2, dies on an A3 (physical ids 0..npuCount-1). */
   readonly npuCount: number;
   readonly npuName: string;
@@ -59,39 +38,41 @@ export class SimNode {
   readonly programs = new Map<string, SimProgram>();
   /** Listening sockets opened by simulated services, keyed `address:port` (shown by `ss -Htln`). */
   readonly listeners = new Map<string, SimListener>();
-  /** The device management channel hccn_tool serialises on (ascend-tools.md §1.2). */
-  readonly hccnChannel: HccnChannel = { inFlight: 0, heldUntil: 0 };
+  /**
+   * The device management channel hccn_tool serialises on (ascend-tools.md §1.2): calls holding it now,
+   * and the epoch ms until which an abandoned (hung) request still holds it.
+   */
+  readonly hccnChannel = { inFlight: 0, heldUntil: 0 };
+  readonly bootedAt = new Date(Date.now() - 3 * 86_400_000);
   /** Whether generated files land in the node's fs with placeholder executables at the program paths. */
   installProgramFiles = true;
 
-  private faultList: SimFault[];
+  /** The node's faults; replaced as a whole by setFaults. */
+  faults: SimFault[];
   private tls: number[];
   private readonly processes: SimNpuProcess[][];
   private readonly hbmUsed: (number | undefined)[];
-  private readonly bootTime = new Date(Date.now() - 3 * 86_400_000);
   /** /dev/shm files the shm-leftover faults created (removed when the fault goes). */
   private shmFiles = new Set<string>();
 
-  constructor(init: SimNodeInit) {
-    this.index = init.index;
-    this.spec = init.spec;
-    this.name = init.spec.name;
-    this.host = init.spec.host;
-    this.sshPort = init.spec.sshPort ?? DEFAULT_SSH_PORT;
-    this.profile = init.profile;
-    this.fs = init.fs;
-    this.cluster = init.cluster;
-    this.a3 = init.spec.server === 'A3' || (init.spec.faults ?? []).some((f) => f.kind === 'a3-server');
-    this.npuCount = init.spec.npus ?? (this.a3 ? A3_DEVICES : DEFAULT_NPUS);
-    this.npuName = init.spec.npuName ?? (this.a3 ? A3_NPU_NAME : DEFAULT_NPU_NAME);
-    this.faultList = [...(init.spec.faults ?? [])];
+  constructor(
+    readonly index: number,
+    readonly spec: SimNodeSpec,
+    readonly profile: LatencyProfile,
+    readonly fs: SimFs,
+    readonly cluster: SimClusterOf<SimNode>,
+  ) {
+    this.name = spec.name;
+    this.host = spec.host;
+    this.sshPort = spec.sshPort ?? 2222;
+    this.a3 = spec.server === 'A3' || (spec.faults ?? []).some((f) => f.kind === 'a3-server');
+    // An A3 is the VA-3002 capture: 8 × `Ascend910`, 2 dies each.
+    this.npuCount = spec.npus ?? (this.a3 ? 16 : 8);
+    this.npuName = spec.npuName ?? (this.a3 ? 'Ascend910' : '910B3');
+    this.faults = [...(spec.faults ?? [])];
     this.tls = this.tlsFromFaults();
     this.processes = Array.from({ length: this.npuCount }, () => []);
     this.hbmUsed = Array.from({ length: this.npuCount }, () => undefined);
-  }
-
-  get faults(): SimFault[] {
-    return this.faultList;
   }
 
   /** Per-cluster map for cross-node rendezvous (e.g. MindIE ranks registering with the master). */
@@ -100,19 +81,19 @@ export class SimNode {
   }
 
   get down(): boolean {
-    return this.faultList.some((f) => f.kind === 'node-down');
+    return this.faults.some((f) => f.kind === 'node-down');
   }
 
   /** Replace the node's faults: TLS switches are reset from them and the node's files rewritten. */
   async setFaults(faults: SimFault[]): Promise<void> {
-    this.faultList = [...faults];
+    this.faults = [...faults];
     this.tls = this.tlsFromFaults();
     await this.writeFiles();
     this.cluster.notifyChange(this);
   }
 
   faultsOf<K extends SimFault['kind']>(kind: K): Extract<SimFault, { kind: K }>[] {
-    return this.faultList.filter((f): f is Extract<SimFault, { kind: K }> => f.kind === kind);
+    return this.faults.filter((f): f is Extract<SimFault, { kind: K }> => f.kind === kind);
   }
 
   private npuFault<K extends SimFault['kind']>(kind: K, npu: number): Extract<SimFault, { kind: K }> | undefined {
@@ -120,16 +101,12 @@ export class SimNode {
   }
 
   driverVersion(): string {
-    return this.faultsOf('old-driver')[0]?.version ?? this.spec.driverVersion ?? DEFAULT_DRIVER_VERSION;
+    return this.faultsOf('old-driver')[0]?.version ?? this.spec.driverVersion ?? '25.2.0';
   }
 
-  firmwareVersion(): string {
-    return FIRMWARE_VERSION;
-  }
-
-  /** The configured address without faults (what hccn.conf was written from). */
+  /** The configured address without faults; a device (RoCE) address is only ever printed, never contacted. */
   baseIp(npu: number): string {
-    return this.spec.deviceIps?.[npu] ?? defaultDeviceIp(this.index, npu);
+    return this.spec.deviceIps?.[npu] ?? `192.168.${100 + npu}.${11 + this.index}`;
   }
 
   /** The address `hccn_tool -ip -g` reports (before any device-ip-drift). */
@@ -149,10 +126,6 @@ export class SimNode {
       const drift = this.npuFault('device-ip-drift', npu);
       return drift ? drift.actual : this.reportedIp(npu);
     });
-  }
-
-  netmask(_npu: number): string {
-    return '255.255.255.0';
   }
 
   gateway(npu: number): string | undefined {
@@ -184,17 +157,12 @@ export class SimNode {
     return [...this.tls];
   }
 
-  tlsSwitch(npu: number): number {
-    return this.tls[npu] ?? 0;
-  }
-
   /** What `hccn_tool -tls -s enable N` does: the device switch and `tls_enable_N` in /etc/hccn.conf. */
   async setTlsSwitch(npu: number, value: 0 | 1): Promise<void> {
     this.tls[npu] = value;
     const path = '/etc/hccn.conf';
-    let lines: string[] = [];
-    const st = await this.fs.stat(path);
-    if (st?.isFile) lines = (await this.fs.readFile(path)).toString('utf8').split('\n').filter((l) => l !== '');
+    const conf = (await this.fs.stat(path))?.isFile ? (await this.fs.readFile(path)).toString('utf8') : '';
+    const lines = conf.split('\n').filter((l) => l !== '');
     const key = `tls_enable_${npu}=`;
     const at = lines.findIndex((l) => l.startsWith(key));
     if (at >= 0) lines[at] = `${key}${value}`;
@@ -202,7 +170,7 @@ export class SimNode {
     await this.fs.writeFile(path, `${lines.join('\n')}\n`, 0o644);
   }
 
-  lldpPeer(npu: number): LldpPeer | undefined {
+  lldpPeer(npu: number): { chassisMac: string; ifname: string; systemName: string; managementIp: string } | undefined {
     if (this.npuFault('lldp-empty', npu) || this.link(npu) === 'DOWN') return undefined;
     // One leaf with every NPU on its own split port, as in the DeepSeek-V3 guide's capture
     // (node 0 NPU 0..7 → 400GE1/1/5:1, 400GE1/1/5:2, 400GE1/2/5:1, …); each node uses the next port.
@@ -214,14 +182,11 @@ export class SimNode {
     };
   }
 
+  /** The rows `npu-smi info` lists: other processes holding memory (hbm-held faults with a pid), then the containers'. */
   npuProcesses(npu: number): SimNpuProcess[] {
-    return [...this.heldProcesses(npu), ...(this.processes[npu] ?? [])];
-  }
-
-  /** Rows of other processes that hold this NPU's memory (hbm-held faults with a pid). */
-  heldProcesses(npu: number): SimNpuProcess[] {
-    return this.faultsOf('hbm-held').filter((f) => f.npu === npu && f.pid !== undefined)
+    const held = this.faultsOf('hbm-held').filter((f) => f.npu === npu && f.pid !== undefined)
       .map((f) => ({ pid: f.pid!, name: f.name ?? 'python3', memoryMb: f.mb }));
+    return [...held, ...(this.processes[npu] ?? [])];
   }
 
   /** HBM held on this NPU by processes other than the node's containers (hbm-held faults). */
@@ -231,14 +196,17 @@ export class SimNode {
 
   /** Hook for the container runtime: the rows `npu-smi info` lists for this NPU. */
   setNpuProcesses(npu: number, procs: SimNpuProcess[]): void {
-    if (npu < 0 || npu >= this.npuCount) throw new RangeError(`${this.name}: no NPU ${npu}`);
-    this.processes[npu] = [...procs];
+    this.processes[this.checkNpu(npu)] = [...procs];
   }
 
   /** Hook for the container runtime: HBM in use on this NPU (undefined = idle level). */
   setHbmUsed(npu: number, mb: number | undefined): void {
+    this.hbmUsed[this.checkNpu(npu)] = mb;
+  }
+
+  private checkNpu(npu: number): number {
     if (npu < 0 || npu >= this.npuCount) throw new RangeError(`${this.name}: no NPU ${npu}`);
-    this.hbmUsed[npu] = mb;
+    return npu;
   }
 
   hbmUsedMb(npu: number): number {
@@ -260,10 +228,6 @@ export class SimNode {
     return new Date(Date.now() + this.clockOffsetMs());
   }
 
-  get bootedAt(): Date {
-    return this.bootTime;
-  }
-
   addListener(listener: SimListener): () => void {
     const key = `${listener.address}:${listener.port}`;
     this.listeners.set(key, listener);
@@ -274,10 +238,8 @@ export class SimNode {
 
   /** Everything `ss -Htln` shows: sshd, simulated services, ports held by port-taken faults. */
   listeningSockets(): SimListener[] {
-    const out: SimListener[] = [{ address: '0.0.0.0', port: 22, owner: 'sshd' }];
-    out.push(...this.listeners.values());
-    for (const f of this.faultsOf('port-taken')) out.push({ address: '0.0.0.0', port: f.port, owner: 'fault' });
-    return out;
+    const taken = this.faultsOf('port-taken').map((f) => ({ address: '0.0.0.0', port: f.port, owner: 'fault' }));
+    return [{ address: '0.0.0.0', port: 22, owner: 'sshd' }, ...this.listeners.values(), ...taken];
   }
 
   programPath(name: string): string {
@@ -319,7 +281,7 @@ export class SimNode {
     await fs.writeFile('/usr/local/Ascend/firmware/version.info', this.firmwareVersionInfo(), 0o644);
     await fs.writeFile('/etc/hostname', `${this.name}\n`, 0o644);
     await this.writeModels(fs);
-    this.shmFiles = await syncShmFiles(fs, shmFaultFiles(this.faultList), this.shmFiles);
+    this.shmFiles = await syncShmFiles(fs, shmFaultFiles(this.faults), this.shmFiles);
     if (this.installProgramFiles) {
       for (const name of this.programs.keys()) {
         const path = this.programPath(name);
@@ -345,7 +307,7 @@ export class SimNode {
         await fs.writeFile(path, content, 0o640);
       }
       await resetModelDir(fs, dir);
-      await applyWeightsFaults(fs, dir, this.faultList);
+      await applyWeightsFaults(fs, dir, this.faults);
     }
   }
 
@@ -356,13 +318,13 @@ export class SimNode {
       const ip = this.reportedIp(npu);
       if (ip !== undefined) {
         const stale = this.npuFault('hccn-conf-stale', npu);
-        lines.push(`address_${npu}=${stale ? staleAddress(ip) : ip}`, `netmask_${npu}=${this.netmask(npu)}`);
+        lines.push(`address_${npu}=${stale ? staleAddress(ip) : ip}`, `netmask_${npu}=${NETMASK}`);
       }
       const detect = this.netdetect(npu);
       if (detect) lines.push(`netdetect_${npu}=${detect}`);
       const gw = this.gateway(npu);
       if (gw) lines.push(`gateway_${npu}=${gw}`);
-      lines.push(`send_arp_status_${npu}=1`, `tls_enable_${npu}=${this.tlsSwitch(npu)}`);
+      lines.push(`send_arp_status_${npu}=1`, `tls_enable_${npu}=${this.tls[npu] ?? 0}`);
     }
     return `${lines.join('\n')}\n`;
   }
@@ -398,7 +360,6 @@ const ASCEND_INSTALL_INFO = [
 /** A plausible old address: same subnet, another host part (vllm-ascend#16847's stale hccn.conf). */
 function staleAddress(ip: string): string {
   const parts = ip.split('.');
-  const last = Number(parts[3] ?? '0');
-  parts[3] = String(((last + 100) % 250) + 2);
+  parts[3] = String(((Number(parts[3] ?? '0') + 100) % 250) + 2);
   return parts.join('.');
 }

@@ -43,7 +43,7 @@ export class SimCluster {
     this.extensions = opts.extensions ?? [];
     const fsFor = opts.fs ?? (() => new MemFs());
     this.nodes = spec.nodes.map((nodeSpec, index) => {
-      const node = new SimNode({ index, spec: nodeSpec, profile: spec.profile, fs: fsFor(nodeSpec, index), cluster: this });
+      const node = new SimNode(index, nodeSpec, spec.profile, fsFor(nodeSpec, index), this);
       node.programs.set('hccn_tool', createHccnTool(node));
       node.programs.set('npu-smi', createNpuSmi(node));
       if (opts.installProgramFiles === false) node.installProgramFiles = false;

@@ -3,7 +3,7 @@
  * tool, and its single-caller device channel: a second call while one is in flight answers "busy"
  * (stdout, exit 11), and a hung call keeps the channel for a while after its caller gave up.
  */
-import type { SimNode } from './ascend-node.js';
+import { NETMASK, type SimNode } from './ascend-node.js';
 import { delay, latencyMs, untilAborted, type LatencyKey } from './latency.js';
 import type { SimIo, SimProgram } from './types.js';
 
@@ -181,10 +181,10 @@ async function execute(node: SimNode, req: Request, signal: AbortSignal): Promis
     case 'ip': {
       const ip = node.reportedIp(npu);
       if (!ip) return { code: 13, stderr: `${MSG.noIp}\n` };
-      return { code: 0, stdout: `ipaddr:${ip}\nnetmask:${node.netmask(npu)}\n` };
+      return { code: 0, stdout: `ipaddr:${ip}\nnetmask:${NETMASK}\n` };
     }
     case 'tls':
-      return { code: 0, stdout: tlsText(npu, node.tlsSwitch(npu)) };
+      return { code: 0, stdout: tlsText(npu, node.tlsSwitches()[npu] ?? 0) };
     case 'lldp':
       return { code: 0, stdout: lldpText(node, npu) };
     case 'link_stat':

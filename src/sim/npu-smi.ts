@@ -3,7 +3,7 @@
  * table, `info -t board|health -i N [-c C]`, `info -l`, `-v`. Health comes from npu-health faults;
  * processes and HBM use come from the container runtime through SimNode's hooks.
  */
-import type { SimNode } from './ascend-node.js';
+import { FIRMWARE_VERSION, type SimNode } from './ascend-node.js';
 import { delay, latencyMs } from './latency.js';
 import type { SimIo, SimProgram } from './types.js';
 
@@ -238,7 +238,7 @@ function boardText(node: SimNode, npu: number): string {
   return kv([
     ['NPU ID', npu], ['Product Name', 'IT21HMDC_Bin5'], ['Model', 'NA'], ['Manufacturer', 'Huawei'],
     ['Serial Number', `1025C90${String(48791 + node.index * 16 + npu).padStart(5, '0')}`],
-    ['Software Version', node.driverVersion()], ['Firmware Version', node.firmwareVersion()], ['Compatibility', 'OK'],
+    ['Software Version', node.driverVersion()], ['Firmware Version', FIRMWARE_VERSION], ['Compatibility', 'OK'],
     ['Board ID', '0x60'], ['PCB ID', 'A'], ['BOM ID', '1'], ['PCIe Bus Info', busId(npu)], ['Slot ID', npu],
     ['Class ID', 'NA'], ['PCI Vendor ID', '0x19E5'], ['PCI Device ID', '0xD802'], ['Subsystem Vendor ID', '0x19E5'],
     ['Subsystem Device ID', '0x3003'], ['Chip Count', 1],
@@ -249,7 +249,7 @@ function chipText(node: SimNode, npu: number): string {
   return kv([
     ['NPU ID', npu], ['Chip ID', 0], ['Chip Type', 'Ascend'], ['Chip Name', node.npuName], ['Chip Version', 'V1'],
     ['Board ID', '0x60'], ['PCB ID', 'A'], ['BOM ID', '1'], ['PCIe Bus Info', busId(npu)],
-    ['Firmware Version', node.firmwareVersion()],
+    ['Firmware Version', FIRMWARE_VERSION],
   ]);
 }
 
@@ -272,7 +272,7 @@ function a3BoardText(node: SimNode, card: number): string {
   return kv([
     ['NPU ID', card], ['Product Name', 'Atlas 800I A3'], ['Model', 'NA'], ['Manufacturer', 'Huawei'],
     ['Serial Number', `2102315${String(70000 + node.index * 16 + card).padStart(5, '0')}`],
-    ['Software Version', node.driverVersion()], ['Firmware Version', node.firmwareVersion()], ['Compatibility', 'OK'],
+    ['Software Version', node.driverVersion()], ['Firmware Version', FIRMWARE_VERSION], ['Compatibility', 'OK'],
     ['Board ID', '0xb3'], ['Main Board ID', '0x14'], ['PCB ID', 'A'], ['BOM ID', '1'], ['PCIe Bus Info', a3BusId(card * 2)],
     ['Slot ID', card], ['Class ID', 'NA'], ['PCI Vendor ID', '0x19E5'], ['PCI Device ID', '0xD803'],
     ['Subsystem Vendor ID', '0x19E5'], ['Subsystem Device ID', '0x3005'], ['Chip Count', 2],
@@ -284,6 +284,6 @@ function a3ChipText(node: SimNode, card: number, chip: number): string {
   return kv([
     ['NPU ID', card], ['NPU Name', '9392'], ['Chip ID', chip], ['Chip Name', node.npuName], ['Chip Version', 'V1'],
     ['Board ID', '0xb3'], ['PCB ID', 'NA'], ['BOM ID', '1'], ['Chip Position ID', chip],
-    ['PCIe Bus Info', a3BusId(card * 2 + chip)], ['Firmware Version', node.firmwareVersion()],
+    ['PCIe Bus Info', a3BusId(card * 2 + chip)], ['Firmware Version', FIRMWARE_VERSION],
   ]);
 }
