@@ -1,8 +1,9 @@
 /**
- * In-process byte streams for the simulator: a reader over a Node stream that does not destroy the
- * stream when the consumer stops early (an SSH channel must survive a program that ignores its
- * standard input), and a writer that waits for 'drain'.
+ * Plumbing of the simulator's fronts: a reader over a Node stream that does not destroy the stream
+ * when the consumer stops early (an SSH channel must survive a program that ignores its standard
+ * input), a writer that waits for 'drain', and listening on 127.0.0.1.
  */
+import type { AddressInfo, Server } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 
 class BytePipe implements AsyncIterable<Buffer> {
@@ -79,5 +80,16 @@ export function writeDrained(stream: Writable, chunk: string | Buffer, isClosed:
     };
     stream.once('drain', done);
     stream.once('close', done);
+  });
+}
+
+/** Listen on 127.0.0.1 (port 0 = any); resolves with the port. */
+export function listenLocal(server: Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
   });
 }

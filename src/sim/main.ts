@@ -1,20 +1,21 @@
 /**
  * The simulator's entry (bundled as dist/sim.js):
  *
- *   node dist/sim.js serve --spec FILE [--front ssh2|shim] [--control-port N] [--shim-port N]
- *        [--authorized-key FILE] [--host-key-dir DIR] [--fs mem|dir:<root with {pid} or {node}>]
+ *   node dist/sim.js serve --spec FILE [--front ssh2|shim] [--control-port N] [--fs mem|dir:<root with {pid} or {node}>]
  *
  * prints one JSON ready line on stdout when listening; SIGTERM/SIGINT stop everything. The demo, the
  * tests and the benchmarks use `startSimCluster()` in-process instead.
  */
 import './esm-globals.js';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 import { PROGRAM_PATHS } from './ascend-node.js';
+import { listenLocal } from './byte-pipe.js';
 import { parseClusterSpec, parseFaults, type SimClusterSpec, type SimNodeSpec } from './cluster-spec.js';
-import { SimCluster, type SimNodeExtension } from './cluster.js';
+import { SimCluster } from './cluster.js';
+import { createContainerRuntimeExtension } from './container-runtime.js';
 import { DirFs } from './dir-fs.js';
 import { MemFs } from './mem-fs.js';
 import { generateHostKey, SshFront, type HostKeyPair } from './ssh-server.js';
@@ -26,27 +27,18 @@ export interface StartSimClusterOptions {
   spec: SimClusterSpec;
   /** 'ssh2' (default): in-process SSH servers; 'shim': TCP server for shims on real sshd nodes; 'none'. */
   front?: 'ssh2' | 'shim' | 'none';
-  /** Public keys allowed to log in (ssh2 front). When empty, a client key pair is generated and returned. */
-  authorizedKeys?: string[];
-  /** Host key per node name; generated when missing. */
-  hostKeys?: Map<string, HostKeyPair>;
   /** 'mem' (default) or a `dir:` root template (`{pid}` = spec pid, `{node}` = name); spec fsRoot wins. */
   fs?: 'mem' | `dir:${string}`;
-  /** Extra per-node extensions; the container runtime is added unless `withContainerRuntime` is false. */
-  extensions?: SimNodeExtension[];
+  /** The container runtime (docker, MindIE, vLLM) is added unless this is false. */
   withContainerRuntime?: boolean;
   /** Control HTTP API on 127.0.0.1 (0 = any port); off when undefined. */
   controlPort?: number;
-  /** Port of the shim server (shim front); default any. */
-  shimPort?: number;
 }
 
 export interface RunningSimNode {
   name: string;
   host: string;
   sshPort: number;
-  /** `ssh-ed25519 AAAA…` (ssh2 front). */
-  hostPublicKey?: string;
   /** `[host]:port ssh-ed25519 AAAA…` for a known_hosts file (ssh2 front). */
   knownHostsLine?: string;
 }
@@ -54,10 +46,9 @@ export interface RunningSimNode {
 export interface RunningSimCluster {
   cluster: SimCluster;
   nodes: RunningSimNode[];
-  /** Generated client key (OpenSSH texts) when no authorized key was given (ssh2 front). */
+  /** The client key allowed to log in (OpenSSH texts; ssh2 front). */
   clientKey?: HostKeyPair;
   shimPort?: number;
-  controlPort?: number;
   controlUrl?: string;
   /** Program name → path on the nodes (where shims go). */
   programs: Record<string, string>;
@@ -83,27 +74,11 @@ function fsFactory(mode: StartSimClusterOptions['fs']): (spec: SimNodeSpec) => S
   };
 }
 
-/** The container runtime's extension, when that module provides one. */
-async function containerRuntimeExtension(): Promise<SimNodeExtension | undefined> {
-  try {
-    const mod = (await import('./container-runtime.js')) as Record<string, unknown>;
-    const make = mod['createContainerRuntimeExtension'];
-    return typeof make === 'function' ? (make as () => SimNodeExtension)() : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 export async function startSimCluster(opts: StartSimClusterOptions): Promise<RunningSimCluster> {
   const front = opts.front ?? 'ssh2';
-  const extensions = [...(opts.extensions ?? [])];
-  if (opts.withContainerRuntime !== false) {
-    const runtime = await containerRuntimeExtension();
-    if (runtime) extensions.unshift(runtime);
-  }
   const dirFs = opts.fs !== undefined && opts.fs !== 'mem';
   const cluster = new SimCluster(opts.spec, {
-    extensions,
+    extensions: opts.withContainerRuntime === false ? [] : [createContainerRuntimeExtension()],
     fs: fsFactory(opts.fs),
     // With real sshd nodes the shims sit at the program paths, not placeholders.
     installProgramFiles: !(front === 'shim' && dirFs),
@@ -116,18 +91,14 @@ export async function startSimCluster(opts: StartSimClusterOptions): Promise<Run
   let shimPort: number | undefined;
   try {
     if (front === 'ssh2') {
-      let keys = opts.authorizedKeys ?? [];
-      if (keys.length === 0) {
-        clientKey = generateHostKey();
-        keys = [clientKey.public];
-      }
-      sshFront = new SshFront({ cluster, authorizedKeys: keys, ...(opts.hostKeys ? { hostKeys: opts.hostKeys } : {}) });
-      await sshFront.start();
-      const s = sshFront;
+      clientKey = generateHostKey();
+      const s = new SshFront(cluster, [clientKey.public]);
+      sshFront = s;
+      await s.start();
       cleanups.push(() => s.stop());
     } else if (front === 'shim') {
       const shim = new ShimServer(cluster);
-      shimPort = await shim.listen(opts.shimPort ?? 0);
+      shimPort = await shim.listen(0);
       cleanups.push(() => shim.close());
       if (dirFs) for (const node of cluster.nodes) await materializeNodeFiles(node, node.fs, shimPort);
     }
@@ -139,17 +110,12 @@ export async function startSimCluster(opts: StartSimClusterOptions): Promise<Run
 
   const programs: Record<string, string> = {};
   for (const node of cluster.nodes) for (const p of node.programs.keys()) programs[p] = node.programPath(p);
-
   const running: RunningSimCluster = {
     cluster,
-    nodes: cluster.nodes.map((n) => {
-      const entry: RunningSimNode = { name: n.name, host: n.host, sshPort: n.sshPort };
-      if (sshFront) {
-        entry.hostPublicKey = sshFront.hostKey(n.name).public;
-        entry.knownHostsLine = `[${n.host}]:${n.sshPort} ${entry.hostPublicKey}`;
-      }
-      return entry;
-    }),
+    nodes: cluster.nodes.map((n) => ({
+      name: n.name, host: n.host, sshPort: n.sshPort,
+      ...(sshFront ? { knownHostsLine: `[${n.host}]:${n.sshPort} ${sshFront.hostKey(n.name).public}` } : {}),
+    })),
     ...(clientKey ? { clientKey } : {}),
     ...(shimPort !== undefined ? { shimPort } : {}),
     programs,
@@ -172,18 +138,11 @@ export async function startSimCluster(opts: StartSimClusterOptions): Promise<Run
   };
 
   if (opts.controlPort !== undefined) {
-    const control = await startControlServer(running, opts.controlPort);
-    running.controlPort = control.port;
-    running.controlUrl = `http://127.0.0.1:${control.port}`;
-    cleanups.push(() => new Promise<void>((resolve) => control.server.close(() => resolve())));
+    const server = createServer((req, res) => void control(running, req, res));
+    running.controlUrl = `http://127.0.0.1:${await listenLocal(server, opts.controlPort)}`;
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
   }
   return running;
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const parts: Buffer[] = [];
-  for await (const c of req) parts.push(c as Buffer);
-  return Buffer.concat(parts).toString('utf8');
 }
 
 function reply(res: ServerResponse, status: number, body: unknown): void {
@@ -191,143 +150,84 @@ function reply(res: ServerResponse, status: number, body: unknown): void {
   res.end(`${JSON.stringify(body)}\n`);
 }
 
-function nodeState(running: RunningSimCluster): unknown {
-  return running.cluster.nodes.map((n) => ({
-    name: n.name, host: n.host, sshPort: n.sshPort, down: n.down, faults: n.faults,
-    deviceIps: n.deviceIps(), tls: n.tlsSwitches(), listeners: n.listeningSockets(), programs: [...n.programs.keys()],
-    serving: servingRecord(n.shared, n.name),
-  }));
-}
+const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /** Control API on 127.0.0.1: GET /state, PUT /nodes/:name/faults, POST /nodes/:name/{drop,down,up}. */
-export async function startControlServer(running: RunningSimCluster, port: number): Promise<{ server: Server; port: number }> {
-  const server = createServer((req, res) => {
-    void (async () => {
-      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-      const m = /^\/nodes\/([^/]+)\/(faults|drop|down|up)$/.exec(url.pathname);
+async function control(running: RunningSimCluster, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+  const m = /^\/nodes\/([^/]+)\/(faults|drop|down|up)$/.exec(url.pathname);
+  try {
+    if (req.method === 'GET' && url.pathname === '/state') {
+      const nodes = running.cluster.nodes.map((n) => ({
+        name: n.name, host: n.host, sshPort: n.sshPort, down: n.down, faults: n.faults,
+        deviceIps: n.deviceIps(), tls: n.tlsSwitches(), listeners: n.listeningSockets(), programs: [...n.programs.keys()],
+        serving: servingRecord(n.shared, n.name),
+      }));
+      return reply(res, 200, { profile: running.cluster.profile, nodes });
+    }
+    if (!m) return reply(res, 404, { error: `no route ${req.method} ${url.pathname}` });
+    const node = running.cluster.find(decodeURIComponent(m[1] ?? ''));
+    if (!node) return reply(res, 404, { error: `no simulated node ${decodeURIComponent(m[1] ?? '')}` });
+    if (m[2] === 'faults' && req.method === 'PUT') {
+      let faults: SimFault[];
       try {
-        if (req.method === 'GET' && url.pathname === '/state') {
-          return reply(res, 200, { profile: running.cluster.profile, nodes: nodeState(running) });
-        }
-        if (!m) return reply(res, 404, { error: `no route ${req.method} ${url.pathname}` });
-        const name = decodeURIComponent(m[1] ?? '');
-        if (!running.cluster.find(name)) return reply(res, 404, { error: `no simulated node ${name}` });
-        const node = running.cluster.node(name);
-        if (m[2] === 'faults' && req.method === 'PUT') {
-          let faults: SimFault[];
-          try {
-            faults = parseFaults(JSON.parse(await readBody(req)));
-          } catch (err) {
-            return reply(res, 400, { error: `bad faults: ${err instanceof Error ? err.message : String(err)}` });
-          }
-          await running.setFaults(node.name, faults);
-          return reply(res, 200, { node: node.name, faults: node.faults });
-        }
-        if (req.method !== 'POST') return reply(res, 405, { error: `use POST for ${url.pathname}` });
-        if (m[2] === 'drop') return reply(res, 200, { node: node.name, dropped: running.dropConnections(node.name) });
-        if (m[2] === 'down') await running.nodeDown(node.name);
-        if (m[2] === 'up') await running.nodeUp(node.name);
-        return reply(res, 200, { node: node.name, down: node.down });
+        const parts: Buffer[] = [];
+        for await (const c of req) parts.push(c as Buffer);
+        faults = parseFaults(JSON.parse(Buffer.concat(parts).toString('utf8')));
       } catch (err) {
-        return reply(res, 500, { error: err instanceof Error ? err.message : String(err) });
+        return reply(res, 400, { error: `bad faults: ${message(err)}` });
       }
-    })();
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  const addr = server.address();
-  return { server, port: typeof addr === 'object' && addr ? addr.port : port };
+      await running.setFaults(node.name, faults);
+      return reply(res, 200, { node: node.name, faults: node.faults });
+    }
+    if (req.method !== 'POST') return reply(res, 405, { error: `use POST for ${url.pathname}` });
+    if (m[2] === 'drop') return reply(res, 200, { node: node.name, dropped: running.dropConnections(node.name) });
+    if (m[2] === 'down') await running.nodeDown(node.name);
+    if (m[2] === 'up') await running.nodeUp(node.name);
+    return reply(res, 200, { node: node.name, down: node.down });
+  } catch (err) {
+    return reply(res, 500, { error: message(err) });
+  }
 }
 
 interface ServeArgs {
   spec: string;
   front: 'ssh2' | 'shim';
   controlPort?: number;
-  shimPort?: number;
-  authorizedKey?: string;
-  hostKeyDir?: string;
   fs: 'mem' | `dir:${string}`;
 }
 
-const USAGE = 'usage: sim.js serve --spec FILE [--front ssh2|shim] [--control-port N] [--shim-port N] ' +
-  '[--authorized-key FILE] [--host-key-dir DIR] [--fs mem|dir:<root template>]';
+const USAGE = 'usage: sim.js serve --spec FILE [--front ssh2|shim] [--control-port N] [--fs mem|dir:<root template>]';
 
 export function parseServeArgs(argv: string[]): ServeArgs {
-  const [cmd, ...rest] = argv;
-  if (cmd !== 'serve') throw new Error(USAGE);
-  const out: Partial<ServeArgs> = { front: 'ssh2', fs: 'mem' };
-  for (let i = 0; i < rest.length; i++) {
-    const flag = rest[i] ?? '';
-    const value = rest[++i];
-    if (value === undefined) throw new Error(`${flag} needs a value\n${USAGE}`);
-    const port = (): number => {
-      const n = Number(value);
-      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${flag}: not a port: ${value}`);
-      return n;
-    };
-    switch (flag) {
-      case '--spec': out.spec = value; break;
-      case '--front':
-        if (value !== 'ssh2' && value !== 'shim') throw new Error(`--front: ssh2 or shim, not ${value}`);
-        out.front = value;
-        break;
-      case '--control-port': out.controlPort = port(); break;
-      case '--shim-port': out.shimPort = port(); break;
-      case '--authorized-key': out.authorizedKey = value; break;
-      case '--host-key-dir': out.hostKeyDir = value; break;
-      case '--fs':
-        if (value !== 'mem' && !value.startsWith('dir:')) throw new Error(`--fs: mem or dir:<root>, not ${value}`);
-        out.fs = value as ServeArgs['fs'];
-        break;
-      default: throw new Error(`unknown option ${flag}\n${USAGE}`);
-    }
+  const string = { type: 'string' } as const;
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { spec: string, front: string, 'control-port': string, fs: string } });
+  } catch (err) {
+    throw new Error(`${message(err)}\n${USAGE}`);
   }
-  if (!out.spec) throw new Error(`--spec is required\n${USAGE}`);
-  return out as ServeArgs;
-}
-
-/** Host keys kept in `<dir>/<node>.key` so a restarted simulator keeps the nodes' identities. */
-function loadHostKeys(dir: string, names: string[]): Map<string, HostKeyPair> {
-  mkdirSync(dir, { recursive: true });
-  const keys = new Map<string, HostKeyPair>();
-  for (const name of names) {
-    const priv = join(dir, `${name}.key`);
-    const pub = `${priv}.pub`;
-    if (existsSync(priv) && existsSync(pub)) {
-      keys.set(name, { private: readFileSync(priv, 'utf8'), public: readFileSync(pub, 'utf8').trim() });
-      continue;
-    }
-    const k = generateHostKey();
-    writeFileSync(priv, k.private, { mode: 0o600 });
-    writeFileSync(pub, `${k.public}\n`);
-    keys.set(name, k);
+  const { positionals, values: v } = parsed;
+  if (positionals.join(' ') !== 'serve') throw new Error(USAGE);
+  if (!v.spec) throw new Error(`--spec is required\n${USAGE}`);
+  const front = v.front ?? 'ssh2';
+  if (front !== 'ssh2' && front !== 'shim') throw new Error(`--front: ssh2 or shim, not ${front}`);
+  const fs = v.fs ?? 'mem';
+  if (fs !== 'mem' && !fs.startsWith('dir:')) throw new Error(`--fs: mem or dir:<root>, not ${fs}`);
+  const port = Number(v['control-port']);
+  if (v['control-port'] !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
+    throw new Error(`--control-port: not a port: ${v['control-port']}`);
   }
-  return keys;
+  return { spec: v.spec, front, fs: fs as ServeArgs['fs'], ...(v['control-port'] !== undefined ? { controlPort: port } : {}) };
 }
 
 export async function serve(argv: string[]): Promise<RunningSimCluster> {
   const args = parseServeArgs(argv);
   const spec = parseClusterSpec(JSON.parse(readFileSync(args.spec, 'utf8')));
-  const running = await startSimCluster({
-    spec,
-    front: args.front,
-    fs: args.fs,
-    controlPort: args.controlPort ?? 0,
-    ...(args.shimPort !== undefined ? { shimPort: args.shimPort } : {}),
-    ...(args.authorizedKey ? { authorizedKeys: [readFileSync(args.authorizedKey, 'utf8')] } : {}),
-    ...(args.hostKeyDir ? { hostKeys: loadHostKeys(args.hostKeyDir, spec.nodes.map((n) => n.name)) } : {}),
-  });
+  const running = await startSimCluster({ spec, front: args.front, fs: args.fs, controlPort: args.controlPort ?? 0 });
+  const { controlUrl, shimPort, programs, nodes, clientKey } = running;
   process.stdout.write(`${JSON.stringify({
-    ready: true,
-    front: args.front,
-    controlPort: running.controlPort,
-    controlUrl: running.controlUrl,
-    shimPort: running.shimPort,
-    programs: running.programs,
-    nodes: running.nodes,
-    ...(running.clientKey ? { clientKey: running.clientKey } : {}),
+    ready: true, front: args.front, controlUrl, shimPort, programs, nodes, ...(clientKey ? { clientKey } : {}),
   })}\n`);
   return running;
 }
@@ -337,7 +237,7 @@ async function main(argv: string[]): Promise<void> {
   try {
     running = await serve(argv);
   } catch (err) {
-    process.stderr.write(`sim: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`sim: ${message(err)}\n`);
     process.exitCode = 2;
     return;
   }
