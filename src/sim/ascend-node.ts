@@ -113,11 +113,8 @@ export class SimNode {
   reportedIp(npu: number): string | undefined {
     if (this.npuFault('no-ip', npu)) return undefined;
     const dup = this.npuFault('duplicate-ip', npu);
-    if (dup) {
-      const other = this.cluster.find(dup.node);
-      if (other) return other.baseIp(dup.otherNpu ?? npu);
-    }
-    return this.baseIp(npu);
+    const other = dup && this.cluster.find(dup.node);
+    return other ? other.baseIp(dup?.otherNpu ?? npu) : this.baseIp(npu);
   }
 
   /** The NPUs' real addresses now (device-ip-drift applied): what HCCL binds to. */
@@ -129,13 +126,11 @@ export class SimNode {
   }
 
   gateway(npu: number): string | undefined {
-    if (this.npuFault('no-gateway', npu)) return undefined;
-    return `192.168.${100 + npu}.1`;
+    return this.npuFault('no-gateway', npu) ? undefined : `192.168.${100 + npu}.1`;
   }
 
   netdetect(npu: number): string | undefined {
-    if (this.npuFault('netdetect-unset', npu)) return undefined;
-    return `192.168.${100 + npu}.1`;
+    return this.npuFault('netdetect-unset', npu) ? undefined : `192.168.${100 + npu}.1`;
   }
 
   link(npu: number): 'UP' | 'DOWN' {
@@ -144,9 +139,7 @@ export class SimNode {
 
   /** A net-health fault wins; without a detect address the state machine stays in Init (§2.4). */
   netHealth(npu: number): SimNetHealth {
-    const f = this.npuFault('net-health', npu);
-    if (f) return f.value;
-    return this.netdetect(npu) === undefined ? 'Init' : 'Success';
+    return this.npuFault('net-health', npu)?.value ?? (this.netdetect(npu) === undefined ? 'Init' : 'Success');
   }
 
   npuHealth(npu: number): SimNpuHealth {
@@ -163,26 +156,12 @@ export class SimNode {
     const path = '/etc/hccn.conf';
     const conf = (await this.fs.stat(path))?.isFile ? (await this.fs.readFile(path)).toString('utf8') : '';
     const lines = conf.split('\n').filter((l) => l !== '');
-    const key = `tls_enable_${npu}=`;
-    const at = lines.findIndex((l) => l.startsWith(key));
-    if (at >= 0) lines[at] = `${key}${value}`;
-    else lines.push(`${key}${value}`);
+    const at = lines.findIndex((l) => l.startsWith(`tls_enable_${npu}=`));
+    lines.splice(at >= 0 ? at : lines.length, 1, `tls_enable_${npu}=${value}`);
     await this.fs.writeFile(path, `${lines.join('\n')}\n`, 0o644);
   }
 
-  lldpPeer(npu: number): { chassisMac: string; ifname: string; systemName: string; managementIp: string } | undefined {
-    if (this.npuFault('lldp-empty', npu) || this.link(npu) === 'DOWN') return undefined;
-    // One leaf with every NPU on its own split port, as in the DeepSeek-V3 guide's capture
-    // (node 0 NPU 0..7 → 400GE1/1/5:1, 400GE1/1/5:2, 400GE1/2/5:1, …); each node uses the next port.
-    return {
-      chassisMac: '44:9b:c1:2a:5f:01',
-      ifname: `400GE1/${Math.floor(npu / 2) + 1}/${5 + this.index}:${(npu % 2) + 1}`,
-      systemName: 'ROCE-LEAF-01',
-      managementIp: '192.168.100.1',
-    };
-  }
-
-  /** The rows `npu-smi info` lists: other processes holding memory (hbm-held faults with a pid), then the containers'. */
+  /** The rows `npu-smi info` lists: holders of memory (hbm-held faults with a pid), then the containers'. */
   npuProcesses(npu: number): SimNpuProcess[] {
     const held = this.faultsOf('hbm-held').filter((f) => f.npu === npu && f.pid !== undefined)
       .map((f) => ({ pid: f.pid!, name: f.name ?? 'python3', memoryMb: f.mb }));

@@ -6,57 +6,35 @@
 import type { AddressInfo, Server } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 
-class BytePipe implements AsyncIterable<Buffer> {
-  private chunks: Buffer[] = [];
-  private ended = false;
-  private wake: (() => void) | undefined;
-
-  /** Queue data for the reader. */
-  async write(chunk: string | Buffer): Promise<void> {
-    if (this.ended) return;
-    this.chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-    this.signal();
-  }
-
-  end(): void {
-    this.ended = true;
-    this.signal();
-  }
-
-  private signal(): void {
-    const w = this.wake;
-    this.wake = undefined;
-    w?.();
-  }
-
-  async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
-    for (;;) {
-      const next = this.chunks.shift();
-      if (next) {
-        yield next;
-        continue;
-      }
-      if (this.ended) return;
-      await new Promise<void>((resolve) => { this.wake = resolve; });
-    }
-  }
-}
-
-/** Pipe a Node Readable into a BytePipe; the Readable is paused, never destroyed, when nobody reads. */
+/** Chunks of a Node Readable as they come; the Readable is never destroyed when nobody reads. */
 export function readableToPipe(stream: Readable): AsyncIterable<Buffer> {
-  const pipe = new BytePipe();
-  stream.on('data', (chunk: Buffer | string) => { void pipe.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk); });
-  stream.on('end', () => pipe.end());
-  stream.on('close', () => pipe.end());
-  stream.on('error', () => pipe.end());
-  return pipe;
-}
-
-/** One-shot iterable over a buffer (standard input handed over whole). */
-export function bufferIterable(buf: Buffer): AsyncIterable<Buffer> {
+  const chunks: Buffer[] = [];
+  let ended = false;
+  let wake: (() => void) | undefined;
+  const signal = (): void => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  stream.on('data', (chunk: Buffer | string) => {
+    if (ended) return;
+    chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    signal();
+  });
+  for (const event of ['end', 'close', 'error']) {
+    stream.on(event, () => {
+      ended = true;
+      signal();
+    });
+  }
   return {
     async *[Symbol.asyncIterator]() {
-      if (buf.length > 0) yield buf;
+      for (;;) {
+        const next = chunks.shift();
+        if (next) yield next;
+        else if (ended) return;
+        else await new Promise<void>((resolve) => { wake = resolve; });
+      }
     },
   };
 }

@@ -192,22 +192,26 @@ function tlsText(npu: number, sw: number): string {
   ].join('\n');
 }
 
+/**
+ * The neighbour: one leaf with every NPU on its own split port, as in the DeepSeek-V3 guide's capture
+ * (node 0 NPU 0..7 → 400GE1/1/5:1, 400GE1/1/5:2, 400GE1/2/5:1, …); each node uses the next port.
+ */
 function lldpText(node: SimNode, npu: number): string {
-  const peer = node.lldpPeer(npu);
-  if (!peer) return '';
+  if (node.faultsOf('lldp-empty').some((f) => f.npu === npu) || node.link(npu) === 'DOWN') return '';
+  const ifname = `400GE1/${Math.floor(npu / 2) + 1}/${5 + node.index}:${(npu % 2) + 1}`;
   return [
-    'Chassis ID TLV', `\tMAC: ${peer.chassisMac}`,
-    'Port ID TLV', `\tIfname: ${peer.ifname}`,
+    'Chassis ID TLV', '\tMAC: 44:9b:c1:2a:5f:01',
+    'Port ID TLV', `\tIfname: ${ifname}`,
     'Time to Live TLV', '\t121',
-    'Port Description TLV', `\t${peer.ifname}`,
-    'System Name TLV', `\t${peer.systemName}`,
+    'Port Description TLV', `\t${ifname}`,
+    'System Name TLV', '\tROCE-LEAF-01',
     'System Description TLV', '\tHuawei Versatile Routing Platform Software',
     'VRP (R) software, Version 8.211 (CE9860 V200R021C10SPC600)',
     'Copyright (C) 2012-2022 Huawei Technologies Co., Ltd.',
     'HUAWEI CE9860-4C-EI',
     '',
     'System Capabilities TLV', '\tSystem capabilities:  Bridge, Router', '\tEnabled capabilities: Bridge, Router',
-    'Management Address TLV', `\tIPv4: ${peer.managementIp}`, '\tIfindex: 10',
+    'Management Address TLV', '\tIPv4: 192.168.100.1', '\tIfindex: 10',
     'Maximum Frame Size TLV', '\t9216',
     'End of LLDPDU TLV',
     '',

@@ -10,7 +10,7 @@ import { posix } from 'node:path';
 import type { SimNode } from './ascend-node.js';
 import type { SimCluster } from './cluster.js';
 import type { SimFs } from './types.js';
-import { bufferIterable, listenLocal, writeDrained } from './byte-pipe.js';
+import { listenLocal, writeDrained } from './byte-pipe.js';
 
 /** Programs whose calls read standard input (the shim sends it first): `docker load`, `docker … -i`. */
 const READS_STDIN: Record<string, string> = {
@@ -145,7 +145,7 @@ export class ShimServer {
     }
     try {
       return await node.run(req.program, req.argv, {
-        stdin: req.stdin.length > 0 ? bufferIterable(req.stdin) : null,
+        stdin: req.stdin.length > 0 ? (async function* () { yield req.stdin; })() : null,
         stdout: (c) => send(replyStatement(c, 'stdout')),
         stderr,
         signal,
