@@ -5,7 +5,7 @@
  */
 import { posix } from 'node:path';
 import type { SimNodeSpec } from './cluster-spec.js';
-import { applyWeightsFaults, resetModelDir, shmFaultFiles, syncShmFiles } from './weights-faults.js';
+import { applyWeightsFaults, resetModelDir, syncShmFiles } from './weights-faults.js';
 import type {
   LatencyProfile, SimClusterOf, SimFault, SimFs, SimIo, SimListener, SimNetHealth, SimNpuHealth, SimNpuProcess, SimProgram,
 } from './types.js';
@@ -260,7 +260,7 @@ export class SimNode {
     await fs.writeFile('/usr/local/Ascend/firmware/version.info', this.firmwareVersionInfo(), 0o644);
     await fs.writeFile('/etc/hostname', `${this.name}\n`, 0o644);
     await this.writeModels(fs);
-    this.shmFiles = await syncShmFiles(fs, shmFaultFiles(this.faults), this.shmFiles);
+    this.shmFiles = await syncShmFiles(fs, this.faults, this.shmFiles);
     if (this.installProgramFiles) {
       for (const name of this.programs.keys()) {
         const path = this.programPath(name);

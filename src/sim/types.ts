@@ -1,7 +1,7 @@
 /**
- * Contract between the parts of the simulated Ascend node (src/sim). The simulator depends on nothing
- * in the real code paths (docs/architecture.md, The simulator): it encodes the reference docs independently, so that its
- * validation is an independent check of what ascendctl renders.
+ * Contract between the parts of the simulated Ascend node (src/sim). The simulator depends on nothing in
+ * the real code paths (docs/architecture.md, The simulator): it encodes the reference docs independently,
+ * so that its validation is an independent check of what ascendctl renders.
  */
 export type { LatencyProfile, SimFault, SimNetHealth, SimNpuHealth } from './cluster-spec.js';
 
@@ -17,20 +17,20 @@ export interface SimStat {
   mtimeMs: number;
 }
 
+/** Node's fs semantics (errors with a `code`: ENOENT, EISDIR, …); `stat` is lstat, undefined when absent. */
 export interface SimFs {
-  readFile(path: string): Promise<Buffer>; // rejects with an Error whose `code` is 'ENOENT' / 'EISDIR' / 'EACCES'
-  writeFile(path: string, data: string | Buffer, mode?: number): Promise<void>; // creates or truncates
+  readFile(path: string): Promise<Buffer>;
+  writeFile(path: string, data: string | Buffer, mode?: number): Promise<void>;
   appendFile(path: string, data: string | Buffer): Promise<void>;
-  stat(path: string): Promise<SimStat | undefined>; // lstat semantics; undefined when absent
-  mkdir(path: string, opts?: { recursive?: boolean; mode?: number }): Promise<void>; // EEXIST when !recursive and present
+  stat(path: string): Promise<SimStat | undefined>;
+  mkdir(path: string, opts?: { recursive?: boolean; mode?: number }): Promise<void>;
   readdir(path: string): Promise<string[]>;
   rename(from: string, to: string): Promise<void>;
   rm(path: string, opts?: { recursive?: boolean; force?: boolean }): Promise<void>;
   chmod(path: string, mode: number): Promise<void>;
-  /** Create a symbolic link at `path` (weights-symlink fault: a model-cache layout). */
-  symlink?(target: string, path: string): Promise<void>;
-  /** Set the owner of `path` itself, not following a link (weights-owner fault). */
-  chown?(path: string, uid: number): Promise<void>;
+  symlink(target: string, path: string): Promise<void>;
+  /** Set the owner of `path` itself, not following a link. */
+  chown(path: string, uid: number): Promise<void>;
 }
 
 /** Where the output of one simulated command goes. Writes resolve when the consumer took the data. */
