@@ -35,32 +35,8 @@ export interface StartSimClusterOptions {
   controlPort?: number;
 }
 
-export interface RunningSimNode {
-  name: string;
-  host: string;
-  sshPort: number;
-  /** `[host]:port ssh-ed25519 AAAA…` for a known_hosts file (ssh2 front). */
-  knownHostsLine?: string;
-}
-
-export interface RunningSimCluster {
-  cluster: SimCluster;
-  nodes: RunningSimNode[];
-  /** The client key allowed to log in (OpenSSH texts; ssh2 front). */
-  clientKey?: HostKeyPair;
-  shimPort?: number;
-  controlUrl?: string;
-  /** Program name → path on the nodes (where shims go). */
-  programs: Record<string, string>;
-  setFaults(node: string, faults: SimFault[]): Promise<void>;
-  nodeDown(node: string): Promise<void>;
-  nodeUp(node: string): Promise<void>;
-  /** Kill the live SSH connections of a node; returns how many (0 without an ssh2 front). */
-  dropConnections(node: string): number;
-  /** `direct-tcpip` channels a node opened, by "host:port" (empty without an ssh2 front). */
-  forwards(node: string): Map<string, number>;
-  stop(): Promise<void>;
-}
+/** A started cluster: its nodes' addresses and keys, and the controls the tests and the demo use. */
+export type RunningSimCluster = Awaited<ReturnType<typeof startSimCluster>>;
 
 function fsFactory(mode: StartSimClusterOptions['fs']): (spec: SimNodeSpec) => SimFs {
   if (mode === undefined || mode === 'mem') return () => new MemFs();
@@ -74,7 +50,7 @@ function fsFactory(mode: StartSimClusterOptions['fs']): (spec: SimNodeSpec) => S
   };
 }
 
-export async function startSimCluster(opts: StartSimClusterOptions): Promise<RunningSimCluster> {
+export async function startSimCluster(opts: StartSimClusterOptions) {
   const front = opts.front ?? 'ssh2';
   const dirFs = opts.fs !== undefined && opts.fs !== 'mem';
   const cluster = new SimCluster(opts.spec, {
@@ -110,26 +86,32 @@ export async function startSimCluster(opts: StartSimClusterOptions): Promise<Run
 
   const programs: Record<string, string> = {};
   for (const node of cluster.nodes) for (const p of node.programs.keys()) programs[p] = node.programPath(p);
-  const running: RunningSimCluster = {
+  const running = {
     cluster,
+    /** `knownHostsLine`: `[host]:port ssh-ed25519 AAAA…` for a known_hosts file (ssh2 front). */
     nodes: cluster.nodes.map((n) => ({
       name: n.name, host: n.host, sshPort: n.sshPort,
       ...(sshFront ? { knownHostsLine: `[${n.host}]:${n.sshPort} ${sshFront.hostKey(n.name).public}` } : {}),
     })),
-    ...(clientKey ? { clientKey } : {}),
-    ...(shimPort !== undefined ? { shimPort } : {}),
+    /** The client key allowed to log in (OpenSSH texts; ssh2 front). */
+    clientKey,
+    shimPort,
+    controlUrl: undefined as string | undefined,
+    /** Program name → path on the nodes (where shims go). */
     programs,
-    setFaults: (name, faults) => cluster.node(name).setFaults(faults),
-    nodeDown: async (name) => {
+    setFaults: (name: string, faults: SimFault[]) => cluster.node(name).setFaults(faults),
+    nodeDown: async (name: string) => {
       const node = cluster.node(name);
       if (!node.down) await node.setFaults([...node.faults, { kind: 'node-down' }]);
     },
-    nodeUp: async (name) => {
+    nodeUp: async (name: string) => {
       const node = cluster.node(name);
       await node.setFaults(node.faults.filter((f) => f.kind !== 'node-down'));
     },
-    dropConnections: (name) => sshFront?.dropConnections(cluster.node(name).name) ?? 0,
-    forwards: (name) => sshFront?.forwards(cluster.node(name).name) ?? new Map<string, number>(),
+    /** Kill the live SSH connections of a node; returns how many (0 without an ssh2 front). */
+    dropConnections: (name: string) => sshFront?.dropConnections(cluster.node(name).name) ?? 0,
+    /** `direct-tcpip` channels a node opened, by "host:port" (empty without an ssh2 front). */
+    forwards: (name: string) => sshFront?.forwards(cluster.node(name).name) ?? new Map<string, number>(),
     stop: async () => {
       cluster.stop();
       for (const c of cleanups.reverse()) await c();
