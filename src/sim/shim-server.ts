@@ -104,24 +104,20 @@ export class ShimServer {
     const ac = new AbortController();
     let buf = Buffer.alloc(0);
     let started = false;
-    let closed = false;
     socket.on('close', () => {
-      closed = true;
       this.sockets.delete(socket);
       ac.abort();
     });
     socket.on('error', () => undefined);
-    const send = (text: string): Promise<void> => writeDrained(socket, text, () => closed);
+    const send = (text: string): Promise<void> => writeDrained(socket, text, () => ac.signal.aborted);
     socket.on('data', (chunk: Buffer) => {
       if (started) return;
       buf = Buffer.concat([buf, chunk]);
-      let req: ParsedRequest | undefined;
+      let req: ParsedRequest | Error | undefined;
       try {
         req = parseRequest(buf);
       } catch (err) {
-        started = true;
-        void send(`${replyStatement(`simulator: ${(err as Error).message}\n`, 'stderr')}exit 255\n`).then(() => socket.end());
-        return;
+        req = err as Error;
       }
       if (!req) return;
       started = true;
@@ -132,18 +128,14 @@ export class ShimServer {
     });
   }
 
-  private async run(req: ParsedRequest, send: (t: string) => Promise<void>, signal: AbortSignal): Promise<number> {
-    const node = this.cluster.find(req.node);
+  /** Run the request's program; a bad request, an unknown or down node and a simulator bug answer 255. */
+  private async run(req: ParsedRequest | Error, send: (t: string) => Promise<void>, signal: AbortSignal): Promise<number> {
     const stderr = (c: string | Buffer): Promise<void> => send(replyStatement(c, 'stderr'));
-    if (!node) {
-      await stderr(`simulator: no simulated node ${req.node}\n`);
-      return 255;
-    }
-    if (node.down) {
-      await stderr(`simulator: node ${node.name} is down\n`);
-      return 255;
-    }
     try {
+      if (req instanceof Error) throw req;
+      const node = this.cluster.find(req.node);
+      if (!node) throw new Error(`no simulated node ${req.node}`);
+      if (node.down) throw new Error(`node ${node.name} is down`);
       return await node.run(req.program, req.argv, {
         stdin: req.stdin.length > 0 ? (async function* () { yield req.stdin; })() : null,
         stdout: (c) => send(replyStatement(c, 'stdout')),
@@ -152,7 +144,7 @@ export class ShimServer {
         env: {},
       });
     } catch (err) {
-      await stderr(`simulator error: ${err instanceof Error ? err.message : String(err)}\n`);
+      await stderr(`simulator: ${err instanceof Error ? err.message : String(err)}\n`);
       return 255;
     }
   }

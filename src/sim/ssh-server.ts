@@ -201,36 +201,29 @@ export class SshFront {
 
   private exec(node: SimNode, channel: ServerChannel, command: string, env: Record<string, string>): void {
     const ac = new AbortController();
-    let closed = false;
-    channel.on('close', () => {
-      closed = true;
-      ac.abort();
-    });
+    channel.on('close', () => ac.abort());
     channel.on('error', () => undefined);
-    const stdin = readableToPipe(channel);
+    const closed = (): boolean => ac.signal.aborted;
     const io = {
-      stdin,
-      stdout: (c: string | Buffer) => writeDrained(channel, c, () => closed),
-      stderr: (c: string | Buffer) => writeDrained(channel.stderr, c, () => closed),
+      stdin: readableToPipe(channel),
+      stdout: (c: string | Buffer) => writeDrained(channel, c, closed),
+      stderr: (c: string | Buffer) => writeDrained(channel.stderr, c, closed),
       signal: ac.signal,
       env,
     };
-    // A login shell's start-up files speak before the command runs, on both streams.
-    const banner = node.spec.banner;
-    const speak = async (): Promise<void> => {
-      if (banner?.stdout) await io.stdout(banner.stdout);
-      if (banner?.stderr) await io.stderr(banner.stderr);
-    };
-    void speak()
-      .then(() => runShell(node, command, io))
-      .catch(async (err: unknown) => {
+    void (async () => {
+      let code = 255;
+      try {
+        // A login shell's start-up files speak before the command runs, on both streams.
+        if (node.spec.banner?.stdout) await io.stdout(node.spec.banner.stdout);
+        if (node.spec.banner?.stderr) await io.stderr(node.spec.banner.stderr);
+        code = await runShell(node, command, io);
+      } catch (err) {
         await io.stderr(`sh: simulator error: ${err instanceof Error ? err.message : String(err)}\n`);
-        return 255;
-      })
-      .then((code) => {
-        if (closed) return;
-        channel.exit(code);
-        channel.end();
-      });
+      }
+      if (closed()) return;
+      channel.exit(code);
+      channel.end();
+    })();
   }
 }
