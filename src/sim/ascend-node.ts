@@ -49,9 +49,10 @@ export class SimNode {
 
   /** The node's faults; replaced as a whole by setFaults. */
   faults: SimFault[];
-  private tls: number[];
-  private readonly processes: SimNpuProcess[][];
-  private readonly hbmUsed: (number | undefined)[];
+  /** TLS switches set by `-tls -s` since the faults were last set (tls-on faults give the others). */
+  private readonly tlsSet = new Map<number, number>();
+  private readonly processes = new Map<number, SimNpuProcess[]>();
+  private readonly hbmUsed = new Map<number, number | undefined>();
   /** /dev/shm files the shm-leftover faults created (removed when the fault goes). */
   private shmFiles = new Set<string>();
 
@@ -70,9 +71,6 @@ export class SimNode {
     this.npuCount = spec.npus ?? (this.a3 ? 16 : 8);
     this.npuName = spec.npuName ?? (this.a3 ? 'Ascend910' : '910B3');
     this.faults = [...(spec.faults ?? [])];
-    this.tls = this.tlsFromFaults();
-    this.processes = Array.from({ length: this.npuCount }, () => []);
-    this.hbmUsed = Array.from({ length: this.npuCount }, () => undefined);
   }
 
   /** Per-cluster map for cross-node rendezvous (e.g. MindIE ranks registering with the master). */
@@ -87,7 +85,7 @@ export class SimNode {
   /** Replace the node's faults: TLS switches are reset from them and the node's files rewritten. */
   async setFaults(faults: SimFault[]): Promise<void> {
     this.faults = [...faults];
-    this.tls = this.tlsFromFaults();
+    this.tlsSet.clear();
     await this.writeFiles();
     this.cluster.notifyChange(this);
   }
@@ -147,12 +145,12 @@ export class SimNode {
   }
 
   tlsSwitches(): number[] {
-    return [...this.tls];
+    return Array.from({ length: this.npuCount }, (_, npu) => this.tlsSet.get(npu) ?? (this.npuFault('tls-on', npu) ? 1 : 0));
   }
 
   /** What `hccn_tool -tls -s enable N` does: the device switch and `tls_enable_N` in /etc/hccn.conf. */
   async setTlsSwitch(npu: number, value: 0 | 1): Promise<void> {
-    this.tls[npu] = value;
+    this.tlsSet.set(npu, value);
     const path = '/etc/hccn.conf';
     const conf = (await this.fs.stat(path))?.isFile ? (await this.fs.readFile(path)).toString('utf8') : '';
     const lines = conf.split('\n').filter((l) => l !== '');
@@ -165,7 +163,7 @@ export class SimNode {
   npuProcesses(npu: number): SimNpuProcess[] {
     const held = this.faultsOf('hbm-held').filter((f) => f.npu === npu && f.pid !== undefined)
       .map((f) => ({ pid: f.pid!, name: f.name ?? 'python3', memoryMb: f.mb }));
-    return [...held, ...(this.processes[npu] ?? [])];
+    return [...held, ...(this.processes.get(npu) ?? [])];
   }
 
   /** HBM held on this NPU by processes other than the node's containers (hbm-held faults). */
@@ -175,12 +173,12 @@ export class SimNode {
 
   /** Hook for the container runtime: the rows `npu-smi info` lists for this NPU. */
   setNpuProcesses(npu: number, procs: SimNpuProcess[]): void {
-    this.processes[this.checkNpu(npu)] = [...procs];
+    this.processes.set(this.checkNpu(npu), [...procs]);
   }
 
   /** Hook for the container runtime: HBM in use on this NPU (undefined = idle level). */
   setHbmUsed(npu: number, mb: number | undefined): void {
-    this.hbmUsed[this.checkNpu(npu)] = mb;
+    this.hbmUsed.set(this.checkNpu(npu), mb);
   }
 
   private checkNpu(npu: number): number {
@@ -189,9 +187,9 @@ export class SimNode {
   }
 
   hbmUsedMb(npu: number): number {
-    const set = this.hbmUsed[npu];
+    const set = this.hbmUsed.get(npu);
     if (set !== undefined) return Math.round(set) + this.heldHbmMb(npu);
-    return IDLE_HBM_MB + this.heldHbmMb(npu) + (this.processes[npu] ?? []).reduce((sum, p) => sum + p.memoryMb, 0);
+    return IDLE_HBM_MB + this.heldHbmMb(npu) + (this.processes.get(npu) ?? []).reduce((sum, p) => sum + p.memoryMb, 0);
   }
 
   hbmTotalMb(): number {
@@ -292,6 +290,7 @@ export class SimNode {
 
   /** /etc/hccn.conf as the hccn_tool set commands leave it (§3), faults applied. */
   hccnConf(): string {
+    const tls = this.tlsSwitches();
     const lines: string[] = [];
     for (let npu = 0; npu < this.npuCount; npu++) {
       const ip = this.reportedIp(npu);
@@ -303,7 +302,7 @@ export class SimNode {
       if (detect) lines.push(`netdetect_${npu}=${detect}`);
       const gw = this.gateway(npu);
       if (gw) lines.push(`gateway_${npu}=${gw}`);
-      lines.push(`send_arp_status_${npu}=1`, `tls_enable_${npu}=${this.tls[npu] ?? 0}`);
+      lines.push(`send_arp_status_${npu}=1`, `tls_enable_${npu}=${tls[npu]}`);
     }
     return `${lines.join('\n')}\n`;
   }
@@ -323,10 +322,6 @@ export class SimNode {
       `Version=${FIRMWARE_VERSION}`, 'firmware_version=1.0', `package_version=${this.driverVersion()}`,
       'compatible_version_drv=[23.0.0,23.0.0.],[24.0,24.0.],[24.1,24.1.],[25.0,25.0.],[25.2,25.2.]', '',
     ].join('\n');
-  }
-
-  private tlsFromFaults(): number[] {
-    return Array.from({ length: this.npuCount }, (_, npu) => (this.npuFault('tls-on', npu) ? 1 : 0));
   }
 }
 

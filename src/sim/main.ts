@@ -11,7 +11,6 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { PROGRAM_PATHS } from './ascend-node.js';
 import { listenLocal } from './byte-pipe.js';
 import { parseClusterSpec, parseFaults, type SimClusterSpec, type SimNodeSpec } from './cluster-spec.js';
 import { SimCluster } from './cluster.js';
@@ -235,4 +234,3 @@ async function main(argv: string[]): Promise<void> {
 const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
 if (invokedDirectly) void main(process.argv.slice(2));
 
-export { PROGRAM_PATHS };
