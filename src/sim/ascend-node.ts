@@ -7,7 +7,8 @@ import { posix } from 'node:path';
 import type { SimNodeSpec } from './cluster-spec.js';
 import { applyWeightsFaults, resetModelDir, syncShmFiles } from './weights-faults.js';
 import type {
-  LatencyProfile, SimClusterOf, SimFault, SimFs, SimIo, SimListener, SimNetHealth, SimNpuHealth, SimNpuProcess, SimProgram,
+  LatencyProfile, SimClusterOf, SimFault, SimFs, SimIo, SimListener, SimNetHealth, SimNpuHealth, SimNpuProcess,
+  SimProgram,
 } from './types.js';
 
 /** Where each known program is installed; other registered programs go to /usr/local/bin. */
@@ -145,7 +146,8 @@ export class SimNode {
   }
 
   tlsSwitches(): number[] {
-    return Array.from({ length: this.npuCount }, (_, npu) => this.tlsSet.get(npu) ?? (this.npuFault('tls-on', npu) ? 1 : 0));
+    const fromFaults = (npu: number): number => (this.npuFault('tls-on', npu) ? 1 : 0);
+    return Array.from({ length: this.npuCount }, (_, npu) => this.tlsSet.get(npu) ?? fromFaults(npu));
   }
 
   /** What `hccn_tool -tls -s enable N` does: the device switch and `tls_enable_N` in /etc/hccn.conf. */

@@ -50,7 +50,7 @@ const simFaultSchema = z.discriminatedUnion('kind', [
   /** `count` link-down/up pairs in `-link_stat -g`, the latest `hoursAgo` (default 1) hours ago, 10 min apart. */
   onNpu('link-flaps').extend({ count: z.number().int().min(1).max(500), hoursAgo: z.number().min(0).optional() }),
   /** Pings from this NPU to `peer` (a node name; default every peer) lose `lost` of 3 probes (default 3). */
-  onNpu('ping-loss').extend({ peer: z.string().optional(), lost: z.union([z.literal(1), z.literal(2), z.literal(3)]).optional() }),
+  onNpu('ping-loss').extend({ peer: z.string().optional(), lost: z.literal([1, 2, 3]).optional() }),
   /** hccn_tool calls matching `command` (e.g. 'lldp'; default any) on `npu` (default any) never return. */
   bare('hang').extend({ command: z.string().optional(), npu: npu.optional() }),
   /** Another caller holds the device channel this fraction of the time (0–1): "busy" answers (exit 11). */

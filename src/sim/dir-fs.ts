@@ -33,7 +33,9 @@ export class DirFs implements SimFs {
     try {
       const st = await fsp.lstat(this.hostPath(path));
       const { uid, size, mtimeMs } = st;
-      return { isFile: st.isFile(), isDirectory: st.isDirectory(), isSymlink: st.isSymbolicLink(), mode: st.mode & 0o7777, uid, size, mtimeMs };
+      const mode = st.mode & 0o7777;
+      return { isFile: st.isFile(), isDirectory: st.isDirectory(), isSymlink: st.isSymbolicLink(), mode, uid, size,
+        mtimeMs };
     } catch (err) {
       if (errorCode(err) === 'ENOENT' || errorCode(err) === 'ENOTDIR') return undefined;
       throw err;

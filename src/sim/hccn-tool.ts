@@ -52,21 +52,26 @@ const GET: Record<string, { usage: string; latency: LatencyKey; run?: (node: Sim
     usage: 'get default gateway', latency: 'hccn.gateway',
     run: (node, npu) => {
       const gw = node.gateway(npu);
-      return gw ? ok(`default gateway:${gw}, Iface:eth${npu}\n`) : fail(2, 'Get gateway failed, because no gateway was preset there!');
+      if (!gw) return fail(2, 'Get gateway failed, because no gateway was preset there!');
+      return ok(`default gateway:${gw}, Iface:eth${npu}\n`);
     },
   },
   ip: {
     usage: 'get ip address and netmask', latency: 'hccn.ip',
     run: (node, npu) => {
       const ip = node.reportedIp(npu);
-      return ip ? ok(`ipaddr:${ip}\nnetmask:${NETMASK}\n`) : fail(13, 'Get ipconf failed, because no ip was preset there!');
+      if (!ip) return fail(13, 'Get ipconf failed, because no ip was preset there!');
+      return ok(`ipaddr:${ip}\nnetmask:${NETMASK}\n`);
     },
   },
-  tls: { usage: 'get tls switch and certificate info', latency: 'hccn.tls', run: (node, npu) => ok(tlsText(npu, node.tlsSwitches()[npu] ?? 0)) },
+  tls: {
+    usage: 'get tls switch and certificate info', latency: 'hccn.tls',
+    run: (node, npu) => ok(tlsText(npu, node.tlsSwitches()[npu] ?? 0)),
+  },
   lldp: { usage: 'get lldp neighbour info', latency: 'hccn.lldp', run: (node, npu) => ok(lldpText(node, npu)) },
   /** Answered by ping() with its own latencies. */
   ping: { usage: 'address <ip> [pkt <0..65507>] : ping the ip from the device', latency: 'hccn.ping_overhead' },
-  link_stat: { usage: 'get link statistics', latency: 'hccn.link_stat', run: (node, npu) => ok(linkStatText(node, npu)) },
+  link_stat: { usage: 'get link statistics', latency: 'hccn.link_stat', run: (node, npu) => ok(linkStat(node, npu)) },
   optical: { usage: 'get optical module info', latency: 'hccn.optical', run: opticalText },
   fec: { usage: 'get fec mode', latency: 'hccn.fec', run: () => ok('fec mode: rs FEC mode\n') },
 };
@@ -224,7 +229,7 @@ function ctime(d: Date): string {
   return `${day} ${month} ${String(Number(date)).padStart(2, ' ')} ${time} ${year}`;
 }
 
-function linkStatText(node: SimNode, npu: number): string {
+function linkStat(node: SimNode, npu: number): string {
   const p = `[device ${npu}]`;
   const up = node.bootedAt;
   const events: { t: number; state: 'UP' | 'DOWN' }[] = [{ t: up.getTime() + 62_000, state: 'UP' }];

@@ -1,7 +1,8 @@
 /**
  * The simulator's entry (bundled as dist/sim.js):
  *
- *   node dist/sim.js serve --spec FILE [--front ssh2|shim] [--control-port N] [--fs mem|dir:<root with {pid} or {node}>]
+ *   node dist/sim.js serve --spec FILE [--front ssh2|shim] [--control-port N]
+ *        [--fs mem|dir:<root with {pid} or {node}>]
  *
  * prints one JSON ready line on stdout when listening; SIGTERM/SIGINT stop everything. The demo, the
  * tests and the benchmarks use `startSimCluster()` in-process instead.
@@ -140,8 +141,8 @@ async function control(running: RunningSimCluster, req: IncomingMessage, res: Se
   try {
     if (req.method === 'GET' && url.pathname === '/state') {
       const nodes = running.cluster.nodes.map((n) => ({
-        name: n.name, host: n.host, sshPort: n.sshPort, down: n.down, faults: n.faults,
-        deviceIps: n.deviceIps(), tls: n.tlsSwitches(), listeners: n.listeningSockets(), programs: [...n.programs.keys()],
+        name: n.name, host: n.host, sshPort: n.sshPort, down: n.down, faults: n.faults, deviceIps: n.deviceIps(),
+        tls: n.tlsSwitches(), listeners: n.listeningSockets(), programs: [...n.programs.keys()],
         serving: servingRecord(n.shared, n.name),
       }));
       return reply(res, 200, { profile: running.cluster.profile, nodes });
@@ -182,9 +183,10 @@ const USAGE = 'usage: sim.js serve --spec FILE [--front ssh2|shim] [--control-po
 
 export function parseServeArgs(argv: string[]): ServeArgs {
   const string = { type: 'string' } as const;
+  const options = { spec: string, front: string, 'control-port': string, fs: string };
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { spec: string, front: string, 'control-port': string, fs: string } });
+    parsed = parseArgs({ args: argv, allowPositionals: true, options });
   } catch (err) {
     throw new Error(`${message(err)}\n${USAGE}`);
   }
@@ -199,7 +201,8 @@ export function parseServeArgs(argv: string[]): ServeArgs {
   if (v['control-port'] !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
     throw new Error(`--control-port: not a port: ${v['control-port']}`);
   }
-  return { spec: v.spec, front, fs: fs as ServeArgs['fs'], ...(v['control-port'] !== undefined ? { controlPort: port } : {}) };
+  const controlPort = v['control-port'] !== undefined ? { controlPort: port } : {};
+  return { spec: v.spec, front, fs: fs as ServeArgs['fs'], ...controlPort };
 }
 
 export async function serve(argv: string[]): Promise<RunningSimCluster> {
@@ -233,4 +236,3 @@ async function main(argv: string[]): Promise<void> {
 
 const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
 if (invokedDirectly) void main(process.argv.slice(2));
-

@@ -64,8 +64,9 @@ export class MemFs implements SimFs {
     const e = this.entries.get(p);
     if (!e) return undefined;
     const size = e.type === 'symlink' ? Buffer.byteLength(e.target ?? '') : e.data.length;
-    const { mode, uid, mtimeMs } = e;
-    return { isFile: e.type === 'file', isDirectory: e.type === 'dir', isSymlink: e.type === 'symlink', mode, uid, size, mtimeMs };
+    const { type, mode, uid, mtimeMs } = e;
+    return { isFile: type === 'file', isDirectory: type === 'dir', isSymlink: type === 'symlink', mode, uid, size,
+      mtimeMs };
   }
 
   async mkdir(path: string, opts: { recursive?: boolean; mode?: number } = {}): Promise<void> {
@@ -89,8 +90,8 @@ export class MemFs implements SimFs {
     const p = this.resolve(path, 'scandir');
     if (this.get(p, 'scandir', path).type !== 'dir') throw fsError('ENOTDIR', 'scandir', path);
     const prefix = p === '/' ? '/' : `${p}/`;
-    return [...this.entries.keys()].filter((k) => k !== p && k.startsWith(prefix) && !k.slice(prefix.length).includes('/'))
-      .map((k) => k.slice(prefix.length)).sort();
+    const names = [...this.entries.keys()].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
+    return names.filter((name) => name !== '' && !name.includes('/')).sort();
   }
 
   async rename(from: string, to: string): Promise<void> {

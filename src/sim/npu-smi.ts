@@ -39,7 +39,8 @@ export function createNpuSmi(node: SimNode): SimProgram {
       return 1;
     };
     const [first, ...rest] = argv;
-    if (first === '-v' && rest.length === 0) return answer('npusmi.version', `npu-smi version: ${node.driverVersion()}\n`);
+    const version = node.driverVersion();
+    if (first === '-v' && rest.length === 0) return answer('npusmi.version', `npu-smi version: ${version}\n`);
     if (first !== 'info') return usageError('');
     if (rest.length === 0) return answer('npusmi.info', infoTable(node));
     const opts = parseOpts(rest);
@@ -55,7 +56,8 @@ export function createNpuSmi(node: SimNode): SimProgram {
     if (opts.t === 'board') {
       return answer('npusmi.board', opts.c === undefined ? boardText(node, card, a3) : chipText(node, card, chip, a3));
     }
-    if (opts.t === 'health') return answer('npusmi.health', healthText(node, a3 ? (card * 2 + chip) % node.npuCount : card));
+    const device = a3 ? (card * 2 + chip) % node.npuCount : card;
+    if (opts.t === 'health') return answer('npusmi.health', healthText(node, device));
     if (opts.t === 'spod-info' && a3) {
       if (opts.c === undefined) return usageError(BAD_CHIP);
       return answer('npusmi.board', spodInfoText(node, card, chip));
@@ -108,12 +110,13 @@ function infoTable(node: SimNode): string {
   const a3 = isA3(node);
   const dies = a3 ? 2 : 1;
   const v = node.driverVersion();
+  const chipHead = (a3 ? 'Chip  Phy-ID' : 'Chip').padEnd(26);
   const lines = [
     BORDER,
     `|${` npu-smi ${v}`.padEnd(34)}${`Version: ${v}`.padEnd(62)}|`,
     CELLS,
     '| NPU   Name                | Health        | Power(W)    Temp(C)           Hugepages-Usage(page)|',
-    `| ${(a3 ? 'Chip  Phy-ID' : 'Chip').padEnd(26)}| Bus-Id        | AICore(%)   Memory-Usage(MB)  HBM-Usage(MB)        |`,
+    `| ${chipHead}| Bus-Id        | AICore(%)   Memory-Usage(MB)  HBM-Usage(MB)        |`,
     DOUBLE,
   ];
   // An a3-server fault set on a running A2-sized node prints the full A3 layout over the node's 8 devices.
@@ -127,9 +130,11 @@ function infoTable(node: SimNode): string {
       const temp = (a3 ? 32 + die : (TEMP[card % TEMP.length] ?? 40)) + (busy ? 8 : 0);
       const name = a3 && !node.a3 ? 'Ascend910' : node.npuName;
       const hbm = ratio(node.hbmUsedMb(device(phy)), node.hbmTotalMb());
+      const chip = a3 ? `${String(die).padEnd(6)}${phy}` : '0';
+      const sensors = `${power.padEnd(12)}${String(temp).padEnd(18)}0    / 0`;
       lines.push(
-        row(`${String(card).padEnd(6)}${name}`, node.npuHealth(device(phy)), `${power.padEnd(12)}${String(temp).padEnd(18)}${ratio(0, 0)}`),
-        row(a3 ? `${String(die).padEnd(6)}${phy}` : '0', busId(phy, a3), `${'0'.padEnd(12)}${ratio(0, 0).padEnd(18)}${hbm}`),
+        row(`${String(card).padEnd(6)}${name}`, node.npuHealth(device(phy)), sensors),
+        row(chip, busId(phy, a3), `${'0'.padEnd(12)}${'0    / 0'.padEnd(18)}${hbm}`),
         die === dies - 1 ? DOUBLE : BORDER,
       );
     }
@@ -139,8 +144,9 @@ function infoTable(node: SimNode): string {
     const rows: string[] = [];
     for (let die = 0; die < dies && (!a3 || node.a3); die++) {
       for (const p of node.npuProcesses(card * dies + die)) {
-        const cells = [` ${String(card).padEnd(8)}${die}`.padEnd(27), ` ${p.pid}`.padEnd(15), ` ${p.name.slice(0, 15)}`.padEnd(26)];
-        rows.push(`|${cells.join('|')}|${` ${p.memoryMb}`.padEnd(25)}|`);
+        const chip = `${String(card).padEnd(8)}${die}`;
+        const cells = [[chip, 27], [p.pid, 15], [p.name.slice(0, 15), 26], [p.memoryMb, 25]] as const;
+        rows.push(`|${cells.map(([text, width]) => ` ${text}`.padEnd(width)).join('|')}|`);
       }
     }
     lines.push(...(rows.length > 0 ? rows : [`| ${`No running processes found in NPU ${card}`.padEnd(95)}|`]), DOUBLE);
@@ -182,20 +188,24 @@ function spodInfoText(node: SimNode, card: number, chip: number): string {
   const serverIndex = node.faultsOf('a3-super-pod').length > 0 ? node.index : 1023;
   const sdid = ((serverIndex & 0x3ff) << 22) | ((card * 2 + chip) << 16);
   const none = serverIndex === 1023;
-  return kv([['SDID', sdid >>> 0], ['Super Pod Size', none ? 0 : 384], ['Super Pod ID', none ? 0 : 1], ['Server Index', serverIndex]]);
+  return kv([
+    ['SDID', sdid >>> 0], ['Super Pod Size', none ? 0 : 384], ['Super Pod ID', none ? 0 : 1],
+    ['Server Index', serverIndex],
+  ]);
 }
 
 /** `-t board -i N`: the A2 telegraf fixture's fields, or the RECONSTRUCTED A3 fixture's (Main Board ID, 0xD803). */
 function boardText(node: SimNode, card: number, a3: boolean): string {
   const serial = a3 ? `2102315${String(70000 + node.index * 16 + card).padStart(5, '0')}`
     : `1025C90${String(48791 + node.index * 16 + card).padStart(5, '0')}`;
+  const mainBoard: [string, string][] = a3 ? [['Main Board ID', '0x14']] : [];
   return kv([
-    ['NPU ID', card], ['Product Name', a3 ? 'Atlas 800I A3' : 'IT21HMDC_Bin5'], ['Model', 'NA'], ['Manufacturer', 'Huawei'],
-    ['Serial Number', serial], ['Software Version', node.driverVersion()], ['Firmware Version', FIRMWARE_VERSION],
-    ['Compatibility', 'OK'], ['Board ID', a3 ? '0xb3' : '0x60'], ...(a3 ? [['Main Board ID', '0x14'] as [string, string]] : []),
-    ['PCB ID', 'A'], ['BOM ID', '1'], ['PCIe Bus Info', busId(card * (a3 ? 2 : 1), a3)], ['Slot ID', card], ['Class ID', 'NA'],
-    ['PCI Vendor ID', '0x19E5'], ['PCI Device ID', a3 ? '0xD803' : '0xD802'], ['Subsystem Vendor ID', '0x19E5'],
-    ['Subsystem Device ID', a3 ? '0x3005' : '0x3003'], ['Chip Count', a3 ? 2 : 1],
+    ['NPU ID', card], ['Product Name', a3 ? 'Atlas 800I A3' : 'IT21HMDC_Bin5'], ['Model', 'NA'],
+    ['Manufacturer', 'Huawei'], ['Serial Number', serial], ['Software Version', node.driverVersion()],
+    ['Firmware Version', FIRMWARE_VERSION], ['Compatibility', 'OK'], ['Board ID', a3 ? '0xb3' : '0x60'], ...mainBoard,
+    ['PCB ID', 'A'], ['BOM ID', '1'], ['PCIe Bus Info', busId(card * (a3 ? 2 : 1), a3)], ['Slot ID', card],
+    ['Class ID', 'NA'], ['PCI Vendor ID', '0x19E5'], ['PCI Device ID', a3 ? '0xD803' : '0xD802'],
+    ['Subsystem Vendor ID', '0x19E5'], ['Subsystem Device ID', a3 ? '0x3005' : '0x3003'], ['Chip Count', a3 ? 2 : 1],
   ]);
 }
 
@@ -203,7 +213,8 @@ function boardText(node: SimNode, card: number, a3: boolean): string {
 function chipText(node: SimNode, card: number, chip: number, a3: boolean): string {
   const pairs: [string, string | number][] = a3 ? [['NPU ID', card], ['NPU Name', '9392'], ['Chip ID', chip]]
     : [['NPU ID', card], ['Chip ID', 0], ['Chip Type', 'Ascend']];
-  pairs.push(['Chip Name', node.npuName], ['Chip Version', 'V1'], ['Board ID', a3 ? '0xb3' : '0x60'], ['PCB ID', a3 ? 'NA' : 'A'], ['BOM ID', '1']);
+  pairs.push(['Chip Name', node.npuName], ['Chip Version', 'V1'], ['Board ID', a3 ? '0xb3' : '0x60']);
+  pairs.push(['PCB ID', a3 ? 'NA' : 'A'], ['BOM ID', '1']);
   if (a3) pairs.push(['Chip Position ID', chip]);
   pairs.push(['PCIe Bus Info', busId(a3 ? card * 2 + chip : card, a3)], ['Firmware Version', FIRMWARE_VERSION]);
   return kv(pairs);
@@ -217,6 +228,7 @@ function healthText(node: SimNode, npu: number): string {
 
 function listText(node: SimNode): string {
   const groups = [kv([['Total Count', cardCount(node)]])];
-  for (let npu = 0; npu < cardCount(node); npu++) groups.push(kv([['NPU ID', npu], ['Chip Count', isA3(node) ? 2 : 1]]));
+  const chips = isA3(node) ? 2 : 1;
+  for (let npu = 0; npu < cardCount(node); npu++) groups.push(kv([['NPU ID', npu], ['Chip Count', chips]]));
   return groups.join('\n');
 }

@@ -129,7 +129,7 @@ export class ShimServer {
   }
 
   /** Run the request's program; a bad request, an unknown or down node and a simulator bug answer 255. */
-  private async run(req: ParsedRequest | Error, send: (t: string) => Promise<void>, signal: AbortSignal): Promise<number> {
+  private async run(req: ParsedRequest | Error, send: (text: string) => Promise<void>, signal: AbortSignal) {
     const stderr = (c: string | Buffer): Promise<void> => send(replyStatement(c, 'stderr'));
     try {
       if (req instanceof Error) throw req;

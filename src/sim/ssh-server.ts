@@ -63,11 +63,15 @@ export class SshFront {
   constructor(private readonly cluster: SimCluster, authorizedKeys: string[]) {
     this.allowed = authorizedKeys.map((line) => {
       const parsed = utils.parseKey(line);
-      if (parsed instanceof Error) throw new Error(`unusable authorized key (${parsed.message}): ${line.slice(0, 40)}…`);
+      if (parsed instanceof Error) {
+        throw new Error(`unusable authorized key (${parsed.message}): ${line.slice(0, 40)}…`);
+      }
       return Array.isArray(parsed) ? (parsed[0] as ParsedKey) : parsed;
     });
     for (const node of cluster.nodes) {
-      this.fronts.set(node.name, { server: undefined, connections: new Set(), forwards: new Map(), hostKey: generateHostKey() });
+      this.fronts.set(node.name, {
+        server: undefined, connections: new Set(), forwards: new Map(), hostKey: generateHostKey(),
+      });
     }
   }
 
