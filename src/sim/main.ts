@@ -205,21 +205,15 @@ export function parseServeArgs(argv: string[]): ServeArgs {
   return { spec: v.spec, front, fs: fs as ServeArgs['fs'], ...controlPort };
 }
 
-export async function serve(argv: string[]): Promise<RunningSimCluster> {
-  const args = parseServeArgs(argv);
-  const spec = parseClusterSpec(JSON.parse(readFileSync(args.spec, 'utf8')));
-  const running = await startSimCluster({ spec, front: args.front, fs: args.fs, controlPort: args.controlPort ?? 0 });
-  const { controlUrl, shimPort, programs, nodes, clientKey } = running;
-  process.stdout.write(`${JSON.stringify({
-    ready: true, front: args.front, controlUrl, shimPort, programs, nodes, ...(clientKey ? { clientKey } : {}),
-  })}\n`);
-  return running;
-}
-
 async function main(argv: string[]): Promise<void> {
   let running: RunningSimCluster;
   try {
-    running = await serve(argv);
+    const args = parseServeArgs(argv);
+    const spec = parseClusterSpec(JSON.parse(readFileSync(args.spec, 'utf8')));
+    running = await startSimCluster({ spec, front: args.front, fs: args.fs, controlPort: args.controlPort ?? 0 });
+    const { controlUrl, shimPort, programs, nodes, clientKey } = running;
+    const ready = { ready: true, front: args.front, controlUrl, shimPort, programs, nodes, clientKey };
+    process.stdout.write(`${JSON.stringify(ready)}\n`);
   } catch (err) {
     process.stderr.write(`sim: ${message(err)}\n`);
     process.exitCode = 2;
