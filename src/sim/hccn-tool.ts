@@ -81,13 +81,10 @@ const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]
 export function createHccnTool(node: SimNode): SimProgram {
   return async (argv, io) => {
     const parsed = parseArgs(argv, node.npuCount);
-    if ('code' in parsed) {
+    // A usage error or a busy channel: the tool fails fast, before or at opening the channel.
+    if ('code' in parsed || isBusy(node)) {
       await delay(latencyMs(node.profile, 'hccn.fail_fast'), io.signal);
-      return emit(io, parsed);
-    }
-    if (isBusy(node)) {
-      await delay(latencyMs(node.profile, 'hccn.fail_fast'), io.signal);
-      return emit(io, { code: 11, stdout: `${MSG.busy}\n` });
+      return emit(io, 'code' in parsed ? parsed : { code: 11, stdout: `${MSG.busy}\n` });
     }
     const channel = node.hccnChannel;
     channel.inFlight++;
