@@ -15,7 +15,6 @@ import { parseArgs } from 'node:util';
 import { listenLocal } from './byte-pipe.js';
 import { parseClusterSpec, parseFaults, type SimClusterSpec, type SimNodeSpec } from './cluster-spec.js';
 import { SimCluster } from './cluster.js';
-import { createContainerRuntimeExtension } from './container-runtime.js';
 import { DirFs } from './dir-fs.js';
 import { MemFs } from './mem-fs.js';
 import { generateHostKey, SshFront, type HostKeyPair } from './ssh-server.js';
@@ -53,8 +52,10 @@ function fsFactory(mode: StartSimClusterOptions['fs']): (spec: SimNodeSpec) => S
 export async function startSimCluster(opts: StartSimClusterOptions) {
   const front = opts.front ?? 'ssh2';
   const dirFs = opts.fs !== undefined && opts.fs !== 'mem';
+  // Loaded on demand: the container runtime (docker, MindIE, vLLM) stays out of the entry chunk.
+  const runtime = opts.withContainerRuntime === false ? undefined : await import('./container-runtime.js');
   const cluster = new SimCluster(opts.spec, {
-    extensions: opts.withContainerRuntime === false ? [] : [createContainerRuntimeExtension()],
+    extensions: runtime ? [runtime.createContainerRuntimeExtension()] : [],
     fs: fsFactory(opts.fs),
     // With real sshd nodes the shims sit at the program paths, not placeholders.
     installProgramFiles: !(front === 'shim' && dirFs),
