@@ -4,12 +4,11 @@
  * registered by the cluster, and whatever extensions register, e.g. the container runtime's `docker`).
  */
 import { posix } from 'node:path';
-import {
-  A3_DEVICES, A3_NPU_NAME, DEFAULT_DRIVER_VERSION, DEFAULT_NPU_NAME, DEFAULT_NPUS, DEFAULT_SSH_PORT, defaultDeviceIp, type SimNodeSpec,
-} from './cluster-spec.js';
-import { applyWeightsFaults, resetModelDir, shmFaultFiles, syncShmFiles } from './weights-faults.js';
+import type { SimNodeSpec } from './cluster-spec.js';
+import { applyWeightsFaults, resetModelDir, syncShmFiles } from './weights-faults.js';
 import type {
-  HccnChannel, LatencyProfile, SimClusterOf, SimFault, SimFs, SimIo, SimListener, SimNetHealth, SimNpuHealth, SimNpuProcess, SimProgram,
+  LatencyProfile, SimClusterOf, SimFault, SimFs, SimIo, SimListener, SimNetHealth, SimNpuHealth, SimNpuProcess,
+  SimProgram,
 } from './types.js';
 
 /** Where each known program is installed; other registered programs go to /usr/local/bin. */
@@ -24,32 +23,13 @@ export const DOCKER_DOWN_MESSAGE =
 
 /** npu-smi's idle HBM use on a 910B3 (vllm-ascend#3114 capture). */
 const IDLE_HBM_MB = 3378;
-const FIRMWARE_VERSION = '7.7.0.1.231';
-
-export interface SimNodeInit {
-  index: number;
-  spec: SimNodeSpec;
-  profile: LatencyProfile;
-  fs: SimFs;
-  cluster: SimClusterOf<SimNode>;
-}
-
-export interface LldpPeer {
-  chassisMac: string;
-  ifname: string;
-  systemName: string;
-  managementIp: string;
-}
+export const FIRMWARE_VERSION = '7.7.0.1.231';
+export const NETMASK = '255.255.255.0';
 
 export class SimNode {
   readonly name: string;
   readonly host: string;
   readonly sshPort: number;
-  readonly index: number;
-  readonly spec: SimNodeSpec;
-  readonly profile: LatencyProfile;
-  readonly fs: SimFs;
-  readonly cluster: SimClusterOf<SimNode>;
   /** Devices: NPUs on an A2, dies on an A3 (physical ids 0..npuCount-1). */
   readonly npuCount: number;
   readonly npuName: string;
@@ -59,39 +39,39 @@ export class SimNode {
   readonly programs = new Map<string, SimProgram>();
   /** Listening sockets opened by simulated services, keyed `address:port` (shown by `ss -Htln`). */
   readonly listeners = new Map<string, SimListener>();
-  /** The device management channel hccn_tool serialises on (ascend-tools.md §1.2). */
-  readonly hccnChannel: HccnChannel = { inFlight: 0, heldUntil: 0 };
+  /**
+   * The device management channel hccn_tool serialises on (ascend-tools.md §1.2): calls holding it now,
+   * and the epoch ms until which an abandoned (hung) request still holds it.
+   */
+  readonly hccnChannel = { inFlight: 0, heldUntil: 0 };
+  readonly bootedAt = new Date(Date.now() - 3 * 86_400_000);
   /** Whether generated files land in the node's fs with placeholder executables at the program paths. */
   installProgramFiles = true;
 
-  private faultList: SimFault[];
-  private tls: number[];
-  private readonly processes: SimNpuProcess[][];
-  private readonly hbmUsed: (number | undefined)[];
-  private readonly bootTime = new Date(Date.now() - 3 * 86_400_000);
+  /** The node's faults; replaced as a whole by setFaults. */
+  faults: SimFault[];
+  /** TLS switches set by `-tls -s` since the faults were last set (tls-on faults give the others). */
+  private readonly tlsSet = new Map<number, number>();
+  private readonly processes = new Map<number, SimNpuProcess[]>();
+  private readonly hbmUsed = new Map<number, number | undefined>();
   /** /dev/shm files the shm-leftover faults created (removed when the fault goes). */
   private shmFiles = new Set<string>();
 
-  constructor(init: SimNodeInit) {
-    this.index = init.index;
-    this.spec = init.spec;
-    this.name = init.spec.name;
-    this.host = init.spec.host;
-    this.sshPort = init.spec.sshPort ?? DEFAULT_SSH_PORT;
-    this.profile = init.profile;
-    this.fs = init.fs;
-    this.cluster = init.cluster;
-    this.a3 = init.spec.server === 'A3' || (init.spec.faults ?? []).some((f) => f.kind === 'a3-server');
-    this.npuCount = init.spec.npus ?? (this.a3 ? A3_DEVICES : DEFAULT_NPUS);
-    this.npuName = init.spec.npuName ?? (this.a3 ? A3_NPU_NAME : DEFAULT_NPU_NAME);
-    this.faultList = [...(init.spec.faults ?? [])];
-    this.tls = this.tlsFromFaults();
-    this.processes = Array.from({ length: this.npuCount }, () => []);
-    this.hbmUsed = Array.from({ length: this.npuCount }, () => undefined);
-  }
-
-  get faults(): SimFault[] {
-    return this.faultList;
+  constructor(
+    readonly index: number,
+    readonly spec: SimNodeSpec,
+    readonly profile: LatencyProfile,
+    readonly fs: SimFs,
+    readonly cluster: SimClusterOf<SimNode>,
+  ) {
+    this.name = spec.name;
+    this.host = spec.host;
+    this.sshPort = spec.sshPort ?? 2222;
+    this.a3 = spec.server === 'A3' || (spec.faults ?? []).some((f) => f.kind === 'a3-server');
+    // An A3 is the VA-3002 capture: 8 × `Ascend910`, 2 dies each.
+    this.npuCount = spec.npus ?? (this.a3 ? 16 : 8);
+    this.npuName = spec.npuName ?? (this.a3 ? 'Ascend910' : '910B3');
+    this.faults = [...(spec.faults ?? [])];
   }
 
   /** Per-cluster map for cross-node rendezvous (e.g. MindIE ranks registering with the master). */
@@ -100,19 +80,19 @@ export class SimNode {
   }
 
   get down(): boolean {
-    return this.faultList.some((f) => f.kind === 'node-down');
+    return this.faults.some((f) => f.kind === 'node-down');
   }
 
   /** Replace the node's faults: TLS switches are reset from them and the node's files rewritten. */
   async setFaults(faults: SimFault[]): Promise<void> {
-    this.faultList = [...faults];
-    this.tls = this.tlsFromFaults();
+    this.faults = [...faults];
+    this.tlsSet.clear();
     await this.writeFiles();
     this.cluster.notifyChange(this);
   }
 
   faultsOf<K extends SimFault['kind']>(kind: K): Extract<SimFault, { kind: K }>[] {
-    return this.faultList.filter((f): f is Extract<SimFault, { kind: K }> => f.kind === kind);
+    return this.faults.filter((f): f is Extract<SimFault, { kind: K }> => f.kind === kind);
   }
 
   private npuFault<K extends SimFault['kind']>(kind: K, npu: number): Extract<SimFault, { kind: K }> | undefined {
@@ -120,27 +100,20 @@ export class SimNode {
   }
 
   driverVersion(): string {
-    return this.faultsOf('old-driver')[0]?.version ?? this.spec.driverVersion ?? DEFAULT_DRIVER_VERSION;
+    return this.faultsOf('old-driver')[0]?.version ?? this.spec.driverVersion ?? '25.2.0';
   }
 
-  firmwareVersion(): string {
-    return FIRMWARE_VERSION;
-  }
-
-  /** The configured address without faults (what hccn.conf was written from). */
+  /** The configured address without faults; a device (RoCE) address is only ever printed, never contacted. */
   baseIp(npu: number): string {
-    return this.spec.deviceIps?.[npu] ?? defaultDeviceIp(this.index, npu);
+    return this.spec.deviceIps?.[npu] ?? `192.168.${100 + npu}.${11 + this.index}`;
   }
 
   /** The address `hccn_tool -ip -g` reports (before any device-ip-drift). */
   reportedIp(npu: number): string | undefined {
     if (this.npuFault('no-ip', npu)) return undefined;
     const dup = this.npuFault('duplicate-ip', npu);
-    if (dup) {
-      const other = this.cluster.find(dup.node);
-      if (other) return other.baseIp(dup.otherNpu ?? npu);
-    }
-    return this.baseIp(npu);
+    const other = dup && this.cluster.find(dup.node);
+    return other ? other.baseIp(dup?.otherNpu ?? npu) : this.baseIp(npu);
   }
 
   /** The NPUs' real addresses now (device-ip-drift applied): what HCCL binds to. */
@@ -151,18 +124,12 @@ export class SimNode {
     });
   }
 
-  netmask(_npu: number): string {
-    return '255.255.255.0';
-  }
-
   gateway(npu: number): string | undefined {
-    if (this.npuFault('no-gateway', npu)) return undefined;
-    return `192.168.${100 + npu}.1`;
+    return this.npuFault('no-gateway', npu) ? undefined : `192.168.${100 + npu}.1`;
   }
 
   netdetect(npu: number): string | undefined {
-    if (this.npuFault('netdetect-unset', npu)) return undefined;
-    return `192.168.${100 + npu}.1`;
+    return this.npuFault('netdetect-unset', npu) ? undefined : `192.168.${100 + npu}.1`;
   }
 
   link(npu: number): 'UP' | 'DOWN' {
@@ -171,9 +138,7 @@ export class SimNode {
 
   /** A net-health fault wins; without a detect address the state machine stays in Init (§2.4). */
   netHealth(npu: number): SimNetHealth {
-    const f = this.npuFault('net-health', npu);
-    if (f) return f.value;
-    return this.netdetect(npu) === undefined ? 'Init' : 'Success';
+    return this.npuFault('net-health', npu)?.value ?? (this.netdetect(npu) === undefined ? 'Init' : 'Success');
   }
 
   npuHealth(npu: number): SimNpuHealth {
@@ -181,47 +146,26 @@ export class SimNode {
   }
 
   tlsSwitches(): number[] {
-    return [...this.tls];
-  }
-
-  tlsSwitch(npu: number): number {
-    return this.tls[npu] ?? 0;
+    const fromFaults = (npu: number): number => (this.npuFault('tls-on', npu) ? 1 : 0);
+    return Array.from({ length: this.npuCount }, (_, npu) => this.tlsSet.get(npu) ?? fromFaults(npu));
   }
 
   /** What `hccn_tool -tls -s enable N` does: the device switch and `tls_enable_N` in /etc/hccn.conf. */
   async setTlsSwitch(npu: number, value: 0 | 1): Promise<void> {
-    this.tls[npu] = value;
+    this.tlsSet.set(npu, value);
     const path = '/etc/hccn.conf';
-    let lines: string[] = [];
-    const st = await this.fs.stat(path);
-    if (st?.isFile) lines = (await this.fs.readFile(path)).toString('utf8').split('\n').filter((l) => l !== '');
-    const key = `tls_enable_${npu}=`;
-    const at = lines.findIndex((l) => l.startsWith(key));
-    if (at >= 0) lines[at] = `${key}${value}`;
-    else lines.push(`${key}${value}`);
+    const conf = (await this.fs.stat(path))?.isFile ? (await this.fs.readFile(path)).toString('utf8') : '';
+    const lines = conf.split('\n').filter((l) => l !== '');
+    const at = lines.findIndex((l) => l.startsWith(`tls_enable_${npu}=`));
+    lines.splice(at >= 0 ? at : lines.length, 1, `tls_enable_${npu}=${value}`);
     await this.fs.writeFile(path, `${lines.join('\n')}\n`, 0o644);
   }
 
-  lldpPeer(npu: number): LldpPeer | undefined {
-    if (this.npuFault('lldp-empty', npu) || this.link(npu) === 'DOWN') return undefined;
-    // One leaf with every NPU on its own split port, as in the DeepSeek-V3 guide's capture
-    // (node 0 NPU 0..7 → 400GE1/1/5:1, 400GE1/1/5:2, 400GE1/2/5:1, …); each node uses the next port.
-    return {
-      chassisMac: '44:9b:c1:2a:5f:01',
-      ifname: `400GE1/${Math.floor(npu / 2) + 1}/${5 + this.index}:${(npu % 2) + 1}`,
-      systemName: 'ROCE-LEAF-01',
-      managementIp: '192.168.100.1',
-    };
-  }
-
+  /** The rows `npu-smi info` lists: holders of memory (hbm-held faults with a pid), then the containers'. */
   npuProcesses(npu: number): SimNpuProcess[] {
-    return [...this.heldProcesses(npu), ...(this.processes[npu] ?? [])];
-  }
-
-  /** Rows of other processes that hold this NPU's memory (hbm-held faults with a pid). */
-  heldProcesses(npu: number): SimNpuProcess[] {
-    return this.faultsOf('hbm-held').filter((f) => f.npu === npu && f.pid !== undefined)
+    const held = this.faultsOf('hbm-held').filter((f) => f.npu === npu && f.pid !== undefined)
       .map((f) => ({ pid: f.pid!, name: f.name ?? 'python3', memoryMb: f.mb }));
+    return [...held, ...(this.processes.get(npu) ?? [])];
   }
 
   /** HBM held on this NPU by processes other than the node's containers (hbm-held faults). */
@@ -231,20 +175,23 @@ export class SimNode {
 
   /** Hook for the container runtime: the rows `npu-smi info` lists for this NPU. */
   setNpuProcesses(npu: number, procs: SimNpuProcess[]): void {
-    if (npu < 0 || npu >= this.npuCount) throw new RangeError(`${this.name}: no NPU ${npu}`);
-    this.processes[npu] = [...procs];
+    this.processes.set(this.checkNpu(npu), [...procs]);
   }
 
   /** Hook for the container runtime: HBM in use on this NPU (undefined = idle level). */
   setHbmUsed(npu: number, mb: number | undefined): void {
+    this.hbmUsed.set(this.checkNpu(npu), mb);
+  }
+
+  private checkNpu(npu: number): number {
     if (npu < 0 || npu >= this.npuCount) throw new RangeError(`${this.name}: no NPU ${npu}`);
-    this.hbmUsed[npu] = mb;
+    return npu;
   }
 
   hbmUsedMb(npu: number): number {
-    const set = this.hbmUsed[npu];
+    const set = this.hbmUsed.get(npu);
     if (set !== undefined) return Math.round(set) + this.heldHbmMb(npu);
-    return IDLE_HBM_MB + this.heldHbmMb(npu) + (this.processes[npu] ?? []).reduce((sum, p) => sum + p.memoryMb, 0);
+    return IDLE_HBM_MB + this.heldHbmMb(npu) + (this.processes.get(npu) ?? []).reduce((sum, p) => sum + p.memoryMb, 0);
   }
 
   hbmTotalMb(): number {
@@ -260,10 +207,6 @@ export class SimNode {
     return new Date(Date.now() + this.clockOffsetMs());
   }
 
-  get bootedAt(): Date {
-    return this.bootTime;
-  }
-
   addListener(listener: SimListener): () => void {
     const key = `${listener.address}:${listener.port}`;
     this.listeners.set(key, listener);
@@ -274,10 +217,8 @@ export class SimNode {
 
   /** Everything `ss -Htln` shows: sshd, simulated services, ports held by port-taken faults. */
   listeningSockets(): SimListener[] {
-    const out: SimListener[] = [{ address: '0.0.0.0', port: 22, owner: 'sshd' }];
-    out.push(...this.listeners.values());
-    for (const f of this.faultsOf('port-taken')) out.push({ address: '0.0.0.0', port: f.port, owner: 'fault' });
-    return out;
+    const taken = this.faultsOf('port-taken').map((f) => ({ address: '0.0.0.0', port: f.port, owner: 'fault' }));
+    return [{ address: '0.0.0.0', port: 22, owner: 'sshd' }, ...this.listeners.values(), ...taken];
   }
 
   programPath(name: string): string {
@@ -319,7 +260,7 @@ export class SimNode {
     await fs.writeFile('/usr/local/Ascend/firmware/version.info', this.firmwareVersionInfo(), 0o644);
     await fs.writeFile('/etc/hostname', `${this.name}\n`, 0o644);
     await this.writeModels(fs);
-    this.shmFiles = await syncShmFiles(fs, shmFaultFiles(this.faultList), this.shmFiles);
+    this.shmFiles = await syncShmFiles(fs, this.faults, this.shmFiles);
     if (this.installProgramFiles) {
       for (const name of this.programs.keys()) {
         const path = this.programPath(name);
@@ -345,24 +286,25 @@ export class SimNode {
         await fs.writeFile(path, content, 0o640);
       }
       await resetModelDir(fs, dir);
-      await applyWeightsFaults(fs, dir, this.faultList);
+      await applyWeightsFaults(fs, dir, this.faults);
     }
   }
 
   /** /etc/hccn.conf as the hccn_tool set commands leave it (§3), faults applied. */
   hccnConf(): string {
+    const tls = this.tlsSwitches();
     const lines: string[] = [];
     for (let npu = 0; npu < this.npuCount; npu++) {
       const ip = this.reportedIp(npu);
       if (ip !== undefined) {
         const stale = this.npuFault('hccn-conf-stale', npu);
-        lines.push(`address_${npu}=${stale ? staleAddress(ip) : ip}`, `netmask_${npu}=${this.netmask(npu)}`);
+        lines.push(`address_${npu}=${stale ? staleAddress(ip) : ip}`, `netmask_${npu}=${NETMASK}`);
       }
       const detect = this.netdetect(npu);
       if (detect) lines.push(`netdetect_${npu}=${detect}`);
       const gw = this.gateway(npu);
       if (gw) lines.push(`gateway_${npu}=${gw}`);
-      lines.push(`send_arp_status_${npu}=1`, `tls_enable_${npu}=${this.tlsSwitch(npu)}`);
+      lines.push(`send_arp_status_${npu}=1`, `tls_enable_${npu}=${tls[npu]}`);
     }
     return `${lines.join('\n')}\n`;
   }
@@ -383,10 +325,6 @@ export class SimNode {
       'compatible_version_drv=[23.0.0,23.0.0.],[24.0,24.0.],[24.1,24.1.],[25.0,25.0.],[25.2,25.2.]', '',
     ].join('\n');
   }
-
-  private tlsFromFaults(): number[] {
-    return Array.from({ length: this.npuCount }, (_, npu) => (this.npuFault('tls-on', npu) ? 1 : 0));
-  }
 }
 
 const ASCEND_INSTALL_INFO = [
@@ -398,7 +336,6 @@ const ASCEND_INSTALL_INFO = [
 /** A plausible old address: same subnet, another host part (vllm-ascend#16847's stale hccn.conf). */
 function staleAddress(ip: string): string {
   const parts = ip.split('.');
-  const last = Number(parts[3] ?? '0');
-  parts[3] = String(((last + 100) % 250) + 2);
+  parts[3] = String(((Number(parts[3] ?? '0') + 100) % 250) + 2);
   return parts.join('.');
 }

@@ -1,61 +1,40 @@
 /**
- * In-process byte streams for the simulator: a reader over a Node stream that does not destroy the
- * stream when the consumer stops early (an SSH channel must survive a program that ignores its
- * standard input), and a writer that waits for 'drain'.
+ * Plumbing of the simulator's fronts: a reader over a Node stream that does not destroy the stream
+ * when the consumer stops early (an SSH channel must survive a program that ignores its standard
+ * input), a writer that waits for 'drain', and listening on 127.0.0.1.
  */
+import type { AddressInfo, Server } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 
-class BytePipe implements AsyncIterable<Buffer> {
-  private chunks: Buffer[] = [];
-  private ended = false;
-  private wake: (() => void) | undefined;
-
-  /** Queue data for the reader. */
-  async write(chunk: string | Buffer): Promise<void> {
-    if (this.ended) return;
-    this.chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-    this.signal();
-  }
-
-  end(): void {
-    this.ended = true;
-    this.signal();
-  }
-
-  private signal(): void {
-    const w = this.wake;
-    this.wake = undefined;
-    w?.();
-  }
-
-  async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
-    for (;;) {
-      const next = this.chunks.shift();
-      if (next) {
-        yield next;
-        continue;
-      }
-      if (this.ended) return;
-      await new Promise<void>((resolve) => { this.wake = resolve; });
-    }
-  }
-}
-
-/** Pipe a Node Readable into a BytePipe; the Readable is paused, never destroyed, when nobody reads. */
+/** Chunks of a Node Readable as they come; the Readable is never destroyed when nobody reads. */
 export function readableToPipe(stream: Readable): AsyncIterable<Buffer> {
-  const pipe = new BytePipe();
-  stream.on('data', (chunk: Buffer | string) => { void pipe.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk); });
-  stream.on('end', () => pipe.end());
-  stream.on('close', () => pipe.end());
-  stream.on('error', () => pipe.end());
-  return pipe;
-}
-
-/** One-shot iterable over a buffer (standard input handed over whole). */
-export function bufferIterable(buf: Buffer): AsyncIterable<Buffer> {
+  const chunks: Buffer[] = [];
+  let ended = false;
+  let wake: (() => void) | undefined;
+  const signal = (): void => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  stream.on('data', (chunk: Buffer | string) => {
+    if (ended) return;
+    chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    signal();
+  });
+  for (const event of ['end', 'close', 'error']) {
+    stream.on(event, () => {
+      ended = true;
+      signal();
+    });
+  }
   return {
     async *[Symbol.asyncIterator]() {
-      if (buf.length > 0) yield buf;
+      for (;;) {
+        const next = chunks.shift();
+        if (next) yield next;
+        else if (ended) return;
+        else await new Promise<void>((resolve) => { wake = resolve; });
+      }
     },
   };
 }
@@ -79,5 +58,16 @@ export function writeDrained(stream: Writable, chunk: string | Buffer, isClosed:
     };
     stream.once('drain', done);
     stream.once('close', done);
+  });
+}
+
+/** Listen on 127.0.0.1 (port 0 = any); resolves with the port. */
+export function listenLocal(server: Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
   });
 }

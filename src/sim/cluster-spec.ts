@@ -1,143 +1,144 @@
 /**
  * What a simulated cluster looks like: nodes, their NPUs, driver, images, models and faults. Read from
- * JSON by `sim.js serve --spec FILE` (zod-checked) or built in code by the demo, tests and benchmarks.
+ * JSON by `sim.js serve --spec FILE` (zod-checked) or built in code by the demo, tests and benchmarks;
+ * the types are inferred from the schemas, so the two cannot drift apart.
  */
 import { z } from 'zod';
-import type { LatencyProfile, SimFault } from './types.js';
-
-export interface SimNodeSpec {
-  name: string;
-  /** Loopback address the node's front-end listens on (127.0.x.y). */
-  host: string;
-  /** SSH port of the in-process ssh2 front-end; default 2222. */
-  sshPort?: number;
-  /**
-   * The server kind: 'A2' (Atlas 800 A2, one die per NPU; the default) or 'A3' (Atlas 800 A3: 8 NPUs × 2
-   * dies, each die its own device, ascend-tools.md §6). An `a3-server` fault in the spec means 'A3' too.
-   */
-  server?: 'A2' | 'A3';
-  /** Devices in the node (NPUs on A2, dies on A3); default 8 on A2, 16 on A3. */
-  npus?: number;
-  /** npu-smi name; default '910B3'. */
-  npuName?: string;
-  /** Driver package version; default '25.2.0'. */
-  driverVersion?: string;
-  faults?: SimFault[];
-  /** Container images present on the node (the container runtime reads them). */
-  images?: string[];
-  /** Model directories: absolute path → file name → content. */
-  models?: Record<string, Record<string, string>>;
-  /** Device IPs per NPU; default defaultDeviceIp(nodeIndex, npu). */
-  deviceIps?: string[];
-  /** Process id substituted for `{pid}` in a `dir:` file-system template (the node's sshd). */
-  pid?: number;
-  /** Root of the node's files when they live in a real directory (overrides the template). */
-  fsRoot?: string;
-  /** Text a noisy login shell prints before every command (~/.bashrc, /etc/profile.d), per stream. */
-  banner?: { stdout?: string; stderr?: string };
-}
-
-export interface SimClusterSpec {
-  nodes: SimNodeSpec[];
-  profile: LatencyProfile;
-}
-
-export const DEFAULT_SSH_PORT = 2222;
-export const DEFAULT_NPUS = 8;
-export const DEFAULT_NPU_NAME = '910B3';
-/** Devices and chip name of a simulated Atlas 800 A3 (the VA-3002 capture: 8 × `Ascend910`, 2 dies each). */
-export const A3_DEVICES = 16;
-export const A3_NPU_NAME = 'Ascend910';
-export const DEFAULT_DRIVER_VERSION = '25.2.0';
-
-/** Device (RoCE) address of an NPU: strings for files and outputs only, never contacted. */
-export function defaultDeviceIp(nodeIndex: number, npu: number): string {
-  return `192.168.${100 + npu}.${11 + nodeIndex}`;
-}
 
 const netHealth = z.enum([
   'Success', 'Socket fail', 'Receive timeout', 'Unreachable', 'Time exceeded',
   'Fault', 'Init', 'Thread error', 'Detect ip set', 'Unknown',
 ]);
+const badHealth = z.enum(['Warning', 'Alarm', 'Critical', 'UNKNOWN']);
+const profile = z.enum(['fast', 'hardware']);
+/** A physical device id (0–7 on an A2). */
 const npu = z.number().int().min(0).max(63);
+const port = z.number().int().min(1).max(65535);
 /** A name inside the model directory, or '.' for the directory itself. */
 const weightsFile = z.string().regex(/^(\.|[^/\0]+(\/[^/\0]+)*)$/, 'a path relative to the model directory, or "."')
   .refine((f) => !f.split('/').includes('..'), 'no ".." components');
 
-export const simFaultSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('link-down'), npu }),
-  z.object({ kind: z.literal('net-health'), npu, value: netHealth }),
-  z.object({ kind: z.literal('tls-on'), npu }),
-  z.object({ kind: z.literal('no-ip'), npu }),
-  z.object({ kind: z.literal('duplicate-ip'), npu, node: z.string(), otherNpu: npu.optional() }),
-  z.object({ kind: z.literal('no-gateway'), npu }),
-  z.object({ kind: z.literal('netdetect-unset'), npu }),
-  z.object({ kind: z.literal('lldp-empty'), npu }),
-  z.object({ kind: z.literal('optics-absent'), npu }),
-  z.object({ kind: z.literal('optics-los'), npu }),
-  z.object({ kind: z.literal('optics-rx-low'), npu, lane: z.number().int().min(0).max(7).optional() }),
-  z.object({ kind: z.literal('optics-unsupported'), npu: npu.optional() }),
-  z.object({ kind: z.literal('a3-server') }),
-  z.object({ kind: z.literal('a3-super-pod') }),
-  z.object({ kind: z.literal('link-flaps'), npu, count: z.number().int().min(1).max(500), hoursAgo: z.number().min(0).optional() }),
-  z.object({
-    kind: z.literal('ping-loss'), npu, peer: z.string().optional(),
-    lost: z.union([z.literal(1), z.literal(2), z.literal(3)]).optional(),
+const bare = <K extends string>(kind: K) => z.object({ kind: z.literal(kind) });
+const onNpu = <K extends string>(kind: K) => z.object({ kind: z.literal(kind), npu });
+
+/**
+ * Faults a simulated node can carry. Preflight faults come first; the container/MindIE ones after.
+ * Every kind here must be reported by ascendctl (a test per kind).
+ */
+const simFaultSchema = z.discriminatedUnion('kind', [
+  onNpu('link-down'),
+  onNpu('net-health').extend({ value: netHealth }),
+  onNpu('tls-on'),
+  onNpu('no-ip'),
+  /** This NPU reports the same IP as `node`'s NPU `otherNpu` (default: same npu number). */
+  onNpu('duplicate-ip').extend({ node: z.string(), otherNpu: npu.optional() }),
+  onNpu('no-gateway'),
+  onNpu('netdetect-unset'),
+  onNpu('lldp-empty'),
+  /** No optical module in the port: `-optical -g` prints `Optical module is not present.` (stdout, exit 20). */
+  onNpu('optics-absent'),
+  /** The module sees no light (Rx LOS and LOL on every lane, Rx power ~0) while the link may still read UP. */
+  onNpu('optics-los'),
+  /** Rx power of `lane` (default every lane) below the module's low threshold, flags clear. */
+  onNpu('optics-rx-low').extend({ lane: z.number().int().min(0).max(7).optional() }),
+  /** `-optical -g` is not supported on this product/driver (exit 13, stdout). */
+  bare('optics-unsupported').extend({ npu: npu.optional() }),
+  /** An Atlas 800 A3 (dual-die) server: `npu-smi info` in the A3 layout, as an odd node in an A2 rack. */
+  bare('a3-server'),
+  /** The A3's dies report a configured super-pod server id (spod-info Server Index ≠ 1023, atlas-a3.md §a.4). */
+  bare('a3-super-pod'),
+  /** `count` link-down/up pairs in `-link_stat -g`, the latest `hoursAgo` (default 1) hours ago, 10 min apart. */
+  onNpu('link-flaps').extend({ count: z.number().int().min(1).max(500), hoursAgo: z.number().min(0).optional() }),
+  /** Pings from this NPU to `peer` (a node name; default every peer) lose `lost` of 3 probes (default 3). */
+  onNpu('ping-loss').extend({ peer: z.string().optional(), lost: z.literal([1, 2, 3]).optional() }),
+  /** hccn_tool calls matching `command` (e.g. 'lldp'; default any) on `npu` (default any) never return. */
+  bare('hang').extend({ command: z.string().optional(), npu: npu.optional() }),
+  /** Another caller holds the device channel this fraction of the time (0–1): "busy" answers (exit 11). */
+  bare('busy-storm').extend({ share: z.number().min(0).max(1) }),
+  bare('old-driver').extend({ version: z.string().min(1) }),
+  onNpu('npu-health').extend({ value: badHealth }),
+  bare('node-down'),
+  /** `/etc/hccn.conf` says a different address for this NPU than the tool (stale file). */
+  onNpu('hccn-conf-stale'),
+  bare('hccn-conf-missing'),
+  bare('clock-skew').extend({ seconds: z.number() }),
+  bare('runtime-down'),
+  // --- container runtime / MindIE daemon (deploy) ---
+  bare('image-absent'),
+  bare('pull-fails').extend({ message: z.string().optional() }),
+  bare('port-taken').extend({ port }),
+  bare('model-missing'),
+  /** The daemon on this node starts but never joins HCCL (master then times out with EI0006). */
+  bare('worker-never-joins'),
+  /** After ascendctl read it, the NPU's real address changes: the daemon rejects the rank table's device_ip. */
+  onNpu('device-ip-drift').extend({ actual: z.string() }),
+  // --- weights, NPU memory and shared memory (preflight v2: weights, hbm, shm) ---
+  /** A file of every model directory (`.` = the directory itself) has this mode (e.g. 0o644). */
+  bare('weights-mode').extend({ file: weightsFile, mode: z.number().int().min(0).max(0o7777) }),
+  /** A file of every model directory is a symlink to a copy in a model-cache blob directory. */
+  bare('weights-symlink').extend({ file: weightsFile.refine((f) => f !== '.', 'a file name, not "."') }),
+  /** A file of every model directory (`.` = the directory) belongs to this uid. */
+  bare('weights-owner').extend({ file: weightsFile, uid: z.number().int().min(0).max(2 ** 31) }),
+  /**
+   * `mb` of HBM on this NPU are held by another process, listed by npu-smi as `pid`/`name` (name ''
+   * = another PID namespace); without `pid` nothing is listed, only the memory is used.
+   */
+  onNpu('hbm-held').extend({
+    mb: z.number().int().min(1).max(131072),
+    pid: z.number().int().min(1).max(4194304).optional(),
+    name: z.string().max(64).optional(),
   }),
-  z.object({ kind: z.literal('hang'), command: z.string().optional(), npu: npu.optional() }),
-  z.object({ kind: z.literal('busy-storm'), share: z.number().min(0).max(1) }),
-  z.object({ kind: z.literal('old-driver'), version: z.string().min(1) }),
-  z.object({ kind: z.literal('npu-health'), npu, value: z.enum(['Warning', 'Alarm', 'Critical', 'UNKNOWN']) }),
-  z.object({ kind: z.literal('node-down') }),
-  z.object({ kind: z.literal('hccn-conf-stale'), npu }),
-  z.object({ kind: z.literal('hccn-conf-missing') }),
-  z.object({ kind: z.literal('clock-skew'), seconds: z.number() }),
-  z.object({ kind: z.literal('runtime-down') }),
-  z.object({ kind: z.literal('image-absent') }),
-  z.object({ kind: z.literal('pull-fails'), message: z.string().optional() }),
-  z.object({ kind: z.literal('port-taken'), port: z.number().int().min(1).max(65535) }),
-  z.object({ kind: z.literal('model-missing') }),
-  z.object({ kind: z.literal('worker-never-joins') }),
-  z.object({ kind: z.literal('device-ip-drift'), npu, actual: z.string() }),
-  z.object({ kind: z.literal('weights-mode'), file: weightsFile, mode: z.number().int().min(0).max(0o7777) }),
-  z.object({ kind: z.literal('weights-symlink'), file: weightsFile.refine((f) => f !== '.', 'a file name, not "."') }),
-  z.object({ kind: z.literal('weights-owner'), file: weightsFile, uid: z.number().int().min(0).max(2 ** 31) }),
-  z.object({
-    kind: z.literal('hbm-held'), npu, mb: z.number().int().min(1).max(131072),
-    pid: z.number().int().min(1).max(4194304).optional(), name: z.string().max(64).optional(),
-  }),
-  z.object({ kind: z.literal('shm-leftover'), file: z.string().regex(/^[^/\0]+$/, 'a file name in /dev/shm').optional() }),
-  z.object({
-    kind: z.literal('firewall'), port: z.number().int().min(1).max(65535).optional(),
-    ports: z.tuple([z.number().int().min(1).max(65535), z.number().int().min(1).max(65535)]).optional(),
+  /** A dead daemon's shared-memory file in /dev/shm (default llm_tokenizer_shared_memory_0). */
+  bare('shm-leftover').extend({ file: z.string().regex(/^[^/\0]+$/, 'a file name in /dev/shm').optional() }),
+  /**
+   * The node's firewall drops (`reject`: answers with a reset) incoming TCP to `port`, or to the range
+   * `ports` [first, last], or (neither) to every port but SSH; from the node `from` only when given.
+   */
+  bare('firewall').extend({
+    port: port.optional(), ports: z.tuple([port, port]).optional(),
     from: z.string().optional(), action: z.enum(['drop', 'reject']).optional(),
   }),
-  z.object({ kind: z.literal('no-python3') }),
-  z.object({ kind: z.literal('sudo-denied'), command: z.string().min(1).optional() }),
+  /** python3 is not installed on the node (`python3: not found`). */
+  bare('no-python3'),
+  /**
+   * sudo refuses the login user (inventory ssh.become: sudo): for `command` only (a program name, e.g.
+   * 'npu-smi'), or, without one, for everything; `sudo -n` then asks for a password it is not given.
+   */
+  bare('sudo-denied').extend({ command: z.string().min(1).optional() }),
 ]);
 
-const loopback = z.string().regex(/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/, 'a loopback address (127.x.y.z)');
-
-export const simNodeSpecSchema = z.strictObject({
+const simNodeSpecSchema = z.strictObject({
   name: z.string().min(1),
-  host: loopback,
-  sshPort: z.number().int().min(1).max(65535).optional(),
+  /** Loopback address the node's front-end listens on (127.x.y.z). */
+  host: z.string().regex(/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/, 'a loopback address (127.x.y.z)'),
+  /** SSH port of the in-process ssh2 front-end; default 2222. */
+  sshPort: port.optional(),
+  /** 'A2' (one die per NPU; the default) or 'A3' (8 NPUs × 2 dies, ascend-tools.md §6); so does an a3-server fault. */
   server: z.enum(['A2', 'A3']).optional(),
+  /** Devices in the node (NPUs on A2, dies on A3); default 8 on A2, 16 on A3. */
   npus: z.number().int().min(1).max(16).optional(),
+  /** npu-smi name; default '910B3' (A3: 'Ascend910'). */
   npuName: z.string().min(1).optional(),
+  /** Driver package version; default '25.2.0'. */
   driverVersion: z.string().min(1).optional(),
   faults: z.array(simFaultSchema).optional(),
+  /** Container images present on the node (the container runtime reads them). */
   images: z.array(z.string()).optional(),
+  /** Model directories: absolute path → file name → content. */
   models: z.record(z.string(), z.record(z.string(), z.string())).optional(),
+  /** Device IPs per NPU; default `192.168.(100+npu).(11+node index)`. */
   deviceIps: z.array(z.string()).optional(),
+  /** Process id substituted for `{pid}` in a `dir:` file-system template (the node's sshd). */
   pid: z.number().int().positive().optional(),
+  /** Root of the node's files when they live in a real directory (overrides the template). */
   fsRoot: z.string().optional(),
+  /** Text a noisy login shell prints before every command (~/.bashrc, /etc/profile.d), per stream. */
   banner: z.strictObject({ stdout: z.string().optional(), stderr: z.string().optional() }).optional(),
 });
 
-export const simClusterSpecSchema = z.strictObject({
+const simClusterSpecSchema = z.strictObject({
   nodes: z.array(simNodeSpecSchema).min(1),
-  profile: z.enum(['fast', 'hardware']).default('fast'),
+  profile: profile.default('fast'),
 }).superRefine((spec, ctx) => {
   const names = new Set<string>();
   for (const [i, n] of spec.nodes.entries()) {
@@ -146,6 +147,15 @@ export const simClusterSpecSchema = z.strictObject({
   }
 });
 
+export type SimFault = z.infer<typeof simFaultSchema>;
+export type SimNodeSpec = z.infer<typeof simNodeSpecSchema>;
+export type SimClusterSpec = z.infer<typeof simClusterSpecSchema>;
+/** Latency profile: 'fast' for tests, 'hardware' close to a real Atlas 800T A2 for benchmarks. */
+export type LatencyProfile = z.infer<typeof profile>;
+/** The ten `net_health` values (ascend-tools.md §2.4). */
+export type SimNetHealth = z.infer<typeof netHealth>;
+export type SimNpuHealth = 'OK' | z.infer<typeof badHealth>;
+
 /** Parse and check a spec (e.g. the JSON file of `sim.js serve --spec`). Throws with the zod issues. */
 export function parseClusterSpec(input: unknown): SimClusterSpec {
   const result = simClusterSpecSchema.safeParse(input);
@@ -153,9 +163,9 @@ export function parseClusterSpec(input: unknown): SimClusterSpec {
     const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
     throw new Error(`invalid simulator cluster spec:\n${lines.join('\n')}`);
   }
-  return result.data as SimClusterSpec;
+  return result.data;
 }
 
 export function parseFaults(input: unknown): SimFault[] {
-  return z.array(simFaultSchema).parse(input) as SimFault[];
+  return z.array(simFaultSchema).parse(input);
 }

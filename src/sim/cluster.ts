@@ -21,41 +21,28 @@ export interface SimClusterOptions {
   installProgramFiles?: boolean;
 }
 
-export interface DeviceIpOwner {
-  node: SimNode;
-  npu: number;
-}
-
 export class SimCluster {
-  readonly spec: SimClusterSpec;
   readonly profile: LatencyProfile;
   readonly nodes: SimNode[];
   /** Cross-node rendezvous for extensions (e.g. MindIE workers registering with the master). */
   readonly shared = new Map<string, unknown>();
-  private readonly extensions: SimNodeExtension[];
   private readonly stopController = new AbortController();
+  /** Aborted by stop(): every program still running on any node sees its io.signal abort. */
+  readonly stopSignal = this.stopController.signal;
   private readonly changeListeners = new Set<(node: SimNode) => void>();
   private started = false;
 
-  constructor(spec: SimClusterSpec, opts: SimClusterOptions = {}) {
-    this.spec = spec;
+  constructor(spec: SimClusterSpec, private readonly opts: SimClusterOptions = {}) {
     this.profile = spec.profile;
-    this.extensions = opts.extensions ?? [];
-    const fsFor = opts.fs ?? (() => new MemFs());
     this.nodes = spec.nodes.map((nodeSpec, index) => {
-      const node = new SimNode({ index, spec: nodeSpec, profile: spec.profile, fs: fsFor(nodeSpec, index), cluster: this });
+      const node = new SimNode(index, nodeSpec, spec.profile, opts.fs?.(nodeSpec, index) ?? new MemFs(), this);
       node.programs.set('hccn_tool', createHccnTool(node));
       node.programs.set('npu-smi', createNpuSmi(node));
-      if (opts.installProgramFiles === false) node.installProgramFiles = false;
+      node.installProgramFiles = opts.installProgramFiles !== false;
       return node;
     });
     const network: SimNetwork = { byAddress: (address) => this.nodes.find((n) => n.host === address) };
     this.shared.set(NETWORK_KEY, network);
-  }
-
-  /** Aborted by stop(): every program still running on any node sees its io.signal abort. */
-  get stopSignal(): AbortSignal {
-    return this.stopController.signal;
   }
 
   find(nameOrHost: string): SimNode | undefined {
@@ -69,8 +56,8 @@ export class SimCluster {
   }
 
   /** NPUs whose tool-reported address is `ip` (two when a duplicate-ip fault is set). */
-  deviceIpOwners(ip: string): DeviceIpOwner[] {
-    const owners: DeviceIpOwner[] = [];
+  deviceIpOwners(ip: string): { node: SimNode; npu: number }[] {
+    const owners: { node: SimNode; npu: number }[] = [];
     for (const node of this.nodes) {
       for (let npu = 0; npu < node.npuCount; npu++) if (node.reportedIp(npu) === ip) owners.push({ node, npu });
     }
@@ -82,7 +69,7 @@ export class SimCluster {
     if (this.started) return;
     this.started = true;
     await Promise.all(this.nodes.map((n) => n.writeFiles()));
-    for (const node of this.nodes) for (const ext of this.extensions) await ext(node, this);
+    for (const node of this.nodes) for (const ext of this.opts.extensions ?? []) await ext(node, this);
   }
 
   /** Abort every running program. Front-ends are stopped by their owners. */

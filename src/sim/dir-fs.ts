@@ -32,15 +32,10 @@ export class DirFs implements SimFs {
   async stat(path: string): Promise<SimStat | undefined> {
     try {
       const st = await fsp.lstat(this.hostPath(path));
-      return {
-        isFile: st.isFile(),
-        isDirectory: st.isDirectory(),
-        isSymlink: st.isSymbolicLink(),
-        mode: st.mode & 0o7777,
-        uid: st.uid,
-        size: st.size,
-        mtimeMs: st.mtimeMs,
-      };
+      const { uid, size, mtimeMs } = st;
+      const mode = st.mode & 0o7777;
+      return { isFile: st.isFile(), isDirectory: st.isDirectory(), isSymlink: st.isSymbolicLink(), mode, uid, size,
+        mtimeMs };
     } catch (err) {
       if (errorCode(err) === 'ENOENT' || errorCode(err) === 'ENOTDIR') return undefined;
       throw err;

@@ -3,7 +3,7 @@
  * tool, and its single-caller device channel: a second call while one is in flight answers "busy"
  * (stdout, exit 11), and a hung call keeps the channel for a while after its caller gave up.
  */
-import type { SimNode } from './ascend-node.js';
+import { NETMASK, type SimNode } from './ascend-node.js';
 import { delay, latencyMs, untilAborted, type LatencyKey } from './latency.js';
 import type { SimIo, SimProgram } from './types.js';
 
@@ -16,47 +16,64 @@ interface Outcome {
 interface Request {
   npu: number;
   cmd: string;
-  /** Arguments after `-g` / `-s`. */
   mode: 'g' | 's';
+  /** Arguments after `-g` / `-s`. */
   args: string[];
 }
 
 const MSG = {
   busy: 'hccn_tool is busy, please try again.',
-  invalidId: 'Get invalid device id.',
-  invalidMajor: 'Get invalid major cmd.',
-  seeHelp: 'Enter [ hccn_tool -h ] for more details.',
+  invalidMajor: 'Get invalid major cmd.\nEnter [ hccn_tool -h ] for more details.',
   unknownOption: 'Get unknown option!',
   countWrong: 'The total count of input parameters is wrong!',
-  badIp: 'The ip address you configured is invalid!',
-  noGateway: 'Get gateway failed, because no gateway was preset there!',
-  noIp: 'Get ipconf failed, because no ip was preset there!',
   failed: 'Command execute failed!',
-  linkDown: 'Execute failed: Link status is down.',
-  ok: 'Cmd executed successfully!',
-  unsupported: 'The command is not supported on this product.',
-  opticalAbsent: 'Optical module is not present.',
 } as const;
 
-/** Get-commands the simulator knows, with the usage line the tool prints for each. */
-const GET_USAGE: Record<string, string> = {
-  link: 'get link status',
-  net_health: 'get net health status',
-  netdetect: 'get netdetect address',
-  gateway: 'get default gateway',
-  ip: 'get ip address and netmask',
-  tls: 'get tls switch and certificate info',
-  lldp: 'get lldp neighbour info',
-  ping: 'address <ip> [pkt <0..65507>] : ping the ip from the device',
-  link_stat: 'get link statistics',
-  optical: 'get optical module info',
-  fec: 'get fec mode',
-};
+const ok = (stdout: string): Outcome => ({ code: 0, stdout });
 
-const LATENCY: Record<string, LatencyKey> = {
-  link: 'hccn.link', net_health: 'hccn.net_health', netdetect: 'hccn.netdetect', gateway: 'hccn.gateway',
-  ip: 'hccn.ip', tls: 'hccn.tls', lldp: 'hccn.lldp', link_stat: 'hccn.link_stat', optical: 'hccn.optical',
-  fec: 'hccn.fec',
+/** A failure: the message on stderr, with `cmd`'s usage on stdout when the tool prints it. */
+function fail(code: number, message: string, usageOf?: string): Outcome {
+  return { code, stderr: `${message}\n`, ...(usageOf ? { stdout: usage(usageOf) } : {}) };
+}
+
+/** The get-commands the simulator knows: the usage line the tool prints, the device latency, the answer. */
+const GET: Record<string, { usage: string; latency: LatencyKey; run?: (node: SimNode, npu: number) => Outcome }> = {
+  link: { usage: 'get link status', latency: 'hccn.link', run: (node, npu) => ok(`link status: ${node.link(npu)}\n`) },
+  net_health: {
+    usage: 'get net health status', latency: 'hccn.net_health',
+    run: (node, npu) => ok(`net health status: ${node.netHealth(npu)}\n`),
+  },
+  netdetect: {
+    usage: 'get netdetect address', latency: 'hccn.netdetect',
+    // The "not set" text is not captured anywhere; the tool then prints no address (§2.5).
+    run: (node, npu) => ok(node.netdetect(npu) ? `netdetect address: ${node.netdetect(npu)}\n` : ''),
+  },
+  gateway: {
+    usage: 'get default gateway', latency: 'hccn.gateway',
+    run: (node, npu) => {
+      const gw = node.gateway(npu);
+      if (!gw) return fail(2, 'Get gateway failed, because no gateway was preset there!');
+      return ok(`default gateway:${gw}, Iface:eth${npu}\n`);
+    },
+  },
+  ip: {
+    usage: 'get ip address and netmask', latency: 'hccn.ip',
+    run: (node, npu) => {
+      const ip = node.reportedIp(npu);
+      if (!ip) return fail(13, 'Get ipconf failed, because no ip was preset there!');
+      return ok(`ipaddr:${ip}\nnetmask:${NETMASK}\n`);
+    },
+  },
+  tls: {
+    usage: 'get tls switch and certificate info', latency: 'hccn.tls',
+    run: (node, npu) => ok(tlsText(npu, node.tlsSwitches()[npu] ?? 0)),
+  },
+  lldp: { usage: 'get lldp neighbour info', latency: 'hccn.lldp', run: (node, npu) => ok(lldpText(node, npu)) },
+  /** Answered by ping() with its own latencies. */
+  ping: { usage: 'address <ip> [pkt <0..65507>] : ping the ip from the device', latency: 'hccn.ping_overhead' },
+  link_stat: { usage: 'get link statistics', latency: 'hccn.link_stat', run: (node, npu) => ok(linkStat(node, npu)) },
+  optical: { usage: 'get optical module info', latency: 'hccn.optical', run: opticalText },
+  fec: { usage: 'get fec mode', latency: 'hccn.fec', run: () => ok('fec mode: rs FEC mode\n') },
 };
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
@@ -64,13 +81,10 @@ const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]
 export function createHccnTool(node: SimNode): SimProgram {
   return async (argv, io) => {
     const parsed = parseArgs(argv, node.npuCount);
-    if ('code' in parsed) {
+    // A usage error or a busy channel: the tool fails fast, before or at opening the channel.
+    if ('code' in parsed || isBusy(node)) {
       await delay(latencyMs(node.profile, 'hccn.fail_fast'), io.signal);
-      return emit(io, parsed);
-    }
-    if (isBusy(node)) {
-      await delay(latencyMs(node.profile, 'hccn.fail_fast'), io.signal);
-      return emit(io, { code: 11, stdout: `${MSG.busy}\n` });
+      return emit(io, 'code' in parsed ? parsed : { code: 11, stdout: `${MSG.busy}\n` });
     }
     const channel = node.hccnChannel;
     channel.inFlight++;
@@ -84,8 +98,7 @@ export function createHccnTool(node: SimNode): SimProgram {
         return 143;
       }
       const outcome = await execute(node, parsed, io.signal);
-      if (!outcome) return 143;
-      return emit(io, outcome);
+      return outcome ? emit(io, outcome) : 143;
     } finally {
       channel.inFlight--;
     }
@@ -105,18 +118,22 @@ async function emit(io: SimIo, o: Outcome): Promise<number> {
 }
 
 function usage(cmd: string): string {
-  const what = GET_USAGE[cmd] ?? '';
-  const lines = [`[ hccn_tool -i devid -${cmd} ] needs the following parameters:`, `    -g ${what}`];
+  const lines = [`[ hccn_tool -i devid -${cmd} ] needs the following parameters:`, `    -g ${GET[cmd]?.usage ?? ''}`];
   if (cmd === 'tls') lines.push('    -s enable <0|1> : set tls switch');
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * `hccn_tool -i N -<cmd> -g [args]` and `-i N -tls -s enable 0|1`, checked in the tool's order. `ping`
+ * takes `address <ipv4>` only: its `pkt` and IPv6 forms are answered with the count error, ascendctl
+ * sends neither.
+ */
 function parseArgs(argv: string[], npuCount: number): Request | Outcome {
   let npu: number | undefined;
   let idSeen = false;
   let cmd: string | undefined;
   let mode: 'g' | 's' | undefined;
-  const rest: string[] = [];
+  const args: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] ?? '';
     if (a === '-i') {
@@ -128,29 +145,22 @@ function parseArgs(argv: string[], npuCount: number): Request | Outcome {
     } else if (a.startsWith('-') && cmd === undefined && mode === undefined) {
       cmd = a.slice(1);
     } else {
-      rest.push(a);
+      args.push(a);
     }
   }
-  if (cmd === undefined && !idSeen) return { code: 3, stderr: `${MSG.invalidMajor}\n${MSG.seeHelp}\n` };
-  if (!idSeen || npu === undefined || npu < 0) return { code: 4, stderr: `${MSG.invalidId}\n` };
-  if (cmd === undefined || !(cmd in GET_USAGE)) return { code: 3, stderr: `${MSG.invalidMajor}\n${MSG.seeHelp}\n` };
-  if (mode === undefined || (mode === 's' && cmd !== 'tls')) return { code: 3, stderr: `${MSG.unknownOption}\n`, stdout: usage(cmd) };
+  if (cmd === undefined && !idSeen) return fail(3, MSG.invalidMajor);
+  if (!idSeen || npu === undefined || npu < 0) return fail(4, 'Get invalid device id.');
+  if (cmd === undefined || !(cmd in GET)) return fail(3, MSG.invalidMajor);
+  if (mode === undefined || (mode === 's' && cmd !== 'tls')) return fail(3, MSG.unknownOption, cmd);
   if (mode === 's') {
-    if (rest.length !== 2) return { code: 4, stderr: `${MSG.countWrong}\n`, stdout: usage(cmd) };
-    if (rest[0] !== 'enable' || (rest[1] !== '0' && rest[1] !== '1')) return { code: 3, stderr: `${MSG.unknownOption}\n`, stdout: usage(cmd) };
-    return { npu, cmd, mode, args: rest };
-  }
-  if (cmd === 'ping') {
-    if (rest.length !== 2 && rest.length !== 4) return { code: 4, stderr: `${MSG.countWrong}\n`, stdout: usage(cmd) };
-    if (rest[0] !== 'address' || (rest.length === 4 && rest[2] !== 'pkt')) return { code: 3, stderr: `${MSG.unknownOption}\n`, stdout: usage(cmd) };
-    if (!IPV4.test(rest[1] ?? '')) return { code: 6, stderr: `${MSG.badIp}\n` };
-    if (rest.length === 4 && !(/^\d+$/.test(rest[3] ?? '') && Number(rest[3]) <= 65507)) {
-      return { code: 3, stderr: `${MSG.unknownOption}\n`, stdout: usage(cmd) };
-    }
-    return { npu, cmd, mode, args: rest };
-  }
-  if (rest.length > 0) return { code: 4, stderr: `${MSG.countWrong}\n`, stdout: usage(cmd) };
-  return { npu, cmd, mode, args: rest };
+    if (args.length !== 2) return fail(4, MSG.countWrong, cmd);
+    if (args[0] !== 'enable' || (args[1] !== '0' && args[1] !== '1')) return fail(3, MSG.unknownOption, cmd);
+  } else if (cmd === 'ping') {
+    if (args.length !== 2) return fail(4, MSG.countWrong, cmd);
+    if (args[0] !== 'address') return fail(3, MSG.unknownOption, cmd);
+    if (!IPV4.test(args[1] ?? '')) return fail(6, 'The ip address you configured is invalid!');
+  } else if (args.length > 0) return fail(4, MSG.countWrong, cmd);
+  return { npu, cmd, mode, args };
 }
 
 /** Run one parsed request after its device latency; undefined when the caller went away first. */
@@ -160,42 +170,11 @@ async function execute(node: SimNode, req: Request, signal: AbortSignal): Promis
   if (req.mode === 's') {
     if (!(await delay(latencyMs(node.profile, 'hccn.tls_set'), signal))) return undefined;
     await node.setTlsSwitch(npu, req.args[1] === '1' ? 1 : 0);
-    return { code: 0, stdout: `${MSG.ok}\n` };
+    return ok('Cmd executed successfully!\n');
   }
-  if (!(await delay(latencyMs(node.profile, LATENCY[req.cmd] ?? 'hccn.link'), signal))) return undefined;
-  switch (req.cmd) {
-    case 'link':
-      return { code: 0, stdout: `link status: ${node.link(npu)}\n` };
-    case 'net_health':
-      return { code: 0, stdout: `net health status: ${node.netHealth(npu)}\n` };
-    case 'netdetect': {
-      // The "not set" text is not captured anywhere; the tool then prints no address (§2.5).
-      const d = node.netdetect(npu);
-      return { code: 0, stdout: d ? `netdetect address: ${d}\n` : '' };
-    }
-    case 'gateway': {
-      const gw = node.gateway(npu);
-      if (!gw) return { code: 2, stderr: `${MSG.noGateway}\n` };
-      return { code: 0, stdout: `default gateway:${gw}, Iface:eth${npu}\n` };
-    }
-    case 'ip': {
-      const ip = node.reportedIp(npu);
-      if (!ip) return { code: 13, stderr: `${MSG.noIp}\n` };
-      return { code: 0, stdout: `ipaddr:${ip}\nnetmask:${node.netmask(npu)}\n` };
-    }
-    case 'tls':
-      return { code: 0, stdout: tlsText(npu, node.tlsSwitch(npu)) };
-    case 'lldp':
-      return { code: 0, stdout: lldpText(node, npu) };
-    case 'link_stat':
-      return { code: 0, stdout: linkStatText(node, npu) };
-    case 'optical':
-      return opticalText(node, npu);
-    case 'fec':
-      return { code: 0, stdout: 'fec mode: rs FEC mode\n' };
-    default:
-      return { code: 1, stderr: `${MSG.failed}\n` };
-  }
+  const get = GET[req.cmd];
+  if (!(await delay(latencyMs(node.profile, get?.latency ?? 'hccn.link'), signal))) return undefined;
+  return get?.run?.(node, npu) ?? fail(1, MSG.failed);
 }
 
 function tlsText(npu: number, sw: number): string {
@@ -215,22 +194,26 @@ function tlsText(npu: number, sw: number): string {
   ].join('\n');
 }
 
+/**
+ * The neighbour: one leaf with every NPU on its own split port, as in the DeepSeek-V3 guide's capture
+ * (node 0 NPU 0..7 → 400GE1/1/5:1, 400GE1/1/5:2, 400GE1/2/5:1, …); each node uses the next port.
+ */
 function lldpText(node: SimNode, npu: number): string {
-  const peer = node.lldpPeer(npu);
-  if (!peer) return '';
+  if (node.faultsOf('lldp-empty').some((f) => f.npu === npu) || node.link(npu) === 'DOWN') return '';
+  const ifname = `400GE1/${Math.floor(npu / 2) + 1}/${5 + node.index}:${(npu % 2) + 1}`;
   return [
-    'Chassis ID TLV', `\tMAC: ${peer.chassisMac}`,
-    'Port ID TLV', `\tIfname: ${peer.ifname}`,
+    'Chassis ID TLV', '\tMAC: 44:9b:c1:2a:5f:01',
+    'Port ID TLV', `\tIfname: ${ifname}`,
     'Time to Live TLV', '\t121',
-    'Port Description TLV', `\t${peer.ifname}`,
-    'System Name TLV', `\t${peer.systemName}`,
+    'Port Description TLV', `\t${ifname}`,
+    'System Name TLV', '\tROCE-LEAF-01',
     'System Description TLV', '\tHuawei Versatile Routing Platform Software',
     'VRP (R) software, Version 8.211 (CE9860 V200R021C10SPC600)',
     'Copyright (C) 2012-2022 Huawei Technologies Co., Ltd.',
     'HUAWEI CE9860-4C-EI',
     '',
     'System Capabilities TLV', '\tSystem capabilities:  Bridge, Router', '\tEnabled capabilities: Bridge, Router',
-    'Management Address TLV', `\tIPv4: ${peer.managementIp}`, '\tIfindex: 10',
+    'Management Address TLV', '\tIPv4: 192.168.100.1', '\tIfindex: 10',
     'Maximum Frame Size TLV', '\t9216',
     'End of LLDPDU TLV',
     '',
@@ -239,14 +222,11 @@ function lldpText(node: SimNode, npu: number): string {
 
 /** `date`-style time as the tool prints it: `Wed Jun  7 10:08:28 2023` (UTC). */
 function ctime(d: Date): string {
-  const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-  const two = (n: number): string => String(n).padStart(2, '0');
-  return `${days[d.getUTCDay()]} ${months[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ` +
-    `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} ${d.getUTCFullYear()}`;
+  const [day, date, month, year, time] = d.toUTCString().replace(',', '').split(' ');
+  return `${day} ${month} ${String(Number(date)).padStart(2, ' ')} ${time} ${year}`;
 }
 
-function linkStatText(node: SimNode, npu: number): string {
+function linkStat(node: SimNode, npu: number): string {
   const p = `[device ${npu}]`;
   const up = node.bootedAt;
   const events: { t: number; state: 'UP' | 'DOWN' }[] = [{ t: up.getTime() + 62_000, state: 'UP' }];
@@ -275,9 +255,9 @@ function linkStatText(node: SimNode, npu: number): string {
 function opticalText(node: SimNode, npu: number): Outcome {
   const has = (kind: 'optics-absent' | 'optics-los'): boolean => node.faultsOf(kind).some((f) => f.npu === npu);
   if (node.faultsOf('optics-unsupported').some((f) => f.npu === undefined || f.npu === npu)) {
-    return { code: 13, stdout: `${MSG.unsupported}\n` };
+    return { code: 13, stdout: 'The command is not supported on this product.\n' };
   }
-  if (has('optics-absent')) return { code: 20, stdout: `${MSG.opticalAbsent}\n` };
+  if (has('optics-absent')) return { code: 20, stdout: 'Optical module is not present.\n' };
   const dark = node.link(npu) === 'DOWN' || has('optics-los');
   const low = node.faultsOf('optics-rx-low').filter((f) => f.npu === npu);
   const rx = (lane: number): string => {
@@ -299,7 +279,7 @@ function opticalText(node: SimNode, npu: number): Outcome {
   );
   for (let lane = 0; lane < 4; lane++) rows.push([`Tx Bias${lane}`, '7.9360 mA']);
   rows.push(['Tx Los Flag', '0x0'], ['Rx Los Flag', dark ? '0xff' : '0x0'], ['Tx LoL Flag', '0x0'], ['Rx LoL Flag', dark ? '0xff' : '0x0']);
-  return { code: 0, stdout: `optical info:\n${rows.map(([k, v]) => `${k.padEnd(21)}: ${v}`).join('\n')}\n` };
+  return ok(`optical info:\n${rows.map(([k, v]) => `${k.padEnd(21)}: ${v}`).join('\n')}\n`);
 }
 
 /** Loss applied by a ping-loss fault on `node`'s NPU towards `peer`, or 0. */
@@ -312,7 +292,7 @@ async function ping(node: SimNode, npu: number, ip: string, signal: AbortSignal)
   const profile = node.profile;
   if (node.link(npu) === 'DOWN') {
     if (!(await delay(latencyMs(profile, 'hccn.fail_fast'), signal))) return undefined;
-    return { code: 22, stderr: `${MSG.linkDown}\n` };
+    return fail(22, 'Execute failed: Link status is down.');
   }
   // Reachability follows what the tools report (-ip -g), so a device-ip-drift shows up only in HCCL.
   const target = node.cluster.deviceIpOwners(ip).find((o) => !o.node.down && o.node.link(o.npu) === 'UP');
@@ -332,6 +312,5 @@ async function ping(node: SimNode, npu: number, ip: string, signal: AbortSignal)
   }
   lines.push(`3 packets transmitted, ${answered} received, ${((lost / 3) * 100).toFixed(2)}% packet loss`);
   const stdout = `${lines.join('\n')}\n`;
-  if (lost > 0) return { code: 1, stdout, stderr: `${MSG.failed}\n` };
-  return { code: 0, stdout };
+  return lost > 0 ? { code: 1, stdout, stderr: `${MSG.failed}\n` } : ok(stdout);
 }

@@ -1,6 +1,6 @@
 /**
- * An in-memory SimFs for the demo, the benchmarks and the unit tests: directories, modes, uid 0 and a
- * symlink flag (MindIE refuses a config.json that is a symlink, so the daemon needs to see one).
+ * An in-memory SimFs for the demo, the benchmarks and the unit tests: directories, modes, owners and
+ * symlinks (MindIE refuses a config.json that is a symlink, so the daemon needs to see one).
  */
 import { posix } from 'node:path';
 import type { SimFs, SimStat } from './types.js';
@@ -18,17 +18,15 @@ interface Entry {
 
 const MAX_LINK_DEPTH = 16;
 
-export class MemFs implements SimFs {
-  private readonly entries = new Map<string, Entry>();
+function entry(type: Entry['type'], mode: number, data = Buffer.alloc(0)): Entry {
+  return { type, data, mode: mode & 0o7777, uid: 0, mtimeMs: Date.now() };
+}
 
-  constructor() {
-    this.entries.set('/', { type: 'dir', data: Buffer.alloc(0), mode: 0o755, uid: 0, mtimeMs: Date.now() });
-  }
+export class MemFs implements SimFs {
+  private readonly entries = new Map<string, Entry>([['/', entry('dir', 0o755)]]);
 
   async readFile(path: string): Promise<Buffer> {
-    const p = this.resolve(path, 'open');
-    const e = this.entries.get(p);
-    if (!e) throw fsError('ENOENT', 'open', path);
+    const e = this.get(this.resolve(path, 'open'), 'open', path);
     if (e.type === 'dir') throw fsError('EISDIR', 'read', path);
     return Buffer.from(e.data);
   }
@@ -38,14 +36,13 @@ export class MemFs implements SimFs {
     this.requireParentDir(p, 'open', path);
     const existing = this.entries.get(p);
     if (existing?.type === 'dir') throw fsError('EISDIR', 'open', path);
-    const buf = typeof data === 'string' ? Buffer.from(data) : Buffer.from(data);
     if (existing) {
-      existing.data = buf;
+      existing.data = Buffer.from(data);
       existing.mtimeMs = Date.now();
-      return;
+    } else {
+      // Like open(2) with umask 022: the mode applies only when the file is created.
+      this.entries.set(p, entry('file', mode ?? 0o644, Buffer.from(data)));
     }
-    // Like open(2) with umask 022: the mode applies only when the file is created.
-    this.entries.set(p, { type: 'file', data: buf, mode: (mode ?? 0o644) & 0o7777, uid: 0, mtimeMs: Date.now() });
   }
 
   async appendFile(path: string, data: string | Buffer): Promise<void> {
@@ -53,30 +50,23 @@ export class MemFs implements SimFs {
     const existing = this.entries.get(p);
     if (!existing) return this.writeFile(p, data);
     if (existing.type === 'dir') throw fsError('EISDIR', 'open', path);
-    existing.data = Buffer.concat([existing.data, typeof data === 'string' ? Buffer.from(data) : data]);
+    existing.data = Buffer.concat([existing.data, Buffer.from(data)]);
     existing.mtimeMs = Date.now();
   }
 
   async stat(path: string): Promise<SimStat | undefined> {
-    const p = normalize(path);
-    const parent = posix.dirname(p);
-    let resolvedParent: string;
+    let p = normalize(path);
     try {
-      resolvedParent = this.resolve(parent, 'lstat');
+      p = this.resolveParent(p, 'lstat');
     } catch {
       return undefined;
     }
-    const e = this.entries.get(p === '/' ? '/' : posix.join(resolvedParent, posix.basename(p)));
+    const e = this.entries.get(p);
     if (!e) return undefined;
-    return {
-      isFile: e.type === 'file',
-      isDirectory: e.type === 'dir',
-      isSymlink: e.type === 'symlink',
-      mode: e.mode,
-      uid: e.uid,
-      size: e.type === 'symlink' ? Buffer.byteLength(e.target ?? '') : e.data.length,
-      mtimeMs: e.mtimeMs,
-    };
+    const size = e.type === 'symlink' ? Buffer.byteLength(e.target ?? '') : e.data.length;
+    const { type, mode, uid, mtimeMs } = e;
+    return { isFile: type === 'file', isDirectory: type === 'dir', isSymlink: type === 'symlink', mode, uid, size,
+      mtimeMs };
   }
 
   async mkdir(path: string, opts: { recursive?: boolean; mode?: number } = {}): Promise<void> {
@@ -86,34 +76,28 @@ export class MemFs implements SimFs {
       if (existing.type === 'dir' && opts.recursive) return;
       throw fsError('EEXIST', 'mkdir', path);
     }
-    const parent = posix.dirname(p);
-    if (!this.entries.has(parent)) {
+    const parent = this.entries.get(posix.dirname(p));
+    if (!parent) {
       if (!opts.recursive) throw fsError('ENOENT', 'mkdir', path);
-      await this.mkdir(parent, { recursive: true });
-    } else if (this.entries.get(parent)?.type !== 'dir') {
+      await this.mkdir(posix.dirname(p), { recursive: true });
+    } else if (parent.type !== 'dir') {
       throw fsError('ENOTDIR', 'mkdir', path);
     }
-    this.entries.set(p, { type: 'dir', data: Buffer.alloc(0), mode: (opts.mode ?? 0o755) & 0o7777, uid: 0, mtimeMs: Date.now() });
+    this.entries.set(p, entry('dir', opts.mode ?? 0o755));
   }
 
   async readdir(path: string): Promise<string[]> {
     const p = this.resolve(path, 'scandir');
-    const e = this.entries.get(p);
-    if (!e) throw fsError('ENOENT', 'scandir', path);
-    if (e.type !== 'dir') throw fsError('ENOTDIR', 'scandir', path);
+    if (this.get(p, 'scandir', path).type !== 'dir') throw fsError('ENOTDIR', 'scandir', path);
     const prefix = p === '/' ? '/' : `${p}/`;
-    const names: string[] = [];
-    for (const key of this.entries.keys()) {
-      if (key !== p && key.startsWith(prefix) && !key.slice(prefix.length).includes('/')) names.push(key.slice(prefix.length));
-    }
-    return names.sort();
+    const names = [...this.entries.keys()].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
+    return names.filter((name) => name !== '' && !name.includes('/')).sort();
   }
 
   async rename(from: string, to: string): Promise<void> {
     const src = this.resolveParent(from, 'rename');
     const dst = this.resolveParent(to, 'rename');
-    const e = this.entries.get(src);
-    if (!e) throw fsError('ENOENT', 'rename', from);
+    const e = this.get(src, 'rename', from);
     this.requireParentDir(dst, 'rename', to);
     const target = this.entries.get(dst);
     if (target?.type === 'dir' && e.type !== 'dir') throw fsError('EISDIR', 'rename', to);
@@ -139,26 +123,24 @@ export class MemFs implements SimFs {
   }
 
   async chmod(path: string, mode: number): Promise<void> {
-    const p = this.resolve(path, 'chmod');
-    const e = this.entries.get(p);
-    if (!e) throw fsError('ENOENT', 'chmod', path);
-    e.mode = mode & 0o7777;
+    this.get(this.resolve(path, 'chmod'), 'chmod', path).mode = mode & 0o7777;
   }
 
-  /** Not part of SimFs: tests create symlinks to exercise the daemon's "not a symlink" check. */
   async symlink(target: string, path: string): Promise<void> {
     const p = this.resolveParent(path, 'symlink');
     this.requireParentDir(p, 'symlink', path);
     if (this.entries.has(p)) throw fsError('EEXIST', 'symlink', path);
-    this.entries.set(p, { type: 'symlink', data: Buffer.alloc(0), mode: 0o777, uid: 0, mtimeMs: Date.now(), target });
+    this.entries.set(p, { ...entry('symlink', 0o777), target });
   }
 
-  /** Not part of SimFs: tests set a non-root owner to exercise the daemon's owner check. */
   async chown(path: string, uid: number): Promise<void> {
-    const p = this.resolve(path, 'chown');
+    this.get(this.resolve(path, 'chown'), 'chown', path).uid = uid;
+  }
+
+  private get(p: string, syscall: string, original: string): Entry {
     const e = this.entries.get(p);
-    if (!e) throw fsError('ENOENT', 'chown', path);
-    e.uid = uid;
+    if (!e) throw fsError('ENOENT', syscall, original);
+    return e;
   }
 
   private childrenOf(dir: string): string[] {
@@ -166,9 +148,7 @@ export class MemFs implements SimFs {
   }
 
   private requireParentDir(p: string, syscall: string, original: string): void {
-    const parent = this.entries.get(posix.dirname(p));
-    if (!parent) throw fsError('ENOENT', syscall, original);
-    if (parent.type !== 'dir') throw fsError('ENOTDIR', syscall, original);
+    if (this.get(posix.dirname(p), syscall, original).type !== 'dir') throw fsError('ENOTDIR', syscall, original);
   }
 
   /** Resolve symlinks in the directory part only (lstat/rename/rm act on the link itself). */

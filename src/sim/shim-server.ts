@@ -10,7 +10,7 @@ import { posix } from 'node:path';
 import type { SimNode } from './ascend-node.js';
 import type { SimCluster } from './cluster.js';
 import type { SimFs } from './types.js';
-import { bufferIterable, writeDrained } from './byte-pipe.js';
+import { listenLocal, writeDrained } from './byte-pipe.js';
 
 /** Programs whose calls read standard input (the shim sends it first): `docker load`, `docker … -i`. */
 const READS_STDIN: Record<string, string> = {
@@ -42,9 +42,9 @@ exit 255
 }
 
 /** One reply statement: the chunk as a printf format with every unsafe byte as an octal escape. */
-export function replyStatement(chunk: Buffer, stream: 'stdout' | 'stderr'): string {
+export function replyStatement(chunk: string | Buffer, stream: 'stdout' | 'stderr'): string {
   let fmt = '';
-  for (const b of chunk) {
+  for (const b of Buffer.from(chunk)) {
     if (b === 0x25) fmt += '%%';
     else if (b === 0x5c) fmt += '\\\\';
     else if (b >= 0x20 && b < 0x7f && b !== 0x27) fmt += String.fromCharCode(b);
@@ -62,30 +62,21 @@ interface ParsedRequest {
 
 /** Parse a complete request from the bytes so far, or undefined when more are needed. */
 export function parseRequest(buf: Buffer): ParsedRequest | undefined {
+  // argc, node, program, the arguments and the stdin length, each NUL-terminated, then stdin.
   const fields: string[] = [];
   let pos = 0;
-  const field = (): string | undefined => {
+  while (fields.length === 0 || fields.length < Number(fields[0]) + 4) {
     const nul = buf.indexOf(0, pos);
     if (nul < 0) return undefined;
-    const s = buf.subarray(pos, nul).toString('utf8');
+    fields.push(buf.subarray(pos, nul).toString('utf8'));
     pos = nul + 1;
-    return s;
-  };
-  const argcText = field();
-  if (argcText === undefined) return undefined;
-  const argc = Number(argcText);
-  if (!Number.isInteger(argc) || argc < 0) throw new Error(`bad request: argc ${argcText}`);
-  for (let i = 0; i < argc + 2; i++) {
-    const f = field();
-    if (f === undefined) return undefined;
-    fields.push(f);
+    if (!/^\d+$/.test(fields[0] ?? '')) throw new Error(`bad request: argc ${fields[0]}`);
   }
-  const lenText = field();
-  if (lenText === undefined) return undefined;
+  const [, node = '', program = '', ...argv] = fields;
+  const lenText = argv.pop() ?? '';
+  if (!/^\d+$/.test(lenText)) throw new Error(`bad request: stdin length ${lenText}`);
   const len = Number(lenText);
-  if (!Number.isInteger(len) || len < 0) throw new Error(`bad request: stdin length ${lenText}`);
   if (buf.length < pos + len) return undefined;
-  const [node = '', program = '', ...argv] = fields;
   return { node, program, argv, stdin: buf.subarray(pos, pos + len) };
 }
 
@@ -97,16 +88,8 @@ export class ShimServer {
 
   /** Listen on 127.0.0.1 (port 0 = any); resolves with the port. */
   listen(port = 0): Promise<number> {
-    const server = createServer((socket) => this.handle(socket));
-    this.server = server;
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => {
-        server.off('error', reject);
-        const addr = server.address();
-        resolve(typeof addr === 'object' && addr ? addr.port : port);
-      });
-    });
+    this.server = createServer((socket) => this.handle(socket));
+    return listenLocal(this.server, port);
   }
 
   async close(): Promise<void> {
@@ -121,24 +104,20 @@ export class ShimServer {
     const ac = new AbortController();
     let buf = Buffer.alloc(0);
     let started = false;
-    let closed = false;
     socket.on('close', () => {
-      closed = true;
       this.sockets.delete(socket);
       ac.abort();
     });
     socket.on('error', () => undefined);
-    const send = (text: string): Promise<void> => writeDrained(socket, text, () => closed);
+    const send = (text: string): Promise<void> => writeDrained(socket, text, () => ac.signal.aborted);
     socket.on('data', (chunk: Buffer) => {
       if (started) return;
       buf = Buffer.concat([buf, chunk]);
-      let req: ParsedRequest | undefined;
+      let req: ParsedRequest | Error | undefined;
       try {
         req = parseRequest(buf);
       } catch (err) {
-        started = true;
-        void send(`${replyStatement(Buffer.from(`simulator: ${(err as Error).message}\n`), 'stderr')}exit 255\n`).then(() => socket.end());
-        return;
+        req = err as Error;
       }
       if (!req) return;
       started = true;
@@ -149,37 +128,33 @@ export class ShimServer {
     });
   }
 
-  private async run(req: ParsedRequest, send: (t: string) => Promise<void>, signal: AbortSignal): Promise<number> {
-    const node = this.cluster.find(req.node);
-    const stderr = (c: string | Buffer): Promise<void> => send(replyStatement(typeof c === 'string' ? Buffer.from(c) : c, 'stderr'));
-    if (!node) {
-      await stderr(`simulator: no simulated node ${req.node}\n`);
-      return 255;
-    }
-    if (node.down) {
-      await stderr(`simulator: node ${node.name} is down\n`);
-      return 255;
-    }
+  /** Run the request's program; a bad request, an unknown or down node and a simulator bug answer 255. */
+  private async run(req: ParsedRequest | Error, send: (text: string) => Promise<void>, signal: AbortSignal) {
+    const stderr = (c: string | Buffer): Promise<void> => send(replyStatement(c, 'stderr'));
     try {
+      if (req instanceof Error) throw req;
+      const node = this.cluster.find(req.node);
+      if (!node) throw new Error(`no simulated node ${req.node}`);
+      if (node.down) throw new Error(`node ${node.name} is down`);
       return await node.run(req.program, req.argv, {
-        stdin: req.stdin.length > 0 ? bufferIterable(req.stdin) : null,
-        stdout: (c) => send(replyStatement(typeof c === 'string' ? Buffer.from(c) : c, 'stdout')),
+        stdin: req.stdin.length > 0 ? (async function* () { yield req.stdin; })() : null,
+        stdout: (c) => send(replyStatement(c, 'stdout')),
         stderr,
         signal,
         env: {},
       });
     } catch (err) {
-      await stderr(`simulator error: ${err instanceof Error ? err.message : String(err)}\n`);
+      await stderr(`simulator: ${err instanceof Error ? err.message : String(err)}\n`);
       return 255;
     }
   }
 }
 
 /**
- * Write a node's files into a real directory tree (its mount namespace seen through a DirFs), and with
- * `shimPort` the shims at the programs' real paths, so that real `cat`/`bash` on the node see them.
+ * Write a node's files into a real directory tree (its mount namespace seen through a DirFs), and the
+ * shims at the programs' real paths, so that real `cat`/`bash` on the node see them.
  */
-export async function materializeNodeFiles(node: SimNode, fs: SimFs = node.fs, shimPort?: number): Promise<void> {
+export async function materializeNodeFiles(node: SimNode, fs: SimFs, shimPort: number): Promise<void> {
   const install = node.installProgramFiles;
   node.installProgramFiles = false;
   try {
@@ -187,7 +162,6 @@ export async function materializeNodeFiles(node: SimNode, fs: SimFs = node.fs, s
   } finally {
     node.installProgramFiles = install;
   }
-  if (shimPort === undefined) return;
   for (const program of node.programs.keys()) {
     const path = node.programPath(program);
     await fs.mkdir(posix.dirname(path), { recursive: true });

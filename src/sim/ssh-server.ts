@@ -45,14 +45,6 @@ export function generateHostKey(): HostKeyPair {
   return { private: k.private, public: k.public.trim() };
 }
 
-export interface SshFrontOptions {
-  cluster: SimCluster;
-  /** Public keys allowed to log in (authorized_keys lines or key texts). */
-  authorizedKeys: string[];
-  /** Host key per node name; generated when missing. */
-  hostKeys?: Map<string, HostKeyPair>;
-}
-
 interface NodeFront {
   server: InstanceType<typeof Server> | undefined;
   connections: Set<Connection>;
@@ -67,43 +59,53 @@ export class SshFront {
   private unsubscribe: (() => void) | undefined;
   private stopped = false;
 
-  constructor(private readonly opts: SshFrontOptions) {
-    this.allowed = opts.authorizedKeys.flatMap((text) => text.split('\n')).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'))
-      .map((line) => {
-        const parsed = utils.parseKey(line);
-        if (parsed instanceof Error) throw new Error(`unusable authorized key (${parsed.message}): ${line.slice(0, 40)}…`);
-        return Array.isArray(parsed) ? (parsed[0] as ParsedKey) : parsed;
+  /** `authorizedKeys`: OpenSSH public key lines allowed to log in; every node gets a fresh host key. */
+  constructor(private readonly cluster: SimCluster, authorizedKeys: string[]) {
+    this.allowed = authorizedKeys.map((line) => {
+      const parsed = utils.parseKey(line);
+      if (parsed instanceof Error) {
+        throw new Error(`unusable authorized key (${parsed.message}): ${line.slice(0, 40)}…`);
+      }
+      return Array.isArray(parsed) ? (parsed[0] as ParsedKey) : parsed;
+    });
+    for (const node of cluster.nodes) {
+      this.fronts.set(node.name, {
+        server: undefined, connections: new Set(), forwards: new Map(), hostKey: generateHostKey(),
       });
-    for (const node of opts.cluster.nodes) {
-      this.fronts.set(node.name, { server: undefined, connections: new Set(), forwards: new Map(), hostKey: opts.hostKeys?.get(node.name) ?? generateHostKey() });
     }
   }
 
-  hostKey(nodeName: string): HostKeyPair {
+  private front(nodeName: string): NodeFront {
     const front = this.fronts.get(nodeName);
     if (!front) throw new Error(`no simulated node ${nodeName}`);
-    return front.hostKey;
+    return front;
+  }
+
+  hostKey(nodeName: string): HostKeyPair {
+    return this.front(nodeName).hostKey;
   }
 
   /** Listen for every node that is not down; follow node-down/up changes afterwards. */
   async start(): Promise<void> {
-    await Promise.all(this.opts.cluster.nodes.map((n) => this.sync(n)));
-    this.unsubscribe = this.opts.cluster.onChange((n) => { void this.sync(n); });
+    await Promise.all(this.cluster.nodes.map((n) => this.sync(n)));
+    this.unsubscribe = this.cluster.onChange((n) => { void this.sync(n); });
   }
 
   /** `direct-tcpip` channels this node opened, by "host:port" (tests of jump hosts and tunnels). */
   forwards(nodeName: string): Map<string, number> {
-    const front = this.fronts.get(nodeName);
-    if (!front) throw new Error(`no simulated node ${nodeName}`);
-    return new Map(front.forwards);
+    return new Map(this.front(nodeName).forwards);
   }
 
   /** Kill the live SSH connections of a node (tests of reconnection). Returns how many were cut. */
   dropConnections(nodeName: string): number {
-    const front = this.fronts.get(nodeName);
-    if (!front) throw new Error(`no simulated node ${nodeName}`);
+    const front = this.front(nodeName);
     const n = front.connections.size;
-    for (const c of front.connections) destroy(c);
+    // The hard way (a dropped network path), not with an SSH disconnect message.
+    for (const c of front.connections) {
+      const sock = (c as unknown as { _sock?: Socket })._sock;
+      if (sock) sock.destroy();
+      else c.end();
+    }
     front.connections.clear();
     return n;
   }
@@ -122,9 +124,9 @@ export class SshFront {
   }
 
   private async close(name: string): Promise<void> {
-    const front = this.fronts.get(name);
-    if (!front?.server) return;
+    const front = this.front(name);
     const server = front.server;
+    if (!server) return;
     front.server = undefined;
     this.dropConnections(name);
     await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -203,43 +205,29 @@ export class SshFront {
 
   private exec(node: SimNode, channel: ServerChannel, command: string, env: Record<string, string>): void {
     const ac = new AbortController();
-    let closed = false;
-    channel.on('close', () => {
-      closed = true;
-      ac.abort();
-    });
+    channel.on('close', () => ac.abort());
     channel.on('error', () => undefined);
-    const stdin = readableToPipe(channel);
+    const closed = (): boolean => ac.signal.aborted;
     const io = {
-      stdin,
-      stdout: (c: string | Buffer) => writeDrained(channel, c, () => closed),
-      stderr: (c: string | Buffer) => writeDrained(channel.stderr, c, () => closed),
+      stdin: readableToPipe(channel),
+      stdout: (c: string | Buffer) => writeDrained(channel, c, closed),
+      stderr: (c: string | Buffer) => writeDrained(channel.stderr, c, closed),
       signal: ac.signal,
       env,
     };
-    // A login shell's start-up files speak before the command runs, on both streams.
-    const banner = node.spec.banner;
-    const speak = async (): Promise<void> => {
-      if (banner?.stdout) await io.stdout(banner.stdout);
-      if (banner?.stderr) await io.stderr(banner.stderr);
-    };
-    void speak()
-      .then(() => runShell(node, command, io))
-      .catch(async (err: unknown) => {
+    void (async () => {
+      let code = 255;
+      try {
+        // A login shell's start-up files speak before the command runs, on both streams.
+        if (node.spec.banner?.stdout) await io.stdout(node.spec.banner.stdout);
+        if (node.spec.banner?.stderr) await io.stderr(node.spec.banner.stderr);
+        code = await runShell(node, command, io);
+      } catch (err) {
         await io.stderr(`sh: simulator error: ${err instanceof Error ? err.message : String(err)}\n`);
-        return 255;
-      })
-      .then((code) => {
-        if (closed) return;
-        channel.exit(code);
-        channel.end();
-      });
+      }
+      if (closed()) return;
+      channel.exit(code);
+      channel.end();
+    })();
   }
-}
-
-/** Cut a connection the hard way (a dropped network path), not with an SSH disconnect message. */
-function destroy(client: Connection): void {
-  const sock = (client as unknown as { _sock?: Socket })._sock;
-  if (sock) sock.destroy();
-  else client.end();
 }

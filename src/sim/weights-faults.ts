@@ -8,14 +8,14 @@ import { posix } from 'node:path';
 import type { SimFault, SimFs } from './types.js';
 
 /** Where a weights-symlink fault keeps the real file, as a Hugging Face cache keeps `blobs/`. */
-export const BLOB_DIR = '.cache/blobs';
-export const DEFAULT_SHM_FILE = 'llm_tokenizer_shared_memory_0';
+const BLOB_DIR = '.cache/blobs';
+const DEFAULT_SHM_FILE = 'llm_tokenizer_shared_memory_0';
 
 /** The model directory as `writeModels` creates it: mode 750, owned by root. */
 export async function resetModelDir(fs: SimFs, dir: string): Promise<void> {
   await fs.chmod(dir, 0o750);
   const st = await fs.stat(dir);
-  if (st && st.uid !== 0) await fs.chown?.(dir, 0);
+  if (st && st.uid !== 0) await fs.chown(dir, 0);
 }
 
 export async function applyWeightsFaults(fs: SimFs, dir: string, faults: readonly SimFault[]): Promise<void> {
@@ -24,11 +24,8 @@ export async function applyWeightsFaults(fs: SimFs, dir: string, faults: readonl
     const target = f.file === '.' ? dir : posix.join(dir, f.file);
     if (!(await fs.stat(target))) continue; // the model has no such file: nothing to break
     if (f.kind === 'weights-mode') await fs.chmod(target, f.mode);
-    else if (f.kind === 'weights-owner') {
-      if (!fs.chown) throw new Error(`this node's file system cannot change owners (weights-owner ${f.file})`);
-      await fs.chown(target, f.uid);
-    } else {
-      if (!fs.symlink) throw new Error(`this node's file system cannot create symlinks (weights-symlink ${f.file})`);
+    else if (f.kind === 'weights-owner') await fs.chown(target, f.uid);
+    else {
       const blob = posix.join(dir, BLOB_DIR, f.file.replace(/\//g, '_'));
       await fs.mkdir(posix.dirname(blob), { recursive: true, mode: 0o750 });
       await fs.rm(blob, { force: true });
@@ -41,13 +38,13 @@ export async function applyWeightsFaults(fs: SimFs, dir: string, faults: readonl
   }
 }
 
-/** The /dev/shm files the node's shm-leftover faults ask for. */
-export function shmFaultFiles(faults: readonly SimFault[]): string[] {
-  return faults.flatMap((f) => (f.kind === 'shm-leftover' ? [posix.join('/dev/shm', f.file ?? DEFAULT_SHM_FILE)] : []));
-}
-
-/** Create the wanted files, remove the ones an earlier fault list created; returns what now exists. */
-export async function syncShmFiles(fs: SimFs, wanted: readonly string[], created: ReadonlySet<string>): Promise<Set<string>> {
+/**
+ * Create the /dev/shm files the shm-leftover faults ask for, remove the ones an earlier fault list
+ * created; returns what now exists.
+ */
+export async function syncShmFiles(fs: SimFs, faults: readonly SimFault[], created: ReadonlySet<string>) {
+  const shm = faults.flatMap((f) => (f.kind === 'shm-leftover' ? [f.file ?? DEFAULT_SHM_FILE] : []));
+  const wanted = shm.map((file) => posix.join('/dev/shm', file));
   for (const p of created) if (!wanted.includes(p)) await fs.rm(p, { force: true });
   if (wanted.length > 0) await fs.mkdir('/dev/shm', { recursive: true });
   for (const p of wanted) await fs.writeFile(p, Buffer.alloc(4096), 0o600);
