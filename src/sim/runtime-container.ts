@@ -31,8 +31,6 @@ export interface ContainerSpec {
   ipc: string;
   user: string;
   workdir: string;
-  autoRemove: boolean;
-  restart: string;
   shmSize: string | undefined;
 }
 
