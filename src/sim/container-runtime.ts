@@ -17,10 +17,10 @@ import type { SimIo, SimProgram } from './types.js';
 import { Container, type ContainerContext, type ContainerProgram, type ContainerSpec, type LogEntry } from './runtime-container.js';
 import {
   FORMAT_FLAGS, FlagError, RUN_FLAGS, TemplateError, allValues, hasFlag, lastValue, parseEnvFile, parseFlags, parseSince,
-  parseVolume, renderTemplate, type FlagSpec, type Mount, type ParsedFlags,
+  parseVolume, renderTemplate, type Mount, type ParsedFlags,
 } from './runtime-docker-args.js';
 import { type ContainerHost, aborted, fnv1a, hexId, pause, servingTimings, simSecondMs } from './runtime-host.js';
-import { interpretLaunchScript, type ScriptResult } from './runtime-launch-script.js';
+import { followLaunchScript, type ScriptResult } from './runtime-launch-script.js';
 import { TarError, readTar } from './runtime-tar.js';
 import { daemonPid, runMindieDaemon } from './mindie-daemon.js';
 import { runVllmServer } from './vllm-server.js';
@@ -69,19 +69,12 @@ export function normalizeRef(image: string): string {
 /** docker's units.HumanDuration. */
 export function humanDuration(ms: number): string {
   const s = Math.floor(ms / 1000);
-  if (s < 1) return 'Less than a second';
-  if (s === 1) return '1 second';
-  if (s < 60) return `${s} seconds`;
-  const m = Math.floor(s / 60);
-  if (m === 1) return 'About a minute';
-  if (m < 60) return `${m} minutes`;
   const h = Math.round(s / 3600);
-  if (h === 1) return 'About an hour';
-  if (h < 48) return `${h} hours`;
-  if (h < 24 * 7 * 2) return `${Math.floor(h / 24)} days`;
-  if (h < 24 * 30 * 2) return `${Math.floor(h / 24 / 7)} weeks`;
-  if (h < 24 * 365 * 2) return `${Math.floor(h / 24 / 30)} months`;
-  return `${Math.floor(h / 24 / 365)} years`;
+  if (s < 60) return s < 1 ? 'Less than a second' : s === 1 ? '1 second' : `${s} seconds`;
+  if (s < 3600) return s < 120 ? 'About a minute' : `${Math.floor(s / 60)} minutes`;
+  if (h < 48) return h === 1 ? 'About an hour' : `${h} hours`;
+  const [days, unit] = h < 24 * 14 ? [1, 'days'] : h < 24 * 60 ? [7, 'weeks'] : h < 24 * 730 ? [30, 'months'] : [365, 'years'];
+  return `${Math.floor(h / 24 / days)} ${unit}`;
 }
 
 /** RFC3339Nano with fixed nine digits, as `docker logs -t` prints it. */
@@ -97,12 +90,6 @@ function tabulate(rows: string[][]): string {
   return rows.map((row) => `${row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]! + 3))).join('').trimEnd()}\n`).join('');
 }
 
-class Exit extends Error {
-  constructor(readonly code: number) {
-    super(`exit ${code}`);
-  }
-}
-
 export class ContainerRuntime {
   readonly containers: Container[] = [];
   readonly images = new Map<string, ImageRecord>();
@@ -116,11 +103,15 @@ export class ContainerRuntime {
 
   readonly program: SimProgram = async (argv, io) => {
     const words = argv[0] === 'image' ? 2 : 1;
+    const command = argv.slice(0, words).join(' ');
     const call: Call = { args: argv.slice(words), io, out: (t) => io.stdout(t), err: (t) => io.stderr(t) };
     try {
-      return await this.dispatch(argv.slice(0, words).join(' '), call);
+      return await this.dispatch(command, call);
     } catch (e) {
-      if (e instanceof Exit) return e.code;
+      if (e instanceof FlagError) {
+        await call.err(`${e.message}\nSee 'docker ${command} --help'.\n`);
+        return command === 'run' ? 125 : 1;
+      }
       if (!(e instanceof TemplateError)) throw e;
       await call.err(`${e.message}\n`);
       return 1;
@@ -177,16 +168,6 @@ export class ContainerRuntime {
     return handler(call);
   }
 
-  private async flags(call: Call, spec: FlagSpec, cmd: string, stopAtFirst = false): Promise<ParsedFlags> {
-    try {
-      return parseFlags(call.args, spec, stopAtFirst);
-    } catch (e) {
-      if (!(e instanceof FlagError)) throw e;
-      await call.err(`${e.message}\nSee 'docker ${cmd} --help'.\n`);
-      throw new Exit(cmd === 'run' ? 125 : 1);
-    }
-  }
-
   /** Each name's object, or its error; prints the objects (JSON array or one template line each). */
   private async printObjects(
     call: Call, cmd: string, names: string[], format: string | undefined,
@@ -206,7 +187,7 @@ export class ContainerRuntime {
   // ---- version --------------------------------------------------------------------------------------
 
   private async version(call: Call): Promise<number> {
-    const format = lastValue(await this.flags(call, FORMAT_FLAGS, 'version'), 'format');
+    const format = lastValue(parseFlags(call.args, FORMAT_FLAGS), 'format');
     if (this.podman) {
       // podman 4 without a service: only the client part; `.Server` is a nil pointer to its templates.
       if (format !== undefined && /\.Server\b/.test(format)) {
@@ -242,7 +223,7 @@ export class ContainerRuntime {
   }
 
   private async imageInspect(call: Call): Promise<number> {
-    const p = await this.flags(call, FORMAT_FLAGS, 'image inspect');
+    const p = parseFlags(call.args, FORMAT_FLAGS);
     const missing = (n: string): string => (this.podman ? `Error: ${n}: image not known` : `Error: No such image: ${n}`);
     return this.printObjects(call, 'image inspect', p.rest, lastValue(p, 'format'), (n) => {
       const img = this.image(n);
@@ -251,7 +232,7 @@ export class ContainerRuntime {
   }
 
   private async pull(call: Call): Promise<number> {
-    const p = await this.flags(call, {}, 'pull');
+    const p = parseFlags(call.args, {});
     const name = p.rest[0];
     if (name === undefined || p.rest.length > 1) {
       await call.err(`"docker pull" requires exactly 1 argument.\nSee 'docker pull --help'.\n`);
@@ -315,7 +296,7 @@ export class ContainerRuntime {
 
   /** `load`: an image archive (`docker save`, gzip or not) on stdin; its manifest names the images. */
   private async load(call: Call): Promise<number> {
-    await this.flags(call, {}, 'load');
+    parseFlags(call.args, {});
     const parts: Buffer[] = [];
     if (call.io.stdin) for await (const chunk of call.io.stdin) parts.push(chunk);
     const manifest = this.readManifest(Buffer.concat(parts));
@@ -357,7 +338,7 @@ export class ContainerRuntime {
   // ---- run --------------------------------------------------------------------------------------------
 
   private async run(call: Call): Promise<number> {
-    const p = await this.flags(call, RUN_FLAGS, 'run', true);
+    const p = parseFlags(call.args, RUN_FLAGS, true);
     const fail = async (msg: string, code = 125): Promise<number> => {
       await call.err(this.podman ? `Error: ${msg}\n` : `docker: ${msg}\nSee 'docker run --help'.\n`);
       return code;
@@ -418,9 +399,9 @@ export class ContainerRuntime {
       }
     }
     for (const e of allValues(p, 'env')) {
-      const eq = e.indexOf('=');
-      if (eq >= 0) env.push([e.slice(0, eq), e.slice(eq + 1)]);
-      else if (callerEnv[e] !== undefined) env.push([e, callerEnv[e]!]);
+      const [key, ...value] = e.split('=') as [string, ...string[]];
+      const v = value.length > 0 ? value.join('=') : callerEnv[key];
+      if (v !== undefined) env.push([key, v]);
     }
     const mounts: Mount[] = [];
     for (const v of allValues(p, 'volume')) {
@@ -480,7 +461,7 @@ export class ContainerRuntime {
     const scriptName = args[0] === '-c' ? 'bash' : args[0]!;
     const text = args[0] === '-c' ? args[1] ?? '' : await ctx.readFile(scriptName).then((b) => b.toString('utf8'), () => undefined);
     if (text === undefined) return (ctx.err(`bash: ${scriptName}: No such file or directory`), 127);
-    const script = await interpretLaunchScript(text, ctx.env, {
+    const script = await followLaunchScript(text, ctx.env, {
       nodeIp: ctx.host.host,
       exists: async (path, kind) => {
         const st = await ctx.stat(path);
@@ -531,7 +512,7 @@ export class ContainerRuntime {
   }
 
   private async ps(call: Call): Promise<number> {
-    const p = await this.flags(call, { '-a': ['all', false], '--filter': ['filter', true], '--format': ['format', true] }, 'ps');
+    const p = parseFlags(call.args, { '-a': ['all', false], '--filter': ['filter', true], '--format': ['format', true] });
     const filters = allValues(p, 'filter');
     const bad = filters.find((f) => !/^(label|name)=/.test(f));
     if (bad !== undefined) {
@@ -555,17 +536,15 @@ export class ContainerRuntime {
     return {
       Id: c.id, Created: new Date(c.createdAt).toISOString(), Path: spec.argv[0] ?? '', Args: spec.argv.slice(1),
       State: {
-        Status: c.state, Running: c.running, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: c.pid,
+        Status: c.state, Running: c.running, Paused: false, OOMKilled: false, Pid: c.running ? c.pid : 0,
         ExitCode: c.exitCode, Error: c.error, StartedAt: c.startedAt ? rfc3339Nano(c.startedAt) : ZERO_TIME,
         FinishedAt: c.finishedAt ? rfc3339Nano(c.finishedAt) : ZERO_TIME,
       },
-      Image: `sha256:${hexId(`image:${spec.image}`, 64)}`, Name: `/${c.name}`, RestartCount: 0, Driver: 'overlay2', Platform: 'linux',
+      Image: `sha256:${hexId(`image:${spec.image}`, 64)}`, Name: `/${c.name}`,
       HostConfig: {
         Binds: spec.mounts.map((m) => `${m.source}:${m.target}${m.readOnly ? ':ro' : ''}`), NetworkMode: spec.network, IpcMode: spec.ipc,
-        Privileged: spec.privileged, ShmSize: spec.shmSize ?? '67108864',
-        Devices: spec.devices.map((d) => ({ PathOnHost: d, PathInContainer: d, CgroupPermissions: 'rwm' })),
+        Privileged: spec.privileged, ShmSize: spec.shmSize ?? '67108864', Devices: spec.devices,
       },
-      Mounts: spec.mounts.map((m) => ({ Type: 'bind', Source: m.source, Destination: m.target, RW: !m.readOnly })),
       Config: {
         Hostname: this.host.name, User: spec.user, Env: [...new Map(spec.env).entries()].map(([k, v]) => `${k}=${v}`),
         Cmd: spec.argv, Image: spec.image, WorkingDir: '', Labels: spec.labels,
@@ -574,7 +553,7 @@ export class ContainerRuntime {
   }
 
   private async inspect(call: Call): Promise<number> {
-    const p = await this.flags(call, FORMAT_FLAGS, 'inspect');
+    const p = parseFlags(call.args, FORMAT_FLAGS);
     return this.printObjects(call, 'inspect', p.rest, lastValue(p, 'format'), (n) => {
       const c = this.find(n);
       return c && this.containerJson(c);
@@ -584,7 +563,7 @@ export class ContainerRuntime {
   // ---- logs -------------------------------------------------------------------------------------------
 
   private async logs(call: Call): Promise<number> {
-    const p = await this.flags(call, { '-f': ['follow', false], '-t': ['timestamps', false], '--since': ['since', true], '--tail': ['tail', true] }, 'logs');
+    const p = parseFlags(call.args, { '-f': ['follow', false], '-t': ['timestamps', false], '--since': ['since', true], '--tail': ['tail', true] });
     const name = p.rest[0];
     if (name === undefined || p.rest.length > 1) {
       await call.err(`"docker logs" requires exactly 1 argument.\nSee 'docker logs --help'.\n`);
@@ -660,7 +639,7 @@ export class ContainerRuntime {
   }
 
   private async stop(call: Call): Promise<number> {
-    const p = await this.flags(call, { '-t': ['time', true] }, 'stop');
+    const p = parseFlags(call.args, { '-t': ['time', true] });
     const t = Number(lastValue(p, 'time') ?? '10');
     if (p.rest.length === 0) {
       await call.err(`"docker stop" requires at least 1 argument.\nSee 'docker stop --help'.\n`);
@@ -677,7 +656,7 @@ export class ContainerRuntime {
   }
 
   private async kill(call: Call): Promise<number> {
-    const p = await this.flags(call, {}, 'kill');
+    const p = parseFlags(call.args, {});
     return this.eachContainer(call, p.rest, async (c, n) => {
       if (!c.running) return `cannot kill container: ${n}: container ${c.id} is not running`;
       c.killNow();
@@ -687,7 +666,7 @@ export class ContainerRuntime {
   }
 
   private async rm(call: Call): Promise<number> {
-    const p = await this.flags(call, { '-f': ['force', false] }, 'rm');
+    const p = parseFlags(call.args, { '-f': ['force', false] });
     const force = hasFlag(p, 'force');
     return this.eachContainer(call, p.rest, async (c) => {
       if (c.running && !force) {

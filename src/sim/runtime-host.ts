@@ -5,13 +5,6 @@
  */
 import type { LatencyProfile, SimFault, SimFs, SimProgram } from './types.js';
 
-/** A process as the npu-smi process table shows it. */
-export interface RuntimeNpuProcess {
-  pid: number;
-  name: string;
-  memoryMb: number;
-}
-
 export interface ContainerHost {
   readonly name: string;
   /** The node's own address: the only address simulated daemons may listen on. */
@@ -33,7 +26,8 @@ export interface ContainerHost {
   portHeld(ip: string, port: number): boolean;
   addListener(ip: string, port: number, owner: string): void;
   removeListener(ip: string, port: number): void;
-  setNpuProcesses(npu: number, procs: RuntimeNpuProcess[]): void;
+  /** The processes npu-smi's process table shows on this NPU. */
+  setNpuProcesses(npu: number, procs: { pid: number; name: string; memoryMb: number }[]): void;
   /** HBM in use on this NPU; undefined returns it to the idle level. */
   setHbmUsed(npu: number, mb: number | undefined): void;
   /** HBM other processes hold on this NPU (hbm-held fault); absent = none. */
@@ -71,31 +65,25 @@ export function servingTimings(profile: LatencyProfile): ServingTimings {
     : { weightLoadMs: 4000, prefillMs: 250, tokenMs: 35, pullLayerMs: 1200 };
 }
 
-/** Resolves after `ms`, or early (resolving false) when `signal` aborts. */
+/** Resolves after `ms` (true), or early (false) when `signal` aborts. */
 export function pause(ms: number, signal?: AbortSignal): Promise<boolean> {
+  if (signal?.aborted) return Promise.resolve(false);
   return new Promise((resolve) => {
-    if (signal?.aborted) {
-      resolve(false);
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, Math.max(0, ms));
     const onAbort = (): void => {
       clearTimeout(timer);
       resolve(false);
     };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, Math.max(0, ms));
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
 
 /** Resolves when `signal` aborts (never resolves if it never does). */
-export function aborted(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) resolve();
-    else signal.addEventListener('abort', () => resolve(), { once: true });
-  });
+export async function aborted(signal: AbortSignal): Promise<void> {
+  if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
 }
 
 /** 127.0.0.0/8: the only addresses the simulator ever binds. */

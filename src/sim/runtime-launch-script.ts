@@ -7,9 +7,10 @@
  *     exists), and `set -u`, under which the set_env scripts abort;
  *   - `mkdir -p DIR && cd DIR || exit N`, `rm -f /dev/shm/…` (left to the daemon's own shared-memory check),
  *     `echo` (to the container log), `exit N`;
- *   - finding the server or the NIC: `[ -x/-f/-d/-e/-z/-n … ]`, `$(command -v NAME)`, and
- *     `$(ip -o -4 addr show | awk …)`, which prints `lo` for the node's address (a simulated node's address
- *     sits on the loopback interface, and `--net=host` shows the container the node's interfaces);
+ *   - finding the server or the NIC: `[ -x/-f/-d/-e/-z/-n … ]`, and a whole line `NAME=$(…)` of
+ *     `command -v NAME` or of the NIC lookup (`ip -o -4 addr show | awk …` or python3's psutil), which
+ *     prints `lo` for the node's address (a simulated node's address sits on the loopback interface, and
+ *     `--net=host` shows the container the node's interfaces);
  *   - `exec` (or a bare call) of mindieservice_daemon, mindie_llm_server or `vllm serve`.
  * Words are expanded as bash does for these shapes ('…', "…", $NAME, ${NAME}, ${NAME:-default}). Every line,
  * taken or not, must have one of these shapes; any other command stops the launch with bash's
@@ -39,10 +40,11 @@ export interface ScriptResult {
 }
 
 const SERVER = /(^|\/)(mindieservice_daemon|mindie_llm_server|vllm)$/;
-const COMMANDS = new Set(['export', 'unset', '.', 'source', 'set', 'mkdir', 'cd', 'rm', 'echo', 'exit', 'exec', '[', 'test', 'true', ':']);
-
-type Part = { kind: 'lit' | 'dq' | 'bare' | 'sub' | 'redirect'; text: string };
-type Token = Part[] | { op: '&&' | '||' };
+const COMMANDS = new Set(['export', 'unset', '.', 'source', 'set', 'mkdir', 'cd', 'rm', 'echo', 'exit', 'exec', '[', 'test']);
+/** Redirections the launchers use: an echo to stderr, a probe's errors discarded. */
+const REDIRECT = /^(1?>&2|2>\/dev\/null)$/;
+/** One word: quoted parts, `${…}`, and unquoted characters up to a blank. */
+const WORD = /(?:'[^']*'|"(?:\\.|[^"\\])*"|\$\{[^}]*\}|\\.|[^\s'"\\])+/g;
 
 class Refusal extends Error {
   constructor(readonly code: number, message: string) {
@@ -50,87 +52,20 @@ class Refusal extends Error {
   }
 }
 
-/** Where the `$(` … `)` that opens before `from` closes (quotes inside skipped). */
-function closing(line: string, from: number): number {
-  let depth = 1;
-  for (let i = from; i < line.length; i++) {
-    const c = line[i]!;
-    if (c === "'" || c === '"') i = line.indexOf(c, i + 1);
-    else if (c === '(') depth++;
-    else if (c === ')' && --depth === 0) return i;
-    if (i < 0) break;
-  }
-  throw new Refusal(2, "unexpected EOF while looking for matching `)'");
-}
-
-/** Split one line into words (parts still to expand) and `&&`/`||`; any other syntax is refused. */
-function lex(line: string): Token[] {
-  const out: Token[] = [];
-  let word: Part[] = [];
-  const push = (kind: Part['kind'], text: string): void => {
-    const last = word.at(-1);
-    if (kind === 'bare' && last?.kind === 'bare') last.text += text;
-    else word.push({ kind, text });
-  };
-  const end = (): void => {
-    if (word.length > 0) out.push(word);
-    word = [];
-  };
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i]!;
-    const rest = line.slice(i);
-    const redirect = word.length === 0 ? /^(>&2|1>&2|2>\/dev\/null)(?=\s|$)/.exec(rest)?.[0] : undefined;
-    if (redirect !== undefined) {
-      push('redirect', redirect);
-      i += redirect.length - 1;
-    } else if (c === "'" || c === '"') {
-      let j = i + 1;
-      while (j < line.length && line[j] !== c) j += c === '"' && line[j] === '\\' ? 2 : 1;
-      if (j >= line.length) throw new Refusal(2, `unexpected EOF while looking for matching \`${c}'`);
-      const text = line.slice(i + 1, j);
-      if (c === '"' && /\$\(|`/.test(text)) throw new Refusal(2, 'command substitution inside "…" (not a launcher step the simulator follows)');
-      push(c === '"' ? 'dq' : 'lit', text);
-      i = j;
-    } else if (rest.startsWith('$(')) {
-      const j = closing(line, i + 2);
-      push('sub', line.slice(i + 2, j));
-      i = j;
-    } else if (rest.startsWith('${') && line.includes('}', i)) {
-      const j = line.indexOf('}', i);
-      push('bare', line.slice(i, j + 1));
-      i = j;
-    } else if (c === ' ' || c === '\t') {
-      end();
-    } else if (rest.startsWith('&&') || rest.startsWith('||')) {
-      end();
-      out.push({ op: c === '&' ? '&&' : '||' });
-      i++;
-    } else if (/[;|&<>(){}`]/.test(c)) {
-      throw new Refusal(2, `syntax error near unexpected token \`${c}' (not a launcher step the simulator follows)`);
-    } else if (c === '\\') {
-      push('lit', line[++i] ?? '');
-    } else {
-      push('bare', c);
-    }
-  }
-  end();
-  return out;
-}
-
-interface Command {
-  join: '&&' | '||' | undefined;
-  words: Part[][];
-}
-
-/** The commands of a list, each with the operator joining it to the one before; unknown ones refused. */
-function commands(tokens: Token[]): Command[] {
-  const list: Command[] = [{ join: undefined, words: [] }];
-  for (const t of tokens) {
-    if (Array.isArray(t)) list.at(-1)!.words.push(t);
-    else list.push({ join: t.op, words: [] });
+/**
+ * A line's simple commands (words with quotes kept), each with the `&&`/`||` joining it to the one
+ * before. Other syntax, and commands other than the launcher steps, are refused as bash would fail them.
+ */
+function commands(line: string): { join: string | undefined; words: string[] }[] {
+  const list: { join: string | undefined; words: string[] }[] = [{ join: undefined, words: [] }];
+  for (const word of line.match(WORD) ?? []) {
+    const bare = word.replace(/'[^']*'|"(?:\\.|[^"\\])*"|\$\{[^}]*\}|\\./g, '');
+    if (word === '&&' || word === '||') list.push({ join: word, words: [] });
+    else if (REDIRECT.test(word) || !/[;|&<>(){}`]/.test(bare)) list.at(-1)!.words.push(word);
+    else throw new Refusal(2, `syntax error near \`${word}' (not a launcher step the simulator follows)`);
   }
   for (const c of list) {
-    const name = (c.words[0] ?? []).map((p) => p.text).join('');
+    const name = c.words[0] ?? '';
     if (COMMANDS.has(name) || /^[A-Za-z_]\w*=/.test(name) || SERVER.test(name)) continue;
     const keyword = /^(for|while|until|case|function|do|done|then|esac)$/.test(name);
     throw new Refusal(keyword ? 2 : 127, keyword ? `syntax error near unexpected token \`${name}'` : `${name}: command not found`);
@@ -138,7 +73,7 @@ function commands(tokens: Token[]): Command[] {
   return list;
 }
 
-export async function interpretLaunchScript(
+export async function followLaunchScript(
   script: string,
   initialEnv: Record<string, string>,
   fs: ScriptFs,
@@ -153,6 +88,7 @@ export async function interpretLaunchScript(
   const fail = (text: string): number => (say('stderr', `launch.sh: line ${lineNo}: ${text}`), 1);
   const resolve = (p: string): string => (p.startsWith('/') ? p : `${result.cwd.replace(/\/$/, '')}/${p}`);
   const value = (name: string): string | undefined => vars[name] ?? env[name];
+  const assign = (name: string, v: string): void => void (name in env ? (env[name] = v) : (vars[name] = v));
 
   const expandVars = (text: string): string =>
     text.replace(/\$\{(\w+)(:-([^}]*))?\}|\$(\w+)/g, (_m, a: string | undefined, dflt: string | undefined, d: string, b: string | undefined) => {
@@ -185,15 +121,13 @@ export async function interpretLaunchScript(
     return '';
   };
 
-  const expand = async (word: Part[]): Promise<string> => {
-    let out = '';
-    for (const p of word) {
-      if (p.kind === 'sub') out += await substitute(p.text);
-      else if (p.kind === 'dq') out += expandVars(p.text).replace(/\\(["\\$`])/g, '$1');
-      else out += p.kind === 'bare' ? expandVars(p.text) : p.text;
-    }
-    return out;
-  };
+  /** Quote removal and parameter expansion, as bash does them for these words. */
+  const expand = (word: string): string =>
+    word.replace(/'([^']*)'|"((?:\\.|[^"\\])*)"|((?:\$\{[^}]*\}|\\.|[^'"\\])+)/g, (_m, single, double, bare) => {
+      if (single !== undefined) return single as string;
+      if (double !== undefined) return expandVars(double as string).replace(/\\(["\\$`])/g, '$1');
+      return expandVars(bare as string).replace(/\\(.)/g, '$1');
+    });
 
   const test = async (a: string[]): Promise<boolean> => {
     if (a[0] === '!') return !(await test(a.slice(1)));
@@ -208,18 +142,12 @@ export async function interpretLaunchScript(
   };
 
   /** One simple command: its status, or 'end' when the script hands over (exec) or exits. */
-  const run = async (parts: Part[][]): Promise<number | 'end'> => {
-    const redirects = parts.filter((w) => w[0]?.kind === 'redirect').map((w) => w[0]!.text);
-    const words: string[] = [];
-    for (const w of parts) if (w[0]?.kind !== 'redirect') words.push(await expand(w));
+  const run = async (raw: string[]): Promise<number | 'end'> => {
+    const words = raw.filter((w) => !REDIRECT.test(w)).map(expand);
     const [cmd, ...args] = words;
     if (cmd === undefined) return 0;
     const assignment = /^([A-Za-z_]\w*)=(.*)$/s.exec(cmd);
-    if (assignment && args.length === 0) {
-      if (assignment[1]! in env) env[assignment[1]!] = assignment[2]!;
-      else vars[assignment[1]!] = assignment[2]!;
-      return 0;
-    }
+    if (assignment && args.length === 0) return assign(assignment[1]!, assignment[2]!), 0;
     switch (cmd) {
       case 'export':
         for (const a of args) {
@@ -251,7 +179,7 @@ export async function interpretLaunchScript(
         return 0;
       }
       case 'echo':
-        say(redirects.some((r) => r.endsWith('>&2')) ? 'stderr' : 'stdout', args.join(' '));
+        say(raw.some((w) => w.endsWith('>&2')) ? 'stderr' : 'stdout', args.join(' '));
         return 0;
       case 'exit':
         result.exitCode = Number(args[0] ?? 0) || 0;
@@ -260,8 +188,6 @@ export async function interpretLaunchScript(
       case 'test':
         return (await test(cmd === '[' ? args.slice(0, -1) : args)) ? 0 : 1;
       case 'rm':
-      case 'true':
-      case ':':
         return 0;
       default: {
         const argv = cmd === 'exec' ? args : words;
@@ -273,9 +199,9 @@ export async function interpretLaunchScript(
   };
 
   /** A line's commands joined by && / ||, as bash runs them. */
-  const list = async (tokens: Token[]): Promise<number | 'end'> => {
+  const list = async (line: string): Promise<number | 'end'> => {
     let status = 0;
-    for (const c of commands(tokens)) {
+    for (const c of commands(line)) {
       if ((c.join === '&&' && status !== 0) || (c.join === '||' && status === 0)) continue;
       const s = await run(c.words);
       if (s === 'end') return s;
@@ -295,15 +221,17 @@ export async function interpretLaunchScript(
       if (line === '' || line.startsWith('#')) continue;
       const branch = /^(if|elif) (.*); then$/.exec(line);
       const word = branch?.[1] ?? line;
-      if (branch) {
-        const tokens = lex(branch[2]!);
-        commands(tokens);
+      const probe = /^([A-Za-z_]\w*)=\$\((.*)\)$/.exec(line);
+      if (probe) {
+        if (active()) assign(probe[1]!, await substitute(probe[2]!));
+      } else if (branch) {
+        commands(branch[2]!);
         if (word === 'if') frames.push({ on: false, taken: false, parent: active() });
         const frame = frames.at(-1);
         if (!frame) throw new Refusal(2, "syntax error near unexpected token `elif'");
         frame.on = false;
         if (frame.parent && !frame.taken) {
-          const s = await list(tokens);
+          const s = await list(branch[2]!);
           if ((ended = s === 'end')) break;
           frame.on = frame.taken = s === 0;
         }
@@ -312,9 +240,8 @@ export async function interpretLaunchScript(
         if (!frame) throw new Refusal(2, `syntax error near unexpected token \`${word}'`);
         frame.on = frame.parent && !frame.taken;
       } else {
-        const tokens = lex(line);
-        commands(tokens);
-        if (active() && (ended = (await list(tokens)) === 'end')) break;
+        commands(line);
+        if (active() && (ended = (await list(line)) === 'end')) break;
       }
     }
     if (!ended && frames.length > 0) throw new Refusal(2, 'syntax error: unexpected end of file');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { interpretLaunchScript, type ScriptFs } from '../../../src/sim/runtime-launch-script.js';
+import { followLaunchScript, type ScriptFs } from '../../../src/sim/runtime-launch-script.js';
 import { LAUNCH } from './helpers.js';
 
 const noFiles: ScriptFs = { exists: async () => false };
@@ -11,7 +11,7 @@ function imageFs(files: string[], dirs: string[] = []): ScriptFs {
 
 describe('launch script recogniser', () => {
   it('a directory the script creates can be entered', async () => {
-    const r = await interpretLaunchScript(`mkdir -p /tmp/ascendctl-x && cd /tmp/ascendctl-x || exit 1\nexec ${DAEMON}\n`, {}, noFiles, '/');
+    const r = await followLaunchScript(`mkdir -p /tmp/ascendctl-x && cd /tmp/ascendctl-x || exit 1\nexec ${DAEMON}\n`, {}, noFiles, '/');
     expect(r.cwd).toBe('/tmp/ascendctl-x');
     expect(r.exitCode).toBeUndefined();
     expect(r.output).toEqual([]);
@@ -19,7 +19,7 @@ describe('launch script recogniser', () => {
   });
 
   it('`exit N` ends the script with that status before any server starts', async () => {
-    const r = await interpretLaunchScript(`cd /missing || exit 3\nexec ${DAEMON}\n`, {}, noFiles, '/');
+    const r = await followLaunchScript(`cd /missing || exit 3\nexec ${DAEMON}\n`, {}, noFiles, '/');
     expect(r.exitCode).toBe(3);
     expect(r.command).toBeUndefined();
     expect(r.output.map((o) => o.text).join('\n')).toMatch(/cd: \/missing: No such file or directory/);
@@ -27,7 +27,7 @@ describe('launch script recogniser', () => {
 
   it('follows the documented steps: sourcing in order, unset/export, if/elif/else, exec', async () => {
     const files = ['/usr/local/Ascend/ascend-toolkit/set_env.sh', '/usr/local/Ascend/nnal/atb/set_env.sh', '/usr/local/Ascend/mindie/set_env.sh', DAEMON];
-    const r = await interpretLaunchScript(`${LAUNCH}\n`, { HOME: '/root', http_proxy: 'x' }, imageFs(files, ['/tmp', '/root']));
+    const r = await followLaunchScript(`${LAUNCH}\n`, { HOME: '/root', http_proxy: 'x' }, imageFs(files, ['/tmp', '/root']));
     expect(r.sourced).toEqual(['/usr/local/Ascend/ascend-toolkit/set_env.sh', '/usr/local/Ascend/nnal/atb/set_env.sh', '/usr/local/Ascend/mindie/set_env.sh']);
     expect(r.env.MINDIE_LOG_TO_STDOUT).toBe('1');
     expect(r.env.http_proxy).toBeUndefined();
@@ -37,14 +37,14 @@ describe('launch script recogniser', () => {
   });
 
   it('a missing set_env.sh sourced unconditionally is bash\'s error, and the launch goes on', async () => {
-    const r = await interpretLaunchScript(`. /usr/local/Ascend/cann/set_env.sh\nexec ${DAEMON}\n`, {}, noFiles);
+    const r = await followLaunchScript(`. /usr/local/Ascend/cann/set_env.sh\nexec ${DAEMON}\n`, {}, noFiles);
     expect(r.output).toEqual([{ stream: 'stderr', text: 'launch.sh: line 1: /usr/local/Ascend/cann/set_env.sh: No such file or directory' }]);
     expect(r.sourced).toEqual([]);
     expect(r.command).toEqual([DAEMON]);
   });
 
   it('set -u is remembered (the set_env scripts abort under it)', async () => {
-    expect((await interpretLaunchScript(`set -eu\nexec ${DAEMON}\n`, {}, noFiles)).nounset).toBe(true);
+    expect((await followLaunchScript(`set -eu\nexec ${DAEMON}\n`, {}, noFiles)).nounset).toBe(true);
   });
 
   it('finds the daemon with command -v and reports on stderr when there is none', async () => {
@@ -59,9 +59,9 @@ describe('launch script recogniser', () => {
       'fi',
       'exec "$daemon"',
     ].join('\n');
-    const found = await interpretLaunchScript(script, { PATH: '/usr/local/bin:/usr/bin' }, imageFs(['/usr/local/bin/mindie_llm_server']));
+    const found = await followLaunchScript(script, { PATH: '/usr/local/bin:/usr/bin' }, imageFs(['/usr/local/bin/mindie_llm_server']));
     expect(found.command).toEqual(['/usr/local/bin/mindie_llm_server']);
-    const none = await interpretLaunchScript(script, {}, noFiles);
+    const none = await followLaunchScript(script, {}, noFiles);
     expect(none.exitCode).toBe(127);
     expect(none.output).toEqual([{ stream: 'stderr', text: 'ascendctl: no MindIE server (looked for mindieservice_daemon and mindie_llm_server)' }]);
   });
@@ -75,18 +75,18 @@ describe('launch script recogniser', () => {
       'exec vllm serve /data/models/R1 \\',
       '  --host 127.0.100.1',
     ].join('\n');
-    const r = await interpretLaunchScript(script, { GLOO_SOCKET_IFNAME: 'bond0' }, imageFs([]));
+    const r = await followLaunchScript(script, { GLOO_SOCKET_IFNAME: 'bond0' }, imageFs([]));
     expect(r.env).toMatchObject({ GLOO_SOCKET_IFNAME: 'bond0', HCCL_SOCKET_IFNAME: 'lo' });
     expect(r.command).toEqual(['vllm', 'serve', '/data/models/R1', '--host', '127.0.100.1']);
   });
 
   it('a line it does not recognise stops the launch loudly, even in a branch not taken', async () => {
-    const unknown = await interpretLaunchScript(`curl -s http://x\nexec ${DAEMON}\n`, {}, noFiles);
+    const unknown = await followLaunchScript(`curl -s http://x\nexec ${DAEMON}\n`, {}, noFiles);
     expect(unknown).toMatchObject({ exitCode: 127, command: undefined });
     expect(unknown.output).toEqual([{ stream: 'stderr', text: 'launch.sh: line 1: curl: command not found' }]);
-    const loop = await interpretLaunchScript(`for f in a b; do :; done\nexec ${DAEMON}\n`, {}, noFiles);
+    const loop = await followLaunchScript(`for f in a b; do :; done\nexec ${DAEMON}\n`, {}, noFiles);
     expect(loop.exitCode).toBe(2);
-    const pipe = await interpretLaunchScript(`if [ -f /x ]; then\n  cat /x | sort\nfi\nexec ${DAEMON}\n`, {}, noFiles);
+    const pipe = await followLaunchScript(`if [ -f /x ]; then\n  cat /x | sort\nfi\nexec ${DAEMON}\n`, {}, noFiles);
     expect(pipe.exitCode).toBe(2);
     expect(pipe.command).toBeUndefined();
   });
