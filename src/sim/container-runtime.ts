@@ -14,10 +14,12 @@ import { gunzipSync } from 'node:zlib';
 import type { SimNode } from './ascend-node.js';
 import type { SimCluster, SimNodeExtension } from './cluster.js';
 import type { SimIo, SimProgram } from './types.js';
-import { Container, type ContainerContext, type ContainerProgram, type ContainerSpec, type LogEntry } from './runtime-container.js';
 import {
-  FORMAT_FLAGS, FlagError, RUN_FLAGS, TemplateError, allValues, hasFlag, lastValue, parseEnvFile, parseFlags, parseSince,
-  parseVolume, renderTemplate, type Mount, type ParsedFlags,
+  Container, type ContainerProgram, type ContainerSpec, type LogEntry,
+} from './runtime-container.js';
+import {
+  FORMAT_FLAGS, FlagError, RUN_FLAGS, TemplateError, allValues, hasFlag, lastValue, parseEnvFile, parseFlags,
+  parseSince, parseVolume, renderTemplate, type Mount, type ParsedFlags,
 } from './runtime-docker-args.js';
 import { type ContainerHost, aborted, fnv1a, hexId, pause, servingTimings, simSecondMs } from './runtime-host.js';
 import { followLaunchScript, type ScriptResult } from './runtime-launch-script.js';
@@ -33,13 +35,24 @@ const PODMAN_VERSION = '4.9.3';
 const API_VERSION = '1.45';
 const DOCKER_DOWN = 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?';
 const ZERO_TIME = '0001-01-01T00:00:00Z';
-const DOCKER_CLIENT = `Client:\n Version:           ${SERVER_VERSION}\n API version:       ${API_VERSION}\n Go version:        go1.21.11\n`
-  + ' Git commit:        5650f9b\n OS/Arch:           linux/arm64\n Context:           default\n';
-const DOCKER_SERVER = `Server: Docker Engine - Community\n Engine:\n  Version:          ${SERVER_VERSION}\n`
-  + `  API version:      ${API_VERSION} (minimum version 1.24)\n  Go version:       go1.21.11\n  Git commit:       de5c9cf\n`
-  + '  OS/Arch:          linux/arm64\n  Experimental:     false\n containerd:\n  Version:          1.6.33\n runc:\n  Version:          1.1.12\n';
-const PODMAN_CLIENT = `Client:       Podman Engine\nVersion:      ${PODMAN_VERSION}\nAPI Version:  ${PODMAN_VERSION}\n`
-  + 'Go Version:   go1.21.6\nBuilt:        Thu Jan  1 00:00:00 1970\nOS/Arch:      linux/arm64\n';
+
+/** `Key:` lines with their values in one column, as `docker version` prints them. */
+function fields(indent: string, width: number, pairs: [string, string][]): string {
+  return pairs.map(([k, v]) => `${indent}${`${k}:`.padEnd(width)}${v}\n`).join('');
+}
+
+const DOCKER_CLIENT = `Client:\n${fields(' ', 19, [
+  ['Version', SERVER_VERSION], ['API version', API_VERSION], ['Go version', 'go1.21.11'], ['Git commit', '5650f9b'],
+  ['OS/Arch', 'linux/arm64'], ['Context', 'default'],
+])}`;
+const DOCKER_SERVER = `Server: Docker Engine - Community\n Engine:\n${fields('  ', 18, [
+  ['Version', SERVER_VERSION], ['API version', `${API_VERSION} (minimum version 1.24)`], ['Go version', 'go1.21.11'],
+  ['Git commit', 'de5c9cf'], ['OS/Arch', 'linux/arm64'], ['Experimental', 'false'],
+])} containerd:\n${fields('  ', 18, [['Version', '1.6.33']])} runc:\n${fields('  ', 18, [['Version', '1.1.12']])}`;
+const PODMAN_CLIENT = fields('', 14, [
+  ['Client', 'Podman Engine'], ['Version', PODMAN_VERSION], ['API Version', PODMAN_VERSION], ['Go Version', 'go1.21.6'],
+  ['Built', 'Thu Jan  1 00:00:00 1970'], ['OS/Arch', 'linux/arm64'],
+]);
 
 interface ImageRecord {
   ref: string;
@@ -73,8 +86,9 @@ export function humanDuration(ms: number): string {
   if (s < 60) return s < 1 ? 'Less than a second' : s === 1 ? '1 second' : `${s} seconds`;
   if (s < 3600) return s < 120 ? 'About a minute' : `${Math.floor(s / 60)} minutes`;
   if (h < 48) return h === 1 ? 'About an hour' : `${h} hours`;
-  const [days, unit] = h < 24 * 14 ? [1, 'days'] : h < 24 * 60 ? [7, 'weeks'] : h < 24 * 730 ? [30, 'months'] : [365, 'years'];
-  return `${Math.floor(h / 24 / days)} ${unit}`;
+  const d = h / 24;
+  return d < 14 ? `${Math.floor(d)} days` : d < 60 ? `${Math.floor(d / 7)} weeks`
+    : d < 730 ? `${Math.floor(d / 30)} months` : `${Math.floor(d / 365)} years`;
 }
 
 /** RFC3339Nano with fixed nine digits, as `docker logs -t` prints it. */
@@ -87,7 +101,9 @@ export function rfc3339Nano(time: number, seq = 0): string {
 function tabulate(rows: string[][]): string {
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) => `${row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]! + 3))).join('').trimEnd()}\n`).join('');
+  const pad = (cell: string, i: number, row: string[]): string =>
+    (i < row.length - 1 ? cell.padEnd(widths[i]! + 3) : cell);
+  return rows.map((row) => `${row.map(pad).join('').trimEnd()}\n`).join('');
 }
 
 export class ContainerRuntime {
@@ -151,9 +167,9 @@ export class ContainerRuntime {
 
   private async dispatch(command: string, call: Call): Promise<number> {
     const handlers: Record<string, (call: Call) => Promise<number>> = {
-      'image inspect': (c) => this.imageInspect(c), pull: (c) => this.pull(c), load: (c) => this.load(c), run: (c) => this.run(c),
-      ps: (c) => this.ps(c), inspect: (c) => this.inspect(c), logs: (c) => this.logs(c), stop: (c) => this.stop(c),
-      kill: (c) => this.kill(c), rm: (c) => this.rm(c),
+      'image inspect': (c) => this.imageInspect(c), pull: (c) => this.pull(c), load: (c) => this.load(c),
+      run: (c) => this.run(c), ps: (c) => this.ps(c), inspect: (c) => this.inspect(c), logs: (c) => this.logs(c),
+      stop: (c) => this.stop(c), kill: (c) => this.kill(c), rm: (c) => this.rm(c),
     };
     if (command === 'version') return this.version(call);
     const handler = handlers[command];
@@ -178,8 +194,8 @@ export class ContainerRuntime {
       return 1;
     }
     const found = names.map(lookup).filter((o) => o !== undefined);
-    const text = format === undefined ? `${JSON.stringify(found, null, 4)}\n` : found.map((o) => `${renderTemplate(format, o)}\n`).join('');
-    await call.out(text);
+    if (format === undefined) await call.out(`${JSON.stringify(found, null, 4)}\n`);
+    else await call.out(found.map((o) => `${renderTemplate(format, o)}\n`).join(''));
     for (const n of names.filter((x) => lookup(x) === undefined)) await call.err(`${missing(n)}\n`);
     return found.length < names.length ? 1 : 0;
   }
@@ -191,10 +207,11 @@ export class ContainerRuntime {
     if (this.podman) {
       // podman 4 without a service: only the client part; `.Server` is a nil pointer to its templates.
       if (format !== undefined && /\.Server\b/.test(format)) {
-        await call.err('Error: template: version:1:9: executing "version" at <.Server.Version>: nil pointer evaluating *define.Version.Version\n');
+        await call.err('Error: template: version:1:9: executing "version" at <.Server.Version>: '
+          + 'nil pointer evaluating *define.Version.Version\n');
         return 125;
       }
-      const client = { APIVersion: PODMAN_VERSION, Version: PODMAN_VERSION, GoVersion: 'go1.21.6', OsArch: 'linux/arm64', Os: 'linux' };
+      const client = { APIVersion: PODMAN_VERSION, Version: PODMAN_VERSION, GoVersion: 'go1.21.6', Os: 'linux' };
       await call.out(format === undefined ? PODMAN_CLIENT : `${renderTemplate(format, { Client: client })}\n`);
       return 0;
     }
@@ -204,7 +221,8 @@ export class ContainerRuntime {
       return 1;
     }
     const part = { Version: SERVER_VERSION, ApiVersion: API_VERSION, Os: 'linux', Arch: 'arm64' };
-    await call.out(format === undefined ? `${DOCKER_CLIENT}\n${DOCKER_SERVER}` : `${renderTemplate(format, { Client: part, Server: part })}\n`);
+    if (format === undefined) await call.out(`${DOCKER_CLIENT}\n${DOCKER_SERVER}`);
+    else await call.out(`${renderTemplate(format, { Client: part, Server: part })}\n`);
     return 0;
   }
 
@@ -217,18 +235,17 @@ export class ContainerRuntime {
   private imageJson(img: ImageRecord): Record<string, unknown> {
     return {
       Id: img.id, RepoTags: [img.ref], Created: new Date(img.created).toISOString(), Architecture: 'arm64', Os: 'linux',
-      Config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['/bin/bash'], WorkingDir: '/' },
+      Config: { Cmd: ['/bin/bash'], WorkingDir: '/' },
       RootFS: { Type: 'layers', Layers: this.layers(img.ref).map((l) => `sha256:${l}${hexId(l, 52)}`) },
     };
   }
 
   private async imageInspect(call: Call): Promise<number> {
     const p = parseFlags(call.args, FORMAT_FLAGS);
-    const missing = (n: string): string => (this.podman ? `Error: ${n}: image not known` : `Error: No such image: ${n}`);
     return this.printObjects(call, 'image inspect', p.rest, lastValue(p, 'format'), (n) => {
       const img = this.image(n);
       return img && this.imageJson(img);
-    }, missing);
+    }, (n) => (this.podman ? `Error: ${n}: image not known` : `Error: No such image: ${n}`));
   }
 
   private async pull(call: Call): Promise<number> {
@@ -240,7 +257,8 @@ export class ContainerRuntime {
     }
     const result = await this.pullImage(name, this.podman ? call.err : call.out, call.io.signal);
     if (typeof result === 'string') {
-      await call.err(this.podman ? `Error: initializing source docker://${normalizeRef(name)}: ${result}\n` : `${result}\n`);
+      const source = `docker://${normalizeRef(name)}`;
+      await call.err(this.podman ? `Error: initializing source ${source}: ${result}\n` : `${result}\n`);
       return this.podman ? 125 : 1;
     }
     if (this.podman) await call.out(`${result.id.slice(7)}\n`);
@@ -262,7 +280,8 @@ export class ContainerRuntime {
     if (this.podman) return this.podmanPull(ref, existing, progress, signal, layerMs);
     const colon = ref.lastIndexOf(':');
     const repo = ref.slice(0, colon);
-    const path = registry === 'registry-1.docker.io' ? (repo.includes('/') ? repo : `library/${repo}`) : repo.slice(registry.length + 1);
+    const hub = registry === 'registry-1.docker.io';
+    const path = hub ? (repo.includes('/') ? repo : `library/${repo}`) : repo.slice(registry.length + 1);
     await progress(`${ref.slice(colon + 1)}: Pulling from ${path}\n`);
     const digest = `Digest: sha256:${hexId(`digest:${ref}`, 64)}\n`;
     if (existing) {
@@ -328,10 +347,12 @@ export class ContainerRuntime {
     }
     try {
       const entry = readTar(data).find((e) => e.name === 'manifest.json');
-      if (!entry) return 'Error response from daemon: open /var/lib/docker/tmp/docker-import-1/repositories: no such file or directory';
-      return JSON.parse(entry.data.toString('utf8'));
+      if (entry) return JSON.parse(entry.data.toString('utf8'));
+      return 'Error response from daemon: open /var/lib/docker/tmp/docker-import-1/repositories: '
+        + 'no such file or directory';
     } catch (e) {
-      return `Error response from daemon: Error processing tar file(exit status 1): ${e instanceof TarError ? e.message : 'unexpected EOF'}`;
+      const why = e instanceof TarError ? e.message : 'unexpected EOF';
+      return `Error response from daemon: Error processing tar file(exit status 1): ${why}`;
     }
   }
 
@@ -382,11 +403,13 @@ export class ContainerRuntime {
     if (image === undefined) throw new FlagError('"docker run" requires at least 1 argument.');
     const name = lastValue(p, 'name') ?? `sim_${hexId(`${Date.now()}:${this.containers.length}`, 8)}`;
     if (!/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name)) {
-      throw new FlagError(`Error response from daemon: Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed.`);
+      throw new FlagError(`Error response from daemon: Invalid container name (${name}), `
+        + 'only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed.');
     }
     const clash = this.find(name);
     if (clash && clash.name === name.replace(/^\//, '')) {
-      throw new FlagError(`Error response from daemon: Conflict. The container name "/${clash.name}" is already in use by container "${clash.id}". You have to remove (or rename) that container to be able to reuse that name.`);
+      throw new FlagError(`Error response from daemon: Conflict. The container name "/${clash.name}" is already in use `
+        + `by container "${clash.id}". You have to remove (or rename) that container to be able to reuse that name.`);
     }
     const env: [string, string][] = [];
     for (const f of allValues(p, 'env-file')) {
@@ -410,18 +433,13 @@ export class ContainerRuntime {
       if (!(await this.host.fs.stat(m.source))) await this.host.fs.mkdir(m.source, { recursive: true });
       mounts.push(m);
     }
-    const labels = Object.fromEntries(allValues(p, 'label').map((l) => [l.split('=')[0]!, l.split('=').slice(1).join('=')]));
+    const labels = Object.fromEntries(allValues(p, 'label').map((l) => [l.split('=')[0], l.split('=').slice(1).join('=')]));
     return {
-      name: name.replace(/^\//, ''), image: normalizeRef(image), argv: argv.length > 0 ? argv : ['/bin/bash'], env, labels, mounts,
-      devices: allValues(p, 'device').map((d) => d.split(':')[0]!), privileged: hasFlag(p, 'privileged'),
+      name: name.replace(/^\//, ''), image: normalizeRef(image), argv: argv.length > 0 ? argv : ['/bin/bash'], env, labels,
+      mounts, devices: allValues(p, 'device').map((d) => d.split(':')[0]!), privileged: hasFlag(p, 'privileged'),
       network: lastValue(p, 'network') ?? 'bridge', ipc: lastValue(p, 'ipc') ?? 'private', user: lastValue(p, 'user') ?? '',
-      workdir: '/', shmSize: lastValue(p, 'shm-size'),
+      shmSize: lastValue(p, 'shm-size'),
     };
-  }
-
-  private remove(c: Container): void {
-    const i = this.containers.indexOf(c);
-    if (i >= 0) this.containers.splice(i, 1);
   }
 
   /** What runs as the container's process, or the runc error text. */
@@ -433,7 +451,8 @@ export class ContainerRuntime {
       return rest.length === 0 ? async () => 0 : (ctx) => this.runLauncher(ctx, rest);
     }
     if (base === 'vllm' || base === 'mindieservice_daemon' || base === 'mindie_llm_server') {
-      return (ctx) => this.runServer(ctx, { env: ctx.env, sourced: [], cwd: c.spec.workdir, command: c.spec.argv, output: [], nounset: false }, cmd!);
+      const direct = { env: c.env, sourced: [], cwd: '/', command: c.spec.argv, output: [], nounset: false };
+      return (ctx) => this.runServer(ctx, direct);
     }
     if (base === 'sleep') {
       const secs = rest[0] === 'infinity' ? Infinity : Number(rest[0]);
@@ -456,10 +475,9 @@ export class ContainerRuntime {
     return `exec: "${cmd ?? ''}": executable file not found in $PATH`;
   }
 
-  /** `bash FILE` / `bash -c TEXT`: follow the launch script (runtime-launch-script.ts), then hand over. */
-  private async runLauncher(ctx: ContainerContext, args: string[]): Promise<number> {
-    const scriptName = args[0] === '-c' ? 'bash' : args[0]!;
-    const text = args[0] === '-c' ? args[1] ?? '' : await ctx.readFile(scriptName).then((b) => b.toString('utf8'), () => undefined);
+  /** `bash FILE`: follow the launch script (runtime-launch-script.ts), then hand over. */
+  private async runLauncher(ctx: Container, [scriptName]: string[]): Promise<number> {
+    const text = await ctx.readFile(scriptName!).then((b) => b.toString('utf8'), () => undefined);
     if (text === undefined) return (ctx.err(`bash: ${scriptName}: No such file or directory`), 127);
     const script = await followLaunchScript(text, ctx.env, {
       nodeIp: ctx.host.host,
@@ -467,19 +485,19 @@ export class ContainerRuntime {
         const st = await ctx.stat(path);
         return kind === 'dir' ? st?.isDirectory === true : kind === 'any' ? st !== undefined : st?.isFile === true;
       },
-    }, ctx.spec.workdir);
+    });
     for (const o of script.output) (o.stream === 'stdout' ? ctx.out : ctx.err)(o.text);
-    return this.runServer(ctx, script, scriptName);
+    return this.runServer(ctx, script, scriptName!);
   }
 
   /** After a launch script: hand over to the server it execs. */
-  private async runServer(ctx: ContainerContext, script: ScriptResult, scriptName: string): Promise<number> {
+  private async runServer(ctx: Container, script: ScriptResult, scriptName = script.command![0]!): Promise<number> {
     if (script.exitCode !== undefined) return script.exitCode;
     const bin = script.command?.[0];
     if (bin === undefined) return 0;
-    const found = bin.includes('/') ? (await ctx.stat(bin))?.isFile : await ctx.stat(`/usr/local/bin/${bin}`);
-    if (!found) {
-      ctx.err(`${scriptName}: line 1: ${bin}: ${bin.includes('/') ? 'No such file or directory' : 'command not found'}`);
+    const path = bin.includes('/');
+    if (!(path ? (await ctx.stat(bin))?.isFile : await ctx.stat(`/usr/local/bin/${bin}`))) {
+      ctx.err(`${scriptName}: line 1: ${bin}: ${path ? 'No such file or directory' : 'command not found'}`);
       return 127;
     }
     return bin.split('/').pop() === 'vllm' ? runVllmServer(ctx, script, script.command!) : runMindieDaemon(ctx, script);
@@ -489,15 +507,16 @@ export class ContainerRuntime {
 
   private psRow(c: Container): Record<string, unknown> {
     const command = c.spec.argv.join(' ');
-    const status = c.state === 'created' ? 'Created' : c.running ? `Up ${humanDuration(Date.now() - c.startedAt)}`
-      : `Exited (${c.exitCode}) ${humanDuration(Date.now() - c.finishedAt)} ago`;
+    const ago = (t: number): string => `${humanDuration(Date.now() - t)} ago`;
     return {
       Command: `"${command.length <= 20 ? command : `${command.slice(0, 19)}…`}"`,
       CreatedAt: new Date(c.createdAt).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' +0000 UTC'),
-      ID: c.id.slice(0, 12), Image: c.spec.image, Labels: Object.entries(c.spec.labels).map(([k, v]) => `${k}=${v}`).join(','),
-      LocalVolumes: '0', Mounts: c.spec.mounts.map((m) => m.source).join(','), Names: c.name,
-      Networks: c.spec.network === 'host' ? 'host' : 'bridge', Ports: '', RunningFor: `${humanDuration(Date.now() - c.createdAt)} ago`,
-      Size: '0B', State: c.state, Status: status,
+      ID: c.id.slice(0, 12), Image: c.spec.image,
+      Labels: Object.entries(c.spec.labels).map(([k, v]) => `${k}=${v}`).join(','),
+      Mounts: c.spec.mounts.map((m) => m.source).join(','), Names: c.name, Networks: c.spec.network === 'host' ? 'host' : 'bridge',
+      Ports: '', RunningFor: ago(c.createdAt), State: c.state,
+      Status: c.state === 'created' ? 'Created' : c.running ? `Up ${humanDuration(Date.now() - c.startedAt)}`
+        : `Exited (${c.exitCode}) ${ago(c.finishedAt)}`,
     };
   }
 
@@ -505,29 +524,32 @@ export class ContainerRuntime {
   private matches(c: Container, filters: string[]): boolean {
     return filters.every((f) => {
       const [key, value] = [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)];
-      if (key === 'name') return c.name.includes(value) || (/^[\w.^$-]+$/.test(value) && new RegExp(value).test(c.name));
+      if (key === 'name') return /^[\w.^$-]+$/.test(value) ? new RegExp(value).test(c.name) : c.name.includes(value);
       const eq = value.indexOf('=');
       return eq < 0 ? value in c.spec.labels : c.spec.labels[value.slice(0, eq)] === value.slice(eq + 1);
     });
   }
 
   private async ps(call: Call): Promise<number> {
-    const p = parseFlags(call.args, { '-a': ['all', false], '--filter': ['filter', true], '--format': ['format', true] });
+    const p = parseFlags(call.args, {
+      '-a': ['all', false], '--filter': ['filter', true], '--format': ['format', true],
+    });
     const filters = allValues(p, 'filter');
     const bad = filters.find((f) => !/^(label|name)=/.test(f));
     if (bad !== undefined) {
       await call.err(`Error response from daemon: invalid filter '${bad.split('=')[0]}'\n`);
       return 1;
     }
-    const list = this.containers.filter((c) => (hasFlag(p, 'all') || c.running) && this.matches(c, filters)).sort((a, b) => b.createdAt - a.createdAt);
-    const rows = list.map((c) => this.psRow(c));
+    const rows = this.containers.filter((c) => (hasFlag(p, 'all') || c.running) && this.matches(c, filters))
+      .sort((a, b) => b.createdAt - a.createdAt).map((c) => this.psRow(c));
     const format = lastValue(p, 'format');
     if (format !== undefined) {
       await call.out(rows.map((r) => `${renderTemplate(format, r)}\n`).join(''));
       return 0;
     }
     const columns = ['ID', 'Image', 'Command', 'RunningFor', 'Status', 'Ports', 'Names'];
-    await call.out(tabulate([['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'], ...rows.map((r) => columns.map((k) => String(r[k])))]));
+    const header = ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'];
+    await call.out(tabulate([header, ...rows.map((r) => columns.map((k) => String(r[k])))]));
     return 0;
   }
 
@@ -542,8 +564,8 @@ export class ContainerRuntime {
       },
       Image: `sha256:${hexId(`image:${spec.image}`, 64)}`, Name: `/${c.name}`,
       HostConfig: {
-        Binds: spec.mounts.map((m) => `${m.source}:${m.target}${m.readOnly ? ':ro' : ''}`), NetworkMode: spec.network, IpcMode: spec.ipc,
-        Privileged: spec.privileged, ShmSize: spec.shmSize ?? '67108864', Devices: spec.devices,
+        Binds: spec.mounts.map((m) => `${m.source}:${m.target}${m.readOnly ? ':ro' : ''}`), Devices: spec.devices,
+        NetworkMode: spec.network, IpcMode: spec.ipc, Privileged: spec.privileged, ShmSize: spec.shmSize ?? '67108864',
       },
       Config: {
         Hostname: this.host.name, User: spec.user, Env: [...new Map(spec.env).entries()].map(([k, v]) => `${k}=${v}`),
@@ -563,7 +585,9 @@ export class ContainerRuntime {
   // ---- logs -------------------------------------------------------------------------------------------
 
   private async logs(call: Call): Promise<number> {
-    const p = parseFlags(call.args, { '-f': ['follow', false], '-t': ['timestamps', false], '--since': ['since', true], '--tail': ['tail', true] });
+    const p = parseFlags(call.args, {
+      '-f': ['follow', false], '-t': ['timestamps', false], '--since': ['since', true], '--tail': ['tail', true],
+    });
     const name = p.rest[0];
     if (name === undefined || p.rest.length > 1) {
       await call.err(`"docker logs" requires exactly 1 argument.\nSee 'docker logs --help'.\n`);
@@ -592,7 +616,9 @@ export class ContainerRuntime {
   }
 
   /** Print `initial`, then (when following) new entries until the container stops or the caller leaves. */
-  private async streamLogs(c: Container, initial: LogEntry[], opts: { follow: boolean; stamps: boolean }, call: Call): Promise<void> {
+  private async streamLogs(
+    c: Container, initial: LogEntry[], opts: { follow: boolean; stamps: boolean }, call: Call,
+  ): Promise<void> {
     const { signal } = call.io;
     const queue: (LogEntry | null)[] = [];
     let wake: (() => void) | undefined;
@@ -600,8 +626,10 @@ export class ContainerRuntime {
       queue.push(e);
       wake?.();
     }) : undefined;
-    const write = (e: LogEntry): Promise<void> =>
-      (e.stream === 'stdout' ? call.out : call.err)(`${opts.stamps ? `${rfc3339Nano(e.time, e.seq)} ` : ''}${e.text}\n`);
+    const write = (e: LogEntry): Promise<void> => {
+      const stamp = opts.stamps ? `${rfc3339Nano(e.time, e.seq)} ` : '';
+      return (e.stream === 'stdout' ? call.out : call.err)(`${stamp}${e.text}\n`);
+    };
     try {
       for (const e of initial) {
         if (signal.aborted) return;
@@ -625,7 +653,9 @@ export class ContainerRuntime {
   // ---- stop / kill / rm -------------------------------------------------------------------------------
 
   /** Run `act` on each named container; a missing one is the daemon's error (unless `ignoreMissing`). */
-  private async eachContainer(call: Call, names: string[], act: (c: Container, n: string) => Promise<string | undefined>, ignoreMissing = false): Promise<number> {
+  private async eachContainer(
+    call: Call, names: string[], act: (c: Container, n: string) => Promise<string | undefined>, ignoreMissing = false,
+  ): Promise<number> {
     let code = 0;
     await Promise.all(names.map(async (n) => {
       const c = this.find(n);
@@ -670,11 +700,12 @@ export class ContainerRuntime {
     const force = hasFlag(p, 'force');
     return this.eachContainer(call, p.rest, async (c) => {
       if (c.running && !force) {
-        return `cannot remove container "/${c.name}": container is running: stop the container before removing or force remove`;
+        return `cannot remove container "/${c.name}": container is running: `
+          + 'stop the container before removing or force remove';
       }
       c.killNow();
       await c.done;
-      this.remove(c);
+      this.containers.splice(this.containers.indexOf(c), 1);
       return undefined;
     }, force);
   }
@@ -698,7 +729,9 @@ function hostFromSimNode(node: SimNode): ContainerHost {
     deviceIps: () => node.deviceIps(),
     tlsSwitches: () => node.tlsSwitches(),
     portHeld: (ip, port) => node.listeningSockets().some((l) => l.port === port && (l.address === ip || l.address === '0.0.0.0')),
-    addListener: (ip, port, owner) => void removers.set(`${ip}:${port}`, node.addListener({ address: ip, port, owner })),
+    addListener: (ip, port, owner) => {
+      removers.set(`${ip}:${port}`, node.addListener({ address: ip, port, owner }));
+    },
     removeListener: (ip, port) => {
       removers.get(`${ip}:${port}`)?.();
       removers.delete(`${ip}:${port}`);
@@ -707,7 +740,6 @@ function hostFromSimNode(node: SimNode): ContainerHost {
     setHbmUsed: (npu, mb) => node.setHbmUsed(npu, mb),
     heldHbmMb: (npu) => node.heldHbmMb(npu),
     hbmTotalMb: () => node.hbmTotalMb(),
-    registerProgram: (name, program) => node.programs.set(name, program),
   };
 }
 

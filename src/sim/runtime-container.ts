@@ -30,7 +30,6 @@ export interface ContainerSpec {
   network: string;
   ipc: string;
   user: string;
-  workdir: string;
   shmSize: string | undefined;
 }
 
@@ -106,7 +105,8 @@ export class Container {
     readonly host: ContainerHost,
   ) {
     this.imageFs = imageFiles(spec.image);
-    this.env = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOSTNAME: host.name, ...Object.fromEntries(spec.env) };
+    const path = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+    this.env = { PATH: path, HOSTNAME: host.name, ...Object.fromEntries(spec.env) };
   }
 
   get name(): string {
@@ -153,16 +153,21 @@ export class Container {
     if (hp !== undefined) return this.host.fs.stat(hp);
     const p = normalize(containerPath);
     const content = this.imageFs.get(p);
-    const isDir = content === undefined && ([...this.imageFs.keys()].some((f) => f.startsWith(p === '/' ? '/' : `${p}/`)) || ['/tmp', '/root'].includes(p));
+    const prefix = p === '/' ? '/' : `${p}/`;
+    const inImage = [...this.imageFs.keys()].some((f) => f.startsWith(prefix));
+    const isDir = content === undefined && (inImage || ['/tmp', '/root'].includes(p));
     if (content === undefined && !isDir) return undefined;
-    return { isFile: !isDir, isDirectory: isDir, isSymlink: false, mode: 0o755, uid: 0, size: isDir ? 4096 : content!.length, mtimeMs: this.createdAt };
+    const size = isDir ? 4096 : content!.length;
+    return { isFile: !isDir, isDirectory: isDir, isSymlink: false, mode: 0o755, uid: 0, size, mtimeMs: this.createdAt };
   }
 
   async readFile(containerPath: string): Promise<Buffer> {
     const hp = this.hostPath(containerPath);
     if (hp !== undefined) return this.host.fs.readFile(hp);
     const content = this.imageFs.get(normalize(containerPath));
-    if (content === undefined) throw Object.assign(new Error(`ENOENT: no such file or directory, open '${containerPath}'`), { code: 'ENOENT' });
+    if (content === undefined) {
+      throw Object.assign(new Error(`ENOENT: no such file or directory, open '${containerPath}'`), { code: 'ENOENT' });
+    }
     return Buffer.from(content);
   }
 
@@ -184,7 +189,9 @@ export class Container {
     this.state = 'running';
     this.startedAt = Date.now();
     this.pid = pid;
-    const killed = new Promise<number>((resolve) => this.kill.addEventListener('abort', () => resolve(137), { once: true }));
+    const killed = new Promise<number>((resolve) => {
+      this.kill.addEventListener('abort', () => resolve(137), { once: true });
+    });
     const run = program(this).catch((e: unknown) => {
       this.append('stderr', `${e instanceof Error ? e.message : String(e)}`);
       return 1;

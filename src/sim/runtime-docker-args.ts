@@ -33,7 +33,9 @@ export function parseFlags(argv: readonly string[], spec: FlagSpec, stopAtFirstA
     const eq = a.startsWith('--') ? a.indexOf('=') : -1;
     const key = eq >= 0 ? a.slice(0, eq) : a;
     const flag = spec[key];
-    if (!flag) throw new FlagError(key.startsWith('--') ? `unknown flag: ${key}` : `unknown shorthand flag: '${a[1]}' in ${a}`);
+    if (!flag) {
+      throw new FlagError(key.startsWith('--') ? `unknown flag: ${key}` : `unknown shorthand flag: '${a[1]}' in ${a}`);
+    }
     const [name, takesValue] = flag;
     const value = eq >= 0 ? a.slice(eq + 1) : takesValue ? argv[++i] : 'true';
     if (value === undefined) throw new FlagError(`flag needs an argument: ${key}`);
@@ -139,7 +141,8 @@ export function renderTemplate(format: string, root: unknown): string {
   const body = format.replace(/\\t/g, '\t').replace(/\\n/g, '\n');
   return body.replace(/\{\{-?\s*(.*?)\s*-?\}\}/g, (_all, action: string) => {
     const m = /^(json\s+)?(\.[\w.]*)$/.exec(action);
-    if (!m) throw new TemplateError(`template parsing error: template: :1: function "${action.split(/\s+/)[0]}" not defined`);
+    const fn = action.split(/\s+/)[0];
+    if (!m) throw new TemplateError(`template parsing error: template: :1: function "${fn}" not defined`);
     const v = lookup(root, m[2]!);
     return m[1] ? JSON.stringify(v) ?? 'null' : goString(v);
   });

@@ -3,7 +3,7 @@
  * The runtime codes against this small interface rather than against SimNode so that it can be tested
  * with a fake and plugged into the real node through one adapter (container-runtime.ts).
  */
-import type { LatencyProfile, SimFault, SimFs, SimProgram } from './types.js';
+import type { LatencyProfile, SimFault, SimFs } from './types.js';
 
 export interface ContainerHost {
   readonly name: string;
@@ -34,7 +34,6 @@ export interface ContainerHost {
   heldHbmMb?(npu: number): number;
   /** One NPU's HBM in MB; absent = 64 GB. */
   hbmTotalMb?(): number;
-  registerProgram(name: string, program: SimProgram): void;
 }
 
 /**
@@ -52,14 +51,9 @@ export function simSecondMs(profile: LatencyProfile): number {
  * 20–40 tokens/s per request, a short prompt's prefill takes a few hundred ms; loading weights is
  * minutes on real hardware and is shortened to a few seconds here so that the demo stays watchable.
  */
-export interface ServingTimings {
-  weightLoadMs: number;
-  prefillMs: number;
-  tokenMs: number;
-  pullLayerMs: number;
-}
+type ServingLatency = 'weightLoadMs' | 'prefillMs' | 'tokenMs' | 'pullLayerMs';
 
-export function servingTimings(profile: LatencyProfile): ServingTimings {
+export function servingTimings(profile: LatencyProfile): Record<ServingLatency, number> {
   return profile === 'fast'
     ? { weightLoadMs: 100, prefillMs: 2, tokenMs: 1, pullLayerMs: 3 }
     : { weightLoadMs: 4000, prefillMs: 250, tokenMs: 35, pullLayerMs: 1200 };

@@ -40,7 +40,9 @@ export interface ScriptResult {
 }
 
 const SERVER = /(^|\/)(mindieservice_daemon|mindie_llm_server|vllm)$/;
-const COMMANDS = new Set(['export', 'unset', '.', 'source', 'set', 'mkdir', 'cd', 'rm', 'echo', 'exit', 'exec', '[', 'test']);
+const COMMANDS = new Set([
+  'export', 'unset', '.', 'source', 'set', 'mkdir', 'cd', 'rm', 'echo', 'exit', 'exec', '[', 'test',
+]);
 /** Redirections the launchers use: an echo to stderr, a probe's errors discarded. */
 const REDIRECT = /^(1?>&2|2>\/dev\/null)$/;
 /** One word: quoted parts, `${…}`, and unquoted characters up to a blank. */
@@ -67,8 +69,10 @@ function commands(line: string): { join: string | undefined; words: string[] }[]
   for (const c of list) {
     const name = c.words[0] ?? '';
     if (COMMANDS.has(name) || /^[A-Za-z_]\w*=/.test(name) || SERVER.test(name)) continue;
-    const keyword = /^(for|while|until|case|function|do|done|then|esac)$/.test(name);
-    throw new Refusal(keyword ? 2 : 127, keyword ? `syntax error near unexpected token \`${name}'` : `${name}: command not found`);
+    if (/^(for|while|until|case|function|do|done|then|esac)$/.test(name)) {
+      throw new Refusal(2, `syntax error near unexpected token \`${name}'`);
+    }
+    throw new Refusal(127, `${name}: command not found`);
   }
   return list;
 }
@@ -90,10 +94,11 @@ export async function followLaunchScript(
   const value = (name: string): string | undefined => vars[name] ?? env[name];
   const assign = (name: string, v: string): void => void (name in env ? (env[name] = v) : (vars[name] = v));
 
+  /** `$NAME`, `${NAME}` and `${NAME:-default}`. */
   const expandVars = (text: string): string =>
-    text.replace(/\$\{(\w+)(:-([^}]*))?\}|\$(\w+)/g, (_m, a: string | undefined, dflt: string | undefined, d: string, b: string | undefined) => {
-      const v = value(a ?? b ?? '');
-      return dflt !== undefined && (v === undefined || v === '') ? expandVars(d) : v ?? '';
+    text.replace(/\$\{(\w+)(:-([^}]*))?\}|\$(\w+)/g, (_m, braced, withDefault, dflt: string, plain) => {
+      const v = value((braced ?? plain) as string);
+      return withDefault !== undefined && (v === undefined || v === '') ? expandVars(dflt) : v ?? '';
     });
 
   const onPath = async (name: string): Promise<string | undefined> => {
@@ -114,7 +119,8 @@ export async function followLaunchScript(
       return [...command.matchAll(/\b\d+\.\d+\.\d+\.\d+\b/g)].at(-1)?.[0] === fs.nodeIp ? 'lo' : '';
     }
     const probe = /^command -v (\S+)/.exec(command)?.[1];
-    if (probe !== undefined) return (probe.includes('/') ? ((await fs.exists(probe, 'exec')) ? probe : '') : await onPath(probe)) ?? '';
+    if (probe?.includes('/')) return (await fs.exists(probe, 'exec')) ? probe : '';
+    if (probe !== undefined) return (await onPath(probe)) ?? '';
     const program = command.split(/\s+/)[0] ?? '';
     if (await onPath(program)) throw new Refusal(127, `$(${program} …): not a probe the simulator follows`);
     if (!/\b2>\/dev\/null\b/.test(command)) fail(`${program}: command not found`);
@@ -147,7 +153,10 @@ export async function followLaunchScript(
     const [cmd, ...args] = words;
     if (cmd === undefined) return 0;
     const assignment = /^([A-Za-z_]\w*)=(.*)$/s.exec(cmd);
-    if (assignment && args.length === 0) return assign(assignment[1]!, assignment[2]!), 0;
+    if (assignment && args.length === 0) {
+      assign(assignment[1]!, assignment[2]!);
+      return 0;
+    }
     switch (cmd) {
       case 'export':
         for (const a of args) {
@@ -163,7 +172,9 @@ export async function followLaunchScript(
         return 0;
       case '.':
       case 'source':
-        if (!(await fs.exists(resolve(args[0] ?? ''), 'file'))) return fail(`${args[0] ?? ''}: No such file or directory`);
+        if (!(await fs.exists(resolve(args[0] ?? ''), 'file'))) {
+          return fail(`${args[0] ?? ''}: No such file or directory`);
+        }
         result.sourced.push(resolve(args[0]!));
         return 0;
       case 'set':
@@ -174,7 +185,9 @@ export async function followLaunchScript(
         return 0;
       case 'cd': {
         const dir = resolve(args[0] ?? env.HOME ?? '/root');
-        if (!made.has(dir) && !(await fs.exists(dir, 'dir'))) return fail(`cd: ${args[0] ?? ''}: No such file or directory`);
+        if (!made.has(dir) && !(await fs.exists(dir, 'dir'))) {
+          return fail(`cd: ${args[0] ?? ''}: No such file or directory`);
+        }
         result.cwd = dir;
         return 0;
       }
@@ -191,7 +204,9 @@ export async function followLaunchScript(
         return 0;
       default: {
         const argv = cmd === 'exec' ? args : words;
-        if (argv[0] === undefined || (cmd !== 'exec' && !SERVER.test(argv[0]))) throw new Refusal(127, `${cmd}: command not found`);
+        if (argv[0] === undefined || (cmd !== 'exec' && !SERVER.test(argv[0]))) {
+          throw new Refusal(127, `${cmd}: command not found`);
+        }
         result.command = [argv[0].includes('/') ? resolve(argv[0]) : argv[0], ...argv.slice(1)];
         return 'end';
       }

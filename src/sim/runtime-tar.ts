@@ -36,7 +36,8 @@ export function readTar(archive: Buffer): TarEntry[] {
     const dataStart = offset + 512;
     if (dataStart + size > archive.length) throw new TarError('unexpected EOF');
     const name = cString(header, 0, 100).replace(/^\.\//, '');
-    entries.push({ name, type: String.fromCharCode(header[156] || 48), data: archive.subarray(dataStart, dataStart + size) });
+    const type = String.fromCharCode(header[156] || 48);
+    entries.push({ name, type, data: archive.subarray(dataStart, dataStart + size) });
     offset = dataStart + Math.ceil(size / 512) * 512;
   }
   return entries;
