@@ -436,7 +436,8 @@ export class ContainerRuntime {
     const labels = allValues(p, 'label').map((l) => [l.split('=')[0], l.split('=').slice(1).join('=')]);
     return {
       name: name.replace(/^\//, ''), image: normalizeRef(image), argv: argv.length > 0 ? argv : ['/bin/bash'], env,
-      labels: Object.fromEntries(labels), mounts, devices: allValues(p, 'device').map((d) => d.split(':')[0]!), privileged: hasFlag(p, 'privileged'),
+      labels: Object.fromEntries(labels), mounts, devices: allValues(p, 'device').map((d) => d.split(':')[0]!),
+      privileged: hasFlag(p, 'privileged'),
       network: lastValue(p, 'network') ?? 'bridge', ipc: lastValue(p, 'ipc') ?? 'private', user: lastValue(p, 'user') ?? '',
       shmSize: lastValue(p, 'shm-size'),
     };
