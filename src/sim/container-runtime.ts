@@ -97,6 +97,13 @@ export function rfc3339Nano(time: number, seq = 0): string {
   return `${iso.slice(0, 19)}.${iso.slice(20, 23)}${String(seq % 1_000_000).padStart(6, '0')}Z`;
 }
 
+/** docker's check of a subcommand's argument count (its message, then `See 'docker … --help'.`). */
+function requireArgs(cmd: string, rest: string[], exactlyOne = false): void {
+  if (exactlyOne ? rest.length !== 1 : rest.length === 0) {
+    throw new FlagError(`"docker ${cmd}" requires ${exactlyOne ? 'exactly' : 'at least'} 1 argument.`);
+  }
+}
+
 /** Lay out rows the way docker's tabwriter does: columns padded to width + 3 spaces. */
 function tabulate(rows: string[][]): string {
   const widths: number[] = [];
@@ -189,10 +196,7 @@ export class ContainerRuntime {
     call: Call, cmd: string, names: string[], format: string | undefined,
     lookup: (n: string) => Record<string, unknown> | undefined, missing: (n: string) => string,
   ): Promise<number> {
-    if (names.length === 0) {
-      await call.err(`"docker ${cmd}" requires at least 1 argument.\nSee 'docker ${cmd} --help'.\n`);
-      return 1;
-    }
+    requireArgs(cmd, names);
     const found = names.map(lookup).filter((o) => o !== undefined);
     if (format === undefined) await call.out(`${JSON.stringify(found, null, 4)}\n`);
     else await call.out(found.map((o) => `${renderTemplate(format, o)}\n`).join(''));
@@ -250,11 +254,8 @@ export class ContainerRuntime {
 
   private async pull(call: Call): Promise<number> {
     const p = parseFlags(call.args, {});
-    const name = p.rest[0];
-    if (name === undefined || p.rest.length > 1) {
-      await call.err(`"docker pull" requires exactly 1 argument.\nSee 'docker pull --help'.\n`);
-      return 1;
-    }
+    requireArgs('pull', p.rest, true);
+    const name = p.rest[0]!;
     const result = await this.pullImage(name, this.podman ? call.err : call.out, call.io.signal);
     if (typeof result === 'string') {
       const source = `docker://${normalizeRef(name)}`;
@@ -589,11 +590,8 @@ export class ContainerRuntime {
     const p = parseFlags(call.args, {
       '-f': ['follow', false], '-t': ['timestamps', false], '--since': ['since', true], '--tail': ['tail', true],
     });
-    const name = p.rest[0];
-    if (name === undefined || p.rest.length > 1) {
-      await call.err(`"docker logs" requires exactly 1 argument.\nSee 'docker logs --help'.\n`);
-      return 1;
-    }
+    requireArgs('logs', p.rest, true);
+    const name = p.rest[0]!;
     const c = this.find(name);
     if (!c) {
       await call.err(`Error response from daemon: No such container: ${name}\n`);
@@ -672,10 +670,7 @@ export class ContainerRuntime {
   private async stop(call: Call): Promise<number> {
     const p = parseFlags(call.args, { '-t': ['time', true] });
     const t = Number(lastValue(p, 'time') ?? '10');
-    if (p.rest.length === 0) {
-      await call.err(`"docker stop" requires at least 1 argument.\nSee 'docker stop --help'.\n`);
-      return 1;
-    }
+    requireArgs('stop', p.rest);
     return this.eachContainer(call, p.rest, async (c) => {
       if (!c.running) return undefined;
       c.terminate();
@@ -688,6 +683,7 @@ export class ContainerRuntime {
 
   private async kill(call: Call): Promise<number> {
     const p = parseFlags(call.args, {});
+    requireArgs('kill', p.rest);
     return this.eachContainer(call, p.rest, async (c, n) => {
       if (!c.running) return `cannot kill container: ${n}: container ${c.id} is not running`;
       c.killNow();
@@ -699,6 +695,7 @@ export class ContainerRuntime {
   private async rm(call: Call): Promise<number> {
     const p = parseFlags(call.args, { '-f': ['force', false] });
     const force = hasFlag(p, 'force');
+    requireArgs('rm', p.rest);
     return this.eachContainer(call, p.rest, async (c) => {
       if (c.running && !force) {
         return `cannot remove container "/${c.name}": container is running: `

@@ -171,17 +171,10 @@ export class Container {
     return Buffer.from(content);
   }
 
-  /** Names in a directory as the container sees it (the daemon lists the weights' tokenizer files). */
+  /** Names in a mounted directory (the daemon lists the weights' tokenizer files); the image's own are none. */
   async readdir(containerPath: string): Promise<string[]> {
     const hp = this.hostPath(containerPath);
-    if (hp !== undefined) return this.host.fs.readdir(hp);
-    const p = normalize(containerPath);
-    const prefix = p === '/' ? '/' : `${p}/`;
-    const names = new Set<string>();
-    for (const f of [...this.imageFs.keys(), ...this.spec.mounts.map((m) => normalize(m.target))]) {
-      if (f.startsWith(prefix)) names.add(f.slice(prefix.length).split('/')[0]!);
-    }
-    return [...names].sort();
+    return hp === undefined ? [] : this.host.fs.readdir(hp);
   }
 
   /** Run `program` as the container's main process. */
