@@ -620,11 +620,13 @@ export class ContainerRuntime {
   ): Promise<void> {
     const { signal } = call.io;
     const queue: (LogEntry | null)[] = [];
-    let wake: (() => void) | undefined;
+    let wake = (): void => {};
     const unsubscribe = opts.follow && c.running ? c.follow((e) => {
       queue.push(e);
-      wake?.();
+      wake();
     }) : undefined;
+    const onAbort = (): void => wake();
+    signal.addEventListener('abort', onAbort, { once: true });
     const write = (e: LogEntry): Promise<void> => {
       const stamp = opts.stamps ? `${rfc3339Nano(e.time, e.seq)} ` : '';
       return (e.stream === 'stdout' ? call.out : call.err)(`${stamp}${e.text}\n`);
@@ -639,13 +641,11 @@ export class ContainerRuntime {
           if (e === null) return;
           await write(e);
         }
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          signal.addEventListener('abort', () => resolve(), { once: true });
-        });
+        await new Promise<void>((resolve) => (wake = resolve));
       }
     } finally {
       unsubscribe?.();
+      signal.removeEventListener('abort', onAbort);
     }
   }
 
