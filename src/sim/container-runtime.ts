@@ -461,14 +461,17 @@ export class ContainerRuntime {
       if (Number.isNaN(secs)) return async (ctx) => (ctx.err(`sleep: invalid time interval '${rest[0] ?? ''}'`), 1);
       // As PID 1, `sleep` has no SIGTERM handler: the kernel ignores the signal and only `docker stop`'s
       // SIGKILL after the grace period ends it (exit 137), as with a real container.
-      if (secs === Infinity) return async (ctx) => (await aborted(ctx.kill), 137);
+      if (secs === Infinity) return async (ctx) => aborted(ctx.kill).then(() => 137);
       return async (ctx) => ((await pause(secs * simSecondMs(ctx.host.profile), ctx.kill)) ? 0 : 137);
     }
     if (base === 'cat' && rest.length > 0) {
       return async (ctx) => {
         for (const f of rest) {
           const text = await ctx.readFile(f).then((b) => b.toString('utf8'), () => undefined);
-          if (text === undefined) return (ctx.err(`cat: ${f}: No such file or directory`), 1);
+          if (text === undefined) {
+            ctx.err(`cat: ${f}: No such file or directory`);
+            return 1;
+          }
           ctx.out(text);
         }
         return 0;
@@ -480,7 +483,10 @@ export class ContainerRuntime {
   /** `bash FILE`: follow the launch script (runtime-launch-script.ts), then hand over. */
   private async runLauncher(ctx: Container, [scriptName]: string[]): Promise<number> {
     const text = await ctx.readFile(scriptName!).then((b) => b.toString('utf8'), () => undefined);
-    if (text === undefined) return (ctx.err(`bash: ${scriptName}: No such file or directory`), 127);
+    if (text === undefined) {
+      ctx.err(`bash: ${scriptName}: No such file or directory`);
+      return 127;
+    }
     const script = await followLaunchScript(text, ctx.env, {
       nodeIp: ctx.host.host,
       exists: async (path, kind) => {

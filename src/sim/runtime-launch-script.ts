@@ -89,7 +89,10 @@ export async function followLaunchScript(
   const made = new Set<string>();
   let lineNo = 0;
   const say = (stream: 'stdout' | 'stderr', text: string): void => void result.output.push({ stream, text });
-  const fail = (text: string): number => (say('stderr', `launch.sh: line ${lineNo}: ${text}`), 1);
+  const fail = (text: string): number => {
+    say('stderr', `launch.sh: line ${lineNo}: ${text}`);
+    return 1;
+  };
   const resolve = (p: string): string => (p.startsWith('/') ? p : `${result.cwd.replace(/\/$/, '')}/${p}`);
   const value = (name: string): string | undefined => vars[name] ?? env[name];
   const assign = (name: string, v: string): void => void (name in env ? (env[name] = v) : (vars[name] = v));
@@ -168,7 +171,10 @@ export async function followLaunchScript(
         }
         return 0;
       case 'unset':
-        for (const a of args) delete env[a], delete vars[a];
+        for (const a of args) {
+          delete env[a];
+          delete vars[a];
+        }
         return 0;
       case '.':
       case 'source':
