@@ -2,7 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { SimCluster } from '../../../src/sim/cluster.js';
 import { writeTar } from '../../../src/sim/runtime-tar.js';
 import { humanDuration, rfc3339Nano } from '../../../src/sim/container-runtime.js';
-import { parseFlags, RUN_FLAGS, parseSince, parseEnvFile, FlagError, renderTemplate, TemplateError } from '../../../src/sim/runtime-docker-args.js';
+import {
+  parseFlags, RUN_FLAGS, parseSince, parseEnvFile, FlagError, renderTemplate, TemplateError,
+} from '../../../src/sim/runtime-docker-args.js';
 import { IMAGE, docker, startCluster, stopCluster, until } from './helpers.js';
 
 let cluster: SimCluster | undefined;
@@ -16,8 +18,10 @@ describe('docker CLI emulation', () => {
     cluster = await startCluster(100, 2, { node2: [{ kind: 'runtime-down' }] });
     const [n1, n2] = cluster.nodes as [typeof cluster.nodes[0], typeof cluster.nodes[0]];
     expect(await docker(n1, ['version', '--format', '{{.Server.Version}}'])).toEqual({ code: 0, stdout: '26.1.4\n', stderr: '' });
-    expect((await docker(n1, ['version'])).stdout).toMatch(/^Server: Docker Engine - Community\n Engine:\n  Version: +26\.1\.4$/m);
-    expect(await docker(n1, ['info'])).toEqual({ code: 1, stdout: '', stderr: "docker: 'info' is not a docker command.\nSee 'docker --help'\n" });
+    const plain = await docker(n1, ['version']);
+    expect(plain.stdout).toMatch(/^Server: Docker Engine - Community\n Engine:\n  Version: +26\.1\.4$/m);
+    const unknown = "docker: 'info' is not a docker command.\nSee 'docker --help'\n";
+    expect(await docker(n1, ['info'])).toEqual({ code: 1, stdout: '', stderr: unknown });
     const down = await docker(n2, ['ps']);
     expect(down.code).toBe(1);
     expect(down.stderr).toBe('Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n');
@@ -72,7 +76,8 @@ describe('docker CLI emulation', () => {
     expect(clash.code).toBe(125);
     expect(clash.stderr).toContain('Conflict. The container name "/web" is already in use by container');
 
-    expect((await docker(n1, ['run', '-v', '/srv:/opt/srv:ro', IMAGE, 'cat', '/opt/srv/run.sh'])).stdout).toContain('hello from the script');
+    const cat = await docker(n1, ['run', '-v', '/srv:/opt/srv:ro', IMAGE, 'cat', '/opt/srv/run.sh']);
+    expect(cat.stdout).toContain('hello from the script');
     expect((await docker(n1, ['run', IMAGE, 'cat', '/nope'])).code).toBe(1);
 
     const once = await docker(n1, ['run', '--name', 'once', '-v', '/srv:/srv', IMAGE, 'bash', '/srv/run.sh']);
@@ -134,7 +139,8 @@ describe('docker CLI emulation', () => {
 
 describe('runtime helpers', () => {
   it('parses the flags a subcommand takes and refuses any other', () => {
-    const p = parseFlags(['-d', '--name=x', '--net', 'host', '-e', 'A=1', '-e', 'B=2', '-v', '/a:/b:ro', 'img', '--name', 'arg'], RUN_FLAGS, true);
+    const argv = ['-d', '--name=x', '--net', 'host', '-e', 'A=1', '-e', 'B=2', '-v', '/a:/b', 'img', '--name', 'arg'];
+    const p = parseFlags(argv, RUN_FLAGS, true);
     expect(p.values.get('detach')).toEqual(['true']);
     expect(p.values.get('env')).toEqual(['A=1', 'B=2']);
     expect(p.values.get('network')).toEqual(['host']);

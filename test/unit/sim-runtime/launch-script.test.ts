@@ -11,7 +11,8 @@ function imageFs(files: string[], dirs: string[] = []): ScriptFs {
 
 describe('launch script recogniser', () => {
   it('a directory the script creates can be entered', async () => {
-    const r = await followLaunchScript(`mkdir -p /tmp/ascendctl-x && cd /tmp/ascendctl-x || exit 1\nexec ${DAEMON}\n`, {}, noFiles, '/');
+    const script = `mkdir -p /tmp/ascendctl-x && cd /tmp/ascendctl-x || exit 1\nexec ${DAEMON}\n`;
+    const r = await followLaunchScript(script, {}, noFiles, '/');
     expect(r.cwd).toBe('/tmp/ascendctl-x');
     expect(r.exitCode).toBeUndefined();
     expect(r.output).toEqual([]);
@@ -26,9 +27,10 @@ describe('launch script recogniser', () => {
   });
 
   it('follows the documented steps: sourcing in order, unset/export, if/elif/else, exec', async () => {
-    const files = ['/usr/local/Ascend/ascend-toolkit/set_env.sh', '/usr/local/Ascend/nnal/atb/set_env.sh', '/usr/local/Ascend/mindie/set_env.sh', DAEMON];
-    const r = await followLaunchScript(`${LAUNCH}\n`, { HOME: '/root', http_proxy: 'x' }, imageFs(files, ['/tmp', '/root']));
-    expect(r.sourced).toEqual(['/usr/local/Ascend/ascend-toolkit/set_env.sh', '/usr/local/Ascend/nnal/atb/set_env.sh', '/usr/local/Ascend/mindie/set_env.sh']);
+    const sourced = ['ascend-toolkit', 'nnal/atb', 'mindie'].map((d) => `/usr/local/Ascend/${d}/set_env.sh`);
+    const fs = imageFs([...sourced, DAEMON], ['/tmp']);
+    const r = await followLaunchScript(`${LAUNCH}\n`, { HOME: '/root', http_proxy: 'x' }, fs);
+    expect(r.sourced).toEqual(sourced);
     expect(r.env.MINDIE_LOG_TO_STDOUT).toBe('1');
     expect(r.env.http_proxy).toBeUndefined();
     expect(r.cwd).toBe('/tmp');
@@ -38,7 +40,8 @@ describe('launch script recogniser', () => {
 
   it('a missing set_env.sh sourced unconditionally is bash\'s error, and the launch goes on', async () => {
     const r = await followLaunchScript(`. /usr/local/Ascend/cann/set_env.sh\nexec ${DAEMON}\n`, {}, noFiles);
-    expect(r.output).toEqual([{ stream: 'stderr', text: 'launch.sh: line 1: /usr/local/Ascend/cann/set_env.sh: No such file or directory' }]);
+    const text = 'launch.sh: line 1: /usr/local/Ascend/cann/set_env.sh: No such file or directory';
+    expect(r.output).toEqual([{ stream: 'stderr', text }]);
     expect(r.sourced).toEqual([]);
     expect(r.command).toEqual([DAEMON]);
   });
@@ -59,17 +62,19 @@ describe('launch script recogniser', () => {
       'fi',
       'exec "$daemon"',
     ].join('\n');
-    const found = await followLaunchScript(script, { PATH: '/usr/local/bin:/usr/bin' }, imageFs(['/usr/local/bin/mindie_llm_server']));
-    expect(found.command).toEqual(['/usr/local/bin/mindie_llm_server']);
+    const server = '/usr/local/bin/mindie_llm_server';
+    const found = await followLaunchScript(script, { PATH: '/usr/local/bin:/usr/bin' }, imageFs([server]));
+    expect(found.command).toEqual([server]);
     const none = await followLaunchScript(script, {}, noFiles);
     expect(none.exitCode).toBe(127);
-    expect(none.output).toEqual([{ stream: 'stderr', text: 'ascendctl: no MindIE server (looked for mindieservice_daemon and mindie_llm_server)' }]);
+    expect(none.output).toEqual([{ stream: 'stderr', text: expect.stringMatching(/^ascendctl: no MindIE server/) }]);
   });
 
   it('the NIC probe answers lo for the node address; ${VAR:-default} keeps a value already set', async () => {
     const script = [
       'node_ip=127.0.100.1',
-      'ifname=$(ip -o -4 addr show 2>/dev/null | awk -v ip="$node_ip" \'{ split($4, a, "/"); if (a[1] == ip) { print $2; exit } }\')',
+      'ifname=$(ip -o -4 addr show 2>/dev/null | awk -v ip="$node_ip" \''
+        + '{ split($4, a, "/"); if (a[1] == ip) { print $2; exit } }\')',
       'export GLOO_SOCKET_IFNAME="${GLOO_SOCKET_IFNAME:-$ifname}"',
       'export HCCL_SOCKET_IFNAME="${HCCL_SOCKET_IFNAME:-$ifname}"',
       'exec vllm serve /data/models/R1 \\',
