@@ -210,8 +210,8 @@ export async function followLaunchScript(
         return 0;
       default: {
         const argv = cmd === 'exec' ? args : words;
-        if (argv[0] === undefined || (cmd !== 'exec' && !SERVER.test(argv[0]))) {
-          throw new Refusal(127, `${cmd}: command not found`);
+        if (argv[0] === undefined || !SERVER.test(argv[0])) {
+          throw new Refusal(127, `${argv[0] ?? cmd}: not a server the simulated image runs`);
         }
         result.command = [argv[0].includes('/') ? resolve(argv[0]) : argv[0], ...argv.slice(1)];
         return 'end';
