@@ -89,7 +89,8 @@ describe('launch script recogniser', () => {
     const unknown = await followLaunchScript(`curl -s http://x\nexec ${DAEMON}\n`, {}, noFiles);
     expect(unknown).toMatchObject({ exitCode: 127, command: undefined });
     expect(unknown.output).toEqual([{ stream: 'stderr', text: 'launch.sh: line 1: curl: command not found' }]);
-    expect(await followLaunchScript('exec /bin/sleep infinity\n', {}, noFiles)).toMatchObject({ exitCode: 127, command: undefined });
+    const other = await followLaunchScript('exec /bin/sleep infinity\n', {}, noFiles);
+    expect(other).toMatchObject({ exitCode: 127, command: undefined });
     const loop = await followLaunchScript(`for f in a b; do :; done\nexec ${DAEMON}\n`, {}, noFiles);
     expect(loop.exitCode).toBe(2);
     const pipe = await followLaunchScript(`if [ -f /x ]; then\n  cat /x | sort\nfi\nexec ${DAEMON}\n`, {}, noFiles);
