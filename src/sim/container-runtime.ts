@@ -1,24 +1,28 @@
 /**
- * A simulated Docker engine + CLI per node: the `docker` SimProgram with the real CLI's output formats and
- * exit codes (125 for bad `run` flags, 1 for daemon errors), an image store, and containers that run
- * simulated programs (MindIE daemon, vLLM server, a few shell commands) in the background.
+ * A simulated Docker engine + CLI per node (and podman beside it): the `docker`/`podman` SimProgram with
+ * the real CLI's output formats and exit codes (125 for bad `run` flags, 1 for daemon errors), an image
+ * store, and containers that run simulated programs (MindIE daemon, vLLM server, sleep, cat) in the
+ * background. The subcommands and flags are those ascendctl sends (src/runtime/runtime.ts: version, image
+ * inspect, pull, load, run, inspect, logs, stop, rm) and the tests and bench use (ps, kill); any other is
+ * refused as docker refuses it. Faults: runtime-down, image-absent, pull-fails.
  *
  * Latencies: `pull` ≈ 3 ms per layer (fast) / ≈ 1.2 s per layer (hardware, 8 layers ≈ 10 s for an image
  * already on a nearby mirror); `docker stop -t N` and MindIE's 15 s shutdown use simulated seconds
  * (runtime-host.ts: fast 1 s = 10 ms, hardware 1 s = 1 s).
  */
+import { gunzipSync } from 'node:zlib';
 import type { SimNode } from './ascend-node.js';
 import type { SimCluster, SimNodeExtension } from './cluster.js';
 import type { SimIo, SimProgram } from './types.js';
-import { Container, type ContainerProgram, type ContainerSpec, type LogEntry } from './runtime-container.js';
 import {
-  FlagError, RUN_FLAGS, allValues, lastValue, parseEnvFile, parseFlags, parseMountFlag, parseSince, parseVolume,
-  type FlagSpec, type Mount,
+  Container, type ContainerProgram, type ContainerSpec, type LogEntry,
+} from './runtime-container.js';
+import {
+  FORMAT_FLAGS, FlagError, RUN_FLAGS, TemplateError, allValues, hasFlag, lastValue, parseEnvFile, parseFlags,
+  parseSince, parseVolume, renderTemplate, type Mount, type ParsedFlags,
 } from './runtime-docker-args.js';
-import { TemplateError, compileTemplate, tabulate } from './runtime-go-template.js';
 import { type ContainerHost, aborted, fnv1a, hexId, pause, servingTimings, simSecondMs } from './runtime-host.js';
-import { interpretLaunchScript, type ScriptResult } from './runtime-launch-script.js';
-import { gunzipSync } from 'node:zlib';
+import { followLaunchScript, type ScriptResult } from './runtime-launch-script.js';
 import { TarError, readTar } from './runtime-tar.js';
 import { daemonPid, runMindieDaemon } from './mindie-daemon.js';
 import { runVllmServer } from './vllm-server.js';
@@ -32,13 +36,40 @@ const API_VERSION = '1.45';
 const DOCKER_DOWN = 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?';
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
+/** `Key:` lines with their values in one column, as `docker version` prints them. */
+function fields(indent: string, width: number, pairs: [string, string][]): string {
+  return pairs.map(([k, v]) => `${indent}${`${k}:`.padEnd(width)}${v}\n`).join('');
+}
+
+const DOCKER_CLIENT = `Client:\n${fields(' ', 19, [
+  ['Version', SERVER_VERSION], ['API version', API_VERSION], ['Go version', 'go1.21.11'], ['Git commit', '5650f9b'],
+  ['OS/Arch', 'linux/arm64'], ['Context', 'default'],
+])}`;
+const DOCKER_SERVER = `Server: Docker Engine - Community\n Engine:\n${fields('  ', 18, [
+  ['Version', SERVER_VERSION], ['API version', `${API_VERSION} (minimum version 1.24)`], ['Go version', 'go1.21.11'],
+  ['Git commit', 'de5c9cf'], ['OS/Arch', 'linux/arm64'], ['Experimental', 'false'],
+])} containerd:\n${fields('  ', 18, [['Version', '1.6.33']])} runc:\n${fields('  ', 18, [['Version', '1.1.12']])}`;
+const PODMAN_CLIENT = fields('', 14, [
+  ['Client', 'Podman Engine'], ['Version', PODMAN_VERSION], ['API Version', PODMAN_VERSION], ['Go Version', 'go1.21.6'],
+  ['Built', 'Thu Jan  1 00:00:00 1970'], ['OS/Arch', 'linux/arm64'],
+]);
+
 interface ImageRecord {
   ref: string;
   id: string;
   created: number;
-  size: number;
   /** Listed in the node spec at start (the `image-absent` fault hides these until pulled or loaded). */
   initial?: boolean;
+}
+
+type Print = (text: string) => Promise<void>;
+
+/** One CLI call: the subcommand's arguments and where its output goes. */
+interface Call {
+  args: string[];
+  io: SimIo;
+  out: Print;
+  err: Print;
 }
 
 /** `name` → `name:latest`; keeps explicit tags and digests. */
@@ -48,34 +79,16 @@ export function normalizeRef(image: string): string {
   return image.slice(slash + 1).includes(':') ? image : `${image}:latest`;
 }
 
-function splitRef(ref: string): { repo: string; tag: string } {
-  const at = ref.indexOf('@');
-  if (at >= 0) return { repo: ref.slice(0, at), tag: '<none>' };
-  const colon = ref.lastIndexOf(':');
-  return { repo: ref.slice(0, colon), tag: ref.slice(colon + 1) };
-}
-
-function registryOf(ref: string): string {
-  const first = ref.split('/')[0]!;
-  return ref.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost') ? first : 'registry-1.docker.io';
-}
-
 /** docker's units.HumanDuration. */
 export function humanDuration(ms: number): string {
   const s = Math.floor(ms / 1000);
-  if (s < 1) return 'Less than a second';
-  if (s === 1) return '1 second';
-  if (s < 60) return `${s} seconds`;
-  const m = Math.floor(s / 60);
-  if (m === 1) return 'About a minute';
-  if (m < 60) return `${m} minutes`;
   const h = Math.round(s / 3600);
-  if (h === 1) return 'About an hour';
-  if (h < 48) return `${h} hours`;
-  if (h < 24 * 7 * 2) return `${Math.floor(h / 24)} days`;
-  if (h < 24 * 30 * 2) return `${Math.floor(h / 24 / 7)} weeks`;
-  if (h < 24 * 365 * 2) return `${Math.floor(h / 24 / 30)} months`;
-  return `${Math.floor(h / 24 / 365)} years`;
+  if (s < 60) return s < 1 ? 'Less than a second' : s === 1 ? '1 second' : `${s} seconds`;
+  if (s < 3600) return s < 120 ? 'About a minute' : `${Math.floor(s / 60)} minutes`;
+  if (h < 48) return h === 1 ? 'About an hour' : `${h} hours`;
+  const d = h / 24;
+  return d < 14 ? `${Math.floor(d)} days` : d < 60 ? `${Math.floor(d / 7)} weeks`
+    : d < 730 ? `${Math.floor(d / 30)} months` : `${Math.floor(d / 365)} years`;
 }
 
 /** RFC3339Nano with fixed nine digits, as `docker logs -t` prints it. */
@@ -84,16 +97,20 @@ export function rfc3339Nano(time: number, seq = 0): string {
   return `${iso.slice(0, 19)}.${iso.slice(20, 23)}${String(seq % 1_000_000).padStart(6, '0')}Z`;
 }
 
-function humanSize(bytes: number): string {
-  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(1)}GB`;
-  if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(0)}MB`;
-  return `${(bytes / 1e3).toFixed(0)}kB`;
+/** docker's check of a subcommand's argument count (its message, then `See 'docker … --help'.`). */
+function requireArgs(cmd: string, rest: string[], exactlyOne = false): void {
+  if (exactlyOne ? rest.length !== 1 : rest.length === 0) {
+    throw new FlagError(`"docker ${cmd}" requires ${exactlyOne ? 'exactly' : 'at least'} 1 argument.`);
+  }
 }
 
-class Exit extends Error {
-  constructor(readonly code: number) {
-    super(`exit ${code}`);
-  }
+/** Lay out rows the way docker's tabwriter does: columns padded to width + 3 spaces. */
+function tabulate(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  const pad = (cell: string, i: number, row: string[]): string =>
+    (i < row.length - 1 ? cell.padEnd(widths[i]! + 3) : cell);
+  return rows.map((row) => `${row.map(pad).join('').trimEnd()}\n`).join('');
 }
 
 export class ContainerRuntime {
@@ -108,17 +125,19 @@ export class ContainerRuntime {
   }
 
   readonly program: SimProgram = async (argv, io) => {
-    const out = (t: string): Promise<void> => io.stdout(t);
-    const err = (t: string): Promise<void> => io.stderr(t);
+    const words = argv[0] === 'image' ? 2 : 1;
+    const command = argv.slice(0, words).join(' ');
+    const call: Call = { args: argv.slice(words), io, out: (t) => io.stdout(t), err: (t) => io.stderr(t) };
     try {
-      return await this.dispatch(argv, io, out, err);
+      return await this.dispatch(command, call);
     } catch (e) {
-      if (e instanceof Exit) return e.code;
-      if (e instanceof TemplateError) {
-        await err(`${e.message}\n`);
-        return 1;
+      if (e instanceof FlagError) {
+        await call.err(`${e.message}\nSee 'docker ${command} --help'.\n`);
+        return command === 'run' ? 125 : 1;
       }
-      throw e;
+      if (!(e instanceof TemplateError)) throw e;
+      await call.err(`${e.message}\n`);
+      return 1;
     }
   };
 
@@ -128,960 +147,579 @@ export class ContainerRuntime {
     await Promise.all(this.containers.map((c) => (c.state === 'running' ? c.done : Promise.resolve(0))));
   }
 
-  private down(): boolean {
-    return this.host.faults().some((f) => f.kind === 'runtime-down');
+  private get podman(): boolean {
+    return this.flavor === 'podman';
   }
 
   private addImage(ref: string): ImageRecord {
-    const rec: ImageRecord = { ref, id: `sha256:${hexId(`image:${ref}`, 64)}`, created: Date.now() - 86400_000 * 30, size: 18_400_000_000 + (fnv1a(ref) % 2_000_000_000) };
+    const rec: ImageRecord = { ref, id: `sha256:${hexId(`image:${ref}`, 64)}`, created: Date.now() - 86400_000 * 30 };
     this.images.set(ref, rec);
     return rec;
   }
 
   /** An image present locally: pulled/loaded, listed at start, or (no list, no image-absent fault) assumed pre-pulled. */
-  private image(name: string, implicit = true): ImageRecord | undefined {
+  private image(name: string): ImageRecord | undefined {
     const ref = normalizeRef(name);
     const known = this.images.get(ref) ?? [...this.images.values()].find((i) => i.id === name || i.id.slice(7, 7 + name.length) === name);
     const absent = this.host.faults().some((f) => f.kind === 'image-absent');
     if (known?.initial && absent) return undefined;
-    if (known || !implicit) return known;
-    if (!absent && this.host.initialImages === undefined) return this.addImage(ref);
-    return undefined;
+    if (known) return known;
+    return !absent && this.host.initialImages === undefined ? this.addImage(ref) : undefined;
   }
 
   private find(nameOrId: string): Container | undefined {
     const n = nameOrId.replace(/^\//, '');
-    return this.containers.find((c) => c.name === n) ?? this.containers.find((c) => c.id === n) ?? (n.length >= 1 ? this.containers.filter((c) => c.id.startsWith(n)).at(0) : undefined);
+    return this.containers.find((c) => c.name === n) ?? this.containers.find((c) => n !== '' && c.id.startsWith(n));
   }
 
-  private async dispatch(argv: string[], io: SimIo, out: (t: string) => Promise<void>, err: (t: string) => Promise<void>): Promise<number> {
-    let args = [...argv];
-    if (args[0] === '--version' || args[0] === '-v') {
-      await out(this.flavor === 'podman' ? `podman version ${PODMAN_VERSION}\n` : `Docker version ${SERVER_VERSION}, build 5650f9b\n`);
-      return 0;
-    }
-    let cmd = args.shift();
-    if (cmd === undefined || cmd === '--help' || cmd === 'help') {
-      await out('Usage:  docker [OPTIONS] COMMAND\n\nA self-sufficient runtime for containers\n');
-      return 0;
-    }
-    // `docker container ls`, `docker image pull`, … → the classic names.
-    if (cmd === 'container' || cmd === 'image') {
-      const sub = args.shift() ?? '';
-      const map: Record<string, string> = cmd === 'container'
-        ? { ls: 'ps', list: 'ps', ps: 'ps', inspect: 'inspect', rm: 'rm', stop: 'stop', kill: 'kill', logs: 'logs', run: 'run', exec: 'exec', remove: 'rm' }
-        : { ls: 'images', list: 'images', pull: 'pull', load: 'load', inspect: 'image-inspect', rm: 'rmi', remove: 'rmi' };
-      const mapped = map[sub];
-      if (mapped === undefined) {
-        await err(`docker: '${cmd} ${sub}' is not a docker command.\nSee 'docker --help'\n`);
-        return 1;
-      }
-      cmd = mapped;
-      if (cmd === 'inspect') args = ['--type', 'container', ...args];
-    }
-    if (cmd === 'version') return this.version(args, out, err);
-    if (this.down()) {
-      await err(`${DOCKER_DOWN}\n`);
+  private async dispatch(command: string, call: Call): Promise<number> {
+    const handlers: Record<string, (call: Call) => Promise<number>> = {
+      'image inspect': (c) => this.imageInspect(c), pull: (c) => this.pull(c), load: (c) => this.load(c),
+      run: (c) => this.run(c), ps: (c) => this.ps(c), inspect: (c) => this.inspect(c), logs: (c) => this.logs(c),
+      stop: (c) => this.stop(c), kill: (c) => this.kill(c), rm: (c) => this.rm(c),
+    };
+    if (command === 'version') return this.version(call);
+    const handler = handlers[command];
+    if (handler === undefined) {
+      await call.err(`docker: '${command}' is not a docker command.\nSee 'docker --help'\n`);
       return 1;
     }
-    switch (cmd) {
-      case 'info': return this.info(args, out);
-      case 'images': return this.imagesCmd(args, out);
-      case 'image-inspect': return this.imageInspect(args, out, err);
-      case 'pull': return this.pull(args, out, err, io.signal);
-      case 'load': return this.load(args, io, out, err);
-      case 'rmi': return this.rmi(args, out, err);
-      case 'run': return this.run(args, io, out, err);
-      case 'ps': return this.ps(args, out, err);
-      case 'inspect': return this.inspect(args, out, err);
-      case 'logs': return this.logsCmd(args, io, out, err);
-      case 'stop': return this.stop(args, out, err);
-      case 'kill': return this.kill(args, out, err);
-      case 'rm': return this.rm(args, out, err);
-      case 'exec': return this.exec(args, out, err);
-      default:
-        await err(`docker: '${cmd}' is not a docker command.\nSee 'docker --help'\n`);
-        return 1;
-    }
-  }
-
-  private async flags(args: string[], spec: FlagSpec, cmd: string, err: (t: string) => Promise<void>, stopAtFirst = false): Promise<ReturnType<typeof parseFlags>> {
-    try {
-      return parseFlags(args, spec, stopAtFirst);
-    } catch (e) {
-      if (!(e instanceof FlagError)) throw e;
-      await err(`${e.message}\nSee 'docker ${cmd} --help'.\n`);
-      throw new Exit(cmd === 'run' ? 125 : 1);
-    }
-  }
-
-  // ---- version / info -------------------------------------------------------------------------------
-
-  private versionObject(): Record<string, unknown> {
-    const client = { Version: SERVER_VERSION, ApiVersion: API_VERSION, GoVersion: 'go1.21.11', GitCommit: '5650f9b', Os: 'linux', Arch: 'arm64', Context: 'default' };
-    return { Client: client, Server: { Version: SERVER_VERSION, ApiVersion: API_VERSION, MinAPIVersion: '1.24', GoVersion: 'go1.21.11', GitCommit: 'de5c9cf', Os: 'linux', Arch: 'arm64', KernelVersion: '5.10.0-182.0.0.95.oe2203sp3.aarch64' } };
-  }
-
-  private async version(args: string[], out: (t: string) => Promise<void>, err: (t: string) => Promise<void>): Promise<number> {
-    const p = await this.flags(args, { value: { format: 'format', f: 'format' }, bool: {} }, 'version', err);
-    const format = lastValue(p, 'format');
-    if (this.flavor === 'podman') return this.podmanVersion(format, out, err);
-    const v = this.versionObject();
-    if (this.down()) {
-      if (format === undefined) {
-        await out(`Client:\n Version:           ${SERVER_VERSION}\n API version:       ${API_VERSION}\n Go version:        go1.21.11\n Git commit:        5650f9b\n OS/Arch:           linux/arm64\n Context:           default\n`);
-      }
-      await err(`${DOCKER_DOWN}\n`);
+    if (this.host.faults().some((f) => f.kind === 'runtime-down')) {
+      await call.err(`${DOCKER_DOWN}\n`);
       return 1;
     }
-    if (format !== undefined) {
-      await out(`${compileTemplate(format).render(v)}\n`);
-      return 0;
-    }
-    await out(
-      `Client:\n Version:           ${SERVER_VERSION}\n API version:       ${API_VERSION}\n Go version:        go1.21.11\n Git commit:        5650f9b\n OS/Arch:           linux/arm64\n Context:           default\n\n` +
-        `Server: Docker Engine - Community\n Engine:\n  Version:          ${SERVER_VERSION}\n  API version:      ${API_VERSION} (minimum version 1.24)\n  Go version:       go1.21.11\n  Git commit:       de5c9cf\n  OS/Arch:          linux/arm64\n  Experimental:     false\n containerd:\n  Version:          1.6.33\n runc:\n  Version:          1.1.12\n`,
-    );
-    return 0;
+    return handler(call);
   }
 
-  /** podman 4 without a service: only the client part; `.Server` is a nil pointer to its templates. */
-  private async podmanVersion(format: string | undefined, out: (t: string) => Promise<void>, err: (t: string) => Promise<void>): Promise<number> {
-    const client = { APIVersion: PODMAN_VERSION, Version: PODMAN_VERSION, GoVersion: 'go1.21.6', GitCommit: '', BuiltTime: 'Thu Jan  1 00:00:00 1970', Built: 0, OsArch: 'linux/arm64', Os: 'linux' };
-    if (format !== undefined) {
-      if (/\.Server\b/.test(format)) {
-        await err(`Error: template: version:1:9: executing "version" at <.Server.Version>: nil pointer evaluating *define.Version.Version\n`);
+  /** Each name's object, or its error; prints the objects (JSON array or one template line each). */
+  private async printObjects(
+    call: Call, cmd: string, names: string[], format: string | undefined,
+    lookup: (n: string) => Record<string, unknown> | undefined, missing: (n: string) => string,
+  ): Promise<number> {
+    requireArgs(cmd, names);
+    const found = names.map(lookup).filter((o) => o !== undefined);
+    if (format === undefined) await call.out(`${JSON.stringify(found, null, 4)}\n`);
+    else await call.out(found.map((o) => `${renderTemplate(format, o)}\n`).join(''));
+    for (const n of names.filter((x) => lookup(x) === undefined)) await call.err(`${missing(n)}\n`);
+    return found.length < names.length ? 1 : 0;
+  }
+
+  // ---- version --------------------------------------------------------------------------------------
+
+  private async version(call: Call): Promise<number> {
+    const format = lastValue(parseFlags(call.args, FORMAT_FLAGS), 'format');
+    if (this.podman) {
+      // podman 4 without a service: only the client part; `.Server` is a nil pointer to its templates.
+      if (format !== undefined && /\.Server\b/.test(format)) {
+        await call.err('Error: template: version:1:9: executing "version" at <.Server.Version>: '
+          + 'nil pointer evaluating *define.Version.Version\n');
         return 125;
       }
-      await out(`${compileTemplate(format).render({ Client: client })}\n`);
+      const client = { APIVersion: PODMAN_VERSION, Version: PODMAN_VERSION, GoVersion: 'go1.21.6', Os: 'linux' };
+      await call.out(format === undefined ? PODMAN_CLIENT : `${renderTemplate(format, { Client: client })}\n`);
       return 0;
     }
-    await out(`Client:       Podman Engine\nVersion:      ${PODMAN_VERSION}\nAPI Version:  ${PODMAN_VERSION}\nGo Version:   go1.21.6\nBuilt:        Thu Jan  1 00:00:00 1970\nOS/Arch:      linux/arm64\n`);
-    return 0;
-  }
-
-  private async info(args: string[], out: (t: string) => Promise<void>): Promise<number> {
-    const p = parseFlags(args, { value: { format: 'format', f: 'format' }, bool: {} }, false);
-    const running = this.containers.filter((c) => c.running).length;
-    const exited = this.containers.filter((c) => c.state === 'exited').length;
-    const info = {
-      ID: hexId(`engine:${this.host.name}`, 36), Containers: this.containers.length, ContainersRunning: running, ContainersPaused: 0,
-      ContainersStopped: exited, Images: this.images.size, Driver: 'overlay2', CgroupDriver: 'systemd', CgroupVersion: '2',
-      ServerVersion: SERVER_VERSION, Name: this.host.name, OperatingSystem: 'openEuler 22.03 (LTS-SP3)', OSType: 'linux',
-      Architecture: 'aarch64', NCPU: 192, MemTotal: 1622000000000, DockerRootDir: '/var/lib/docker', DefaultRuntime: 'runc',
-      Runtimes: { runc: { path: 'runc' }, ascend: { path: '/usr/local/Ascend/Ascend-Docker-Runtime/ascend-docker-runtime' } },
-    };
-    const format = lastValue(p, 'format');
-    if (format !== undefined) {
-      await out(`${compileTemplate(format).render(info)}\n`);
-      return 0;
+    if (this.host.faults().some((f) => f.kind === 'runtime-down')) {
+      if (format === undefined) await call.out(DOCKER_CLIENT);
+      await call.err(`${DOCKER_DOWN}\n`);
+      return 1;
     }
-    await out(
-      `Client: Docker Engine - Community\n Version:    ${SERVER_VERSION}\n Context:    default\n\nServer:\n Containers: ${info.Containers}\n  Running: ${running}\n  Paused: 0\n  Stopped: ${exited}\n Images: ${info.Images}\n Server Version: ${SERVER_VERSION}\n Storage Driver: overlay2\n Cgroup Driver: systemd\n Cgroup Version: 2\n Runtimes: ascend io.containerd.runc.v2 runc\n Default Runtime: runc\n Kernel Version: 5.10.0-182.0.0.95.oe2203sp3.aarch64\n Operating System: ${info.OperatingSystem}\n OSType: linux\n Architecture: aarch64\n CPUs: 192\n Total Memory: 1.475TiB\n Name: ${this.host.name}\n Docker Root Dir: /var/lib/docker\n`,
-    );
+    const part = { Version: SERVER_VERSION, ApiVersion: API_VERSION, Os: 'linux', Arch: 'arm64' };
+    if (format === undefined) await call.out(`${DOCKER_CLIENT}\n${DOCKER_SERVER}`);
+    else await call.out(`${renderTemplate(format, { Client: part, Server: part })}\n`);
     return 0;
   }
 
   // ---- images ---------------------------------------------------------------------------------------
 
-  private imageJson(img: ImageRecord): Record<string, unknown> {
-    const { repo } = splitRef(img.ref);
-    return {
-      Id: img.id, RepoTags: [img.ref], RepoDigests: [`${repo}@sha256:${hexId(`digest:${img.ref}`, 64)}`], Parent: '', Comment: '',
-      Created: new Date(img.created).toISOString(), DockerVersion: '', Author: '', Architecture: 'arm64', Os: 'linux', Size: img.size,
-      Config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['/bin/bash'], WorkingDir: '/', Labels: null },
-      RootFS: { Type: 'layers', Layers: this.layers(img.ref).map((l) => `sha256:${l}${hexId(l, 52)}`) },
-    };
-  }
-
   private layers(ref: string): string[] {
     return Array.from({ length: 8 }, (_, i) => hexId(`layer:${ref}:${i}`, 12));
   }
 
-  private async imagesCmd(args: string[], out: (t: string) => Promise<void>): Promise<number> {
-    const p = parseFlags(args, { value: { format: 'format', filter: 'filter', f: 'filter' }, bool: { q: 'quiet', quiet: 'quiet', a: 'all', all: 'all', 'no-trunc': 'no-trunc' } }, false);
-    let imgs = [...this.images.values()];
-    const wanted = p.rest[0];
-    if (wanted !== undefined) imgs = imgs.filter((i) => splitRef(i.ref).repo === wanted || i.ref === wanted);
-    if (p.bools.has('quiet')) {
-      await out(imgs.map((i) => `${i.id.slice(7, 19)}\n`).join(''));
-      return 0;
-    }
-    const rows = imgs.map((i) => {
-      const { repo, tag } = splitRef(i.ref);
-      return { Repository: repo, Tag: tag, ID: i.id.slice(7, 19), CreatedSince: `${humanDuration(Date.now() - i.created)} ago`, CreatedAt: new Date(i.created).toISOString(), Size: humanSize(i.size), Digest: '<none>' };
-    });
-    const format = lastValue(p, 'format');
-    if (format !== undefined && !format.startsWith('table')) {
-      const t = compileTemplate(format);
-      await out(rows.map((r) => `${t.render(r)}\n`).join(''));
-      return 0;
-    }
-    await out(tabulate([['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'], ...rows.map((r) => [r.Repository, r.Tag, r.ID, r.CreatedSince, r.Size])]));
-    return 0;
+  private imageJson(img: ImageRecord): Record<string, unknown> {
+    return {
+      Id: img.id, RepoTags: [img.ref], Created: new Date(img.created).toISOString(), Architecture: 'arm64', Os: 'linux',
+      Config: { Cmd: ['/bin/bash'], WorkingDir: '/' },
+      RootFS: { Type: 'layers', Layers: this.layers(img.ref).map((l) => `sha256:${l}${hexId(l, 52)}`) },
+    };
   }
 
-  private async imageInspect(args: string[], out: (t: string) => Promise<void>, err: (t: string) => Promise<void>): Promise<number> {
-    const p = await this.flags(args, { value: { format: 'format', f: 'format' }, bool: {} }, 'image inspect', err);
-    if (p.rest.length === 0) {
-      await err(`"docker image inspect" requires at least 1 argument.\nSee 'docker image inspect --help'.\n`);
-      return 1;
-    }
-    return this.printInspect(p.rest, lastValue(p, 'format'), (n) => {
+  private async imageInspect(call: Call): Promise<number> {
+    const p = parseFlags(call.args, FORMAT_FLAGS);
+    return this.printObjects(call, 'image inspect', p.rest, lastValue(p, 'format'), (n) => {
       const img = this.image(n);
-      return img ? this.imageJson(img) : undefined;
-    }, (n) => (this.flavor === 'podman' ? `Error: ${n}: image not known` : `Error: No such image: ${n}`), out, err);
+      return img && this.imageJson(img);
+    }, (n) => (this.podman ? `Error: ${n}: image not known` : `Error: No such image: ${n}`));
   }
 
-  private async printInspect(
-    names: string[], format: string | undefined, lookup: (n: string) => Record<string, unknown> | undefined,
-    missing: (n: string) => string, out: (t: string) => Promise<void>, err: (t: string) => Promise<void>,
-  ): Promise<number> {
-    const found: Record<string, unknown>[] = [];
-    const errors: string[] = [];
-    for (const n of names) {
-      const o = lookup(n);
-      if (o) found.push(o);
-      else errors.push(missing(n));
-    }
-    if (format !== undefined) {
-      const t = compileTemplate(format);
-      await out(found.map((o) => `${t.render(o)}\n`).join(''));
-    } else {
-      await out(`${JSON.stringify(found, null, 4)}\n`);
-    }
-    for (const e of errors) await err(`${e}\n`);
-    return errors.length > 0 ? 1 : 0;
-  }
-
-  private async pull(args: string[], out: (t: string) => Promise<void>, err: (t: string) => Promise<void>, signal: AbortSignal): Promise<number> {
-    const p = await this.flags(args, { value: { platform: 'platform' }, bool: { q: 'quiet', quiet: 'quiet', a: 'all-tags', 'all-tags': 'all-tags', 'disable-content-trust': 'dct' } }, 'pull', err);
-    const name = p.rest[0];
-    if (name === undefined || p.rest.length > 1) {
-      await err(`"docker pull" requires exactly 1 argument.\nSee 'docker pull --help'.\n\nUsage:  docker pull [OPTIONS] NAME[:TAG|@DIGEST]\n\nDownload an image from a registry\n`);
-      return 1;
-    }
-    const podman = this.flavor === 'podman';
-    const result = await this.pullImage(name, p.bools.has('quiet') ? async () => {} : podman ? err : out, signal);
+  private async pull(call: Call): Promise<number> {
+    const p = parseFlags(call.args, {});
+    requireArgs('pull', p.rest, true);
+    const name = p.rest[0]!;
+    const result = await this.pullImage(name, this.podman ? call.err : call.out, call.io.signal);
     if (typeof result === 'string') {
-      await err(podman ? `Error: initializing source docker://${normalizeRef(name)}: ${result}\n` : `${result}\n`);
-      return podman ? 125 : 1;
+      const source = `docker://${normalizeRef(name)}`;
+      await call.err(this.podman ? `Error: initializing source ${source}: ${result}\n` : `${result}\n`);
+      return this.podman ? 125 : 1;
     }
-    if (podman) {
-      await out(`${result.id.slice(7)}\n`);
-      return 0;
-    }
-    if (p.bools.has('quiet')) await out(`${normalizeRef(name)}\n`);
+    if (this.podman) await call.out(`${result.id.slice(7)}\n`);
     return 0;
   }
 
   /** Pull with progress lines; returns the error text on failure. */
-  private async pullImage(name: string, out: (t: string) => Promise<void>, signal: AbortSignal): Promise<ImageRecord | string> {
+  private async pullImage(name: string, progress: Print, signal: AbortSignal): Promise<ImageRecord | string> {
     const ref = normalizeRef(name);
-    const { repo, tag } = splitRef(ref);
-    const registry = registryOf(ref);
+    const first = ref.split('/')[0]!;
+    const registry = ref.includes('/') && /[.:]|^localhost$/.test(first) ? first : 'registry-1.docker.io';
     const fault = this.host.faults().find((f) => f.kind === 'pull-fails');
     const layerMs = servingTimings(this.host.profile).pullLayerMs;
-    if (fault && fault.kind === 'pull-fails') {
+    if (fault?.kind === 'pull-fails') {
       await pause(layerMs * 2, signal);
       return fault.message ?? `Error response from daemon: Get "https://${registry}/v2/": dial tcp: lookup ${registry} on 127.0.0.53:53: no such host`;
     }
-    if (this.flavor === 'podman') return this.podmanPull(ref, out, signal, layerMs);
-    const repoPath = registry === 'registry-1.docker.io' ? (repo.includes('/') ? repo : `library/${repo}`) : repo.slice(registry.length + 1);
-    await out(`${tag}: Pulling from ${repoPath}\n`);
-    const digest = `sha256:${hexId(`digest:${ref}`, 64)}`;
     const existing = this.images.get(ref) ?? this.image(ref);
+    if (this.podman) return this.podmanPull(ref, existing, progress, signal, layerMs);
+    const colon = ref.lastIndexOf(':');
+    const repo = ref.slice(0, colon);
+    const hub = registry === 'registry-1.docker.io';
+    const path = hub ? (repo.includes('/') ? repo : `library/${repo}`) : repo.slice(registry.length + 1);
+    await progress(`${ref.slice(colon + 1)}: Pulling from ${path}\n`);
+    const digest = `Digest: sha256:${hexId(`digest:${ref}`, 64)}\n`;
     if (existing) {
       await pause(layerMs, signal);
-      await out(`Digest: ${digest}\nStatus: Image is up to date for ${ref}\n${ref}\n`);
+      await progress(`${digest}Status: Image is up to date for ${ref}\n${ref}\n`);
       return existing;
     }
     const layers = this.layers(ref);
-    for (const l of layers) await out(`${l}: Pulling fs layer\n`);
+    for (const l of layers) await progress(`${l}: Pulling fs layer\n`);
     for (const l of layers) {
       if (!(await pause(layerMs, signal))) return 'context canceled';
-      await out(`${l}: Verifying Checksum\n${l}: Download complete\n`);
+      await progress(`${l}: Verifying Checksum\n${l}: Download complete\n`);
     }
-    for (const l of layers) await out(`${l}: Pull complete\n`);
-    await out(`Digest: ${digest}\nStatus: Downloaded newer image for ${ref}\n${ref}\n`);
+    for (const l of layers) await progress(`${l}: Pull complete\n`);
+    await progress(`${digest}Status: Downloaded newer image for ${ref}\n${ref}\n`);
     return this.addImage(ref);
   }
 
-  /** podman's pull: progress on stderr (here `progress`), the image id alone on stdout at the end. */
-  private async podmanPull(ref: string, progress: (t: string) => Promise<void>, signal: AbortSignal, layerMs: number): Promise<ImageRecord | string> {
-    await progress(`Trying to pull ${ref}...\n`);
-    const existing = this.images.get(ref) ?? this.image(ref);
-    await progress('Getting image source signatures\n');
+  /** podman's pull: progress on stderr, the image id alone on stdout at the end. */
+  private async podmanPull(
+    ref: string, existing: ImageRecord | undefined, progress: Print, signal: AbortSignal, layerMs: number,
+  ): Promise<ImageRecord | string> {
+    await progress(`Trying to pull ${ref}...\nGetting image source signatures\n`);
     for (const l of this.layers(ref)) {
       if (!(await pause(existing ? 0 : layerMs, signal))) return 'context canceled';
-      await progress(`Copying blob ${l.padEnd(12, '0')} ${existing ? 'skipped: already exists' : 'done'}\n`);
+      await progress(`Copying blob ${l} ${existing ? 'skipped: already exists' : 'done'}\n`);
     }
     await progress(`Copying config ${hexId(`config:${ref}`, 12)} done\nWriting manifest to image destination\n`);
     return existing ?? this.addImage(ref);
   }
 
-  private async load(args: string[], io: SimIo, out: (t: string) => Promise<void>, err: (t: string) => Promise<void>): Promise<number> {
-    const p = await this.flags(args, { value: { input: 'input', i: 'input', platform: 'platform' }, bool: { q: 'quiet', quiet: 'quiet' } }, 'load', err);
-    const input = lastValue(p, 'input');
-    let data: Buffer;
-    if (input !== undefined) {
-      try {
-        data = await this.host.fs.readFile(input);
-      } catch {
-        await err(`open ${input}: no such file or directory\n`);
-        return 1;
-      }
-    } else {
-      const parts: Buffer[] = [];
-      if (io.stdin) for await (const c of io.stdin) parts.push(c);
-      data = Buffer.concat(parts);
-      if (data.length === 0) {
-        await err('requested load from stdin, but stdin is empty\n');
-        return 1;
-      }
-    }
-    // docker load takes a gzip-compressed `docker save` as it is.
-    if (data.length >= 2 && data[0] === 0x1f && data[1] === 0x8b) {
-      try {
-        data = gunzipSync(data);
-      } catch {
-        await err('Error processing tar file(gzip: invalid header): \n');
-        return 1;
-      }
-    }
-    let manifest: unknown;
-    try {
-      const entry = readTar(data).find((e) => e.name === 'manifest.json');
-      if (!entry) {
-        await err('Error response from daemon: open /var/lib/docker/tmp/docker-import-1/repositories: no such file or directory\n');
-        return 1;
-      }
-      manifest = JSON.parse(entry.data.toString('utf8'));
-    } catch (e) {
-      await err(`Error response from daemon: Error processing tar file(exit status 1): ${e instanceof TarError ? e.message : 'unexpected EOF'}\n`);
+  /** `load`: an image archive (`docker save`, gzip or not) on stdin; its manifest names the images. */
+  private async load(call: Call): Promise<number> {
+    parseFlags(call.args, {});
+    const parts: Buffer[] = [];
+    if (call.io.stdin) for await (const chunk of call.io.stdin) parts.push(chunk);
+    const manifest = this.readManifest(Buffer.concat(parts));
+    if (typeof manifest === 'string') {
+      await call.err(`${manifest}\n`);
       return 1;
     }
-    const items = Array.isArray(manifest) ? (manifest as { RepoTags?: unknown; Config?: unknown }[]) : [];
-    for (const item of items) {
+    for (const item of Array.isArray(manifest) ? (manifest as { RepoTags?: unknown; Config?: unknown }[]) : []) {
       const tags = Array.isArray(item.RepoTags) ? item.RepoTags.filter((t): t is string => typeof t === 'string') : [];
-      if (tags.length === 0) await out(`Loaded image ID: sha256:${hexId(`load:${String(item.Config)}`, 64)}\n`);
+      if (tags.length === 0) await call.out(`Loaded image ID: sha256:${hexId(`load:${String(item.Config)}`, 64)}\n`);
       for (const t of tags) {
         this.addImage(normalizeRef(t));
-        await out(`Loaded image: ${t}\n`);
+        await call.out(`Loaded image: ${t}\n`);
       }
     }
     return 0;
   }
 
-  private async rmi(args: string[], out: (t: string) => Promise<void>, err: (t: string) => Promise<void>): Promise<number> {
-    const p = await this.flags(args, { value: {}, bool: { f: 'force', force: 'force', 'no-prune': 'no-prune' } }, 'rmi', err);
-    let code = 0;
-    for (const n of p.rest) {
-      const img = this.images.get(normalizeRef(n));
-      if (!img) {
-        await err(`Error response from daemon: No such image: ${n}\n`);
-        code = 1;
-        continue;
+  /** The parsed manifest.json of an archive, or the daemon's error text. */
+  private readManifest(archive: Buffer): unknown {
+    if (archive.length === 0) return 'requested load from stdin, but stdin is empty';
+    let data = archive;
+    if (data[0] === 0x1f && data[1] === 0x8b) {
+      try {
+        data = gunzipSync(data);
+      } catch {
+        return 'Error processing tar file(gzip: invalid header): ';
       }
-      const user = this.containers.find((c) => normalizeRef(c.spec.image) === img.ref);
-      if (user && !p.bools.has('force')) {
-        await err(`Error response from daemon: conflict: unable to remove repository reference "${n}" (must force) - container ${user.id.slice(0, 12)} is using its referenced image ${img.id.slice(7, 19)}\n`);
-        code = 1;
-        continue;
-      }
-      this.images.delete(img.ref);
-      await out(`Untagged: ${img.ref}\nDeleted: ${img.id}\n`);
     }
-    return code;
+    try {
+      const entry = readTar(data).find((e) => e.name === 'manifest.json');
+      if (entry) return JSON.parse(entry.data.toString('utf8'));
+      return 'Error response from daemon: open /var/lib/docker/tmp/docker-import-1/repositories: '
+        + 'no such file or directory';
+    } catch (e) {
+      const why = e instanceof TarError ? e.message : 'unexpected EOF';
+      return `Error response from daemon: Error processing tar file(exit status 1): ${why}`;
+    }
   }
 
   // ---- run --------------------------------------------------------------------------------------------
 
-  private async run(args: string[], io: SimIo, out: (t: string) => Promise<void>, err: (t: string) => Promise<void>): Promise<number> {
-    const p = await this.flags(args, RUN_FLAGS, 'run', err, true);
+  private async run(call: Call): Promise<number> {
+    const p = parseFlags(call.args, RUN_FLAGS, true);
     const fail = async (msg: string, code = 125): Promise<number> => {
-      await err(this.flavor === 'podman' ? `Error: ${msg}\n` : `docker: ${msg}\nSee 'docker run --help'.\n`);
+      await call.err(this.podman ? `Error: ${msg}\n` : `docker: ${msg}\nSee 'docker run --help'.\n`);
       return code;
     };
-    const image = p.rest[0];
     // podman refuses what docker silently ignores: a shm size for a namespace it does not create.
-    const ipcMode = lastValue(p, 'ipc');
-    if (this.flavor === 'podman' && lastValue(p, 'shm-size') !== undefined && (ipcMode === 'host' || ipcMode === 'none')) {
-      return fail(`cannot set shmsize when running in the ${ipcMode} IPC Namespace: invalid config provided`);
+    const ipc = lastValue(p, 'ipc');
+    if (this.podman && lastValue(p, 'shm-size') !== undefined && (ipc === 'host' || ipc === 'none')) {
+      return fail(`cannot set shmsize when running in the ${ipc} IPC Namespace: invalid config provided`);
     }
-    if (image === undefined) return fail(`"docker run" requires at least 1 argument.`);
-    const name = lastValue(p, 'name') ?? `sim_${hexId(`${Date.now()}:${this.containers.length}`, 8)}`;
-    if (!/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name)) return fail(`Error response from daemon: Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed.`);
-    const clash = this.find(name);
-    if (clash && clash.name === name.replace(/^\//, '')) {
-      return fail(`Error response from daemon: Conflict. The container name "/${clash.name}" is already in use by container "${clash.id}". You have to remove (or rename) that container to be able to reuse that name.`);
-    }
-    const env: [string, string][] = [];
-    for (const f of allValues(p, 'env-file')) {
-      let text: string;
-      try {
-        text = (await this.host.fs.readFile(f)).toString('utf8');
-      } catch {
-        return fail(`open ${f}: no such file or directory.`);
-      }
-      try {
-        env.push(...parseEnvFile(text, io.env));
-      } catch (e) {
-        return fail(`poorly formatted environment: ${(e as Error).message}.`);
-      }
-    }
-    for (const e of allValues(p, 'env')) {
-      const eq = e.indexOf('=');
-      if (eq >= 0) env.push([e.slice(0, eq), e.slice(eq + 1)]);
-      else if (io.env[e] !== undefined) env.push([e, io.env[e]!]);
-    }
-    const labels: Record<string, string> = {};
-    for (const l of allValues(p, 'label')) {
-      const eq = l.indexOf('=');
-      labels[eq >= 0 ? l.slice(0, eq) : l] = eq >= 0 ? l.slice(eq + 1) : '';
-    }
-    const mounts: Mount[] = [];
-    try {
-      for (const v of allValues(p, 'volume')) {
-        const m = parseVolume(v);
-        // `-v` creates a missing host directory, as dockerd does.
-        if (!(await this.host.fs.stat(m.source))) await this.host.fs.mkdir(m.source, { recursive: true });
-        mounts.push(m);
-      }
-      for (const v of allValues(p, 'mount')) {
-        const m = parseMountFlag(v);
-        if (!(await this.host.fs.stat(m.source))) return fail(`Error response from daemon: invalid mount config for type "bind": bind source path does not exist: ${m.source}.`);
-        mounts.push(m);
-      }
-    } catch (e) {
-      if (e instanceof FlagError) return fail(e.message);
+    const spec = await this.runSpec(p, call.io.env).catch((e: unknown) => {
+      if (e instanceof FlagError) return e.message;
       throw e;
+    });
+    if (typeof spec === 'string') return fail(spec);
+    if (!this.image(spec.image)) {
+      await call.err(`Unable to find image '${spec.image}' locally\n`);
+      const pulled = await this.pullImage(spec.image, call.out, call.io.signal);
+      if (typeof pulled === 'string') return fail(pulled);
     }
-    let img = this.image(image);
-    if (!img) {
-      if (lastValue(p, 'pull') === 'never') return fail(`Error response from daemon: No such image: ${normalizeRef(image)}.`);
-      await err(`Unable to find image '${normalizeRef(image)}' locally\n`);
-      const pulled = await this.pullImage(image, out, io.signal);
-      if (typeof pulled === 'string') return fail(pulled.replace(/^Error response from daemon: /, 'Error response from daemon: '));
-      img = pulled;
-    }
-    const entry = lastValue(p, 'entrypoint');
-    const cmd = p.rest.slice(1);
-    const argv = entry !== undefined ? [...(entry === '' ? [] : [entry]), ...cmd] : cmd.length > 0 ? cmd : ['/bin/bash'];
-    const spec: ContainerSpec = {
-      name: name.replace(/^\//, ''), image: normalizeRef(image), argv, env, labels, mounts,
-      devices: allValues(p, 'device').map((d) => d.split(':')[0]!), privileged: p.bools.has('privileged'),
-      network: lastValue(p, 'network') ?? 'bridge', ipc: lastValue(p, 'ipc') ?? 'private', user: lastValue(p, 'user') ?? '',
-      workdir: lastValue(p, 'workdir') ?? '/', autoRemove: p.bools.has('rm'), restart: lastValue(p, 'restart') ?? 'no',
-      shmSize: lastValue(p, 'shm-size'),
-    };
     const id = hexId(`container:${this.host.name}:${spec.name}:${Date.now()}:${this.containers.length}:${Math.random()}`, 64);
     const c = new Container(id, spec, this.host);
     this.containers.push(c);
     const program = this.programFor(c);
     if (typeof program === 'string') {
       c.failStart(127, program);
-      if (spec.autoRemove) this.remove(c);
       return fail(`Error response from daemon: failed to create task for container: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: ${program}: unknown.`, 127);
     }
     c.start(program, daemonPid(id) + (this.nextPid++ % 1000));
-    if (spec.autoRemove) void c.done.then(() => this.remove(c));
-    if (p.bools.has('detach')) {
-      await out(`${id}\n`);
+    if (hasFlag(p, 'detach')) {
+      await call.out(`${id}\n`);
       return 0;
     }
     // Attached: stream the container's output until it exits (or the caller goes away).
-    await this.streamLogs(c, [], true, false, io, out, err);
+    await this.streamLogs(c, [], { follow: true, stamps: false }, call);
     return c.state === 'exited' ? c.exitCode : 0;
   }
 
-  private remove(c: Container): void {
-    const i = this.containers.indexOf(c);
-    if (i >= 0) this.containers.splice(i, 1);
+  /** The container a `run` asks for; throws FlagError with the daemon's text when it cannot be made. */
+  private async runSpec(p: ParsedFlags, callerEnv: Record<string, string>): Promise<ContainerSpec> {
+    const [image, ...argv] = p.rest;
+    if (image === undefined) throw new FlagError('"docker run" requires at least 1 argument.');
+    const name = lastValue(p, 'name') ?? `sim_${hexId(`${Date.now()}:${this.containers.length}`, 8)}`;
+    if (!/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name)) {
+      throw new FlagError(`Error response from daemon: Invalid container name (${name}), `
+        + 'only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed.');
+    }
+    const clash = this.find(name);
+    if (clash && clash.name === name.replace(/^\//, '')) {
+      throw new FlagError(`Error response from daemon: Conflict. The container name "/${clash.name}" is already in use `
+        + `by container "${clash.id}". You have to remove (or rename) that container to be able to reuse that name.`);
+    }
+    const env: [string, string][] = [];
+    for (const f of allValues(p, 'env-file')) {
+      const text = await this.host.fs.readFile(f).then((b) => b.toString('utf8'), () => undefined);
+      if (text === undefined) throw new FlagError(`open ${f}: no such file or directory.`);
+      try {
+        env.push(...parseEnvFile(text, callerEnv));
+      } catch (e) {
+        throw new FlagError(`poorly formatted environment: ${(e as Error).message}.`);
+      }
+    }
+    for (const e of allValues(p, 'env')) {
+      const [key, ...value] = e.split('=') as [string, ...string[]];
+      const v = value.length > 0 ? value.join('=') : callerEnv[key];
+      if (v !== undefined) env.push([key, v]);
+    }
+    const mounts: Mount[] = [];
+    for (const v of allValues(p, 'volume')) {
+      const m = parseVolume(v);
+      // `-v` creates a missing host directory, as dockerd does.
+      if (!(await this.host.fs.stat(m.source))) await this.host.fs.mkdir(m.source, { recursive: true });
+      mounts.push(m);
+    }
+    const labels = allValues(p, 'label').map((l) => [l.split('=')[0], l.split('=').slice(1).join('=')]);
+    return {
+      name: name.replace(/^\//, ''), image: normalizeRef(image), argv: argv.length > 0 ? argv : ['/bin/bash'], env,
+      labels: Object.fromEntries(labels), mounts, devices: allValues(p, 'device').map((d) => d.split(':')[0]!),
+      privileged: hasFlag(p, 'privileged'),
+      network: lastValue(p, 'network') ?? 'bridge', ipc: lastValue(p, 'ipc') ?? 'private', user: lastValue(p, 'user') ?? '',
+      shmSize: lastValue(p, 'shm-size'),
+    };
   }
 
   /** What runs as the container's process, or the runc error text. */
   private programFor(c: Container): ContainerProgram | string {
     const [cmd, ...rest] = c.spec.argv;
-    if (cmd === undefined) return 'exec: "": executable file not found in $PATH';
-    const base = cmd.split('/').pop()!;
-    // As PID 1, `sleep` has no SIGTERM handler: the kernel ignores the signal and only `docker stop`'s
-    // SIGKILL after the grace period ends it (exit 137), as with a real container.
-    const sleepUntilStopped: ContainerProgram = async (ctx) => {
-      await aborted(ctx.kill);
-      return 137;
-    };
+    const base = cmd?.split('/').pop() ?? '';
     if (base === 'bash' || base === 'sh') {
-      if (rest.length === 0) return async () => 0; // no tty: the shell reads EOF and exits
-      return async (ctx) => {
-        let text: string;
-        const scriptName = rest[0] === '-c' ? 'bash' : rest[0]!;
-        if (rest[0] === '-c') text = rest[1] ?? '';
-        else {
-          try {
-            text = (await ctx.readFile(rest[0]!)).toString('utf8');
-          } catch {
-            ctx.err(`${base}: ${rest[0]}: No such file or directory`);
-            return 127;
-          }
-        }
-        const script = await interpretLaunchScript(text, ctx.env, {
-          exists: async (path, kind) => {
-            const st = await ctx.stat(path);
-            if (!st) return false;
-            if (kind === 'dir') return st.isDirectory;
-            if (kind === 'file' || kind === 'exec') return st.isFile;
-            return true;
-          },
-          // --net=host: the container sees the node's interfaces. A simulated node's address sits on
-          // the loopback interface, so a lookup of the NIC carrying it (`ip -o -4 addr show | awk …`)
-          // prints `lo`; any other command substitution cannot run here and prints nothing.
-          substitute: (command) => {
-            if (!/\bip\b.*\baddr\b/.test(command)) return '';
-            const wanted = /-v\s+ip="?([0-9.]+)/.exec(command)?.[1];
-            return wanted === ctx.host.host ? 'lo' : '';
-          },
-        }, c.spec.workdir);
-        for (const o of script.output) (o.stream === 'stdout' ? ctx.out : ctx.err)(o.text);
-        return this.runCommand(ctx, script, scriptName);
-      };
+      // No tty: a shell without a script reads EOF and exits.
+      return rest.length === 0 ? async () => 0 : (ctx) => this.runLauncher(ctx, rest);
     }
     if (base === 'vllm' || base === 'mindieservice_daemon' || base === 'mindie_llm_server') {
-      return async (ctx) => this.runCommand(ctx, { env: ctx.env, sourced: [], cwd: c.spec.workdir, command: c.spec.argv, output: [], nounset: false }, cmd);
+      const direct = { env: c.env, sourced: [], cwd: '/', command: c.spec.argv, output: [], nounset: false };
+      return (ctx) => this.runServer(ctx, direct);
     }
     if (base === 'sleep') {
       const secs = rest[0] === 'infinity' ? Infinity : Number(rest[0]);
       if (Number.isNaN(secs)) return async (ctx) => (ctx.err(`sleep: invalid time interval '${rest[0] ?? ''}'`), 1);
-      if (secs === Infinity) return sleepUntilStopped;
+      // As PID 1, `sleep` has no SIGTERM handler: the kernel ignores the signal and only `docker stop`'s
+      // SIGKILL after the grace period ends it (exit 137), as with a real container.
+      if (secs === Infinity) return async (ctx) => aborted(ctx.kill).then(() => 137);
       return async (ctx) => ((await pause(secs * simSecondMs(ctx.host.profile), ctx.kill)) ? 0 : 137);
     }
-    if (base === 'echo') return async (ctx) => (ctx.out(rest.join(' ')), 0);
-    if (base === 'true') return async () => 0;
-    if (base === 'false') return async () => 1;
     if (base === 'cat' && rest.length > 0) {
       return async (ctx) => {
         for (const f of rest) {
-          try {
-            ctx.out((await ctx.readFile(f)).toString('utf8'));
-          } catch {
+          const text = await ctx.readFile(f).then((b) => b.toString('utf8'), () => undefined);
+          if (text === undefined) {
             ctx.err(`cat: ${f}: No such file or directory`);
             return 1;
           }
+          ctx.out(text);
         }
         return 0;
       };
     }
-    return `exec: "${cmd}": executable file not found in $PATH`;
+    return `exec: "${cmd ?? ''}": executable file not found in $PATH`;
+  }
+
+  /** `bash FILE`: follow the launch script (runtime-launch-script.ts), then hand over. */
+  private async runLauncher(ctx: Container, [scriptName]: string[]): Promise<number> {
+    const text = await ctx.readFile(scriptName!).then((b) => b.toString('utf8'), () => undefined);
+    if (text === undefined) {
+      ctx.err(`bash: ${scriptName}: No such file or directory`);
+      return 127;
+    }
+    const script = await followLaunchScript(text, ctx.env, {
+      nodeIp: ctx.host.host,
+      exists: async (path, kind) => {
+        const st = await ctx.stat(path);
+        return kind === 'dir' ? st?.isDirectory === true : kind === 'any' ? st !== undefined : st?.isFile === true;
+      },
+    });
+    for (const o of script.output) (o.stream === 'stdout' ? ctx.out : ctx.err)(o.text);
+    return this.runServer(ctx, script, scriptName!);
   }
 
   /** After a launch script: hand over to the server it execs. */
-  private async runCommand(ctx: Parameters<ContainerProgram>[0], script: ScriptResult, scriptName: string): Promise<number> {
+  private async runServer(ctx: Container, script: ScriptResult, scriptName = script.command![0]!): Promise<number> {
     if (script.exitCode !== undefined) return script.exitCode;
-    const command = script.command;
-    if (command === undefined) return 0;
-    const bin = command[0]!;
-    const base = bin.split('/').pop()!;
-    if (bin.includes('/')) {
-      const st = await ctx.stat(bin);
-      if (!st?.isFile) {
-        ctx.err(`${scriptName}: line 1: ${bin}: No such file or directory`);
-        return 127;
-      }
-    } else if (!(await ctx.stat(`/usr/local/bin/${bin}`))) {
-      ctx.err(`${scriptName}: line 1: ${bin}: command not found`);
+    const bin = script.command?.[0];
+    if (bin === undefined) return 0;
+    const path = bin.includes('/');
+    if (!(path ? (await ctx.stat(bin))?.isFile : await ctx.stat(`/usr/local/bin/${bin}`))) {
+      ctx.err(`${scriptName}: line 1: ${bin}: ${path ? 'No such file or directory' : 'command not found'}`);
       return 127;
     }
-    if (base === 'vllm') return runVllmServer(ctx, script, command);
-    return runMindieDaemon(ctx, script);
+    return bin.split('/').pop() === 'vllm' ? runVllmServer(ctx, script, script.command!) : runMindieDaemon(ctx, script);
   }
 
   // ---- ps / inspect -----------------------------------------------------------------------------------
 
-  private status(c: Container): string {
-    if (c.state === 'created') return 'Created';
-    if (c.state === 'running') return `Up ${humanDuration(Date.now() - c.startedAt)}`;
-    return `Exited (${c.exitCode}) ${humanDuration(Date.now() - c.finishedAt)} ago`;
-  }
-
-  private psRow(c: Container, noTrunc: boolean): Record<string, unknown> {
+  private psRow(c: Container): Record<string, unknown> {
     const command = c.spec.argv.join(' ');
-    const shortCmd = noTrunc || command.length <= 20 ? command : `${command.slice(0, 19)}…`;
-    const labels = Object.entries(c.spec.labels).map(([k, v]) => `${k}=${v}`).join(',');
+    const ago = (t: number): string => `${humanDuration(Date.now() - t)} ago`;
     return {
-      Command: `"${shortCmd}"`, CreatedAt: new Date(c.createdAt).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' +0000 UTC'),
-      ID: noTrunc ? c.id : c.id.slice(0, 12), Image: c.spec.image, Labels: labels, LocalVolumes: '0',
+      Command: `"${command.length <= 20 ? command : `${command.slice(0, 19)}…`}"`,
+      CreatedAt: new Date(c.createdAt).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' +0000 UTC'),
+      ID: c.id.slice(0, 12), Image: c.spec.image,
+      Labels: Object.entries(c.spec.labels).map(([k, v]) => `${k}=${v}`).join(','),
       Mounts: c.spec.mounts.map((m) => m.source).join(','), Names: c.name, Networks: c.spec.network === 'host' ? 'host' : 'bridge',
-      Ports: '', RunningFor: `${humanDuration(Date.now() - c.createdAt)} ago`, Size: '0B', State: c.state, Status: this.status(c),
-      LabelMap: c.spec.labels,
+      Ports: '', RunningFor: ago(c.createdAt), State: c.state,
+      Status: c.state === 'created' ? 'Created' : c.running ? `Up ${humanDuration(Date.now() - c.startedAt)}`
+        : `Exited (${c.exitCode}) ${ago(c.finishedAt)}`,
     };
   }
 
-  private async ps(args: string[], out: (t: string) => Promise<void>, err: (t: string) => Promise<void>): Promise<number> {
-    const p = await this.flags(args, {
-      value: { filter: 'filter', f: 'filter', format: 'format', n: 'last', last: 'last' },
-      bool: { a: 'all', all: 'all', q: 'quiet', quiet: 'quiet', 'no-trunc': 'no-trunc', s: 'size', size: 'size', l: 'latest', latest: 'latest' },
-    }, 'ps', err);
-    const filters = new Map<string, string[]>();
-    for (const f of allValues(p, 'filter')) {
-      const eq = f.indexOf('=');
-      if (eq < 0) {
-        await err(`invalid argument "${f}" for "-f, --filter" flag: bad format of filter (expected name=value)\nSee 'docker ps --help'.\n`);
-        return 1;
-      }
-      const k = f.slice(0, eq);
-      if (!['label', 'name', 'id', 'status', 'ancestor'].includes(k)) {
-        await err(`Error response from daemon: invalid filter '${k}'\n`);
-        return 1;
-      }
-      filters.set(k, [...(filters.get(k) ?? []), f.slice(eq + 1)]);
+  /** Does `c` pass every `--filter` (label=K[=V], name=REGEX)? */
+  private matches(c: Container, filters: string[]): boolean {
+    return filters.every((f) => {
+      const [key, value] = [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)];
+      if (key === 'name') return /^[\w.^$-]+$/.test(value) ? new RegExp(value).test(c.name) : c.name.includes(value);
+      const eq = value.indexOf('=');
+      return eq < 0 ? value in c.spec.labels : c.spec.labels[value.slice(0, eq)] === value.slice(eq + 1);
+    });
+  }
+
+  private async ps(call: Call): Promise<number> {
+    const p = parseFlags(call.args, {
+      '-a': ['all', false], '--filter': ['filter', true], '--format': ['format', true],
+    });
+    const filters = allValues(p, 'filter');
+    const bad = filters.find((f) => !/^(label|name)=/.test(f));
+    if (bad !== undefined) {
+      await call.err(`Error response from daemon: invalid filter '${bad.split('=')[0]}'\n`);
+      return 1;
     }
-    const all = p.bools.has('all') || filters.has('status');
-    const match = (c: Container): boolean => {
-      for (const [k, vals] of filters) {
-        const ok = vals.some((v) => {
-          if (k === 'label') {
-            const eq = v.indexOf('=');
-            return eq < 0 ? v in c.spec.labels : c.spec.labels[v.slice(0, eq)] === v.slice(eq + 1);
-          }
-          if (k === 'name') {
-            try {
-              return new RegExp(v).test(c.name);
-            } catch {
-              return c.name.includes(v);
-            }
-          }
-          if (k === 'id') return c.id.startsWith(v);
-          if (k === 'status') return c.state === v;
-          return normalizeRef(v) === c.spec.image;
-        });
-        if (!ok) return false;
-      }
-      return true;
-    };
-    let list = this.containers.filter((c) => (all || c.running) && match(c)).sort((a, b) => b.createdAt - a.createdAt);
-    if (p.bools.has('latest')) list = list.slice(0, 1);
-    const noTrunc = p.bools.has('no-trunc');
-    if (p.bools.has('quiet')) {
-      await out(list.map((c) => `${noTrunc ? c.id : c.id.slice(0, 12)}\n`).join(''));
-      return 0;
-    }
-    const rows = list.map((c) => this.psRow(c, noTrunc));
+    const rows = this.containers.filter((c) => (hasFlag(p, 'all') || c.running) && this.matches(c, filters))
+      .sort((a, b) => b.createdAt - a.createdAt).map((c) => this.psRow(c));
     const format = lastValue(p, 'format');
-    if (format !== undefined && format !== 'table') {
-      const t = compileTemplate(format, { ID: 'CONTAINER ID', RunningFor: 'CREATED', CreatedAt: 'CREATED AT' });
-      const lines = rows.map((r) => t.render(format.includes('{{json .}}') ? this.psJson(r) : r));
-      if (t.table) {
-        await out(tabulate([t.header.split('\t'), ...lines.map((l) => l.split('\t'))]));
-      } else await out(lines.map((l) => `${l}\n`).join(''));
+    if (format !== undefined) {
+      await call.out(rows.map((r) => `${renderTemplate(format, r)}\n`).join(''));
       return 0;
     }
-    await out(tabulate([
-      ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
-      ...rows.map((r) => [String(r.ID), String(r.Image), String(r.Command), String(r.RunningFor), String(r.Status), '', String(r.Names)]),
-    ]));
+    const columns = ['ID', 'Image', 'Command', 'RunningFor', 'Status', 'Ports', 'Names'];
+    const header = ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'];
+    await call.out(tabulate([header, ...rows.map((r) => columns.map((k) => String(r[k])))]));
     return 0;
   }
 
-  private psJson(row: Record<string, unknown>): Record<string, unknown> {
-    const { LabelMap: _drop, ...rest } = row;
-    return rest;
-  }
-
   private containerJson(c: Container): Record<string, unknown> {
+    const { spec } = c;
     return {
-      Id: c.id, Created: new Date(c.createdAt).toISOString(), Path: c.spec.argv[0] ?? '', Args: c.spec.argv.slice(1),
+      Id: c.id, Created: new Date(c.createdAt).toISOString(), Path: spec.argv[0] ?? '', Args: spec.argv.slice(1),
       State: {
-        Status: c.state, Running: c.running, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: c.pid,
+        Status: c.state, Running: c.running, Paused: false, OOMKilled: false, Pid: c.running ? c.pid : 0,
         ExitCode: c.exitCode, Error: c.error, StartedAt: c.startedAt ? rfc3339Nano(c.startedAt) : ZERO_TIME,
         FinishedAt: c.finishedAt ? rfc3339Nano(c.finishedAt) : ZERO_TIME,
       },
-      Image: `sha256:${hexId(`image:${c.spec.image}`, 64)}`, Name: `/${c.name}`, RestartCount: 0, Driver: 'overlay2', Platform: 'linux',
+      Image: `sha256:${hexId(`image:${spec.image}`, 64)}`, Name: `/${c.name}`,
       HostConfig: {
-        Binds: c.spec.mounts.map((m) => `${m.source}:${m.target}${m.readOnly ? ':ro' : ''}`), NetworkMode: c.spec.network, IpcMode: c.spec.ipc,
-        Privileged: c.spec.privileged, AutoRemove: c.spec.autoRemove, RestartPolicy: { Name: c.spec.restart, MaximumRetryCount: 0 },
-        ShmSize: c.spec.shmSize ?? '67108864', Devices: c.spec.devices.map((d) => ({ PathOnHost: d, PathInContainer: d, CgroupPermissions: 'rwm' })),
+        Binds: spec.mounts.map((m) => `${m.source}:${m.target}${m.readOnly ? ':ro' : ''}`), Devices: spec.devices,
+        NetworkMode: spec.network, IpcMode: spec.ipc, Privileged: spec.privileged, ShmSize: spec.shmSize ?? '67108864',
       },
-      Mounts: c.spec.mounts.map((m) => ({ Type: 'bind', Source: m.source, Destination: m.target, Mode: m.readOnly ? 'ro' : '', RW: !m.readOnly, Propagation: 'rprivate' })),
       Config: {
-        Hostname: this.host.name, User: c.spec.user, Env: [...new Map(c.spec.env).entries()].map(([k, v]) => `${k}=${v}`),
-        Cmd: c.spec.argv, Image: c.spec.image, WorkingDir: c.spec.workdir === '/' ? '' : c.spec.workdir, Entrypoint: null, Labels: c.spec.labels,
+        Hostname: this.host.name, User: spec.user, Env: [...new Map(spec.env).entries()].map(([k, v]) => `${k}=${v}`),
+        Cmd: spec.argv, Image: spec.image, WorkingDir: '', Labels: spec.labels,
       },
-      NetworkSettings: { Networks: { [c.spec.network]: {} } },
     };
   }
 
-  private async inspect(args: string[], out: (t: string) => Promise<void>, err: (t: string) => Promise<void>): Promise<number> {
-    const p = await this.flags(args, { value: { format: 'format', f: 'format', type: 'type' }, bool: { s: 'size', size: 'size' } }, 'inspect', err);
-    if (p.rest.length === 0) {
-      await err(`"docker inspect" requires at least 1 argument.\nSee 'docker inspect --help'.\n`);
-      return 1;
-    }
-    const type = lastValue(p, 'type');
-    return this.printInspect(p.rest, lastValue(p, 'format'), (n) => {
-      const c = type === 'image' ? undefined : this.find(n);
-      if (c) return this.containerJson(c);
-      const img = type === 'container' ? undefined : this.image(n, type === 'image');
-      return img ? this.imageJson(img) : undefined;
-    }, (n) => (type === 'container' ? `Error: No such container: ${n}` : `Error: No such object: ${n}`), out, err);
+  private async inspect(call: Call): Promise<number> {
+    const p = parseFlags(call.args, FORMAT_FLAGS);
+    return this.printObjects(call, 'inspect', p.rest, lastValue(p, 'format'), (n) => {
+      const c = this.find(n);
+      return c && this.containerJson(c);
+    }, (n) => `Error: No such object: ${n}`);
   }
 
   // ---- logs -------------------------------------------------------------------------------------------
 
-  private async logsCmd(args: string[], io: SimIo, out: (t: string) => Promise<void>, err: (t: string) => Promise<void>): Promise<number> {
-    const p = await this.flags(args, {
-      value: { tail: 'tail', n: 'tail', since: 'since', until: 'until' },
-      bool: { f: 'follow', follow: 'follow', t: 'timestamps', timestamps: 'timestamps', details: 'details' },
-    }, 'logs', err);
-    const name = p.rest[0];
-    if (name === undefined || p.rest.length > 1) {
-      await err(`"docker logs" requires exactly 1 argument.\nSee 'docker logs --help'.\n`);
-      return 1;
-    }
+  private async logs(call: Call): Promise<number> {
+    const p = parseFlags(call.args, {
+      '-f': ['follow', false], '-t': ['timestamps', false], '--since': ['since', true], '--tail': ['tail', true],
+    });
+    requireArgs('logs', p.rest, true);
+    const name = p.rest[0]!;
     const c = this.find(name);
     if (!c) {
-      await err(`Error response from daemon: No such container: ${name}\n`);
+      await call.err(`Error response from daemon: No such container: ${name}\n`);
       return 1;
     }
-    const now = Date.now();
     const sinceText = lastValue(p, 'since');
-    const untilText = lastValue(p, 'until');
-    const since = sinceText === undefined ? undefined : parseSince(sinceText, now);
-    const until = untilText === undefined ? undefined : parseSince(untilText, now);
-    if ((sinceText !== undefined && since === undefined) || (untilText !== undefined && until === undefined)) {
-      await err(`invalid value for "since": failed to parse value as time or duration: "${sinceText ?? untilText ?? ''}"\n`);
+    const since = sinceText === undefined ? undefined : parseSince(sinceText, Date.now());
+    if (sinceText !== undefined && since === undefined) {
+      await call.err(`invalid value for "since": failed to parse value as time or duration: "${sinceText}"\n`);
       return 1;
     }
-    const tailText = lastValue(p, 'tail') ?? 'all';
-    if (tailText !== 'all' && !/^-?\d+$/.test(tailText)) {
-      await err(`invalid value for "tail": ${tailText}\n`);
+    const tail = lastValue(p, 'tail') ?? 'all';
+    if (tail !== 'all' && !/^-?\d+$/.test(tail)) {
+      await call.err(`invalid value for "tail": ${tail}\n`);
       return 1;
     }
-    let entries = c.logs.filter((e) => (since === undefined || e.time >= since) && (until === undefined || e.time <= until));
-    const tail = tailText === 'all' ? -1 : Number(tailText);
-    if (tail >= 0) entries = tail === 0 ? [] : entries.slice(-tail);
-    await this.streamLogs(c, entries, p.bools.has('follow') && until === undefined, p.bools.has('timestamps'), io, out, err, true);
+    let entries = c.logs.filter((e) => since === undefined || e.time >= since);
+    if (tail !== 'all' && Number(tail) >= 0) entries = Number(tail) === 0 ? [] : entries.slice(-Number(tail));
+    await this.streamLogs(c, entries, { follow: hasFlag(p, 'follow'), stamps: hasFlag(p, 'timestamps') }, call);
     return 0;
   }
 
   /** Print `initial`, then (when following) new entries until the container stops or the caller leaves. */
   private async streamLogs(
-    c: Container, initial: LogEntry[], follow: boolean, stamps: boolean, io: SimIo,
-    out: (t: string) => Promise<void>, err: (t: string) => Promise<void>, fromStart = false,
+    c: Container, initial: LogEntry[], opts: { follow: boolean; stamps: boolean }, call: Call,
   ): Promise<void> {
+    const { signal } = call.io;
     const queue: (LogEntry | null)[] = [];
-    let wake: (() => void) | undefined;
-    const unsubscribe = follow && c.running ? c.follow((e) => {
+    let wake = (): void => {};
+    const unsubscribe = opts.follow && c.running ? c.follow((e) => {
       queue.push(e);
-      wake?.();
+      wake();
     }) : undefined;
-    const write = async (e: LogEntry): Promise<void> => {
-      const text = `${stamps ? `${rfc3339Nano(e.time, e.seq)} ` : ''}${e.text}\n`;
-      await (e.stream === 'stdout' ? out(text) : err(text));
+    const onAbort = (): void => wake();
+    signal.addEventListener('abort', onAbort, { once: true });
+    const write = (e: LogEntry): Promise<void> => {
+      const stamp = opts.stamps ? `${rfc3339Nano(e.time, e.seq)} ` : '';
+      return (e.stream === 'stdout' ? call.out : call.err)(`${stamp}${e.text}\n`);
     };
     try {
-      for (const e of fromStart || !follow ? initial : []) {
-        if (io.signal.aborted) return;
+      for (const e of initial) {
+        if (signal.aborted) return;
         await write(e);
       }
-      if (!unsubscribe) return;
-      for (;;) {
-        while (queue.length > 0) {
-          const e = queue.shift()!;
+      while (unsubscribe && !signal.aborted) {
+        for (let e = queue.shift(); e !== undefined; e = queue.shift()) {
           if (e === null) return;
           await write(e);
         }
-        if (io.signal.aborted) return;
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          io.signal.addEventListener('abort', () => resolve(), { once: true });
-        });
-        wake = undefined;
-        if (io.signal.aborted) return;
+        await new Promise<void>((resolve) => (wake = resolve));
       }
     } finally {
       unsubscribe?.();
+      signal.removeEventListener('abort', onAbort);
     }
   }
 
-  // ---- stop / kill / rm / exec ----------------------------------------------------------------------
+  // ---- stop / kill / rm -------------------------------------------------------------------------------
 
-  private async stopOne(c: Container, timeoutS: number): Promise<void> {
-    if (!c.running) return;
-    c.terminate();
-    const graceful = await Promise.race([c.done.then(() => true), pause(timeoutS * simSecondMs(this.host.profile)).then(() => false)]);
-    if (!graceful) {
-      c.killNow();
-      await c.done;
-    }
-  }
-
-  private async stop(args: string[], out: (t: string) => Promise<void>, err: (t: string) => Promise<void>): Promise<number> {
-    const p = await this.flags(args, { value: { t: 'time', time: 'time', timeout: 'time', s: 'signal', signal: 'signal' }, bool: {} }, 'stop', err);
-    const t = Number(lastValue(p, 'time') ?? '10');
-    if (p.rest.length === 0) {
-      await err(`"docker stop" requires at least 1 argument.\nSee 'docker stop --help'.\n`);
-      return 1;
-    }
+  /** Run `act` on each named container; a missing one is the daemon's error (unless `ignoreMissing`). */
+  private async eachContainer(
+    call: Call, names: string[], act: (c: Container, n: string) => Promise<string | undefined>, ignoreMissing = false,
+  ): Promise<number> {
     let code = 0;
-    await Promise.all(p.rest.map(async (n) => {
+    await Promise.all(names.map(async (n) => {
       const c = this.find(n);
-      if (!c) {
-        await err(`Error response from daemon: No such container: ${n}\n`);
+      const error = c ? await act(c, n) : ignoreMissing ? undefined : `No such container: ${n}`;
+      if (error !== undefined) {
+        await call.err(`Error response from daemon: ${error}\n`);
         code = 1;
-        return;
-      }
-      await this.stopOne(c, Number.isFinite(t) && t >= 0 ? t : 10);
-      await out(`${n}\n`);
+      } else if (c) await call.out(`${n}\n`);
     }));
     return code;
   }
 
-  private async kill(args: string[], out: (t: string) => Promise<void>, err: (t: string) => Promise<void>): Promise<number> {
-    const p = await this.flags(args, { value: { s: 'signal', signal: 'signal' }, bool: {} }, 'kill', err);
-    const sig = (lastValue(p, 'signal') ?? 'KILL').toUpperCase().replace(/^SIG/, '');
-    let code = 0;
-    for (const n of p.rest) {
-      const c = this.find(n);
-      if (!c) {
-        await err(`Error response from daemon: No such container: ${n}\n`);
-        code = 1;
-        continue;
-      }
-      if (!c.running) {
-        await err(`Error response from daemon: cannot kill container: ${n}: container ${c.id} is not running\n`);
-        code = 1;
-        continue;
-      }
-      if (sig === 'TERM' || sig === '15' || sig === 'INT' || sig === '2') c.terminate();
-      else {
-        c.killNow();
-        await c.done;
-      }
-      await out(`${n}\n`);
-    }
-    return code;
+  private async stop(call: Call): Promise<number> {
+    const p = parseFlags(call.args, { '-t': ['time', true] });
+    const t = Number(lastValue(p, 'time') ?? '10');
+    requireArgs('stop', p.rest);
+    return this.eachContainer(call, p.rest, async (c) => {
+      if (!c.running) return undefined;
+      c.terminate();
+      const grace = (Number.isFinite(t) && t >= 0 ? t : 10) * simSecondMs(this.host.profile);
+      if (!(await Promise.race([c.done.then(() => true), pause(grace).then(() => false)]))) c.killNow();
+      await c.done;
+      return undefined;
+    });
   }
 
-  private async rm(args: string[], out: (t: string) => Promise<void>, err: (t: string) => Promise<void>): Promise<number> {
-    const p = await this.flags(args, { value: {}, bool: { f: 'force', force: 'force', v: 'volumes', volumes: 'volumes', l: 'link', link: 'link' } }, 'rm', err);
-    let code = 0;
-    for (const n of p.rest) {
-      const c = this.find(n);
-      if (!c) {
-        if (!p.bools.has('force')) {
-          await err(`Error response from daemon: No such container: ${n}\n`);
-          code = 1;
-        }
-        continue;
-      }
-      if (c.running && !p.bools.has('force')) {
-        await err(`Error response from daemon: cannot remove container "/${c.name}": container is running: stop the container before removing or force remove\n`);
-        code = 1;
-        continue;
-      }
-      if (c.running) {
-        c.killNow();
-        await c.done;
-      }
-      this.remove(c);
-      await out(`${n}\n`);
-    }
-    return code;
+  private async kill(call: Call): Promise<number> {
+    const p = parseFlags(call.args, {});
+    requireArgs('kill', p.rest);
+    return this.eachContainer(call, p.rest, async (c, n) => {
+      if (!c.running) return `cannot kill container: ${n}: container ${c.id} is not running`;
+      c.killNow();
+      await c.done;
+      return undefined;
+    });
   }
 
-  private async exec(args: string[], out: (t: string) => Promise<void>, err: (t: string) => Promise<void>): Promise<number> {
-    const p = await this.flags(args, {
-      value: { e: 'env', env: 'env', w: 'workdir', workdir: 'workdir', u: 'user', user: 'user', 'env-file': 'env-file' },
-      bool: { i: 'interactive', interactive: 'interactive', t: 'tty', tty: 'tty', d: 'detach', detach: 'detach', privileged: 'privileged' },
-    }, 'exec', err, true);
-    const [name, ...cmd] = p.rest;
-    if (name === undefined || cmd.length === 0) {
-      await err(`"docker exec" requires at least 2 arguments.\nSee 'docker exec --help'.\n`);
-      return 1;
-    }
-    const c = this.find(name);
-    if (!c) {
-      await err(`Error response from daemon: No such container: ${name}\n`);
-      return 1;
-    }
-    if (!c.running) {
-      await err(`Error response from daemon: container ${c.id} is not running\n`);
-      return 1;
-    }
-    return this.execIn(c, cmd, out, err);
-  }
-
-  private async execIn(c: Container, cmd: string[], out: (t: string) => Promise<void>, err: (t: string) => Promise<void>): Promise<number> {
-    const [bin, ...rest] = cmd;
-    const base = (bin ?? '').split('/').pop()!;
-    switch (base) {
-      case 'sh':
-      case 'bash':
-        if (rest[0] === '-c' && rest[1] !== undefined) return this.execIn(c, rest[1].trim().split(/\s+/), out, err);
-        return 0;
-      case 'cat': {
-        let code = 0;
-        for (const f of rest) {
-          try {
-            await out((await c.readFile(f)).toString('utf8'));
-          } catch (e) {
-            const st = await c.stat(f);
-            await err(st?.isDirectory ? `cat: ${f}: Is a directory\n` : `cat: ${f}: No such file or directory\n`);
-            void e;
-            code = 1;
-          }
-        }
-        return code;
+  private async rm(call: Call): Promise<number> {
+    const p = parseFlags(call.args, { '-f': ['force', false] });
+    const force = hasFlag(p, 'force');
+    requireArgs('rm', p.rest);
+    return this.eachContainer(call, p.rest, async (c) => {
+      if (c.running && !force) {
+        return `cannot remove container "/${c.name}": container is running: `
+          + 'stop the container before removing or force remove';
       }
-      case 'ls': {
-        const paths = rest.filter((a) => !a.startsWith('-'));
-        let code = 0;
-        for (const path of paths.length > 0 ? paths : ['/']) {
-          const st = await c.stat(path);
-          if (!st) {
-            await err(`ls: cannot access '${path}': No such file or directory\n`);
-            code = 2;
-          } else if (st.isDirectory) await out((await c.readdir(path)).map((n) => `${n}\n`).join(''));
-          else await out(`${path}\n`);
-        }
-        return code;
-      }
-      case 'env':
-        await out(Object.entries(c.env()).map(([k, v]) => `${k}=${v}\n`).join(''));
-        return 0;
-      case 'echo':
-        await out(`${rest.join(' ')}\n`);
-        return 0;
-      case 'hostname':
-        await out(`${this.host.name}\n`);
-        return 0;
-      case 'true':
-        return 0;
-      case 'test':
-      case '[': {
-        const [flag, path] = rest;
-        const st = path === undefined ? undefined : await c.stat(path);
-        if (flag === '-f') return st?.isFile ? 0 : 1;
-        if (flag === '-d') return st?.isDirectory ? 0 : 1;
-        return st ? 0 : 1;
-      }
-      default:
-        await err(`OCI runtime exec failed: exec failed: unable to start container process: exec: "${bin}": executable file not found in $PATH: unknown\n`);
-        return 127;
-    }
+      c.killNow();
+      await c.done;
+      this.containers.splice(this.containers.indexOf(c), 1);
+      return undefined;
+    }, force);
   }
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // Plugging into the simulated node (src/sim/ascend-node.ts).
 
-/** Key under which each node's runtime is kept in the cluster's shared map (tests, shutdown). */
-export function runtimeKey(nodeName: string): string {
-  return `container-runtime:${nodeName}`;
-}
-
 /** The ContainerHost view of a simulated node. */
-export function hostFromSimNode(node: SimNode): ContainerHost {
+function hostFromSimNode(node: SimNode): ContainerHost {
   const removers = new Map<string, () => void>();
   return {
     name: node.name,
@@ -1106,27 +744,25 @@ export function hostFromSimNode(node: SimNode): ContainerHost {
     setHbmUsed: (npu, mb) => node.setHbmUsed(npu, mb),
     heldHbmMb: (npu) => node.heldHbmMb(npu),
     hbmTotalMb: () => node.hbmTotalMb(),
-    registerProgram: (name, program) => node.programs.set(name, program),
   };
 }
 
-/** Registers `docker` on every node; containers are killed when the cluster stops. */
+function runtimeKey(nodeName: string, flavor: 'docker' | 'podman'): string {
+  return `container-runtime:${nodeName}${flavor === 'podman' ? ':podman' : ''}`;
+}
+
+/** Registers `docker` and `podman` (each with its own containers) on every node; killed when the cluster stops. */
 export function createContainerRuntimeExtension(): SimNodeExtension {
   return async (node, cluster) => {
-    const runtime = new ContainerRuntime(hostFromSimNode(node));
-    node.programs.set('docker', runtime.program);
-    cluster.shared.set(runtimeKey(node.name), runtime);
-    cluster.stopSignal.addEventListener('abort', () => void runtime.shutdown(), { once: true });
-    // podman beside it, with its own containers (as on a node with both installed).
-    const podman = new ContainerRuntime(hostFromSimNode(node), 'podman');
-    node.programs.set('podman', podman.program);
-    cluster.shared.set(`${runtimeKey(node.name)}:podman`, podman);
-    cluster.stopSignal.addEventListener('abort', () => void podman.shutdown(), { once: true });
-    if (node.installProgramFiles) {
-      for (const name of ['docker', 'podman']) {
-        const path = node.programPath(name);
+    for (const flavor of ['docker', 'podman'] as const) {
+      const runtime = new ContainerRuntime(hostFromSimNode(node), flavor);
+      node.programs.set(flavor, runtime.program);
+      cluster.shared.set(runtimeKey(node.name, flavor), runtime);
+      cluster.stopSignal.addEventListener('abort', () => void runtime.shutdown(), { once: true });
+      if (node.installProgramFiles) {
+        const path = node.programPath(flavor);
         await node.fs.mkdir(path.slice(0, path.lastIndexOf('/')), { recursive: true });
-        await node.fs.writeFile(path, `#!/bin/sh\n# simulated ${name} of ${node.name}\n`, 0o755);
+        await node.fs.writeFile(path, `#!/bin/sh\n# simulated ${flavor} of ${node.name}\n`, 0o755);
       }
     }
   };
@@ -1134,5 +770,5 @@ export function createContainerRuntimeExtension(): SimNodeExtension {
 
 /** The runtime registered on `nodeName` by createContainerRuntimeExtension (`podman`: the podman one). */
 export function runtimeOf(cluster: SimCluster, nodeName: string, flavor: 'docker' | 'podman' = 'docker'): ContainerRuntime | undefined {
-  return cluster.shared.get(flavor === 'podman' ? `${runtimeKey(nodeName)}:podman` : runtimeKey(nodeName)) as ContainerRuntime | undefined;
+  return cluster.shared.get(runtimeKey(nodeName, flavor)) as ContainerRuntime | undefined;
 }

@@ -30,36 +30,14 @@ export interface ContainerSpec {
   network: string;
   ipc: string;
   user: string;
-  workdir: string;
-  autoRemove: boolean;
-  restart: string;
   shmSize: string | undefined;
 }
 
 /** Lines kept per container; older ones are dropped as `docker logs` of a json-file with rotation would. */
 export const LOG_CAPACITY = 20_000;
 
-/** What a process inside a container gets. */
-export interface ContainerContext {
-  readonly id: string;
-  readonly spec: ContainerSpec;
-  readonly host: ContainerHost;
-  readonly env: Record<string, string>;
-  /** A pid as the host sees it (npu-smi process table). */
-  readonly pid: number;
-  out(line: string): void;
-  err(line: string): void;
-  /** Aborted on SIGTERM (docker stop). */
-  readonly term: AbortSignal;
-  /** Aborted on SIGKILL: release everything at once. */
-  readonly kill: AbortSignal;
-  /** The node path behind a container path, or undefined when the path lies in the image. */
-  hostPath(containerPath: string): string | undefined;
-  stat(containerPath: string): Promise<SimStat | undefined>;
-  readFile(containerPath: string): Promise<Buffer>;
-  /** Names in a directory as the container sees it (the daemon lists the weights' tokenizer files). */
-  readdir(containerPath: string): Promise<string[]>;
-}
+/** What a process inside a container (the MindIE daemon, the vLLM server) gets: the container itself. */
+export type ContainerContext = Container;
 
 export type ContainerProgram = (ctx: ContainerContext) => Promise<number>;
 
@@ -101,27 +79,34 @@ export class Container {
   state: ContainerState = 'created';
   exitCode = 0;
   error = '';
-  readonly createdAt: number;
+  readonly createdAt = Date.now();
   startedAt = 0;
   finishedAt = 0;
+  /** A pid as the host sees it (npu-smi process table), from the start on. */
   pid = 0;
+  /** The process's environment: the image's PATH and HOSTNAME, then `-e`/`--env-file`. */
+  readonly env: Record<string, string>;
   private readonly followers = new Set<(e: LogEntry | null) => void>();
   private readonly termCtl = new AbortController();
   private readonly killCtl = new AbortController();
+  /** Aborted on SIGTERM (docker stop). */
+  readonly term = this.termCtl.signal;
+  /** Aborted on SIGKILL: release everything at once. */
+  readonly kill = this.killCtl.signal;
   private lastTime = 0;
   private lastSeq = 0;
   private doneResolve!: (code: number) => void;
-  readonly done: Promise<number>;
-  readonly imageFs: Map<string, string>;
+  readonly done = new Promise<number>((resolve) => (this.doneResolve = resolve));
+  private readonly imageFs: Map<string, string>;
 
   constructor(
     readonly id: string,
     readonly spec: ContainerSpec,
     readonly host: ContainerHost,
   ) {
-    this.createdAt = Date.now();
     this.imageFs = imageFiles(spec.image);
-    this.done = new Promise((resolve) => (this.doneResolve = resolve));
+    const path = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+    this.env = { PATH: path, HOSTNAME: host.name, ...Object.fromEntries(spec.env) };
   }
 
   get name(): string {
@@ -132,17 +117,10 @@ export class Container {
     return this.state === 'running';
   }
 
-  get termSignal(): AbortSignal {
-    return this.termCtl.signal;
-  }
+  readonly out = (line: string): void => this.append('stdout', line);
+  readonly err = (line: string): void => this.append('stderr', line);
 
-  env(): Record<string, string> {
-    const env: Record<string, string> = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOSTNAME: this.host.name };
-    for (const [k, v] of this.spec.env) env[k] = v;
-    return env;
-  }
-
-  append(stream: 'stdout' | 'stderr', text: string): void {
+  private append(stream: 'stdout' | 'stderr', text: string): void {
     const now = Date.now();
     const seq = now === this.lastTime ? this.lastSeq + 1 : 0;
     this.lastTime = now;
@@ -161,18 +139,13 @@ export class Container {
     return () => this.followers.delete(cb);
   }
 
+  /** The node path behind a container path, or undefined when the path lies in the image. */
   hostPath(containerPath: string): string | undefined {
     const p = normalize(containerPath);
-    let best: { mount: Mount; len: number } | undefined;
-    for (const m of this.spec.mounts) {
-      const target = normalize(m.target);
-      if (p === target || p.startsWith(target === '/' ? '/' : `${target}/`)) {
-        if (!best || target.length > best.len) best = { mount: m, len: target.length };
-      }
-    }
-    if (!best) return undefined;
-    const rest = p.slice(best.len);
-    return normalize(`${best.mount.source}/${rest}`);
+    const within = (target: string): boolean => p === target || p.startsWith(target === '/' ? '/' : `${target}/`);
+    const mount = this.spec.mounts.filter((m) => within(normalize(m.target)))
+      .sort((a, b) => normalize(b.target).length - normalize(a.target).length)[0];
+    return mount && normalize(`${mount.source}/${p.slice(normalize(mount.target).length)}`);
   }
 
   async stat(containerPath: string): Promise<SimStat | undefined> {
@@ -180,11 +153,12 @@ export class Container {
     if (hp !== undefined) return this.host.fs.stat(hp);
     const p = normalize(containerPath);
     const content = this.imageFs.get(p);
-    if (content !== undefined) {
-      return { isFile: true, isDirectory: false, isSymlink: false, mode: 0o755, uid: 0, size: content.length, mtimeMs: this.createdAt };
-    }
-    const isDir = [...this.imageFs.keys()].some((f) => f.startsWith(p === '/' ? '/' : `${p}/`)) || ['/tmp', '/root', '/'].includes(p);
-    return isDir ? { isFile: false, isDirectory: true, isSymlink: false, mode: 0o755, uid: 0, size: 4096, mtimeMs: this.createdAt } : undefined;
+    const prefix = p === '/' ? '/' : `${p}/`;
+    const inImage = [...this.imageFs.keys()].some((f) => f.startsWith(prefix));
+    const isDir = content === undefined && (inImage || ['/tmp', '/root'].includes(p));
+    if (content === undefined && !isDir) return undefined;
+    const size = isDir ? 4096 : content!.length;
+    return { isFile: !isDir, isDirectory: isDir, isSymlink: false, mode: 0o755, uid: 0, size, mtimeMs: this.createdAt };
   }
 
   async readFile(containerPath: string): Promise<Buffer> {
@@ -192,25 +166,15 @@ export class Container {
     if (hp !== undefined) return this.host.fs.readFile(hp);
     const content = this.imageFs.get(normalize(containerPath));
     if (content === undefined) {
-      const err = new Error(`ENOENT: no such file or directory, open '${containerPath}'`) as Error & { code: string };
-      err.code = 'ENOENT';
-      throw err;
+      throw Object.assign(new Error(`ENOENT: no such file or directory, open '${containerPath}'`), { code: 'ENOENT' });
     }
     return Buffer.from(content);
   }
 
+  /** Names in a mounted directory (the daemon lists the weights' tokenizer files); the image's own are none. */
   async readdir(containerPath: string): Promise<string[]> {
     const hp = this.hostPath(containerPath);
-    if (hp !== undefined) return this.host.fs.readdir(hp);
-    const p = normalize(containerPath);
-    const prefix = p === '/' ? '/' : `${p}/`;
-    const names = new Set<string>();
-    for (const f of this.imageFs.keys()) if (f.startsWith(prefix)) names.add(f.slice(prefix.length).split('/')[0]!);
-    for (const m of this.spec.mounts) {
-      const t = normalize(m.target);
-      if (t.startsWith(prefix)) names.add(t.slice(prefix.length).split('/')[0]!);
-    }
-    return [...names].sort();
+    return hp === undefined ? [] : this.host.fs.readdir(hp);
   }
 
   /** Run `program` as the container's main process. */
@@ -218,25 +182,10 @@ export class Container {
     this.state = 'running';
     this.startedAt = Date.now();
     this.pid = pid;
-    const ctx: ContainerContext = {
-      id: this.id,
-      spec: this.spec,
-      host: this.host,
-      env: this.env(),
-      pid,
-      out: (line) => this.append('stdout', line),
-      err: (line) => this.append('stderr', line),
-      term: this.termCtl.signal,
-      kill: this.killCtl.signal,
-      hostPath: (p) => this.hostPath(p),
-      stat: (p) => this.stat(p),
-      readFile: (p) => this.readFile(p),
-      readdir: (p) => this.readdir(p),
-    };
-    const killed = new Promise<number>((resolve) =>
-      this.killCtl.signal.addEventListener('abort', () => resolve(137), { once: true }),
-    );
-    const run = program(ctx).catch((e: unknown) => {
+    const killed = new Promise<number>((resolve) => {
+      this.kill.addEventListener('abort', () => resolve(137), { once: true });
+    });
+    const run = program(this).catch((e: unknown) => {
       this.append('stderr', `${e instanceof Error ? e.message : String(e)}`);
       return 1;
     });
@@ -255,18 +204,17 @@ export class Container {
     this.state = 'exited';
     this.exitCode = code;
     this.finishedAt = Date.now();
-    this.pid = 0;
-    if (!this.killCtl.signal.aborted) this.killCtl.abort();
+    if (!this.kill.aborted) this.killCtl.abort();
     for (const f of [...this.followers]) f(null);
     this.followers.clear();
     this.doneResolve(code);
   }
 
   terminate(): void {
-    if (!this.termCtl.signal.aborted) this.termCtl.abort();
+    if (!this.term.aborted) this.termCtl.abort();
   }
 
   killNow(): void {
-    if (this.state === 'running' && !this.killCtl.signal.aborted) this.killCtl.abort();
+    if (this.state === 'running' && !this.kill.aborted) this.killCtl.abort();
   }
 }

@@ -1,122 +1,70 @@
 /**
- * docker CLI flag grammar (pflag): `--flag value`, `--flag=value`, `-f value`, `-fvalue`, grouped short
- * booleans (`-dit`), repeated flags, and the first non-flag word ending the options (the image for `run`).
+ * What the simulated docker/podman CLI reads from its argv: each subcommand's flags (exactly the spellings
+ * ascendctl, the tests and the bench send — `--flag value`, `--flag=value`, `-f value`; any other flag is
+ * refused with pflag's `unknown flag` text), `-v`, `--env-file`, `logs --since`, and the Go templates passed
+ * to `--format` (`{{.A.B}}` and `{{json .A}}`; any other action is refused as a template error).
  */
 
-export interface FlagSpec {
-  /** Flags that take a value, long names without dashes and short letters. */
-  value: Record<string, string>;
-  /** Boolean flags; maps aliases to a canonical name. */
-  bool: Record<string, string>;
-}
+/** A subcommand's flags: spelling → [canonical name, takes a value]. */
+export type FlagSpec = Record<string, [name: string, takesValue: boolean]>;
 
 export interface ParsedFlags {
+  /** Every value given per canonical name, in order (`'true'` for a boolean). */
   values: Map<string, string[]>;
-  bools: Set<string>;
   rest: string[];
 }
 
 export class FlagError extends Error {}
 
-export function parseFlags(argv: readonly string[], spec: FlagSpec, stopAtFirstArg: boolean): ParsedFlags {
+export class TemplateError extends Error {}
+
+/** Parse `argv` against `spec`; with `stopAtFirstArg` the first non-flag word ends the options (`run IMAGE …`). */
+export function parseFlags(argv: readonly string[], spec: FlagSpec, stopAtFirstArg = false): ParsedFlags {
   const values = new Map<string, string[]>();
-  const bools = new Set<string>();
   const rest: string[] = [];
-  const add = (name: string, v: string): void => {
-    const list = values.get(name) ?? [];
-    list.push(v);
-    values.set(name, list);
-  };
   let i = 0;
   for (; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--') {
-      i++;
-      break;
-    }
-    if (a.startsWith('--')) {
-      const eq = a.indexOf('=');
-      const key = eq >= 0 ? a.slice(2, eq) : a.slice(2);
-      const canonVal = spec.value[key];
-      const canonBool = spec.bool[key];
-      if (canonVal !== undefined) {
-        if (eq >= 0) add(canonVal, a.slice(eq + 1));
-        else {
-          const v = argv[++i];
-          if (v === undefined) throw new FlagError(`flag needs an argument: --${key}`);
-          add(canonVal, v);
-        }
-      } else if (canonBool !== undefined) {
-        const v = eq >= 0 ? a.slice(eq + 1) : 'true';
-        if (v !== 'false') bools.add(canonBool);
-        else bools.delete(canonBool);
-      } else {
-        throw new FlagError(`unknown flag: --${key}`);
-      }
+    if (!a.startsWith('-') || a === '-') {
+      if (stopAtFirstArg) break;
+      rest.push(a);
       continue;
     }
-    if (a.startsWith('-') && a.length > 1) {
-      for (let j = 1; j < a.length; j++) {
-        const letter = a[j]!;
-        const canonVal = spec.value[letter];
-        const canonBool = spec.bool[letter];
-        if (canonVal !== undefined) {
-          let v = a.slice(j + 1);
-          if (v.startsWith('=')) v = v.slice(1);
-          if (v === '') {
-            const next = argv[++i];
-            if (next === undefined) throw new FlagError(`flag needs an argument: '${letter}' in -${letter}`);
-            v = next;
-          }
-          add(canonVal, v);
-          break;
-        }
-        if (canonBool !== undefined) {
-          bools.add(canonBool);
-          continue;
-        }
-        throw new FlagError(`unknown shorthand flag: '${letter}' in ${a}`);
-      }
-      continue;
+    const eq = a.startsWith('--') ? a.indexOf('=') : -1;
+    const key = eq >= 0 ? a.slice(0, eq) : a;
+    const flag = spec[key];
+    if (!flag) {
+      throw new FlagError(key.startsWith('--') ? `unknown flag: ${key}` : `unknown shorthand flag: '${a[1]}' in ${a}`);
     }
-    if (stopAtFirstArg) break;
-    rest.push(a);
+    const [name, takesValue] = flag;
+    const value = eq >= 0 ? a.slice(eq + 1) : takesValue ? argv[++i] : 'true';
+    if (value === undefined) throw new FlagError(`flag needs an argument: ${key}`);
+    values.set(name, [...(values.get(name) ?? []), value]);
   }
-  rest.push(...argv.slice(i));
-  return { values, bools, rest };
+  return { values, rest: [...rest, ...argv.slice(i)] };
 }
 
 export function lastValue(p: ParsedFlags, name: string): string | undefined {
-  const list = p.values.get(name);
-  return list?.[list.length - 1];
+  return p.values.get(name)?.at(-1);
 }
 
 export function allValues(p: ParsedFlags, name: string): string[] {
   return p.values.get(name) ?? [];
 }
 
-const RUN_VALUE_FLAGS = [
-  'name', 'label', 'network', 'ipc', 'user', 'device', 'volume', 'mount', 'env', 'env-file', 'shm-size',
-  'restart', 'entrypoint', 'workdir', 'hostname', 'pid', 'cap-add', 'cap-drop', 'security-opt', 'ulimit',
-  'publish', 'memory', 'cpus', 'runtime', 'log-driver', 'log-opt', 'add-host', 'dns', 'tmpfs', 'stop-timeout',
-  'stop-signal', 'cgroupns', 'uts', 'gpus', 'platform', 'pull', 'label-file', 'group-add', 'memory-swap',
-  'cpuset-cpus', 'oom-score-adj', 'device-cgroup-rule', 'sysctl', 'expose', 'health-cmd', 'health-interval',
-  'health-timeout', 'health-retries', 'health-start-period', 'volumes-from', 'network-alias', 'ip', 'mac-address',
-  'userns', 'cidfile', 'attach',
-];
+export function hasFlag(p: ParsedFlags, name: string): boolean {
+  const v = lastValue(p, name);
+  return v !== undefined && v !== 'false';
+}
 
-/** `docker run` / `docker create` flags (the subset ascendctl and people use on Ascend hosts). */
+/** `--format`: `-f` and `--format`, the one flag of `version`, `inspect` and `image inspect`. */
+export const FORMAT_FLAGS: FlagSpec = { '--format': ['format', true], '-f': ['format', true] };
+
+/** `docker run`: the flags of the rendered run (src/mindie's `renderContainerRun`), `-e` and `--net host`. */
 export const RUN_FLAGS: FlagSpec = {
-  value: {
-    ...Object.fromEntries(RUN_VALUE_FLAGS.map((f) => [f, f])),
-    net: 'network', l: 'label', u: 'user', v: 'volume', e: 'env', w: 'workdir', h: 'hostname',
-    p: 'publish', m: 'memory', a: 'attach',
-  },
-  bool: {
-    detach: 'detach', d: 'detach', rm: 'rm', privileged: 'privileged', interactive: 'interactive', i: 'interactive',
-    tty: 'tty', t: 'tty', init: 'init', 'read-only': 'read-only', 'publish-all': 'publish-all', P: 'publish-all',
-    'no-healthcheck': 'no-healthcheck', 'oom-kill-disable': 'oom-kill-disable', quiet: 'quiet', q: 'quiet',
-  },
+  '-d': ['detach', false], '--name': ['name', true], '--label': ['label', true], '--net': ['network', true],
+  '--ipc': ['ipc', true], '--privileged': ['privileged', false], '-u': ['user', true], '--shm-size': ['shm-size', true],
+  '--device': ['device', true], '-v': ['volume', true], '--env-file': ['env-file', true], '-e': ['env', true],
 };
 
 export interface Mount {
@@ -125,7 +73,7 @@ export interface Mount {
   readOnly: boolean;
 }
 
-/** `-v SRC:DST[:ro]` or `--mount type=bind,source=…,target=…,readonly`. Named volumes are refused. */
+/** `-v SRC:DST[:ro]`: bind mounts only (named volumes are refused). */
 export function parseVolume(spec: string): Mount {
   const parts = spec.split(':');
   const [source, target, opts] = parts;
@@ -135,25 +83,7 @@ export function parseVolume(spec: string): Mount {
   if (!target.startsWith('/')) {
     throw new FlagError(`invalid volume specification: '${spec}': invalid mount config for type "bind": invalid mount path: '${target}' mount path must be absolute`);
   }
-  const flags = (opts ?? '').split(',');
-  return { source, target, readOnly: flags.includes('ro') };
-}
-
-export function parseMountFlag(spec: string): Mount {
-  const kv = new Map<string, string>();
-  for (const field of spec.split(',')) {
-    const eq = field.indexOf('=');
-    if (eq < 0) kv.set(field, 'true');
-    else kv.set(field.slice(0, eq), field.slice(eq + 1));
-  }
-  const type = kv.get('type') ?? 'volume';
-  const source = kv.get('source') ?? kv.get('src');
-  const target = kv.get('target') ?? kv.get('destination') ?? kv.get('dst');
-  if (type !== 'bind' || source === undefined || target === undefined) {
-    throw new FlagError(`invalid argument "${spec}" for "--mount" flag: only bind mounts with source and target are simulated`);
-  }
-  const ro = kv.get('readonly') ?? kv.get('ro');
-  return { source, target, readOnly: ro !== undefined && ro !== 'false' && ro !== '0' };
+  return { source, target, readOnly: (opts ?? '').split(',').includes('ro') };
 }
 
 /** `--env-file` lines: KEY=VALUE taken literally (no quotes, no expansion), `#` comments, bare KEY from the caller's env. */
@@ -175,25 +105,45 @@ export function parseEnvFile(text: string, callerEnv: Record<string, string>): [
   return out;
 }
 
-/** Go duration (`1h30m`, `10m`, `90s`, `500ms`) in milliseconds, or undefined. */
-export function parseGoDuration(text: string): number | undefined {
-  if (!/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(text)) return undefined;
-  const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  let total = 0;
-  for (const m of text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) {
-    total += Number(m[1]) * unit[m[2]!]!;
-  }
-  return total;
+/** `logs --since`: a Go duration relative to now (`600s`, `1500ms`, `10m`, `1h`), unix seconds or RFC 3339. */
+export function parseSince(text: string, now: number): number | undefined {
+  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const duration = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text);
+  if (duration) return now - Number(duration[1]) * unit[duration[2]!]!;
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
+  if (!/^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text)) return undefined;
+  const t = Date.parse(text);
+  return Number.isNaN(t) ? undefined : t;
 }
 
-/** `docker logs --since/--until`: a duration relative to now, an RFC 3339 time, or unix seconds. */
-export function parseSince(text: string, now: number): number | undefined {
-  const dur = parseGoDuration(text);
-  if (dur !== undefined) return now - dur;
-  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
-  if (/^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text)) {
-    const t = Date.parse(text);
-    return Number.isNaN(t) ? undefined : t;
+/** Go's default formatting of a value (`%v`). */
+function goString(v: unknown): string {
+  if (v === null || v === undefined) return '<no value>';
+  if (Array.isArray(v)) return `[${v.map(goString).join(' ')}]`;
+  if (typeof v !== 'object') return String(v);
+  const entries = Object.entries(v).sort(([a], [b]) => a.localeCompare(b));
+  return `map[${entries.map(([k, x]) => `${k}:${goString(x)}`).join(' ')}]`;
+}
+
+function lookup(root: unknown, path: string): unknown {
+  let cur = root;
+  for (const key of path.split('.').filter((k) => k !== '')) {
+    if (cur === null || typeof cur !== 'object' || !(key in cur)) {
+      throw new TemplateError(`template: :1:2: executing "" at <${path}>: can't evaluate field ${key}`);
+    }
+    cur = (cur as Record<string, unknown>)[key];
   }
-  return undefined;
+  return cur;
+}
+
+/** Render a `--format` template against one object; `\t` and `\n` written literally become tab and newline. */
+export function renderTemplate(format: string, root: unknown): string {
+  const body = format.replace(/\\t/g, '\t').replace(/\\n/g, '\n');
+  return body.replace(/\{\{-?\s*(.*?)\s*-?\}\}/g, (_all, action: string) => {
+    const m = /^(json\s+)?(\.[\w.]*)$/.exec(action);
+    const fn = action.split(/\s+/)[0];
+    if (!m) throw new TemplateError(`template parsing error: template: :1: function "${fn}" not defined`);
+    const v = lookup(root, m[2]!);
+    return m[1] ? JSON.stringify(v) ?? 'null' : goString(v);
+  });
 }

@@ -3,14 +3,7 @@
  * The runtime codes against this small interface rather than against SimNode so that it can be tested
  * with a fake and plugged into the real node through one adapter (container-runtime.ts).
  */
-import type { LatencyProfile, SimFault, SimFs, SimProgram } from './types.js';
-
-/** A process as the npu-smi process table shows it. */
-export interface RuntimeNpuProcess {
-  pid: number;
-  name: string;
-  memoryMb: number;
-}
+import type { LatencyProfile, SimFault, SimFs } from './types.js';
 
 export interface ContainerHost {
   readonly name: string;
@@ -33,14 +26,14 @@ export interface ContainerHost {
   portHeld(ip: string, port: number): boolean;
   addListener(ip: string, port: number, owner: string): void;
   removeListener(ip: string, port: number): void;
-  setNpuProcesses(npu: number, procs: RuntimeNpuProcess[]): void;
+  /** The processes npu-smi's process table shows on this NPU. */
+  setNpuProcesses(npu: number, procs: { pid: number; name: string; memoryMb: number }[]): void;
   /** HBM in use on this NPU; undefined returns it to the idle level. */
   setHbmUsed(npu: number, mb: number | undefined): void;
   /** HBM other processes hold on this NPU (hbm-held fault); absent = none. */
   heldHbmMb?(npu: number): number;
   /** One NPU's HBM in MB; absent = 64 GB. */
   hbmTotalMb?(): number;
-  registerProgram(name: string, program: SimProgram): void;
 }
 
 /**
@@ -58,44 +51,33 @@ export function simSecondMs(profile: LatencyProfile): number {
  * 20–40 tokens/s per request, a short prompt's prefill takes a few hundred ms; loading weights is
  * minutes on real hardware and is shortened to a few seconds here so that the demo stays watchable.
  */
-export interface ServingTimings {
-  weightLoadMs: number;
-  prefillMs: number;
-  tokenMs: number;
-  pullLayerMs: number;
-}
+type ServingLatency = 'weightLoadMs' | 'prefillMs' | 'tokenMs' | 'pullLayerMs';
 
-export function servingTimings(profile: LatencyProfile): ServingTimings {
+export function servingTimings(profile: LatencyProfile): Record<ServingLatency, number> {
   return profile === 'fast'
     ? { weightLoadMs: 100, prefillMs: 2, tokenMs: 1, pullLayerMs: 3 }
     : { weightLoadMs: 4000, prefillMs: 250, tokenMs: 35, pullLayerMs: 1200 };
 }
 
-/** Resolves after `ms`, or early (resolving false) when `signal` aborts. */
+/** Resolves after `ms` (true), or early (false) when `signal` aborts. */
 export function pause(ms: number, signal?: AbortSignal): Promise<boolean> {
+  if (signal?.aborted) return Promise.resolve(false);
   return new Promise((resolve) => {
-    if (signal?.aborted) {
-      resolve(false);
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, Math.max(0, ms));
     const onAbort = (): void => {
       clearTimeout(timer);
       resolve(false);
     };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, Math.max(0, ms));
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
 
 /** Resolves when `signal` aborts (never resolves if it never does). */
-export function aborted(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) resolve();
-    else signal.addEventListener('abort', () => resolve(), { once: true });
-  });
+export async function aborted(signal: AbortSignal): Promise<void> {
+  if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
 }
 
 /** 127.0.0.0/8: the only addresses the simulator ever binds. */

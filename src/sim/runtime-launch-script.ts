@@ -1,17 +1,27 @@
 /**
- * A small bash interpreter for container launch scripts: enough to follow what a launcher does before it
- * hands over to the server (which set_env scripts it sources, what it exports/unsets, where it `cd`s, what
- * it execs). Statements: assignments, `export`, `unset`, `.`/`source`, `cd`, `exec`, `echo`, `&&`, `||`,
- * `;`, `if/elif/else/fi` with `[ … ]`/`test`/`command -v` conditions. Other commands succeed silently.
+ * How a simulated container follows its launch script (`bash /var/lib/ascendctl/<dep>/launch.sh`): not a
+ * bash interpreter but a line-oriented recogniser of the steps a launcher takes before it hands over to
+ * the server (docs/mindie-multinode.md §4.1, §7, §12.2):
+ *   - `unset`/`export` of variables and plain `NAME=value` assignments;
+ *   - `. set_env.sh` (alone, after `[ -f … ] &&`, or in an `if/elif/else/fi` chain choosing the one that
+ *     exists), and `set -u`, under which the set_env scripts abort;
+ *   - `mkdir -p DIR && cd DIR || exit N`, `rm -f /dev/shm/…` (left to the daemon's own shared-memory check),
+ *     `echo` (to the container log), `exit N`;
+ *   - finding the server or the NIC: `[ -x/-f/-d/-e/-z/-n … ]`, and a whole line `NAME=$(…)` of
+ *     `command -v NAME` or of the NIC lookup (`ip -o -4 addr show | awk …` or python3's psutil), which
+ *     prints `lo` for the node's address (a simulated node's address sits on the loopback interface, and
+ *     `--net=host` shows the container the node's interfaces);
+ *   - `exec` (or a bare call) of mindieservice_daemon, mindie_llm_server or `vllm serve`.
+ * Words are expanded as bash does for these shapes ('…', "…", $NAME, ${NAME}, ${NAME:-default}). Every line,
+ * taken or not, must have one of these shapes; any other command stops the launch with bash's
+ * `command not found` (127) and any other syntax (loops, pipes, redirections) with exit 2, both in the
+ * container log, so a launcher the simulator cannot follow fails loudly instead of half-running.
  */
 
 export interface ScriptFs {
   exists(path: string, kind: 'file' | 'dir' | 'any' | 'exec'): Promise<boolean>;
-  /**
-   * What a command substitution `$(…)` prints inside the container (after variables are expanded), or
-   * '' when the simulated container cannot run it — as a failing command would.
-   */
-  substitute?(command: string): string;
+  /** The node's own address: the one `ip -o -4 addr show` lists on `lo`. */
+  readonly nodeIp?: string;
 }
 
 export interface ScriptResult {
@@ -21,410 +31,245 @@ export interface ScriptResult {
   cwd: string;
   /** The command the script runs last as the server (exec or a foreground server command). */
   command: string[] | undefined;
-  /** What the script itself printed (echo) and errors bash would report. */
+  /** What the script itself printed (echo) and the errors bash would report. */
   output: { stream: 'stdout' | 'stderr'; text: string }[];
   /** Set when `set -u` is on: the set_env scripts then abort on unset variables. */
   nounset: boolean;
-  /** Set when the script ran `exit N` before handing over to a server. */
+  /** Set when the script ended (`exit N`, or a line it cannot follow) before handing over to a server. */
   exitCode?: number;
 }
 
-/** Names that end interpretation: the server takes over the process. */
-const SERVER_COMMANDS = /(^|\/)(mindieservice_daemon|mindie_llm_server|vllm)$/;
+const SERVER = /(^|\/)(mindieservice_daemon|mindie_llm_server|vllm)$/;
+const COMMANDS = new Set([
+  'export', 'unset', '.', 'source', 'set', 'mkdir', 'cd', 'rm', 'echo', 'exit', 'exec', '[', 'test',
+]);
+/** Redirections the launchers use: an echo to stderr, a probe's errors discarded. */
+const REDIRECT = /^(1?>&2|2>\/dev\/null)$/;
+/** One word: quoted parts, `${…}`, and unquoted characters up to a blank. */
+const WORD = /(?:'[^']*'|"(?:\\.|[^"\\])*"|\$\{[^}]*\}|\\.|[^\s'"\\])+/g;
 
-interface Word {
-  text: string;
-  quoted: boolean;
-}
-
-/** Split a script into tokens: words (with quotes removed and variables expanded later) and operators. */
-function lex(src: string, subs: string[]): (Word | { op: string })[] {
-  const out: (Word | { op: string })[] = [];
-  let i = 0;
-  let cur = '';
-  let inWord = false;
-  let quoted = false;
-  const flush = (): void => {
-    if (inWord) out.push({ text: cur, quoted });
-    cur = '';
-    inWord = false;
-    quoted = false;
-  };
-  while (i < src.length) {
-    const c = src[i]!;
-    if (c === '\\' && src[i + 1] === '\n') {
-      i += 2;
-      continue;
-    }
-    if (c === '#' && !inWord) {
-      while (i < src.length && src[i] !== '\n') i++;
-      continue;
-    }
-    if (c === '\n' || c === ';') {
-      flush();
-      out.push({ op: ';' });
-      i++;
-      continue;
-    }
-    if (c === '&' && src[i + 1] === '&') {
-      flush();
-      out.push({ op: '&&' });
-      i += 2;
-      continue;
-    }
-    if (c === '|' && src[i + 1] === '|') {
-      flush();
-      out.push({ op: '||' });
-      i += 2;
-      continue;
-    }
-    if (c === ' ' || c === '\t') {
-      flush();
-      i++;
-      continue;
-    }
-    if (c === '>' || c === '<') {
-      // Redirections: drop the operator and its target.
-      flush();
-      i++;
-      if (src[i] === '&' || src[i] === '>') i++;
-      while (src[i] === ' ') i++;
-      while (i < src.length && !/[\s;&|]/.test(src[i]!)) i++;
-      continue;
-    }
-    if (/\d/.test(c) && !inWord && (src[i + 1] === '>' || src[i + 1] === '<')) {
-      i++;
-      continue;
-    }
-    inWord = true;
-    if (c === "'") {
-      const end = src.indexOf("'", i + 1);
-      cur += `\u0001${src.slice(i + 1, end < 0 ? src.length : end)}\u0002`;
-      quoted = true;
-      i = end < 0 ? src.length : end + 1;
-      continue;
-    }
-    if (c === '"') {
-      let j = i + 1;
-      let s = '';
-      while (j < src.length && src[j] !== '"') {
-        if (src[j] === '\\' && /["\\$`]/.test(src[j + 1] ?? '')) {
-          s += src[j + 1] === '$' ? '\u0003' : src[j + 1];
-          j += 2;
-        } else s += src[j++];
-      }
-      cur += s;
-      quoted = true;
-      i = j + 1;
-      continue;
-    }
-    if (c === '$' && src[i + 1] === '(') {
-      let depth = 0;
-      let j = i + 1;
-      for (; j < src.length; j++) {
-        if (src[j] === '(') depth++;
-        else if (src[j] === ')' && --depth === 0) break;
-      }
-      subs.push(src.slice(i + 2, j));
-      cur += `\u0004${subs.length - 1}\u0004`;
-      i = j + 1;
-      continue;
-    }
-    if (c === '\\') {
-      cur += src[i + 1] ?? '';
-      i += 2;
-      continue;
-    }
-    cur += c;
-    i++;
+class Refusal extends Error {
+  constructor(readonly code: number, message: string) {
+    super(message);
   }
-  flush();
-  return out;
 }
 
-function expand(word: string, vars: Record<string, string>, subst: (index: number) => string = () => ''): string {
-  // Single-quoted parts (\u0001…\u0002) are literal; \u0003 is an escaped `$`; \u0004N\u0004 the N-th
-  // command substitution, whose output `subst` gives.
-  let out = '';
-  const parts = word.split(/(\u0001[^\u0002]*\u0002)/);
-  for (const part of parts) {
-    if (part.startsWith('\u0001')) {
-      out += part.slice(1, -1);
-      continue;
-    }
-    out += part
-      .replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[-=+])?([^}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_m, a: string | undefined, op: string | undefined, def: string, b: string | undefined) => {
-        const name = a ?? b ?? '';
-        const v = vars[name];
-        if (op === undefined) return v ?? '';
-        const unset = op.startsWith(':') ? v === undefined || v === '' : v === undefined;
-        if (op.endsWith('+')) return unset ? '' : def;
-        return unset ? def : v!;
-      })
-      .replace(/\u0003/g, '$')
-      .replace(/\u0004(\d+)\u0004/g, (_m, n: string) => subst(Number(n)));
+/**
+ * A line's simple commands (words with quotes kept), each with the `&&`/`||` joining it to the one
+ * before. Other syntax, and commands other than the launcher steps, are refused as bash would fail them.
+ */
+function commands(line: string): { join: string | undefined; words: string[] }[] {
+  const list: { join: string | undefined; words: string[] }[] = [{ join: undefined, words: [] }];
+  for (const word of line.match(WORD) ?? []) {
+    const bare = word.replace(/'[^']*'|"(?:\\.|[^"\\])*"|\$\{[^}]*\}|\\./g, '');
+    if (word === '&&' || word === '||') list.push({ join: word, words: [] });
+    else if (REDIRECT.test(word) || !/[;|&<>(){}`]/.test(bare)) list.at(-1)!.words.push(word);
+    else throw new Refusal(2, `syntax error near \`${word}' (not a launcher step the simulator follows)`);
   }
-  return out;
+  for (const c of list) {
+    const name = c.words[0] ?? '';
+    if (COMMANDS.has(name) || /^[A-Za-z_]\w*=/.test(name) || SERVER.test(name)) continue;
+    if (/^(for|while|until|case|function|do|done|then|esac)$/.test(name)) {
+      throw new Refusal(2, `syntax error near unexpected token \`${name}'`);
+    }
+    throw new Refusal(127, `${name}: command not found`);
+  }
+  return list;
 }
 
-type Token = Word | { op: string };
-
-function isOp(t: Token | undefined, op?: string): t is { op: string } {
-  return t !== undefined && 'op' in t && (op === undefined || t.op === op);
-}
-
-export async function interpretLaunchScript(
+export async function followLaunchScript(
   script: string,
   initialEnv: Record<string, string>,
   fs: ScriptFs,
   initialCwd = '/',
 ): Promise<ScriptResult> {
   const env = { ...initialEnv };
-  const shellVars: Record<string, string> = {};
+  const vars: Record<string, string> = {};
   const result: ScriptResult = { env, sourced: [], cwd: initialCwd, command: undefined, output: [], nounset: false };
   const made = new Set<string>();
-  const subs: string[] = [];
-  const tokens = lex(script, subs);
-  let pos = 0;
-  const vars = (): Record<string, string> => ({ ...env, ...shellVars });
+  let lineNo = 0;
+  const say = (stream: 'stdout' | 'stderr', text: string): void => void result.output.push({ stream, text });
+  const fail = (text: string): number => {
+    say('stderr', `launch.sh: line ${lineNo}: ${text}`);
+    return 1;
+  };
   const resolve = (p: string): string => (p.startsWith('/') ? p : `${result.cwd.replace(/\/$/, '')}/${p}`);
+  const value = (name: string): string | undefined => vars[name] ?? env[name];
+  const assign = (name: string, v: string): void => void (name in env ? (env[name] = v) : (vars[name] = v));
 
-  const readWords = (): string[] => {
-    const words: string[] = [];
-    while (pos < tokens.length && !isOp(tokens[pos])) {
-      const t = tokens[pos++] as Word;
-      words.push(expand(t.text, vars(), (n) => fs.substitute?.(expand(subs[n] ?? '', vars())) ?? ''));
+  /** `$NAME`, `${NAME}` and `${NAME:-default}`. */
+  const expandVars = (text: string): string =>
+    text.replace(/\$\{(\w+)(:-([^}]*))?\}|\$(\w+)/g, (_m, braced, withDefault, dflt: string, plain) => {
+      const v = value((braced ?? plain) as string);
+      return withDefault !== undefined && (v === undefined || v === '') ? expandVars(dflt) : v ?? '';
+    });
+
+  const onPath = async (name: string): Promise<string | undefined> => {
+    for (const dir of (value('PATH') ?? '/usr/local/bin:/usr/bin:/bin').split(':')) {
+      if (await fs.exists(`${dir}/${name}`, 'exec')) return `${dir}/${name}`;
     }
-    return words;
+    return undefined;
   };
 
-  const test = async (args: string[]): Promise<boolean> => {
-    const a = args[args.length - 1] === ']' ? args.slice(0, -1) : args;
+  /**
+   * `$(…)`: the probes a launcher makes. Asked for the NIC carrying an address (`ip -o -4 addr show | awk …`
+   * or python3's psutil), the node answers `lo` for its own address; a program the image lacks prints
+   * nothing but its error; any other command is refused.
+   */
+  const substitute = async (text: string): Promise<string> => {
+    const command = expandVars(text);
+    if (/^ip -o -4 addr show\b|^python3 -c .*net_if_addrs/.test(command)) {
+      return [...command.matchAll(/\b\d+\.\d+\.\d+\.\d+\b/g)].at(-1)?.[0] === fs.nodeIp ? 'lo' : '';
+    }
+    const probe = /^command -v (\S+)/.exec(command)?.[1];
+    if (probe?.includes('/')) return (await fs.exists(probe, 'exec')) ? probe : '';
+    if (probe !== undefined) return (await onPath(probe)) ?? '';
+    const program = command.split(/\s+/)[0] ?? '';
+    if (await onPath(program)) throw new Refusal(127, `$(${program} …): not a probe the simulator follows`);
+    if (!/\b2>\/dev\/null\b/.test(command)) fail(`${program}: command not found`);
+    return '';
+  };
+
+  /** Quote removal and parameter expansion, as bash does them for these words. */
+  const expand = (word: string): string =>
+    word.replace(/'([^']*)'|"((?:\\.|[^"\\])*)"|((?:\$\{[^}]*\}|\\.|[^'"\\])+)/g, (_m, single, double, bare) => {
+      if (single !== undefined) return single as string;
+      if (double !== undefined) return expandVars(double as string).replace(/\\(["\\$`])/g, '$1');
+      return expandVars(bare as string).replace(/\\(.)/g, '$1');
+    });
+
+  const test = async (a: string[]): Promise<boolean> => {
     if (a[0] === '!') return !(await test(a.slice(1)));
-    const [flag, val] = a;
-    if (a.length === 2 && val !== undefined) {
-      if (flag === '-f') return fs.exists(resolve(val), 'file');
-      if (flag === '-d') return fs.exists(resolve(val), 'dir');
-      if (flag === '-e' || flag === '-r' || flag === '-s') return fs.exists(resolve(val), 'any');
-      if (flag === '-x') return fs.exists(resolve(val), 'exec');
-      if (flag === '-n') return val !== '';
-      if (flag === '-z') return val === '';
+    const [flag, arg] = a;
+    if (a.length === 2 && arg !== undefined) {
+      const kind = ({ '-f': 'file', '-d': 'dir', '-e': 'any', '-x': 'exec' } as const)[flag as '-f'];
+      if (kind) return fs.exists(resolve(arg), kind);
+      if (flag === '-z' || flag === '-n') return (arg === '') === (flag === '-z');
     }
-    if (a.length === 3 && (a[1] === '=' || a[1] === '==')) return a[0] === a[2];
-    if (a.length === 3 && a[1] === '!=') return a[0] !== a[2];
     if (a.length === 1) return a[0] !== '';
-    return false;
+    throw new Refusal(2, `[: ${a.join(' ')}: a test the simulator does not follow`);
   };
 
-  /** Run one simple command; returns its status, or 'exec' when the server takes over. */
-  const simple = async (words: string[]): Promise<number | 'exec'> => {
-    let w = words;
-    while (w.length > 0 && /^[A-Za-z_][A-Za-z0-9_]*=/.test(w[0]!)) {
-      const eq = w[0]!.indexOf('=');
-      const name = w[0]!.slice(0, eq);
-      if (name in env) env[name] = w[0]!.slice(eq + 1);
-      else shellVars[name] = w[0]!.slice(eq + 1);
-      w = w.slice(1);
-    }
-    const [cmd, ...args] = w;
+  /** One simple command: its status, or 'end' when the script hands over (exec) or exits. */
+  const run = async (raw: string[]): Promise<number | 'end'> => {
+    const words = raw.filter((w) => !REDIRECT.test(w)).map(expand);
+    const [cmd, ...args] = words;
     if (cmd === undefined) return 0;
+    const assignment = /^([A-Za-z_]\w*)=(.*)$/s.exec(cmd);
+    if (assignment && args.length === 0) {
+      assign(assignment[1]!, assignment[2]!);
+      return 0;
+    }
     switch (cmd) {
       case 'export':
         for (const a of args) {
-          if (a.startsWith('-')) continue;
           const eq = a.indexOf('=');
-          if (eq >= 0) {
-            env[a.slice(0, eq)] = a.slice(eq + 1);
-            delete shellVars[a.slice(0, eq)];
-          } else if (shellVars[a] !== undefined) env[a] = shellVars[a]!;
+          const name = eq >= 0 ? a.slice(0, eq) : a;
+          const v = eq >= 0 ? a.slice(eq + 1) : vars[a];
+          if (v !== undefined) env[name] = v;
+          delete vars[name];
         }
         return 0;
       case 'unset':
         for (const a of args) {
-          if (a.startsWith('-')) continue;
           delete env[a];
-          delete shellVars[a];
+          delete vars[a];
         }
         return 0;
       case '.':
-      case 'source': {
-        const p = args[0];
-        if (p === undefined) return 2;
-        const path = resolve(p);
-        if (!(await fs.exists(path, 'file'))) {
-          result.output.push({ stream: 'stderr', text: `launch.sh: line ?: ${p}: No such file or directory` });
-          return 1;
+      case 'source':
+        if (!(await fs.exists(resolve(args[0] ?? ''), 'file'))) {
+          return fail(`${args[0] ?? ''}: No such file or directory`);
         }
-        result.sourced.push(path);
+        result.sourced.push(resolve(args[0]!));
+        return 0;
+      case 'set':
+        for (const a of args) if (/^[-+]\w*u/.test(a) || a === 'nounset') result.nounset = !a.startsWith('+');
+        return 0;
+      case 'mkdir':
+        for (const a of args) if (!a.startsWith('-')) made.add(resolve(a));
+        return 0;
+      case 'cd': {
+        const dir = resolve(args[0] ?? env.HOME ?? '/root');
+        if (!made.has(dir) && !(await fs.exists(dir, 'dir'))) {
+          return fail(`cd: ${args[0] ?? ''}: No such file or directory`);
+        }
+        result.cwd = dir;
         return 0;
       }
-      case 'mkdir':
-        // The container's writable layer: remember what the script created so a later `cd` finds it.
-        for (const a of args) if (!a.startsWith('-')) made.add(resolve(a));
+      case 'echo':
+        say(raw.some((w) => w.endsWith('>&2')) ? 'stderr' : 'stdout', args.join(' '));
         return 0;
       case 'exit':
         result.exitCode = Number(args[0] ?? 0) || 0;
-        return 'exec';
-      case 'cd': {
-        const p = resolve(args[0] ?? env.HOME ?? '/root');
-        if (!made.has(p) && !(await fs.exists(p, 'dir'))) {
-          result.output.push({ stream: 'stderr', text: `launch.sh: line ?: cd: ${args[0] ?? ''}: No such file or directory` });
-          return 1;
-        }
-        result.cwd = p;
-        return 0;
-      }
-      case 'set':
-        for (const a of args) {
-          if (/^-[a-z]*u/.test(a)) result.nounset = true;
-          if (/^\+[a-z]*u/.test(a)) result.nounset = false;
-          if (a === 'nounset') result.nounset = args.includes('-o');
-        }
-        return 0;
-      case 'echo':
-        result.output.push({ stream: 'stdout', text: args.filter((a) => a !== '-e' && a !== '-n').join(' ') });
-        return 0;
-      case 'true':
-      case ':':
-        return 0;
-      case 'false':
-        return 1;
+        return 'end';
       case '[':
       case 'test':
-        return (await test(args)) ? 0 : 1;
-      case '[[':
-        return (await test(args.filter((x) => x !== ']]'))) ? 0 : 1;
-      case 'command':
-        if (args[0] === '-v' && args[1] !== undefined) {
-          const name = args[1];
-          if (name.includes('/')) return (await fs.exists(name, 'exec')) ? 0 : 1;
-          for (const dir of (env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':')) {
-            if (await fs.exists(`${dir}/${name}`, 'exec')) return 0;
-          }
-          return 1;
-        }
-        return simple(args);
-      case 'exec':
-        if (args.length === 0) return 0;
-        result.command = [args[0]!.includes('/') ? resolve(args[0]!) : args[0]!, ...args.slice(1)];
-        return 'exec';
-      default:
-        if (SERVER_COMMANDS.test(cmd)) {
-          result.command = [cmd.includes('/') ? resolve(cmd) : cmd, ...args];
-          return 'exec';
-        }
+        return (await test(cmd === '[' ? args.slice(0, -1) : args)) ? 0 : 1;
+      case 'rm':
         return 0;
+      default: {
+        const argv = cmd === 'exec' ? args : words;
+        if (argv[0] === undefined || !SERVER.test(argv[0])) {
+          throw new Refusal(127, `${argv[0] ?? cmd}: not a server the simulated image runs`);
+        }
+        result.command = [argv[0].includes('/') ? resolve(argv[0]) : argv[0], ...argv.slice(1)];
+        return 'end';
+      }
     }
   };
 
-  /** A list: pipelines joined by && / || up to `;` or a keyword. */
-  const list = async (): Promise<number | 'exec'> => {
-    let status: number | 'exec' = 0;
-    let skip = false;
-    for (;;) {
-      const words = readWords();
-      if (!skip) {
-        status = words[0] === 'if' ? await ifBlock(words.slice(1)) : await simple(words);
-        if (status === 'exec') return status;
-      }
-      const t = tokens[pos];
-      if (isOp(t, '&&')) {
-        pos++;
-        skip = skip || status !== 0;
-      } else if (isOp(t, '||')) {
-        pos++;
-        skip = !skip && status === 0;
-        if (skip) status = 0;
+  /** A line's commands joined by && / ||, as bash runs them. */
+  const list = async (line: string): Promise<number | 'end'> => {
+    let status = 0;
+    for (const c of commands(line)) {
+      if ((c.join === '&&' && status !== 0) || (c.join === '||' && status === 0)) continue;
+      const s = await run(c.words);
+      if (s === 'end') return s;
+      status = s;
+    }
+    return status;
+  };
+
+  // Lines with their `\`-continuations joined; each `if` opens a frame (is its branch running, was one taken).
+  const frames: { on: boolean; taken: boolean; parent: boolean }[] = [];
+  const active = (): boolean => frames.at(-1)?.on ?? true;
+  try {
+    let ended = false;
+    for (const raw of script.replace(/\\\n/g, ' ').split('\n')) {
+      lineNo++;
+      const line = raw.trim();
+      if (line === '' || line.startsWith('#')) continue;
+      const branch = /^(if|elif) (.*); then$/.exec(line);
+      const word = branch?.[1] ?? line;
+      const probe = /^([A-Za-z_]\w*)=\$\((.*)\)$/.exec(line);
+      if (probe) {
+        if (active()) assign(probe[1]!, await substitute(probe[2]!));
+      } else if (branch) {
+        commands(branch[2]!);
+        if (word === 'if') frames.push({ on: false, taken: false, parent: active() });
+        const frame = frames.at(-1);
+        if (!frame) throw new Refusal(2, "syntax error near unexpected token `elif'");
+        frame.on = false;
+        if (frame.parent && !frame.taken) {
+          const s = await list(branch[2]!);
+          if ((ended = s === 'end')) break;
+          frame.on = frame.taken = s === 0;
+        }
+      } else if (word === 'else' || word === 'fi') {
+        const frame = word === 'fi' ? frames.pop() : frames.at(-1);
+        if (!frame) throw new Refusal(2, `syntax error near unexpected token \`${word}'`);
+        frame.on = frame.parent && !frame.taken;
       } else {
-        return status;
+        commands(line);
+        if (active() && (ended = (await list(line)) === 'end')) break;
       }
     }
-  };
-
-  const peekWord = (): string | undefined => {
-    const t = tokens[pos];
-    return t !== undefined && !isOp(t) ? t.text : undefined;
-  };
-
-  /** `if` handling: `words` is the first command of the condition (already read). */
-  const ifBlock = async (firstCond: string[]): Promise<number | 'exec'> => {
-    let taken = false;
-    let condWords: string[] | undefined = firstCond;
-    let status: number | 'exec' = 0;
-    for (;;) {
-      // condition: first command already read as condWords (for `if`), then until `then`
-      let condStatus: number | 'exec' = 0;
-      if (condWords !== undefined) {
-        condStatus = await simple(condWords);
-      }
-      while (isOp(tokens[pos], ';')) pos++;
-      while (peekWord() !== 'then' && pos < tokens.length) {
-        condStatus = await list();
-        while (isOp(tokens[pos], ';')) pos++;
-      }
-      pos++; // then
-      const run = !taken && condStatus === 0;
-      if (run) taken = true;
-      // body until elif/else/fi
-      for (;;) {
-        while (isOp(tokens[pos], ';')) pos++;
-        const w = peekWord();
-        if (w === 'elif' || w === 'else' || w === 'fi' || pos >= tokens.length) break;
-        if (run) {
-          status = await list();
-          if (status === 'exec') return status;
-        } else skipCommand();
-      }
-      const kw = peekWord();
-      pos++;
-      if (kw === 'fi' || kw === undefined) return status;
-      if (kw === 'else') {
-        for (;;) {
-          while (isOp(tokens[pos], ';')) pos++;
-          const w = peekWord();
-          if (w === 'fi' || pos >= tokens.length) break;
-          if (!taken) {
-            status = await list();
-            if (status === 'exec') return status;
-          } else skipCommand();
-        }
-        pos++;
-        return status;
-      }
-      // elif: read its first condition command
-      if (taken) {
-        while (pos < tokens.length && peekWord() !== 'then') pos++;
-        condWords = ['false'];
-      } else condWords = readWords();
-    }
-  };
-
-  const skipCommand = (): void => {
-    let depth = 0;
-    while (pos < tokens.length) {
-      const t = tokens[pos]!;
-      if (!isOp(t)) {
-        if (t.text === 'if') depth++;
-        if (t.text === 'fi') {
-          if (depth === 0) return;
-          depth--;
-        }
-        if (depth === 0 && (t.text === 'elif' || t.text === 'else') && !t.quoted) return;
-      } else if (t.op === ';' && depth === 0) {
-        pos++;
-        return;
-      }
-      pos++;
-    }
-  };
-
-  while (pos < tokens.length) {
-    if (isOp(tokens[pos])) {
-      pos++;
-      continue;
-    }
-    const status = await list();
-    if (status === 'exec') break;
+    if (!ended && frames.length > 0) throw new Refusal(2, 'syntax error: unexpected end of file');
+  } catch (e) {
+    if (!(e instanceof Refusal)) throw e;
+    fail(e.message);
+    result.exitCode = e.code;
   }
   return result;
 }

@@ -1,6 +1,6 @@
 /**
- * A minimal ustar reader for `docker load`: enough to find `manifest.json` in an image archive. Handles
- * the ustar name prefix, GNU long names (`L` entries) and pax `path=` records; ignores everything else.
+ * A minimal ustar reader for `docker load`: enough to find `manifest.json` at the top of an image archive
+ * (`docker save` writes it under its plain name); a header whose checksum does not add up is refused.
  */
 
 export interface TarEntry {
@@ -26,40 +26,24 @@ function octal(buf: Buffer, start: number, len: number): number {
 
 export function readTar(archive: Buffer): TarEntry[] {
   const entries: TarEntry[] = [];
-  let offset = 0;
-  let longName: string | undefined;
-  while (offset + 512 <= archive.length) {
+  for (let offset = 0; offset + 512 <= archive.length;) {
     const header = archive.subarray(offset, offset + 512);
     if (header.every((b) => b === 0)) break;
     let sum = 0;
     for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : header[i]!;
     if (sum !== octal(header, 148, 8)) throw new TarError('archive/tar: invalid tar header');
     const size = octal(header, 124, 12);
-    const type = String.fromCharCode(header[156] || 48);
-    const magic = cString(header, 257, 6);
-    const prefix = magic.startsWith('ustar') ? cString(header, 345, 155) : '';
-    let name = cString(header, 0, 100);
-    if (prefix !== '') name = `${prefix}/${name}`;
     const dataStart = offset + 512;
     if (dataStart + size > archive.length) throw new TarError('unexpected EOF');
-    const data = archive.subarray(dataStart, dataStart + size);
+    const name = cString(header, 0, 100).replace(/^\.\//, '');
+    const type = String.fromCharCode(header[156] || 48);
+    entries.push({ name, type, data: archive.subarray(dataStart, dataStart + size) });
     offset = dataStart + Math.ceil(size / 512) * 512;
-    if (type === 'L') {
-      longName = cString(data, 0, data.length);
-      continue;
-    }
-    if (type === 'x') {
-      const m = /\d+ path=([^\n]*)\n/.exec(data.toString('utf8'));
-      if (m) longName = m[1];
-      continue;
-    }
-    entries.push({ name: (longName ?? name).replace(/^\.\//, ''), type, data });
-    longName = undefined;
   }
   return entries;
 }
 
-/** Build a ustar archive (tests and `docker save`-like helpers). */
+/** Build a ustar archive (the tests' `docker save`). */
 export function writeTar(files: { name: string; data: string | Buffer }[]): Buffer {
   const blocks: Buffer[] = [];
   for (const f of files) {

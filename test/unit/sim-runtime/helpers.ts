@@ -122,7 +122,6 @@ export function configFor(node: SimNode, worldSize: number): Record<string, any>
 export const LAUNCH = `#!/bin/bash
 # no set -u: the set_env scripts expand unset variables
 unset http_proxy https_proxy ASCEND_LAUNCH_BLOCKING
-for f in /usr/local/Ascend/ascend-toolkit/set_env.sh; do :; done
 if [ -f /usr/local/Ascend/ascend-toolkit/set_env.sh ]; then
   . /usr/local/Ascend/ascend-toolkit/set_env.sh
 elif [ -f /usr/local/Ascend/cann/set_env.sh ]; then
