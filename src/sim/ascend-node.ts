@@ -243,8 +243,18 @@ export class SimNode {
       await io.stderr(`sh: 1: ${name}: not found\n`);
       return 127;
     }
-    const signal = AbortSignal.any([io.signal, this.cluster.stopSignal]);
-    return program(argv, { ...io, signal });
+    // Stopped by its caller or by the cluster. Listeners removed at the end, not AbortSignal.any: on the
+    // cluster's long-lived signal, any() keeps a record per call for as long as the cluster runs.
+    const ac = new AbortController();
+    const stop = (): void => ac.abort();
+    const signals = [io.signal, this.cluster.stopSignal];
+    for (const s of signals) s.addEventListener('abort', stop, { once: true });
+    if (signals.some((s) => s.aborted)) ac.abort();
+    try {
+      return await program(argv, { ...io, signal: ac.signal });
+    } finally {
+      for (const s of signals) s.removeEventListener('abort', stop);
+    }
   }
 
   /** Write (or rewrite) the node's generated files into `fs` (default: the node's own). */
