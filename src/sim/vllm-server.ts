@@ -8,60 +8,40 @@ import { firewallVerdict, hcclPortRange, networkOf } from './firewall.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ContainerContext } from './runtime-container.js';
 import type { ScriptResult } from './runtime-launch-script.js';
-import { aborted, pause, servingTimings } from './runtime-host.js';
-import { Gate, ListenError, openListeners, parseJsonBody, requestSignal, sendJson, sendText, streamSse, type OpenListeners } from './runtime-http.js';
-import { chatCompletionBody, chatPrompt, completionBody, generate, vllmChatChunks, type ChunkContext } from './openai-stream.js';
+import { aborted, pause, servingTimings, type ServingTimings } from './runtime-host.js';
+import { Gate, ListenError, answerChat, openListeners, parseJsonBody, pathOf, send } from './runtime-http.js';
+import { chatPrompt, generate } from './openai-stream.js';
+import { FOREVER_MS, Rendezvous, sharedGroup } from './serving-record.js';
 
-const BOOL_FLAGS = new Set(['headless', 'enable-expert-parallel', 'trust-remote-code', 'enforce-eager', 'disable-log-requests', 'disable-log-stats', 'enable-prefix-caching', 'no-enable-prefix-caching']);
+/** Flags that never take a value; any other flag takes the next word unless that is a flag too. */
+const SWITCHES = new Set(['headless', 'enable-expert-parallel', 'trust-remote-code', 'enforce-eager']);
 
-export interface VllmArgs {
-  model: string;
-  flags: Map<string, string[]>;
-  bools: Set<string>;
-}
-
-export function parseVllmArgs(argv: readonly string[]): VllmArgs | string {
+/** `vllm serve MODEL --flag value …` as argparse reads it: the model and the flags, or the usage error. */
+function parseServe(argv: readonly string[]): { model: string; flags: Map<string, string> } | string {
   const words = argv[0]?.endsWith('vllm') ? argv.slice(1) : [...argv];
-  if (words[0] !== 'serve') return `vllm: error: argument subparser: invalid choice: '${words[0] ?? ''}' (choose from 'chat', 'complete', 'serve', 'bench')`;
-  const flags = new Map<string, string[]>();
-  const bools = new Set<string>();
+  if (words[0] !== 'serve') {
+    return `vllm: error: argument subparser: invalid choice: '${words[0] ?? ''}' (choose from 'chat', 'complete', 'serve', 'bench')`;
+  }
+  const flags = new Map<string, string>();
   let model: string | undefined;
   for (let i = 1; i < words.length; i++) {
-    const w = words[i]!;
-    if (!w.startsWith('--')) {
-      if (model === undefined) model = w;
-      continue;
-    }
-    const eq = w.indexOf('=');
-    const key = eq >= 0 ? w.slice(2, eq) : w.slice(2);
-    if (BOOL_FLAGS.has(key) && eq < 0) {
-      bools.add(key);
-      continue;
-    }
-    let value: string | undefined = eq >= 0 ? w.slice(eq + 1) : words[i + 1];
-    if (eq < 0) {
-      if (value === undefined || value.startsWith('--')) {
-        bools.add(key);
-        continue;
-      }
-      i++;
-    }
-    const list = flags.get(key) ?? [];
-    list.push(value!);
-    flags.set(key, list);
-    if (key === 'served-model-name') {
-      while (words[i + 1] !== undefined && !words[i + 1]!.startsWith('--')) list.push(words[++i]!);
-    }
+    const flag = /^--([^=]+)(?:=(.*))?$/.exec(words[i]!);
+    const next = words[i + 1];
+    if (!flag && model !== undefined) return `vllm: error: unrecognized arguments: ${words[i]!}`;
+    if (!flag) model = words[i];
+    else if (flag[2] !== undefined) flags.set(flag[1]!, flag[2]);
+    else if (SWITCHES.has(flag[1]!) || next === undefined || next.startsWith('--')) flags.set(flag[1]!, '');
+    else flags.set(flag[1]!, words[++i]!);
   }
-  if (model === undefined) model = flags.get('model')?.[0];
-  if (model === undefined) return 'vllm serve: error: the following arguments are required: model_tag';
-  return { model, flags, bools };
+  model ??= flags.get('model');
+  return model ?? 'vllm serve: error: the following arguments are required: model_tag';
 }
 
 function vllmLogLine(level: string, source: string, message: string): string {
   const d = new Date();
   const p = (n: number): string => String(n).padStart(2, '0');
-  return `${level} ${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} [${source}] ${message}`;
+  const time = `${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+  return `${level} ${time} [${source}] ${message}`;
 }
 
 interface DpMember {
@@ -70,76 +50,48 @@ interface DpMember {
   local: number;
 }
 
-export class DpGroup {
+class DpGroup extends Rendezvous {
   readonly members: DpMember[] = [];
   headUp = false;
   headGone = false;
-  private readonly listeners = new Set<() => void>();
 
-  notify(): void {
-    for (const l of [...this.listeners]) l();
-  }
-
-  onChange(cb: () => void): () => void {
-    this.listeners.add(cb);
-    return () => this.listeners.delete(cb);
-  }
-}
-
-function dpGroup(shared: Map<string, unknown>, address: string, port: string): DpGroup {
-  const key = `vllm-dp:${address}:${port}`;
-  let g = shared.get(key) as DpGroup | undefined;
-  if (!g || (g.members.length === 0 && (g.headGone || g.headUp))) {
-    g = new DpGroup();
-    shared.set(key, g);
-  }
-  return g;
-}
-
-/** Whether the registered start ranks cover [0, size) exactly once. */
-function coverage(members: DpMember[], size: number): 'complete' | 'incomplete' | 'conflict' {
-  const seen = new Array<number>(size).fill(0);
-  for (const m of members) {
-    for (let r = m.startRank; r < m.startRank + m.local; r++) {
-      if (r < 0 || r >= size) return 'conflict';
-      seen[r]!++;
+  /** Whether the registered start ranks cover [0, size) exactly once. */
+  coverage(size: number): 'complete' | 'incomplete' | 'conflict' {
+    const seen = new Array<number>(size).fill(0);
+    for (const m of this.members) {
+      for (let r = m.startRank; r < m.startRank + m.local; r++) {
+        if (r < 0 || r >= size) return 'conflict';
+        seen[r]!++;
+      }
     }
+    if (seen.some((n) => n > 1)) return 'conflict';
+    return seen.every((n) => n === 1) ? 'complete' : 'incomplete';
   }
-  if (seen.some((n) => n > 1)) return 'conflict';
-  return seen.every((n) => n === 1) ? 'complete' : 'incomplete';
 }
 
 export async function runVllmServer(ctx: ContainerContext, script: ScriptResult, argv: readonly string[]): Promise<number> {
-  const env = script.env;
-  const timings = servingTimings(ctx.host.profile);
-  const log = (level: 'INFO' | 'WARNING' | 'ERROR', source: string, message: string): void =>
-    (level === 'ERROR' ? ctx.err : ctx.out)(vllmLogLine(level, source, message));
-  const parsed = parseVllmArgs(argv);
+  const parsed = parseServe(argv);
   if (typeof parsed === 'string') {
     ctx.err(parsed);
     return 2;
   }
-  const flag = (k: string): string | undefined => parsed.flags.get(k)?.[0];
-  const intFlag = (k: string, d: number): number => {
-    const v = flag(k);
-    return v !== undefined && /^\d+$/.test(v) ? Number(v) : d;
-  };
-  const headless = parsed.bools.has('headless');
+  const { model, flags } = parsed;
+  const intFlag = (k: string, d: number): number => (/^\d+$/.test(flags.get(k) ?? '') ? Number(flags.get(k)) : d);
+  const headless = flags.has('headless');
   const dpSize = intFlag('data-parallel-size', 1);
   const dpLocal = intFlag('data-parallel-size-local', dpSize);
   const startRank = intFlag('data-parallel-start-rank', 0);
-  const address = flag('data-parallel-address') ?? ctx.host.host;
-  const rpcPort = flag('data-parallel-rpc-port') ?? '13345';
-  const port = intFlag('port', 8000);
-  const hostFlag = flag('host') ?? '0.0.0.0';
-  const served = parsed.flags.get('served-model-name') ?? [parsed.model];
-  const maxModelLen = intFlag('max-model-len', 16384);
-  const reasoningSplit = flag('reasoning-parser') === 'deepseek_r1';
+  const address = flags.get('data-parallel-address') ?? ctx.host.host;
+  const rpcPort = flags.get('data-parallel-rpc-port') ?? '13345';
+  const log = (level: 'INFO' | 'WARNING' | 'ERROR', source: string, message: string): void =>
+    (level === 'ERROR' ? ctx.err : ctx.out)(vllmLogLine(level, source, message));
 
   log('INFO', 'api_server.py:1814', `vLLM API server version 0.13.0`);
-  log('INFO', 'utils.py:328', `non-default args: {'model': '${parsed.model}', 'data_parallel_size': ${dpSize}, 'data_parallel_size_local': ${dpLocal}, 'data_parallel_start_rank': ${startRank}, 'headless': ${headless ? 'True' : 'False'}}`);
+  log('INFO', 'utils.py:328', `non-default args: {'model': '${model}', 'data_parallel_size': ${dpSize}, `
+    + `'data_parallel_size_local': ${dpLocal}, 'data_parallel_start_rank': ${startRank}, `
+    + `'headless': ${headless ? 'True' : 'False'}}`);
 
-  const ifIp = env.HCCL_IF_IP;
+  const ifIp = script.env.HCCL_IF_IP;
   if (ifIp === undefined || ifIp === '') {
     log('WARNING', 'platform.py:142', 'HCCL_IF_IP is not set: HCCL picks an interface itself, which may not be routable between nodes');
   } else if (ifIp !== ctx.host.host) {
@@ -148,30 +100,31 @@ export async function runVllmServer(ctx: ContainerContext, script: ScriptResult,
     return 1;
   }
 
-  const weights = await ctx.stat(parsed.model);
-  const weightCfg = weights?.isDirectory ? await ctx.stat(`${parsed.model.replace(/\/$/, '')}/config.json`) : undefined;
-  if (!weightCfg?.isFile || ctx.host.faults().some((f) => f.kind === 'model-missing')) {
-    ctx.err(`OSError: Can't load the configuration of '${parsed.model}'. It is neither a local folder with a config.json nor a valid model identifier.`);
+  const weightCfg = `${model.replace(/\/$/, '')}/config.json`;
+  if (!(await ctx.stat(weightCfg))?.isFile || ctx.host.faults().some((f) => f.kind === 'model-missing')) {
+    ctx.err(`OSError: Can't load the configuration of '${model}'. It is neither a local folder with a config.json nor a valid model identifier.`);
     return 1;
   }
-  let modelType = '';
+  let modelType: unknown;
   try {
-    modelType = String((JSON.parse((await ctx.readFile(`${parsed.model.replace(/\/$/, '')}/config.json`)).toString()) as { model_type?: unknown }).model_type ?? '');
+    modelType = (JSON.parse((await ctx.readFile(weightCfg)).toString()) as { model_type?: unknown }).model_type;
   } catch {
-    modelType = '';
+    modelType = undefined;
   }
 
-  const group = dpGroup(ctx.host.shared, address, rpcPort);
+  // ---- join the DP group ----------------------------------------------------------------------------------
+  const group = sharedGroup(ctx.host.shared, `vllm-dp:${address}:${rpcPort}`, () => new DpGroup(),
+    (g) => g.members.length === 0 && (g.headGone || g.headUp));
   const me: DpMember = { node: ctx.host.name, startRank: headless ? startRank : 0, local: dpLocal };
   const stop = AbortSignal.any([ctx.term, ctx.kill]);
-  let listeners: OpenListeners | undefined;
-  const leave = async (): Promise<void> => {
-    await listeners?.close();
-    listeners = undefined;
-    const i = group.members.indexOf(me);
-    if (i >= 0) group.members.splice(i, 1);
+  let closeListeners: (() => Promise<void>) | undefined;
+  const leave = async (code?: number): Promise<number> => {
+    await closeListeners?.();
+    closeListeners = undefined;
+    if (group.members.includes(me)) group.members.splice(group.members.indexOf(me), 1);
     if (!headless) group.headGone = true;
     group.notify();
+    return code ?? (ctx.kill.aborted ? 137 : 0);
   };
   ctx.kill.addEventListener('abort', () => void leave(), { once: true });
 
@@ -181,11 +134,13 @@ export async function runVllmServer(ctx: ContainerContext, script: ScriptResult,
     const network = networkOf(ctx.host.shared);
     const head = network?.byAddress(address);
     const self = network?.byAddress(ctx.host.host);
-    const hccl = hcclPortRange(env);
-    const blocked = head && self ? [rpcPort, ...hccl].find((p) => firewallVerdict(head, self, Number(p))) ?? hccl.find((p) => firewallVerdict(self, head, p)) : undefined;
+    const hccl = hcclPortRange(script.env);
+    const blocked = head && self
+      ? [Number(rpcPort), ...hccl].find((p) => firewallVerdict(head, self, p)) ?? hccl.find((p) => firewallVerdict(self, head, p))
+      : undefined;
     if (blocked !== undefined) {
       log('ERROR', 'core.py:93', `gloo: connect to ${address}:${blocked} timed out, retrying`);
-      await Promise.race([aborted(ctx.term), aborted(ctx.kill)]);
+      await aborted(stop);
       return ctx.kill.aborted ? 137 : 0;
     }
   }
@@ -195,147 +150,100 @@ export async function runVllmServer(ctx: ContainerContext, script: ScriptResult,
 
   if (headless) {
     log('INFO', 'api_server.py:1750', 'Launching headless engine cores: no API server on this node');
-    let reported = false;
-    const wake = new AbortController();
-    const off = group.onChange(() => wake.abort());
-    try {
-      for (;;) {
-        if (group.headGone) {
-          log('ERROR', 'core.py:711', `EngineCore failed: gloo connection to ${address}:${rpcPort} closed by peer (the head node exited)`);
-          await leave();
-          return 1;
-        }
-        if (group.headUp && !reported) {
-          log('INFO', 'core.py:180', 'Engine cores connected to the DP coordinator, serving');
-          reported = true;
-        }
-        const w = new AbortController();
-        const offInner = group.onChange(() => w.abort());
-        await Promise.race([aborted(w.signal), aborted(stop)]);
-        offInner();
-        if (stop.aborted) break;
-      }
-    } finally {
-      off();
+    await group.waitFor(() => group.headUp || group.headGone, FOREVER_MS, stop);
+    if (group.headUp && !group.headGone) {
+      log('INFO', 'core.py:180', 'Engine cores connected to the DP coordinator, serving');
+      await group.waitFor(() => group.headGone, FOREVER_MS, stop);
     }
-    await leave();
-    return ctx.kill.aborted ? 137 : 0;
+    if (stop.aborted) return leave();
+    log('ERROR', 'core.py:711', `EngineCore failed: gloo connection to ${address}:${rpcPort} closed by peer (the head node exited)`);
+    return leave(1);
   }
 
-  // Head: wait for ranks that add up; forever otherwise, as the real coordinator does.
+  // ---- head: wait for ranks that add up (forever otherwise, as the real coordinator does), load, serve ------
   let warned = false;
-  for (;;) {
-    const state = coverage(group.members, dpSize);
-    if (state === 'complete') break;
+  const complete = (): boolean => {
+    const state = group.coverage(dpSize);
     if (state === 'conflict' && !warned) {
       warned = true;
       const ranks = group.members.map((m) => `${m.node}:${m.startRank}+${m.local}`).join(', ');
-      log('ERROR', 'gloo', `[../third_party/gloo/gloo/transport/tcp/pair.cc:446] Connect timeout [${address}]:${rpcPort}: data parallel ranks do not add up (${ranks}; size ${dpSize}) — waiting for the remaining engine cores`);
+      log('ERROR', 'gloo', `[../third_party/gloo/gloo/transport/tcp/pair.cc:446] Connect timeout [${address}]:${rpcPort}: `
+        + `data parallel ranks do not add up (${ranks}; size ${dpSize}) — waiting for the remaining engine cores`);
     }
-    const w = new AbortController();
-    const off = group.onChange(() => w.abort());
-    await Promise.race([aborted(w.signal), aborted(stop)]);
-    off();
-    if (stop.aborted) {
-      await leave();
-      return ctx.kill.aborted ? 137 : 0;
-    }
-  }
+    return state === 'complete';
+  };
+  if (!(await group.waitFor(complete, FOREVER_MS, stop)) || stop.aborted) return leave();
   log('INFO', 'core.py:180', `All ${dpSize} data parallel engine cores are up`);
-  if (!(await pause(timings.weightLoadMs, stop))) {
-    await leave();
-    return ctx.kill.aborted ? 137 : 0;
-  }
+  const timings = servingTimings(ctx.host.profile);
+  if (!(await pause(timings.weightLoadMs, stop))) return leave();
   log('INFO', 'model_runner.py:2010', `Loading model weights took ${(timings.weightLoadMs / 1000).toFixed(2)} s`);
 
+  const hostFlag = flags.get('host') ?? '0.0.0.0';
+  const port = intFlag('port', 8000);
   const bindIp = hostFlag === '0.0.0.0' || hostFlag === '::' ? ctx.host.host : hostFlag;
-  const api = new VllmApi(served, parsed.model, maxModelLen, modelType === 'deepseek_v3', reasoningSplit, timings, ctx.kill);
+  const handler = vllmApi(flags.get('served-model-name') ?? model, model, intFlag('max-model-len', 16384),
+    modelType === 'deepseek_v3' && flags.get('reasoning-parser') === 'deepseek_r1', modelType === 'deepseek_v3', timings, ctx.kill);
   try {
-    listeners = await openListeners(ctx.host, `vllm (${ctx.spec.name})`, [{ ip: bindIp, port, handler: (q, b, r) => api.handle(q, b, r) }]);
+    closeListeners = await openListeners(ctx.host, `vllm (${ctx.spec.name})`, [{ ip: bindIp, port, handler }]);
   } catch (e) {
     if (!(e instanceof ListenError)) throw e;
-    ctx.err(e.reason === 'occupied'
-      ? `OSError: [Errno 98] error while attempting to bind on address ('${bindIp}', ${port}): address already in use`
-      : `OSError: [Errno 99] error while attempting to bind on address ('${bindIp}', ${port}): cannot assign requested address`);
-    await leave();
-    return 1;
+    const [errno, what] = e.reason === 'occupied' ? [98, 'address already in use'] : [99, 'cannot assign requested address'];
+    ctx.err(`OSError: [Errno ${errno}] error while attempting to bind on address ('${bindIp}', ${port}): ${what}`);
+    return leave(1);
   }
   group.headUp = true;
   group.notify();
   log('INFO', 'api_server.py:1857', `Starting vLLM API server 0 on http://${hostFlag}:${port}`);
-  ctx.out('INFO:     Started server process [1]');
-  ctx.out('INFO:     Waiting for application startup.');
-  ctx.out('INFO:     Application startup complete.');
+  for (const line of ['Started server process [1]', 'Waiting for application startup.', 'Application startup complete.']) {
+    ctx.out(`INFO:     ${line}`);
+  }
 
   // A headless node leaving breaks the DP group: the engine dies with it.
-  const lost = new AbortController();
-  const off = group.onChange(() => {
-    if (coverage(group.members, dpSize) !== 'complete') lost.abort();
-  });
-  await Promise.race([aborted(lost.signal), aborted(stop)]);
-  off();
-  if (!stop.aborted) {
-    log('ERROR', 'core_client.py:564', 'Engine core proc died unexpectedly: a data parallel rank exited, shutting down');
-    await leave();
-    return 1;
+  await group.waitFor(() => group.coverage(dpSize) !== 'complete', FOREVER_MS, stop);
+  if (stop.aborted) {
+    ctx.out('INFO:     Shutting down');
+    return leave();
   }
-  ctx.out('INFO:     Shutting down');
-  await leave();
-  return ctx.kill.aborted ? 137 : 0;
+  log('ERROR', 'core_client.py:564', 'Engine core proc died unexpectedly: a data parallel rank exited, shutting down');
+  return leave(1);
 }
 
-class VllmApi {
-  private readonly gate = new Gate(256, 4096);
-  private seq = 0;
-
-  constructor(
-    private readonly names: string[],
-    private readonly root: string,
-    private readonly maxModelLen: number,
-    private readonly reasoningModel: boolean,
-    private readonly reasoningSplit: boolean,
-    private readonly timings: ReturnType<typeof servingTimings>,
-    private readonly kill: AbortSignal,
-  ) {}
-
-  async handle(req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0]!;
-    if (req.method === 'GET' && path === '/health') return sendText(res, 200, '');
-    if (req.method === 'GET' && path === '/version') return sendJson(res, 200, { version: '0.13.0' });
+/** The OpenAI API of the head: /health, /v1/models and chat completions, as vLLM answers them. */
+function vllmApi(
+  name: string,
+  root: string,
+  maxModelLen: number,
+  splitReasoning: boolean,
+  reasoning: boolean,
+  timings: ServingTimings,
+  kill: AbortSignal,
+): (req: IncomingMessage, body: Buffer, res: ServerResponse) => Promise<void> {
+  // max-num-seqs running at once, the rest queued.
+  const gate = new Gate(256, 4096);
+  let seq = 0;
+  return async (req, body, res) => {
+    const path = pathOf(req);
+    if (req.method === 'GET' && path === '/health') return send(res, 200, '');
     if (req.method === 'GET' && path === '/v1/models') {
-      return sendJson(res, 200, {
-        object: 'list',
-        data: this.names.map((id) => ({ id, object: 'model', created: Math.floor(Date.now() / 1000), owned_by: 'vllm', root: this.root, parent: null, max_model_len: this.maxModelLen })),
-      });
+      const created = Math.floor(Date.now() / 1000);
+      const card = { id: name, object: 'model', created, owned_by: 'vllm', root, parent: null, max_model_len: maxModelLen };
+      return send(res, 200, { object: 'list', data: [card] });
     }
-    if (req.method === 'GET' && path === '/metrics') return sendText(res, 200, `# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running{model_name="${this.names[0]}"} ${this.gate.active}\n`);
-    if (req.method !== 'POST' || (path !== '/v1/chat/completions' && path !== '/v1/completions')) return;
-    const chat = path === '/v1/chat/completions';
+    if (req.method !== 'POST' || path !== '/v1/chat/completions') return;
     const q = parseJsonBody(body);
-    if (!q) return sendJson(res, 400, { object: 'error', message: 'Invalid JSON body', type: 'BadRequestError', param: null, code: 400 });
-    if (typeof q.model !== 'string' || !this.names.includes(q.model)) {
-      return sendJson(res, 404, { object: 'error', message: `The model \`${String(q.model)}\` does not exist.`, type: 'NotFoundError', param: null, code: 404 });
+    if (!q) return send(res, 400, { object: 'error', message: 'Invalid JSON body', type: 'BadRequestError', param: null, code: 400 });
+    if (q.model !== name) {
+      const message = `The model \`${String(q.model)}\` does not exist.`;
+      return send(res, 404, { object: 'error', message, type: 'NotFoundError', param: null, code: 404 });
     }
-    const release = (await this.gate.enter())!;
+    const release = (await gate.enter())!;
     try {
-      const prompt = chat ? chatPrompt(q.messages) : typeof q.prompt === 'string' ? q.prompt : '';
-      const maxTokens = typeof q.max_tokens === 'number' ? q.max_tokens : typeof q.max_completion_tokens === 'number' ? q.max_completion_tokens : undefined;
-      const gen = generate(prompt, { maxTokens, serverCap: this.maxModelLen, reasoning: this.reasoningModel, splitReasoning: this.reasoningModel && this.reasoningSplit });
-      const cctx: ChunkContext = { id: `chatcmpl-${++this.seq}`, created: Math.floor(Date.now() / 1000), model: q.model };
-      const signal = requestSignal(res, this.kill);
-      if (q.stream === true) {
-        const includeUsage = (q.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
-        const chunks = chat
-          ? vllmChatChunks(cctx, gen, includeUsage)
-          : gen.tokens.map((t, i) => ({ id: cctx.id, object: 'text_completion', created: cctx.created, model: cctx.model, choices: [{ index: 0, text: t.text, logprobs: null, finish_reason: i === gen.tokens.length - 1 ? gen.finishReason : null }] }));
-        await streamSse(res, chunks, this.timings.prefillMs, this.timings.tokenMs, signal);
-      } else {
-        await pause(this.timings.prefillMs + this.timings.tokenMs * gen.tokens.length, signal);
-        if (signal.aborted) return void res.destroy();
-        sendJson(res, 200, chat ? chatCompletionBody(cctx, gen) : completionBody(cctx, gen));
-      }
+      const maxTokens = [q.max_tokens, q.max_completion_tokens].find((v): v is number => typeof v === 'number');
+      const gen = generate(chatPrompt(q.messages), { maxTokens, serverCap: maxModelLen, reasoning, splitReasoning });
+      const chunkCtx = { id: `chatcmpl-${++seq}`, created: Math.floor(Date.now() / 1000), model: name };
+      await answerChat(res, q, chunkCtx, gen, 'vllm', timings, kill);
     } finally {
       release();
     }
-  }
+  };
 }
