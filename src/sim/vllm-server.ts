@@ -34,7 +34,7 @@ function parseServe(argv: readonly string[]): { model: string; flags: Map<string
     else flags.set(flag[1]!, words[++i]!);
   }
   model ??= flags.get('model');
-  return model ?? 'vllm serve: error: the following arguments are required: model_tag';
+  return model === undefined ? 'vllm serve: error: the following arguments are required: model_tag' : { model, flags };
 }
 
 function vllmLogLine(level: string, source: string, message: string): string {
