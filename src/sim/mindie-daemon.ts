@@ -11,40 +11,60 @@
 import { firewallVerdict, hcclPortRange, networkOf } from './firewall.js';
 import type { ContainerContext } from './runtime-container.js';
 import type { ScriptResult } from './runtime-launch-script.js';
-import { aborted, fnv1a, isIpv4, pause, servingTimings, simSecondMs, type ServingTimings } from './runtime-host.js';
-import { Gate, ListenError, answerChat, openListeners, parseJsonBody, pathOf, send, type Handler } from './runtime-http.js';
+import { aborted, fnv1a, isIpv4, pause, servingTimings, simSecondMs } from './runtime-host.js';
+import { Gate, ListenError, answerChat, openListeners, parseJsonBody, pathOf, send } from './runtime-http.js';
+import type { Handler } from './runtime-http.js';
 import { FOREVER_MS, Rendezvous, recordAnswer, recordListening, sharedGroup } from './serving-record.js';
 import { chatPrompt, generate } from './openai-stream.js';
 
 const INSTALL = '/usr/local/Ascend/mindie/latest/mindie-service';
 const MAX_CONFIG_BYTES = 10 * 1024 * 1024;
-/** HBM of one 910B (64 GB). */
+/** HBM of one 910B (64 GB), and what the driver keeps of it on an idle card (npu-smi's idle level). */
 const HBM_MB = 65536;
-/** HBM the driver keeps on an idle 910B (npu-smi's idle level): not available to the daemon. */
 const IDLE_RESERVED_MB = 3378;
 /** MindIE's shared-memory segments (§7 step 2): `*llm_backend_*`, `llm_tokenizer_shared_memory_*`. */
 const SHM_NAME = /llm_backend_|^llm_tokenizer_shared_memory_/;
 const CONFIG_FAILED = 'Failed to init config manager, please check config.json';
 const BACKEND_FAILED = '[MIE04E02011C] Failed to init infer backend manager';
-const PROC_NAME = 'mindie_llm_back';
+const KILLING = 'Daemon is killing, please wait about 15 seconds...';
 
-/** The TLS switches whose certificates the image does not carry (§2.3, failure #6): key, default, cert, dir. */
-const TLS_SWITCHES = [
-  ['server', 'httpsEnabled', true, 'tlsCert', 'certs'],
-  ['backend', 'interNodeTLSEnabled', true, 'interNodeTlsCert', 'grpc/certs'],
-  ['server', 'interCommTLSEnabled', false, 'interCommTlsCert', 'interComm/certs'],
-] as const;
+/** The sections of config.json the daemon reads, by the name its parse error gives a missing one. */
+const SECTIONS = [
+  'ServerConfig', 'BackendConfig', 'BackendConfig.ModelDeployConfig',
+  'BackendConfig.ModelDeployConfig.ModelConfig[0]', 'BackendConfig.ScheduleConfig',
+];
 
-/** The sections of config.json the daemon reads, with the name its parse error gives a missing one. */
-const SECTIONS = {
-  server: 'ServerConfig',
-  backend: 'BackendConfig',
-  deploy: 'BackendConfig.ModelDeployConfig',
-  model: 'BackendConfig.ModelDeployConfig.ModelConfig[0]',
-  schedule: 'BackendConfig.ScheduleConfig',
+/** The settings the daemon takes from config.json (any section), with their defaults. */
+const DEFAULTS = {
+  ipAddress: '127.0.0.1', port: 1025, managementPort: 1026, metricsPort: 1027, maxLinkNum: 1000,
+  multiNodesInferEnabled: false, multiNodesInferPort: 1120, modelName: '', modelWeightPath: '',
+  maxSeqLen: 2560, maxInputTokenLen: 2048, maxIterTimes: 512,
 };
 
+/** The effective settings the daemon logs at start, by section. */
+const ECHO = {
+  ServerConfig: 'ipAddress managementIpAddress port managementPort metricsPort maxLinkNum httpsEnabled',
+  BackendConfig: 'multiNodesInferEnabled multiNodesInferPort interNodeTLSEnabled npuDeviceIds',
+  ModelConfig: 'modelName modelWeightPath worldSize dp tp moe_tp moe_ep',
+  ScheduleConfig: 'maxSeqLen maxInputTokenLen maxIterTimes maxBatchSize',
+};
+
+/** TLS switches whose certificates the image does not carry (§2.3, failure #6): switch, default, cert, dir. */
+const TLS_SWITCHES = [
+  ['httpsEnabled', true, 'tlsCert', 'certs'],
+  ['interNodeTLSEnabled', true, 'interNodeTlsCert', 'grpc/certs'],
+  ['interCommTLSEnabled', false, 'interCommTlsCert', 'interComm/certs'],
+] as const;
+
 type Json = Record<string, unknown>;
+/** config.json's sections merged into one record, the defaults and MIES_* environment applied. */
+type Settings = Json & typeof DEFAULTS & { managementIpAddress: string; enableReasoning: boolean };
+
+interface RankServer {
+  serverId: string;
+  containerIp: string;
+  devices: { deviceId: number; deviceIp: string; rankId: number }[];
+}
 
 /** Raised inside the start sequence: the lines to log, then the daemon exits with `code`. */
 class StartFailure extends Error {
@@ -64,10 +84,6 @@ function obj(v: unknown): Json | undefined {
   return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : undefined;
 }
 
-function num(v: unknown, dflt: number): number {
-  return typeof v === 'number' && Number.isFinite(v) ? v : dflt;
-}
-
 function listenFailure(ip: string, port: number): StartFailure {
   return new StartFailure([
     `[MIE04E02041C] Failed to listen ${ip}:${port}, please check if business ip and port are legal`,
@@ -75,46 +91,12 @@ function listenFailure(ip: string, port: number): StartFailure {
   ]);
 }
 
-/** MindIE's log line: `[2026-11-28 07:30:00.123+08:00] [pid] [INFO] [llm] message` (times in UTC+8, China time). */
-function mindieLogLine(pid: number, level: string, component: string, message: string): string {
-  const ts = new Date(Date.now() + 8 * 3600_000).toISOString().replace('T', ' ').replace('Z', '+08:00');
-  return `[${ts}] [${pid}] [${level}] [${component}] ${message}`;
-}
-
 /** Identity of a launch for logs and ids (stable per container). */
 export function daemonPid(containerId: string): number {
   return 1000 + (fnv1a(containerId) % 60000);
 }
 
-/** The effective settings: config.json's sections, then the MIES_* environment over them. */
-interface Settings {
-  configPath: string;
-  sections: Record<keyof typeof SECTIONS, Json>;
-  ip: string;
-  mgmtIp: string;
-  port: number;
-  mgmtPort: number;
-  metricsPort: number;
-  inferPort: number;
-  maxLinkNum: number;
-  modelName: string;
-  weightPath: string;
-  maxIterTimes: number;
-  maxSeqLen: number;
-  maxInputTokenLen: number;
-  multiNode: boolean;
-  enableReasoning: boolean;
-}
-
-interface RankServer {
-  serverId: string;
-  containerIp: string;
-  devices: { deviceId: number; deviceIp: string; rankId: number }[];
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Cross-node HCCL rendezvous (the cluster's `shared` map): one group per master address + infer port.
-
+/** The cross-node HCCL rendezvous: one group per master address + infer port. */
 interface Member {
   ip: string;
   tls: number[];
@@ -126,19 +108,6 @@ class HcclGroup extends Rendezvous {
   failure: { kind: 'timeout' | 'tls' | 'peer-exit'; detail: string } | undefined;
   established = false;
 }
-
-/** The first master port this worker cannot reach, or that the master cannot reach back on (`ip:port`). */
-function blockedToMaster(shared: Map<string, unknown>, selfIp: string, masterIp: string, inferPort: number, hccl: number[]) {
-  const network = networkOf(shared);
-  const me = network?.byAddress(selfIp);
-  const master = network?.byAddress(masterIp);
-  if (!me || !master) return undefined;
-  for (const port of [inferPort, ...hccl]) if (firewallVerdict(master, me, port)) return `${masterIp}:${port}`;
-  for (const port of hccl) if (firewallVerdict(me, master, port)) return `${selfIp}:${port} (from ${masterIp})`;
-  return undefined;
-}
-
-// ---------------------------------------------------------------------------------------------------------
 
 export async function runMindieDaemon(ctx: ContainerContext, script: ScriptResult): Promise<number> {
   // The set_env scripts (§4.1): without them the dynamic loader fails before the daemon runs.
@@ -154,63 +123,63 @@ export async function runMindieDaemon(ctx: ContainerContext, script: ScriptResul
     [sourced('/mindie/set_env.sh', '/mindie-service/set_env.sh'), 'libmindie_llm_manager.so'],
   ];
   const missing = libs.find(([found]) => !found)?.[1];
-  if (missing !== undefined) {
-    ctx.err(`${daemonPath}: error while loading shared libraries: ${missing}: cannot open shared object file: No such file or directory`);
-    return 127;
-  }
-  return new MindieDaemon(ctx, script.env).run();
+  if (missing === undefined) return new MindieDaemon(ctx, script.env).run();
+  ctx.err(`${daemonPath}: error while loading shared libraries: ${missing}: cannot open shared object file: `
+    + 'No such file or directory');
+  return 127;
 }
 
 class MindieDaemon {
   private readonly second: number;
-  private readonly timings: ServingTimings;
-  private readonly toStdout: boolean;
-  private readonly checkPerm: boolean;
   /** SIGTERM or SIGKILL. */
   private readonly signal: AbortSignal;
+  private readonly npus: number[] = [];
   private closeListeners: (() => Promise<void>) | undefined;
   private group: HcclGroup | undefined;
   private self: Member | undefined;
-  private readonly npus: number[] = [];
+  private readonly state = { healthy: true, abnormal: '' };
 
   constructor(
     private readonly ctx: ContainerContext,
     private readonly env: Record<string, string | undefined>,
   ) {
     this.second = simSecondMs(ctx.host.profile);
-    this.timings = servingTimings(ctx.host.profile);
-    this.toStdout = env.MINDIE_LOG_TO_STDOUT === '1' || env.MINDIE_LOG_TO_STDOUT?.toLowerCase() === 'true';
-    this.checkPerm = env.MINDIE_CHECK_INPUTFILES_PERMISSION !== '0';
     this.signal = AbortSignal.any([ctx.term, ctx.kill]);
     ctx.kill.addEventListener('abort', () => void this.cleanup(), { once: true });
   }
 
+  private get toStdout(): boolean {
+    return this.env.MINDIE_LOG_TO_STDOUT === '1' || this.env.MINDIE_LOG_TO_STDOUT?.toLowerCase() === 'true';
+  }
+
+  /** MindIE's log line, `[2026-11-28 07:30:00.123+08:00] [pid] [INFO] [llm] message` (UTC+8, China time). */
   private log(level: 'INFO' | 'WARN' | 'ERROR', message: string, component = 'llm'): void {
-    if (this.toStdout) this.ctx.out(mindieLogLine(this.ctx.pid, level, component, message));
+    const time = new Date(Date.now() + 8 * 3600_000).toISOString().replace('T', ' ').replace('Z', '+08:00');
+    if (this.toStdout) this.ctx.out(`[${time}] [${this.ctx.pid}] [${level}] [${component}] ${message}`);
   }
 
   async run(): Promise<number> {
     try {
-      const settings = await this.readConfig();
-      this.checkConfig(settings);
+      const s = await this.readConfig();
+      this.checkConfig(s);
       await this.checkSharedMemory();
-      const reasoningModel = await this.checkWeights(settings);
-      const ranks = settings.multiNode ? await this.readRankTable(settings) : undefined;
-      if (!ranks) this.npus.push(...this.singleNodeNpus(settings));
-      for (const [i, n] of this.npus.entries()) this.ctx.host.setNpuProcesses(n, [{ pid: this.ctx.pid + 10 + i, name: PROC_NAME, memoryMb: 0 }]);
+      const reasoningModel = await this.checkWeights(s);
+      const ranks = s.multiNodesInferEnabled ? await this.readRankTable(s) : undefined;
+      if (!ranks) this.npus.push(...this.singleNodeNpus(s));
+      this.setNpuProcesses(0);
       const isMaster = ranks === undefined || ranks.selfIndex === 0;
       if (ranks) {
-        this.log('INFO', isMaster ? 'Current node is master node' : `Current node is slave node, master is ${ranks.servers[0]!.containerIp}`);
-        await this.joinHccl(settings, ranks.servers, ranks.worldSize, isMaster);
+        const master = ranks.servers[0]!.containerIp;
+        this.log('INFO', isMaster ? 'Current node is master node' : `Current node is slave node, master is ${master}`);
+        await this.joinHccl(s, ranks.servers, ranks.worldSize, isMaster);
       }
-      await this.loadWeights(settings);
+      await this.loadWeights(s);
       if (ranks) await this.waitGroupLoaded(isMaster);
-      const state = { healthy: true, abnormal: '' };
-      if (isMaster) await this.openEndpoint(settings, reasoningModel, state);
+      if (isMaster) await this.openEndpoint(s, reasoningModel);
       else this.log('INFO', 'Slave node: skip tokenizer pool and http wrapper initialization', 'server');
       this.ctx.out('Daemon start success!');
       this.log('INFO', 'Daemon start success!', 'server');
-      return await this.serve(ranks?.servers, state);
+      return await this.serve(ranks?.servers);
     } catch (e) {
       if (e === STOPPED) return this.ctx.term.aborted ? await this.shutdown() : 137;
       if (!(e instanceof StartFailure)) throw e;
@@ -232,16 +201,16 @@ class MindieDaemon {
 
   /** Owner uid 0 and no permission bit outside maxMode, unless MINDIE_CHECK_INPUTFILES_PERMISSION=0 (§2.1). */
   private checkOwnerMode(st: { uid: number; mode: number }, label: string, maxMode: number): void {
-    if (!this.checkPerm) return;
+    if (this.env.MINDIE_CHECK_INPUTFILES_PERMISSION === '0') return;
     const fail = (why: string): StartFailure => new StartFailure([`Check path: ${label} failed, by:${why}`]);
     if (st.uid !== 0) throw fail(`owner id diff: current process user id is 0, file owner id is ${st.uid}`);
+    const mode = (st.mode & 0o777).toString(8);
     if ((st.mode & ~maxMode & 0o777) !== 0) {
-      const mode = (st.mode & 0o777).toString(8);
       throw fail(`Check permission failed: current permission is ${mode}, but required no greater than ${maxMode.toString(8)}`);
     }
   }
 
-  /** config.json (§2.1–2.2): read, parsed, the effective settings logged as the daemon prints them. */
+  /** config.json (§2.1–2.2): read, parsed, its effective settings logged as the daemon prints them. */
   private async readConfig(): Promise<Settings> {
     const env = this.env;
     const configPath = env.MIES_CONFIG_JSON_PATH ?? `${env.MIES_INSTALL_PATH ?? INSTALL}/conf/config.json`;
@@ -255,80 +224,45 @@ class MindieDaemon {
     }
     if (!cfg) throw new StartFailure([`Failed to parse config.json: ${why}`, CONFIG_FAILED]);
     const backend = obj(cfg.BackendConfig);
-    const modelCfgs = obj(backend?.ModelDeployConfig)?.ModelConfig;
-    const found: Record<keyof typeof SECTIONS, Json | undefined> = {
-      server: obj(cfg.ServerConfig),
-      backend,
-      deploy: obj(backend?.ModelDeployConfig),
-      model: Array.isArray(modelCfgs) ? obj(modelCfgs[0]) : undefined,
-      schedule: obj(backend?.ScheduleConfig),
-    };
-    const absent = (Object.keys(SECTIONS) as (keyof typeof SECTIONS)[]).find((k) => !found[k]);
-    if (absent) throw new StartFailure([`Failed to parse config.json: ${SECTIONS[absent]} is missing or invalid`, CONFIG_FAILED]);
-    const sections = found as Settings['sections'];
-    const { server, deploy, model, schedule } = sections;
-    const str = (v: unknown, dflt: string): string => (typeof v === 'string' ? v : dflt);
-    const fileIp = str(server.ipAddress, '127.0.0.1');
-    const s: Settings = {
-      configPath,
-      sections,
-      ip: env.MIES_CONTAINER_IP ?? fileIp,
-      mgmtIp: env.MIES_CONTAINER_MANAGEMENT_IP ?? str(server.managementIpAddress, fileIp),
-      port: num(server.port, 1025),
-      mgmtPort: num(server.managementPort, 1026),
-      metricsPort: num(server.metricsPort, 1027),
-      inferPort: num(sections.backend.multiNodesInferPort, 1120),
-      maxLinkNum: num(server.maxLinkNum, 1000),
-      modelName: str(model.modelName, ''),
-      weightPath: str(model.modelWeightPath, ''),
-      maxIterTimes: num(schedule.maxIterTimes, 512),
-      maxSeqLen: num(deploy.maxSeqLen, 2560),
-      maxInputTokenLen: num(deploy.maxInputTokenLen, 2048),
-      multiNode: sections.backend.multiNodesInferEnabled === true,
-      enableReasoning: obj(obj(model.models)?.deepseekv2)?.enable_reasoning === true,
-    };
+    const deploy = obj(backend?.ModelDeployConfig);
+    const model = Array.isArray(deploy?.ModelConfig) ? obj(deploy.ModelConfig[0]) : undefined;
+    const sections = [obj(cfg.ServerConfig), backend, deploy, model, obj(backend?.ScheduleConfig)];
+    const absent = sections.findIndex((x) => x === undefined);
+    if (absent >= 0) throw new StartFailure([`Failed to parse config.json: ${SECTIONS[absent]} is missing or invalid`, CONFIG_FAILED]);
+    const s = Object.assign({}, ...sections) as Settings;
+    for (const [key, dflt] of Object.entries(DEFAULTS)) {
+      const v = s[key];
+      if (typeof v !== typeof dflt || (typeof v === 'number' && !Number.isFinite(v))) s[key] = dflt;
+    }
+    const fileIp = s.ipAddress;
+    s.ipAddress = env.MIES_CONTAINER_IP ?? fileIp;
+    s.managementIpAddress = env.MIES_CONTAINER_MANAGEMENT_IP ?? (typeof s.managementIpAddress === 'string' ? s.managementIpAddress : fileIp);
+    s.enableReasoning = obj(obj(model!.models)?.deepseekv2)?.enable_reasoning === true;
     this.log('INFO', `Config path: ${configPath}`, 'server');
-    const echo: [string, Json][] = [
-      ['ServerConfig', {
-        ipAddress: s.ip, managementIpAddress: s.mgmtIp, port: s.port, managementPort: s.mgmtPort,
-        metricsPort: s.metricsPort, maxLinkNum: s.maxLinkNum, httpsEnabled: server.httpsEnabled,
-      }],
-      ['BackendConfig', {
-        multiNodesInferEnabled: s.multiNode, multiNodesInferPort: s.inferPort,
-        interNodeTLSEnabled: sections.backend.interNodeTLSEnabled, npuDeviceIds: JSON.stringify(sections.backend.npuDeviceIds),
-      }],
-      ['ModelConfig', {
-        modelName: s.modelName, modelWeightPath: s.weightPath, worldSize: model.worldSize,
-        dp: model.dp, tp: model.tp, moe_tp: model.moe_tp, moe_ep: model.moe_ep,
-      }],
-      ['ScheduleConfig', {
-        maxSeqLen: s.maxSeqLen, maxInputTokenLen: s.maxInputTokenLen, maxIterTimes: s.maxIterTimes,
-        maxBatchSize: schedule.maxBatchSize,
-      }],
-    ];
-    for (const [name, fields] of echo) {
-      this.log('INFO', `${name}: ${Object.entries(fields).map(([k, v]) => `${k}=${String(v)}`).join(', ')}`, 'server');
+    for (const [section, keys] of Object.entries(ECHO)) {
+      const fields = keys.split(' ').map((k) => `${k}=${Array.isArray(s[k]) ? JSON.stringify(s[k]) : String(s[k])}`);
+      this.log('INFO', `${section}: ${fields.join(', ')}`, 'server');
     }
     return s;
   }
 
   /** The rules on config.json that need nothing started: TLS switches (§2.3, #6), own address (#9). */
   private checkConfig(s: Settings): void {
-    const on = (v: unknown, dflt: boolean): boolean => (v === undefined ? dflt : v !== false);
-    const tlsErrors = TLS_SWITCHES.filter(([section, key, dflt]) => on(s.sections[section][key], dflt))
-      .map(([, key, , cert, dir]) => `Failed to check ${cert}: ${INSTALL}/security/${dir}/server.pem does not exist (${key} is true)`);
+    const on = ([key, dflt]: (typeof TLS_SWITCHES)[number]): boolean => (s[key] === undefined ? dflt : s[key] !== false);
+    const tlsErrors = TLS_SWITCHES.filter(on).map(([key, , cert, dir]) =>
+      `Failed to check ${cert}: ${INSTALL}/security/${dir}/server.pem does not exist (${key} is true)`);
     if (tlsErrors.length > 0) throw new StartFailure([...tlsErrors, CONFIG_FAILED]);
-    if (s.ip !== this.ctx.host.host) throw listenFailure(s.ip, s.port);
+    if (s.ipAddress !== this.ctx.host.host) throw listenFailure(s.ipAddress, s.port);
   }
 
   /** Shared memory of an earlier daemon (§7 step 2, failure #11): with --ipc=host the host's /dev/shm is ours. */
   private async checkSharedMemory(): Promise<void> {
     if (this.ctx.spec.ipc !== 'host') return;
-    const leftover = (await this.ctx.host.fs.readdir('/dev/shm').catch(() => [] as string[])).filter((n) => SHM_NAME.test(n));
-    if (leftover.length > 0) {
-      const what = `/dev/shm/${leftover[0]}: File exists (shared memory of a previous daemon is still in use)`;
-      throw new StartFailure([`Failed to create shared memory ${what}`]);
-    }
+    const names = await this.ctx.host.fs.readdir('/dev/shm').catch(() => [] as string[]);
+    const leftover = names.find((n) => SHM_NAME.test(n));
+    if (leftover === undefined) return;
+    const why = 'File exists (shared memory of a previous daemon is still in use)';
+    throw new StartFailure([`Failed to create shared memory /dev/shm/${leftover}: ${why}`]);
   }
 
   /**
@@ -337,10 +271,11 @@ class MindieDaemon {
    * Resolves whether the weights are a reasoning model (model_type deepseek_v3).
    */
   private async checkWeights(s: Settings): Promise<boolean> {
-    if (s.modelName === '' || !/^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,254}[A-Za-z0-9])?$/.test(s.modelName)) {
-      throw new StartFailure([`modelName [${s.modelName}] is invalid: letters, digits, '-', '.', '_' only, not starting or ending with '-', '.', '_'`]);
+    if (!/^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,254}[A-Za-z0-9])?$/.test(s.modelName)) {
+      const rule = "letters, digits, '-', '.', '_' only, not starting or ending with '-', '.', '_'";
+      throw new StartFailure([`modelName [${s.modelName}] is invalid: ${rule}`]);
     }
-    const path = s.weightPath;
+    const path = s.modelWeightPath;
     const dir = path.replace(/\/$/, '');
     const st = this.ctx.host.faults().some((f) => f.kind === 'model-missing') ? undefined : await this.ctx.stat(path);
     const invalid = (why: string): StartFailure => new StartFailure([
@@ -363,9 +298,16 @@ class MindieDaemon {
   }
 
   private singleNodeNpus(s: Settings): number[] {
-    const ids: unknown = s.sections.backend.npuDeviceIds;
+    const ids = s.npuDeviceIds;
     const listed = Array.isArray(ids) && Array.isArray(ids[0]) ? (ids[0] as unknown[]) : [0, 1, 2, 3];
-    return listed.filter((x): x is number => typeof x === 'number').filter((n) => n >= 0 && n < this.ctx.host.npuCount);
+    return listed.filter((n): n is number => typeof n === 'number' && n >= 0 && n < this.ctx.host.npuCount);
+  }
+
+  /** The backend's process on each NPU (npu-smi's process table), holding `memoryMb`. */
+  private setNpuProcesses(memoryMb: number): void {
+    for (const [i, n] of this.npus.entries()) {
+      this.ctx.host.setNpuProcesses(n, [{ pid: this.ctx.pid + 10 + i, name: 'mindie_llm_back', memoryMb }]);
+    }
   }
 
   /**
@@ -377,37 +319,39 @@ class MindieDaemon {
     const ctx = this.ctx;
     const rtPath = this.env.RANK_TABLE_FILE ?? this.env.RANKTABLEFILE;
     if (rtPath === undefined) {
-      throw new StartFailure(['Multi nodes infer is enabled but env RANK_TABLE_FILE is not set', 'Failed to init infer backend manager']);
+      const why = 'Multi nodes infer is enabled but env RANK_TABLE_FILE is not set';
+      throw new StartFailure([why, 'Failed to init infer backend manager']);
     }
     this.log('INFO', 'Start to parse ranktable file');
     const servers = parseRankTable(await this.checkedRead(rtPath, 'ranktable.json', 0o640));
-    const selfIndex = servers.findIndex((r) => r.containerIp === s.ip);
-    if (selfIndex < 0) {
-      const why = `no server has container_ip ${s.ip} (MIES_CONTAINER_IP)`;
+    const selfIndex = servers.findIndex((r) => r.containerIp === s.ipAddress);
+    const mine = servers[selfIndex];
+    if (!mine) {
+      const why = `no server has container_ip ${s.ipAddress} (MIES_CONTAINER_IP)`;
       throw new StartFailure([`Failed to find the current node in ranktable file: ${why}`, BACKEND_FAILED]);
     }
-    const mine = servers[selfIndex]!;
     const real = [...ctx.host.deviceIps()];
     for (const f of ctx.host.faults()) if (f.kind === 'device-ip-drift') real[f.npu] = f.actual;
+    const visible = ctx.spec.privileged ? ctx.host.npuCount : ctx.spec.devices.filter((d) => /^\/dev\/davinci\d+/.test(d)).length;
     for (const d of mine.devices) {
       if (d.deviceId >= ctx.host.npuCount) throw new StartFailure([`EE1001 Set visible device failed, invalid device=${d.deviceId}`]);
-      if (real[d.deviceId] !== d.deviceIp) {
-        throw new StartFailure([
-          `device_ip ${d.deviceIp} of device_id ${d.deviceId} on server ${mine.serverId} does not match the NPU's address ${real[d.deviceId] ?? '(none)'}`,
-          'Parameter device_ip is invalid in ranktable file',
-          BACKEND_FAILED,
-        ]);
-      }
+      if (real[d.deviceId] === d.deviceIp) continue;
+      const actual = real[d.deviceId] ?? '(none)';
+      throw new StartFailure([
+        `device_ip ${d.deviceIp} of device_id ${d.deviceId} on server ${mine.serverId} does not match the NPU's address ${actual}`,
+        'Parameter device_ip is invalid in ranktable file',
+        BACKEND_FAILED,
+      ]);
     }
-    const visible = ctx.spec.privileged ? ctx.host.npuCount : ctx.spec.devices.filter((d) => /^\/dev\/davinci\d+/.test(d)).length;
     const maxDev = Math.max(...mine.devices.map((d) => d.deviceId));
     if (visible <= maxDev) throw new StartFailure([`EE1001 Set visible device failed, invalid device=${maxDev}`]);
     if (ctx.hostPath('/usr/local/Ascend/driver/tools/hccn_tool') === undefined) {
-      throw new StartFailure(['Get device ip failed: /usr/local/Ascend/driver/tools/hccn_tool: No such file or directory', BACKEND_FAILED]);
+      const why = 'Get device ip failed: /usr/local/Ascend/driver/tools/hccn_tool: No such file or directory';
+      throw new StartFailure([why, BACKEND_FAILED]);
     }
     this.log('INFO', 'Finished parsing ranktable file.');
     const worldSize = servers.reduce((n, r) => n + r.devices.length, 0);
-    checkParallel(s.sections.model, worldSize, mine.devices.length);
+    checkParallel(s, worldSize, mine.devices.length);
     this.npus.push(...mine.devices.map((d) => d.deviceId));
     this.log('INFO', 'Update worldSize and npuDeviceIds of backend config successfully for Multi Nodes Inference: '
       + `worldSize=${worldSize}, npuDeviceIds=${JSON.stringify([this.npus])}`);
@@ -421,30 +365,35 @@ class MindieDaemon {
    * that differ between ranks fail the group (EI0014).
    */
   private async joinHccl(s: Settings, servers: RankServer[], worldSize: number, isMaster: boolean): Promise<void> {
-    const ctx = this.ctx;
+    const host = this.ctx.host;
     const masterIp = servers[0]!.containerIp;
-    const g = (this.group = sharedGroup(ctx.host.shared, `mindie-hccl:${masterIp}:${s.inferPort}`, () => new HcclGroup(),
+    const g = (this.group = sharedGroup(host.shared, `mindie-hccl:${masterIp}:${s.multiNodesInferPort}`, () => new HcclGroup(),
       (old) => old.members.size === 0 && (old.failure !== undefined || old.established)));
     const connectS = Math.min(Math.max(Number(this.env.HCCL_CONNECT_TIMEOUT ?? '120') || 120, 1), 7200);
     this.log('INFO', `HCCL init: rank table has ${servers.length} servers, world size ${worldSize}, HCCL_CONNECT_TIMEOUT=${connectS}s`);
     const hccl = hcclPortRange(this.env);
-    const taken = hccl.find((p) => ctx.host.portHeld(s.ip, p));
+    const taken = hccl.find((p) => host.portHeld(s.ipAddress, p));
     if (taken !== undefined) {
       throw new StartFailure([
-        `[HCCL] socket bind ${s.ip}:${taken} failed: Address already in use (HCCL_IF_BASE_PORT=${hccl[0]})`,
+        `[HCCL] socket bind ${s.ipAddress}:${taken} failed: Address already in use (HCCL_IF_BASE_PORT=${hccl[0]})`,
         '[HCCL] HcclCommInitRootInfo failed, ret[7]',
         BACKEND_FAILED,
       ]);
     }
-    const blocked = isMaster ? undefined : blockedToMaster(ctx.host.shared, ctx.host.host, masterIp, s.inferPort, hccl);
+    // The first master port this worker cannot reach, or that the master cannot reach back on.
+    const network = networkOf(host.shared);
+    const [me, master] = [network?.byAddress(host.host), network?.byAddress(masterIp)];
+    const blocked = isMaster || !me || !master ? undefined
+      : [s.multiNodesInferPort, ...hccl].filter((p) => firewallVerdict(master, me, p)).map((p) => `${masterIp}:${p}`)[0]
+        ?? hccl.filter((p) => firewallVerdict(me, master, p)).map((p) => `${host.host}:${p} (from ${masterIp})`)[0];
     if (blocked) this.log('WARN', `[HCCL] connect to ${blocked} timed out, retrying`);
-    if (blocked || ctx.host.faults().some((f) => f.kind === 'worker-never-joins')) {
+    if (blocked || host.faults().some((f) => f.kind === 'worker-never-joins')) {
       this.log('INFO', 'Waiting for HCCL communicator initialization...');
       await aborted(this.signal);
       throw STOPPED;
     }
-    this.self = { ip: s.ip, tls: ctx.host.tlsSwitches(), loaded: false };
-    g.members.set(this.self.ip, this.self);
+    this.self = { ip: s.ipAddress, tls: host.tlsSwitches(), loaded: false };
+    g.members.set(s.ipAddress, this.self);
     g.notify();
     const timeout = (who: string): StartFailure => new StartFailure([
       `[HCCL] EI0006: Getting socket times out. Reason: ${who}`,
@@ -452,14 +401,17 @@ class MindieDaemon {
       '[HCCL] HcclCommInitRootInfo failed, ret[9]',
       BACKEND_FAILED,
     ]);
-    const tlsFailure = new StartFailure(['[HCCL] EI0014: Some ranks tlsStatus are inconsistent', '[HCCL] HcclCommInitRootInfo failed, ret[4]', BACKEND_FAILED]);
+    const tlsFailure = new StartFailure([
+      '[HCCL] EI0014: Some ranks tlsStatus are inconsistent', '[HCCL] HcclCommInitRootInfo failed, ret[4]', BACKEND_FAILED,
+    ]);
     const windowMs = connectS * this.second;
     if (isMaster) {
       const ok = await g.waitFor(() => servers.every((r) => g.members.has(r.containerIp)), windowMs, this.signal);
       if (this.signal.aborted) throw STOPPED;
       const absent = servers.map((r) => r.containerIp).filter((ip) => !g.members.has(ip));
       const tls = [...g.members.values()].flatMap((m) => m.tls);
-      g.failure = !ok ? { kind: 'timeout', detail: absent.join(',') } : tls.some((t) => t !== tls[0]) ? { kind: 'tls', detail: '' } : undefined;
+      if (!ok) g.failure = { kind: 'timeout', detail: absent.join(',') };
+      else if (tls.some((t) => t !== tls[0])) g.failure = { kind: 'tls', detail: '' };
       g.established = g.failure === undefined;
       g.notify();
       if (!ok) throw timeout(`ranks of server(s) ${absent.join(', ')} did not connect within ${connectS} s`);
@@ -481,28 +433,24 @@ class MindieDaemon {
     const host = this.ctx.host;
     const asked = Number(this.env.NPU_MEMORY_FRACTION ?? '0.8');
     const fraction = Math.min(asked, 0.98);
-    const steps = 4;
-    for (let i = 1; i <= steps; i++) {
-      if (!(await pause(this.timings.weightLoadMs / steps, this.signal))) throw STOPPED;
+    const gib = (mb: number): string => (mb / 1024).toFixed(2);
+    for (let i = 1; i <= 4; i++) {
+      if (!(await pause(servingTimings(host.profile).weightLoadMs / 4, this.signal))) throw STOPPED;
       for (const n of i === 2 ? this.npus : []) {
         const held = host.heldHbmMb?.(n) ?? 0;
         const total = host.hbmTotalMb?.() ?? HBM_MB;
         if (held <= (1 - Math.min(asked, 1)) * total) continue;
-        const gib = (mb: number): string => (mb / 1024).toFixed(2);
         throw new StartFailure([
-          `Loading model weights from ${s.weightPath} failed on device ${n}`,
+          `Loading model weights from ${s.modelWeightPath} failed on device ${n}`,
           `RuntimeError: NPU out of memory. Tried to allocate ${gib(Math.round(total * fraction * 0.2))} GiB `
             + `(NPU ${n}; ${gib(total)} GiB total capacity; ${gib(total - held - IDLE_RESERVED_MB)} GiB free)`,
         ]);
       }
-      this.log('INFO', `Loading model weights from ${s.weightPath}: ${Math.round((i / steps) * 100)}%`);
-      for (const n of this.npus) host.setHbmUsed(n, Math.round(HBM_MB * fraction * (i / steps) * 0.6));
+      this.log('INFO', `Loading model weights from ${s.modelWeightPath}: ${i * 25}%`);
+      for (const n of this.npus) host.setHbmUsed(n, Math.round(HBM_MB * fraction * (i / 4) * 0.6));
     }
-    const used = Math.round(HBM_MB * fraction);
-    for (const [i, n] of this.npus.entries()) {
-      host.setHbmUsed(n, used);
-      host.setNpuProcesses(n, [{ pid: this.ctx.pid + 10 + i, name: PROC_NAME, memoryMb: used - 3000 }]);
-    }
+    for (const n of this.npus) host.setHbmUsed(n, Math.round(HBM_MB * fraction));
+    this.setNpuProcesses(Math.round(HBM_MB * fraction) - 3000);
     this.log('INFO', 'Model weights loaded, KV cache allocated');
   }
 
@@ -511,9 +459,8 @@ class MindieDaemon {
     const g = this.group!;
     this.self!.loaded = true;
     g.notify();
-    if (isMaster) {
-      await g.waitFor(() => [...g.members.values()].every((m) => m.loaded) || g.failure !== undefined, 3600 * this.second, this.signal);
-    }
+    const loaded = (): boolean => [...g.members.values()].every((m) => m.loaded) || g.failure !== undefined;
+    if (isMaster) await g.waitFor(loaded, 3600 * this.second, this.signal);
     // The master hears of a rank's exit a heartbeat later (so the rank that failed is the first to exit).
     if (g.failure?.kind === 'peer-exit') await pause(this.second, this.ctx.kill);
     if (g.failure?.kind === 'peer-exit') {
@@ -522,21 +469,23 @@ class MindieDaemon {
   }
 
   /** Business, management and metrics listeners (§8), on the master only in multi-node mode. */
-  private async openEndpoint(s: Settings, reasoningModel: boolean, state: ApiState): Promise<void> {
+  private async openEndpoint(s: Settings, reasoningModel: boolean): Promise<void> {
     this.log('INFO', 'Start to init endpoint', 'server');
-    const api = mindieApi(this.ctx, s, reasoningModel, state, this.timings);
+    const api = mindieApi(this.ctx, s, reasoningModel, this.state);
     try {
       this.closeListeners = await openListeners(this.ctx.host, `mindieservice_daemon (${this.ctx.spec.name})`, [
-        { ip: s.ip, port: s.port, handler: api.business },
-        { ip: s.mgmtIp, port: s.mgmtPort, handler: api.management },
-        { ip: s.mgmtIp, port: s.metricsPort, handler: api.metrics },
+        { ip: s.ipAddress, port: s.port, handler: api.business },
+        { ip: s.managementIpAddress, port: s.managementPort, handler: api.management },
+        { ip: s.managementIpAddress, port: s.metricsPort, handler: api.metrics },
       ]);
     } catch (e) {
       if (!(e instanceof ListenError)) throw e;
       if (e.reason !== 'occupied') throw listenFailure(e.ip, e.port);
-      throw new StartFailure(['Management or Business or Metrics Http server listen port is occupied', `Socket bind failed: ${e.ip}:${e.port}`, 'Failed to start http wrapper']);
+      const occupied = 'Management or Business or Metrics Http server listen port is occupied';
+      throw new StartFailure([occupied, `Socket bind failed: ${e.ip}:${e.port}`, 'Failed to start http wrapper']);
     }
-    this.log('INFO', `Http server listening on ${s.ip}:${s.port} (management ${s.mgmtIp}:${s.mgmtPort}, metrics ${s.metricsPort})`, 'server');
+    const mgmt = `management ${s.managementIpAddress}:${s.managementPort}, metrics ${s.metricsPort}`;
+    this.log('INFO', `Http server listening on ${s.ipAddress}:${s.port} (${mgmt})`, 'server');
     recordListening(this.ctx.host.shared, this.ctx.host.name);
   }
 
@@ -544,18 +493,18 @@ class MindieDaemon {
    * Serve until SIGTERM, or until a peer of the HCCL group exits: then the communicator is broken, requests
    * fail, and MindIE takes the whole daemon down (a child exited non-zero).
    */
-  private async serve(servers: RankServer[] | undefined, state: ApiState): Promise<number> {
+  private async serve(servers: RankServer[] | undefined): Promise<number> {
     const g = this.group;
     if (!g || !servers) await aborted(this.signal);
     else await g.waitFor(() => g.failure !== undefined || g.members.size < servers.length, FOREVER_MS, this.signal);
     if (this.signal.aborted || !g || !servers) return this.ctx.kill.aborted ? 137 : await this.shutdown();
-    state.healthy = false;
-    state.abnormal = g.failure?.detail ?? servers.map((r) => r.containerIp).filter((ip) => !g.members.has(ip)).join(',');
-    this.log('ERROR', `[HCCL] EI0006: the connection to server ${state.abnormal} was closed (remote rank exited); `
+    this.state.healthy = false;
+    this.state.abnormal = g.failure?.detail ?? servers.map((r) => r.containerIp).filter((ip) => !g.members.has(ip)).join(',');
+    this.log('ERROR', `[HCCL] EI0006: the connection to server ${this.state.abnormal} was closed (remote rank exited); `
       + 'HCCL communicator is broken');
     this.log('ERROR', 'Inference backend is abnormal: a slave/master node exited');
     await pause(2 * this.second, this.ctx.kill);
-    this.ctx.out('Daemon is killing, please wait about 15 seconds...');
+    this.ctx.out(KILLING);
     await this.cleanup();
     return 1;
   }
@@ -569,20 +518,16 @@ class MindieDaemon {
       this.log('ERROR', '[start endpoint] [fail]', 'audit');
       this.log('ERROR', '[start mindie server] [fail]', 'audit');
     }
-    if (e.code === 134) {
-      await this.cleanup();
-      return 134;
-    }
-    this.ctx.out('Daemon is killing, please wait about 15 seconds...');
+    if (e.code !== 134) this.ctx.out(KILLING);
     await this.cleanup();
-    await pause(2 * this.second, this.ctx.kill);
+    if (e.code !== 134) await pause(2 * this.second, this.ctx.kill);
     return e.code;
   }
 
   /** SIGTERM: the daemon's shutdown line, then about 15 (simulated) seconds of stopping. */
   private async shutdown(): Promise<number> {
-    this.ctx.out('Daemon is killing, please wait about 15 seconds...');
-    this.log('INFO', 'Daemon is killing, please wait about 15 seconds...', 'server');
+    this.ctx.out(KILLING);
+    this.log('INFO', KILLING, 'server');
     await this.cleanup();
     await pause(15 * this.second, this.ctx.kill);
     return 0;
@@ -628,12 +573,12 @@ function parseRankTable(text: Buffer): RankServer[] {
   const servers = list.map((raw): RankServer => {
     const s = obj(raw);
     if (!s) throw bad('server_list');
-    for (const key of ['server_id', 'container_ip'] as const) if (typeof s[key] !== 'string' || !isIpv4(s[key])) throw bad(key);
+    for (const key of ['server_id', 'container_ip']) if (typeof s[key] !== 'string' || !isIpv4(s[key])) throw bad(key);
     if (!Array.isArray(s.device) || s.device.length < 1 || s.device.length > 32) throw bad('device');
-    const devices = s.device.map((rd: unknown) => {
-      const d = obj(rd);
+    const devices = s.device.map((raw: unknown) => {
+      const d = obj(raw);
       if (!d) throw bad('device');
-      for (const key of ['device_id', 'rank_id'] as const) if (!intString(d[key])) throw bad(key, `${key} must be a string holding an integer`);
+      for (const key of ['device_id', 'rank_id']) if (!intString(d[key])) throw bad(key, `${key} must be a string holding an integer`);
       if (typeof d.device_ip !== 'string') throw bad('device_ip', 'device_ip must be a string');
       if (!isIpv4(d.device_ip)) throw bad('device_ip', `Input device_ip [${d.device_ip}] is invalid`);
       if (Number(d.device_id) > 63) throw bad('device_id');
@@ -654,12 +599,8 @@ function parseRankTable(text: Buffer): RankServer[] {
 /** §10: parallel sizes against the world size W and NPUs per node L. 2.2 behaviour for a missing dp. */
 function checkParallel(model: Json, w: number, l: number): void {
   if (model.dp === undefined || model.dp === null) {
-    throw new StartFailure([
-      '[executor.cpp:646] Invalid DP number per node: 0',
-      "terminate called after throwing an instance of 'std::out_of_range'",
-      '  what():  vector::_M_range_check',
-      'Aborted (core dumped)',
-    ], 134, false);
+    const abort = ["terminate called after throwing an instance of 'std::out_of_range'", '  what():  vector::_M_range_check'];
+    throw new StartFailure(['[executor.cpp:646] Invalid DP number per node: 0', ...abort, 'Aborted (core dumped)'], 134, false);
   }
   const size = (k: string): number | undefined => {
     const v = model[k];
@@ -670,29 +611,25 @@ function checkParallel(model: Json, w: number, l: number): void {
     const v = size(k);
     if (v !== undefined && !(Number.isInteger(v) && v > 0 && (v & (v - 1)) === 0)) throw err(`${k} ${v} is not a power of 2`);
   }
+  const local = (what: string, v: number): void => {
+    if (!(v <= l || v === w)) throw err(`${what}(${v}) must be <= npus per node (${l}) or equal to worldSize(${w})`);
+  };
   const d = size('dp') ?? 1;
   const tp = size('tp') ?? w;
   if (d * tp !== w) throw err(`dp(${d}) * tp(${tp}) != worldSize(${w})`);
-  if (!(tp <= l || tp === w)) throw err(`tp(${tp}) must be <= npus per node (${l}) or equal to worldSize(${w})`);
+  local('tp', tp);
   const ep = size('moe_ep');
   const mtp = size('moe_tp') ?? (ep !== undefined && ep > 1 ? w / ep : w);
   if (ep !== undefined && ep > 1) {
     if (ep * mtp !== w) throw err(`moe_ep(${ep}) * moe_tp(${mtp}) != worldSize(${w})`);
   } else if (mtp !== w) throw err(`moe_tp(${mtp}) must equal worldSize(${w}) without expert parallel`);
-  if (!(mtp <= l || mtp === w)) throw err(`moe_tp(${mtp}) must be <= npus per node (${l}) or equal to worldSize(${w})`);
+  local('moe_tp', mtp);
   const sp = size('sp');
   if (sp !== undefined && sp > 1 && sp !== tp) throw err(`sp(${sp}) must equal tp(${tp})`);
 }
 
-// ---------------------------------------------------------------------------------------------------------
-
-interface ApiState {
-  healthy: boolean;
-  abnormal: string;
-}
-
 /** The HTTP API (§8–9): business (models, chat), management (/health) and metrics ports. */
-function mindieApi(ctx: ContainerContext, s: Settings, reasoningModel: boolean, state: ApiState, timings: ServingTimings) {
+function mindieApi(ctx: ContainerContext, s: Settings, reasoningModel: boolean, state: { healthy: boolean; abnormal: string }) {
   const gate = new Gate(s.maxLinkNum, s.maxLinkNum * 2);
   const started = Math.floor(Date.now() / 1000);
   let seq = 0;
@@ -703,8 +640,8 @@ function mindieApi(ctx: ContainerContext, s: Settings, reasoningModel: boolean, 
     const path = pathOf(req);
     if (req.method === 'GET' && path === '/v1/models') {
       // The multi-node trap of §8: the master answers 404 here (GPUStack issue 2898).
-      if (s.multiNode) return send(res, 404, { error: 'Not Found' });
-      const card = { id: s.modelName, object: 'model', created: started, owned_by: 'MindIE Server', root: s.weightPath };
+      if (s.multiNodesInferEnabled) return send(res, 404, { error: 'Not Found' });
+      const card = { id: s.modelName, object: 'model', created: started, owned_by: 'MindIE Server', root: s.modelWeightPath };
       return send(res, 200, { object: 'list', data: [card] });
     }
     if (req.method !== 'POST' || path !== '/v1/chat/completions') return;
@@ -728,14 +665,11 @@ function mindieApi(ctx: ContainerContext, s: Settings, reasoningModel: boolean, 
       return send(res, 503, { error, error_type: 'Service Unavailable' });
     }
     try {
-      const gen = generate(chatPrompt(q.messages), {
-        maxTokens: maxTokens as number | undefined,
-        serverCap: s.maxIterTimes,
-        reasoning: reasoningModel,
-        splitReasoning: reasoningModel && s.enableReasoning,
-      });
+      const splitReasoning = reasoningModel && s.enableReasoning;
+      const gen = generate(chatPrompt(q.messages), { maxTokens, serverCap: s.maxIterTimes, reasoning: reasoningModel, splitReasoning });
       const chunkCtx = { id: `endpoint_common_${++seq}`, created: Math.floor(Date.now() / 1000), model: s.modelName };
       served++;
+      const timings = servingTimings(ctx.host.profile);
       if (await answerChat(res, q, chunkCtx, gen, 'mindie', timings, ctx.kill)) recordAnswer(ctx.host.shared, ctx.host.name);
     } finally {
       release();
