@@ -5,11 +5,10 @@
  * waits forever and logs a gloo-style error (failure #29). `HCCL_IF_IP` must be the node's own address.
  */
 import { firewallVerdict, hcclPortRange, networkOf } from './firewall.js';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ContainerContext } from './runtime-container.js';
 import type { ScriptResult } from './runtime-launch-script.js';
-import { aborted, pause, servingTimings, type ServingTimings } from './runtime-host.js';
-import { Gate, ListenError, answerChat, openListeners, parseJsonBody, pathOf, send } from './runtime-http.js';
+import { aborted, pause, servingTimings } from './runtime-host.js';
+import { Gate, ListenError, answerChat, openListeners, parseJsonBody, pathOf, send, type Handler } from './runtime-http.js';
 import { chatPrompt, generate } from './openai-stream.js';
 import { FOREVER_MS, Rendezvous, sharedGroup } from './serving-record.js';
 
@@ -37,35 +36,17 @@ function parseServe(argv: readonly string[]): { model: string; flags: Map<string
   return model === undefined ? 'vllm serve: error: the following arguments are required: model_tag' : { model, flags };
 }
 
-function vllmLogLine(level: string, source: string, message: string): string {
-  const d = new Date();
-  const p = (n: number): string => String(n).padStart(2, '0');
-  const time = `${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
-  return `${level} ${time} [${source}] ${message}`;
-}
-
-interface DpMember {
-  node: string;
-  startRank: number;
-  local: number;
-}
-
+/** The DP group of one launch: the engine cores each node registered, whether the head serves or left. */
 class DpGroup extends Rendezvous {
-  readonly members: DpMember[] = [];
+  readonly members: { node: string; startRank: number; local: number }[] = [];
   headUp = false;
   headGone = false;
 
   /** Whether the registered start ranks cover [0, size) exactly once. */
   coverage(size: number): 'complete' | 'incomplete' | 'conflict' {
-    const seen = new Array<number>(size).fill(0);
-    for (const m of this.members) {
-      for (let r = m.startRank; r < m.startRank + m.local; r++) {
-        if (r < 0 || r >= size) return 'conflict';
-        seen[r]!++;
-      }
-    }
-    if (seen.some((n) => n > 1)) return 'conflict';
-    return seen.every((n) => n === 1) ? 'complete' : 'incomplete';
+    const ranks = this.members.flatMap((m) => Array.from({ length: m.local }, (_, i) => m.startRank + i));
+    if (ranks.some((r) => r < 0 || r >= size) || new Set(ranks).size !== ranks.length) return 'conflict';
+    return ranks.length === size ? 'complete' : 'incomplete';
   }
 }
 
@@ -78,31 +59,34 @@ export async function runVllmServer(ctx: ContainerContext, script: ScriptResult,
   const { model, flags } = parsed;
   const intFlag = (k: string, d: number): number => (/^\d+$/.test(flags.get(k) ?? '') ? Number(flags.get(k)) : d);
   const headless = flags.has('headless');
-  const dpSize = intFlag('data-parallel-size', 1);
+  const [dpSize, startRank] = [intFlag('data-parallel-size', 1), intFlag('data-parallel-start-rank', 0)];
   const dpLocal = intFlag('data-parallel-size-local', dpSize);
-  const startRank = intFlag('data-parallel-start-rank', 0);
   const address = flags.get('data-parallel-address') ?? ctx.host.host;
   const rpcPort = flags.get('data-parallel-rpc-port') ?? '13345';
-  const log = (level: 'INFO' | 'WARNING' | 'ERROR', source: string, message: string): void =>
-    (level === 'ERROR' ? ctx.err : ctx.out)(vllmLogLine(level, source, message));
+  const log = (level: 'INFO' | 'WARNING' | 'ERROR', source: string, message: string): void => {
+    const p = (n: number): string => String(n).padStart(2, '0');
+    const d = new Date();
+    const time = `${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+    (level === 'ERROR' ? ctx.err : ctx.out)(`${level} ${time} [${source}] ${message}`);
+  };
 
   log('INFO', 'api_server.py:1814', `vLLM API server version 0.13.0`);
   log('INFO', 'utils.py:328', `non-default args: {'model': '${model}', 'data_parallel_size': ${dpSize}, `
     + `'data_parallel_size_local': ${dpLocal}, 'data_parallel_start_rank': ${startRank}, `
     + `'headless': ${headless ? 'True' : 'False'}}`);
-
   const ifIp = script.env.HCCL_IF_IP;
-  if (ifIp === undefined || ifIp === '') {
-    log('WARNING', 'platform.py:142', 'HCCL_IF_IP is not set: HCCL picks an interface itself, which may not be routable between nodes');
+  if (!ifIp) {
+    log('WARNING', 'platform.py:142', 'HCCL_IF_IP is not set: HCCL picks an interface itself, '
+      + 'which may not be routable between nodes');
   } else if (ifIp !== ctx.host.host) {
     log('ERROR', 'hccl', `HCCL_IF_IP ${ifIp} is not an address of this host: bind failed, Cannot assign requested address`);
     ctx.err(`RuntimeError: [ERROR] HCCL function error: HcclCommInitRootInfoConfig(...), error code is 7 (HCCL_IF_IP=${ifIp})`);
     return 1;
   }
-
   const weightCfg = `${model.replace(/\/$/, '')}/config.json`;
   if (!(await ctx.stat(weightCfg))?.isFile || ctx.host.faults().some((f) => f.kind === 'model-missing')) {
-    ctx.err(`OSError: Can't load the configuration of '${model}'. It is neither a local folder with a config.json nor a valid model identifier.`);
+    ctx.err(`OSError: Can't load the configuration of '${model}'. `
+      + 'It is neither a local folder with a config.json nor a valid model identifier.');
     return 1;
   }
   let modelType: unknown;
@@ -115,7 +99,7 @@ export async function runVllmServer(ctx: ContainerContext, script: ScriptResult,
   // ---- join the DP group ----------------------------------------------------------------------------------
   const group = sharedGroup(ctx.host.shared, `vllm-dp:${address}:${rpcPort}`, () => new DpGroup(),
     (g) => g.members.length === 0 && (g.headGone || g.headUp));
-  const me: DpMember = { node: ctx.host.name, startRank: headless ? startRank : 0, local: dpLocal };
+  const me = { node: ctx.host.name, startRank: headless ? startRank : 0, local: dpLocal };
   const stop = AbortSignal.any([ctx.term, ctx.kill]);
   let closeListeners: (() => Promise<void>) | undefined;
   const leave = async (code?: number): Promise<number> => {
@@ -130,23 +114,21 @@ export async function runVllmServer(ctx: ContainerContext, script: ScriptResult,
 
   // A headless node behind a firewall (the head's rpc port or the HCCL ports, either way) never joins:
   // the head waits for its ranks forever, as the real coordinator does.
-  if (headless) {
-    const network = networkOf(ctx.host.shared);
-    const head = network?.byAddress(address);
-    const self = network?.byAddress(ctx.host.host);
-    const hccl = hcclPortRange(script.env);
-    const blocked = head && self
-      ? [Number(rpcPort), ...hccl].find((p) => firewallVerdict(head, self, p)) ?? hccl.find((p) => firewallVerdict(self, head, p))
-      : undefined;
-    if (blocked !== undefined) {
-      log('ERROR', 'core.py:93', `gloo: connect to ${address}:${blocked} timed out, retrying`);
-      await aborted(stop);
-      return ctx.kill.aborted ? 137 : 0;
-    }
+  const network = networkOf(ctx.host.shared);
+  const [head, self] = [network?.byAddress(address), network?.byAddress(ctx.host.host)];
+  const hccl = hcclPortRange(script.env);
+  const blocked = headless && head && self
+    ? [Number(rpcPort), ...hccl].find((p) => firewallVerdict(head, self, p)) ?? hccl.find((p) => firewallVerdict(self, head, p))
+    : undefined;
+  if (blocked !== undefined) {
+    log('ERROR', 'core.py:93', `gloo: connect to ${address}:${blocked} timed out, retrying`);
+    await aborted(stop);
+    return ctx.kill.aborted ? 137 : 0;
   }
   group.members.push(me);
   group.notify();
-  log('INFO', 'core.py:93', `Started DP engine cores ${me.startRank}..${me.startRank + me.local - 1} of ${dpSize} (coordinator ${address}:${rpcPort})`);
+  const cores = `${me.startRank}..${me.startRank + me.local - 1} of ${dpSize}`;
+  log('INFO', 'core.py:93', `Started DP engine cores ${cores} (coordinator ${address}:${rpcPort})`);
 
   if (headless) {
     log('INFO', 'api_server.py:1750', 'Launching headless engine cores: no API server on this node');
@@ -181,8 +163,37 @@ export async function runVllmServer(ctx: ContainerContext, script: ScriptResult,
   const hostFlag = flags.get('host') ?? '0.0.0.0';
   const port = intFlag('port', 8000);
   const bindIp = hostFlag === '0.0.0.0' || hostFlag === '::' ? ctx.host.host : hostFlag;
-  const handler = vllmApi(flags.get('served-model-name') ?? model, model, intFlag('max-model-len', 16384),
-    modelType === 'deepseek_v3' && flags.get('reasoning-parser') === 'deepseek_r1', modelType === 'deepseek_v3', timings, ctx.kill);
+  const reasoning = modelType === 'deepseek_v3';
+  const splitReasoning = reasoning && flags.get('reasoning-parser') === 'deepseek_r1';
+  const maxModelLen = intFlag('max-model-len', 16384);
+  const name = flags.get('served-model-name') ?? model;
+  // max-num-seqs running at once, the rest queued.
+  const gate = new Gate(256, 4096);
+  let seq = 0;
+  const handler: Handler = async (req, body, res) => {
+    const path = pathOf(req);
+    if (req.method === 'GET' && path === '/health') return send(res, 200, '');
+    if (req.method === 'GET' && path === '/v1/models') {
+      const created = Math.floor(Date.now() / 1000);
+      const card = { id: name, object: 'model', created, owned_by: 'vllm', root: model, parent: null, max_model_len: maxModelLen };
+      return send(res, 200, { object: 'list', data: [card] });
+    }
+    if (req.method !== 'POST' || path !== '/v1/chat/completions') return;
+    const q = parseJsonBody(body);
+    if (!q) return send(res, 400, { object: 'error', message: 'Invalid JSON body', type: 'BadRequestError', param: null, code: 400 });
+    if (q.model !== name) {
+      const message = `The model \`${String(q.model)}\` does not exist.`;
+      return send(res, 404, { object: 'error', message, type: 'NotFoundError', param: null, code: 404 });
+    }
+    const release = (await gate.enter())!;
+    try {
+      const maxTokens = [q.max_tokens, q.max_completion_tokens].find((v): v is number => typeof v === 'number');
+      const gen = generate(chatPrompt(q.messages), { maxTokens, serverCap: maxModelLen, reasoning, splitReasoning });
+      await answerChat(res, q, { id: `chatcmpl-${++seq}`, created: Math.floor(Date.now() / 1000), model: name }, gen, 'vllm', timings, ctx.kill);
+    } finally {
+      release();
+    }
+  };
   try {
     closeListeners = await openListeners(ctx.host, `vllm (${ctx.spec.name})`, [{ ip: bindIp, port, handler }]);
   } catch (e) {
@@ -206,44 +217,4 @@ export async function runVllmServer(ctx: ContainerContext, script: ScriptResult,
   }
   log('ERROR', 'core_client.py:564', 'Engine core proc died unexpectedly: a data parallel rank exited, shutting down');
   return leave(1);
-}
-
-/** The OpenAI API of the head: /health, /v1/models and chat completions, as vLLM answers them. */
-function vllmApi(
-  name: string,
-  root: string,
-  maxModelLen: number,
-  splitReasoning: boolean,
-  reasoning: boolean,
-  timings: ServingTimings,
-  kill: AbortSignal,
-): (req: IncomingMessage, body: Buffer, res: ServerResponse) => Promise<void> {
-  // max-num-seqs running at once, the rest queued.
-  const gate = new Gate(256, 4096);
-  let seq = 0;
-  return async (req, body, res) => {
-    const path = pathOf(req);
-    if (req.method === 'GET' && path === '/health') return send(res, 200, '');
-    if (req.method === 'GET' && path === '/v1/models') {
-      const created = Math.floor(Date.now() / 1000);
-      const card = { id: name, object: 'model', created, owned_by: 'vllm', root, parent: null, max_model_len: maxModelLen };
-      return send(res, 200, { object: 'list', data: [card] });
-    }
-    if (req.method !== 'POST' || path !== '/v1/chat/completions') return;
-    const q = parseJsonBody(body);
-    if (!q) return send(res, 400, { object: 'error', message: 'Invalid JSON body', type: 'BadRequestError', param: null, code: 400 });
-    if (q.model !== name) {
-      const message = `The model \`${String(q.model)}\` does not exist.`;
-      return send(res, 404, { object: 'error', message, type: 'NotFoundError', param: null, code: 404 });
-    }
-    const release = (await gate.enter())!;
-    try {
-      const maxTokens = [q.max_tokens, q.max_completion_tokens].find((v): v is number => typeof v === 'number');
-      const gen = generate(chatPrompt(q.messages), { maxTokens, serverCap: maxModelLen, reasoning, splitReasoning });
-      const chunkCtx = { id: `chatcmpl-${++seq}`, created: Math.floor(Date.now() / 1000), model: name };
-      await answerChat(res, q, chunkCtx, gen, 'vllm', timings, kill);
-    } finally {
-      release();
-    }
-  };
 }
