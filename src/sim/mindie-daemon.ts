@@ -204,9 +204,9 @@ class MindieDaemon {
     if (this.env.MINDIE_CHECK_INPUTFILES_PERMISSION === '0') return;
     const fail = (why: string): StartFailure => new StartFailure([`Check path: ${label} failed, by:${why}`]);
     if (st.uid !== 0) throw fail(`owner id diff: current process user id is 0, file owner id is ${st.uid}`);
-    const mode = (st.mode & 0o777).toString(8);
+    const [mode, max] = [(st.mode & 0o777).toString(8), maxMode.toString(8)];
     if ((st.mode & ~maxMode & 0o777) !== 0) {
-      throw fail(`Check permission failed: current permission is ${mode}, but required no greater than ${maxMode.toString(8)}`);
+      throw fail(`Check permission failed: current permission is ${mode}, but required no greater than ${max}`);
     }
   }
 
@@ -228,7 +228,8 @@ class MindieDaemon {
     const model = Array.isArray(deploy?.ModelConfig) ? obj(deploy.ModelConfig[0]) : undefined;
     const sections = [obj(cfg.ServerConfig), backend, deploy, model, obj(backend?.ScheduleConfig)];
     const absent = sections.findIndex((x) => x === undefined);
-    if (absent >= 0) throw new StartFailure([`Failed to parse config.json: ${SECTIONS[absent]} is missing or invalid`, CONFIG_FAILED]);
+    if (absent >= 0) why = `${SECTIONS[absent]} is missing or invalid`;
+    if (absent >= 0) throw new StartFailure([`Failed to parse config.json: ${why}`, CONFIG_FAILED]);
     const s = Object.assign({}, ...sections) as Settings;
     for (const [key, dflt] of Object.entries(DEFAULTS)) {
       const v = s[key];
@@ -236,7 +237,8 @@ class MindieDaemon {
     }
     const fileIp = s.ipAddress;
     s.ipAddress = env.MIES_CONTAINER_IP ?? fileIp;
-    s.managementIpAddress = env.MIES_CONTAINER_MANAGEMENT_IP ?? (typeof s.managementIpAddress === 'string' ? s.managementIpAddress : fileIp);
+    const mgmtIp = typeof s.managementIpAddress === 'string' ? s.managementIpAddress : fileIp;
+    s.managementIpAddress = env.MIES_CONTAINER_MANAGEMENT_IP ?? mgmtIp;
     s.enableReasoning = obj(obj(model!.models)?.deepseekv2)?.enable_reasoning === true;
     this.log('INFO', `Config path: ${configPath}`, 'server');
     for (const [section, keys] of Object.entries(ECHO)) {
@@ -248,7 +250,8 @@ class MindieDaemon {
 
   /** The rules on config.json that need nothing started: TLS switches (§2.3, #6), own address (#9). */
   private checkConfig(s: Settings): void {
-    const on = ([key, dflt]: (typeof TLS_SWITCHES)[number]): boolean => (s[key] === undefined ? dflt : s[key] !== false);
+    const on = ([key, dflt]: (typeof TLS_SWITCHES)[number]): boolean =>
+      (s[key] === undefined ? dflt : s[key] !== false);
     const tlsErrors = TLS_SWITCHES.filter(on).map(([key, , cert, dir]) =>
       `Failed to check ${cert}: ${INSTALL}/security/${dir}/server.pem does not exist (${key} is true)`);
     if (tlsErrors.length > 0) throw new StartFailure([...tlsErrors, CONFIG_FAILED]);
@@ -332,19 +335,23 @@ class MindieDaemon {
     }
     const real = [...ctx.host.deviceIps()];
     for (const f of ctx.host.faults()) if (f.kind === 'device-ip-drift') real[f.npu] = f.actual;
-    const visible = ctx.spec.privileged ? ctx.host.npuCount : ctx.spec.devices.filter((d) => /^\/dev\/davinci\d+/.test(d)).length;
+    const invisible = (id: number): StartFailure =>
+      new StartFailure([`EE1001 Set visible device failed, invalid device=${id}`]);
     for (const d of mine.devices) {
-      if (d.deviceId >= ctx.host.npuCount) throw new StartFailure([`EE1001 Set visible device failed, invalid device=${d.deviceId}`]);
+      if (d.deviceId >= ctx.host.npuCount) throw invisible(d.deviceId);
       if (real[d.deviceId] === d.deviceIp) continue;
       const actual = real[d.deviceId] ?? '(none)';
       throw new StartFailure([
-        `device_ip ${d.deviceIp} of device_id ${d.deviceId} on server ${mine.serverId} does not match the NPU's address ${actual}`,
+        `device_ip ${d.deviceIp} of device_id ${d.deviceId} on server ${mine.serverId} `
+          + `does not match the NPU's address ${actual}`,
         'Parameter device_ip is invalid in ranktable file',
         BACKEND_FAILED,
       ]);
     }
+    const davinci = ctx.spec.devices.filter((d) => /^\/dev\/davinci\d+/.test(d)).length;
+    const visible = ctx.spec.privileged ? ctx.host.npuCount : davinci;
     const maxDev = Math.max(...mine.devices.map((d) => d.deviceId));
-    if (visible <= maxDev) throw new StartFailure([`EE1001 Set visible device failed, invalid device=${maxDev}`]);
+    if (visible <= maxDev) throw invisible(maxDev);
     if (ctx.hostPath('/usr/local/Ascend/driver/tools/hccn_tool') === undefined) {
       const why = 'Get device ip failed: /usr/local/Ascend/driver/tools/hccn_tool: No such file or directory';
       throw new StartFailure([why, BACKEND_FAILED]);
@@ -367,10 +374,12 @@ class MindieDaemon {
   private async joinHccl(s: Settings, servers: RankServer[], worldSize: number, isMaster: boolean): Promise<void> {
     const host = this.ctx.host;
     const masterIp = servers[0]!.containerIp;
-    const g = (this.group = sharedGroup(host.shared, `mindie-hccl:${masterIp}:${s.multiNodesInferPort}`, () => new HcclGroup(),
+    const key = `mindie-hccl:${masterIp}:${s.multiNodesInferPort}`;
+    const g = (this.group = sharedGroup(host.shared, key, () => new HcclGroup(),
       (old) => old.members.size === 0 && (old.failure !== undefined || old.established)));
     const connectS = Math.min(Math.max(Number(this.env.HCCL_CONNECT_TIMEOUT ?? '120') || 120, 1), 7200);
-    this.log('INFO', `HCCL init: rank table has ${servers.length} servers, world size ${worldSize}, HCCL_CONNECT_TIMEOUT=${connectS}s`);
+    const size = `${servers.length} servers, world size ${worldSize}`;
+    this.log('INFO', `HCCL init: rank table has ${size}, HCCL_CONNECT_TIMEOUT=${connectS}s`);
     const hccl = hcclPortRange(this.env);
     const taken = hccl.find((p) => host.portHeld(s.ipAddress, p));
     if (taken !== undefined) {
@@ -402,7 +411,9 @@ class MindieDaemon {
       BACKEND_FAILED,
     ]);
     const tlsFailure = new StartFailure([
-      '[HCCL] EI0014: Some ranks tlsStatus are inconsistent', '[HCCL] HcclCommInitRootInfo failed, ret[4]', BACKEND_FAILED,
+      '[HCCL] EI0014: Some ranks tlsStatus are inconsistent',
+      '[HCCL] HcclCommInitRootInfo failed, ret[4]',
+      BACKEND_FAILED,
     ]);
     const windowMs = connectS * this.second;
     if (isMaster) {
@@ -420,7 +431,8 @@ class MindieDaemon {
       const ok = await g.waitFor(() => g.established || g.failure !== undefined, windowMs, this.signal);
       if (this.signal.aborted) throw STOPPED;
       if (g.failure?.kind === 'tls') throw tlsFailure;
-      if (!ok || g.failure) throw timeout(`the root rank on ${masterIp} did not complete the exchange within ${connectS} s`);
+      const why = `the root rank on ${masterIp} did not complete the exchange within ${connectS} s`;
+      if (!ok || g.failure) throw timeout(why);
     }
     this.log('INFO', `HCCL communicator initialized: ${servers.length} servers, ${worldSize} ranks`);
   }
@@ -464,7 +476,8 @@ class MindieDaemon {
     // The master hears of a rank's exit a heartbeat later (so the rank that failed is the first to exit).
     if (g.failure?.kind === 'peer-exit') await pause(this.second, this.ctx.kill);
     if (g.failure?.kind === 'peer-exit') {
-      throw new StartFailure([`[HCCL] rank of server ${g.failure.detail} exited during initialization`, BACKEND_FAILED]);
+      const why = `[HCCL] rank of server ${g.failure.detail} exited during initialization`;
+      throw new StartFailure([why, BACKEND_FAILED]);
     }
   }
 
@@ -499,7 +512,8 @@ class MindieDaemon {
     else await g.waitFor(() => g.failure !== undefined || g.members.size < servers.length, FOREVER_MS, this.signal);
     if (this.signal.aborted || !g || !servers) return this.ctx.kill.aborted ? 137 : await this.shutdown();
     this.state.healthy = false;
-    this.state.abnormal = g.failure?.detail ?? servers.map((r) => r.containerIp).filter((ip) => !g.members.has(ip)).join(',');
+    const gone = servers.map((r) => r.containerIp).filter((ip) => !g.members.has(ip));
+    this.state.abnormal = g.failure?.detail ?? gone.join(',');
     this.log('ERROR', `[HCCL] EI0006: the connection to server ${this.state.abnormal} was closed (remote rank exited); `
       + 'HCCL communicator is broken');
     this.log('ERROR', 'Inference backend is abnormal: a slave/master node exited');
@@ -562,7 +576,8 @@ function parseRankTable(text: Buffer): RankServer[] {
     rt = undefined;
   }
   if (!rt) throw new StartFailure(['Failed to parse ranktable file: invalid JSON', BACKEND_FAILED]);
-  if (rt.version !== '1.0') throw bad('version', `ranktable version ${JSON.stringify(rt.version)} is not supported, expected "1.0"`);
+  const version = JSON.stringify(rt.version);
+  if (rt.version !== '1.0') throw bad('version', `ranktable version ${version} is not supported, expected "1.0"`);
   const list = rt.server_list;
   if (!Array.isArray(list)) throw bad('server_list');
   if (!intString(rt.server_count)) throw bad('server_count', 'server_count must be a string holding an integer');
@@ -578,7 +593,9 @@ function parseRankTable(text: Buffer): RankServer[] {
     const devices = s.device.map((raw: unknown) => {
       const d = obj(raw);
       if (!d) throw bad('device');
-      for (const key of ['device_id', 'rank_id']) if (!intString(d[key])) throw bad(key, `${key} must be a string holding an integer`);
+      for (const key of ['device_id', 'rank_id']) {
+        if (!intString(d[key])) throw bad(key, `${key} must be a string holding an integer`);
+      }
       if (typeof d.device_ip !== 'string') throw bad('device_ip', 'device_ip must be a string');
       if (!isIpv4(d.device_ip)) throw bad('device_ip', `Input device_ip [${d.device_ip}] is invalid`);
       if (Number(d.device_id) > 63) throw bad('device_id');
@@ -591,16 +608,24 @@ function parseRankTable(text: Buffer): RankServer[] {
     throw bad('device', 'every server must list the same number of devices');
   }
   const ranks = servers.flatMap((s) => s.devices.map((d) => d.rankId));
-  if (!ranks.every((r, i) => r === i)) throw bad('rank_id', `rank_id must be contiguous from 0 in server_list order, got ${ranks.join(',')}`);
-  if (new Set(servers.map((s) => s.containerIp)).size !== servers.length) throw bad('container_ip', 'container_ip must be unique');
+  if (!ranks.every((r, i) => r === i)) {
+    throw bad('rank_id', `rank_id must be contiguous from 0 in server_list order, got ${ranks.join(',')}`);
+  }
+  if (new Set(servers.map((s) => s.containerIp)).size !== servers.length) {
+    throw bad('container_ip', 'container_ip must be unique');
+  }
   return servers;
 }
 
 /** §10: parallel sizes against the world size W and NPUs per node L. 2.2 behaviour for a missing dp. */
 function checkParallel(model: Json, w: number, l: number): void {
   if (model.dp === undefined || model.dp === null) {
-    const abort = ["terminate called after throwing an instance of 'std::out_of_range'", '  what():  vector::_M_range_check'];
-    throw new StartFailure(['[executor.cpp:646] Invalid DP number per node: 0', ...abort, 'Aborted (core dumped)'], 134, false);
+    throw new StartFailure([
+      '[executor.cpp:646] Invalid DP number per node: 0',
+      "terminate called after throwing an instance of 'std::out_of_range'",
+      '  what():  vector::_M_range_check',
+      'Aborted (core dumped)',
+    ], 134, false);
   }
   const size = (k: string): number | undefined => {
     const v = model[k];
@@ -609,7 +634,8 @@ function checkParallel(model: Json, w: number, l: number): void {
   const err = (msg: string): StartFailure => new StartFailure([`Check parallel config failed: ${msg}`, BACKEND_FAILED]);
   for (const k of ['dp', 'tp', 'sp', 'cp', 'moe_tp', 'moe_ep', 'pp']) {
     const v = size(k);
-    if (v !== undefined && !(Number.isInteger(v) && v > 0 && (v & (v - 1)) === 0)) throw err(`${k} ${v} is not a power of 2`);
+    const pow2 = v !== undefined && Number.isInteger(v) && v > 0 && (v & (v - 1)) === 0;
+    if (v !== undefined && !pow2) throw err(`${k} ${v} is not a power of 2`);
   }
   const local = (what: string, v: number): void => {
     if (!(v <= l || v === w)) throw err(`${what}(${v}) must be <= npus per node (${l}) or equal to worldSize(${w})`);
@@ -629,28 +655,32 @@ function checkParallel(model: Json, w: number, l: number): void {
 }
 
 /** The HTTP API (§8–9): business (models, chat), management (/health) and metrics ports. */
-function mindieApi(ctx: ContainerContext, s: Settings, reasoningModel: boolean, state: { healthy: boolean; abnormal: string }) {
+function mindieApi(ctx: ContainerContext, s: Settings, reasoningModel: boolean, state: MindieDaemon['state']) {
   const gate = new Gate(s.maxLinkNum, s.maxLinkNum * 2);
   const started = Math.floor(Date.now() / 1000);
   let seq = 0;
   let served = 0;
-  const invalid = (res: Parameters<Handler>[2], error: string): void => send(res, 400, { error, error_type: 'Input Validation Error' });
+  const invalid = (res: Parameters<Handler>[2], error: string): void =>
+    send(res, 400, { error, error_type: 'Input Validation Error' });
 
   const business: Handler = async (req, body, res) => {
     const path = pathOf(req);
     if (req.method === 'GET' && path === '/v1/models') {
       // The multi-node trap of §8: the master answers 404 here (GPUStack issue 2898).
       if (s.multiNodesInferEnabled) return send(res, 404, { error: 'Not Found' });
-      const card = { id: s.modelName, object: 'model', created: started, owned_by: 'MindIE Server', root: s.modelWeightPath };
-      return send(res, 200, { object: 'list', data: [card] });
+      const card = { id: s.modelName, object: 'model', created: started, owned_by: 'MindIE Server' };
+      return send(res, 200, { object: 'list', data: [{ ...card, root: s.modelWeightPath }] });
     }
     if (req.method !== 'POST' || path !== '/v1/chat/completions') return;
     const q = parseJsonBody(body);
     if (!q) return invalid(res, 'Request body is not a valid json');
     if (q.model !== s.modelName) {
-      return invalid(res, `Model not found: the model \`${String(q.model)}\` does not exist, the served model is \`${s.modelName}\``);
+      const which = `the served model is \`${s.modelName}\``;
+      return invalid(res, `Model not found: the model \`${String(q.model)}\` does not exist, ${which}`);
     }
-    if (!Array.isArray(q.messages) || q.messages.length === 0) return invalid(res, 'messages must be a non-empty array');
+    if (!Array.isArray(q.messages) || q.messages.length === 0) {
+      return invalid(res, 'messages must be a non-empty array');
+    }
     const maxTokens = q.max_tokens ?? q.max_completion_tokens;
     if (maxTokens !== undefined && (typeof maxTokens !== 'number' || !Number.isInteger(maxTokens) || maxTokens < 1)) {
       return invalid(res, 'max_tokens must be a positive integer');
@@ -665,12 +695,12 @@ function mindieApi(ctx: ContainerContext, s: Settings, reasoningModel: boolean, 
       return send(res, 503, { error, error_type: 'Service Unavailable' });
     }
     try {
-      const splitReasoning = reasoningModel && s.enableReasoning;
-      const gen = generate(chatPrompt(q.messages), { maxTokens, serverCap: s.maxIterTimes, reasoning: reasoningModel, splitReasoning });
+      const opts = { maxTokens, serverCap: s.maxIterTimes, reasoning: reasoningModel };
+      const gen = generate(chatPrompt(q.messages), { ...opts, splitReasoning: reasoningModel && s.enableReasoning });
       const chunkCtx = { id: `endpoint_common_${++seq}`, created: Math.floor(Date.now() / 1000), model: s.modelName };
       served++;
-      const timings = servingTimings(ctx.host.profile);
-      if (await answerChat(res, q, chunkCtx, gen, 'mindie', timings, ctx.kill)) recordAnswer(ctx.host.shared, ctx.host.name);
+      const delivered = await answerChat(res, q, chunkCtx, gen, 'mindie', servingTimings(ctx.host.profile), ctx.kill);
+      if (delivered) recordAnswer(ctx.host.shared, ctx.host.name);
     } finally {
       release();
     }
@@ -684,7 +714,9 @@ function mindieApi(ctx: ContainerContext, s: Settings, reasoningModel: boolean, 
 
   const metrics: Handler = (req, _body, res) => {
     if (pathOf(req) !== '/metrics' || req.method !== 'GET') return;
-    if (ctx.env.MIES_SERVICE_MONITOR_MODE !== '1') return send(res, 503, 'metrics are disabled: set MIES_SERVICE_MONITOR_MODE=1\n');
+    if (ctx.env.MIES_SERVICE_MONITOR_MODE !== '1') {
+      return send(res, 503, 'metrics are disabled: set MIES_SERVICE_MONITOR_MODE=1\n');
+    }
     const lines = [
       '# HELP request_received_total Count of received requests.',
       '# TYPE request_received_total counter',

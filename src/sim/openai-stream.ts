@@ -42,10 +42,9 @@ export function chatPrompt(messages: unknown): string {
   if (!Array.isArray(messages)) return '';
   return messages
     .map((m) => {
-      const msg = m as { role?: unknown; content?: unknown };
-      const text = (p: unknown): string => (typeof (p as { text?: unknown }).text === 'string' ? (p as { text: string }).text : '');
-      const content = Array.isArray(msg.content) ? msg.content.map(text).join('') : typeof msg.content === 'string' ? msg.content : '';
-      return `${String(msg.role ?? 'user')}: ${content}`;
+      const { role, content } = m as { role?: unknown; content?: unknown };
+      const text = (p: unknown): string => (typeof p === 'string' ? p : text((p as { text?: unknown }).text ?? ''));
+      return `${String(role ?? 'user')}: ${Array.isArray(content) ? content.map(text).join('') : text(content ?? '')}`;
     })
     .join('\n');
 }
@@ -102,7 +101,8 @@ function usageOf(gen: Generation): Json {
 }
 
 function delta(tok: GenToken, withRole: boolean): Json {
-  return { ...(withRole ? { role: 'assistant' } : {}), [tok.kind === 'reasoning' ? 'reasoning_content' : 'content']: tok.text };
+  const field = tok.kind === 'reasoning' ? 'reasoning_content' : 'content';
+  return { ...(withRole ? { role: 'assistant' } : {}), [field]: tok.text };
 }
 
 /** The chunks of one streamed answer in MindIE's or vLLM's framing (event payloads, without `[DONE]`). */
@@ -119,8 +119,8 @@ export function chatChunks(ctx: ChunkContext, gen: Generation, framing: Framing,
     // No token at all still ends with one (empty) chunk carrying finish_reason and usage.
     const tokens: GenToken[] = gen.tokens.length > 0 ? gen.tokens : [{ kind: 'content', text: '' }];
     const last = tokens.length - 1;
-    const rest = tokens.map((t, i) => (i < last ? chunk(delta(t, true), null) : { ...chunk(delta(t, true), gen.finishReason), usage: usageOf(gen) }));
-    return [opener, ...rest];
+    const final = (t: GenToken): Json => ({ ...chunk(delta(t, true), gen.finishReason), usage: usageOf(gen) });
+    return [opener, ...tokens.map((t, i) => (i < last ? chunk(delta(t, true), null) : final(t)))];
   }
   const chunks = [opener, ...gen.tokens.map((t) => chunk(delta(t, false), null))];
   chunks.push(chunk({ content: '' }, gen.finishReason, { stop_reason: null }));
@@ -129,7 +129,7 @@ export function chatChunks(ctx: ChunkContext, gen: Generation, framing: Framing,
 }
 
 export function chatCompletionBody(ctx: ChunkContext, gen: Generation): Json {
-  const join = (kind: GenToken['kind']): string => gen.tokens.filter((t) => t.kind === kind).map((t) => t.text).join('');
+  const join = (kind: GenToken['kind']): string => gen.tokens.map((t) => (t.kind === kind ? t.text : '')).join('');
   const message: Json = { role: 'assistant', content: join('content'), tool_calls: [] };
   if (gen.tokens.some((t) => t.kind === 'reasoning')) message.reasoning_content = join('reasoning');
   return {

@@ -6,7 +6,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { ContainerHost, ServingTimings } from './runtime-host.js';
 import { isLoopback, pause } from './runtime-host.js';
-import { SSE_DONE, chatChunks, chatCompletionBody, sseEvent, type ChunkContext, type Framing, type Generation } from './openai-stream.js';
+import { SSE_DONE, chatChunks, chatCompletionBody, sseEvent } from './openai-stream.js';
+import type { ChunkContext, Framing, Generation } from './openai-stream.js';
 
 export type Handler = (req: IncomingMessage, body: Buffer, res: ServerResponse) => Promise<void> | void;
 
@@ -151,7 +152,9 @@ export async function answerChat(
   }
   const includeUsage = (request.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
   const chunks = chatChunks(chunkCtx, gen, framing, includeUsage);
-  res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
+  res.writeHead(200, {
+    'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', Connection: 'keep-alive',
+  });
   for (const [i, chunk] of chunks.entries()) {
     if (i > 0 && !(await pause(i === 1 ? timings.prefillMs : timings.tokenMs, signal))) break;
     res.write(sseEvent(chunk));
@@ -166,10 +169,7 @@ export class Gate {
   active = 0;
   private readonly waiting: (() => void)[] = [];
 
-  constructor(
-    private readonly limit: number,
-    private readonly queue: number,
-  ) {}
+  constructor(private readonly limit: number, private readonly queue: number) {}
 
   /** Resolves with a release function once running, or undefined when the queue is full. */
   async enter(): Promise<(() => void) | undefined> {
