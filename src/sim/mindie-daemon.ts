@@ -518,9 +518,7 @@ class MindieDaemon {
       + 'HCCL communicator is broken');
     this.log('ERROR', 'Inference backend is abnormal: a slave/master node exited');
     await pause(2 * this.second, this.ctx.kill);
-    this.ctx.out(KILLING);
-    await this.cleanup();
-    return 1;
+    return this.exit(1, 0);
   }
 
   /** A start failure: its lines on the log (and stderr when the log is not on stdout), then exit. */
@@ -532,19 +530,23 @@ class MindieDaemon {
       this.log('ERROR', '[start endpoint] [fail]', 'audit');
       this.log('ERROR', '[start mindie server] [fail]', 'audit');
     }
-    if (e.code !== 134) this.ctx.out(KILLING);
+    if (e.code !== 134) return this.exit(e.code, 2);
     await this.cleanup();
-    if (e.code !== 134) await pause(2 * this.second, this.ctx.kill);
     return e.code;
   }
 
-  /** SIGTERM: the daemon's shutdown line, then about 15 (simulated) seconds of stopping. */
+  /** SIGTERM: the daemon's shutdown line (logged too), then about 15 (simulated) seconds of stopping. */
   private async shutdown(): Promise<number> {
+    return this.exit(0, 15, true);
+  }
+
+  /** The daemon's last line, then it releases everything and takes `seconds` (simulated) to exit. */
+  private async exit(code: number, seconds: number, logged = false): Promise<number> {
     this.ctx.out(KILLING);
-    this.log('INFO', KILLING, 'server');
+    if (logged) this.log('INFO', KILLING, 'server');
     await this.cleanup();
-    await pause(15 * this.second, this.ctx.kill);
-    return 0;
+    await pause(seconds * this.second, this.ctx.kill);
+    return code;
   }
 
   /** Close the listeners, free the NPUs, leave the HCCL group (a peer-exit for an established one). */
