@@ -34,10 +34,9 @@ export async function openListeners(
   specs: { ip: string; port: number; handler: Handler }[],
 ): Promise<() => Promise<void>> {
   const groups = new Map<string, { ip: string; port: number; handlers: Handler[] }>();
-  for (const s of specs) {
-    const g = groups.get(`${s.ip}:${s.port}`) ?? { ip: s.ip, port: s.port, handlers: [] };
-    g.handlers.push(s.handler);
-    groups.set(`${s.ip}:${s.port}`, g);
+  for (const { ip, port, handler } of specs) {
+    const g = groups.get(`${ip}:${port}`) ?? { ip, port, handlers: [] };
+    groups.set(`${ip}:${port}`, { ...g, handlers: [...g.handlers, handler] });
   }
   for (const g of groups.values()) {
     if (g.ip !== host.host || !isLoopback(g.ip)) throw new ListenError('not-local', g.ip, g.port);
@@ -55,34 +54,26 @@ export async function openListeners(
   };
   for (const { ip, port, handlers } of groups.values()) {
     const server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      req.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size <= MAX_BODY) chunks.push(c);
-      });
-      req.on('end', () => {
-        void (async () => {
-          for (const h of handlers) {
-            await h(req, Buffer.concat(chunks), res);
-            if (res.headersSent || res.writableEnded) return;
-          }
-          send(res, 404, { error: 'Not Found' });
-        })().catch((e: unknown) => {
-          if (!res.headersSent) send(res, 500, { error: e instanceof Error ? e.message : String(e) });
-          else res.destroy();
-        });
+      void (async () => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        for await (const c of req as AsyncIterable<Buffer>) {
+          size += c.length;
+          if (size <= MAX_BODY) chunks.push(c);
+        }
+        for (const h of handlers) {
+          await h(req, Buffer.concat(chunks), res);
+          if (res.headersSent || res.writableEnded) return;
+        }
+        send(res, 404, { error: 'Not Found' });
+      })().catch((e: unknown) => {
+        if (!res.headersSent) send(res, 500, { error: e instanceof Error ? e.message : String(e) });
+        else res.destroy();
       });
     });
     server.keepAliveTimeout = 5000;
     try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, ip, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
+      await new Promise((resolve, reject) => server.once('error', reject).listen(port, ip, () => resolve(undefined)));
     } catch (e) {
       await closeAll();
       throw new ListenError((e as { code?: string }).code === 'EADDRINUSE' ? 'occupied' : 'not-local', ip, port);
