@@ -86,12 +86,6 @@ export function generate(
   return { tokens, promptTokens: Math.max(1, Math.ceil(prompt.length / 4)) + 4, finishReason };
 }
 
-export function sseEvent(data: unknown): string {
-  return `data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
-}
-
-export const SSE_DONE = 'data: [DONE]\n\n';
-
 function usageOf(gen: Generation): Json {
   const n = gen.tokens.length;
   const reasoning = gen.tokens.filter((t) => t.kind === 'reasoning').length;

@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { ContainerHost, ServingTimings } from './runtime-host.js';
 import { isLoopback, pause } from './runtime-host.js';
-import { SSE_DONE, chatChunks, chatCompletionBody, sseEvent } from './openai-stream.js';
+import { chatChunks, chatCompletionBody } from './openai-stream.js';
 import type { ChunkContext, Framing, Generation } from './openai-stream.js';
 
 export type Handler = (req: IncomingMessage, body: Buffer, res: ServerResponse) => Promise<void> | void;
@@ -148,10 +148,10 @@ export async function answerChat(
   });
   for (const [i, chunk] of chunks.entries()) {
     if (i > 0 && !(await pause(i === 1 ? timings.prefillMs : timings.tokenMs, signal))) break;
-    res.write(sseEvent(chunk));
+    res.write(`data: ${JSON.stringify(chunk)}\n\n`);
   }
   if (signal.aborted) res.destroy();
-  else res.end(SSE_DONE);
+  else res.end('data: [DONE]\n\n');
   return !signal.aborted;
 }
 

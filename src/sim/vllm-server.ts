@@ -7,8 +7,9 @@
 import { firewallVerdict, hcclPortRange, networkOf } from './firewall.js';
 import type { ContainerContext } from './runtime-container.js';
 import type { ScriptResult } from './runtime-launch-script.js';
-import { aborted, pause, servingTimings } from './runtime-host.js';
-import { Gate, ListenError, answerChat, openListeners, parseJsonBody, pathOf, send, type Handler } from './runtime-http.js';
+import { aborted, pause, servingTimings, type ServingTimings } from './runtime-host.js';
+import { Gate, ListenError, answerChat, openListeners, parseJsonBody, pathOf, send } from './runtime-http.js';
+import type { Handler } from './runtime-http.js';
 import { chatPrompt, generate } from './openai-stream.js';
 import { FOREVER_MS, Rendezvous, sharedGroup } from './serving-record.js';
 
@@ -19,7 +20,8 @@ const SWITCHES = new Set(['headless', 'enable-expert-parallel', 'trust-remote-co
 function parseServe(argv: readonly string[]): { model: string; flags: Map<string, string> } | string {
   const words = argv[0]?.endsWith('vllm') ? argv.slice(1) : [...argv];
   if (words[0] !== 'serve') {
-    return `vllm: error: argument subparser: invalid choice: '${words[0] ?? ''}' (choose from 'chat', 'complete', 'serve', 'bench')`;
+    const choices = "(choose from 'chat', 'complete', 'serve', 'bench')";
+    return `vllm: error: argument subparser: invalid choice: '${words[0] ?? ''}' ${choices}`;
   }
   const flags = new Map<string, string>();
   let model: string | undefined;
@@ -50,171 +52,235 @@ class DpGroup extends Rendezvous {
   }
 }
 
-export async function runVllmServer(ctx: ContainerContext, script: ScriptResult, argv: readonly string[]): Promise<number> {
+export async function runVllmServer(
+  ctx: ContainerContext,
+  script: ScriptResult,
+  argv: readonly string[],
+): Promise<number> {
   const parsed = parseServe(argv);
-  if (typeof parsed === 'string') {
-    ctx.err(parsed);
-    return 2;
+  if (typeof parsed !== 'string') return new VllmNode(ctx, script.env, parsed.model, parsed.flags).run();
+  ctx.err(parsed);
+  return 2;
+}
+
+/** One node of the launch: its checks, its part of the DP group, then headless engine cores or the head. */
+class VllmNode {
+  private readonly headless: boolean;
+  private readonly dpSize: number;
+  private readonly startRank: number;
+  private readonly me: { node: string; startRank: number; local: number };
+  private readonly address: string;
+  private readonly rpcPort: string;
+  /** SIGTERM or SIGKILL. */
+  private readonly stop: AbortSignal;
+  private readonly group: DpGroup;
+  private closeListeners: (() => Promise<void>) | undefined;
+
+  constructor(
+    private readonly ctx: ContainerContext,
+    private readonly env: Record<string, string | undefined>,
+    private readonly model: string,
+    private readonly flags: Map<string, string>,
+  ) {
+    this.headless = flags.has('headless');
+    this.dpSize = this.intFlag('data-parallel-size', 1);
+    const local = this.intFlag('data-parallel-size-local', this.dpSize);
+    this.startRank = this.intFlag('data-parallel-start-rank', 0);
+    this.me = { node: ctx.host.name, startRank: this.headless ? this.startRank : 0, local };
+    this.address = flags.get('data-parallel-address') ?? ctx.host.host;
+    this.rpcPort = flags.get('data-parallel-rpc-port') ?? '13345';
+    this.stop = AbortSignal.any([ctx.term, ctx.kill]);
+    this.group = sharedGroup(ctx.host.shared, `vllm-dp:${this.address}:${this.rpcPort}`, () => new DpGroup(),
+      (g) => g.members.length === 0 && (g.headGone || g.headUp));
   }
-  const { model, flags } = parsed;
-  const intFlag = (k: string, d: number): number => (/^\d+$/.test(flags.get(k) ?? '') ? Number(flags.get(k)) : d);
-  const headless = flags.has('headless');
-  const [dpSize, startRank] = [intFlag('data-parallel-size', 1), intFlag('data-parallel-start-rank', 0)];
-  const dpLocal = intFlag('data-parallel-size-local', dpSize);
-  const address = flags.get('data-parallel-address') ?? ctx.host.host;
-  const rpcPort = flags.get('data-parallel-rpc-port') ?? '13345';
-  const log = (level: 'INFO' | 'WARNING' | 'ERROR', source: string, message: string): void => {
-    const p = (n: number): string => String(n).padStart(2, '0');
+
+  private intFlag(key: string, dflt: number): number {
+    const v = this.flags.get(key) ?? '';
+    return /^\d+$/.test(v) ? Number(v) : dflt;
+  }
+
+  /** vLLM's log line, `INFO 11-28 07:30:00 [source] message` (local time); errors on stderr. */
+  private log(level: 'INFO' | 'WARNING' | 'ERROR', source: string, message: string): void {
     const d = new Date();
-    const time = `${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
-    (level === 'ERROR' ? ctx.err : ctx.out)(`${level} ${time} [${source}] ${message}`);
-  };
-
-  log('INFO', 'api_server.py:1814', `vLLM API server version 0.13.0`);
-  log('INFO', 'utils.py:328', `non-default args: {'model': '${model}', 'data_parallel_size': ${dpSize}, `
-    + `'data_parallel_size_local': ${dpLocal}, 'data_parallel_start_rank': ${startRank}, `
-    + `'headless': ${headless ? 'True' : 'False'}}`);
-  const ifIp = script.env.HCCL_IF_IP;
-  if (!ifIp) {
-    log('WARNING', 'platform.py:142', 'HCCL_IF_IP is not set: HCCL picks an interface itself, '
-      + 'which may not be routable between nodes');
-  } else if (ifIp !== ctx.host.host) {
-    log('ERROR', 'hccl', `HCCL_IF_IP ${ifIp} is not an address of this host: bind failed, Cannot assign requested address`);
-    ctx.err(`RuntimeError: [ERROR] HCCL function error: HcclCommInitRootInfoConfig(...), error code is 7 (HCCL_IF_IP=${ifIp})`);
-    return 1;
-  }
-  const weightCfg = `${model.replace(/\/$/, '')}/config.json`;
-  if (!(await ctx.stat(weightCfg))?.isFile || ctx.host.faults().some((f) => f.kind === 'model-missing')) {
-    ctx.err(`OSError: Can't load the configuration of '${model}'. `
-      + 'It is neither a local folder with a config.json nor a valid model identifier.');
-    return 1;
-  }
-  let modelType: unknown;
-  try {
-    modelType = (JSON.parse((await ctx.readFile(weightCfg)).toString()) as { model_type?: unknown }).model_type;
-  } catch {
-    modelType = undefined;
+    const day = `${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+    const time = `${day} ${d.toTimeString().slice(0, 8)}`;
+    (level === 'ERROR' ? this.ctx.err : this.ctx.out)(`${level} ${time} [${source}] ${message}`);
   }
 
-  // ---- join the DP group ----------------------------------------------------------------------------------
-  const group = sharedGroup(ctx.host.shared, `vllm-dp:${address}:${rpcPort}`, () => new DpGroup(),
-    (g) => g.members.length === 0 && (g.headGone || g.headUp));
-  const me = { node: ctx.host.name, startRank: headless ? startRank : 0, local: dpLocal };
-  const stop = AbortSignal.any([ctx.term, ctx.kill]);
-  let closeListeners: (() => Promise<void>) | undefined;
-  const leave = async (code?: number): Promise<number> => {
-    await closeListeners?.();
-    closeListeners = undefined;
-    if (group.members.includes(me)) group.members.splice(group.members.indexOf(me), 1);
-    if (!headless) group.headGone = true;
-    group.notify();
-    return code ?? (ctx.kill.aborted ? 137 : 0);
-  };
-  ctx.kill.addEventListener('abort', () => void leave(), { once: true });
-
-  // A headless node behind a firewall (the head's rpc port or the HCCL ports, either way) never joins:
-  // the head waits for its ranks forever, as the real coordinator does.
-  const network = networkOf(ctx.host.shared);
-  const [head, self] = [network?.byAddress(address), network?.byAddress(ctx.host.host)];
-  const hccl = hcclPortRange(script.env);
-  const blocked = headless && head && self
-    ? [Number(rpcPort), ...hccl].find((p) => firewallVerdict(head, self, p)) ?? hccl.find((p) => firewallVerdict(self, head, p))
-    : undefined;
-  if (blocked !== undefined) {
-    log('ERROR', 'core.py:93', `gloo: connect to ${address}:${blocked} timed out, retrying`);
-    await aborted(stop);
-    return ctx.kill.aborted ? 137 : 0;
+  async run(): Promise<number> {
+    const { startRank, local } = this.me;
+    const started = `${startRank}..${startRank + local - 1} of ${this.dpSize}`;
+    this.log('INFO', 'api_server.py:1814', 'vLLM API server version 0.13.0');
+    this.log('INFO', 'utils.py:328', `non-default args: {'model': '${this.model}', `
+      + `'data_parallel_size': ${this.dpSize}, 'data_parallel_size_local': ${local}, `
+      + `'data_parallel_start_rank': ${this.startRank}, 'headless': ${this.headless ? 'True' : 'False'}}`);
+    const modelType = await this.checkNode();
+    if (typeof modelType === 'number') return modelType;
+    this.ctx.kill.addEventListener('abort', () => void this.leave(), { once: true });
+    if (!(await this.join())) return this.ctx.kill.aborted ? 137 : 0;
+    this.log('INFO', 'core.py:93', `Started DP engine cores ${started} (coordinator ${this.address}:${this.rpcPort})`);
+    return this.headless ? this.runHeadless() : this.runHead(modelType === 'deepseek_v3');
   }
-  group.members.push(me);
-  group.notify();
-  const cores = `${me.startRank}..${me.startRank + me.local - 1} of ${dpSize}`;
-  log('INFO', 'core.py:93', `Started DP engine cores ${cores} (coordinator ${address}:${rpcPort})`);
 
-  if (headless) {
-    log('INFO', 'api_server.py:1750', 'Launching headless engine cores: no API server on this node');
-    await group.waitFor(() => group.headUp || group.headGone, FOREVER_MS, stop);
-    if (group.headUp && !group.headGone) {
-      log('INFO', 'core.py:180', 'Engine cores connected to the DP coordinator, serving');
-      await group.waitFor(() => group.headGone, FOREVER_MS, stop);
+  /** HCCL_IF_IP must be this node's address, the weights a folder with a config.json: model_type, or the exit code. */
+  private async checkNode(): Promise<string | number> {
+    const ifIp = this.env.HCCL_IF_IP;
+    if (!ifIp) {
+      this.log('WARNING', 'platform.py:142', 'HCCL_IF_IP is not set: HCCL picks an interface itself, '
+        + 'which may not be routable between nodes');
+    } else if (ifIp !== this.ctx.host.host) {
+      this.log('ERROR', 'hccl', `HCCL_IF_IP ${ifIp} is not an address of this host: `
+        + 'bind failed, Cannot assign requested address');
+      this.ctx.err('RuntimeError: [ERROR] HCCL function error: HcclCommInitRootInfoConfig(...), '
+        + `error code is 7 (HCCL_IF_IP=${ifIp})`);
+      return 1;
     }
-    if (stop.aborted) return leave();
-    log('ERROR', 'core.py:711', `EngineCore failed: gloo connection to ${address}:${rpcPort} closed by peer (the head node exited)`);
-    return leave(1);
-  }
-
-  // ---- head: wait for ranks that add up (forever otherwise, as the real coordinator does), load, serve ------
-  let warned = false;
-  const complete = (): boolean => {
-    const state = group.coverage(dpSize);
-    if (state === 'conflict' && !warned) {
-      warned = true;
-      const ranks = group.members.map((m) => `${m.node}:${m.startRank}+${m.local}`).join(', ');
-      log('ERROR', 'gloo', `[../third_party/gloo/gloo/transport/tcp/pair.cc:446] Connect timeout [${address}]:${rpcPort}: `
-        + `data parallel ranks do not add up (${ranks}; size ${dpSize}) — waiting for the remaining engine cores`);
+    const weightCfg = `${this.model.replace(/\/$/, '')}/config.json`;
+    if (!(await this.ctx.stat(weightCfg))?.isFile || this.ctx.host.faults().some((f) => f.kind === 'model-missing')) {
+      this.ctx.err(`OSError: Can't load the configuration of '${this.model}'. `
+        + 'It is neither a local folder with a config.json nor a valid model identifier.');
+      return 1;
     }
-    return state === 'complete';
-  };
-  if (!(await group.waitFor(complete, FOREVER_MS, stop)) || stop.aborted) return leave();
-  log('INFO', 'core.py:180', `All ${dpSize} data parallel engine cores are up`);
-  const timings = servingTimings(ctx.host.profile);
-  if (!(await pause(timings.weightLoadMs, stop))) return leave();
-  log('INFO', 'model_runner.py:2010', `Loading model weights took ${(timings.weightLoadMs / 1000).toFixed(2)} s`);
-
-  const hostFlag = flags.get('host') ?? '0.0.0.0';
-  const port = intFlag('port', 8000);
-  const bindIp = hostFlag === '0.0.0.0' || hostFlag === '::' ? ctx.host.host : hostFlag;
-  const reasoning = modelType === 'deepseek_v3';
-  const splitReasoning = reasoning && flags.get('reasoning-parser') === 'deepseek_r1';
-  const maxModelLen = intFlag('max-model-len', 16384);
-  const name = flags.get('served-model-name') ?? model;
-  // max-num-seqs running at once, the rest queued.
-  const gate = new Gate(256, 4096);
-  let seq = 0;
-  const handler: Handler = async (req, body, res) => {
-    const path = pathOf(req);
-    if (req.method === 'GET' && path === '/health') return send(res, 200, '');
-    if (req.method === 'GET' && path === '/v1/models') {
-      const created = Math.floor(Date.now() / 1000);
-      const card = { id: name, object: 'model', created, owned_by: 'vllm', root: model, parent: null, max_model_len: maxModelLen };
-      return send(res, 200, { object: 'list', data: [card] });
-    }
-    if (req.method !== 'POST' || path !== '/v1/chat/completions') return;
-    const q = parseJsonBody(body);
-    if (!q) return send(res, 400, { object: 'error', message: 'Invalid JSON body', type: 'BadRequestError', param: null, code: 400 });
-    if (q.model !== name) {
-      const message = `The model \`${String(q.model)}\` does not exist.`;
-      return send(res, 404, { object: 'error', message, type: 'NotFoundError', param: null, code: 404 });
-    }
-    const release = (await gate.enter())!;
     try {
-      const maxTokens = [q.max_tokens, q.max_completion_tokens].find((v): v is number => typeof v === 'number');
-      const gen = generate(chatPrompt(q.messages), { maxTokens, serverCap: maxModelLen, reasoning, splitReasoning });
-      await answerChat(res, q, { id: `chatcmpl-${++seq}`, created: Math.floor(Date.now() / 1000), model: name }, gen, 'vllm', timings, ctx.kill);
-    } finally {
-      release();
+      const cfg = JSON.parse((await this.ctx.readFile(weightCfg)).toString()) as { model_type?: unknown };
+      return String(cfg.model_type);
+    } catch {
+      return '';
     }
-  };
-  try {
-    closeListeners = await openListeners(ctx.host, `vllm (${ctx.spec.name})`, [{ ip: bindIp, port, handler }]);
-  } catch (e) {
-    if (!(e instanceof ListenError)) throw e;
-    const [errno, what] = e.reason === 'occupied' ? [98, 'address already in use'] : [99, 'cannot assign requested address'];
-    ctx.err(`OSError: [Errno ${errno}] error while attempting to bind on address ('${bindIp}', ${port}): ${what}`);
-    return leave(1);
-  }
-  group.headUp = true;
-  group.notify();
-  log('INFO', 'api_server.py:1857', `Starting vLLM API server 0 on http://${hostFlag}:${port}`);
-  for (const line of ['Started server process [1]', 'Waiting for application startup.', 'Application startup complete.']) {
-    ctx.out(`INFO:     ${line}`);
   }
 
-  // A headless node leaving breaks the DP group: the engine dies with it.
-  await group.waitFor(() => group.coverage(dpSize) !== 'complete', FOREVER_MS, stop);
-  if (stop.aborted) {
-    ctx.out('INFO:     Shutting down');
-    return leave();
+  /**
+   * Register this node's engine cores. A headless node behind a firewall (the head's rpc port or the HCCL ports,
+   * either way) never joins: it waits until stopped, and the head waits for its ranks forever, as the real
+   * coordinator does. Resolves whether it joined.
+   */
+  private async join(): Promise<boolean> {
+    const network = networkOf(this.ctx.host.shared);
+    const [head, self] = [network?.byAddress(this.address), network?.byAddress(this.ctx.host.host)];
+    const hccl = hcclPortRange(this.env);
+    const toHead = [Number(this.rpcPort), ...hccl].find((p) => head && self && firewallVerdict(head, self, p));
+    const fromHead = hccl.find((p) => head && self && firewallVerdict(self, head, p));
+    const blocked = this.headless ? toHead ?? fromHead : undefined;
+    if (blocked !== undefined) {
+      this.log('ERROR', 'core.py:93', `gloo: connect to ${this.address}:${blocked} timed out, retrying`);
+      await aborted(this.stop);
+      return false;
+    }
+    this.group.members.push(this.me);
+    this.group.notify();
+    return true;
   }
-  log('ERROR', 'core_client.py:564', 'Engine core proc died unexpectedly: a data parallel rank exited, shutting down');
-  return leave(1);
+
+  /** Leave the group (the head's leaving ends it), close the API; the exit code. */
+  private async leave(code?: number): Promise<number> {
+    await this.closeListeners?.();
+    this.closeListeners = undefined;
+    const members = this.group.members;
+    if (members.includes(this.me)) members.splice(members.indexOf(this.me), 1);
+    if (!this.headless) this.group.headGone = true;
+    this.group.notify();
+    return code ?? (this.ctx.kill.aborted ? 137 : 0);
+  }
+
+  /** Headless engine cores: serve while the head does, fail when it exits. */
+  private async runHeadless(): Promise<number> {
+    const g = this.group;
+    this.log('INFO', 'api_server.py:1750', 'Launching headless engine cores: no API server on this node');
+    await g.waitFor(() => g.headUp || g.headGone, FOREVER_MS, this.stop);
+    if (g.headUp && !g.headGone) {
+      this.log('INFO', 'core.py:180', 'Engine cores connected to the DP coordinator, serving');
+      await g.waitFor(() => g.headGone, FOREVER_MS, this.stop);
+    }
+    if (this.stop.aborted) return this.leave();
+    this.log('ERROR', 'core.py:711', `EngineCore failed: gloo connection to ${this.address}:${this.rpcPort} `
+      + 'closed by peer (the head node exited)');
+    return this.leave(1);
+  }
+
+  /**
+   * The head: wait for ranks that add up (forever otherwise, as the real coordinator does), load the weights,
+   * serve the API until stopped or until a headless node leaves (the engine dies with it).
+   */
+  private async runHead(reasoning: boolean): Promise<number> {
+    const g = this.group;
+    let warned = false;
+    const complete = (): boolean => {
+      const state = g.coverage(this.dpSize);
+      if (state === 'conflict' && !warned) {
+        warned = true;
+        const ranks = g.members.map((m) => `${m.node}:${m.startRank}+${m.local}`).join(', ');
+        this.log('ERROR', 'gloo', '[../third_party/gloo/gloo/transport/tcp/pair.cc:446] '
+          + `Connect timeout [${this.address}]:${this.rpcPort}: data parallel ranks do not add up `
+          + `(${ranks}; size ${this.dpSize}) — waiting for the remaining engine cores`);
+      }
+      return state === 'complete';
+    };
+    if (!(await g.waitFor(complete, FOREVER_MS, this.stop)) || this.stop.aborted) return this.leave();
+    this.log('INFO', 'core.py:180', `All ${this.dpSize} data parallel engine cores are up`);
+    const timings = servingTimings(this.ctx.host.profile);
+    if (!(await pause(timings.weightLoadMs, this.stop))) return this.leave();
+    const took = (timings.weightLoadMs / 1000).toFixed(2);
+    this.log('INFO', 'model_runner.py:2010', `Loading model weights took ${took} s`);
+
+    const hostFlag = this.flags.get('host') ?? '0.0.0.0';
+    const port = this.intFlag('port', 8000);
+    const ip = hostFlag === '0.0.0.0' || hostFlag === '::' ? this.ctx.host.host : hostFlag;
+    try {
+      const handler = this.api(reasoning, timings);
+      this.closeListeners = await openListeners(this.ctx.host, `vllm (${this.ctx.spec.name})`, [{ ip, port, handler }]);
+    } catch (e) {
+      if (!(e instanceof ListenError)) throw e;
+      const occupied = e.reason === 'occupied';
+      const [errno, what] = occupied ? [98, 'address already in use'] : [99, 'cannot assign requested address'];
+      this.ctx.err(`OSError: [Errno ${errno}] error while attempting to bind on address ('${ip}', ${port}): ${what}`);
+      return this.leave(1);
+    }
+    g.headUp = true;
+    g.notify();
+    this.log('INFO', 'api_server.py:1857', `Starting vLLM API server 0 on http://${hostFlag}:${port}`);
+    const startup = ['Started server process [1]', 'Waiting for application startup.', 'Application startup complete.'];
+    for (const line of startup) this.ctx.out(`INFO:     ${line}`);
+    await g.waitFor(() => g.coverage(this.dpSize) !== 'complete', FOREVER_MS, this.stop);
+    if (this.stop.aborted) {
+      this.ctx.out('INFO:     Shutting down');
+      return this.leave();
+    }
+    const why = 'Engine core proc died unexpectedly: a data parallel rank exited, shutting down';
+    this.log('ERROR', 'core_client.py:564', why);
+    return this.leave(1);
+  }
+
+  /** The OpenAI API of the head: /health, /v1/models and chat completions, as vLLM answers them. */
+  private api(reasoning: boolean, timings: ServingTimings): Handler {
+    const name = this.flags.get('served-model-name') ?? this.model;
+    const maxModelLen = this.intFlag('max-model-len', 16384);
+    const splitReasoning = reasoning && this.flags.get('reasoning-parser') === 'deepseek_r1';
+    // max-num-seqs running at once, the rest queued.
+    const gate = new Gate(256, 4096);
+    let seq = 0;
+    return async (req, body, res) => {
+      const path = pathOf(req);
+      if (req.method === 'GET' && path === '/health') return send(res, 200, '');
+      if (req.method === 'GET' && path === '/v1/models') {
+        const created = Math.floor(Date.now() / 1000);
+        const card = { id: name, object: 'model', created, owned_by: 'vllm', root: this.model };
+        return send(res, 200, { object: 'list', data: [{ ...card, parent: null, max_model_len: maxModelLen }] });
+      }
+      if (req.method !== 'POST' || path !== '/v1/chat/completions') return;
+      const q = parseJsonBody(body);
+      const error = (code: number, message: string, type: string): void =>
+        send(res, code, { object: 'error', message, type, param: null, code });
+      if (!q) return error(400, 'Invalid JSON body', 'BadRequestError');
+      if (q.model !== name) return error(404, `The model \`${String(q.model)}\` does not exist.`, 'NotFoundError');
+      const release = (await gate.enter())!;
+      try {
+        const maxTokens = [q.max_tokens, q.max_completion_tokens].find((v): v is number => typeof v === 'number');
+        const gen = generate(chatPrompt(q.messages), { maxTokens, serverCap: maxModelLen, reasoning, splitReasoning });
+        const chunkCtx = { id: `chatcmpl-${++seq}`, created: Math.floor(Date.now() / 1000), model: name };
+        await answerChat(res, q, chunkCtx, gen, 'vllm', timings, this.ctx.kill);
+      } finally {
+        release();
+      }
+    };
+  }
 }
