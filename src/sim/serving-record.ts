@@ -1,12 +1,8 @@
 /**
- * What the simulated model servers keep in the cluster's `shared` map, across nodes.
- *
- * The serving record: when a server began to listen and when it first answered an inference request with
- * content, on the wall clock (Date.now()), per node. The control API's GET /state shows it, so that the
- * bench can compare ascendctl's ready line with the endpoint's first answer on a clock that is neither the
- * CLI's nor its own process's. Each start of a daemon begins a new record.
- *
- * The rendezvous: the group one launch forms across its nodes (MindIE's HCCL group, vLLM's DP group).
+ * What the simulated model servers keep in the cluster's `shared` map, across nodes: the serving record (when a
+ * node's server began to listen and first answered with content, on the wall clock; GET /state shows it, so the
+ * bench can compare ascendctl's ready line with the endpoint's first answer; each start begins a new record) and
+ * the rendezvous a launch forms across its nodes (MindIE's HCCL group, vLLM's DP group).
  */
 export interface ServingRecord {
   listeningAt: number;
