@@ -571,12 +571,7 @@ function parseRankTable(text: Buffer): RankServer[] {
   const bad = (key: string, extra?: string): StartFailure =>
     new StartFailure([...(extra ? [extra] : []), `Parameter ${key} is invalid in ranktable file`, BACKEND_FAILED]);
   const intString = (v: unknown): boolean => typeof v === 'string' && /^\d+$/.test(v);
-  let rt: Json | undefined;
-  try {
-    rt = obj(JSON.parse(text.toString()));
-  } catch {
-    rt = undefined;
-  }
+  const rt = parseJsonBody(text);
   if (!rt) throw new StartFailure(['Failed to parse ranktable file: invalid JSON', BACKEND_FAILED]);
   const version = JSON.stringify(rt.version);
   if (rt.version !== '1.0') throw bad('version', `ranktable version ${version} is not supported, expected "1.0"`);

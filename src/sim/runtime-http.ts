@@ -97,7 +97,7 @@ export function send(res: ServerResponse, status: number, body: unknown, type = 
   res.end(text);
 }
 
-/** The request's JSON object, or undefined when the body is not one. */
+/** The JSON object in a request body or a file, or undefined when it holds none. */
 export function parseJsonBody(body: Buffer): Record<string, unknown> | undefined {
   try {
     const v: unknown = JSON.parse(body.toString('utf8'));

@@ -141,12 +141,7 @@ class VllmNode {
         + 'It is neither a local folder with a config.json nor a valid model identifier.');
       return 1;
     }
-    try {
-      const cfg = JSON.parse((await this.ctx.readFile(weightCfg)).toString()) as { model_type?: unknown };
-      return String(cfg.model_type);
-    } catch {
-      return '';
-    }
+    return String(parseJsonBody(await this.ctx.readFile(weightCfg))?.model_type);
   }
 
   /**
