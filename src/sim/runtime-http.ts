@@ -1,12 +1,13 @@
 /**
- * HTTP listeners of the simulated servers. They bind the node's own loopback address (127.x.y.z) for real,
- * so ascendctl's HTTP client talks to them exactly as it would to a node; the node's listener table
- * (`ss -Htln`) shows them while they are open.
+ * HTTP listeners of the simulated servers, and what MindIE and vLLM share in serving a chat request. The
+ * listeners bind the node's own loopback address (127.x.y.z) for real, so ascendctl's HTTP client talks to
+ * them exactly as it would to a node; the node's listener table (`ss -Htln`) shows them while they are open.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { ContainerHost } from './runtime-host.js';
+import type { ContainerHost, ServingTimings } from './runtime-host.js';
 import { isLoopback, pause } from './runtime-host.js';
-import { SSE_DONE, sseEvent } from './openai-stream.js';
+import { chatChunks, chatCompletionBody } from './openai-stream.js';
+import type { ChunkContext, Framing, Generation } from './openai-stream.js';
 
 export type Handler = (req: IncomingMessage, body: Buffer, res: ServerResponse) => Promise<void> | void;
 
@@ -20,100 +21,83 @@ export class ListenError extends Error {
   }
 }
 
-export interface OpenListeners {
-  close(): Promise<void>;
-}
-
 const MAX_BODY = 40 * 1024 * 1024;
 
-/** Open one listener per distinct (ip, port); equal ports share one, as MindIE merges its listeners. */
+/**
+ * Open one listener per distinct (ip, port); equal ports share one, as MindIE merges its listeners, and a
+ * request goes to each handler in turn until one answers (else 404). Resolves with the function that closes
+ * them all. Never binds outside 127.0.0.0/8: a non-local address is what a wrong ipAddress looks like here.
+ */
 export async function openListeners(
   host: ContainerHost,
   owner: string,
   specs: { ip: string; port: number; handler: Handler }[],
-): Promise<OpenListeners> {
+): Promise<() => Promise<void>> {
   const groups = new Map<string, { ip: string; port: number; handlers: Handler[] }>();
-  for (const s of specs) {
-    const key = `${s.ip}:${s.port}`;
-    const g = groups.get(key) ?? { ip: s.ip, port: s.port, handlers: [] };
-    g.handlers.push(s.handler);
-    groups.set(key, g);
+  for (const { ip, port, handler } of specs) {
+    const g = groups.get(`${ip}:${port}`) ?? { ip, port, handlers: [] };
+    groups.set(`${ip}:${port}`, { ...g, handlers: [...g.handlers, handler] });
+  }
+  for (const g of groups.values()) {
+    if (g.ip !== host.host || !isLoopback(g.ip)) throw new ListenError('not-local', g.ip, g.port);
+    if (host.portHeld(g.ip, g.port)) throw new ListenError('occupied', g.ip, g.port);
   }
   const opened: { ip: string; port: number; server: Server }[] = [];
   const closeAll = async (): Promise<void> => {
-    await Promise.all(
-      opened.map(
-        (o) =>
-          new Promise<void>((resolve) => {
-            host.removeListener(o.ip, o.port);
-            o.server.close(() => resolve());
-            o.server.closeAllConnections();
-          }),
-      ),
-    );
-    opened.length = 0;
+    const closing = opened.splice(0).map(({ ip, port, server }) => {
+      host.removeListener(ip, port);
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      return closed;
+    });
+    await Promise.all(closing);
   };
-  for (const g of groups.values()) {
-    // Never bind outside 127.0.0.0/8: a non-local address is what a wrong ipAddress looks like here.
-    if (g.ip !== host.host || !isLoopback(g.ip)) {
-      await closeAll();
-      throw new ListenError('not-local', g.ip, g.port);
-    }
-    if (host.portHeld(g.ip, g.port)) {
-      await closeAll();
-      throw new ListenError('occupied', g.ip, g.port);
-    }
+  for (const { ip, port, handlers } of groups.values()) {
     const server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      req.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size <= MAX_BODY) chunks.push(c);
-      });
-      req.on('end', () => {
-        void (async () => {
-          for (const h of g.handlers) {
-            await h(req, Buffer.concat(chunks), res);
-            if (res.headersSent || res.writableEnded) return;
-          }
-          sendJson(res, 404, { error: 'Not Found' });
-        })().catch((e: unknown) => {
-          if (!res.headersSent) sendJson(res, 500, { error: e instanceof Error ? e.message : String(e) });
-          else res.destroy();
-        });
+      void (async () => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        for await (const c of req as AsyncIterable<Buffer>) {
+          size += c.length;
+          if (size <= MAX_BODY) chunks.push(c);
+        }
+        for (const h of handlers) {
+          await h(req, Buffer.concat(chunks), res);
+          if (res.headersSent || res.writableEnded) return;
+        }
+        send(res, 404, { error: 'Not Found' });
+      })().catch((e: unknown) => {
+        if (!res.headersSent) send(res, 500, { error: e instanceof Error ? e.message : String(e) });
+        else res.destroy();
       });
     });
     server.keepAliveTimeout = 5000;
     try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(g.port, g.ip, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
+      await new Promise((resolve, reject) => server.once('error', reject).listen(port, ip, () => resolve(undefined)));
     } catch (e) {
       await closeAll();
-      const code = (e as { code?: string }).code;
-      throw new ListenError(code === 'EADDRINUSE' ? 'occupied' : 'not-local', g.ip, g.port);
+      throw new ListenError((e as { code?: string }).code === 'EADDRINUSE' ? 'occupied' : 'not-local', ip, port);
     }
-    host.addListener(g.ip, g.port, owner);
-    opened.push({ ip: g.ip, port: g.port, server });
+    host.addListener(ip, port, owner);
+    opened.push({ ip, port, server });
   }
-  return { close: closeAll };
+  return closeAll;
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+/** The path of a request, without its query. */
+export function pathOf(req: IncomingMessage): string {
+  return (req.url ?? '/').split('?')[0]!;
+}
+
+/** Answer with a JSON body, or with text (`type`) when `body` is a string. */
+export function send(res: ServerResponse, status: number, body: unknown, type = 'text/plain'): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  const contentType = typeof body === 'string' ? type : 'application/json';
+  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
 }
 
-export function sendText(res: ServerResponse, status: number, text: string, type = 'text/plain'): void {
-  res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
+/** The JSON object in a request body or a file, or undefined when it holds none. */
 export function parseJsonBody(body: Buffer): Record<string, unknown> | undefined {
   try {
     const v: unknown = JSON.parse(body.toString('utf8'));
@@ -138,56 +122,58 @@ export function requestSignal(res: ServerResponse, also: AbortSignal): AbortSign
 }
 
 /**
- * Write SSE chunks: the first after `firstDelayMs` (prefill), then one every `tokenMs`. The first chunk of
- * a MindIE/vLLM stream is the empty role delta, sent before prefill as the real servers do.
+ * Deliver one generation: with `stream: true` as SSE chunks, the first (the empty role delta) at once as the
+ * real servers send it, the next after prefill, then one every token; otherwise as one JSON body after the
+ * same time. Resolves whether the client got it all (not when it went away or the server was killed).
  */
-export async function streamSse(
+export async function answerChat(
   res: ServerResponse,
-  chunks: Record<string, unknown>[],
-  firstDelayMs: number,
-  tokenMs: number,
-  signal: AbortSignal,
-): Promise<void> {
-  res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
-  for (let i = 0; i < chunks.length; i++) {
-    if (i === 1 && !(await pause(firstDelayMs, signal))) break;
-    if (i > 1 && !(await pause(tokenMs, signal))) break;
-    res.write(sseEvent(chunks[i]));
+  request: Record<string, unknown>,
+  chunkCtx: ChunkContext,
+  gen: Generation,
+  framing: Framing,
+  timings: ServingTimings,
+  kill: AbortSignal,
+): Promise<boolean> {
+  const signal = requestSignal(res, kill);
+  if (request.stream !== true) {
+    if (!(await pause(timings.prefillMs + timings.tokenMs * gen.tokens.length, signal))) res.destroy();
+    else send(res, 200, chatCompletionBody(chunkCtx, gen));
+    return !signal.aborted;
   }
-  if (signal.aborted) {
-    res.destroy();
-    return;
+  const includeUsage = (request.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
+  const chunks = chatChunks(chunkCtx, gen, framing, includeUsage);
+  res.writeHead(200, {
+    'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', Connection: 'keep-alive',
+  });
+  for (const [i, chunk] of chunks.entries()) {
+    if (i > 0 && !(await pause(i === 1 ? timings.prefillMs : timings.tokenMs, signal))) break;
+    res.write(`data: ${JSON.stringify(chunk)}\n\n`);
   }
-  res.end(SSE_DONE);
+  if (signal.aborted) res.destroy();
+  else res.end('data: [DONE]\n\n');
+  return !signal.aborted;
 }
 
 /** Concurrency gate: `limit` running, up to `queue` waiting, the rest refused. */
 export class Gate {
-  private running = 0;
+  active = 0;
   private readonly waiting: (() => void)[] = [];
 
-  constructor(
-    private readonly limit: number,
-    private readonly queue: number,
-  ) {}
+  constructor(private readonly limit: number, private readonly queue: number) {}
 
-  get active(): number {
-    return this.running;
-  }
-
-  /** Resolves with a release function, or undefined when the queue is full. */
+  /** Resolves with a release function once running, or undefined when the queue is full. */
   async enter(): Promise<(() => void) | undefined> {
-    if (this.running >= this.limit) {
-      if (this.waiting.length >= this.queue) return undefined;
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
-    } else this.running++;
+    if (this.active < this.limit) this.active++;
+    else if (this.waiting.length >= this.queue) return undefined;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
     let released = false;
     return () => {
       if (released) return;
       released = true;
       const next = this.waiting.shift();
       if (next) next();
-      else this.running--;
+      else this.active--;
     };
   }
 }
