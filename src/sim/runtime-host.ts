@@ -51,9 +51,9 @@ export function simSecondMs(profile: LatencyProfile): number {
  * 20–40 tokens/s per request, a short prompt's prefill takes a few hundred ms; loading weights is
  * minutes on real hardware and is shortened to a few seconds here so that the demo stays watchable.
  */
-type ServingLatency = 'weightLoadMs' | 'prefillMs' | 'tokenMs' | 'pullLayerMs';
+export type ServingTimings = Record<'weightLoadMs' | 'prefillMs' | 'tokenMs' | 'pullLayerMs', number>;
 
-export function servingTimings(profile: LatencyProfile): Record<ServingLatency, number> {
+export function servingTimings(profile: LatencyProfile): ServingTimings {
   return profile === 'fast'
     ? { weightLoadMs: 100, prefillMs: 2, tokenMs: 1, pullLayerMs: 3 }
     : { weightLoadMs: 4000, prefillMs: 250, tokenMs: 35, pullLayerMs: 1200 };
