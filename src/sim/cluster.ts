@@ -2,6 +2,7 @@
  * The simulated cluster: its nodes, what they share (who owns which device IP, link states for
  * pings, a rendezvous map for MindIE ranks) and the extensions that add programs to every node.
  */
+import { setMaxListeners } from 'node:events';
 import { SimNode } from './ascend-node.js';
 import { createHccnTool } from './hccn-tool.js';
 import { createNpuSmi } from './npu-smi.js';
@@ -33,6 +34,8 @@ export class SimCluster {
   private started = false;
 
   constructor(spec: SimClusterSpec, private readonly opts: SimClusterOptions = {}) {
+    // Every running program listens on it (SimNode.run): as many at once as calls in flight cluster-wide.
+    setMaxListeners(0, this.stopSignal);
     this.profile = spec.profile;
     this.nodes = spec.nodes.map((nodeSpec, index) => {
       const node = new SimNode(index, nodeSpec, spec.profile, opts.fs?.(nodeSpec, index) ?? new MemFs(), this);
