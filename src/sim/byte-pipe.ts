@@ -61,6 +61,45 @@ export function writeDrained(stream: Writable, chunk: string | Buffer, isClosed:
   });
 }
 
+/**
+ * A writer that sends what a command line's programs write in one turn of the event loop as one write,
+ * as sshd sends what it finds in a node's pipe: preflight's batch frames (three `printf`s around each
+ * call) then cost one SSH packet, not four. A write returns at once while less than `high` bytes wait;
+ * beyond that it waits for the flush. `flush()` before the exit status.
+ */
+export function coalescingWriter(stream: Writable, isClosed: () => boolean, high = 64 * 1024): {
+  write(chunk: string | Buffer): Promise<void>;
+  flush(): Promise<void>;
+} {
+  let pending: Buffer[] = [];
+  let bytes = 0;
+  let flushing: Promise<void> | undefined;
+  const flush = (): Promise<void> => {
+    if (pending.length === 0) return flushing ?? Promise.resolve();
+    const data = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
+    pending = [];
+    bytes = 0;
+    return writeDrained(stream, data, isClosed);
+  };
+  return {
+    write(chunk) {
+      const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      if (b.length === 0) return Promise.resolve();
+      pending.push(b);
+      bytes += b.length;
+      flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        flushing = undefined;
+        return flush();
+      });
+      return bytes < high ? Promise.resolve() : flushing;
+    },
+    async flush() {
+      await flushing;
+      await flush();
+    },
+  };
+}
+
 /** Listen on 127.0.0.1 (port 0 = any); resolves with the port. */
 export function listenLocal(server: Server, port: number): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -118,11 +118,13 @@ class Shell implements ArgvContext {
     const childIo: SimIo = { ...io, env: { ...env, ...io.env } };
     const path = name.includes('/') ? resolvePath(name) : undefined;
     // A bare name is the table's before PATH's; by path, the node's program before the table's coreutil.
+    const own = path === undefined ? TABLE[name] : undefined;
+    if (own) return own(this, args, childIo).catch((err: unknown) => report(err, io));
     const program = path === undefined
       ? DEFAULT_PATH.split(':').map((dir) => this.node.programAt(posix.join(dir, name))).find(Boolean)
       : this.node.programAt(path);
-    const inBin = path !== undefined && !program && BIN_DIRS.includes(posix.dirname(path));
-    const builtin = path === undefined ? TABLE[name] : inBin ? TABLE[posix.basename(path)] : undefined;
+    const builtin = path !== undefined && !program && BIN_DIRS.includes(posix.dirname(path))
+      ? TABLE[posix.basename(path)] : undefined;
     if (builtin) return builtin(this, args, childIo).catch((err: unknown) => report(err, io));
     if (program) return this.node.run(program, args, childIo);
     await io.stderr(`sh: 1: ${name}: not found\n`);

@@ -8,7 +8,7 @@ import type { Writable } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { Connection, ParsedKey, ServerChannel } from 'ssh2';
 import type { SimNode } from './ascend-node.js';
-import { readableToPipe, writeDrained } from './byte-pipe.js';
+import { coalescingWriter, readableToPipe } from './byte-pipe.js';
 import type { SimCluster } from './cluster.js';
 import { runShell } from './shell.js';
 
@@ -208,10 +208,12 @@ export class SshFront {
     channel.on('close', () => ac.abort());
     channel.on('error', () => undefined);
     const closed = (): boolean => ac.signal.aborted;
+    const out = coalescingWriter(channel, closed);
+    const err = coalescingWriter(channel.stderr, closed);
     const io = {
       stdin: readableToPipe(channel),
-      stdout: (c: string | Buffer) => writeDrained(channel, c, closed),
-      stderr: (c: string | Buffer) => writeDrained(channel.stderr, c, closed),
+      stdout: (c: string | Buffer) => out.write(c),
+      stderr: (c: string | Buffer) => err.write(c),
       signal: ac.signal,
       env,
     };
@@ -225,6 +227,7 @@ export class SshFront {
       } catch (err) {
         await io.stderr(`sh: simulator error: ${err instanceof Error ? err.message : String(err)}\n`);
       }
+      await Promise.all([out.flush(), err.flush()]);
       if (closed()) return;
       channel.exit(code);
       channel.end();
