@@ -111,9 +111,19 @@ async function collectNode(
   const progress = (step: string) => opts.onProgress?.({ node: node.name, step, done, total });
 
   let t: Transport;
+  let caller: HccnCaller;
+  let early: Promise<void>;
+  const ipCalls = (from: number, to: number): BatchCall[] =>
+    Array.from({ length: Math.max(0, to - from) }, (_, i) => caller.getCall(from + i, 'ip'));
   try {
     progress('connecting');
     t = await node.transport();
+    caller = new HccnCaller(t, node, opts, facts);
+    // The first device calls go out beside the clock read, not after it (at 64 nodes every exec's
+    // round trips count): `npu-smi info` when the device count comes from the node, and the device
+    // addresses of as many devices as the inventory expects (more are asked for once it is known).
+    early = caller.prefetch([...(opts.detectDevices ? [caller.npuSmiCall()] : []), ...ipCalls(0, npus)]);
+    early.catch(() => undefined); // awaited below; a failed session is the clock read's to report
     // The clock read doubles as the proof that the session works.
     const t0 = now();
     const r = await t.exec(['date', '+%s.%N'], { timeoutMs: READ_TIMEOUT_MS, signal: opts.signal });
@@ -130,11 +140,11 @@ async function collectNode(
   }
   done++;
 
-  const caller = new HccnCaller(t, node, opts, facts);
   try {
     const sideReads = readFiles(t, node, opts, facts);
     sideReads.catch(() => undefined); // awaited below; this only keeps an early rejection from going unhandled
 
+    await early;
     if (opts.detectDevices) {
       // The device count comes from the node (an A3 has 16): read before the per-device calls.
       progress('npu-smi info');
@@ -147,7 +157,7 @@ async function collectNode(
     }
     // Device addresses first: other nodes' pings wait for them.
     const ips: (string | undefined)[] = [];
-    await caller.prefetch(Array.from({ length: npus }, (_, npu) => caller.getCall(npu, 'ip')));
+    await caller.prefetch(ipCalls(opts.npusPerNode, npus), { keep: true });
     for (let npu = 0; npu < npus; npu++) {
       progress(`hccn_tool -ip -g NPU ${npu}`);
       const o = await caller.get(npu, 'ip', (out) => parseIp(out), (c) =>
@@ -309,8 +319,9 @@ class HccnCaller {
    * instead of making it again. A call the batch brought no result for is made on its own as before.
    * Busy retries and timeouts are call()'s, unchanged.
    */
-  async prefetch(calls: readonly BatchCall[]): Promise<void> {
-    this.prefetched.clear();
+  async prefetch(calls: readonly BatchCall[], opts: { keep?: boolean } = {}): Promise<void> {
+    // A new phase drops what the last one made and did not use, unless told to add to it.
+    if (!opts.keep) this.prefetched.clear();
     if (calls.length < 2 || this.busyExhausted || this.hung) return;
     const results = await runBatch(this.t, calls, this.opts.signal);
     results.forEach((r, i) => {
