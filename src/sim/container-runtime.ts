@@ -3,8 +3,7 @@
  * the real CLI's output formats and exit codes (125 for bad `run` flags, 1 for daemon errors), an image
  * store, and containers that run simulated programs (MindIE daemon, vLLM server, sleep, cat) in the
  * background. The subcommands and flags are those ascendctl sends (src/runtime/runtime.ts: version, image
- * inspect, pull, load, run, inspect, logs, stop, rm) and the tests and bench use (ps, kill); any other is
- * refused as docker refuses it. Faults: runtime-down, image-absent, pull-fails.
+ * inspect, pull, load, run, inspect, logs, stop, rm); any other is refused as docker refuses it. Faults: runtime-down, image-absent, pull-fails.
  *
  * Latencies: `pull` ≈ 3 ms per layer (fast) / ≈ 1.2 s per layer (hardware, 8 layers ≈ 10 s for an image
  * already on a nearby mirror); `docker stop -t N` and MindIE's 15 s shutdown use simulated seconds
@@ -79,18 +78,6 @@ export function normalizeRef(image: string): string {
   return image.slice(slash + 1).includes(':') ? image : `${image}:latest`;
 }
 
-/** docker's units.HumanDuration. */
-export function humanDuration(ms: number): string {
-  const s = Math.floor(ms / 1000);
-  const h = Math.round(s / 3600);
-  if (s < 60) return s < 1 ? 'Less than a second' : s === 1 ? '1 second' : `${s} seconds`;
-  if (s < 3600) return s < 120 ? 'About a minute' : `${Math.floor(s / 60)} minutes`;
-  if (h < 48) return h === 1 ? 'About an hour' : `${h} hours`;
-  const d = h / 24;
-  return d < 14 ? `${Math.floor(d)} days` : d < 60 ? `${Math.floor(d / 7)} weeks`
-    : d < 730 ? `${Math.floor(d / 30)} months` : `${Math.floor(d / 365)} years`;
-}
-
 /** RFC3339Nano with fixed nine digits, as `docker logs -t` prints it. */
 export function rfc3339Nano(time: number, seq = 0): string {
   const iso = new Date(time).toISOString();
@@ -102,15 +89,6 @@ function requireArgs(cmd: string, rest: string[], exactlyOne = false): void {
   if (exactlyOne ? rest.length !== 1 : rest.length === 0) {
     throw new FlagError(`"docker ${cmd}" requires ${exactlyOne ? 'exactly' : 'at least'} 1 argument.`);
   }
-}
-
-/** Lay out rows the way docker's tabwriter does: columns padded to width + 3 spaces. */
-function tabulate(rows: string[][]): string {
-  const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  const pad = (cell: string, i: number, row: string[]): string =>
-    (i < row.length - 1 ? cell.padEnd(widths[i]! + 3) : cell);
-  return rows.map((row) => `${row.map(pad).join('').trimEnd()}\n`).join('');
 }
 
 export class ContainerRuntime {
@@ -175,8 +153,8 @@ export class ContainerRuntime {
   private async dispatch(command: string, call: Call): Promise<number> {
     const handlers: Record<string, (call: Call) => Promise<number>> = {
       'image inspect': (c) => this.imageInspect(c), pull: (c) => this.pull(c), load: (c) => this.load(c),
-      run: (c) => this.run(c), ps: (c) => this.ps(c), inspect: (c) => this.inspect(c), logs: (c) => this.logs(c),
-      stop: (c) => this.stop(c), kill: (c) => this.kill(c), rm: (c) => this.rm(c),
+      run: (c) => this.run(c), inspect: (c) => this.inspect(c), logs: (c) => this.logs(c), stop: (c) => this.stop(c),
+      rm: (c) => this.rm(c),
     };
     if (command === 'version') return this.version(call);
     const handler = handlers[command];
@@ -218,11 +196,6 @@ export class ContainerRuntime {
       const client = { APIVersion: PODMAN_VERSION, Version: PODMAN_VERSION, GoVersion: 'go1.21.6', Os: 'linux' };
       await call.out(format === undefined ? PODMAN_CLIENT : `${renderTemplate(format, { Client: client })}\n`);
       return 0;
-    }
-    if (this.host.faults().some((f) => f.kind === 'runtime-down')) {
-      if (format === undefined) await call.out(DOCKER_CLIENT);
-      await call.err(`${DOCKER_DOWN}\n`);
-      return 1;
     }
     const part = { Version: SERVER_VERSION, ApiVersion: API_VERSION, Os: 'linux', Arch: 'arm64' };
     if (format === undefined) await call.out(`${DOCKER_CLIENT}\n${DOCKER_SERVER}`);
@@ -511,55 +484,7 @@ export class ContainerRuntime {
     return bin.split('/').pop() === 'vllm' ? runVllmServer(ctx, script, script.command!) : runMindieDaemon(ctx, script);
   }
 
-  // ---- ps / inspect -----------------------------------------------------------------------------------
-
-  private psRow(c: Container): Record<string, unknown> {
-    const command = c.spec.argv.join(' ');
-    const ago = (t: number): string => `${humanDuration(Date.now() - t)} ago`;
-    return {
-      Command: `"${command.length <= 20 ? command : `${command.slice(0, 19)}…`}"`,
-      CreatedAt: new Date(c.createdAt).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' +0000 UTC'),
-      ID: c.id.slice(0, 12), Image: c.spec.image,
-      Labels: Object.entries(c.spec.labels).map(([k, v]) => `${k}=${v}`).join(','),
-      Mounts: c.spec.mounts.map((m) => m.source).join(','), Names: c.name, Networks: c.spec.network === 'host' ? 'host' : 'bridge',
-      Ports: '', RunningFor: ago(c.createdAt), State: c.state,
-      Status: c.state === 'created' ? 'Created' : c.running ? `Up ${humanDuration(Date.now() - c.startedAt)}`
-        : `Exited (${c.exitCode}) ${ago(c.finishedAt)}`,
-    };
-  }
-
-  /** Does `c` pass every `--filter` (label=K[=V], name=REGEX)? */
-  private matches(c: Container, filters: string[]): boolean {
-    return filters.every((f) => {
-      const [key, value] = [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)];
-      if (key === 'name') return /^[\w.^$-]+$/.test(value) ? new RegExp(value).test(c.name) : c.name.includes(value);
-      const eq = value.indexOf('=');
-      return eq < 0 ? value in c.spec.labels : c.spec.labels[value.slice(0, eq)] === value.slice(eq + 1);
-    });
-  }
-
-  private async ps(call: Call): Promise<number> {
-    const p = parseFlags(call.args, {
-      '-a': ['all', false], '--filter': ['filter', true], '--format': ['format', true],
-    });
-    const filters = allValues(p, 'filter');
-    const bad = filters.find((f) => !/^(label|name)=/.test(f));
-    if (bad !== undefined) {
-      await call.err(`Error response from daemon: invalid filter '${bad.split('=')[0]}'\n`);
-      return 1;
-    }
-    const rows = this.containers.filter((c) => (hasFlag(p, 'all') || c.running) && this.matches(c, filters))
-      .sort((a, b) => b.createdAt - a.createdAt).map((c) => this.psRow(c));
-    const format = lastValue(p, 'format');
-    if (format !== undefined) {
-      await call.out(rows.map((r) => `${renderTemplate(format, r)}\n`).join(''));
-      return 0;
-    }
-    const columns = ['ID', 'Image', 'Command', 'RunningFor', 'Status', 'Ports', 'Names'];
-    const header = ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'];
-    await call.out(tabulate([header, ...rows.map((r) => columns.map((k) => String(r[k])))]));
-    return 0;
-  }
+  // ---- inspect -------------------------------------------------------------------------------------------
 
   private containerJson(c: Container): Record<string, unknown> {
     const { spec } = c;
@@ -655,16 +580,16 @@ export class ContainerRuntime {
     }
   }
 
-  // ---- stop / kill / rm -------------------------------------------------------------------------------
+  // ---- stop / rm -------------------------------------------------------------------------------
 
   /** Run `act` on each named container; a missing one is the daemon's error (unless `ignoreMissing`). */
   private async eachContainer(
-    call: Call, names: string[], act: (c: Container, n: string) => Promise<string | undefined>, ignoreMissing = false,
+    call: Call, names: string[], act: (c: Container) => Promise<string | undefined>, ignoreMissing = false,
   ): Promise<number> {
     let code = 0;
     await Promise.all(names.map(async (n) => {
       const c = this.find(n);
-      const error = c ? await act(c, n) : ignoreMissing ? undefined : `No such container: ${n}`;
+      const error = c ? await act(c) : ignoreMissing ? undefined : `No such container: ${n}`;
       if (error !== undefined) {
         await call.err(`Error response from daemon: ${error}\n`);
         code = 1;
@@ -682,17 +607,6 @@ export class ContainerRuntime {
       c.terminate();
       const grace = (Number.isFinite(t) && t >= 0 ? t : 10) * simSecondMs(this.host.profile);
       if (!(await Promise.race([c.done.then(() => true), pause(grace).then(() => false)]))) c.killNow();
-      await c.done;
-      return undefined;
-    });
-  }
-
-  private async kill(call: Call): Promise<number> {
-    const p = parseFlags(call.args, {});
-    requireArgs('kill', p.rest);
-    return this.eachContainer(call, p.rest, async (c, n) => {
-      if (!c.running) return `cannot kill container: ${n}: container ${c.id} is not running`;
-      c.killNow();
       await c.done;
       return undefined;
     });
