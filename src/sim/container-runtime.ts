@@ -20,13 +20,11 @@ import {
   FORMAT_FLAGS, FlagError, RUN_FLAGS, TemplateError, allValues, hasFlag, lastValue, parseEnvFile, parseFlags,
   parseSince, parseVolume, renderTemplate, type Mount, type ParsedFlags,
 } from './runtime-docker-args.js';
-import { type ContainerHost, aborted, fnv1a, hexId, pause, servingTimings, simSecondMs } from './runtime-host.js';
+import { aborted, fnv1a, hexId, pause, servingTimings, simSecondMs } from './runtime-host.js';
 import { followLaunchScript, type ScriptResult } from './runtime-launch-script.js';
 import { TarError, readTar } from './runtime-tar.js';
 import { daemonPid, runMindieDaemon } from './mindie-daemon.js';
 import { runVllmServer } from './vllm-server.js';
-
-export type { ContainerHost } from './runtime-host.js';
 
 const SERVER_VERSION = '26.1.4';
 /** Podman answers as itself when called as `podman` (daemonless: no Server part without a service). */
@@ -97,8 +95,8 @@ export class ContainerRuntime {
   private nextPid = 0;
 
   /** `podman`: the same engine with podman's texts where they differ (version, pull, run checks, errors). */
-  constructor(readonly host: ContainerHost, readonly flavor: 'docker' | 'podman' = 'docker') {
-    for (const img of host.initialImages ?? []) this.addImage(normalizeRef(img)).initial = true;
+  constructor(readonly host: SimNode, readonly flavor: 'docker' | 'podman' = 'docker') {
+    for (const img of host.spec.images ?? []) this.addImage(normalizeRef(img)).initial = true;
     this.nextPid = 20000 + (fnv1a(host.name) % 20000);
   }
 
@@ -139,10 +137,10 @@ export class ContainerRuntime {
   private image(name: string): ImageRecord | undefined {
     const ref = normalizeRef(name);
     const known = this.images.get(ref) ?? [...this.images.values()].find((i) => i.id === name || i.id.slice(7, 7 + name.length) === name);
-    const absent = this.host.faults().some((f) => f.kind === 'image-absent');
+    const absent = this.host.faults.some((f) => f.kind === 'image-absent');
     if (known?.initial && absent) return undefined;
     if (known) return known;
-    return !absent && this.host.initialImages === undefined ? this.addImage(ref) : undefined;
+    return !absent && this.host.spec.images === undefined ? this.addImage(ref) : undefined;
   }
 
   private find(nameOrId: string): Container | undefined {
@@ -162,7 +160,7 @@ export class ContainerRuntime {
       await call.err(`docker: '${command}' is not a docker command.\nSee 'docker --help'\n`);
       return 1;
     }
-    if (this.host.faults().some((f) => f.kind === 'runtime-down')) {
+    if (this.host.faults.some((f) => f.kind === 'runtime-down')) {
       await call.err(`${DOCKER_DOWN}\n`);
       return 1;
     }
@@ -244,7 +242,7 @@ export class ContainerRuntime {
     const ref = normalizeRef(name);
     const first = ref.split('/')[0]!;
     const registry = ref.includes('/') && /[.:]|^localhost$/.test(first) ? first : 'registry-1.docker.io';
-    const fault = this.host.faults().find((f) => f.kind === 'pull-fails');
+    const fault = this.host.faults.find((f) => f.kind === 'pull-fails');
     const layerMs = servingTimings(this.host.profile).pullLayerMs;
     if (fault?.kind === 'pull-fails') {
       await pause(layerMs * 2, signal);
@@ -632,35 +630,6 @@ export class ContainerRuntime {
 // ---------------------------------------------------------------------------------------------------------
 // Plugging into the simulated node (src/sim/ascend-node.ts).
 
-/** The ContainerHost view of a simulated node. */
-function hostFromSimNode(node: SimNode): ContainerHost {
-  const removers = new Map<string, () => void>();
-  return {
-    name: node.name,
-    host: node.host,
-    fs: node.fs,
-    profile: node.profile,
-    npuCount: node.npuCount,
-    shared: node.shared,
-    initialImages: node.spec.images,
-    faults: () => node.faults,
-    deviceIps: () => node.deviceIps(),
-    tlsSwitches: () => node.tlsSwitches(),
-    portHeld: (ip, port) => node.listeningSockets().some((l) => l.port === port && (l.address === ip || l.address === '0.0.0.0')),
-    addListener: (ip, port, owner) => {
-      removers.set(`${ip}:${port}`, node.addListener({ address: ip, port, owner }));
-    },
-    removeListener: (ip, port) => {
-      removers.get(`${ip}:${port}`)?.();
-      removers.delete(`${ip}:${port}`);
-    },
-    setNpuProcesses: (npu, procs) => node.setNpuProcesses(npu, procs),
-    setHbmUsed: (npu, mb) => node.setHbmUsed(npu, mb),
-    heldHbmMb: (npu) => node.heldHbmMb(npu),
-    hbmTotalMb: () => node.hbmTotalMb(),
-  };
-}
-
 function runtimeKey(nodeName: string, flavor: 'docker' | 'podman'): string {
   return `container-runtime:${nodeName}${flavor === 'podman' ? ':podman' : ''}`;
 }
@@ -669,7 +638,7 @@ function runtimeKey(nodeName: string, flavor: 'docker' | 'podman'): string {
 export function createContainerRuntimeExtension(): SimNodeExtension {
   return async (node, cluster) => {
     for (const flavor of ['docker', 'podman'] as const) {
-      const runtime = new ContainerRuntime(hostFromSimNode(node), flavor);
+      const runtime = new ContainerRuntime(node, flavor);
       node.programs.set(flavor, runtime.program);
       cluster.shared.set(runtimeKey(node.name, flavor), runtime);
       cluster.stopSignal.addEventListener('abort', () => void runtime.shutdown(), { once: true });

@@ -12,7 +12,7 @@ import { firewallVerdict, hcclPortRange, networkOf } from './firewall.js';
 import type { ContainerContext } from './runtime-container.js';
 import type { ScriptResult } from './runtime-launch-script.js';
 import { aborted, fnv1a, isIpv4, pause, servingTimings, simSecondMs } from './runtime-host.js';
-import { Gate, ListenError, answerChat, openListeners, parseJsonBody, pathOf, send } from './runtime-http.js';
+import { Gate, ListenError, answerChat, openListeners, parseJsonBody, pathOf, portHeld, send } from './runtime-http.js';
 import type { Handler } from './runtime-http.js';
 import { FOREVER_MS, Rendezvous, recordAnswer, recordListening, sharedGroup } from './serving-record.js';
 import { chatPrompt, generate } from './openai-stream.js';
@@ -280,7 +280,7 @@ class MindieDaemon {
     }
     const path = s.modelWeightPath;
     const dir = path.replace(/\/$/, '');
-    const st = this.ctx.host.faults().some((f) => f.kind === 'model-missing') ? undefined : await this.ctx.stat(path);
+    const st = this.ctx.host.faults.some((f) => f.kind === 'model-missing') ? undefined : await this.ctx.stat(path);
     const invalid = (why: string): StartFailure => new StartFailure([
       `Check path: modelWeightPath failed, by:${why}: ${path}`,
       `Model weight path ${path} is invalid, please check modelWeightPath in config.json`,
@@ -334,7 +334,7 @@ class MindieDaemon {
       throw new StartFailure([`Failed to find the current node in ranktable file: ${why}`, BACKEND_FAILED]);
     }
     const real = [...ctx.host.deviceIps()];
-    for (const f of ctx.host.faults()) if (f.kind === 'device-ip-drift') real[f.npu] = f.actual;
+    for (const f of ctx.host.faults) if (f.kind === 'device-ip-drift') real[f.npu] = f.actual;
     const invisible = (id: number): StartFailure =>
       new StartFailure([`EE1001 Set visible device failed, invalid device=${id}`]);
     for (const d of mine.devices) {
@@ -381,7 +381,7 @@ class MindieDaemon {
     const size = `${servers.length} servers, world size ${worldSize}`;
     this.log('INFO', `HCCL init: rank table has ${size}, HCCL_CONNECT_TIMEOUT=${connectS}s`);
     const hccl = hcclPortRange(this.env);
-    const taken = hccl.find((p) => host.portHeld(s.ipAddress, p));
+    const taken = hccl.find((p) => portHeld(host, s.ipAddress, p));
     if (taken !== undefined) {
       throw new StartFailure([
         `[HCCL] socket bind ${s.ipAddress}:${taken} failed: Address already in use (HCCL_IF_BASE_PORT=${hccl[0]})`,
@@ -396,7 +396,7 @@ class MindieDaemon {
       : [s.multiNodesInferPort, ...hccl].filter((p) => firewallVerdict(master, me, p)).map((p) => `${masterIp}:${p}`)[0]
         ?? hccl.filter((p) => firewallVerdict(me, master, p)).map((p) => `${host.host}:${p} (from ${masterIp})`)[0];
     if (blocked) this.log('WARN', `[HCCL] connect to ${blocked} timed out, retrying`);
-    if (blocked || host.faults().some((f) => f.kind === 'worker-never-joins')) {
+    if (blocked || host.faults.some((f) => f.kind === 'worker-never-joins')) {
       this.log('INFO', 'Waiting for HCCL communicator initialization...');
       await aborted(this.signal);
       throw STOPPED;
@@ -449,8 +449,8 @@ class MindieDaemon {
     for (let i = 1; i <= 4; i++) {
       if (!(await pause(servingTimings(host.profile).weightLoadMs / 4, this.signal))) throw STOPPED;
       for (const n of i === 2 ? this.npus : []) {
-        const held = host.heldHbmMb?.(n) ?? 0;
-        const total = host.hbmTotalMb?.() ?? HBM_MB;
+        const held = host.heldHbmMb(n);
+        const total = host.hbmTotalMb();
         if (held <= (1 - Math.min(asked, 1)) * total) continue;
         throw new StartFailure([
           `Loading model weights from ${s.modelWeightPath} failed on device ${n}`,

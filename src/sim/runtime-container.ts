@@ -4,7 +4,7 @@
  */
 import type { SimStat } from './types.js';
 import type { Mount } from './runtime-docker-args.js';
-import type { ContainerHost } from './runtime-host.js';
+import type { SimNode } from './ascend-node.js';
 
 export type ContainerState = 'created' | 'running' | 'exited';
 
@@ -102,7 +102,7 @@ export class Container {
   constructor(
     readonly id: string,
     readonly spec: ContainerSpec,
-    readonly host: ContainerHost,
+    readonly host: SimNode,
   ) {
     this.imageFs = imageFiles(spec.image);
     const path = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

@@ -136,7 +136,7 @@ class VllmNode {
       return 1;
     }
     const weightCfg = `${this.model.replace(/\/$/, '')}/config.json`;
-    if (!(await this.ctx.stat(weightCfg))?.isFile || this.ctx.host.faults().some((f) => f.kind === 'model-missing')) {
+    if (!(await this.ctx.stat(weightCfg))?.isFile || this.ctx.host.faults.some((f) => f.kind === 'model-missing')) {
       this.ctx.err(`OSError: Can't load the configuration of '${this.model}'. `
         + 'It is neither a local folder with a config.json nor a valid model identifier.');
       return 1;
