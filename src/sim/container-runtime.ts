@@ -3,7 +3,8 @@
  * the real CLI's output formats and exit codes (125 for bad `run` flags, 1 for daemon errors), an image
  * store, and containers that run simulated programs (MindIE daemon, vLLM server, sleep, cat) in the
  * background. The subcommands and flags are those ascendctl sends (src/runtime/runtime.ts: version, image
- * inspect, pull, load, run, inspect, logs, stop, rm); any other is refused as docker refuses it. Faults: runtime-down, image-absent, pull-fails.
+ * inspect, pull, load, run, inspect, logs, stop, rm); any other is refused as docker refuses it.
+ * Faults: runtime-down, image-absent, pull-fails.
  *
  * Latencies: `pull` ≈ 3 ms per layer (fast) / ≈ 1.2 s per layer (hardware, 8 layers ≈ 10 s for an image
  * already on a nearby mirror); `docker stop -t N` and MindIE's 15 s shutdown use simulated seconds
