@@ -1,7 +1,7 @@
 /**
  * A simulated Docker engine + CLI per node (and podman beside it): the `docker`/`podman` SimProgram with
  * the real CLI's output formats and exit codes (125 for bad `run` flags, 1 for daemon errors), an image
- * store, and containers that run simulated programs (MindIE daemon, vLLM server, sleep, cat) in the
+ * store, and containers that run simulated programs (MindIE daemon, vLLM server, sleep) in the
  * background. The subcommands and flags are those ascendctl sends (src/runtime/runtime.ts: version, image
  * inspect, pull, load, run, inspect, logs, stop, rm); any other is refused as docker refuses it.
  * Faults: runtime-down, image-absent, pull-fails.
@@ -11,7 +11,7 @@
  * (runtime-host.ts: fast 1 s = 10 ms, hardware 1 s = 1 s).
  */
 import { gunzipSync } from 'node:zlib';
-import type { SimNode } from './ascend-node.js';
+import { DOCKER_DOWN_MESSAGE, type SimNode } from './ascend-node.js';
 import type { SimCluster, SimNodeExtension } from './cluster.js';
 import type { SimIo, SimProgram } from './types.js';
 import {
@@ -31,7 +31,6 @@ const SERVER_VERSION = '26.1.4';
 /** Podman answers as itself when called as `podman` (daemonless: no Server part without a service). */
 const PODMAN_VERSION = '4.9.3';
 const API_VERSION = '1.45';
-const DOCKER_DOWN = 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?';
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
 /** `Key:` lines with their values in one column, as `docker version` prints them. */
@@ -55,7 +54,6 @@ const PODMAN_CLIENT = fields('', 14, [
 interface ImageRecord {
   ref: string;
   id: string;
-  created: number;
   /** Listed in the node spec at start (the `image-absent` fault hides these until pulled or loaded). */
   initial?: boolean;
 }
@@ -129,7 +127,7 @@ export class ContainerRuntime {
   }
 
   private addImage(ref: string): ImageRecord {
-    const rec: ImageRecord = { ref, id: `sha256:${hexId(`image:${ref}`, 64)}`, created: Date.now() - 86400_000 * 30 };
+    const rec: ImageRecord = { ref, id: `sha256:${hexId(`image:${ref}`, 64)}` };
     this.images.set(ref, rec);
     return rec;
   }
@@ -162,7 +160,7 @@ export class ContainerRuntime {
       return 1;
     }
     if (this.host.faults.some((f) => f.kind === 'runtime-down')) {
-      await call.err(`${DOCKER_DOWN}\n`);
+      await call.err(`${DOCKER_DOWN_MESSAGE}\n`);
       return 1;
     }
     return handler(call);
@@ -208,19 +206,11 @@ export class ContainerRuntime {
     return Array.from({ length: 8 }, (_, i) => hexId(`layer:${ref}:${i}`, 12));
   }
 
-  private imageJson(img: ImageRecord): Record<string, unknown> {
-    return {
-      Id: img.id, RepoTags: [img.ref], Created: new Date(img.created).toISOString(), Architecture: 'arm64', Os: 'linux',
-      Config: { Cmd: ['/bin/bash'], WorkingDir: '/' },
-      RootFS: { Type: 'layers', Layers: this.layers(img.ref).map((l) => `sha256:${l}${hexId(l, 52)}`) },
-    };
-  }
-
   private async imageInspect(call: Call): Promise<number> {
     const p = parseFlags(call.args, FORMAT_FLAGS);
     return this.printObjects(call, 'image inspect', p.rest, lastValue(p, 'format'), (n) => {
       const img = this.image(n);
-      return img && this.imageJson(img);
+      return img && { Id: img.id, RepoTags: [img.ref] };
     }, (n) => (this.podman ? `Error: ${n}: image not known` : `Error: No such image: ${n}`));
   }
 
@@ -410,9 +400,7 @@ export class ContainerRuntime {
     return {
       name: name.replace(/^\//, ''), image: normalizeRef(image), argv: argv.length > 0 ? argv : ['/bin/bash'], env,
       labels: Object.fromEntries(labels), mounts, devices: allValues(p, 'device').map((d) => d.split(':')[0]!),
-      privileged: hasFlag(p, 'privileged'),
-      network: lastValue(p, 'network') ?? 'bridge', ipc: lastValue(p, 'ipc') ?? 'private', user: lastValue(p, 'user') ?? '',
-      shmSize: lastValue(p, 'shm-size'),
+      privileged: hasFlag(p, 'privileged'), ipc: lastValue(p, 'ipc') ?? 'private',
     };
   }
 
@@ -435,19 +423,6 @@ export class ContainerRuntime {
       // SIGKILL after the grace period ends it (exit 137), as with a real container.
       if (secs === Infinity) return async (ctx) => aborted(ctx.kill).then(() => 137);
       return async (ctx) => ((await pause(secs * simSecondMs(ctx.host.profile), ctx.kill)) ? 0 : 137);
-    }
-    if (base === 'cat' && rest.length > 0) {
-      return async (ctx) => {
-        for (const f of rest) {
-          const text = await ctx.readFile(f).then((b) => b.toString('utf8'), () => undefined);
-          if (text === undefined) {
-            ctx.err(`cat: ${f}: No such file or directory`);
-            return 1;
-          }
-          ctx.out(text);
-        }
-        return 0;
-      };
     }
     return `exec: "${cmd ?? ''}": executable file not found in $PATH`;
   }
@@ -488,21 +463,13 @@ export class ContainerRuntime {
   private containerJson(c: Container): Record<string, unknown> {
     const { spec } = c;
     return {
-      Id: c.id, Created: new Date(c.createdAt).toISOString(), Path: spec.argv[0] ?? '', Args: spec.argv.slice(1),
+      Id: c.id, Name: `/${c.name}`,
       State: {
         Status: c.state, Running: c.running, Paused: false, OOMKilled: false, Pid: c.running ? c.pid : 0,
         ExitCode: c.exitCode, Error: c.error, StartedAt: c.startedAt ? rfc3339Nano(c.startedAt) : ZERO_TIME,
         FinishedAt: c.finishedAt ? rfc3339Nano(c.finishedAt) : ZERO_TIME,
       },
-      Image: `sha256:${hexId(`image:${spec.image}`, 64)}`, Name: `/${c.name}`,
-      HostConfig: {
-        Binds: spec.mounts.map((m) => `${m.source}:${m.target}${m.readOnly ? ':ro' : ''}`), Devices: spec.devices,
-        NetworkMode: spec.network, IpcMode: spec.ipc, Privileged: spec.privileged, ShmSize: spec.shmSize ?? '67108864',
-      },
-      Config: {
-        Hostname: this.host.name, User: spec.user, Env: [...new Map(spec.env).entries()].map(([k, v]) => `${k}=${v}`),
-        Cmd: spec.argv, Image: spec.image, WorkingDir: '', Labels: spec.labels,
-      },
+      Config: { Env: [...new Map(spec.env).entries()].map(([k, v]) => `${k}=${v}`), Image: spec.image, Labels: spec.labels },
     };
   }
 

@@ -27,10 +27,7 @@ export interface ContainerSpec {
   mounts: Mount[];
   devices: string[];
   privileged: boolean;
-  network: string;
   ipc: string;
-  user: string;
-  shmSize: string | undefined;
 }
 
 /** Lines kept per container; older ones are dropped as `docker logs` of a json-file with rotation would. */
