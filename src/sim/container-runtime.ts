@@ -1,7 +1,7 @@
 /**
  * A simulated Docker engine + CLI per node (and podman beside it): the `docker`/`podman` SimProgram with
  * the real CLI's output formats and exit codes (125 for bad `run` flags, 1 for daemon errors), an image
- * store, and containers that run simulated programs (MindIE daemon, vLLM server, sleep) in the
+ * store, and containers that run simulated programs (MindIE daemon, vLLM server, sleep, cat) in the
  * background. The subcommands and flags are those ascendctl sends (src/runtime/runtime.ts: version, image
  * inspect, pull, load, run, inspect, logs, stop, rm); any other is refused as docker refuses it.
  * Faults: runtime-down, image-absent, pull-fails.
@@ -149,17 +149,17 @@ export class ContainerRuntime {
 
   private async dispatch(command: string, call: Call): Promise<number> {
     const handlers: Record<string, (call: Call) => Promise<number>> = {
-      'image inspect': (c) => this.imageInspect(c), pull: (c) => this.pull(c), load: (c) => this.load(c),
-      run: (c) => this.run(c), inspect: (c) => this.inspect(c), logs: (c) => this.logs(c), stop: (c) => this.stop(c),
-      rm: (c) => this.rm(c),
+      version: (c) => this.version(c), 'image inspect': (c) => this.imageInspect(c), pull: (c) => this.pull(c),
+      load: (c) => this.load(c), run: (c) => this.run(c), inspect: (c) => this.inspect(c), logs: (c) => this.logs(c),
+      stop: (c) => this.stop(c), rm: (c) => this.rm(c),
     };
-    if (command === 'version') return this.version(call);
     const handler = handlers[command];
     if (handler === undefined) {
       await call.err(`docker: '${command}' is not a docker command.\nSee 'docker --help'\n`);
       return 1;
     }
-    if (this.host.faults.some((f) => f.kind === 'runtime-down')) {
+    // docker's runtime-down is answered by the node (ascend-node.ts); podman's version needs no daemon.
+    if (command !== 'version' && this.host.faults.some((f) => f.kind === 'runtime-down')) {
       await call.err(`${DOCKER_DOWN_MESSAGE}\n`);
       return 1;
     }
@@ -423,6 +423,19 @@ export class ContainerRuntime {
       // SIGKILL after the grace period ends it (exit 137), as with a real container.
       if (secs === Infinity) return async (ctx) => aborted(ctx.kill).then(() => 137);
       return async (ctx) => ((await pause(secs * simSecondMs(ctx.host.profile), ctx.kill)) ? 0 : 137);
+    }
+    if (base === 'cat' && rest.length > 0) {
+      return async (ctx) => {
+        for (const f of rest) {
+          const text = await ctx.readFile(f).then((b) => b.toString('utf8'), () => undefined);
+          if (text === undefined) {
+            ctx.err(`cat: ${f}: No such file or directory`);
+            return 1;
+          }
+          ctx.out(text);
+        }
+        return 0;
+      };
     }
     return `exec: "${cmd ?? ''}": executable file not found in $PATH`;
   }

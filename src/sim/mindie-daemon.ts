@@ -9,7 +9,7 @@
  * ≈ 250 ms prefill (hardware).
  */
 import { firewallVerdict, hcclPortRange, networkOf } from './firewall.js';
-import type { ContainerContext } from './runtime-container.js';
+import type { Container } from './runtime-container.js';
 import type { ScriptResult } from './runtime-launch-script.js';
 import { aborted, fnv1a, isIpv4, pause, servingTimings, simSecondMs } from './runtime-host.js';
 import { Gate, ListenError, answerChat, openListeners, parseJsonBody, pathOf, portHeld, send } from './runtime-http.js';
@@ -109,7 +109,7 @@ class HcclGroup extends Rendezvous {
   established = false;
 }
 
-export async function runMindieDaemon(ctx: ContainerContext, script: ScriptResult): Promise<number> {
+export async function runMindieDaemon(ctx: Container, script: ScriptResult): Promise<number> {
   // The set_env scripts (§4.1): without them the dynamic loader fails before the daemon runs.
   const daemonPath = script.command?.[0] ?? `${INSTALL}/bin/mindieservice_daemon`;
   const sourced = (...suffixes: string[]): boolean => script.sourced.some((s) => suffixes.some((x) => s.endsWith(x)));
@@ -140,7 +140,7 @@ class MindieDaemon {
   private readonly state = { healthy: true, abnormal: '' };
 
   constructor(
-    private readonly ctx: ContainerContext,
+    private readonly ctx: Container,
     private readonly env: Record<string, string | undefined>,
   ) {
     this.second = simSecondMs(ctx.host.profile);
@@ -652,7 +652,7 @@ function checkParallel(model: Json, w: number, l: number): void {
 }
 
 /** The HTTP API (§8–9): business (models, chat), management (/health) and metrics ports. */
-function mindieApi(ctx: ContainerContext, s: Settings, reasoningModel: boolean, state: MindieDaemon['state']) {
+function mindieApi(ctx: Container, s: Settings, reasoningModel: boolean, state: MindieDaemon['state']) {
   const gate = new Gate(s.maxLinkNum, s.maxLinkNum * 2);
   const started = Math.floor(Date.now() / 1000);
   let seq = 0;

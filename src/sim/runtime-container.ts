@@ -6,8 +6,6 @@ import type { SimStat } from './types.js';
 import type { Mount } from './runtime-docker-args.js';
 import type { SimNode } from './ascend-node.js';
 
-export type ContainerState = 'created' | 'running' | 'exited';
-
 export interface LogEntry {
   time: number;
   /** Sub-millisecond order within one millisecond, so RFC3339Nano stamps stay strictly increasing. */
@@ -33,10 +31,8 @@ export interface ContainerSpec {
 /** Lines kept per container; older ones are dropped as `docker logs` of a json-file with rotation would. */
 export const LOG_CAPACITY = 20_000;
 
-/** What a process inside a container (the MindIE daemon, the vLLM server) gets: the container itself. */
-export type ContainerContext = Container;
-
-export type ContainerProgram = (ctx: ContainerContext) => Promise<number>;
+/** A process inside a container (the MindIE daemon, the vLLM server): it gets the container itself. */
+export type ContainerProgram = (ctx: Container) => Promise<number>;
 
 /** Files every simulated image carries, by kind. */
 export function imageFiles(image: string): Map<string, string> {
@@ -73,7 +69,7 @@ function normalize(path: string): string {
 
 export class Container {
   readonly logs: LogEntry[] = [];
-  state: ContainerState = 'created';
+  state: 'created' | 'running' | 'exited' = 'created';
   exitCode = 0;
   error = '';
   readonly createdAt = Date.now();

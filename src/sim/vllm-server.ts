@@ -5,7 +5,7 @@
  * waits forever and logs a gloo-style error (failure #29). `HCCL_IF_IP` must be the node's own address.
  */
 import { firewallVerdict, hcclPortRange, networkOf } from './firewall.js';
-import type { ContainerContext } from './runtime-container.js';
+import type { Container } from './runtime-container.js';
 import type { ScriptResult } from './runtime-launch-script.js';
 import { aborted, pause, servingTimings, type ServingTimings } from './runtime-host.js';
 import { Gate, ListenError, answerChat, openListeners, parseJsonBody, pathOf, send } from './runtime-http.js';
@@ -53,7 +53,7 @@ class DpGroup extends Rendezvous {
 }
 
 export async function runVllmServer(
-  ctx: ContainerContext,
+  ctx: Container,
   script: ScriptResult,
   argv: readonly string[],
 ): Promise<number> {
@@ -77,7 +77,7 @@ class VllmNode {
   private closeListeners: (() => Promise<void>) | undefined;
 
   constructor(
-    private readonly ctx: ContainerContext,
+    private readonly ctx: Container,
     private readonly env: Record<string, string | undefined>,
     private readonly model: string,
     private readonly flags: Map<string, string>,
