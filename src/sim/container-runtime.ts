@@ -21,7 +21,8 @@ import {
   FORMAT_FLAGS, FlagError, RUN_FLAGS, TemplateError, allValues, hasFlag, lastValue, parseEnvFile, parseFlags,
   parseSince, parseVolume, renderTemplate, type Mount, type ParsedFlags,
 } from './runtime-docker-args.js';
-import { aborted, fnv1a, hexId, pause, servingTimings, simSecondMs } from './runtime-host.js';
+import { fnv1a, hexId, servingTimings, simSecondMs } from './runtime-host.js';
+import { delay, untilAborted } from './latency.js';
 import { followLaunchScript, type ScriptResult } from './runtime-launch-script.js';
 import { TarError, readTar } from './runtime-tar.js';
 import { daemonPid, runMindieDaemon } from './mindie-daemon.js';
@@ -236,7 +237,7 @@ export class ContainerRuntime {
     const fault = this.host.faults.find((f) => f.kind === 'pull-fails');
     const layerMs = servingTimings(this.host.profile).pullLayerMs;
     if (fault?.kind === 'pull-fails') {
-      await pause(layerMs * 2, signal);
+      await delay(layerMs * 2, signal);
       return fault.message ?? `Error response from daemon: Get "https://${registry}/v2/": dial tcp: lookup ${registry} on 127.0.0.53:53: no such host`;
     }
     const existing = this.images.get(ref) ?? this.image(ref);
@@ -248,14 +249,14 @@ export class ContainerRuntime {
     await progress(`${ref.slice(colon + 1)}: Pulling from ${path}\n`);
     const digest = `Digest: sha256:${hexId(`digest:${ref}`, 64)}\n`;
     if (existing) {
-      await pause(layerMs, signal);
+      await delay(layerMs, signal);
       await progress(`${digest}Status: Image is up to date for ${ref}\n${ref}\n`);
       return existing;
     }
     const layers = this.layers(ref);
     for (const l of layers) await progress(`${l}: Pulling fs layer\n`);
     for (const l of layers) {
-      if (!(await pause(layerMs, signal))) return 'context canceled';
+      if (!(await delay(layerMs, signal))) return 'context canceled';
       await progress(`${l}: Verifying Checksum\n${l}: Download complete\n`);
     }
     for (const l of layers) await progress(`${l}: Pull complete\n`);
@@ -269,7 +270,7 @@ export class ContainerRuntime {
   ): Promise<ImageRecord | string> {
     await progress(`Trying to pull ${ref}...\nGetting image source signatures\n`);
     for (const l of this.layers(ref)) {
-      if (!(await pause(existing ? 0 : layerMs, signal))) return 'context canceled';
+      if (!(await delay(existing ? 0 : layerMs, signal))) return 'context canceled';
       await progress(`Copying blob ${l} ${existing ? 'skipped: already exists' : 'done'}\n`);
     }
     await progress(`Copying config ${hexId(`config:${ref}`, 12)} done\nWriting manifest to image destination\n`);
@@ -421,8 +422,8 @@ export class ContainerRuntime {
       if (Number.isNaN(secs)) return async (ctx) => (ctx.err(`sleep: invalid time interval '${rest[0] ?? ''}'`), 1);
       // As PID 1, `sleep` has no SIGTERM handler: the kernel ignores the signal and only `docker stop`'s
       // SIGKILL after the grace period ends it (exit 137), as with a real container.
-      if (secs === Infinity) return async (ctx) => aborted(ctx.kill).then(() => 137);
-      return async (ctx) => ((await pause(secs * simSecondMs(ctx.host.profile), ctx.kill)) ? 0 : 137);
+      if (secs === Infinity) return async (ctx) => untilAborted(ctx.kill).then(() => 137);
+      return async (ctx) => ((await delay(secs * simSecondMs(ctx.host.profile), ctx.kill)) ? 0 : 137);
     }
     if (base === 'cat' && rest.length > 0) {
       return async (ctx) => {
@@ -585,7 +586,7 @@ export class ContainerRuntime {
       if (!c.running) return undefined;
       c.terminate();
       const grace = (Number.isFinite(t) && t >= 0 ? t : 10) * simSecondMs(this.host.profile);
-      if (!(await Promise.race([c.done.then(() => true), pause(grace).then(() => false)]))) c.killNow();
+      if (!(await Promise.race([c.done.then(() => true), delay(grace).then(() => false)]))) c.killNow();
       await c.done;
       return undefined;
     });

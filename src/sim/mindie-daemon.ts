@@ -11,7 +11,8 @@
 import { firewallVerdict, hcclPortRange, networkOf } from './firewall.js';
 import type { Container } from './runtime-container.js';
 import type { ScriptResult } from './runtime-launch-script.js';
-import { aborted, fnv1a, isIpv4, pause, servingTimings, simSecondMs } from './runtime-host.js';
+import { delay as pause, untilAborted as aborted } from './latency.js';
+import { fnv1a, isIpv4, servingTimings, simSecondMs } from './runtime-host.js';
 import { Gate, ListenError, answerChat, openListeners, parseJsonBody, pathOf, portHeld, send } from './runtime-http.js';
 import type { Handler } from './runtime-http.js';
 import { FOREVER_MS, Rendezvous, recordAnswer, recordListening, sharedGroup } from './serving-record.js';

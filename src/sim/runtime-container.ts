@@ -2,6 +2,7 @@
  * One simulated container: its spec, state machine (created → running → exited), bounded log with
  * timestamps, and the path mapping between what the container sees and the node's file system.
  */
+import { posix } from 'node:path';
 import type { SimStat } from './types.js';
 import type { Mount } from './runtime-docker-args.js';
 import type { SimNode } from './ascend-node.js';
@@ -57,14 +58,9 @@ export function imageFiles(image: string): Map<string, string> {
   return files;
 }
 
+/** An absolute path without `.`, `..`, repeated or trailing slashes (relative paths start at `/`). */
 function normalize(path: string): string {
-  const out: string[] = [];
-  for (const part of path.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') out.pop();
-    else out.push(part);
-  }
-  return `/${out.join('/')}`;
+  return posix.resolve('/', path);
 }
 
 export class Container {

@@ -1,6 +1,6 @@
 /**
  * The timing rules of the simulated container runtime and the servers it runs, and the small helpers they
- * share (pauses, fake ids). Containers and servers use their SimNode directly (ascend-node.ts).
+ * share (addresses, fake ids; their pauses are latency.ts's). They use their SimNode directly.
  */
 import type { LatencyProfile } from './types.js';
 
@@ -25,27 +25,6 @@ export function servingTimings(profile: LatencyProfile): ServingTimings {
   return profile === 'fast'
     ? { weightLoadMs: 100, prefillMs: 2, tokenMs: 1, pullLayerMs: 3 }
     : { weightLoadMs: 4000, prefillMs: 250, tokenMs: 35, pullLayerMs: 1200 };
-}
-
-/** Resolves after `ms` (true), or early (false) when `signal` aborts. */
-export function pause(ms: number, signal?: AbortSignal): Promise<boolean> {
-  if (signal?.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, Math.max(0, ms));
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-/** Resolves when `signal` aborts (never resolves if it never does). */
-export async function aborted(signal: AbortSignal): Promise<void> {
-  if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
 }
 
 /** 127.0.0.0/8: the only addresses the simulator ever binds. */

@@ -7,7 +7,8 @@
 import { firewallVerdict, hcclPortRange, networkOf } from './firewall.js';
 import type { Container } from './runtime-container.js';
 import type { ScriptResult } from './runtime-launch-script.js';
-import { aborted, pause, servingTimings, type ServingTimings } from './runtime-host.js';
+import { delay as pause, untilAborted as aborted } from './latency.js';
+import { servingTimings, type ServingTimings } from './runtime-host.js';
 import { Gate, ListenError, answerChat, openListeners, parseJsonBody, pathOf, send } from './runtime-http.js';
 import type { Handler } from './runtime-http.js';
 import { chatPrompt, generate } from './openai-stream.js';
