@@ -61,13 +61,8 @@ interface ImageRecord {
 
 type Print = (text: string) => Promise<void>;
 
-/** One CLI call: the subcommand's arguments and where its output goes. */
-interface Call {
-  args: string[];
-  io: SimIo;
-  out: Print;
-  err: Print;
-}
+/** One CLI call: the caller's streams, signal and environment, and the subcommand's arguments. */
+type Call = SimIo & { args: string[] };
 
 /** `name` → `name:latest`; keeps explicit tags and digests. */
 export function normalizeRef(image: string): string {
@@ -103,16 +98,16 @@ export class ContainerRuntime {
   readonly program: SimProgram = async (argv, io) => {
     const words = argv[0] === 'image' ? 2 : 1;
     const command = argv.slice(0, words).join(' ');
-    const call: Call = { args: argv.slice(words), io, out: (t) => io.stdout(t), err: (t) => io.stderr(t) };
+    const call: Call = { ...io, args: argv.slice(words) };
     try {
       return await this.dispatch(command, call);
     } catch (e) {
       if (e instanceof FlagError) {
-        await call.err(`${e.message}\nSee 'docker ${command} --help'.\n`);
+        await call.stderr(`${e.message}\nSee 'docker ${command} --help'.\n`);
         return command === 'run' ? 125 : 1;
       }
       if (!(e instanceof TemplateError)) throw e;
-      await call.err(`${e.message}\n`);
+      await call.stderr(`${e.message}\n`);
       return 1;
     }
   };
@@ -156,12 +151,12 @@ export class ContainerRuntime {
     };
     const handler = handlers[command];
     if (handler === undefined) {
-      await call.err(`docker: '${command}' is not a docker command.\nSee 'docker --help'\n`);
+      await call.stderr(`docker: '${command}' is not a docker command.\nSee 'docker --help'\n`);
       return 1;
     }
     // docker's runtime-down is answered by the node (ascend-node.ts); podman's version needs no daemon.
     if (command !== 'version' && this.host.faults.some((f) => f.kind === 'runtime-down')) {
-      await call.err(`${DOCKER_DOWN_MESSAGE}\n`);
+      await call.stderr(`${DOCKER_DOWN_MESSAGE}\n`);
       return 1;
     }
     return handler(call);
@@ -174,9 +169,9 @@ export class ContainerRuntime {
   ): Promise<number> {
     requireArgs(cmd, names);
     const found = names.map(lookup).filter((o) => o !== undefined);
-    if (format === undefined) await call.out(`${JSON.stringify(found, null, 4)}\n`);
-    else await call.out(found.map((o) => `${renderTemplate(format, o)}\n`).join(''));
-    for (const n of names.filter((x) => lookup(x) === undefined)) await call.err(`${missing(n)}\n`);
+    if (format === undefined) await call.stdout(`${JSON.stringify(found, null, 4)}\n`);
+    else await call.stdout(found.map((o) => `${renderTemplate(format, o)}\n`).join(''));
+    for (const n of names.filter((x) => lookup(x) === undefined)) await call.stderr(`${missing(n)}\n`);
     return found.length < names.length ? 1 : 0;
   }
 
@@ -187,17 +182,17 @@ export class ContainerRuntime {
     if (this.podman) {
       // podman 4 without a service: only the client part; `.Server` is a nil pointer to its templates.
       if (format !== undefined && /\.Server\b/.test(format)) {
-        await call.err('Error: template: version:1:9: executing "version" at <.Server.Version>: '
+        await call.stderr('Error: template: version:1:9: executing "version" at <.Server.Version>: '
           + 'nil pointer evaluating *define.Version.Version\n');
         return 125;
       }
       const client = { APIVersion: PODMAN_VERSION, Version: PODMAN_VERSION, GoVersion: 'go1.21.6', Os: 'linux' };
-      await call.out(format === undefined ? PODMAN_CLIENT : `${renderTemplate(format, { Client: client })}\n`);
+      await call.stdout(format === undefined ? PODMAN_CLIENT : `${renderTemplate(format, { Client: client })}\n`);
       return 0;
     }
     const part = { Version: SERVER_VERSION, ApiVersion: API_VERSION, Os: 'linux', Arch: 'arm64' };
-    if (format === undefined) await call.out(`${DOCKER_CLIENT}\n${DOCKER_SERVER}`);
-    else await call.out(`${renderTemplate(format, { Client: part, Server: part })}\n`);
+    if (format === undefined) await call.stdout(`${DOCKER_CLIENT}\n${DOCKER_SERVER}`);
+    else await call.stdout(`${renderTemplate(format, { Client: part, Server: part })}\n`);
     return 0;
   }
 
@@ -219,13 +214,13 @@ export class ContainerRuntime {
     const p = parseFlags(call.args, {});
     requireArgs('pull', p.rest, true);
     const name = p.rest[0]!;
-    const result = await this.pullImage(name, this.podman ? call.err : call.out, call.io.signal);
+    const result = await this.pullImage(name, (t) => (this.podman ? call.stderr(t) : call.stdout(t)), call.signal);
     if (typeof result === 'string') {
       const source = `docker://${normalizeRef(name)}`;
-      await call.err(this.podman ? `Error: initializing source ${source}: ${result}\n` : `${result}\n`);
+      await call.stderr(this.podman ? `Error: initializing source ${source}: ${result}\n` : `${result}\n`);
       return this.podman ? 125 : 1;
     }
-    if (this.podman) await call.out(`${result.id.slice(7)}\n`);
+    if (this.podman) await call.stdout(`${result.id.slice(7)}\n`);
     return 0;
   }
 
@@ -281,18 +276,18 @@ export class ContainerRuntime {
   private async load(call: Call): Promise<number> {
     parseFlags(call.args, {});
     const parts: Buffer[] = [];
-    if (call.io.stdin) for await (const chunk of call.io.stdin) parts.push(chunk);
+    if (call.stdin) for await (const chunk of call.stdin) parts.push(chunk);
     const manifest = this.readManifest(Buffer.concat(parts));
     if (typeof manifest === 'string') {
-      await call.err(`${manifest}\n`);
+      await call.stderr(`${manifest}\n`);
       return 1;
     }
     for (const item of Array.isArray(manifest) ? (manifest as { RepoTags?: unknown; Config?: unknown }[]) : []) {
       const tags = Array.isArray(item.RepoTags) ? item.RepoTags.filter((t): t is string => typeof t === 'string') : [];
-      if (tags.length === 0) await call.out(`Loaded image ID: sha256:${hexId(`load:${String(item.Config)}`, 64)}\n`);
+      if (tags.length === 0) await call.stdout(`Loaded image ID: sha256:${hexId(`load:${String(item.Config)}`, 64)}\n`);
       for (const t of tags) {
         this.addImage(normalizeRef(t));
-        await call.out(`Loaded image: ${t}\n`);
+        await call.stdout(`Loaded image: ${t}\n`);
       }
     }
     return 0;
@@ -325,7 +320,7 @@ export class ContainerRuntime {
   private async run(call: Call): Promise<number> {
     const p = parseFlags(call.args, RUN_FLAGS, true);
     const fail = async (msg: string, code = 125): Promise<number> => {
-      await call.err(this.podman ? `Error: ${msg}\n` : `docker: ${msg}\nSee 'docker run --help'.\n`);
+      await call.stderr(this.podman ? `Error: ${msg}\n` : `docker: ${msg}\nSee 'docker run --help'.\n`);
       return code;
     };
     // podman refuses what docker silently ignores: a shm size for a namespace it does not create.
@@ -333,14 +328,14 @@ export class ContainerRuntime {
     if (this.podman && lastValue(p, 'shm-size') !== undefined && (ipc === 'host' || ipc === 'none')) {
       return fail(`cannot set shmsize when running in the ${ipc} IPC Namespace: invalid config provided`);
     }
-    const spec = await this.runSpec(p, call.io.env).catch((e: unknown) => {
+    const spec = await this.runSpec(p, call.env).catch((e: unknown) => {
       if (e instanceof FlagError) return e.message;
       throw e;
     });
     if (typeof spec === 'string') return fail(spec);
     if (!this.image(spec.image)) {
-      await call.err(`Unable to find image '${spec.image}' locally\n`);
-      const pulled = await this.pullImage(spec.image, call.out, call.io.signal);
+      await call.stderr(`Unable to find image '${spec.image}' locally\n`);
+      const pulled = await this.pullImage(spec.image, (t) => call.stdout(t), call.signal);
       if (typeof pulled === 'string') return fail(pulled);
     }
     const id = hexId(`container:${this.host.name}:${spec.name}:${Date.now()}:${this.containers.length}:${Math.random()}`, 64);
@@ -353,7 +348,7 @@ export class ContainerRuntime {
     }
     c.start(program, daemonPid(id) + (this.nextPid++ % 1000));
     if (hasFlag(p, 'detach')) {
-      await call.out(`${id}\n`);
+      await call.stdout(`${id}\n`);
       return 0;
     }
     // Attached: stream the container's output until it exits (or the caller goes away).
@@ -505,18 +500,18 @@ export class ContainerRuntime {
     const name = p.rest[0]!;
     const c = this.find(name);
     if (!c) {
-      await call.err(`Error response from daemon: No such container: ${name}\n`);
+      await call.stderr(`Error response from daemon: No such container: ${name}\n`);
       return 1;
     }
     const sinceText = lastValue(p, 'since');
     const since = sinceText === undefined ? undefined : parseSince(sinceText, Date.now());
     if (sinceText !== undefined && since === undefined) {
-      await call.err(`invalid value for "since": failed to parse value as time or duration: "${sinceText}"\n`);
+      await call.stderr(`invalid value for "since": failed to parse value as time or duration: "${sinceText}"\n`);
       return 1;
     }
     const tail = lastValue(p, 'tail') ?? 'all';
     if (tail !== 'all' && !/^-?\d+$/.test(tail)) {
-      await call.err(`invalid value for "tail": ${tail}\n`);
+      await call.stderr(`invalid value for "tail": ${tail}\n`);
       return 1;
     }
     let entries = c.logs.filter((e) => since === undefined || e.time >= since);
@@ -529,7 +524,7 @@ export class ContainerRuntime {
   private async streamLogs(
     c: Container, initial: LogEntry[], opts: { follow: boolean; stamps: boolean }, call: Call,
   ): Promise<void> {
-    const { signal } = call.io;
+    const { signal } = call;
     const queue: (LogEntry | null)[] = [];
     let wake = (): void => {};
     const unsubscribe = opts.follow && c.running ? c.follow((e) => {
@@ -540,7 +535,7 @@ export class ContainerRuntime {
     signal.addEventListener('abort', onAbort, { once: true });
     const write = (e: LogEntry): Promise<void> => {
       const stamp = opts.stamps ? `${rfc3339Nano(e.time, e.seq)} ` : '';
-      return (e.stream === 'stdout' ? call.out : call.err)(`${stamp}${e.text}\n`);
+      return call[e.stream](`${stamp}${e.text}\n`);
     };
     try {
       for (const e of initial) {
@@ -571,9 +566,9 @@ export class ContainerRuntime {
       const c = this.find(n);
       const error = c ? await act(c) : ignoreMissing ? undefined : `No such container: ${n}`;
       if (error !== undefined) {
-        await call.err(`Error response from daemon: ${error}\n`);
+        await call.stderr(`Error response from daemon: ${error}\n`);
         code = 1;
-      } else if (c) await call.out(`${n}\n`);
+      } else if (c) await call.stdout(`${n}\n`);
     }));
     return code;
   }
