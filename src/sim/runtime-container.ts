@@ -36,7 +36,7 @@ export const LOG_CAPACITY = 20_000;
 export type ContainerProgram = (ctx: Container) => Promise<number>;
 
 /** Files every simulated image carries, by kind. */
-export function imageFiles(image: string): Map<string, string> {
+function imageFiles(image: string): Map<string, string> {
   const files = new Map<string, string>([
     ['/bin/bash', ''],
     ['/bin/sh', ''],
@@ -88,11 +88,7 @@ export class Container {
   readonly done = new Promise<number>((resolve) => (this.doneResolve = resolve));
   private readonly imageFs: Map<string, string>;
 
-  constructor(
-    readonly id: string,
-    readonly spec: ContainerSpec,
-    readonly host: SimNode,
-  ) {
+  constructor(readonly id: string, readonly spec: ContainerSpec, readonly host: SimNode) {
     this.imageFs = imageFiles(spec.image);
     const path = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
     this.env = { PATH: path, HOSTNAME: host.name, ...Object.fromEntries(spec.env) };
