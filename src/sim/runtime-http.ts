@@ -5,8 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { SimNode } from './ascend-node.js';
-import type { ServingTimings } from './runtime-host.js';
-import { isLoopback } from './runtime-host.js';
+import { isLoopback, type ServingTimings } from './runtime-host.js';
 import { delay as pause } from './latency.js';
 import { chatChunks, chatCompletionBody } from './openai-stream.js';
 import type { ChunkContext, Framing, Generation } from './openai-stream.js';
