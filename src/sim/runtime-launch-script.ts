@@ -53,9 +53,9 @@ class Refusal extends Error {
 
 /** A simple command's status, or 'end' when the script hands over (exec) or exits. */
 type Status = number | 'end';
-type Step = (s: LaunchScript, args: string[], raw: string[]) => Status | Promise<Status>;
+type Step = (s: LaunchScript, args: string[], raw: string[]) => Status | void | Promise<Status | void>;
 
-/** The launcher steps by command name (their expanded arguments; `raw` keeps the redirections). */
+/** The launcher steps by command name (their expanded arguments; `raw` keeps the redirections); no status is 0. */
 const STEPS = new Map<string, Step>([
   ['export', (s, args) => {
     for (const a of args) {
@@ -65,24 +65,20 @@ const STEPS = new Map<string, Step>([
       if (v !== undefined) s.env[name] = v;
       delete s.vars[name];
     }
-    return 0;
   }],
   ['unset', (s, args) => {
     for (const a of args) {
       delete s.env[a];
       delete s.vars[a];
     }
-    return 0;
   }],
   ['.', (s, args) => s.source(args[0] ?? '')],
   ['source', (s, args) => s.source(args[0] ?? '')],
   ['set', (s, args) => {
     for (const a of args) if (/^[-+]\w*u/.test(a) || a === 'nounset') s.result.nounset = !a.startsWith('+');
-    return 0;
   }],
   ['mkdir', (s, args) => {
     for (const a of args) if (!a.startsWith('-')) s.made.add(s.resolve(a));
-    return 0;
   }],
   ['cd', async (s, args) => {
     const dir = s.resolve(args[0] ?? s.env.HOME ?? '/root');
@@ -90,11 +86,9 @@ const STEPS = new Map<string, Step>([
       return s.fail(`cd: ${args[0] ?? ''}: No such file or directory`);
     }
     s.result.cwd = dir;
-    return 0;
   }],
   ['echo', (s, args, raw) => {
     s.result.output.push({ stream: raw.some((w) => w.endsWith('>&2')) ? 'stderr' : 'stdout', text: args.join(' ') });
-    return 0;
   }],
   ['exit', (s, args) => {
     s.result.exitCode = Number(args[0] ?? 0) || 0;
@@ -102,7 +96,7 @@ const STEPS = new Map<string, Step>([
   }],
   ['[', async (s, args) => ((await s.test(args.slice(0, -1))) ? 0 : 1)],
   ['test', async (s, args) => ((await s.test(args)) ? 0 : 1)],
-  ['rm', () => 0],
+  ['rm', () => {}],
   ['exec', (s, args) => s.handOver(args)],
 ]);
 
@@ -239,7 +233,7 @@ class LaunchScript {
       return 0;
     }
     const step = STEPS.get(cmd);
-    return step ? step(this, args, raw) : this.handOver(words);
+    return step ? ((await step(this, args, raw)) ?? 0) : this.handOver(words);
   }
 
   /** A line's commands joined by && / ||, as bash runs them. */
