@@ -478,7 +478,9 @@ export class ContainerRuntime {
         ExitCode: c.exitCode, Error: c.error, StartedAt: c.startedAt ? rfc3339Nano(c.startedAt) : ZERO_TIME,
         FinishedAt: c.finishedAt ? rfc3339Nano(c.finishedAt) : ZERO_TIME,
       },
-      Config: { Env: [...new Map(spec.env).entries()].map(([k, v]) => `${k}=${v}`), Image: spec.image, Labels: spec.labels },
+      Config: {
+        Env: [...new Map(spec.env).entries()].map(([k, v]) => `${k}=${v}`), Image: spec.image, Labels: spec.labels,
+      },
     };
   }
 

@@ -138,7 +138,7 @@ export function renderTemplate(format: string, root: unknown): string {
     if (m[1]) return JSON.stringify(v) ?? 'null';
     if (v === null || v === undefined) return '<no value>';
     // Go's `%v` of a scalar; maps and slices (`map[…]`, `[…]`) are not among the templates the simulator follows.
-    if (v !== null && typeof v === 'object') throw new TemplateError(`template: :1: {{${action}}} prints a map or slice`);
+    if (typeof v === 'object') throw new TemplateError(`template: :1: {{${action}}} prints a map or slice`);
     return String(v);
   });
 }

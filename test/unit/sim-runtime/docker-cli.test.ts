@@ -127,7 +127,8 @@ describe('docker CLI emulation', () => {
     const follow2 = docker(n1, ['logs', '-f', 'srv']);
     await docker(n1, ['stop', '-t', '0', 'srv']);
     expect((await follow2).code).toBe(0);
-    expect((await docker(n1, ['inspect', '--format', '{{.State.Status}} {{.State.ExitCode}}', 'srv'])).stdout).toBe('exited 137\n');
+    const srv = await docker(n1, ['inspect', '--format', '{{.State.Status}} {{.State.ExitCode}}', 'srv']);
+    expect(srv.stdout).toBe('exited 137\n');
   });
 });
 

@@ -91,7 +91,8 @@ describe('2-node MindIE group', () => {
     const r = await docker(n2, ['stop', '-t', '30', `ascendctl-${DEP}`]);
     expect(r).toMatchObject({ code: 0, stdout: `ascendctl-${DEP}\n` });
     expect(await logsOf(n2)).toContain('Daemon is killing, please wait about 15 seconds...');
-    const state = await docker(n2, ['inspect', '--format', '{{.State.Status}} {{.State.ExitCode}}', `ascendctl-${DEP}`]);
+    const state = await docker(n2, ['inspect', '--format', '{{.State.Status}} {{.State.ExitCode}}', 
+      `ascendctl-${DEP}`]);
     expect(state.stdout).toBe('exited 0\n');
   });
 });
