@@ -3,15 +3,15 @@
  * the real CLI's output formats and exit codes (125 for bad `run` flags, 1 for daemon errors), an image
  * store, and containers that run simulated programs (MindIE daemon, vLLM server, sleep, cat) in the
  * background. The subcommands and flags are those ascendctl sends (src/runtime/runtime.ts: version, image
- * inspect, pull, load, run, inspect, logs, stop, rm) and the tests and bench use (ps, kill); any other is
- * refused as docker refuses it. Faults: runtime-down, image-absent, pull-fails.
+ * inspect, pull, load, run, inspect, logs, stop, rm); any other is refused as docker refuses it.
+ * Faults: runtime-down, image-absent, pull-fails.
  *
  * Latencies: `pull` ≈ 3 ms per layer (fast) / ≈ 1.2 s per layer (hardware, 8 layers ≈ 10 s for an image
  * already on a nearby mirror); `docker stop -t N` and MindIE's 15 s shutdown use simulated seconds
  * (runtime-host.ts: fast 1 s = 10 ms, hardware 1 s = 1 s).
  */
 import { gunzipSync } from 'node:zlib';
-import type { SimNode } from './ascend-node.js';
+import { DOCKER_DOWN_MESSAGE, type SimNode } from './ascend-node.js';
 import type { SimCluster, SimNodeExtension } from './cluster.js';
 import type { SimIo, SimProgram } from './types.js';
 import {
@@ -21,19 +21,17 @@ import {
   FORMAT_FLAGS, FlagError, RUN_FLAGS, TemplateError, allValues, hasFlag, lastValue, parseEnvFile, parseFlags,
   parseSince, parseVolume, renderTemplate, type Mount, type ParsedFlags,
 } from './runtime-docker-args.js';
-import { type ContainerHost, aborted, fnv1a, hexId, pause, servingTimings, simSecondMs } from './runtime-host.js';
+import { fnv1a, hexId, servingTimings, simSecondMs } from './runtime-host.js';
+import { delay, untilAborted } from './latency.js';
 import { followLaunchScript, type ScriptResult } from './runtime-launch-script.js';
 import { TarError, readTar } from './runtime-tar.js';
 import { daemonPid, runMindieDaemon } from './mindie-daemon.js';
 import { runVllmServer } from './vllm-server.js';
 
-export type { ContainerHost } from './runtime-host.js';
-
 const SERVER_VERSION = '26.1.4';
 /** Podman answers as itself when called as `podman` (daemonless: no Server part without a service). */
 const PODMAN_VERSION = '4.9.3';
 const API_VERSION = '1.45';
-const DOCKER_DOWN = 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?';
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
 /** `Key:` lines with their values in one column, as `docker version` prints them. */
@@ -57,38 +55,20 @@ const PODMAN_CLIENT = fields('', 14, [
 interface ImageRecord {
   ref: string;
   id: string;
-  created: number;
   /** Listed in the node spec at start (the `image-absent` fault hides these until pulled or loaded). */
   initial?: boolean;
 }
 
 type Print = (text: string) => Promise<void>;
 
-/** One CLI call: the subcommand's arguments and where its output goes. */
-interface Call {
-  args: string[];
-  io: SimIo;
-  out: Print;
-  err: Print;
-}
+/** One CLI call: the caller's streams, signal and environment, and the subcommand's arguments. */
+type Call = SimIo & { args: string[] };
 
 /** `name` → `name:latest`; keeps explicit tags and digests. */
 export function normalizeRef(image: string): string {
   if (image.includes('@')) return image;
   const slash = image.lastIndexOf('/');
   return image.slice(slash + 1).includes(':') ? image : `${image}:latest`;
-}
-
-/** docker's units.HumanDuration. */
-export function humanDuration(ms: number): string {
-  const s = Math.floor(ms / 1000);
-  const h = Math.round(s / 3600);
-  if (s < 60) return s < 1 ? 'Less than a second' : s === 1 ? '1 second' : `${s} seconds`;
-  if (s < 3600) return s < 120 ? 'About a minute' : `${Math.floor(s / 60)} minutes`;
-  if (h < 48) return h === 1 ? 'About an hour' : `${h} hours`;
-  const d = h / 24;
-  return d < 14 ? `${Math.floor(d)} days` : d < 60 ? `${Math.floor(d / 7)} weeks`
-    : d < 730 ? `${Math.floor(d / 30)} months` : `${Math.floor(d / 365)} years`;
 }
 
 /** RFC3339Nano with fixed nine digits, as `docker logs -t` prints it. */
@@ -104,39 +84,30 @@ function requireArgs(cmd: string, rest: string[], exactlyOne = false): void {
   }
 }
 
-/** Lay out rows the way docker's tabwriter does: columns padded to width + 3 spaces. */
-function tabulate(rows: string[][]): string {
-  const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  const pad = (cell: string, i: number, row: string[]): string =>
-    (i < row.length - 1 ? cell.padEnd(widths[i]! + 3) : cell);
-  return rows.map((row) => `${row.map(pad).join('').trimEnd()}\n`).join('');
-}
-
 export class ContainerRuntime {
   readonly containers: Container[] = [];
   readonly images = new Map<string, ImageRecord>();
   private nextPid = 0;
 
   /** `podman`: the same engine with podman's texts where they differ (version, pull, run checks, errors). */
-  constructor(readonly host: ContainerHost, readonly flavor: 'docker' | 'podman' = 'docker') {
-    for (const img of host.initialImages ?? []) this.addImage(normalizeRef(img)).initial = true;
+  constructor(readonly host: SimNode, readonly flavor: 'docker' | 'podman' = 'docker') {
+    for (const img of host.spec.images ?? []) this.addImage(normalizeRef(img)).initial = true;
     this.nextPid = 20000 + (fnv1a(host.name) % 20000);
   }
 
   readonly program: SimProgram = async (argv, io) => {
     const words = argv[0] === 'image' ? 2 : 1;
     const command = argv.slice(0, words).join(' ');
-    const call: Call = { args: argv.slice(words), io, out: (t) => io.stdout(t), err: (t) => io.stderr(t) };
+    const call: Call = { ...io, args: argv.slice(words) };
     try {
       return await this.dispatch(command, call);
     } catch (e) {
       if (e instanceof FlagError) {
-        await call.err(`${e.message}\nSee 'docker ${command} --help'.\n`);
+        await call.stderr(`${e.message}\nSee 'docker ${command} --help'.\n`);
         return command === 'run' ? 125 : 1;
       }
       if (!(e instanceof TemplateError)) throw e;
-      await call.err(`${e.message}\n`);
+      await call.stderr(`${e.message}\n`);
       return 1;
     }
   };
@@ -152,7 +123,7 @@ export class ContainerRuntime {
   }
 
   private addImage(ref: string): ImageRecord {
-    const rec: ImageRecord = { ref, id: `sha256:${hexId(`image:${ref}`, 64)}`, created: Date.now() - 86400_000 * 30 };
+    const rec: ImageRecord = { ref, id: `sha256:${hexId(`image:${ref}`, 64)}` };
     this.images.set(ref, rec);
     return rec;
   }
@@ -161,10 +132,10 @@ export class ContainerRuntime {
   private image(name: string): ImageRecord | undefined {
     const ref = normalizeRef(name);
     const known = this.images.get(ref) ?? [...this.images.values()].find((i) => i.id === name || i.id.slice(7, 7 + name.length) === name);
-    const absent = this.host.faults().some((f) => f.kind === 'image-absent');
+    const absent = this.host.faults.some((f) => f.kind === 'image-absent');
     if (known?.initial && absent) return undefined;
     if (known) return known;
-    return !absent && this.host.initialImages === undefined ? this.addImage(ref) : undefined;
+    return !absent && this.host.spec.images === undefined ? this.addImage(ref) : undefined;
   }
 
   private find(nameOrId: string): Container | undefined {
@@ -174,18 +145,18 @@ export class ContainerRuntime {
 
   private async dispatch(command: string, call: Call): Promise<number> {
     const handlers: Record<string, (call: Call) => Promise<number>> = {
-      'image inspect': (c) => this.imageInspect(c), pull: (c) => this.pull(c), load: (c) => this.load(c),
-      run: (c) => this.run(c), ps: (c) => this.ps(c), inspect: (c) => this.inspect(c), logs: (c) => this.logs(c),
-      stop: (c) => this.stop(c), kill: (c) => this.kill(c), rm: (c) => this.rm(c),
+      version: (c) => this.version(c), 'image inspect': (c) => this.imageInspect(c), pull: (c) => this.pull(c),
+      load: (c) => this.load(c), run: (c) => this.run(c), inspect: (c) => this.inspect(c), logs: (c) => this.logs(c),
+      stop: (c) => this.stop(c), rm: (c) => this.rm(c),
     };
-    if (command === 'version') return this.version(call);
     const handler = handlers[command];
     if (handler === undefined) {
-      await call.err(`docker: '${command}' is not a docker command.\nSee 'docker --help'\n`);
+      await call.stderr(`docker: '${command}' is not a docker command.\nSee 'docker --help'\n`);
       return 1;
     }
-    if (this.host.faults().some((f) => f.kind === 'runtime-down')) {
-      await call.err(`${DOCKER_DOWN}\n`);
+    // docker's runtime-down is answered by the node (ascend-node.ts); podman's version needs no daemon.
+    if (command !== 'version' && this.host.faults.some((f) => f.kind === 'runtime-down')) {
+      await call.stderr(`${DOCKER_DOWN_MESSAGE}\n`);
       return 1;
     }
     return handler(call);
@@ -198,9 +169,9 @@ export class ContainerRuntime {
   ): Promise<number> {
     requireArgs(cmd, names);
     const found = names.map(lookup).filter((o) => o !== undefined);
-    if (format === undefined) await call.out(`${JSON.stringify(found, null, 4)}\n`);
-    else await call.out(found.map((o) => `${renderTemplate(format, o)}\n`).join(''));
-    for (const n of names.filter((x) => lookup(x) === undefined)) await call.err(`${missing(n)}\n`);
+    if (format === undefined) await call.stdout(`${JSON.stringify(found, null, 4)}\n`);
+    else await call.stdout(found.map((o) => `${renderTemplate(format, o)}\n`).join(''));
+    for (const n of names.filter((x) => lookup(x) === undefined)) await call.stderr(`${missing(n)}\n`);
     return found.length < names.length ? 1 : 0;
   }
 
@@ -211,22 +182,17 @@ export class ContainerRuntime {
     if (this.podman) {
       // podman 4 without a service: only the client part; `.Server` is a nil pointer to its templates.
       if (format !== undefined && /\.Server\b/.test(format)) {
-        await call.err('Error: template: version:1:9: executing "version" at <.Server.Version>: '
+        await call.stderr('Error: template: version:1:9: executing "version" at <.Server.Version>: '
           + 'nil pointer evaluating *define.Version.Version\n');
         return 125;
       }
       const client = { APIVersion: PODMAN_VERSION, Version: PODMAN_VERSION, GoVersion: 'go1.21.6', Os: 'linux' };
-      await call.out(format === undefined ? PODMAN_CLIENT : `${renderTemplate(format, { Client: client })}\n`);
+      await call.stdout(format === undefined ? PODMAN_CLIENT : `${renderTemplate(format, { Client: client })}\n`);
       return 0;
     }
-    if (this.host.faults().some((f) => f.kind === 'runtime-down')) {
-      if (format === undefined) await call.out(DOCKER_CLIENT);
-      await call.err(`${DOCKER_DOWN}\n`);
-      return 1;
-    }
     const part = { Version: SERVER_VERSION, ApiVersion: API_VERSION, Os: 'linux', Arch: 'arm64' };
-    if (format === undefined) await call.out(`${DOCKER_CLIENT}\n${DOCKER_SERVER}`);
-    else await call.out(`${renderTemplate(format, { Client: part, Server: part })}\n`);
+    if (format === undefined) await call.stdout(`${DOCKER_CLIENT}\n${DOCKER_SERVER}`);
+    else await call.stdout(`${renderTemplate(format, { Client: part, Server: part })}\n`);
     return 0;
   }
 
@@ -236,19 +202,11 @@ export class ContainerRuntime {
     return Array.from({ length: 8 }, (_, i) => hexId(`layer:${ref}:${i}`, 12));
   }
 
-  private imageJson(img: ImageRecord): Record<string, unknown> {
-    return {
-      Id: img.id, RepoTags: [img.ref], Created: new Date(img.created).toISOString(), Architecture: 'arm64', Os: 'linux',
-      Config: { Cmd: ['/bin/bash'], WorkingDir: '/' },
-      RootFS: { Type: 'layers', Layers: this.layers(img.ref).map((l) => `sha256:${l}${hexId(l, 52)}`) },
-    };
-  }
-
   private async imageInspect(call: Call): Promise<number> {
     const p = parseFlags(call.args, FORMAT_FLAGS);
     return this.printObjects(call, 'image inspect', p.rest, lastValue(p, 'format'), (n) => {
       const img = this.image(n);
-      return img && this.imageJson(img);
+      return img && { Id: img.id, RepoTags: [img.ref] };
     }, (n) => (this.podman ? `Error: ${n}: image not known` : `Error: No such image: ${n}`));
   }
 
@@ -256,13 +214,13 @@ export class ContainerRuntime {
     const p = parseFlags(call.args, {});
     requireArgs('pull', p.rest, true);
     const name = p.rest[0]!;
-    const result = await this.pullImage(name, this.podman ? call.err : call.out, call.io.signal);
+    const result = await this.pullImage(name, (t) => (this.podman ? call.stderr(t) : call.stdout(t)), call.signal);
     if (typeof result === 'string') {
       const source = `docker://${normalizeRef(name)}`;
-      await call.err(this.podman ? `Error: initializing source ${source}: ${result}\n` : `${result}\n`);
+      await call.stderr(this.podman ? `Error: initializing source ${source}: ${result}\n` : `${result}\n`);
       return this.podman ? 125 : 1;
     }
-    if (this.podman) await call.out(`${result.id.slice(7)}\n`);
+    if (this.podman) await call.stdout(`${result.id.slice(7)}\n`);
     return 0;
   }
 
@@ -271,10 +229,10 @@ export class ContainerRuntime {
     const ref = normalizeRef(name);
     const first = ref.split('/')[0]!;
     const registry = ref.includes('/') && /[.:]|^localhost$/.test(first) ? first : 'registry-1.docker.io';
-    const fault = this.host.faults().find((f) => f.kind === 'pull-fails');
+    const fault = this.host.faults.find((f) => f.kind === 'pull-fails');
     const layerMs = servingTimings(this.host.profile).pullLayerMs;
     if (fault?.kind === 'pull-fails') {
-      await pause(layerMs * 2, signal);
+      await delay(layerMs * 2, signal);
       return fault.message ?? `Error response from daemon: Get "https://${registry}/v2/": dial tcp: lookup ${registry} on 127.0.0.53:53: no such host`;
     }
     const existing = this.images.get(ref) ?? this.image(ref);
@@ -286,14 +244,14 @@ export class ContainerRuntime {
     await progress(`${ref.slice(colon + 1)}: Pulling from ${path}\n`);
     const digest = `Digest: sha256:${hexId(`digest:${ref}`, 64)}\n`;
     if (existing) {
-      await pause(layerMs, signal);
+      await delay(layerMs, signal);
       await progress(`${digest}Status: Image is up to date for ${ref}\n${ref}\n`);
       return existing;
     }
     const layers = this.layers(ref);
     for (const l of layers) await progress(`${l}: Pulling fs layer\n`);
     for (const l of layers) {
-      if (!(await pause(layerMs, signal))) return 'context canceled';
+      if (!(await delay(layerMs, signal))) return 'context canceled';
       await progress(`${l}: Verifying Checksum\n${l}: Download complete\n`);
     }
     for (const l of layers) await progress(`${l}: Pull complete\n`);
@@ -307,7 +265,7 @@ export class ContainerRuntime {
   ): Promise<ImageRecord | string> {
     await progress(`Trying to pull ${ref}...\nGetting image source signatures\n`);
     for (const l of this.layers(ref)) {
-      if (!(await pause(existing ? 0 : layerMs, signal))) return 'context canceled';
+      if (!(await delay(existing ? 0 : layerMs, signal))) return 'context canceled';
       await progress(`Copying blob ${l} ${existing ? 'skipped: already exists' : 'done'}\n`);
     }
     await progress(`Copying config ${hexId(`config:${ref}`, 12)} done\nWriting manifest to image destination\n`);
@@ -318,18 +276,18 @@ export class ContainerRuntime {
   private async load(call: Call): Promise<number> {
     parseFlags(call.args, {});
     const parts: Buffer[] = [];
-    if (call.io.stdin) for await (const chunk of call.io.stdin) parts.push(chunk);
+    if (call.stdin) for await (const chunk of call.stdin) parts.push(chunk);
     const manifest = this.readManifest(Buffer.concat(parts));
     if (typeof manifest === 'string') {
-      await call.err(`${manifest}\n`);
+      await call.stderr(`${manifest}\n`);
       return 1;
     }
     for (const item of Array.isArray(manifest) ? (manifest as { RepoTags?: unknown; Config?: unknown }[]) : []) {
       const tags = Array.isArray(item.RepoTags) ? item.RepoTags.filter((t): t is string => typeof t === 'string') : [];
-      if (tags.length === 0) await call.out(`Loaded image ID: sha256:${hexId(`load:${String(item.Config)}`, 64)}\n`);
+      if (tags.length === 0) await call.stdout(`Loaded image ID: sha256:${hexId(`load:${String(item.Config)}`, 64)}\n`);
       for (const t of tags) {
         this.addImage(normalizeRef(t));
-        await call.out(`Loaded image: ${t}\n`);
+        await call.stdout(`Loaded image: ${t}\n`);
       }
     }
     return 0;
@@ -362,7 +320,7 @@ export class ContainerRuntime {
   private async run(call: Call): Promise<number> {
     const p = parseFlags(call.args, RUN_FLAGS, true);
     const fail = async (msg: string, code = 125): Promise<number> => {
-      await call.err(this.podman ? `Error: ${msg}\n` : `docker: ${msg}\nSee 'docker run --help'.\n`);
+      await call.stderr(this.podman ? `Error: ${msg}\n` : `docker: ${msg}\nSee 'docker run --help'.\n`);
       return code;
     };
     // podman refuses what docker silently ignores: a shm size for a namespace it does not create.
@@ -370,14 +328,14 @@ export class ContainerRuntime {
     if (this.podman && lastValue(p, 'shm-size') !== undefined && (ipc === 'host' || ipc === 'none')) {
       return fail(`cannot set shmsize when running in the ${ipc} IPC Namespace: invalid config provided`);
     }
-    const spec = await this.runSpec(p, call.io.env).catch((e: unknown) => {
+    const spec = await this.runSpec(p, call.env).catch((e: unknown) => {
       if (e instanceof FlagError) return e.message;
       throw e;
     });
     if (typeof spec === 'string') return fail(spec);
     if (!this.image(spec.image)) {
-      await call.err(`Unable to find image '${spec.image}' locally\n`);
-      const pulled = await this.pullImage(spec.image, call.out, call.io.signal);
+      await call.stderr(`Unable to find image '${spec.image}' locally\n`);
+      const pulled = await this.pullImage(spec.image, (t) => call.stdout(t), call.signal);
       if (typeof pulled === 'string') return fail(pulled);
     }
     const id = hexId(`container:${this.host.name}:${spec.name}:${Date.now()}:${this.containers.length}:${Math.random()}`, 64);
@@ -390,7 +348,7 @@ export class ContainerRuntime {
     }
     c.start(program, daemonPid(id) + (this.nextPid++ % 1000));
     if (hasFlag(p, 'detach')) {
-      await call.out(`${id}\n`);
+      await call.stdout(`${id}\n`);
       return 0;
     }
     // Attached: stream the container's output until it exits (or the caller goes away).
@@ -438,9 +396,7 @@ export class ContainerRuntime {
     return {
       name: name.replace(/^\//, ''), image: normalizeRef(image), argv: argv.length > 0 ? argv : ['/bin/bash'], env,
       labels: Object.fromEntries(labels), mounts, devices: allValues(p, 'device').map((d) => d.split(':')[0]!),
-      privileged: hasFlag(p, 'privileged'),
-      network: lastValue(p, 'network') ?? 'bridge', ipc: lastValue(p, 'ipc') ?? 'private', user: lastValue(p, 'user') ?? '',
-      shmSize: lastValue(p, 'shm-size'),
+      privileged: hasFlag(p, 'privileged'), ipc: lastValue(p, 'ipc') ?? 'private',
     };
   }
 
@@ -461,8 +417,8 @@ export class ContainerRuntime {
       if (Number.isNaN(secs)) return async (ctx) => (ctx.err(`sleep: invalid time interval '${rest[0] ?? ''}'`), 1);
       // As PID 1, `sleep` has no SIGTERM handler: the kernel ignores the signal and only `docker stop`'s
       // SIGKILL after the grace period ends it (exit 137), as with a real container.
-      if (secs === Infinity) return async (ctx) => aborted(ctx.kill).then(() => 137);
-      return async (ctx) => ((await pause(secs * simSecondMs(ctx.host.profile), ctx.kill)) ? 0 : 137);
+      if (secs === Infinity) return async (ctx) => untilAborted(ctx.kill).then(() => 137);
+      return async (ctx) => ((await delay(secs * simSecondMs(ctx.host.profile), ctx.kill)) ? 0 : 137);
     }
     if (base === 'cat' && rest.length > 0) {
       return async (ctx) => {
@@ -511,73 +467,19 @@ export class ContainerRuntime {
     return bin.split('/').pop() === 'vllm' ? runVllmServer(ctx, script, script.command!) : runMindieDaemon(ctx, script);
   }
 
-  // ---- ps / inspect -----------------------------------------------------------------------------------
-
-  private psRow(c: Container): Record<string, unknown> {
-    const command = c.spec.argv.join(' ');
-    const ago = (t: number): string => `${humanDuration(Date.now() - t)} ago`;
-    return {
-      Command: `"${command.length <= 20 ? command : `${command.slice(0, 19)}…`}"`,
-      CreatedAt: new Date(c.createdAt).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' +0000 UTC'),
-      ID: c.id.slice(0, 12), Image: c.spec.image,
-      Labels: Object.entries(c.spec.labels).map(([k, v]) => `${k}=${v}`).join(','),
-      Mounts: c.spec.mounts.map((m) => m.source).join(','), Names: c.name, Networks: c.spec.network === 'host' ? 'host' : 'bridge',
-      Ports: '', RunningFor: ago(c.createdAt), State: c.state,
-      Status: c.state === 'created' ? 'Created' : c.running ? `Up ${humanDuration(Date.now() - c.startedAt)}`
-        : `Exited (${c.exitCode}) ${ago(c.finishedAt)}`,
-    };
-  }
-
-  /** Does `c` pass every `--filter` (label=K[=V], name=REGEX)? */
-  private matches(c: Container, filters: string[]): boolean {
-    return filters.every((f) => {
-      const [key, value] = [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)];
-      if (key === 'name') return /^[\w.^$-]+$/.test(value) ? new RegExp(value).test(c.name) : c.name.includes(value);
-      const eq = value.indexOf('=');
-      return eq < 0 ? value in c.spec.labels : c.spec.labels[value.slice(0, eq)] === value.slice(eq + 1);
-    });
-  }
-
-  private async ps(call: Call): Promise<number> {
-    const p = parseFlags(call.args, {
-      '-a': ['all', false], '--filter': ['filter', true], '--format': ['format', true],
-    });
-    const filters = allValues(p, 'filter');
-    const bad = filters.find((f) => !/^(label|name)=/.test(f));
-    if (bad !== undefined) {
-      await call.err(`Error response from daemon: invalid filter '${bad.split('=')[0]}'\n`);
-      return 1;
-    }
-    const rows = this.containers.filter((c) => (hasFlag(p, 'all') || c.running) && this.matches(c, filters))
-      .sort((a, b) => b.createdAt - a.createdAt).map((c) => this.psRow(c));
-    const format = lastValue(p, 'format');
-    if (format !== undefined) {
-      await call.out(rows.map((r) => `${renderTemplate(format, r)}\n`).join(''));
-      return 0;
-    }
-    const columns = ['ID', 'Image', 'Command', 'RunningFor', 'Status', 'Ports', 'Names'];
-    const header = ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'];
-    await call.out(tabulate([header, ...rows.map((r) => columns.map((k) => String(r[k])))]));
-    return 0;
-  }
+  // ---- inspect -------------------------------------------------------------------------------------------
 
   private containerJson(c: Container): Record<string, unknown> {
     const { spec } = c;
     return {
-      Id: c.id, Created: new Date(c.createdAt).toISOString(), Path: spec.argv[0] ?? '', Args: spec.argv.slice(1),
+      Id: c.id, Name: `/${c.name}`,
       State: {
         Status: c.state, Running: c.running, Paused: false, OOMKilled: false, Pid: c.running ? c.pid : 0,
         ExitCode: c.exitCode, Error: c.error, StartedAt: c.startedAt ? rfc3339Nano(c.startedAt) : ZERO_TIME,
         FinishedAt: c.finishedAt ? rfc3339Nano(c.finishedAt) : ZERO_TIME,
       },
-      Image: `sha256:${hexId(`image:${spec.image}`, 64)}`, Name: `/${c.name}`,
-      HostConfig: {
-        Binds: spec.mounts.map((m) => `${m.source}:${m.target}${m.readOnly ? ':ro' : ''}`), Devices: spec.devices,
-        NetworkMode: spec.network, IpcMode: spec.ipc, Privileged: spec.privileged, ShmSize: spec.shmSize ?? '67108864',
-      },
       Config: {
-        Hostname: this.host.name, User: spec.user, Env: [...new Map(spec.env).entries()].map(([k, v]) => `${k}=${v}`),
-        Cmd: spec.argv, Image: spec.image, WorkingDir: '', Labels: spec.labels,
+        Env: [...new Map(spec.env).entries()].map(([k, v]) => `${k}=${v}`), Image: spec.image, Labels: spec.labels,
       },
     };
   }
@@ -600,18 +502,18 @@ export class ContainerRuntime {
     const name = p.rest[0]!;
     const c = this.find(name);
     if (!c) {
-      await call.err(`Error response from daemon: No such container: ${name}\n`);
+      await call.stderr(`Error response from daemon: No such container: ${name}\n`);
       return 1;
     }
     const sinceText = lastValue(p, 'since');
     const since = sinceText === undefined ? undefined : parseSince(sinceText, Date.now());
     if (sinceText !== undefined && since === undefined) {
-      await call.err(`invalid value for "since": failed to parse value as time or duration: "${sinceText}"\n`);
+      await call.stderr(`invalid value for "since": failed to parse value as time or duration: "${sinceText}"\n`);
       return 1;
     }
     const tail = lastValue(p, 'tail') ?? 'all';
     if (tail !== 'all' && !/^-?\d+$/.test(tail)) {
-      await call.err(`invalid value for "tail": ${tail}\n`);
+      await call.stderr(`invalid value for "tail": ${tail}\n`);
       return 1;
     }
     let entries = c.logs.filter((e) => since === undefined || e.time >= since);
@@ -624,7 +526,7 @@ export class ContainerRuntime {
   private async streamLogs(
     c: Container, initial: LogEntry[], opts: { follow: boolean; stamps: boolean }, call: Call,
   ): Promise<void> {
-    const { signal } = call.io;
+    const { signal } = call;
     const queue: (LogEntry | null)[] = [];
     let wake = (): void => {};
     const unsubscribe = opts.follow && c.running ? c.follow((e) => {
@@ -635,7 +537,7 @@ export class ContainerRuntime {
     signal.addEventListener('abort', onAbort, { once: true });
     const write = (e: LogEntry): Promise<void> => {
       const stamp = opts.stamps ? `${rfc3339Nano(e.time, e.seq)} ` : '';
-      return (e.stream === 'stdout' ? call.out : call.err)(`${stamp}${e.text}\n`);
+      return call[e.stream](`${stamp}${e.text}\n`);
     };
     try {
       for (const e of initial) {
@@ -655,20 +557,20 @@ export class ContainerRuntime {
     }
   }
 
-  // ---- stop / kill / rm -------------------------------------------------------------------------------
+  // ---- stop / rm -------------------------------------------------------------------------------
 
   /** Run `act` on each named container; a missing one is the daemon's error (unless `ignoreMissing`). */
   private async eachContainer(
-    call: Call, names: string[], act: (c: Container, n: string) => Promise<string | undefined>, ignoreMissing = false,
+    call: Call, names: string[], act: (c: Container) => Promise<string | undefined>, ignoreMissing = false,
   ): Promise<number> {
     let code = 0;
     await Promise.all(names.map(async (n) => {
       const c = this.find(n);
-      const error = c ? await act(c, n) : ignoreMissing ? undefined : `No such container: ${n}`;
+      const error = c ? await act(c) : ignoreMissing ? undefined : `No such container: ${n}`;
       if (error !== undefined) {
-        await call.err(`Error response from daemon: ${error}\n`);
+        await call.stderr(`Error response from daemon: ${error}\n`);
         code = 1;
-      } else if (c) await call.out(`${n}\n`);
+      } else if (c) await call.stdout(`${n}\n`);
     }));
     return code;
   }
@@ -681,18 +583,7 @@ export class ContainerRuntime {
       if (!c.running) return undefined;
       c.terminate();
       const grace = (Number.isFinite(t) && t >= 0 ? t : 10) * simSecondMs(this.host.profile);
-      if (!(await Promise.race([c.done.then(() => true), pause(grace).then(() => false)]))) c.killNow();
-      await c.done;
-      return undefined;
-    });
-  }
-
-  private async kill(call: Call): Promise<number> {
-    const p = parseFlags(call.args, {});
-    requireArgs('kill', p.rest);
-    return this.eachContainer(call, p.rest, async (c, n) => {
-      if (!c.running) return `cannot kill container: ${n}: container ${c.id} is not running`;
-      c.killNow();
+      if (!(await Promise.race([c.done.then(() => true), delay(grace).then(() => false)]))) c.killNow();
       await c.done;
       return undefined;
     });
@@ -718,35 +609,6 @@ export class ContainerRuntime {
 // ---------------------------------------------------------------------------------------------------------
 // Plugging into the simulated node (src/sim/ascend-node.ts).
 
-/** The ContainerHost view of a simulated node. */
-function hostFromSimNode(node: SimNode): ContainerHost {
-  const removers = new Map<string, () => void>();
-  return {
-    name: node.name,
-    host: node.host,
-    fs: node.fs,
-    profile: node.profile,
-    npuCount: node.npuCount,
-    shared: node.shared,
-    initialImages: node.spec.images,
-    faults: () => node.faults,
-    deviceIps: () => node.deviceIps(),
-    tlsSwitches: () => node.tlsSwitches(),
-    portHeld: (ip, port) => node.listeningSockets().some((l) => l.port === port && (l.address === ip || l.address === '0.0.0.0')),
-    addListener: (ip, port, owner) => {
-      removers.set(`${ip}:${port}`, node.addListener({ address: ip, port, owner }));
-    },
-    removeListener: (ip, port) => {
-      removers.get(`${ip}:${port}`)?.();
-      removers.delete(`${ip}:${port}`);
-    },
-    setNpuProcesses: (npu, procs) => node.setNpuProcesses(npu, procs),
-    setHbmUsed: (npu, mb) => node.setHbmUsed(npu, mb),
-    heldHbmMb: (npu) => node.heldHbmMb(npu),
-    hbmTotalMb: () => node.hbmTotalMb(),
-  };
-}
-
 function runtimeKey(nodeName: string, flavor: 'docker' | 'podman'): string {
   return `container-runtime:${nodeName}${flavor === 'podman' ? ':podman' : ''}`;
 }
@@ -755,7 +617,7 @@ function runtimeKey(nodeName: string, flavor: 'docker' | 'podman'): string {
 export function createContainerRuntimeExtension(): SimNodeExtension {
   return async (node, cluster) => {
     for (const flavor of ['docker', 'podman'] as const) {
-      const runtime = new ContainerRuntime(hostFromSimNode(node), flavor);
+      const runtime = new ContainerRuntime(node, flavor);
       node.programs.set(flavor, runtime.program);
       cluster.shared.set(runtimeKey(node.name, flavor), runtime);
       cluster.stopSignal.addEventListener('abort', () => void runtime.shutdown(), { once: true });

@@ -9,10 +9,11 @@
  * ≈ 250 ms prefill (hardware).
  */
 import { firewallVerdict, hcclPortRange, networkOf } from './firewall.js';
-import type { ContainerContext } from './runtime-container.js';
+import type { Container } from './runtime-container.js';
 import type { ScriptResult } from './runtime-launch-script.js';
-import { aborted, fnv1a, isIpv4, pause, servingTimings, simSecondMs } from './runtime-host.js';
-import { Gate, ListenError, answerChat, openListeners, parseJsonBody, pathOf, send } from './runtime-http.js';
+import { delay as pause, untilAborted as aborted } from './latency.js';
+import { fnv1a, isIpv4, servingTimings, simSecondMs } from './runtime-host.js';
+import { Gate, ListenError, answerChat, openListeners, parseJsonBody, pathOf, portHeld, send } from './runtime-http.js';
 import type { Handler } from './runtime-http.js';
 import { FOREVER_MS, Rendezvous, recordAnswer, recordListening, sharedGroup } from './serving-record.js';
 import { chatPrompt, generate } from './openai-stream.js';
@@ -109,7 +110,7 @@ class HcclGroup extends Rendezvous {
   established = false;
 }
 
-export async function runMindieDaemon(ctx: ContainerContext, script: ScriptResult): Promise<number> {
+export async function runMindieDaemon(ctx: Container, script: ScriptResult): Promise<number> {
   // The set_env scripts (§4.1): without them the dynamic loader fails before the daemon runs.
   const daemonPath = script.command?.[0] ?? `${INSTALL}/bin/mindieservice_daemon`;
   const sourced = (...suffixes: string[]): boolean => script.sourced.some((s) => suffixes.some((x) => s.endsWith(x)));
@@ -140,7 +141,7 @@ class MindieDaemon {
   private readonly state = { healthy: true, abnormal: '' };
 
   constructor(
-    private readonly ctx: ContainerContext,
+    private readonly ctx: Container,
     private readonly env: Record<string, string | undefined>,
   ) {
     this.second = simSecondMs(ctx.host.profile);
@@ -280,7 +281,7 @@ class MindieDaemon {
     }
     const path = s.modelWeightPath;
     const dir = path.replace(/\/$/, '');
-    const st = this.ctx.host.faults().some((f) => f.kind === 'model-missing') ? undefined : await this.ctx.stat(path);
+    const st = this.ctx.host.faults.some((f) => f.kind === 'model-missing') ? undefined : await this.ctx.stat(path);
     const invalid = (why: string): StartFailure => new StartFailure([
       `Check path: modelWeightPath failed, by:${why}: ${path}`,
       `Model weight path ${path} is invalid, please check modelWeightPath in config.json`,
@@ -334,7 +335,7 @@ class MindieDaemon {
       throw new StartFailure([`Failed to find the current node in ranktable file: ${why}`, BACKEND_FAILED]);
     }
     const real = [...ctx.host.deviceIps()];
-    for (const f of ctx.host.faults()) if (f.kind === 'device-ip-drift') real[f.npu] = f.actual;
+    for (const f of ctx.host.faults) if (f.kind === 'device-ip-drift') real[f.npu] = f.actual;
     const invisible = (id: number): StartFailure =>
       new StartFailure([`EE1001 Set visible device failed, invalid device=${id}`]);
     for (const d of mine.devices) {
@@ -381,7 +382,7 @@ class MindieDaemon {
     const size = `${servers.length} servers, world size ${worldSize}`;
     this.log('INFO', `HCCL init: rank table has ${size}, HCCL_CONNECT_TIMEOUT=${connectS}s`);
     const hccl = hcclPortRange(this.env);
-    const taken = hccl.find((p) => host.portHeld(s.ipAddress, p));
+    const taken = hccl.find((p) => portHeld(host, s.ipAddress, p));
     if (taken !== undefined) {
       throw new StartFailure([
         `[HCCL] socket bind ${s.ipAddress}:${taken} failed: Address already in use (HCCL_IF_BASE_PORT=${hccl[0]})`,
@@ -396,7 +397,7 @@ class MindieDaemon {
       : [s.multiNodesInferPort, ...hccl].filter((p) => firewallVerdict(master, me, p)).map((p) => `${masterIp}:${p}`)[0]
         ?? hccl.filter((p) => firewallVerdict(me, master, p)).map((p) => `${host.host}:${p} (from ${masterIp})`)[0];
     if (blocked) this.log('WARN', `[HCCL] connect to ${blocked} timed out, retrying`);
-    if (blocked || host.faults().some((f) => f.kind === 'worker-never-joins')) {
+    if (blocked || host.faults.some((f) => f.kind === 'worker-never-joins')) {
       this.log('INFO', 'Waiting for HCCL communicator initialization...');
       await aborted(this.signal);
       throw STOPPED;
@@ -449,8 +450,8 @@ class MindieDaemon {
     for (let i = 1; i <= 4; i++) {
       if (!(await pause(servingTimings(host.profile).weightLoadMs / 4, this.signal))) throw STOPPED;
       for (const n of i === 2 ? this.npus : []) {
-        const held = host.heldHbmMb?.(n) ?? 0;
-        const total = host.hbmTotalMb?.() ?? HBM_MB;
+        const held = host.heldHbmMb(n);
+        const total = host.hbmTotalMb();
         if (held <= (1 - Math.min(asked, 1)) * total) continue;
         throw new StartFailure([
           `Loading model weights from ${s.modelWeightPath} failed on device ${n}`,
@@ -652,7 +653,7 @@ function checkParallel(model: Json, w: number, l: number): void {
 }
 
 /** The HTTP API (§8–9): business (models, chat), management (/health) and metrics ports. */
-function mindieApi(ctx: ContainerContext, s: Settings, reasoningModel: boolean, state: MindieDaemon['state']) {
+function mindieApi(ctx: Container, s: Settings, reasoningModel: boolean, state: MindieDaemon['state']) {
   const gate = new Gate(s.maxLinkNum, s.maxLinkNum * 2);
   const started = Math.floor(Date.now() / 1000);
   let seq = 0;

@@ -2,11 +2,10 @@
  * One simulated container: its spec, state machine (created → running → exited), bounded log with
  * timestamps, and the path mapping between what the container sees and the node's file system.
  */
+import { posix } from 'node:path';
 import type { SimStat } from './types.js';
 import type { Mount } from './runtime-docker-args.js';
-import type { ContainerHost } from './runtime-host.js';
-
-export type ContainerState = 'created' | 'running' | 'exited';
+import type { SimNode } from './ascend-node.js';
 
 export interface LogEntry {
   time: number;
@@ -27,22 +26,17 @@ export interface ContainerSpec {
   mounts: Mount[];
   devices: string[];
   privileged: boolean;
-  network: string;
   ipc: string;
-  user: string;
-  shmSize: string | undefined;
 }
 
 /** Lines kept per container; older ones are dropped as `docker logs` of a json-file with rotation would. */
 export const LOG_CAPACITY = 20_000;
 
-/** What a process inside a container (the MindIE daemon, the vLLM server) gets: the container itself. */
-export type ContainerContext = Container;
-
-export type ContainerProgram = (ctx: ContainerContext) => Promise<number>;
+/** A process inside a container (the MindIE daemon, the vLLM server): it gets the container itself. */
+export type ContainerProgram = (ctx: Container) => Promise<number>;
 
 /** Files every simulated image carries, by kind. */
-export function imageFiles(image: string): Map<string, string> {
+function imageFiles(image: string): Map<string, string> {
   const files = new Map<string, string>([
     ['/bin/bash', ''],
     ['/bin/sh', ''],
@@ -64,19 +58,14 @@ export function imageFiles(image: string): Map<string, string> {
   return files;
 }
 
+/** An absolute path without `.`, `..`, repeated or trailing slashes (relative paths start at `/`). */
 function normalize(path: string): string {
-  const out: string[] = [];
-  for (const part of path.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') out.pop();
-    else out.push(part);
-  }
-  return `/${out.join('/')}`;
+  return posix.resolve('/', path);
 }
 
 export class Container {
   readonly logs: LogEntry[] = [];
-  state: ContainerState = 'created';
+  state: 'created' | 'running' | 'exited' = 'created';
   exitCode = 0;
   error = '';
   readonly createdAt = Date.now();
@@ -99,11 +88,7 @@ export class Container {
   readonly done = new Promise<number>((resolve) => (this.doneResolve = resolve));
   private readonly imageFs: Map<string, string>;
 
-  constructor(
-    readonly id: string,
-    readonly spec: ContainerSpec,
-    readonly host: ContainerHost,
-  ) {
+  constructor(readonly id: string, readonly spec: ContainerSpec, readonly host: SimNode) {
     this.imageFs = imageFiles(spec.image);
     const path = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
     this.env = { PATH: path, HOSTNAME: host.name, ...Object.fromEntries(spec.env) };

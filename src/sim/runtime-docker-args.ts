@@ -2,7 +2,7 @@
  * What the simulated docker/podman CLI reads from its argv: each subcommand's flags (exactly the spellings
  * ascendctl, the tests and the bench send — `--flag value`, `--flag=value`, `-f value`; any other flag is
  * refused with pflag's `unknown flag` text), `-v`, `--env-file`, `logs --since`, and the Go templates passed
- * to `--format` (`{{.A.B}}` and `{{json .A}}`; any other action is refused as a template error).
+ * to `--format` (`{{.A.B}}` of a scalar and `{{json .A}}`; any other action is refused as a template error).
  */
 
 /** A subcommand's flags: spelling → [canonical name, takes a value]. */
@@ -116,15 +116,6 @@ export function parseSince(text: string, now: number): number | undefined {
   return Number.isNaN(t) ? undefined : t;
 }
 
-/** Go's default formatting of a value (`%v`). */
-function goString(v: unknown): string {
-  if (v === null || v === undefined) return '<no value>';
-  if (Array.isArray(v)) return `[${v.map(goString).join(' ')}]`;
-  if (typeof v !== 'object') return String(v);
-  const entries = Object.entries(v).sort(([a], [b]) => a.localeCompare(b));
-  return `map[${entries.map(([k, x]) => `${k}:${goString(x)}`).join(' ')}]`;
-}
-
 function lookup(root: unknown, path: string): unknown {
   let cur = root;
   for (const key of path.split('.').filter((k) => k !== '')) {
@@ -144,6 +135,10 @@ export function renderTemplate(format: string, root: unknown): string {
     const fn = action.split(/\s+/)[0];
     if (!m) throw new TemplateError(`template parsing error: template: :1: function "${fn}" not defined`);
     const v = lookup(root, m[2]!);
-    return m[1] ? JSON.stringify(v) ?? 'null' : goString(v);
+    if (m[1]) return JSON.stringify(v) ?? 'null';
+    if (v === null || v === undefined) return '<no value>';
+    // Go's `%v` of a scalar; maps and slices (`map[…]`, `[…]`) are not among the templates the simulator follows.
+    if (typeof v === 'object') throw new TemplateError(`template: :1: {{${action}}} prints a map or slice`);
+    return String(v);
   });
 }

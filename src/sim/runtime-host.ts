@@ -1,40 +1,8 @@
 /**
- * What the simulated container runtime needs from the node it runs on, and the timing rules it uses.
- * The runtime codes against this small interface rather than against SimNode so that it can be tested
- * with a fake and plugged into the real node through one adapter (container-runtime.ts).
+ * The timing rules of the simulated container runtime and the servers it runs, and the small helpers they
+ * share (addresses, fake ids; their pauses are latency.ts's). They use their SimNode directly.
  */
-import type { LatencyProfile, SimFault, SimFs } from './types.js';
-
-export interface ContainerHost {
-  readonly name: string;
-  /** The node's own address: the only address simulated daemons may listen on. */
-  readonly host: string;
-  readonly fs: SimFs;
-  readonly profile: LatencyProfile;
-  readonly npuCount: number;
-  /** Read on every use: faults may be replaced while the node runs. */
-  faults(): readonly SimFault[];
-  /** Each NPU's current RoCE address (index = physical id). */
-  deviceIps(): (string | undefined)[];
-  /** Each NPU's TLS switch (index = physical id), 0 or 1. */
-  tlsSwitches(): number[];
-  /** Cross-node rendezvous, one map per cluster. */
-  readonly shared: Map<string, unknown>;
-  /** Images present before anything was pulled; undefined = every image counts as pre-pulled. */
-  readonly initialImages?: readonly string[] | undefined;
-  /** Ports other software holds on this node (shown by `ss -Htln`), besides the runtime's own. */
-  portHeld(ip: string, port: number): boolean;
-  addListener(ip: string, port: number, owner: string): void;
-  removeListener(ip: string, port: number): void;
-  /** The processes npu-smi's process table shows on this NPU. */
-  setNpuProcesses(npu: number, procs: { pid: number; name: string; memoryMb: number }[]): void;
-  /** HBM in use on this NPU; undefined returns it to the idle level. */
-  setHbmUsed(npu: number, mb: number | undefined): void;
-  /** HBM other processes hold on this NPU (hbm-held fault); absent = none. */
-  heldHbmMb?(npu: number): number;
-  /** One NPU's HBM in MB; absent = 64 GB. */
-  hbmTotalMb?(): number;
-}
+import type { LatencyProfile } from './types.js';
 
 /**
  * How long one simulated second lasts. Timeouts the real software counts in seconds (HCCL_CONNECT_TIMEOUT,
@@ -57,27 +25,6 @@ export function servingTimings(profile: LatencyProfile): ServingTimings {
   return profile === 'fast'
     ? { weightLoadMs: 100, prefillMs: 2, tokenMs: 1, pullLayerMs: 3 }
     : { weightLoadMs: 4000, prefillMs: 250, tokenMs: 35, pullLayerMs: 1200 };
-}
-
-/** Resolves after `ms` (true), or early (false) when `signal` aborts. */
-export function pause(ms: number, signal?: AbortSignal): Promise<boolean> {
-  if (signal?.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, Math.max(0, ms));
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-/** Resolves when `signal` aborts (never resolves if it never does). */
-export async function aborted(signal: AbortSignal): Promise<void> {
-  if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
 }
 
 /** 127.0.0.0/8: the only addresses the simulator ever binds. */

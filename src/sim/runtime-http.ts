@@ -4,8 +4,9 @@
  * them exactly as it would to a node; the node's listener table (`ss -Htln`) shows them while they are open.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { ContainerHost, ServingTimings } from './runtime-host.js';
-import { isLoopback, pause } from './runtime-host.js';
+import type { SimNode } from './ascend-node.js';
+import { isLoopback, type ServingTimings } from './runtime-host.js';
+import { delay as pause } from './latency.js';
 import { chatChunks, chatCompletionBody } from './openai-stream.js';
 import type { ChunkContext, Framing, Generation } from './openai-stream.js';
 
@@ -23,13 +24,18 @@ export class ListenError extends Error {
 
 const MAX_BODY = 40 * 1024 * 1024;
 
+/** Whether something on the node (`ss -Htln`: sshd, a fault, a server) already listens on ip:port. */
+export function portHeld(node: SimNode, ip: string, port: number): boolean {
+  return node.listeningSockets().some((l) => l.port === port && (l.address === ip || l.address === '0.0.0.0'));
+}
+
 /**
  * Open one listener per distinct (ip, port); equal ports share one, as MindIE merges its listeners, and a
  * request goes to each handler in turn until one answers (else 404). Resolves with the function that closes
  * them all. Never binds outside 127.0.0.0/8: a non-local address is what a wrong ipAddress looks like here.
  */
 export async function openListeners(
-  host: ContainerHost,
+  host: SimNode,
   owner: string,
   specs: { ip: string; port: number; handler: Handler }[],
 ): Promise<() => Promise<void>> {
@@ -40,12 +46,12 @@ export async function openListeners(
   }
   for (const g of groups.values()) {
     if (g.ip !== host.host || !isLoopback(g.ip)) throw new ListenError('not-local', g.ip, g.port);
-    if (host.portHeld(g.ip, g.port)) throw new ListenError('occupied', g.ip, g.port);
+    if (portHeld(host, g.ip, g.port)) throw new ListenError('occupied', g.ip, g.port);
   }
-  const opened: { ip: string; port: number; server: Server }[] = [];
+  const opened: { server: Server; unlist: () => void }[] = [];
   const closeAll = async (): Promise<void> => {
-    const closing = opened.splice(0).map(({ ip, port, server }) => {
-      host.removeListener(ip, port);
+    const closing = opened.splice(0).map(({ server, unlist }) => {
+      unlist();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       return closed;
@@ -78,8 +84,7 @@ export async function openListeners(
       await closeAll();
       throw new ListenError((e as { code?: string }).code === 'EADDRINUSE' ? 'occupied' : 'not-local', ip, port);
     }
-    host.addListener(ip, port, owner);
-    opened.push({ ip, port, server });
+    opened.push({ server, unlist: host.addListener({ address: ip, port, owner }) });
   }
   return closeAll;
 }

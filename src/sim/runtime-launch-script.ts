@@ -40,9 +40,6 @@ export interface ScriptResult {
 }
 
 const SERVER = /(^|\/)(mindieservice_daemon|mindie_llm_server|vllm)$/;
-const COMMANDS = new Set([
-  'export', 'unset', '.', 'source', 'set', 'mkdir', 'cd', 'rm', 'echo', 'exit', 'exec', '[', 'test',
-]);
 /** Redirections the launchers use: an echo to stderr, a probe's errors discarded. */
 const REDIRECT = /^(1?>&2|2>\/dev\/null)$/;
 /** One word: quoted parts, `${…}`, and unquoted characters up to a blank. */
@@ -53,6 +50,55 @@ class Refusal extends Error {
     super(message);
   }
 }
+
+/** A simple command's status, or 'end' when the script hands over (exec) or exits. */
+type Status = number | 'end';
+type Step = (s: LaunchScript, args: string[], raw: string[]) => Status | void | Promise<Status | void>;
+
+/** The launcher steps by command name (their expanded arguments; `raw` keeps the redirections); no status is 0. */
+const STEPS = new Map<string, Step>([
+  ['export', (s, args) => {
+    for (const a of args) {
+      const eq = a.indexOf('=');
+      const name = eq >= 0 ? a.slice(0, eq) : a;
+      const v = eq >= 0 ? a.slice(eq + 1) : s.vars[a];
+      if (v !== undefined) s.env[name] = v;
+      delete s.vars[name];
+    }
+  }],
+  ['unset', (s, args) => {
+    for (const a of args) {
+      delete s.env[a];
+      delete s.vars[a];
+    }
+  }],
+  ['.', (s, args) => s.source(args[0] ?? '')],
+  ['source', (s, args) => s.source(args[0] ?? '')],
+  ['set', (s, args) => {
+    for (const a of args) if (/^[-+]\w*u/.test(a) || a === 'nounset') s.result.nounset = !a.startsWith('+');
+  }],
+  ['mkdir', (s, args) => {
+    for (const a of args) if (!a.startsWith('-')) s.made.add(s.resolve(a));
+  }],
+  ['cd', async (s, args) => {
+    const dir = s.resolve(args[0] ?? s.env.HOME ?? '/root');
+    if (!s.made.has(dir) && !(await s.fs.exists(dir, 'dir'))) {
+      return s.fail(`cd: ${args[0] ?? ''}: No such file or directory`);
+    }
+    s.result.cwd = dir;
+  }],
+  ['echo', (s, args, raw) => {
+    s.result.output.push({ stream: raw.some((w) => w.endsWith('>&2')) ? 'stderr' : 'stdout', text: args.join(' ') });
+  }],
+  ['exit', (s, args) => {
+    s.result.exitCode = Number(args[0] ?? 0) || 0;
+    return 'end';
+  }],
+  ['[', async (s, args) => ((await s.test(args.slice(0, -1))) ? 0 : 1)],
+  ['test', async (s, args) => ((await s.test(args)) ? 0 : 1)],
+  ['rm', () => {}],
+  ['exec', (s, args) => s.handOver(args)],
+]);
 
 /**
  * A line's simple commands (words with quotes kept), each with the `&&`/`||` joining it to the one
@@ -68,7 +114,7 @@ function commands(line: string): { join: string | undefined; words: string[] }[]
   }
   for (const c of list) {
     const name = c.words[0] ?? '';
-    if (COMMANDS.has(name) || /^[A-Za-z_]\w*=/.test(name) || SERVER.test(name)) continue;
+    if (STEPS.has(name) || /^[A-Za-z_]\w*=/.test(name) || SERVER.test(name)) continue;
     if (/^(for|while|until|case|function|do|done|then|esac)$/.test(name)) {
       throw new Refusal(2, `syntax error near unexpected token \`${name}'`);
     }
@@ -77,199 +123,179 @@ function commands(line: string): { join: string | undefined; words: string[] }[]
   return list;
 }
 
-export async function followLaunchScript(
-  script: string,
-  initialEnv: Record<string, string>,
-  fs: ScriptFs,
-  initialCwd = '/',
-): Promise<ScriptResult> {
-  const env = { ...initialEnv };
-  const vars: Record<string, string> = {};
-  const result: ScriptResult = { env, sourced: [], cwd: initialCwd, command: undefined, output: [], nounset: false };
-  const made = new Set<string>();
-  let lineNo = 0;
-  const say = (stream: 'stdout' | 'stderr', text: string): void => void result.output.push({ stream, text });
-  const fail = (text: string): number => {
-    say('stderr', `launch.sh: line ${lineNo}: ${text}`);
+/** One run of a launch script: its shell variables, the directories it made, and what it did so far. */
+class LaunchScript {
+  readonly vars: Record<string, string> = {};
+  readonly made = new Set<string>();
+  readonly result: ScriptResult;
+  private lineNo = 0;
+
+  constructor(readonly env: Record<string, string>, readonly fs: ScriptFs, cwd: string) {
+    this.result = { env, sourced: [], cwd, command: undefined, output: [], nounset: false };
+  }
+
+  fail(text: string): number {
+    this.result.output.push({ stream: 'stderr', text: `launch.sh: line ${this.lineNo}: ${text}` });
     return 1;
-  };
-  const resolve = (p: string): string => (p.startsWith('/') ? p : `${result.cwd.replace(/\/$/, '')}/${p}`);
-  const value = (name: string): string | undefined => vars[name] ?? env[name];
-  const assign = (name: string, v: string): void => void (name in env ? (env[name] = v) : (vars[name] = v));
+  }
+
+  resolve(p: string): string {
+    return p.startsWith('/') ? p : `${this.result.cwd.replace(/\/$/, '')}/${p}`;
+  }
+
+  private value(name: string): string | undefined {
+    return this.vars[name] ?? this.env[name];
+  }
+
+  private assign(name: string, v: string): void {
+    if (name in this.env) this.env[name] = v;
+    else this.vars[name] = v;
+  }
 
   /** `$NAME`, `${NAME}` and `${NAME:-default}`. */
-  const expandVars = (text: string): string =>
-    text.replace(/\$\{(\w+)(:-([^}]*))?\}|\$(\w+)/g, (_m, braced, withDefault, dflt: string, plain) => {
-      const v = value((braced ?? plain) as string);
-      return withDefault !== undefined && (v === undefined || v === '') ? expandVars(dflt) : v ?? '';
+  private expandVars(text: string): string {
+    return text.replace(/\$\{(\w+)(:-([^}]*))?\}|\$(\w+)/g, (_m, braced, withDefault, dflt: string, plain) => {
+      const v = this.value((braced ?? plain) as string);
+      return withDefault !== undefined && (v === undefined || v === '') ? this.expandVars(dflt) : v ?? '';
     });
+  }
 
-  const onPath = async (name: string): Promise<string | undefined> => {
-    for (const dir of (value('PATH') ?? '/usr/local/bin:/usr/bin:/bin').split(':')) {
-      if (await fs.exists(`${dir}/${name}`, 'exec')) return `${dir}/${name}`;
+  /** Quote removal and parameter expansion, as bash does them for these words. */
+  private expand(word: string): string {
+    return word.replace(/'([^']*)'|"((?:\\.|[^"\\])*)"|((?:\$\{[^}]*\}|\\.|[^'"\\])+)/g, (_m, single, double, bare) => {
+      if (single !== undefined) return single as string;
+      if (double !== undefined) return this.expandVars(double as string).replace(/\\(["\\$`])/g, '$1');
+      return this.expandVars(bare as string).replace(/\\(.)/g, '$1');
+    });
+  }
+
+  private async onPath(name: string): Promise<string | undefined> {
+    for (const dir of (this.value('PATH') ?? '/usr/local/bin:/usr/bin:/bin').split(':')) {
+      if (await this.fs.exists(`${dir}/${name}`, 'exec')) return `${dir}/${name}`;
     }
     return undefined;
-  };
+  }
 
   /**
    * `$(…)`: the probes a launcher makes. Asked for the NIC carrying an address (`ip -o -4 addr show | awk …`
    * or python3's psutil), the node answers `lo` for its own address; a program the image lacks prints
    * nothing but its error; any other command is refused.
    */
-  const substitute = async (text: string): Promise<string> => {
-    const command = expandVars(text);
+  private async substitute(text: string): Promise<string> {
+    const command = this.expandVars(text);
     if (/^ip -o -4 addr show\b|^python3 -c .*net_if_addrs/.test(command)) {
-      return [...command.matchAll(/\b\d+\.\d+\.\d+\.\d+\b/g)].at(-1)?.[0] === fs.nodeIp ? 'lo' : '';
+      return [...command.matchAll(/\b\d+\.\d+\.\d+\.\d+\b/g)].at(-1)?.[0] === this.fs.nodeIp ? 'lo' : '';
     }
     const probe = /^command -v (\S+)/.exec(command)?.[1];
-    if (probe?.includes('/')) return (await fs.exists(probe, 'exec')) ? probe : '';
-    if (probe !== undefined) return (await onPath(probe)) ?? '';
+    if (probe?.includes('/')) return (await this.fs.exists(probe, 'exec')) ? probe : '';
+    if (probe !== undefined) return (await this.onPath(probe)) ?? '';
     const program = command.split(/\s+/)[0] ?? '';
-    if (await onPath(program)) throw new Refusal(127, `$(${program} …): not a probe the simulator follows`);
-    if (!/\b2>\/dev\/null\b/.test(command)) fail(`${program}: command not found`);
+    if (await this.onPath(program)) throw new Refusal(127, `$(${program} …): not a probe the simulator follows`);
+    if (!/\b2>\/dev\/null\b/.test(command)) this.fail(`${program}: command not found`);
     return '';
-  };
+  }
 
-  /** Quote removal and parameter expansion, as bash does them for these words. */
-  const expand = (word: string): string =>
-    word.replace(/'([^']*)'|"((?:\\.|[^"\\])*)"|((?:\$\{[^}]*\}|\\.|[^'"\\])+)/g, (_m, single, double, bare) => {
-      if (single !== undefined) return single as string;
-      if (double !== undefined) return expandVars(double as string).replace(/\\(["\\$`])/g, '$1');
-      return expandVars(bare as string).replace(/\\(.)/g, '$1');
-    });
+  async source(file: string): Promise<number> {
+    if (!(await this.fs.exists(this.resolve(file), 'file'))) return this.fail(`${file}: No such file or directory`);
+    this.result.sourced.push(this.resolve(file));
+    return 0;
+  }
 
-  const test = async (a: string[]): Promise<boolean> => {
-    if (a[0] === '!') return !(await test(a.slice(1)));
+  async test(a: string[]): Promise<boolean> {
+    if (a[0] === '!') return !(await this.test(a.slice(1)));
     const [flag, arg] = a;
     if (a.length === 2 && arg !== undefined) {
       const kind = ({ '-f': 'file', '-d': 'dir', '-e': 'any', '-x': 'exec' } as const)[flag as '-f'];
-      if (kind) return fs.exists(resolve(arg), kind);
+      if (kind) return this.fs.exists(this.resolve(arg), kind);
       if (flag === '-z' || flag === '-n') return (arg === '') === (flag === '-z');
     }
     if (a.length === 1) return a[0] !== '';
     throw new Refusal(2, `[: ${a.join(' ')}: a test the simulator does not follow`);
-  };
+  }
 
-  /** One simple command: its status, or 'end' when the script hands over (exec) or exits. */
-  const run = async (raw: string[]): Promise<number | 'end'> => {
-    const words = raw.filter((w) => !REDIRECT.test(w)).map(expand);
+  /** `exec SERVER …` or a bare server command: the script ends by handing over to it. */
+  handOver(argv: string[]): Status {
+    if (argv[0] === undefined || !SERVER.test(argv[0])) {
+      throw new Refusal(127, `${argv[0] ?? 'exec'}: not a server the simulated image runs`);
+    }
+    this.result.command = [argv[0].includes('/') ? this.resolve(argv[0]) : argv[0], ...argv.slice(1)];
+    return 'end';
+  }
+
+  /** One simple command: an assignment, a step of the table, or a server. */
+  private async run(raw: string[]): Promise<Status> {
+    const words = raw.filter((w) => !REDIRECT.test(w)).map((w) => this.expand(w));
     const [cmd, ...args] = words;
     if (cmd === undefined) return 0;
     const assignment = /^([A-Za-z_]\w*)=(.*)$/s.exec(cmd);
     if (assignment && args.length === 0) {
-      assign(assignment[1]!, assignment[2]!);
+      this.assign(assignment[1]!, assignment[2]!);
       return 0;
     }
-    switch (cmd) {
-      case 'export':
-        for (const a of args) {
-          const eq = a.indexOf('=');
-          const name = eq >= 0 ? a.slice(0, eq) : a;
-          const v = eq >= 0 ? a.slice(eq + 1) : vars[a];
-          if (v !== undefined) env[name] = v;
-          delete vars[name];
-        }
-        return 0;
-      case 'unset':
-        for (const a of args) {
-          delete env[a];
-          delete vars[a];
-        }
-        return 0;
-      case '.':
-      case 'source':
-        if (!(await fs.exists(resolve(args[0] ?? ''), 'file'))) {
-          return fail(`${args[0] ?? ''}: No such file or directory`);
-        }
-        result.sourced.push(resolve(args[0]!));
-        return 0;
-      case 'set':
-        for (const a of args) if (/^[-+]\w*u/.test(a) || a === 'nounset') result.nounset = !a.startsWith('+');
-        return 0;
-      case 'mkdir':
-        for (const a of args) if (!a.startsWith('-')) made.add(resolve(a));
-        return 0;
-      case 'cd': {
-        const dir = resolve(args[0] ?? env.HOME ?? '/root');
-        if (!made.has(dir) && !(await fs.exists(dir, 'dir'))) {
-          return fail(`cd: ${args[0] ?? ''}: No such file or directory`);
-        }
-        result.cwd = dir;
-        return 0;
-      }
-      case 'echo':
-        say(raw.some((w) => w.endsWith('>&2')) ? 'stderr' : 'stdout', args.join(' '));
-        return 0;
-      case 'exit':
-        result.exitCode = Number(args[0] ?? 0) || 0;
-        return 'end';
-      case '[':
-      case 'test':
-        return (await test(cmd === '[' ? args.slice(0, -1) : args)) ? 0 : 1;
-      case 'rm':
-        return 0;
-      default: {
-        const argv = cmd === 'exec' ? args : words;
-        if (argv[0] === undefined || !SERVER.test(argv[0])) {
-          throw new Refusal(127, `${argv[0] ?? cmd}: not a server the simulated image runs`);
-        }
-        result.command = [argv[0].includes('/') ? resolve(argv[0]) : argv[0], ...argv.slice(1)];
-        return 'end';
-      }
-    }
-  };
+    const step = STEPS.get(cmd);
+    return step ? ((await step(this, args, raw)) ?? 0) : this.handOver(words);
+  }
 
   /** A line's commands joined by && / ||, as bash runs them. */
-  const list = async (line: string): Promise<number | 'end'> => {
+  private async list(line: string): Promise<Status> {
     let status = 0;
     for (const c of commands(line)) {
       if ((c.join === '&&' && status !== 0) || (c.join === '||' && status === 0)) continue;
-      const s = await run(c.words);
+      const s = await this.run(c.words);
       if (s === 'end') return s;
       status = s;
     }
     return status;
-  };
-
-  // Lines with their `\`-continuations joined; each `if` opens a frame (is its branch running, was one taken).
-  const frames: { on: boolean; taken: boolean; parent: boolean }[] = [];
-  const active = (): boolean => frames.at(-1)?.on ?? true;
-  try {
-    let ended = false;
-    for (const raw of script.replace(/\\\n/g, ' ').split('\n')) {
-      lineNo++;
-      const line = raw.trim();
-      if (line === '' || line.startsWith('#')) continue;
-      const branch = /^(if|elif) (.*); then$/.exec(line);
-      const word = branch?.[1] ?? line;
-      const probe = /^([A-Za-z_]\w*)=\$\((.*)\)$/.exec(line);
-      if (probe) {
-        if (active()) assign(probe[1]!, await substitute(probe[2]!));
-      } else if (branch) {
-        commands(branch[2]!);
-        if (word === 'if') frames.push({ on: false, taken: false, parent: active() });
-        const frame = frames.at(-1);
-        if (!frame) throw new Refusal(2, "syntax error near unexpected token `elif'");
-        frame.on = false;
-        if (frame.parent && !frame.taken) {
-          const s = await list(branch[2]!);
-          if ((ended = s === 'end')) break;
-          frame.on = frame.taken = s === 0;
-        }
-      } else if (word === 'else' || word === 'fi') {
-        const frame = word === 'fi' ? frames.pop() : frames.at(-1);
-        if (!frame) throw new Refusal(2, `syntax error near unexpected token \`${word}'`);
-        frame.on = frame.parent && !frame.taken;
-      } else {
-        commands(line);
-        if (active() && (ended = (await list(line)) === 'end')) break;
-      }
-    }
-    if (!ended && frames.length > 0) throw new Refusal(2, 'syntax error: unexpected end of file');
-  } catch (e) {
-    if (!(e instanceof Refusal)) throw e;
-    fail(e.message);
-    result.exitCode = e.code;
   }
-  return result;
+
+  /** Every line, with its `\`-continuations joined; each `if` opens a frame (is its branch on, was one taken). */
+  async follow(script: string): Promise<ScriptResult> {
+    const frames: { on: boolean; taken: boolean; parent: boolean }[] = [];
+    const active = (): boolean => frames.at(-1)?.on ?? true;
+    try {
+      let ended = false;
+      for (const raw of script.replace(/\\\n/g, ' ').split('\n')) {
+        this.lineNo++;
+        const line = raw.trim();
+        if (line === '' || line.startsWith('#')) continue;
+        const branch = /^(if|elif) (.*); then$/.exec(line);
+        const word = branch?.[1] ?? line;
+        const probe = /^([A-Za-z_]\w*)=\$\((.*)\)$/.exec(line);
+        if (probe) {
+          if (active()) this.assign(probe[1]!, await this.substitute(probe[2]!));
+        } else if (branch) {
+          commands(branch[2]!);
+          if (word === 'if') frames.push({ on: false, taken: false, parent: active() });
+          const frame = frames.at(-1);
+          if (!frame) throw new Refusal(2, "syntax error near unexpected token `elif'");
+          frame.on = false;
+          if (frame.parent && !frame.taken) {
+            const s = await this.list(branch[2]!);
+            if ((ended = s === 'end')) break;
+            frame.on = frame.taken = s === 0;
+          }
+        } else if (word === 'else' || word === 'fi') {
+          const frame = word === 'fi' ? frames.pop() : frames.at(-1);
+          if (!frame) throw new Refusal(2, `syntax error near unexpected token \`${word}'`);
+          frame.on = frame.parent && !frame.taken;
+        } else {
+          commands(line);
+          if (active() && (ended = (await this.list(line)) === 'end')) break;
+        }
+      }
+      if (!ended && frames.length > 0) throw new Refusal(2, 'syntax error: unexpected end of file');
+    } catch (e) {
+      if (!(e instanceof Refusal)) throw e;
+      this.fail(e.message);
+      this.result.exitCode = e.code;
+    }
+    return this.result;
+  }
+}
+
+/** Follow `script` from a copy of `initialEnv`: what it sourced and set, and the server it hands over to. */
+export function followLaunchScript(
+  script: string, initialEnv: Record<string, string>, fs: ScriptFs, initialCwd = '/',
+): Promise<ScriptResult> {
+  return new LaunchScript({ ...initialEnv }, fs, initialCwd).follow(script);
 }

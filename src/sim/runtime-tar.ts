@@ -5,7 +5,6 @@
 
 export interface TarEntry {
   name: string;
-  type: string;
   data: Buffer;
 }
 
@@ -36,8 +35,7 @@ export function readTar(archive: Buffer): TarEntry[] {
     const dataStart = offset + 512;
     if (dataStart + size > archive.length) throw new TarError('unexpected EOF');
     const name = cString(header, 0, 100).replace(/^\.\//, '');
-    const type = String.fromCharCode(header[156] || 48);
-    entries.push({ name, type, data: archive.subarray(dataStart, dataStart + size) });
+    entries.push({ name, data: archive.subarray(dataStart, dataStart + size) });
     offset = dataStart + Math.ceil(size / 512) * 512;
   }
   return entries;
@@ -50,15 +48,12 @@ export function writeTar(files: { name: string; data: string | Buffer }[]): Buff
     const data = typeof f.data === 'string' ? Buffer.from(f.data) : f.data;
     const header = Buffer.alloc(512);
     header.write(f.name, 0, 100, 'utf8');
-    header.write('0000644\0', 100, 8, 'ascii');
-    header.write('0000000\0', 108, 8, 'ascii');
-    header.write('0000000\0', 116, 8, 'ascii');
-    header.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124, 12, 'ascii');
-    header.write(`${Math.floor(Date.now() / 1000).toString(8).padStart(11, '0')}\0`, 136, 12, 'ascii');
-    header.write('        ', 148, 8, 'ascii');
-    header.write('0', 156, 1, 'ascii');
-    header.write('ustar\0', 257, 6, 'ascii');
-    header.write('00', 263, 2, 'ascii');
+    const octal12 = (n: number): string => `${n.toString(8).padStart(11, '0')}\0`;
+    // mode, uid, gid, size, mtime, checksum (blank while summed), type (file), magic, version.
+    const fields: [number, string][] = [[100, '0000644\0'], [108, '0000000\0'], [116, '0000000\0'],
+      [124, octal12(data.length)], [136, octal12(Math.floor(Date.now() / 1000))], [148, '        '], [156, '0'],
+      [257, 'ustar\0'], [263, '00']];
+    for (const [offset, text] of fields) header.write(text, offset, 'ascii');
     let sum = 0;
     for (const b of header) sum += b;
     header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'ascii');

@@ -5,9 +5,10 @@
  * waits forever and logs a gloo-style error (failure #29). `HCCL_IF_IP` must be the node's own address.
  */
 import { firewallVerdict, hcclPortRange, networkOf } from './firewall.js';
-import type { ContainerContext } from './runtime-container.js';
+import type { Container } from './runtime-container.js';
 import type { ScriptResult } from './runtime-launch-script.js';
-import { aborted, pause, servingTimings, type ServingTimings } from './runtime-host.js';
+import { delay as pause, untilAborted as aborted } from './latency.js';
+import { servingTimings, type ServingTimings } from './runtime-host.js';
 import { Gate, ListenError, answerChat, openListeners, parseJsonBody, pathOf, send } from './runtime-http.js';
 import type { Handler } from './runtime-http.js';
 import { chatPrompt, generate } from './openai-stream.js';
@@ -53,7 +54,7 @@ class DpGroup extends Rendezvous {
 }
 
 export async function runVllmServer(
-  ctx: ContainerContext,
+  ctx: Container,
   script: ScriptResult,
   argv: readonly string[],
 ): Promise<number> {
@@ -77,7 +78,7 @@ class VllmNode {
   private closeListeners: (() => Promise<void>) | undefined;
 
   constructor(
-    private readonly ctx: ContainerContext,
+    private readonly ctx: Container,
     private readonly env: Record<string, string | undefined>,
     private readonly model: string,
     private readonly flags: Map<string, string>,
@@ -136,7 +137,7 @@ class VllmNode {
       return 1;
     }
     const weightCfg = `${this.model.replace(/\/$/, '')}/config.json`;
-    if (!(await this.ctx.stat(weightCfg))?.isFile || this.ctx.host.faults().some((f) => f.kind === 'model-missing')) {
+    if (!(await this.ctx.stat(weightCfg))?.isFile || this.ctx.host.faults.some((f) => f.kind === 'model-missing')) {
       this.ctx.err(`OSError: Can't load the configuration of '${this.model}'. `
         + 'It is neither a local folder with a config.json nor a valid model identifier.');
       return 1;

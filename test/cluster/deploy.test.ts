@@ -56,23 +56,21 @@ function cli(cluster: SshdCluster, args: string[], timeoutMs = 180_000): Promise
 // on a loaded runner. These bound a hang; they assert nothing about speed.
 const DEPLOY_TEST_MS = 400_000;
 
-/** Containers of the deployment a node's runtime lists (`docker ps -a`), running or not. */
+/** The deployment's container on a node, by its state (`docker inspect`): [] when it does not exist. */
 async function containersOn(cluster: SshdCluster, node: string): Promise<string[]> {
-  const r = await cluster.ssh(node, 'docker ps -a');
+  const r = await cluster.ssh(node, `docker inspect --format '{{.State.Status}}' ${CONTAINER}`);
+  if (r.exitCode === 1 && r.stderr === `Error: No such object: ${CONTAINER}\n`) return [];
   expect(r.exitCode, r.stderr).toBe(0);
-  expect(r.stdout).toMatch(/^CONTAINER ID/);
-  return r.stdout.split('\n').filter((l) => l.includes(CONTAINER));
+  return [r.stdout.trim()];
 }
 
 async function runningOn(cluster: SshdCluster, node: string): Promise<string[]> {
-  const r = await cluster.ssh(node, 'docker ps');
-  expect(r.exitCode, r.stderr).toBe(0);
-  return r.stdout.split('\n').filter((l) => l.includes(CONTAINER));
+  return (await containersOn(cluster, node)).filter((state) => state === 'running');
 }
 
 async function expectStoppedEverywhere(cluster: SshdCluster): Promise<void> {
   for (const n of cluster.nodes) {
-    expect(await containersOn(cluster, n.name), `${n.name}: docker ps -a`).toEqual([]);
+    expect(await containersOn(cluster, n.name), `${n.name}: docker inspect`).toEqual([]);
     const dir = await cluster.ssh(n.name, `test -e /var/lib/ascendctl/${NAME}`);
     expect(dir.exitCode, `${n.name}: /var/lib/ascendctl/${NAME} is gone`).toBe(1);
   }

@@ -352,8 +352,8 @@ describe.skipIf(!canRunSshdCluster())('logs, chat and bench on a deployment over
     const r = await cli(['stop']);
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
     for (const node of ['node1', 'node2']) {
-      const ps = await c().ssh(node, 'docker ps -a');
-      expect(ps.stdout, node).not.toContain(CONTAINER);
+      const gone = await c().ssh(node, `docker inspect ${CONTAINER}`);
+      expect(gone.stderr, node).toBe(`Error: No such object: ${CONTAINER}\n`);
     }
   }, 120_000);
 });

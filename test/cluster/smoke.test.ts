@@ -92,12 +92,13 @@ describe.skipIf(!canRunSshdCluster())('sshd test cluster (real OpenSSH, 2 nodes)
   });
 
   it('puts the driver files at their real paths and the simulated docker first on the PATH', async () => {
-    const result = await cluster.ssh('node1', 'cat /usr/local/Ascend/driver/version.info /etc/ascend_install.info; docker ps');
+    const files = 'cat /usr/local/Ascend/driver/version.info /etc/ascend_install.info';
+    const result = await cluster.ssh('node1', `${files}; docker version --format '{{.Server.Version}}'`);
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toMatch(/^Version=25\.2\.0$/m);
     expect(result.stdout).toMatch(/^Driver_Install_Path_Param=\/usr\/local\/Ascend$/m);
-    // The simulator's answer (no containers yet), not a real docker CLI looking for a daemon.
-    expect(result.stdout).toMatch(/^CONTAINER ID +IMAGE/m);
+    // The simulator's answer (its engine's version), not a real docker CLI looking for a daemon.
+    expect(result.stdout).toMatch(/^26\.1\.4$/m);
     expect(result.stderr).toBe('');
   });
 

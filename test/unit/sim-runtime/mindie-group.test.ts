@@ -73,7 +73,7 @@ describe('2-node MindIE group', () => {
     expect((await fetch('http://127.0.61.1:1027/metrics')).status).toBe(200);
 
     // A worker dying breaks the group: master health turns 500 and the master exits non-zero.
-    await docker(n2, ['kill', `ascendctl-${DEP}`]);
+    await docker(n2, ['rm', '-f', `ascendctl-${DEP}`]);
     const after = await fetch('http://127.0.61.1:1026/health').catch(() => undefined);
     if (after) expect([500, 200]).toContain(after.status);
     const m = await waitExit(cluster, n1);
@@ -91,8 +91,9 @@ describe('2-node MindIE group', () => {
     const r = await docker(n2, ['stop', '-t', '30', `ascendctl-${DEP}`]);
     expect(r).toMatchObject({ code: 0, stdout: `ascendctl-${DEP}\n` });
     expect(await logsOf(n2)).toContain('Daemon is killing, please wait about 15 seconds...');
-    const ps = await docker(n2, ['ps', '-a', '--format', '{{.Status}}']);
-    expect(ps.stdout).toMatch(/^Exited \(0\)/);
+    const state = await docker(n2, ['inspect', '--format', '{{.State.Status}} {{.State.ExitCode}}', 
+      `ascendctl-${DEP}`]);
+    expect(state.stdout).toBe('exited 0\n');
   });
 });
 

@@ -19,13 +19,13 @@ async function sh(cl: SimCluster, node: number, command: string): Promise<{ code
 }
 
 describe('docker through the node shell (as ascendctl calls it over SSH)', () => {
-  it('ps/logs pipelines and ss show the running deployment', async () => {
+  it('inspect/logs pipelines and ss show the running deployment', async () => {
     cluster = await startCluster(120);
     await writeDeployment(cluster);
     await startAll(cluster);
     await waitLog(cluster.nodes[0]!, /Daemon start success!/);
-    const ps = await sh(cluster, 0, `docker ps --filter label=ascendctl.deployment=${DEP} --format '{{.Names}} {{.State}}'`);
-    expect(ps).toEqual({ code: 0, out: `ascendctl-${DEP} running\n` });
+    const state = await sh(cluster, 0, `docker inspect --format '{{.Name}} {{.State.Status}}' ascendctl-${DEP}`);
+    expect(state).toEqual({ code: 0, out: `/ascendctl-${DEP} running\n` });
     const logs = await sh(cluster, 0, `docker logs --tail all ascendctl-${DEP}`);
     expect(String(logs.out.split('\n').filter((l) => l.includes('Daemon start success!')).length)).toBe('2');
     const ss = await sh(cluster, 0, 'ss -Htln');

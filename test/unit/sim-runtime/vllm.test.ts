@@ -62,7 +62,7 @@ describe('vLLM-Ascend data-parallel launch', () => {
     await docker(w, vllmRun(w, head, 1, { startRank: 1 }));
     const log = await waitLog(head, /gloo/, 'ascendctl-r1');
     expect(log).not.toContain('Application startup complete.');
-    expect((await docker(head, ['ps', '--format', '{{.State}}'])).stdout).toBe('running\n');
+    expect((await docker(head, ['inspect', '--format', '{{.State.Status}}', 'ascendctl-r1'])).stdout).toBe('running\n');
   });
 
   it('HCCL_IF_IP other than the node address fails the node', async () => {
