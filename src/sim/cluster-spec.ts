@@ -3,7 +3,7 @@
  * JSON by `sim.js serve --spec FILE` (zod-checked) or built in code by the demo, tests and benchmarks;
  * the types are inferred from the schemas, so the two cannot drift apart.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const netHealth = z.enum([
   'Success', 'Socket fail', 'Receive timeout', 'Unreachable', 'Time exceeded',
