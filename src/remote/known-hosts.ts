@@ -4,7 +4,7 @@
  * `!` negation, `@revoked` (refuse) and `@cert-authority` (ignored: we never accept host certificates).
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { mkdir, open, readFile } from 'node:fs/promises';
+import { mkdir, open, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { StrictHostKeyChecking } from './endpoint.js';
 
@@ -158,13 +158,35 @@ export function judgeHostKey(
   return { verdict: 'unknown' };
 }
 
-async function readKnownHosts(file: string): Promise<string> {
+/** The parsed file as last read, by path: a run verifies every node against the same file. */
+const parsedFiles = new Map<string, { stamp: string; entries: KnownHostEntry[] }>();
+
+/**
+ * The file's entries (none when it does not exist). Parsed once per content: every connection of a
+ * 256-node run reads the same 256-line file, and it is read again only when it changed on disk (its
+ * inode, size or modification time), e.g. after this run added a host under accept-new.
+ */
+async function knownHostEntries(file: string): Promise<KnownHostEntry[]> {
+  let info;
   try {
-    return await readFile(file, 'utf8');
+    info = await stat(file, { bigint: true });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }
+  const stamp = `${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
+  const cached = parsedFiles.get(file);
+  if (cached?.stamp === stamp) return cached.entries;
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const entries = parseKnownHosts(text);
+  parsedFiles.set(file, { stamp, entries });
+  return entries;
 }
 
 /**
@@ -203,7 +225,7 @@ export async function verifyHostKey(
   const fingerprint = fingerprintSha256(keyBlob);
   const keyType = keyTypeOfBlob(keyBlob);
   if (policy === 'no') return { ok: true, fingerprint, keyType, added: false };
-  const entries = parseKnownHosts(await readKnownHosts(file));
+  const entries = await knownHostEntries(file);
   const { verdict, entry } = judgeHostKey(entries, host, port, keyBlob);
   const ref = (e: KnownHostEntry): KnownKeyRef => ({
     file,

@@ -3,7 +3,7 @@
  * order OpenSSH would try them: each identity file, then the agent. Problems that no server can fix
  * (missing file, passphrase-protected key with no agent) are reported before any packet is sent.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import ssh2 from 'ssh2';
 import type { AnyAuthMethod, ParsedKey } from 'ssh2';
 import { configFileOf, type SshEndpoint } from './endpoint.js';
@@ -15,6 +15,22 @@ export interface AuthPlan {
   methods: AnyAuthMethod[];
   /** Human-readable list for the "authentication failed" message ("publickey /root/.ssh/id_ed25519", "agent"). */
   tried: string[];
+}
+
+/**
+ * Keys read without a passphrase, by file, with the file's identity when read: every node of a run
+ * usually names the same key, and parsing it once per connection is CPU on the path to the first
+ * packet. A file that changed on disk (inode, size, times) is read again.
+ */
+const parsedKeys = new Map<string, { stamp: string; key: ParsedKey }>();
+
+async function stampOf(file: string): Promise<string | undefined> {
+  try {
+    const info = await stat(file, { bigint: true });
+    return `${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
+  } catch {
+    return undefined;
+  }
 }
 
 function isEncryptedKeyError(err: Error): boolean {
@@ -33,6 +49,13 @@ export async function loadAuthMethods(
   const agent = settings.useAgent ? settings.agentSocket ?? env.SSH_AUTH_SOCK : undefined;
 
   for (const file of settings.identityFiles) {
+    const stamp = await stampOf(file);
+    const known = stamp === undefined ? undefined : parsedKeys.get(file);
+    if (known && known.stamp === stamp) {
+      methods.push({ type: 'publickey', username: settings.user, key: known.key });
+      tried.push(`publickey ${file}`);
+      continue;
+    }
     let data: Buffer;
     try {
       data = await readFile(file);
@@ -48,6 +71,7 @@ export async function loadAuthMethods(
       );
     }
     let parsed = ssh2.utils.parseKey(data);
+    let askedPassphrase = false;
     if (parsed instanceof Error && isEncryptedKeyError(parsed)) {
       // The agent most likely holds the decrypted key (ssh-add): let it answer instead of asking.
       if (agent !== undefined) continue;
@@ -60,6 +84,7 @@ export async function loadAuthMethods(
           parsed,
         );
       }
+      askedPassphrase = true;
       parsed = ssh2.utils.parseKey(data, await askPassphrase(file));
       if (parsed instanceof Error) {
         throw new RemoteError(
@@ -89,6 +114,7 @@ export async function loadAuthMethods(
         'point ssh.identityFile at the private key, not the .pub file',
       );
     }
+    if (!askedPassphrase && stamp !== undefined) parsedKeys.set(file, { stamp, key });
     methods.push({ type: 'publickey', username: settings.user, key });
     tried.push(`publickey ${file}`);
   }

@@ -120,6 +120,18 @@ describe('verifyHostKey', () => {
     expect(v).toEqual({ ok: false, reason: 'unknown', fingerprint: fingerprintSha256(a.blob), keyType: 'ssh-ed25519' });
   });
 
+  it('reads the file again when it changed since the last connection (parsed once per content)', async () => {
+    const file = join(dir, 'known_hosts');
+    await writeFile(file, `${line('node1', a.blob)}\n`);
+    expect(await verifyHostKey(file, 'node1', 22, a.blob, 'yes')).toMatchObject({ ok: true });
+    // The same length, rewritten at once: a new key for node1 must be seen, not the parsed old one.
+    await writeFile(file, `${line('node1', b.blob)}\n`);
+    expect(await verifyHostKey(file, 'node1', 22, a.blob, 'yes')).toMatchObject({ ok: false, reason: 'changed' });
+    expect(await verifyHostKey(file, 'node1', 22, b.blob, 'yes')).toMatchObject({ ok: true });
+    await rm(file);
+    expect(await verifyHostKey(file, 'node1', 22, b.blob, 'yes')).toMatchObject({ ok: false, reason: 'unknown' });
+  });
+
   it('treats a missing file as empty', async () => {
     const v = await verifyHostKey(join(dir, 'nope'), 'node1', 22, a.blob, 'yes');
     expect(v).toMatchObject({ ok: false, reason: 'unknown' });
