@@ -4,9 +4,10 @@
  * `!` negation, `@revoked` (refuse) and `@cert-authority` (ignored: we never accept host certificates).
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { mkdir, open, readFile, stat } from 'node:fs/promises';
+import { mkdir, open, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { StrictHostKeyChecking } from './endpoint.js';
+import { fileStamp } from './file-stamp.js';
 
 export interface KnownHostEntry {
   /** 1-based line number in the file. */
@@ -167,16 +168,9 @@ const parsedFiles = new Map<string, { stamp: string; entries: KnownHostEntry[] }
  * inode, size or modification time), e.g. after this run added a host under accept-new.
  */
 async function knownHostEntries(file: string): Promise<KnownHostEntry[]> {
-  let info;
-  try {
-    info = await stat(file, { bigint: true });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-  const stamp = `${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
+  const stamp = await fileStamp(file);
   const cached = parsedFiles.get(file);
-  if (cached?.stamp === stamp) return cached.entries;
+  if (stamp !== undefined && cached?.stamp === stamp) return cached.entries;
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -185,7 +179,7 @@ async function knownHostEntries(file: string): Promise<KnownHostEntry[]> {
     throw err;
   }
   const entries = parseKnownHosts(text);
-  parsedFiles.set(file, { stamp, entries });
+  if (stamp !== undefined) parsedFiles.set(file, { stamp, entries });
   return entries;
 }
 

@@ -3,10 +3,11 @@
  * order OpenSSH would try them: each identity file, then the agent. Problems that no server can fix
  * (missing file, passphrase-protected key with no agent) are reported before any packet is sent.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import ssh2 from 'ssh2';
 import type { AnyAuthMethod, ParsedKey } from 'ssh2';
 import { configFileOf, type SshEndpoint } from './endpoint.js';
+import { fileStamp } from './file-stamp.js';
 import { RemoteError } from './transport.js';
 
 export type AuthSettings = Pick<SshEndpoint, 'user' | 'identityFiles' | 'useAgent' | 'agentSocket' | 'configFile'>;
@@ -24,15 +25,6 @@ export interface AuthPlan {
  */
 const parsedKeys = new Map<string, { stamp: string; key: ParsedKey }>();
 
-async function stampOf(file: string): Promise<string | undefined> {
-  try {
-    const info = await stat(file, { bigint: true });
-    return `${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
-  } catch {
-    return undefined;
-  }
-}
-
 function isEncryptedKeyError(err: Error): boolean {
   return /encrypted|passphrase/i.test(err.message);
 }
@@ -49,9 +41,9 @@ export async function loadAuthMethods(
   const agent = settings.useAgent ? settings.agentSocket ?? env.SSH_AUTH_SOCK : undefined;
 
   for (const file of settings.identityFiles) {
-    const stamp = await stampOf(file);
-    const known = stamp === undefined ? undefined : parsedKeys.get(file);
-    if (known && known.stamp === stamp) {
+    const stamp = await fileStamp(file);
+    const known = parsedKeys.get(file);
+    if (stamp !== undefined && known?.stamp === stamp) {
       methods.push({ type: 'publickey', username: settings.user, key: known.key });
       tried.push(`publickey ${file}`);
       continue;

@@ -409,12 +409,12 @@ export class SshTransport implements Transport {
     await this.#link.shutdown();
   }
 
-  /** undefined when the login user is root (no ssh.become); else how sudo is asked (probed once). */
   /** How this call runs as root (become.ts decides which calls need it); undefined: as the login user. */
   async #becomeFor(argv: readonly string[]): Promise<BecomeMode | undefined> {
     return needsRoot(argv) ? await this.#becomeMode() : undefined;
   }
 
+  /** undefined when the login user is root (no ssh.become); else how sudo is asked (probed once). */
   async #becomeMode(): Promise<BecomeMode | undefined> {
     if (this.endpoint.become !== 'sudo') return undefined;
     this.#become ??= this.#probeBecome().catch((err: unknown) => {
