@@ -192,36 +192,29 @@ async function collectNode(
       facts.pings.push({ npu, peer, peerNpu: npu, address, outcome: await caller.ping(npu, address) });
       done++;
     };
+    /** One batch of pings, then each taken in order. */
+    const pingAll = async (chosen: readonly { peer: string; npu: number; address: string }[]) => {
+      await caller.prefetch(chosen.map((c) => caller.pingCall(c.npu, c.address)));
+      for (const c of chosen) await ping(c.peer, c.npu, c.address);
+    };
     if ('ring' in targets) {
       // The ring peer may be down, or have no address on a plane: the next node stands in for it on
       // that plane, so this node's ports are still exercised (the peer's ssh/ip finding says why).
-      const planned: BatchCall[] = [];
+      const chosen: { peer: string; npu: number; address: string }[] = [];
       for (let npu = 0; npu < npus; npu++) {
         for (const peer of targets.ring) {
           const address = (await ipsReady.get(peer)!.promise)[npu];
           if (address === undefined) continue;
-          planned.push(caller.pingCall(npu, address));
+          chosen.push({ peer, npu, address });
           break;
         }
       }
-      await caller.prefetch(planned);
-      for (let npu = 0; npu < npus; npu++) {
-        for (const peer of targets.ring) {
-          const address = (await ipsReady.get(peer)!.promise)[npu];
-          if (address === undefined) continue;
-          await ping(peer, npu, address);
-          break;
-        }
-      }
+      await pingAll(chosen);
     } else {
       for (const peer of targets.peers) {
         const peerIps = await ipsReady.get(peer)!.promise;
-        await caller.prefetch(peerIps.flatMap((address, npu) => (address === undefined || npu >= npus ? [] : [caller.pingCall(npu, address)])));
-        for (let npu = 0; npu < npus; npu++) {
-          const address = peerIps[npu];
-          if (address === undefined) continue; // the peer's ip finding (or ssh) already says why
-          await ping(peer, npu, address);
-        }
+        // A plane the peer has no address on is skipped: the peer's ip finding (or ssh) already says why.
+        await pingAll(peerIps.flatMap((address, npu) => (address === undefined || npu >= npus ? [] : [{ peer, npu, address }])));
       }
     }
     await sideReads;
