@@ -25,6 +25,11 @@ export interface BatchCall {
   timeoutMs: number;
 }
 
+/** How a batched call's result is found again by whoever makes the call later: its argv. */
+export function callKey(argv: readonly string[]): string {
+  return argv.join('\0');
+}
+
 /** Most the whole batch may take beyond the sum of its calls' bounds (process start-up, framing). */
 const BATCH_GRACE_MS = 10_000;
 

@@ -32,7 +32,7 @@ import { serverOf } from './hardware.js';
 import { collectWeights } from './weights.js';
 import { collectShm } from './shm.js';
 import { parseRuntimeVersion, runtimeFor } from '../runtime/runtime.js';
-import { runBatch, type BatchCall } from './batch.js';
+import { callKey, runBatch, type BatchCall } from './batch.js';
 import { a3NpuSmiFacts, devicesToCheck, parseSpodInfo } from './a3.js';
 import type { PreflightNode } from './node.js';
 
@@ -318,12 +318,12 @@ class HccnCaller {
     if (calls.length < 2 || this.busyExhausted || this.hung) return;
     const results = await runBatch(this.t, calls, this.opts.signal);
     results.forEach((r, i) => {
-      if (r) this.prefetched.set(calls[i]!.argv.join('\0'), r);
+      if (r) this.prefetched.set(callKey(calls[i]!.argv), r);
     });
   }
 
   private takePrefetched(argv: readonly string[]): ExecResult | undefined {
-    const key = argv.join('\0');
+    const key = callKey(argv);
     const r = this.prefetched.get(key);
     if (r) this.prefetched.delete(key);
     return r;

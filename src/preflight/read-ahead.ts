@@ -14,7 +14,7 @@
  * collection is over, so that nothing later is answered from an old read.
  */
 import type { ExecOptions, ExecResult, StreamHandlers, Transport, UploadOptions } from '../remote/transport.js';
-import { runBatch, type BatchCall } from './batch.js';
+import { callKey, runBatch, type BatchCall } from './batch.js';
 
 export class ReadAhead implements Transport {
   readonly #ahead = new Map<string, Promise<ExecResult | undefined>>();
@@ -23,7 +23,7 @@ export class ReadAhead implements Transport {
     if (calls.length === 0) return;
     // A transport failure is not an answer: each read then meets it on its own exec, where it is told.
     const all = runBatch(inner, calls, signal).catch(() => calls.map(() => undefined));
-    calls.forEach((c, i) => this.#ahead.set(keyOf(c.argv), all.then((r) => r[i])));
+    calls.forEach((c, i) => this.#ahead.set(callKey(c.argv), all.then((r) => r[i])));
   }
 
   get target(): Transport['target'] {
@@ -31,7 +31,7 @@ export class ReadAhead implements Transport {
   }
 
   async exec(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
-    const key = keyOf(argv);
+    const key = callKey(argv);
     const ahead = this.#ahead.get(key);
     if (ahead && opts?.stdin === undefined) {
       this.#ahead.delete(key);
@@ -61,8 +61,4 @@ export class ReadAhead implements Transport {
   forget(): void {
     this.#ahead.clear();
   }
-}
-
-function keyOf(argv: readonly string[]): string {
-  return argv.join('\0');
 }
