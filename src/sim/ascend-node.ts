@@ -6,6 +6,7 @@
 import { posix } from 'node:path';
 import type { SimNodeSpec } from './cluster-spec.js';
 import { applyWeightsFaults, resetModelDir, syncShmFiles } from './weights-faults.js';
+import { linkedAbort } from './latency.js';
 import type {
   LatencyProfile, SimClusterOf, SimFault, SimFs, SimIo, SimListener, SimNetHealth, SimNpuHealth, SimNpuProcess,
   SimProgram,
@@ -243,17 +244,12 @@ export class SimNode {
       await io.stderr(`sh: 1: ${name}: not found\n`);
       return 127;
     }
-    // Stopped by its caller or by the cluster. Listeners removed at the end, not AbortSignal.any: on the
-    // cluster's long-lived signal, any() keeps a record per call for as long as the cluster runs.
-    const ac = new AbortController();
-    const stop = (): void => ac.abort();
-    const signals = [io.signal, this.cluster.stopSignal];
-    for (const s of signals) s.addEventListener('abort', stop, { once: true });
-    if (signals.some((s) => s.aborted)) ac.abort();
+    // Stopped by its caller or by the cluster.
+    const link = linkedAbort([io.signal, this.cluster.stopSignal]);
     try {
-      return await program(argv, { ...io, signal: ac.signal });
+      return await program(argv, { ...io, signal: link.controller.signal });
     } finally {
-      for (const s of signals) s.removeEventListener('abort', stop);
+      link.release();
     }
   }
 

@@ -58,6 +58,19 @@ export function delay(ms: number, signal?: AbortSignal): Promise<boolean> {
   });
 }
 
+/**
+ * A controller that aborts when any of `signals` does, and `release` to detach it once its work is done.
+ * Listeners rather than AbortSignal.any: on a long-lived signal (the cluster's stop) any() keeps a record
+ * per call for as long as that signal lives, and the simulator makes thousands of calls per run.
+ */
+export function linkedAbort(signals: readonly AbortSignal[]): { controller: AbortController; release(): void } {
+  const controller = new AbortController();
+  const abort = (): void => controller.abort();
+  for (const s of signals) s.addEventListener('abort', abort, { once: true });
+  if (signals.some((s) => s.aborted)) controller.abort();
+  return { controller, release: () => { for (const s of signals) s.removeEventListener('abort', abort); } };
+}
+
 /** Resolve when `signal` aborts (a hung device call). */
 export function untilAborted(signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.resolve();

@@ -10,7 +10,7 @@ import { posix } from 'node:path';
 import type { SimNode } from './ascend-node.js';
 import { readAll } from './byte-pipe.js';
 import { errorCode } from './fs-error.js';
-import { delay } from './latency.js';
+import { delay, linkedAbort } from './latency.js';
 import type { SimIo } from './types.js';
 
 /** What a command of the table gets besides its arguments (Shell in shell.ts implements it). */
@@ -146,12 +146,9 @@ async function timeout(sh: ArgvContext, args: string[], io: SimIo): Promise<numb
     throw usage('timeout', `invalid time interval '${ms === undefined ? dur : opts.get('k')}'`, 125);
   }
   if (cmd.length === 0) throw usage('timeout', 'missing operand', 125);
-  // The program stops when the bound expires or its caller goes away. One controller and a listener,
-  // not AbortSignal.any per call: preflight sends every call under `timeout`, thousands per run.
-  const stop = new AbortController();
-  const callerGone = (): void => stop.abort();
-  if (io.signal.aborted) stop.abort();
-  else io.signal.addEventListener('abort', callerGone, { once: true });
+  // The program stops when the bound expires or its caller goes away.
+  const link = linkedAbort([io.signal]);
+  const stop = link.controller;
   let expired = false;
   // After expiry the program gets `killAfter` to finish before SIGKILL (status 137).
   let kill: ((status: number) => void) | undefined;
@@ -166,7 +163,7 @@ async function timeout(sh: ArgvContext, args: string[], io: SimIo): Promise<numb
     return status !== 137 && expired ? 124 : status;
   } finally {
     clearTimeout(timer);
-    io.signal.removeEventListener('abort', callerGone);
+    link.release();
   }
 }
 
