@@ -74,8 +74,9 @@ export function coalescingWriter(stream: Writable, isClosed: () => boolean, high
   let pending: Buffer[] = [];
   let bytes = 0;
   let flushing: Promise<void> | undefined;
-  const flush = (): Promise<void> => {
-    if (pending.length === 0) return flushing ?? Promise.resolve();
+  /** Hand what is held to the stream as one write. */
+  const writeOut = (): Promise<void> => {
+    if (pending.length === 0) return Promise.resolve();
     const data = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
     pending = [];
     bytes = 0;
@@ -89,13 +90,13 @@ export function coalescingWriter(stream: Writable, isClosed: () => boolean, high
       bytes += b.length;
       flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
         flushing = undefined;
-        return flush();
+        return writeOut();
       });
       return bytes < high ? Promise.resolve() : flushing;
     },
     async flush() {
       await flushing;
-      await flush();
+      await writeOut();
     },
   };
 }
