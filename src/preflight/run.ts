@@ -42,7 +42,7 @@ export interface PreflightResult {
  * connection, in a ReadAhead of those calls (read-ahead.ts); every caller of transport() gets that one.
  */
 export function preflightNodes(
-  nodes: readonly ResolvedNode[], pool: TransportPool, readAhead?: (n: ResolvedNode) => (t: Transport) => ReadAhead,
+  nodes: readonly ResolvedNode[], pool: TransportPool, readAhead?: (n: ResolvedNode, t: Transport) => ReadAhead,
 ): PreflightNode[] {
   return nodes.map((n) => {
     let wrapped: ReadAhead | undefined;
@@ -53,7 +53,7 @@ export function preflightNodes(
       transport: async () => {
         const t = pool.transport(n);
         await t.connect();
-        return readAhead ? (wrapped ??= readAhead(n)(t)) : t;
+        return readAhead ? (wrapped ??= readAhead(n, t)) : t;
       },
     };
   });
@@ -72,7 +72,7 @@ export function requiredDriver(inventory: Inventory, deployment?: Deployment): J
 export async function runPreflight(opts: PreflightOptions): Promise<PreflightResult> {
   const { inventory, deployment } = opts;
   const readingAhead: ReadAhead[] = [];
-  const nodes = preflightNodes(inventory.nodes, opts.pool, (n) => (t) => {
+  const nodes = preflightNodes(inventory.nodes, opts.pool, (n, t) => {
     const address = knownNodeAddress(n);
     const ahead = new ReadAhead(t, [...sideReadCalls(n), ...(address === undefined ? [] : addressReadCalls(address))], opts.signal);
     readingAhead.push(ahead);
