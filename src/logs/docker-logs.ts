@@ -70,12 +70,9 @@ export class StampedLine implements TimedLine {
 
 /** Split `2026-01-02T03:04:05.123456789Z text` into the timestamp and the daemon's line. */
 export function splitTimestamp(line: string): StampedLine {
-  const space = line.indexOf(' ');
-  const headEnd = space === -1 ? line.length : space;
-  if (headEnd >= 20 && readStamp(line, headEnd)) {
-    return new StampedLine(line.slice(0, headEnd), space === -1 ? '' : line.slice(space + 1), stampSec, stampNano);
-  }
-  return new StampedLine(undefined, line, Number.NaN, 0);
+  const end = readStamp(line);
+  if (end === -1) return new StampedLine(undefined, line, Number.NaN, 0);
+  return new StampedLine(line.slice(0, end), end === line.length ? '' : line.slice(end + 1), stampSec, stampNano);
 }
 
 // readStamp's answer (module state instead of an object per line: it runs for every line read).
@@ -90,48 +87,57 @@ const ZERO = 48;
 const isDigit = (c: number): boolean => c >= ZERO && c <= ZERO + 9;
 
 /**
- * The same grammar as RFC3339 above, read without a regular expression or a BigInt: whole seconds
- * (Date.parse, once per distinct second and zone) and the fraction padded to nine digits. Sets
- * stampSec/stampNano and returns true when `line[0, end)` is a timestamp.
+ * The same grammar as RFC3339 above, followed by a space or the end of the line, read without a regular
+ * expression or a BigInt: whole seconds (Date.parse, once per distinct second and zone; a line that
+ * starts with the last second seen skips even the check of its digits) and the fraction padded to nine
+ * digits. Sets stampSec/stampNano and returns where the timestamp ends, or -1 when the line has none.
  */
-function readStamp(line: string, end: number): boolean {
+function readStamp(line: string): number {
+  if (line.length < 20) return -1;
+  const sameSecond = cachedWhole !== '' && line.startsWith(cachedWhole);
   // YYYY-MM-DDTHH:MM:SS
-  for (let i = 0; i < 19; i++) {
+  for (let i = 0; i < 19 && !sameSecond; i++) {
     const c = line.charCodeAt(i);
     const ok = i === 4 || i === 7 ? c === 45 : i === 10 ? c === 84 : i === 13 || i === 16 ? c === 58 : isDigit(c);
-    if (!ok) return false;
+    if (!ok) return -1;
   }
   let i = 19;
   let nano = 0;
   if (line.charCodeAt(i) === 46) {
     i++;
     const from = i;
-    while (i < end && i - from < 9 && isDigit(line.charCodeAt(i))) nano = nano * 10 + (line.charCodeAt(i++) - ZERO);
+    let c = line.charCodeAt(i);
+    while (i - from < 9 && isDigit(c)) {
+      nano = nano * 10 + (c - ZERO);
+      c = line.charCodeAt(++i);
+    }
     const digits = i - from;
-    if (digits === 0) return false;
+    if (digits === 0) return -1;
     for (let d = digits; d < 9; d++) nano *= 10;
   }
-  // Z or ±HH:MM, and nothing after it
-  const zoneLen = end - i;
-  if (zoneLen === 1) {
-    if (line.charCodeAt(i) !== 90) return false;
-  } else if (zoneLen === 6) {
-    const sign = line.charCodeAt(i);
-    if ((sign !== 43 && sign !== 45) || !isDigit(line.charCodeAt(i + 1)) || !isDigit(line.charCodeAt(i + 2)) ||
-      line.charCodeAt(i + 3) !== 58 || !isDigit(line.charCodeAt(i + 4)) || !isDigit(line.charCodeAt(i + 5))) return false;
+  // Z or ±HH:MM, then a space or the end of the line
+  const sign = line.charCodeAt(i);
+  let end: number;
+  if (sign === 90) {
+    end = i + 1;
+  } else if (sign === 43 || sign === 45) {
+    end = i + 6;
+    if (!isDigit(line.charCodeAt(i + 1)) || !isDigit(line.charCodeAt(i + 2)) || line.charCodeAt(i + 3) !== 58 ||
+      !isDigit(line.charCodeAt(i + 4)) || !isDigit(line.charCodeAt(i + 5))) return -1;
   } else {
-    return false;
+    return -1;
   }
-  if (!line.startsWith(cachedWhole) || cachedWhole === '' || !line.startsWith(cachedZone, i) || cachedZone.length !== zoneLen) {
+  if (end < line.length && line.charCodeAt(end) !== 32) return -1;
+  if (!sameSecond || cachedZone.length !== end - i || !line.startsWith(cachedZone, i)) {
     const whole = line.slice(0, 19);
     const zone = line.slice(i, end);
     const ms = Date.parse(`${whole}${zone}`);
-    if (Number.isNaN(ms)) return false;
+    if (Number.isNaN(ms)) return -1;
     cachedWhole = whole;
     cachedZone = zone;
     cachedSec = ms / 1000;
   }
   stampSec = cachedSec;
   stampNano = nano;
-  return true;
+  return end;
 }

@@ -83,6 +83,29 @@ describe('docker logs', () => {
     expect(parseTimestamp('2026-01-02T04:04:05.5+01:00')).toBe(parseTimestamp('2026-01-02T03:04:05.500000000Z'));
   });
 
+  it('splits exactly what the RFC 3339 grammar accepts, also right after a line of the same second', () => {
+    // The fast reader skips re-checking a second it has just seen: every variant below follows a
+    // well-formed line of the same second, so a shortcut that accepted too much would show here.
+    const base = '2026-01-02T03:04:05';
+    const tails = [
+      'Z x', '.1Z x', '.123456789Z x', '.1234567891Z x', '.Z x', 'Z', 'Zx', 'z x', '+08:00 x', '-05:30 x',
+      '+0800 x', '+08:00x', '.5+08:00 x', '.5-00:00', '+8:00 x', ' x', '.12a45Z x', '.000000000Z  two spaces',
+    ];
+    const heads = [base, '2026-01-02T03:04:0x', '2026-01-02 03:04:05', '2026-13-02T03:04:05', '2026-01-02T03:04:06'];
+    for (const head of heads) {
+      for (const tail of tails) {
+        splitTimestamp(`${base}.1Z warm the cache`);
+        const line = `${head}${tail}`;
+        const space = line.indexOf(' ');
+        const stamp = space === -1 ? line : line.slice(0, space);
+        const want = parseTimestamp(stamp);
+        const got = splitTimestamp(line);
+        expect({ line, ns: got.ns, time: got.time }).toEqual({ line, ns: want, time: want === undefined ? undefined : stamp });
+        expect(got.text).toBe(want === undefined ? line : space === -1 ? '' : line.slice(space + 1));
+      }
+    }
+  });
+
   it('turns --since durations into relative Go durations and keeps RFC 3339 times', () => {
     expect(sinceArg('10m')).toBe('600s');
     expect(sinceArg('2h')).toBe('7200s');
