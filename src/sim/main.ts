@@ -1,8 +1,7 @@
 /**
  * Starting a simulated cluster in-process: the nodes, the container runtime (docker, MindIE, vLLM) and
- * the ssh2 front on the nodes' loopback addresses. The demo, the in-process tests and the benchmarks use
- * it; the test rig that serves it as a process (test/harness/serve.ts, built as dist/sim.js) does too,
- * passing its own file systems through `fs` and bringing its own front with `front: 'none'`.
+ * the ssh2 front on the nodes' loopback addresses, for the demo and the in-process tests. A caller with
+ * its own front and file systems (the test rig in test/harness/) passes `front: 'none'` and `fs`.
  */
 import './esm-globals.js';
 import { SimCluster, type SimClusterOptions } from './cluster.js';
