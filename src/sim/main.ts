@@ -3,7 +3,6 @@
  * the ssh2 front on the nodes' loopback addresses, for the demo and the in-process tests. A caller with
  * its own front and file systems (the test rig in test/harness/) passes `front: 'none'` and `fs`.
  */
-import './esm-globals.js';
 import { SimCluster, type SimClusterOptions } from './cluster.js';
 import type { SimClusterSpec } from './cluster-spec.js';
 import { generateHostKey, SshFront } from './ssh-server.js';
