@@ -1,7 +1,8 @@
 /**
- * The test rig's front-end for real OpenSSH nodes (test/support/sshd-*.ts): a bash shim installed at a tool's real path forwards each call
- * over bash's /dev/tcp to this TCP server (127.0.0.1 only), which runs the simulated program for that
- * node and replies with one bash statement per line (`printf -- '…'`, `… >&2`, finally `exit N`).
+ * The test rig's front-end for real OpenSSH nodes (test/support/sshd-*.ts): a bash shim installed at a
+ * tool's real path forwards each call over bash's /dev/tcp to this TCP server (127.0.0.1 only), which
+ * runs the simulated program for that node and replies with one bash statement per line
+ * (`printf -- '…'`, `… >&2`, finally `exit N`).
  *
  * Request: `<argc>\0<node>\0<program>\0<arg>\0…<stdin length>\0<stdin bytes>`.
  */

@@ -123,7 +123,9 @@ describe('control API', () => {
       .toEqual({ spec: 's.json', front: 'shim', fs: 'dir:/proc/{pid}/root', controlPort: 0 });
     expect(() => parseServeArgs(['serve'])).toThrow(/--spec is required/);
     // The rig's own node fields come off before src/sim's spec check, which refuses unknown fields.
-    const served = parseServeSpec({ nodes: [{ name: 'a', host: '127.0.0.2', pid: 42 }, { name: 'b', host: '127.0.0.3', fsRoot: '/r' }] });
+    const served = parseServeSpec({
+      nodes: [{ name: 'a', host: '127.0.0.2', pid: 42 }, { name: 'b', host: '127.0.0.3', fsRoot: '/r' }],
+    });
     expect(served.roots).toEqual([{ pid: 42 }, { fsRoot: '/r' }]);
     expect(served.spec.nodes.map((n) => n.name)).toEqual(['a', 'b']);
     expect(() => parseServeSpec({ nodes: [{ name: 'a', host: '127.0.0.2', pid: 0 }] })).toThrow(/nodes\.0\.pid/);
@@ -215,10 +217,11 @@ describe('shim front-end with real bash', () => {
     await writeShims(cluster.node('node1'), 4242);
     expect(readFileSync(join(root, 'etc/hccn.conf'), 'utf8')).toMatch(/^address_0=192\.168\.100\.11$/m);
     expect(readFileSync(join(root, 'opt/models/R1/config.json'), 'utf8')).toContain('deepseek_v3');
-    expect(readFileSync(join(root, 'usr/local/Ascend/driver/tools/hccn_tool'), 'utf8')).toContain('/dev/tcp/127.0.0.1/4242');
+    const shim = join(root, 'usr/local/Ascend/driver/tools/hccn_tool');
+    expect(readFileSync(shim, 'utf8')).toContain('/dev/tcp/127.0.0.1/4242');
     // A fault change rewrites the node's files and leaves the shims where they are.
     await cluster.node('node1').setFaults([{ kind: 'link-down', npu: 0 }]);
-    expect(readFileSync(join(root, 'usr/local/Ascend/driver/tools/hccn_tool'), 'utf8')).toContain('/dev/tcp/127.0.0.1/4242');
+    expect(readFileSync(shim, 'utf8')).toContain('/dev/tcp/127.0.0.1/4242');
     cluster.stop();
   });
 });
