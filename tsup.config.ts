@@ -3,13 +3,14 @@ import { defineConfig } from 'tsup';
 
 const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
 
-// One bundle for the CLI (dependencies included, so the installed package needs no node_modules),
-// the simulator entry used by the demo, the tests and the benchmarks, and the version module that
-// bin/ascendctl answers `--version` from without loading the CLI. Commands are dynamic imports of
-// cli.ts, so each lands in its own chunk and `--help` loads none of them. The single executable has
-// its own configuration: tsup.sea.config.ts.
+// One bundle for the CLI (dependencies included, so the installed package needs no node_modules) and
+// the version module that bin/ascendctl answers `--version` from without loading the CLI. Commands are
+// dynamic imports of cli.ts, so each lands in its own chunk and `--help` loads none of them; the demo
+// imports the simulator (src/sim) the same way. The `sim` entry is the test rig, not the product: the
+// simulator as a process (`node dist/sim.js serve`) for the real-OpenSSH tests and the benchmarks, from
+// test/harness/. The single executable has its own configuration: tsup.sea.config.ts.
 export default defineConfig({
-  entry: { cli: 'src/cli.ts', sim: 'src/sim/main.ts', version: 'src/version.ts' },
+  entry: { cli: 'src/cli.ts', sim: 'test/harness/serve.ts', version: 'src/version.ts' },
   format: ['esm'],
   platform: 'node',
   target: 'node20',

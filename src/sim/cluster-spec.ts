@@ -128,10 +128,6 @@ const simNodeSpecSchema = z.strictObject({
   models: z.record(z.string(), z.record(z.string(), z.string())).optional(),
   /** Device IPs per NPU; default `192.168.(100+npu).(11+node index)`. */
   deviceIps: z.array(z.string()).optional(),
-  /** Process id substituted for `{pid}` in a `dir:` file-system template (the node's sshd). */
-  pid: z.number().int().positive().optional(),
-  /** Root of the node's files when they live in a real directory (overrides the template). */
-  fsRoot: z.string().optional(),
   /** Text a noisy login shell prints before every command (~/.bashrc, /etc/profile.d), per stream. */
   banner: z.strictObject({ stdout: z.string().optional(), stderr: z.string().optional() }).optional(),
 });

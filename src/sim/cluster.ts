@@ -18,7 +18,7 @@ export interface SimClusterOptions {
   extensions?: SimNodeExtension[];
   /** File system per node; default a fresh MemFs. */
   fs?: (spec: SimNodeSpec, index: number) => SimFs;
-  /** Write placeholder executables at the program paths (off when a real shim is installed there). */
+  /** Write placeholder executables at the program paths (off when the caller installs its own there). */
   installProgramFiles?: boolean;
 }
 

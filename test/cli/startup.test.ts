@@ -15,10 +15,11 @@ import { execa } from 'execa';
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
-/** Sources that `--help` must not load: every command, the transports, the UI libraries. */
+/** Sources that `--help` must not load: every command, the transports, the UI libraries, the test rig. */
 const HEAVY = [
   /^src\/commands\//,
   /^src\/(remote|preflight|deploy|mindie|chat|logs|sim|demo|ui|config)\//,
+  /^test\//,
   /node_modules\/(ssh2|listr2|undici|ora|chalk|execa|zod|yaml|ssh-config)\//,
 ];
 
@@ -142,8 +143,22 @@ describe('start-up', () => {
     }
     const demo = cli.later.find((f) => /^demo-/.test(f))!;
     expect(sourcesOf(closure(demo).loaded)).toContain('src/demo/cluster.ts');
-    expect(closure(demo).later).toContain('sim.js');
-    expect(sourcesOf(['sim.js'])).toContain('src/sim/main.ts');
+    const simulator = closure(demo).later.filter((f) => sourcesOf(closure(f).loaded).includes('src/sim/main.ts'));
+    expect(simulator).toHaveLength(1);
+    // dist/sim.js is the test rig (test/harness/), built from the same simulator: no chunk the CLI can
+    // ever load, at start or later, is it or holds any of its sources.
+    expect(sourcesOf(['sim.js'])).toContain('test/harness/serve.ts');
+    expect(sourcesOf(closure('sim.js').loaded)).toContain('src/sim/main.ts');
+    const reachable = new Set<string>();
+    for (const todo = ['cli.js']; todo.length > 0;) {
+      const file = todo.pop()!;
+      if (reachable.has(file)) continue;
+      reachable.add(file);
+      const c = closure(file);
+      todo.push(...c.loaded, ...c.later);
+    }
+    expect(reachable).not.toContain('sim.js');
+    expect(sourcesOf([...reachable]).filter((s) => s.startsWith('test/'))).toEqual([]);
   });
 
   it('does load the command module once a command runs (the trace sees lazy imports)', async () => {

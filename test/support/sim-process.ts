@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { chmod, lstat, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { PROGRAM_PATHS } from '../../src/sim/ascend-node.js';
-import { shimScript } from '../../src/sim/shim-server.js';
+import { shimScript } from '../harness/shim-server.js';
 
 const READY_TIMEOUT_MS = 60_000;
 
@@ -21,18 +21,17 @@ export interface SimulatorEndpoints {
 }
 
 /**
- * The built bundle (what CI runs, right after `npm run build`), unless a simulator source file is newer
- * than it: then the TypeScript source through tsx, so that a stale or missing bundle never decides
- * what a test sees while the simulator is being worked on.
+ * The built bundle (what CI runs, right after `npm run build`), unless a source file of the simulator or
+ * of the test rig is newer than it: then the rig's TypeScript entry through tsx, so that a stale or
+ * missing bundle never decides what a test sees while the simulator is being worked on.
  */
 export function simulatorCommand(repoRoot: string, specPath: string): { file: string; args: string[] } {
   const bundle = join(repoRoot, 'dist', 'sim.js');
-  const sourceDir = join(repoRoot, 'src', 'sim');
+  const harnessDir = join(repoRoot, 'test', 'harness');
   const bundleTime = existsSync(bundle) ? statSync(bundle).mtimeMs : -1;
-  const sourceTime = existsSync(sourceDir)
-    ? Math.max(...readdirSync(sourceDir).map((f) => statSync(join(sourceDir, f)).mtimeMs))
-    : -1;
-  const entry = bundleTime >= sourceTime ? [bundle] : ['--import', 'tsx', join(sourceDir, 'main.ts')];
+  const sourceTime = Math.max(-1, ...[join(repoRoot, 'src', 'sim'), harnessDir].filter((d) => existsSync(d))
+    .flatMap((d) => readdirSync(d).map((f) => statSync(join(d, f)).mtimeMs)));
+  const entry = bundleTime >= sourceTime ? [bundle] : ['--import', 'tsx', join(harnessDir, 'serve.ts')];
   return {
     file: process.execPath,
     args: [...entry, 'serve', '--spec', specPath, '--front', 'shim', '--control-port', '0', '--fs', 'dir:/proc/{pid}/root'],

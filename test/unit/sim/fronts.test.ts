@@ -6,20 +6,30 @@ import { Client } from 'ssh2';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { SimCluster } from '../../../src/sim/cluster.js';
 import { parseClusterSpec } from '../../../src/sim/cluster-spec.js';
-import { parseServeArgs, startSimCluster, type RunningSimCluster } from '../../../src/sim/main.js';
-import { MemFs } from '../../../src/sim/mem-fs.js';
-import { materializeNodeFiles, parseRequest, replyStatement, shimScript, ShimServer } from '../../../src/sim/shim-server.js';
-import { DirFs } from '../../../src/sim/dir-fs.js';
+import { startSimCluster, type RunningSimCluster } from '../../../src/sim/main.js';
 import { generateEd25519 } from '../../../src/sim/ssh-server.js';
+import { startControlApi } from '../../harness/control-api.js';
+import { DirFs } from '../../harness/dir-fs.js';
+import { parseServeArgs, parseServeSpec } from '../../harness/serve.js';
+import { parseRequest, replyStatement, shimScript, ShimServer, writeShims } from '../../harness/shim-server.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'simfront-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 let running: RunningSimCluster | undefined;
+let controlApi: Awaited<ReturnType<typeof startControlApi>> | undefined;
 afterEach(async () => {
   await running?.stop();
+  await controlApi?.close();
   running = undefined;
+  controlApi = undefined;
 });
+
+/** The control API of the test rig (test/harness/control-api.ts) in front of `running`; resolves with its URL. */
+async function controlUrlOf(cluster: RunningSimCluster): Promise<string> {
+  controlApi = await startControlApi(cluster, 0);
+  return controlApi.url;
+}
 
 interface SshResult { code: number | null; stdout: string; stderr: string }
 
@@ -73,20 +83,21 @@ describe('ssh2 front-end', () => {
   });
 
   it('closing the channel aborts the command; dropConnections cuts live connections; node-down stops listening', async () => {
-    running = await startSimCluster({ spec: spec(1), front: 'ssh2', withContainerRuntime: false, controlPort: 0 });
+    running = await startSimCluster({ spec: spec(1), front: 'ssh2', withContainerRuntime: false });
+    const controlUrl = await controlUrlOf(running);
     const [n1] = running.nodes;
     if (!n1 || !running.clientKey) throw new Error('no node');
     const c = await connect(n1.host, n1.sshPort, running.clientKey.private);
     const closed = new Promise<void>((resolve) => c.once('close', () => resolve()));
     const pending = exec(c, 'sleep 30');
     await new Promise((r) => setTimeout(r, 50));
-    const res = await fetch(`${running.controlUrl}/nodes/node1/drop`, { method: 'POST' });
+    const res = await fetch(`${controlUrl}/nodes/node1/drop`, { method: 'POST' });
     expect(await res.json()).toEqual({ node: 'node1', dropped: 1 });
     await closed;
     expect((await pending).code).toBeNull();
-    await fetch(`${running.controlUrl}/nodes/node1/down`, { method: 'POST' });
+    await fetch(`${controlUrl}/nodes/node1/down`, { method: 'POST' });
     await expect(connect(n1.host, n1.sshPort, running.clientKey.private)).rejects.toThrow(/ECONNREFUSED/);
-    await fetch(`${running.controlUrl}/nodes/node1/up`, { method: 'POST' });
+    await fetch(`${controlUrl}/nodes/node1/up`, { method: 'POST' });
     const again = await connect(n1.host, n1.sshPort, running.clientKey.private);
     expect((await exec(again, 'echo back')).stdout).toBe('back\n');
     again.end();
@@ -95,21 +106,30 @@ describe('ssh2 front-end', () => {
 
 describe('control API', () => {
   it('GET /state and PUT /nodes/:name/faults replace faults', async () => {
-    running = await startSimCluster({ spec: spec(2), front: 'none', withContainerRuntime: false, controlPort: 0 });
-    const put = await fetch(`${running.controlUrl}/nodes/node2/faults`, { method: 'PUT', body: JSON.stringify([{ kind: 'link-down', npu: 1 }]) });
+    running = await startSimCluster({ spec: spec(2), front: 'none', withContainerRuntime: false });
+    const controlUrl = await controlUrlOf(running);
+    const put = await fetch(`${controlUrl}/nodes/node2/faults`, { method: 'PUT', body: JSON.stringify([{ kind: 'link-down', npu: 1 }]) });
     expect(put.status).toBe(200);
-    const state = (await (await fetch(`${running.controlUrl}/state`)).json()) as { nodes: { name: string; faults: unknown[] }[] };
+    const state = (await (await fetch(`${controlUrl}/state`)).json()) as { nodes: { name: string; faults: unknown[] }[] };
     expect(state.nodes.find((n) => n.name === 'node2')?.faults).toEqual([{ kind: 'link-down', npu: 1 }]);
     expect(running.cluster.node('node2').link(1)).toBe('DOWN');
-    const bad = await fetch(`${running.controlUrl}/nodes/node2/faults`, { method: 'PUT', body: JSON.stringify([{ kind: 'bogus' }]) });
+    const bad = await fetch(`${controlUrl}/nodes/node2/faults`, { method: 'PUT', body: JSON.stringify([{ kind: 'bogus' }]) });
     expect(bad.status).toBe(400);
-    expect((await fetch(`${running.controlUrl}/nodes/nodeX/down`, { method: 'POST' })).status).toBe(404);
+    expect((await fetch(`${controlUrl}/nodes/nodeX/down`, { method: 'POST' })).status).toBe(404);
   });
 
   it('parses serve arguments and rejects bad specs', () => {
     expect(parseServeArgs(['serve', '--spec', 's.json', '--front', 'shim', '--fs', 'dir:/proc/{pid}/root', '--control-port', '0']))
       .toEqual({ spec: 's.json', front: 'shim', fs: 'dir:/proc/{pid}/root', controlPort: 0 });
     expect(() => parseServeArgs(['serve'])).toThrow(/--spec is required/);
+    // The rig's own node fields come off before src/sim's spec check, which refuses unknown fields.
+    const served = parseServeSpec({
+      nodes: [{ name: 'a', host: '127.0.0.2', pid: 42 }, { name: 'b', host: '127.0.0.3', fsRoot: '/r' }],
+    });
+    expect(served.roots).toEqual([{ pid: 42 }, { fsRoot: '/r' }]);
+    expect(served.spec.nodes.map((n) => n.name)).toEqual(['a', 'b']);
+    expect(() => parseServeSpec({ nodes: [{ name: 'a', host: '127.0.0.2', pid: 0 }] })).toThrow(/nodes\.0\.pid/);
+    expect(() => parseClusterSpec({ nodes: [{ name: 'a', host: '127.0.0.2', pid: 42 }] })).toThrow(/pid/);
     expect(() => parseClusterSpec({ nodes: [{ name: 'a', host: '10.0.0.1' }] })).toThrow(/loopback/);
     expect(() => parseClusterSpec({ nodes: [{ name: 'a', host: '127.0.0.2' }, { name: 'a', host: '127.0.0.3' }] })).toThrow(/duplicate/);
   });
@@ -188,16 +208,20 @@ describe('shim front-end with real bash', () => {
     expect(replyStatement(Buffer.from("a'%\\\n"), 'stderr')).toBe("printf -- 'a\\047%%\\\\\\012' >&2\n");
   });
 
-  it('materializeNodeFiles writes the node files and shims into a real directory', async () => {
+  it('writeShims puts the shims into a node whose files live in a real directory', async () => {
     const root = mkdtempSync(join(tmp, 'node-'));
     const cluster = new SimCluster(parseClusterSpec({
       profile: 'fast', nodes: [{ name: 'node1', host: '127.0.1.1', models: { '/opt/models/R1': { 'config.json': '{"model_type":"deepseek_v3"}' } } }],
-    }), { fs: () => new MemFs() });
+    }), { fs: () => new DirFs(root), installProgramFiles: false });
     await cluster.start();
-    await materializeNodeFiles(cluster.node('node1'), new DirFs(root), 4242);
+    await writeShims(cluster.node('node1'), 4242);
     expect(readFileSync(join(root, 'etc/hccn.conf'), 'utf8')).toMatch(/^address_0=192\.168\.100\.11$/m);
     expect(readFileSync(join(root, 'opt/models/R1/config.json'), 'utf8')).toContain('deepseek_v3');
-    expect(readFileSync(join(root, 'usr/local/Ascend/driver/tools/hccn_tool'), 'utf8')).toContain('/dev/tcp/127.0.0.1/4242');
+    const shim = join(root, 'usr/local/Ascend/driver/tools/hccn_tool');
+    expect(readFileSync(shim, 'utf8')).toContain('/dev/tcp/127.0.0.1/4242');
+    // A fault change rewrites the node's files and leaves the shims where they are.
+    await cluster.node('node1').setFaults([{ kind: 'link-down', npu: 0 }]);
+    expect(readFileSync(shim, 'utf8')).toContain('/dev/tcp/127.0.0.1/4242');
     cluster.stop();
   });
 });

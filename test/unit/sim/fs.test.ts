@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DirFs } from '../../../src/sim/dir-fs.js';
+import { DirFs } from '../../harness/dir-fs.js';
 import { MemFs } from '../../../src/sim/mem-fs.js';
 import type { SimFs } from '../../../src/sim/types.js';
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SimCluster } from '../../../src/sim/cluster.js';
 import { parseClusterSpec, parseFaults } from '../../../src/sim/cluster-spec.js';
-import { DirFs } from '../../../src/sim/dir-fs.js';
+import { DirFs } from '../../harness/dir-fs.js';
 import { MemFs } from '../../../src/sim/mem-fs.js';
 import type { SimFault, SimFs } from '../../../src/sim/types.js';
 import { weightsCommand } from '../../../src/preflight/weights.js';

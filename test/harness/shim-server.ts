@@ -1,16 +1,16 @@
 /**
- * The front-end for real OpenSSH nodes: a bash shim installed at a tool's real path forwards each call
- * over bash's /dev/tcp to this TCP server (127.0.0.1 only), which runs the simulated program for that
- * node and replies with one bash statement per line (`printf -- '…'`, `… >&2`, finally `exit N`).
+ * The test rig's front-end for real OpenSSH nodes (test/support/sshd-*.ts): a bash shim installed at a
+ * tool's real path forwards each call over bash's /dev/tcp to this TCP server (127.0.0.1 only), which
+ * runs the simulated program for that node and replies with one bash statement per line
+ * (`printf -- '…'`, `… >&2`, finally `exit N`).
  *
  * Request: `<argc>\0<node>\0<program>\0<arg>\0…<stdin length>\0<stdin bytes>`.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { posix } from 'node:path';
-import type { SimNode } from './ascend-node.js';
-import type { SimCluster } from './cluster.js';
-import type { SimFs } from './types.js';
-import { listenLocal, writeDrained } from './byte-pipe.js';
+import type { SimNode } from '../../src/sim/ascend-node.js';
+import type { SimCluster } from '../../src/sim/cluster.js';
+import { listenLocal, writeDrained } from '../../src/sim/byte-pipe.js';
 
 /** Programs whose calls read standard input (the shim sends it first): `docker load`, `docker … -i`. */
 const READS_STDIN: Record<string, string> = {
@@ -151,22 +151,16 @@ export class ShimServer {
 }
 
 /**
- * Write a node's files into a real directory tree (its mount namespace seen through a DirFs), and the
- * shims at the programs' real paths, so that real `cat`/`bash` on the node see them.
+ * Put the shims at the programs' real paths in the node's own file system (a DirFs over its mount
+ * namespace), so that a real `bash` on the node runs them. The cluster was started with
+ * `installProgramFiles: false`, so the node's rewrites of its files leave them in place.
  */
-export async function materializeNodeFiles(node: SimNode, fs: SimFs, shimPort: number): Promise<void> {
-  const install = node.installProgramFiles;
-  node.installProgramFiles = false;
-  try {
-    await node.writeFiles(fs);
-  } finally {
-    node.installProgramFiles = install;
-  }
+export async function writeShims(node: SimNode, shimPort: number): Promise<void> {
   for (const program of node.programs.keys()) {
     const path = node.programPath(program);
-    await fs.mkdir(posix.dirname(path), { recursive: true });
-    await fs.rm(path, { force: true });
-    await fs.writeFile(path, shimScript(program, node.name, shimPort), 0o755);
-    await fs.chmod(path, 0o755);
+    await node.fs.mkdir(posix.dirname(path), { recursive: true });
+    await node.fs.rm(path, { force: true });
+    await node.fs.writeFile(path, shimScript(program, node.name, shimPort), 0o755);
+    await node.fs.chmod(path, 0o755);
   }
 }

@@ -1,11 +1,12 @@
 /**
  * A SimFs over a real directory prefix: `new DirFs('/proc/1234/root')` shows a node's mount namespace
- * as its sshd sees it, so files the simulator writes are what a real `cat` on that node reads.
+ * as its sshd sees it, so files the simulator writes are what a real `cat` on that node reads (the
+ * test rig's `--fs dir:…`).
  */
 import { promises as fsp } from 'node:fs';
 import { posix } from 'node:path';
-import type { SimFs, SimStat } from './types.js';
-import { errorCode, fsError } from './fs-error.js';
+import type { SimFs, SimStat } from '../../src/sim/types.js';
+import { errorCode, fsError } from '../../src/sim/fs-error.js';
 
 export class DirFs implements SimFs {
   constructor(readonly root: string) {}
