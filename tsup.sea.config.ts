@@ -4,10 +4,11 @@ import { defineConfig } from 'tsup';
 const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
 
 /**
- * What `import.meta.url` means inside the single executable. Deliberately not the executable's own
- * file URL: src/sim/main.ts compares it with process.argv[1] to decide whether it was started as a
- * program, and in a single executable argv[1] is the executable itself, so the simulator would take
- * over `ascendctl demo`'s arguments.
+ * What `import.meta.url` means inside the single executable (CommonJS has no import.meta; a bundled
+ * dependency's ESM source may read it). No module of src/ reads it today. Deliberately not the
+ * executable's own file URL: a module that compares it with process.argv[1] to tell whether it was
+ * started as a program (as the test rig's entry, test/harness/serve.ts, does) would see itself started
+ * there, since argv[1] is the executable, and take over its arguments.
  */
 export const SEA_MODULE_URL = 'file:///ascendctl-single-executable/ascendctl.cjs';
 
