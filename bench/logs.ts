@@ -13,10 +13,14 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LOG_CAPACITY } from '../src/sim/runtime-container.js';
+import { fileURLToPath } from 'node:url';
 import {
-  BENCH_IMAGE, DEPLOYMENT_NAME, figure, judge, nowMs, shq, startSimProcess, timeShell,
+  BENCH_IMAGE, DEPLOYMENT_NAME, SSH_PORT, figure, judge, nowMs, shq, startSimProcess, timeShell,
   type BenchSettings, type ResultRow, type SimProcess,
 } from './lib.js';
+
+/** The second baseline's client: the same streams through ssh2 in one Node.js process, copied to stdout. */
+const SSH2_FLOOR = fileURLToPath(new URL('./ssh2-floor.mjs', import.meta.url));
 
 /** Every line the simulated container keeps (older lines are rotated away beyond this). */
 export const LINES_PER_NODE = LOG_CAPACITY;
@@ -119,7 +123,18 @@ async function sshLogs(sim: SimProcess, expected: number): Promise<{ ms: number;
   return { ms: r.ms, lines };
 }
 
-/** Runs per size: [merged read and baseline, --tail, --grep, --json]. */
+/** The same streams read by bench/ssh2-floor.mjs: ssh2 in one Node.js process, bytes copied to stdout unread. */
+async function ssh2Floor(sim: SimProcess, expected: number): Promise<{ ms: number; lines: number }> {
+  const args = [process.execPath, SSH2_FLOOR, String(SSH_PORT), sim.identityPath, sim.knownHostsPath, CONTAINER, ...sim.nodes.map((n) => n.host)];
+  const r = await timeShell(`set -o pipefail; ${args.map(shq).join(' ')} | wc -l`, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+  const lines = Number(r.result.stdout.trim());
+  if (r.result.exitCode !== 0 || lines !== expected) {
+    throw new Error(`the ssh2 floor read ${r.result.stdout.trim()} lines (exit ${r.result.exitCode}): ${r.result.stderr.slice(0, 500)}`);
+  }
+  return { ms: r.ms, lines };
+}
+
+/** Runs per size: [merged read and both baselines, --tail, --grep, --json]. */
 export const LOGS_RUNS: Record<number, [number, number, number, number]> = { 16: [5, 3, 3, 3], 64: [3, 2, 1, 1] };
 
 async function benchSize(s: BenchSettings, nodes: number, subnet: number): Promise<ResultRow[]> {
@@ -138,11 +153,13 @@ async function benchSize(s: BenchSettings, nodes: number, subnet: number): Promi
     }
     const ours: Read[] = [];
     const theirs: { ms: number; lines: number }[] = [];
+    const floor: { ms: number; lines: number }[] = [];
     const tails: Read[] = [];
     for (let i = 0; i < nMain; i++) {
       ours.push(await ascendctlLogs(s, sim, `all-${i}`, [], total));
       theirs.push(await sshLogs(sim, total));
-      s.log(`  ${nodes} nodes, run ${i + 1}: ascendctl ${ours.at(-1)!.ms.toFixed(0)} ms (${ours.at(-1)!.rssMiB.toFixed(0)} MiB peak), ssh ${theirs.at(-1)!.ms.toFixed(0)} ms`);
+      floor.push(await ssh2Floor(sim, total));
+      s.log(`  ${nodes} nodes, run ${i + 1}: ascendctl ${ours.at(-1)!.ms.toFixed(0)} ms (${ours.at(-1)!.rssMiB.toFixed(0)} MiB peak), ssh ${theirs.at(-1)!.ms.toFixed(0)} ms, ssh2 floor ${floor.at(-1)!.ms.toFixed(0)} ms`);
       if (i < nTail) tails.push(await ascendctlLogs(s, sim, `tail-${i}`, ['--tail', String(small)], small * nodes));
     }
     const grep: Read[] = [];
@@ -159,6 +176,11 @@ async function benchSize(s: BenchSettings, nodes: number, subnet: number): Promi
         figure('ssh … docker logs -t per node, concatenated by the shell', 'lines/s', rate(theirs)),
         { kind: 'min-ratio', limit: MIN_RATE_RATIO },
         `${total.toLocaleString('en-US')} lines (${nodes} × ${perNode.toLocaleString('en-US')}) per run, both counted by wc -l. The baseline's lines are not prefixed, not parsed, not merged and may interleave mid-line.`),
+      judge(`logs ${nodes} nodes: merged lines/s against ssh2 alone`,
+        figure('ascendctl logs', 'lines/s', rate(ours)),
+        figure('the same streams through ssh2 in one Node.js process, copied to stdout unread (bench/ssh2-floor.mjs)', 'lines/s', rate(floor)),
+        undefined,
+        'no target: it tells how much of the gap to the first baseline is the merge and how much is SSH in one JavaScript thread on cores it shares with the simulated nodes'),
       judge(`logs ${nodes} nodes: peak RSS`, figure('ascendctl logs peak RSS', 'MiB', rss(ours)), undefined, cap,
         `while printing ${total.toLocaleString('en-US')} lines of ≈ 130 bytes (≈ ${Math.round((total * 130) / 1024 / 1024)} MiB of log text)`),
       judge(`logs ${nodes} nodes: peak RSS, ${perNode.toLocaleString('en-US')} vs ${small.toLocaleString('en-US')} lines per node`,
@@ -191,6 +213,9 @@ export const LOGS_METHOD = [
   'RSS, its stdout piped into `wc -l`; the count must be exact. Lines/s = lines ÷ wall time from spawn to exit.',
   'Baseline, same run, interleaved: `for h in …; do ssh … $h docker logs -t <container> & done | wc -l; wait` — `-t`',
   'because ascendctl always asks docker for timestamps, so both move the same bytes over SSH and into the same reader.',
+  'Second baseline, same run, interleaved: `node bench/ssh2-floor.mjs … | wc -l`, one Node.js process that opens the',
+  'same channels with ssh2 (the library ascendctl uses, its default window) and copies their bytes to stdout unread:',
+  'what any one-process Node.js client could reach here, where the simulated nodes share the two cores with the reader.',
   '',
   `Peak RSS is also taken for \`--tail 2000\` (a tenth of the lines per node: a peak that follows the volume is not`,
   `bounded), \`--grep '${GREP}'\` and \`--json\`. Runs per size: ${Object.entries(LOGS_RUNS).map(([n, r]) => `${n} nodes ${r[0]} merged + ${r[0]} baseline, ${r[1]} --tail, ${r[2]} --grep, ${r[3]} --json`).join('; ')}.`,
