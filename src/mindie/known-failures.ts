@@ -189,16 +189,53 @@ const RULES: readonly Rule[] = [
 ];
 
 /**
- * Every rule's pattern in one alternation per flag set: nearly every line of a daemon log matches no
- * rule, and one scan per flag set tells so about four times faster than testing each rule (`logs` runs
- * every merged line through this). Only a line one of them matches goes through the rules in order.
+ * A rule's source, ASCII letters written as a class of both cases (`[eE][iI]0006`): it matches what the
+ * source with the `i` flag matches, since without the `u` flag `i` folds no other character onto an
+ * ASCII letter. Throws on what it cannot fold exactly (a letter inside a class, an escaped letter other than
+ * a class escape or a control character, a named group): a rule like that must spell both cases itself.
  */
-const ANY_RULE: readonly RegExp[] = [...new Set(RULES.map((r) => r.pattern.flags))].map((flags) =>
-  new RegExp(RULES.filter((r) => r.pattern.flags === flags).map((r) => `(?:${r.pattern.source})`).join('|'), flags));
+export function foldCase(source: string): string {
+  let out = '';
+  let inClass = false;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i]!;
+    if (c === '\\') {
+      const next = source[i + 1] ?? '';
+      // Class escapes and control characters match the same either way; any other escaped letter would not fold.
+      if (/[a-z]/i.test(next) && !'dDsSwWbBfnrtv'.includes(next)) {
+        throw new Error(`known failures: cannot fold the case of \\${next} in /${source}/i`);
+      }
+      out += c + next;
+      i++;
+    } else if (inClass) {
+      if (/[a-z]/i.test(c)) throw new Error(`known failures: cannot fold the case of a letter in a class in /${source}/i`);
+      if (c === ']') inClass = false;
+      out += c;
+    } else {
+      if (c === '(' && source.startsWith('?<', i + 1) && !'=!'.includes(source[i + 3] ?? '')) {
+        throw new Error(`known failures: cannot fold the case of a named group in /${source}/i`);
+      }
+      if (c === '[') inClass = true;
+      out += /[a-z]/i.test(c) ? `[${c.toLowerCase()}${c.toUpperCase()}]` : c;
+    }
+  }
+  return out;
+}
+
+/**
+ * Every rule's pattern in one case-sensitive alternation, the rules that ignore case folded (foldCase):
+ * nearly every line of a daemon log matches no rule, and this tells so in one scan, about 40% cheaper
+ * than one scan per flag set and several times cheaper than testing each rule (`logs` runs every
+ * merged line through this). Only a line it matches goes through the rules in order.
+ */
+const ANY_RULE = new RegExp(RULES.map(({ pattern: p }) => {
+  if (p.flags !== '' && p.flags !== 'i') throw new Error(`known failures: /${p.source}/${p.flags}: only the i flag is foldable`);
+  return `(?:${p.flags === 'i' ? foldCase(p.source) : p.source})`;
+}).join('|'));
 
 /** The known failure a daemon log line shows, or undefined. */
 export function classifyLogLine(line: string): LogFailure | undefined {
-  if (!ANY_RULE.some((re) => re.test(line))) return undefined;
+  if (!ANY_RULE.test(line)) return undefined;
   for (const rule of RULES) {
     if (rule.pattern.test(line)) {
       const { pattern: _pattern, ...failure } = rule;

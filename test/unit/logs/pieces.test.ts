@@ -4,7 +4,7 @@ import { createContext } from '../../../src/context.js';
 import { InputError } from '../../../src/errors.js';
 import { parseTimestamp, sinceArg, splitTimestamp } from '../../../src/logs/docker-logs.js';
 import { runtimeFor } from '../../../src/runtime/runtime.js';
-import { FAILURE_KINDS, classifyLogLine, type FailureKind } from '../../../src/mindie/known-failures.js';
+import { FAILURE_KINDS, classifyLogLine, foldCase, type FailureKind } from '../../../src/mindie/known-failures.js';
 import { LineFramer } from '../../../src/logs/line-framer.js';
 import { LogPrinter, compileGrep, formatLogLine, nodeColorIndex } from '../../../src/logs/log-printer.js';
 import { ResumeTracker } from '../../../src/logs/resume.js';
@@ -159,6 +159,30 @@ describe('known failures', () => {
     expect(new Set(samples.map((s) => s[1]))).toEqual(new Set(FAILURE_KINDS));
     expect(classifyLogLine('[INFO] Daemon start success!')).toBeUndefined();
     expect(classifyLogLine('Start to parse ranktable file')).toBeUndefined();
+  });
+
+  it('still ignores case where a rule does, and only there, now that one folded pattern screens every line', () => {
+    expect(classifyLogLine('hccl ei0006: GET SOCKET TIMEOUT')?.kind).toBe('hccl-timeout');
+    expect(classifyLogLine('TLSSTATUS   ARE  INCONSISTENT')?.kind).toBe('tls-inconsistent');
+    expect(classifyLogLine('Address Already In Use')?.kind).toBe('port-occupied');
+    // case-sensitive rules stay so
+    expect(classifyLogLine('recv unmatched ack')).toBeUndefined();
+    expect(classifyLogLine('invalid dp number per node: 0')).toBeUndefined();
+  });
+
+  it('folds a source into the same matches as its i flag, and refuses what it cannot fold exactly', () => {
+    const sources = ['EI0006|get socket', 'tlsStatus\\s+(are\\s+|is\\s+)?inconsistent', 'device_ip\\s*(\\[[^\\]]*\\]\\s*)?is invalid', 'a\\.b\\d{2}'];
+    const inputs = ['ei0006', 'GET SOCKET', 'Get Socket', 'TLSSTATUS is INCONSISTENT', 'tlsstatusinconsistent', 'DEVICE_IP [x] IS INVALID', 'A.B12', 'axb12', 'a.b1'];
+    for (const source of sources) {
+      const folded = new RegExp(foldCase(source));
+      const ignoring = new RegExp(source, 'i');
+      for (const input of inputs) expect({ source, input, m: folded.test(input) }).toEqual({ source, input, m: ignoring.test(input) });
+    }
+    expect(foldCase('EI0006')).toBe('[eE][iI]0006');
+    expect(() => foldCase('[a-z]x')).toThrow(/class/);
+    expect(() => foldCase('\\x41')).toThrow(/\\x/);
+    expect(() => foldCase('(?<name>x)')).toThrow(/named group/);
+    expect(foldCase('(?<=x)(?<!y)')).toBe('(?<=[xX])(?<![yY])');
   });
 });
 
