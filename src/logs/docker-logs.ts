@@ -70,9 +70,33 @@ export class StampedLine implements TimedLine {
 
 /** Split `2026-01-02T03:04:05.123456789Z text` into the timestamp and the daemon's line. */
 export function splitTimestamp(line: string): StampedLine {
-  const end = readStamp(line);
-  if (end === -1) return new StampedLine(undefined, line, Number.NaN, 0);
-  return new StampedLine(line.slice(0, end), end === line.length ? '' : line.slice(end + 1), stampSec, stampNano);
+  return stampedLine(line, 0, line.length);
+}
+
+const CR = 13;
+
+/**
+ * The lines of `text` (complete lines joined by newlines, as LineFramer.pushText hands them over), each
+ * split like splitTimestamp; a carriage return before a newline is part of the line ending. The stamps
+ * are read in place on the one decoded string rather than on a string per line.
+ */
+export function readLines(text: string): StampedLine[] {
+  const lines: StampedLine[] = [];
+  let start = 0;
+  for (;;) {
+    const nl = text.indexOf('\n', start);
+    let end = nl === -1 ? text.length : nl;
+    if (end > start && text.charCodeAt(end - 1) === CR) end--;
+    lines.push(stampedLine(text, start, end));
+    if (nl === -1) return lines;
+    start = nl + 1;
+  }
+}
+
+function stampedLine(text: string, start: number, end: number): StampedLine {
+  const stampEnd = readStamp(text, start, end);
+  if (stampEnd === -1) return new StampedLine(undefined, text.slice(start, end), Number.NaN, 0);
+  return new StampedLine(text.slice(start, stampEnd), stampEnd === end ? '' : text.slice(stampEnd + 1, end), stampSec, stampNano);
 }
 
 // readStamp's answer (module state instead of an object per line: it runs for every line read).
@@ -87,50 +111,52 @@ const ZERO = 48;
 const isDigit = (c: number): boolean => c >= ZERO && c <= ZERO + 9;
 
 /**
- * The same grammar as RFC3339 above, followed by a space or the end of the line, read without a regular
- * expression or a BigInt: whole seconds (Date.parse, once per distinct second and zone; a line that
- * starts with the last second seen skips even the check of its digits) and the fraction padded to nine
- * digits. Sets stampSec/stampNano and returns where the timestamp ends, or -1 when the line has none.
+ * The same grammar as RFC3339 above at the start of the line `text[start, end)`, followed by a space or
+ * the end of the line, read without a regular expression or a BigInt: whole seconds (Date.parse, once
+ * per distinct second and zone; a line that starts with the last second seen skips even the check of
+ * its digits) and the fraction padded to nine digits. Sets stampSec/stampNano and returns where the
+ * timestamp ends, or -1 when the line has none.
  */
-function readStamp(line: string): number {
-  if (line.length < 20) return -1;
-  const sameSecond = cachedWhole !== '' && line.startsWith(cachedWhole);
+function readStamp(text: string, start: number, end: number): number {
+  if (end - start < 20) return -1;
+  const sameSecond = cachedWhole !== '' && text.startsWith(cachedWhole, start);
   // YYYY-MM-DDTHH:MM:SS
-  for (let i = 0; i < 19 && !sameSecond; i++) {
-    const c = line.charCodeAt(i);
-    const ok = i === 4 || i === 7 ? c === 45 : i === 10 ? c === 84 : i === 13 || i === 16 ? c === 58 : isDigit(c);
+  for (let k = 0; k < 19 && !sameSecond; k++) {
+    const c = text.charCodeAt(start + k);
+    const ok = k === 4 || k === 7 ? c === 45 : k === 10 ? c === 84 : k === 13 || k === 16 ? c === 58 : isDigit(c);
     if (!ok) return -1;
   }
-  let i = 19;
+  let i = start + 19;
   let nano = 0;
-  if (line.charCodeAt(i) === 46) {
+  if (text.charCodeAt(i) === 46) {
     i++;
     const from = i;
-    let c = line.charCodeAt(i);
-    while (i - from < 9 && isDigit(c)) {
+    const last = Math.min(end, from + 9);
+    let c = text.charCodeAt(i);
+    while (i < last && isDigit(c)) {
       nano = nano * 10 + (c - ZERO);
-      c = line.charCodeAt(++i);
+      c = text.charCodeAt(++i);
     }
     const digits = i - from;
     if (digits === 0) return -1;
     for (let d = digits; d < 9; d++) nano *= 10;
   }
   // Z or ±HH:MM, then a space or the end of the line
-  const sign = line.charCodeAt(i);
-  let end: number;
+  const sign = i < end ? text.charCodeAt(i) : -1;
+  let stampEnd: number;
   if (sign === 90) {
-    end = i + 1;
+    stampEnd = i + 1;
   } else if (sign === 43 || sign === 45) {
-    end = i + 6;
-    if (!isDigit(line.charCodeAt(i + 1)) || !isDigit(line.charCodeAt(i + 2)) || line.charCodeAt(i + 3) !== 58 ||
-      !isDigit(line.charCodeAt(i + 4)) || !isDigit(line.charCodeAt(i + 5))) return -1;
+    stampEnd = i + 6;
+    if (stampEnd > end || !isDigit(text.charCodeAt(i + 1)) || !isDigit(text.charCodeAt(i + 2)) ||
+      text.charCodeAt(i + 3) !== 58 || !isDigit(text.charCodeAt(i + 4)) || !isDigit(text.charCodeAt(i + 5))) return -1;
   } else {
     return -1;
   }
-  if (end < line.length && line.charCodeAt(end) !== 32) return -1;
-  if (!sameSecond || cachedZone.length !== end - i || !line.startsWith(cachedZone, i)) {
-    const whole = line.slice(0, 19);
-    const zone = line.slice(i, end);
+  if (stampEnd < end && text.charCodeAt(stampEnd) !== 32) return -1;
+  if (!sameSecond || cachedZone.length !== stampEnd - i || !text.startsWith(cachedZone, i)) {
+    const whole = text.slice(start, start + 19);
+    const zone = text.slice(i, stampEnd);
     const ms = Date.parse(`${whole}${zone}`);
     if (Number.isNaN(ms)) return -1;
     cachedWhole = whole;
@@ -139,5 +165,5 @@ function readStamp(line: string): number {
   }
   stampSec = cachedSec;
   stampNano = nano;
-  return end;
+  return stampEnd;
 }

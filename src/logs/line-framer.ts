@@ -9,7 +9,6 @@
 export const MAX_LINE_BYTES = 1024 * 1024;
 
 const NL = 0x0a;
-const CR = 0x0d;
 
 export class LineFramer {
   #pending: Buffer[] = [];
@@ -26,17 +25,15 @@ export class LineFramer {
   }
 
   /**
-   * The complete lines this chunk finishes (without their line endings). The chunk is decoded once, up to
-   * its last newline, and split there: one string per chunk rather than a Buffer view and a string per
-   * line (the lines are slices of it).
+   * The complete lines this chunk finishes, as one string: decoded once, up to the chunk's last newline,
+   * with the lines still joined by their line endings (readLines in docker-logs.ts splits them and
+   * drops a carriage return before a newline); undefined when the chunk finishes no line. A line held
+   * past the maximum length is finished here as if its newline had come.
    */
-  push(chunk: Buffer): string[] {
+  pushText(chunk: Buffer): string | undefined {
     const lastNl = chunk.lastIndexOf(NL);
-    let lines: string[];
-    if (lastNl === -1) {
-      lines = [];
-    } else {
-      let text: string;
+    let text: string | undefined;
+    if (lastNl !== -1) {
       if (this.#pendingBytes > 0) {
         this.#pending.push(chunk.subarray(0, lastNl));
         text = Buffer.concat(this.#pending).toString('utf8');
@@ -44,11 +41,6 @@ export class LineFramer {
         this.#pendingBytes = 0;
       } else {
         text = chunk.toString('utf8', 0, lastNl);
-      }
-      lines = text.split('\n');
-      for (let i = 0; i < lines.length; i++) {
-        const line = lines[i]!;
-        if (line.charCodeAt(line.length - 1) === CR) lines[i] = line.slice(0, -1);
       }
     }
     const start = lastNl + 1;
@@ -58,20 +50,19 @@ export class LineFramer {
       this.#pending.push(rest);
       this.#pendingBytes += rest.length;
       if (this.#pendingBytes >= this.#maxLineBytes) {
-        lines.push(decodeLine(Buffer.concat(this.#pending)));
-        this.#pending = [];
-        this.#pendingBytes = 0;
+        const runaway = this.endText()!;
+        text = text === undefined ? runaway : `${text}\n${runaway}`;
       }
     }
-    return lines;
+    return text;
   }
 
-  /** The stream ended: a last line without a newline is still a line. */
-  end(): string[] {
-    if (this.#pendingBytes === 0) return [];
-    const last = decodeLine(Buffer.concat(this.#pending));
+  /** The stream ended: a last line without a newline is still a line (undefined when none is held). */
+  endText(): string | undefined {
+    if (this.#pendingBytes === 0) return undefined;
+    const last = Buffer.concat(this.#pending).toString('utf8');
     this.discard();
-    return [last];
+    return last;
   }
 
   /** Forget a partial line (the stream broke: it will be sent again on resume). */
@@ -79,10 +70,4 @@ export class LineFramer {
     this.#pending = [];
     this.#pendingBytes = 0;
   }
-}
-
-/** Containers run with a TTY end their lines with CRLF; the CR is part of the ending, not of the line. */
-function decodeLine(bytes: Buffer): string {
-  const end = bytes.length > 0 && bytes[bytes.length - 1] === CR ? bytes.length - 1 : bytes.length;
-  return bytes.toString('utf8', 0, end);
 }

@@ -17,7 +17,7 @@
  */
 import type { Transport } from '../remote/transport.js';
 import { RemoteError } from '../remote/transport.js';
-import { splitTimestamp, type TimedLine } from './docker-logs.js';
+import { readLines, type TimedLine } from './docker-logs.js';
 import { runtimeFor } from '../runtime/runtime.js';
 import { LineFramer } from './line-framer.js';
 import { ResumeTracker } from './resume.js';
@@ -152,13 +152,13 @@ async function followNode(opts: FollowLogsOptions, source: LogSource, sink: Sink
         opts.onEvent({ type: 'reconnected', node });
       }
     };
-    const deliver = (raw: string[], fromStderr: boolean): void | Promise<void> => {
+    const deliver = (text: string | undefined, fromStderr: boolean): void | Promise<void> => {
+      if (text === undefined) return;
       const fresh: TimedLine[] = [];
-      for (const text of raw) {
-        const line = splitTimestamp(text);
-        if (fromStderr && line.ns === undefined) {
+      for (const line of readLines(text)) {
+        if (fromStderr && line.time === undefined) {
           // With -t every container line is stamped: an unstamped stderr line is docker speaking.
-          dockerMessages.push(text);
+          dockerMessages.push(line.text);
           if (dockerMessages.length > DOCKER_MESSAGES_KEPT) dockerMessages.shift();
           continue;
         }
@@ -177,17 +177,17 @@ async function followNode(opts: FollowLogsOptions, source: LogSource, sink: Sink
         {
           onStdout: (chunk) => {
             arrived();
-            return deliver(out.push(chunk), false);
+            return deliver(out.pushText(chunk), false);
           },
           onStderr: (chunk) => {
             arrived();
-            return deliver(err.push(chunk), true);
+            return deliver(err.pushText(chunk), true);
           },
         },
         { signal, windowBytes: LOG_WINDOW_BYTES },
       );
-      await deliver(out.end(), false);
-      await deliver(err.end(), true);
+      await deliver(out.endText(), false);
+      await deliver(err.endText(), true);
       if (signal.aborted) return 'interrupted';
       if (result.code === 0) {
         arrived();

@@ -2,12 +2,19 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createContext } from '../../../src/context.js';
 import { InputError } from '../../../src/errors.js';
-import { parseTimestamp, sinceArg, splitTimestamp } from '../../../src/logs/docker-logs.js';
+import { parseTimestamp, readLines, sinceArg, splitTimestamp } from '../../../src/logs/docker-logs.js';
 import { runtimeFor } from '../../../src/runtime/runtime.js';
 import { FAILURE_KINDS, classifyLogLine, foldCase, type FailureKind } from '../../../src/mindie/known-failures.js';
 import { LineFramer } from '../../../src/logs/line-framer.js';
 import { LogPrinter, compileGrep, formatLogLine, nodeColorIndex } from '../../../src/logs/log-printer.js';
 import { ResumeTracker } from '../../../src/logs/resume.js';
+
+/** A framer's output as separate lines, as the follower reads them (readLines). */
+const push = (f: LineFramer, chunk: Buffer): string[] => lines(f.pushText(chunk));
+const end = (f: LineFramer): string[] => lines(f.endText());
+function lines(text: string | undefined): string[] {
+  return text === undefined ? [] : readLines(text).map((l) => l.text);
+}
 
 function capture(env: NodeJS.ProcessEnv, tty = false) {
   const stdout = Object.assign(new PassThrough(), { isTTY: tty });
@@ -23,11 +30,11 @@ function capture(env: NodeJS.ProcessEnv, tty = false) {
 describe('LineFramer', () => {
   it('holds a partial line until its newline and never splits a line', () => {
     const f = new LineFramer();
-    expect(f.push(Buffer.from('first li'))).toEqual([]);
-    expect(f.push(Buffer.from('ne\nsecond\nthi'))).toEqual(['first line', 'second']);
+    expect(push(f, Buffer.from('first li'))).toEqual([]);
+    expect(push(f, Buffer.from('ne\nsecond\nthi'))).toEqual(['first line', 'second']);
     expect(f.pendingBytes).toBe(3);
-    expect(f.push(Buffer.from('rd\n'))).toEqual(['third']);
-    expect(f.end()).toEqual([]);
+    expect(push(f, Buffer.from('rd\n'))).toEqual(['third']);
+    expect(end(f)).toEqual([]);
   });
 
   it('keeps multi-byte characters split across chunks intact', () => {
@@ -35,7 +42,7 @@ describe('LineFramer', () => {
     const bytes = Buffer.from(text);
     for (let cut = 1; cut < bytes.length; cut++) {
       const f = new LineFramer();
-      const lines = [...f.push(bytes.subarray(0, cut)), ...f.push(bytes.subarray(cut)), ...f.end()];
+      const lines = [...push(f, bytes.subarray(0, cut)), ...push(f, bytes.subarray(cut)), ...end(f)];
       expect(lines).toEqual(['ステータス ✓ 完了', 'Ä']);
     }
   });
@@ -43,22 +50,22 @@ describe('LineFramer', () => {
   it('feeds one byte at a time, strips CR of CRLF, and flushes the unterminated last line at the end', () => {
     const f = new LineFramer();
     const got: string[] = [];
-    for (const b of Buffer.from('a\r\n\nb😀c')) got.push(...f.push(Buffer.from([b])));
-    got.push(...f.end());
+    for (const b of Buffer.from('a\r\n\nb😀c')) got.push(...push(f, Buffer.from([b])));
+    got.push(...end(f));
     expect(got).toEqual(['a', '', 'b😀c']);
   });
 
   it('drops the partial line on discard (a broken stream sends it again)', () => {
     const f = new LineFramer();
-    f.push(Buffer.from('half'));
+    push(f, Buffer.from('half'));
     f.discard();
-    expect(f.push(Buffer.from('whole\n'))).toEqual(['whole']);
+    expect(push(f, Buffer.from('whole\n'))).toEqual(['whole']);
   });
 
   it('bounds a line that never ends', () => {
     const f = new LineFramer(16);
-    expect(f.push(Buffer.from('x'.repeat(10)))).toEqual([]);
-    expect(f.push(Buffer.from('y'.repeat(10)))).toEqual(['x'.repeat(10) + 'y'.repeat(10)]);
+    expect(push(f, Buffer.from('x'.repeat(10)))).toEqual([]);
+    expect(push(f, Buffer.from('y'.repeat(10)))).toEqual(['x'.repeat(10) + 'y'.repeat(10)]);
     expect(f.pendingBytes).toBe(0);
   });
 });

@@ -6,9 +6,16 @@
 import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createContext } from '../../../src/context.js';
-import { parseTimestamp, splitTimestamp } from '../../../src/logs/docker-logs.js';
+import { parseTimestamp, readLines, splitTimestamp } from '../../../src/logs/docker-logs.js';
 import { LineFramer } from '../../../src/logs/line-framer.js';
 import { LogPrinter } from '../../../src/logs/log-printer.js';
+
+/** A framer's output as separate lines, as the follower reads them (readLines). */
+const push = (f: LineFramer, chunk: Buffer): string[] => lines(f.pushText(chunk));
+const end = (f: LineFramer): string[] => lines(f.endText());
+function lines(text: string | undefined): string[] {
+  return text === undefined ? [] : readLines(text).map((l) => l.text);
+}
 
 describe('splitTimestamp', () => {
   const stamps = [
@@ -46,9 +53,9 @@ describe('LineFramer on whole chunks', () => {
     const f = new LineFramer();
     const text = Buffer.from('a\r\nbé\nc\r\nd€', 'utf8');
     const cut = text.length - 2; // inside €
-    expect(f.push(text.subarray(0, cut))).toEqual(['a', 'bé', 'c']);
-    expect(f.push(Buffer.concat([text.subarray(cut), Buffer.from('\n\n')]))).toEqual(['d€', '']);
-    expect(f.end()).toEqual([]);
+    expect(push(f, text.subarray(0, cut))).toEqual(['a', 'bé', 'c']);
+    expect(push(f, Buffer.concat([text.subarray(cut), Buffer.from('\n\n')]))).toEqual(['d€', '']);
+    expect(end(f)).toEqual([]);
   });
 });
 
