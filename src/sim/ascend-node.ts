@@ -96,8 +96,9 @@ export class SimNode {
     return this.faults.filter((f): f is Extract<SimFault, { kind: K }> => f.kind === kind);
   }
 
-  private npuFault<K extends SimFault['kind']>(kind: K, npu: number): Extract<SimFault, { kind: K }> | undefined {
-    return this.faultsOf(kind).find((f) => 'npu' in f && f.npu === npu);
+  /** The first `kind` fault on `npu`; one that names no NPU applies to all. */
+  npuFault<K extends SimFault['kind']>(kind: K, npu: number): Extract<SimFault, { kind: K }> | undefined {
+    return this.faultsOf(kind).find((f) => ((f as { npu?: number }).npu ?? npu) === npu);
   }
 
   driverVersion(): string {
