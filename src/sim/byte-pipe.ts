@@ -1,7 +1,7 @@
 /**
  * Plumbing of the simulator's fronts: a reader over a Node stream that does not destroy the stream
  * when the consumer stops early (an SSH channel must survive a program that ignores its standard
- * input), a writer that waits for 'drain', and listening on 127.0.0.1.
+ * input), a writer that waits for 'drain', and listening on loopback.
  */
 import type { AddressInfo, Server } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
@@ -101,11 +101,11 @@ export function coalescingWriter(stream: Writable, isClosed: () => boolean, high
   };
 }
 
-/** Listen on 127.0.0.1 (port 0 = any); resolves with the port. */
-export function listenLocal(server: Server, port: number): Promise<number> {
+/** Listen on a loopback address, 127.0.0.1 unless given (port 0 = any); resolves with the port. */
+export function listenLocal(server: Server, port: number, host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
+    server.listen(port, host, () => {
       server.off('error', reject);
       resolve((server.address() as AddressInfo).port);
     });
