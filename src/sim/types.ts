@@ -21,7 +21,6 @@ export interface SimStat {
 export interface SimFs {
   readFile(path: string): Promise<Buffer>;
   writeFile(path: string, data: string | Buffer, mode?: number): Promise<void>;
-  appendFile(path: string, data: string | Buffer): Promise<void>;
   stat(path: string): Promise<SimStat | undefined>;
   mkdir(path: string, opts?: { recursive?: boolean; mode?: number }): Promise<void>;
   readdir(path: string): Promise<string[]>;
