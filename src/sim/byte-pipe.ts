@@ -10,21 +10,17 @@ import type { Readable, Writable } from 'node:stream';
 export function readableToPipe(stream: Readable): AsyncIterable<Buffer> {
   const chunks: Buffer[] = [];
   let ended = false;
-  let wake: (() => void) | undefined;
-  const signal = (): void => {
-    const w = wake;
-    wake = undefined;
-    w?.();
-  };
+  /** Resolves the reader's wait, if one waits (resolving twice is harmless). */
+  let wake = (): void => undefined;
   stream.on('data', (chunk: Buffer | string) => {
     if (ended) return;
     chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-    signal();
+    wake();
   });
   for (const event of ['end', 'close', 'error']) {
     stream.on(event, () => {
       ended = true;
-      signal();
+      wake();
     });
   }
   return {
