@@ -3,36 +3,23 @@
  * when the consumer stops early (an SSH channel must survive a program that ignores its standard
  * input), a writer that waits for 'drain', and listening on loopback.
  */
+import { on } from 'node:events';
 import type { AddressInfo, Server } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 
-/** Chunks of a Node Readable as they come; the Readable is never destroyed when nobody reads. */
+/**
+ * Chunks of a Node Readable as they come, read at once (a program that ignores its input holds nothing
+ * up); the Readable is never destroyed when nobody reads, and an error on it ends the input like EOF.
+ */
 export function readableToPipe(stream: Readable): AsyncIterable<Buffer> {
-  const chunks: Buffer[] = [];
-  let ended = false;
-  /** Resolves the reader's wait, if one waits (resolving twice is harmless). */
-  let wake = (): void => undefined;
-  stream.on('data', (chunk: Buffer | string) => {
-    if (ended) return;
-    chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-    wake();
-  });
-  for (const event of ['end', 'close', 'error']) {
-    stream.on(event, () => {
-      ended = true;
-      wake();
-    });
-  }
-  return {
-    async *[Symbol.asyncIterator]() {
-      for (;;) {
-        const next = chunks.shift();
-        if (next) yield next;
-        else if (ended) return;
-        else await new Promise<void>((resolve) => { wake = resolve; });
-      }
-    },
-  };
+  const events = on(stream, 'data', { close: ['end', 'close'] });
+  return (async function* () {
+    try {
+      for await (const [chunk] of events) yield typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    } catch {
+      // The channel broke: the program sees the end of its input.
+    }
+  })();
 }
 
 export async function readAll(input: AsyncIterable<Buffer> | null): Promise<Buffer> {

@@ -7,19 +7,10 @@ import { NETMASK, type SimNode } from './ascend-node.js';
 import { delay, latencyMs, untilAborted, type LatencyKey } from './latency.js';
 import type { SimIo, SimProgram } from './types.js';
 
-interface Outcome {
-  code: number;
-  stdout?: string;
-  stderr?: string;
-}
+type Outcome = { code: number; stdout?: string; stderr?: string };
 
-interface Request {
-  npu: number;
-  cmd: string;
-  mode: 'g' | 's';
-  /** Arguments after `-g` / `-s`. */
-  args: string[];
-}
+/** `hccn_tool -i npu -cmd -mode args…`: `args` are the words after `-g` / `-s`. */
+type Request = { npu: number; cmd: string; mode: 'g' | 's'; args: string[] };
 
 const MSG = {
   busy: 'hccn_tool is busy, please try again.',
