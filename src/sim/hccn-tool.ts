@@ -114,15 +114,14 @@ function usage(cmd: string): string {
  * sends neither.
  */
 function parseArgs(argv: string[], npuCount: number): Request | Outcome {
+  /** Undefined until `-i`, -1 for an invalid id. */
   let npu: number | undefined;
-  let idSeen = false;
   let cmd: string | undefined;
   let mode: 'g' | 's' | undefined;
   const args: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] ?? '';
     if (a === '-i') {
-      idSeen = true;
       const v = argv[++i] ?? '';
       npu = /^\d{1,2}$/.test(v) && Number(v) < npuCount ? Number(v) : -1;
     } else if ((a === '-g' || a === '-s') && mode === undefined) {
@@ -133,8 +132,8 @@ function parseArgs(argv: string[], npuCount: number): Request | Outcome {
       args.push(a);
     }
   }
-  if (cmd === undefined && !idSeen) return fail(3, MSG.invalidMajor);
-  if (!idSeen || npu === undefined || npu < 0) return fail(4, 'Get invalid device id.');
+  if (cmd === undefined && npu === undefined) return fail(3, MSG.invalidMajor);
+  if (npu === undefined || npu < 0) return fail(4, 'Get invalid device id.');
   if (cmd === undefined || !(cmd in GET)) return fail(3, MSG.invalidMajor);
   if (mode === undefined || (mode === 's' && cmd !== 'tls')) return fail(3, MSG.unknownOption, cmd);
   if (mode === 's') {

@@ -39,8 +39,7 @@ export function createNpuSmi(node: SimNode): SimProgram {
       return 1;
     };
     const [first, ...rest] = argv;
-    const version = node.driverVersion();
-    if (first === '-v' && rest.length === 0) return answer('npusmi.version', `npu-smi version: ${version}\n`);
+    if (first === '-v' && rest.length === 0) return answer('npusmi.version', `npu-smi version: ${node.driverVersion()}\n`);
     if (first !== 'info') return usageError('');
     if (rest.length === 0) return answer('npusmi.info', infoTable(node));
     const opts = parseOpts(rest);
