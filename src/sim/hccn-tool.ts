@@ -109,9 +109,8 @@ function usage(cmd: string): string {
 }
 
 /**
- * `hccn_tool -i N -<cmd> -g [args]` and `-i N -tls -s enable 0|1`, checked in the tool's order. `ping`
- * takes `address <ipv4>` only: its `pkt` and IPv6 forms are answered with the count error, ascendctl
- * sends neither.
+ * `hccn_tool -i N -<cmd> -g [args]` and `-i N -tls -s enable 0|1`, checked in the tool's order. `ping` takes
+ * `address <ipv4>` only: its `pkt` and IPv6 forms (ascendctl sends neither) get the count error.
  */
 function parseArgs(argv: string[], npuCount: number): Request | Outcome {
   /** Undefined until `-i`, -1 for an invalid id. */

@@ -26,9 +26,8 @@ export interface HostKeyPair {
 const ED25519_BLOB_BYTES = 4 + 11 + 4 + 32;
 
 /**
- * An ed25519 key pair in OpenSSH format. ssh2's generator strips every leading zero byte of the
- * public key, so one key in 256 comes out 31 bytes long and nobody (ssh2 included) accepts it;
- * such a key is thrown away and another one made.
+ * An ed25519 key pair in OpenSSH format. ssh2's generator strips the public key's leading zero bytes, so one
+ * key in 256 comes out 31 bytes long, which nobody (ssh2 included) accepts: such a key is made again.
  */
 export function generateEd25519(opts?: { passphrase?: string }): HostKeyPair {
   for (;;) {
