@@ -40,10 +40,7 @@ export class SimNode {
   readonly programs = new Map<string, SimProgram>();
   /** Listening sockets opened by simulated services, keyed `address:port` (shown by `ss -Htln`). */
   readonly listeners = new Map<string, SimListener>();
-  /**
-   * The device management channel hccn_tool serialises on (ascend-tools.md §1.2): calls holding it now,
-   * and the epoch ms until which an abandoned (hung) request still holds it.
-   */
+  /** hccn_tool's one-caller device channel (ascend-tools.md §1.2): calls in it; until when a hung one holds it. */
   readonly hccnChannel = { inFlight: 0, heldUntil: 0 };
   readonly bootedAt = new Date(Date.now() - 3 * 86_400_000);
   /** Whether generated files land in the node's fs with placeholder executables at the program paths. */
@@ -96,8 +93,9 @@ export class SimNode {
     return this.faults.filter((f): f is Extract<SimFault, { kind: K }> => f.kind === kind);
   }
 
-  private npuFault<K extends SimFault['kind']>(kind: K, npu: number): Extract<SimFault, { kind: K }> | undefined {
-    return this.faultsOf(kind).find((f) => 'npu' in f && f.npu === npu);
+  /** The first `kind` fault on `npu`; one that names no NPU applies to all. */
+  npuFault<K extends SimFault['kind']>(kind: K, npu: number): Extract<SimFault, { kind: K }> | undefined {
+    return this.faultsOf(kind).find((f) => ((f as { npu?: number }).npu ?? npu) === npu);
   }
 
   driverVersion(): string {

@@ -1,42 +1,25 @@
 /**
  * Plumbing of the simulator's fronts: a reader over a Node stream that does not destroy the stream
  * when the consumer stops early (an SSH channel must survive a program that ignores its standard
- * input), a writer that waits for 'drain', and listening on 127.0.0.1.
+ * input), a writer that waits for 'drain', and listening on loopback.
  */
+import { on } from 'node:events';
 import type { AddressInfo, Server } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 
-/** Chunks of a Node Readable as they come; the Readable is never destroyed when nobody reads. */
+/**
+ * Chunks of a Node Readable as they come, read at once (a program that ignores its input holds nothing
+ * up); the Readable is never destroyed when nobody reads, and an error on it ends the input like EOF.
+ */
 export function readableToPipe(stream: Readable): AsyncIterable<Buffer> {
-  const chunks: Buffer[] = [];
-  let ended = false;
-  let wake: (() => void) | undefined;
-  const signal = (): void => {
-    const w = wake;
-    wake = undefined;
-    w?.();
-  };
-  stream.on('data', (chunk: Buffer | string) => {
-    if (ended) return;
-    chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-    signal();
-  });
-  for (const event of ['end', 'close', 'error']) {
-    stream.on(event, () => {
-      ended = true;
-      signal();
-    });
-  }
-  return {
-    async *[Symbol.asyncIterator]() {
-      for (;;) {
-        const next = chunks.shift();
-        if (next) yield next;
-        else if (ended) return;
-        else await new Promise<void>((resolve) => { wake = resolve; });
-      }
-    },
-  };
+  const events = on(stream, 'data', { close: ['end', 'close'] });
+  return (async function* () {
+    try {
+      for await (const [chunk] of events) yield typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    } catch {
+      // The channel broke: the program sees the end of its input.
+    }
+  })();
 }
 
 export async function readAll(input: AsyncIterable<Buffer> | null): Promise<Buffer> {
@@ -101,11 +84,11 @@ export function coalescingWriter(stream: Writable, isClosed: () => boolean, high
   };
 }
 
-/** Listen on 127.0.0.1 (port 0 = any); resolves with the port. */
-export function listenLocal(server: Server, port: number): Promise<number> {
+/** Listen on a loopback address, 127.0.0.1 unless given (port 0 = any); resolves with the port. */
+export function listenLocal(server: Server, port: number, host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
+    server.listen(port, host, () => {
       server.off('error', reject);
       resolve((server.address() as AddressInfo).port);
     });

@@ -21,10 +21,7 @@ const weightsFile = z.string().regex(/^(\.|[^/\0]+(\/[^/\0]+)*)$/, 'a path relat
 const bare = <K extends string>(kind: K) => z.object({ kind: z.literal(kind) });
 const onNpu = <K extends string>(kind: K) => z.object({ kind: z.literal(kind), npu });
 
-/**
- * Faults a simulated node can carry. Preflight faults come first; the container/MindIE ones after.
- * Every kind here must be reported by ascendctl (a test per kind).
- */
+/** Faults a simulated node can carry, each reported by ascendctl (a test per kind): preflight's, then deploy's. */
 const simFaultSchema = z.discriminatedUnion('kind', [
   onNpu('link-down'),
   onNpu('net-health').extend({ value: netHealth }),
@@ -35,13 +32,11 @@ const simFaultSchema = z.discriminatedUnion('kind', [
   onNpu('no-gateway'),
   onNpu('netdetect-unset'),
   onNpu('lldp-empty'),
-  /** No optical module in the port: `-optical -g` prints `Optical module is not present.` (stdout, exit 20). */
   onNpu('optics-absent'),
-  /** The module sees no light (Rx LOS and LOL on every lane, Rx power ~0) while the link may still read UP. */
+  /** Rx LOS and LOL on every lane, Rx power ~0, while the link may still read UP. */
   onNpu('optics-los'),
   /** Rx power of `lane` (default every lane) below the module's low threshold, flags clear. */
   onNpu('optics-rx-low').extend({ lane: z.number().int().min(0).max(7).optional() }),
-  /** `-optical -g` is not supported on this product/driver (exit 13, stdout). */
   bare('optics-unsupported').extend({ npu: npu.optional() }),
   /** An Atlas 800 A3 (dual-die) server: `npu-smi info` in the A3 layout, as an odd node in an A2 rack. */
   bare('a3-server'),
@@ -79,10 +74,7 @@ const simFaultSchema = z.discriminatedUnion('kind', [
   bare('weights-symlink').extend({ file: weightsFile.refine((f) => f !== '.', 'a file name, not "."') }),
   /** A file of every model directory (`.` = the directory) belongs to this uid. */
   bare('weights-owner').extend({ file: weightsFile, uid: z.number().int().min(0).max(2 ** 31) }),
-  /**
-   * `mb` of HBM on this NPU are held by another process, listed by npu-smi as `pid`/`name` (name ''
-   * = another PID namespace); without `pid` nothing is listed, only the memory is used.
-   */
+  /** `mb` held by another process, listed by npu-smi as `pid`/`name` ('' = other PID namespace) if `pid`. */
   onNpu('hbm-held').extend({
     mb: z.number().int().min(1).max(131072),
     pid: z.number().int().min(1).max(4194304).optional(),
@@ -90,20 +82,13 @@ const simFaultSchema = z.discriminatedUnion('kind', [
   }),
   /** A dead daemon's shared-memory file in /dev/shm (default llm_tokenizer_shared_memory_0). */
   bare('shm-leftover').extend({ file: z.string().regex(/^[^/\0]+$/, 'a file name in /dev/shm').optional() }),
-  /**
-   * The node's firewall drops (`reject`: answers with a reset) incoming TCP to `port`, or to the range
-   * `ports` [first, last], or (neither) to every port but SSH; from the node `from` only when given.
-   */
+  /** Incoming TCP dropped (or reset) to `port`, the range `ports`, or (neither) all but SSH; from `from` if given. */
   bare('firewall').extend({
     port: port.optional(), ports: z.tuple([port, port]).optional(),
     from: z.string().optional(), action: z.enum(['drop', 'reject']).optional(),
   }),
-  /** python3 is not installed on the node (`python3: not found`). */
   bare('no-python3'),
-  /**
-   * sudo refuses the login user (inventory ssh.become: sudo): for `command` only (a program name, e.g.
-   * 'npu-smi'), or, without one, for everything; `sudo -n` then asks for a password it is not given.
-   */
+  /** sudo refuses the login user for the program `command` (e.g. 'npu-smi'), or without one for everything. */
   bare('sudo-denied').extend({ command: z.string().min(1).optional() }),
 ]);
 

@@ -3,16 +3,12 @@
  * faults), and which addresses are a node's own. Used by the shell's `python3`/`ip` and by the MindIE
  * daemon, so that a blocked port stops the probe and the daemon alike.
  */
-import type { SimFault } from './types.js';
+import type { SimNode } from './ascend-node.js';
 
 /** Key of the cluster's network view in its shared map (set by SimCluster). */
 export const NETWORK_KEY = 'sim-network';
 
-export interface SimNetworkNode {
-  readonly name: string;
-  readonly host: string;
-  readonly faults: SimFault[];
-}
+export type SimNetworkNode = Pick<SimNode, 'name' | 'host' | 'faults'>;
 
 export interface SimNetwork {
   /** The node that owns `address` (its host), if any. */

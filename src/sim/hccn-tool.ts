@@ -7,19 +7,10 @@ import { NETMASK, type SimNode } from './ascend-node.js';
 import { delay, latencyMs, untilAborted, type LatencyKey } from './latency.js';
 import type { SimIo, SimProgram } from './types.js';
 
-interface Outcome {
-  code: number;
-  stdout?: string;
-  stderr?: string;
-}
+type Outcome = { code: number; stdout?: string; stderr?: string };
 
-interface Request {
-  npu: number;
-  cmd: string;
-  mode: 'g' | 's';
-  /** Arguments after `-g` / `-s`. */
-  args: string[];
-}
+/** `hccn_tool -i npu -cmd -mode args…`: `args` are the words after `-g` / `-s`. */
+type Request = { npu: number; cmd: string; mode: 'g' | 's'; args: string[] };
 
 const MSG = {
   busy: 'hccn_tool is busy, please try again.',
@@ -36,20 +27,17 @@ function fail(code: number, message: string, usageOf?: string): Outcome {
   return { code, stderr: `${message}\n`, ...(usageOf ? { stdout: usage(usageOf) } : {}) };
 }
 
-/** The get-commands the simulator knows: the usage line the tool prints, the device latency, the answer. */
-const GET: Record<string, { usage: string; latency: LatencyKey; run?: (node: SimNode, npu: number) => Outcome }> = {
-  link: { usage: 'get link status', latency: 'hccn.link', run: (node, npu) => ok(`link status: ${node.link(npu)}\n`) },
-  net_health: {
-    usage: 'get net health status', latency: 'hccn.net_health',
-    run: (node, npu) => ok(`net health status: ${node.netHealth(npu)}\n`),
-  },
+/** The get-commands the simulator knows: the usage line the tool prints, the answer after latency `hccn.<cmd>`. */
+const GET: Record<string, { usage: string; run?: (node: SimNode, npu: number) => Outcome }> = {
+  link: { usage: 'get link status', run: (node, npu) => ok(`link status: ${node.link(npu)}\n`) },
+  net_health: { usage: 'get net health status', run: (node, npu) => ok(`net health status: ${node.netHealth(npu)}\n`) },
   netdetect: {
-    usage: 'get netdetect address', latency: 'hccn.netdetect',
+    usage: 'get netdetect address',
     // The "not set" text is not captured anywhere; the tool then prints no address (§2.5).
     run: (node, npu) => ok(node.netdetect(npu) ? `netdetect address: ${node.netdetect(npu)}\n` : ''),
   },
   gateway: {
-    usage: 'get default gateway', latency: 'hccn.gateway',
+    usage: 'get default gateway',
     run: (node, npu) => {
       const gw = node.gateway(npu);
       if (!gw) return fail(2, 'Get gateway failed, because no gateway was preset there!');
@@ -57,23 +45,20 @@ const GET: Record<string, { usage: string; latency: LatencyKey; run?: (node: Sim
     },
   },
   ip: {
-    usage: 'get ip address and netmask', latency: 'hccn.ip',
+    usage: 'get ip address and netmask',
     run: (node, npu) => {
       const ip = node.reportedIp(npu);
       if (!ip) return fail(13, 'Get ipconf failed, because no ip was preset there!');
       return ok(`ipaddr:${ip}\nnetmask:${NETMASK}\n`);
     },
   },
-  tls: {
-    usage: 'get tls switch and certificate info', latency: 'hccn.tls',
-    run: (node, npu) => ok(tlsText(npu, node.tlsSwitches()[npu] ?? 0)),
-  },
-  lldp: { usage: 'get lldp neighbour info', latency: 'hccn.lldp', run: (node, npu) => ok(lldpText(node, npu)) },
+  tls: { usage: 'get tls switch and certificate info', run: (node, npu) => ok(tlsText(npu, node.tlsSwitches()[npu]!)) },
+  lldp: { usage: 'get lldp neighbour info', run: (node, npu) => ok(lldpText(node, npu)) },
   /** Answered by ping() with its own latencies. */
-  ping: { usage: 'address <ip> [pkt <0..65507>] : ping the ip from the device', latency: 'hccn.ping_overhead' },
-  link_stat: { usage: 'get link statistics', latency: 'hccn.link_stat', run: (node, npu) => ok(linkStat(node, npu)) },
-  optical: { usage: 'get optical module info', latency: 'hccn.optical', run: opticalText },
-  fec: { usage: 'get fec mode', latency: 'hccn.fec', run: () => ok('fec mode: rs FEC mode\n') },
+  ping: { usage: 'address <ip> [pkt <0..65507>] : ping the ip from the device' },
+  link_stat: { usage: 'get link statistics', run: (node, npu) => ok(linkStat(node, npu)) },
+  optical: { usage: 'get optical module info', run: opticalText },
+  fec: { usage: 'get fec mode', run: () => ok('fec mode: rs FEC mode\n') },
 };
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
@@ -124,20 +109,18 @@ function usage(cmd: string): string {
 }
 
 /**
- * `hccn_tool -i N -<cmd> -g [args]` and `-i N -tls -s enable 0|1`, checked in the tool's order. `ping`
- * takes `address <ipv4>` only: its `pkt` and IPv6 forms are answered with the count error, ascendctl
- * sends neither.
+ * `hccn_tool -i N -<cmd> -g [args]` and `-i N -tls -s enable 0|1`, checked in the tool's order. `ping` takes
+ * `address <ipv4>` only: its `pkt` and IPv6 forms (ascendctl sends neither) get the count error.
  */
 function parseArgs(argv: string[], npuCount: number): Request | Outcome {
+  /** Undefined until `-i`, -1 for an invalid id. */
   let npu: number | undefined;
-  let idSeen = false;
   let cmd: string | undefined;
   let mode: 'g' | 's' | undefined;
   const args: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] ?? '';
     if (a === '-i') {
-      idSeen = true;
       const v = argv[++i] ?? '';
       npu = /^\d{1,2}$/.test(v) && Number(v) < npuCount ? Number(v) : -1;
     } else if ((a === '-g' || a === '-s') && mode === undefined) {
@@ -148,8 +131,8 @@ function parseArgs(argv: string[], npuCount: number): Request | Outcome {
       args.push(a);
     }
   }
-  if (cmd === undefined && !idSeen) return fail(3, MSG.invalidMajor);
-  if (!idSeen || npu === undefined || npu < 0) return fail(4, 'Get invalid device id.');
+  if (cmd === undefined && npu === undefined) return fail(3, MSG.invalidMajor);
+  if (npu === undefined || npu < 0) return fail(4, 'Get invalid device id.');
   if (cmd === undefined || !(cmd in GET)) return fail(3, MSG.invalidMajor);
   if (mode === undefined || (mode === 's' && cmd !== 'tls')) return fail(3, MSG.unknownOption, cmd);
   if (mode === 's') {
@@ -172,9 +155,9 @@ async function execute(node: SimNode, req: Request, signal: AbortSignal): Promis
     await node.setTlsSwitch(npu, req.args[1] === '1' ? 1 : 0);
     return ok('Cmd executed successfully!\n');
   }
-  const get = GET[req.cmd];
-  if (!(await delay(latencyMs(node.profile, get?.latency ?? 'hccn.link'), signal))) return undefined;
-  return get?.run?.(node, npu) ?? fail(1, MSG.failed);
+  // Every get-command but ping (answered above) has its latency key `hccn.<cmd>`.
+  if (!(await delay(latencyMs(node.profile, `hccn.${req.cmd}` as LatencyKey), signal))) return undefined;
+  return GET[req.cmd]?.run?.(node, npu) ?? fail(1, MSG.failed);
 }
 
 function tlsText(npu: number, sw: number): string {
@@ -199,7 +182,7 @@ function tlsText(npu: number, sw: number): string {
  * (node 0 NPU 0..7 → 400GE1/1/5:1, 400GE1/1/5:2, 400GE1/2/5:1, …); each node uses the next port.
  */
 function lldpText(node: SimNode, npu: number): string {
-  if (node.faultsOf('lldp-empty').some((f) => f.npu === npu) || node.link(npu) === 'DOWN') return '';
+  if (node.npuFault('lldp-empty', npu) || node.link(npu) === 'DOWN') return '';
   const ifname = `400GE1/${Math.floor(npu / 2) + 1}/${5 + node.index}:${(npu % 2) + 1}`;
   return [
     'Chassis ID TLV', '\tMAC: 44:9b:c1:2a:5f:01',
@@ -253,12 +236,11 @@ function linkStat(node: SimNode, npu: number): string {
 
 /** `-optical -g` in the fixture's layout (hccn_optical_g_910a_fixture.txt), healthy unless a fault says otherwise. */
 function opticalText(node: SimNode, npu: number): Outcome {
-  const has = (kind: 'optics-absent' | 'optics-los'): boolean => node.faultsOf(kind).some((f) => f.npu === npu);
-  if (node.faultsOf('optics-unsupported').some((f) => f.npu === undefined || f.npu === npu)) {
+  if (node.npuFault('optics-unsupported', npu)) {
     return { code: 13, stdout: 'The command is not supported on this product.\n' };
   }
-  if (has('optics-absent')) return { code: 20, stdout: 'Optical module is not present.\n' };
-  const dark = node.link(npu) === 'DOWN' || has('optics-los');
+  if (node.npuFault('optics-absent', npu)) return { code: 20, stdout: 'Optical module is not present.\n' };
+  const dark = node.link(npu) === 'DOWN' || node.npuFault('optics-los', npu) !== undefined;
   const low = node.faultsOf('optics-rx-low').filter((f) => f.npu === npu);
   const rx = (lane: number): string => {
     if (dark) return '0.0000';

@@ -6,6 +6,8 @@
  * for the reason beside it. `fast` keeps every call within 0–3 ms so that tests and the demo stay quick
  * but still interleave.
  */
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { LatencyProfile } from './types.js';
 
 const TABLE = {
@@ -45,17 +47,7 @@ export function latencyMs(profile: LatencyProfile, key: LatencyKey): number {
 export function delay(ms: number, signal?: AbortSignal): Promise<boolean> {
   if (signal?.aborted) return Promise.resolve(false);
   if (ms <= 0) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+  return sleep(ms, true, { signal }).catch(() => false);
 }
 
 /**
@@ -72,7 +64,6 @@ export function linkedAbort(signals: readonly AbortSignal[]): { controller: Abor
 }
 
 /** Resolve when `signal` aborts (a hung device call). */
-export function untilAborted(signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+export async function untilAborted(signal: AbortSignal): Promise<void> {
+  if (!signal.aborted) await once(signal, 'abort');
 }

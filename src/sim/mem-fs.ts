@@ -45,15 +45,6 @@ export class MemFs implements SimFs {
     }
   }
 
-  async appendFile(path: string, data: string | Buffer): Promise<void> {
-    const p = this.resolve(path, 'open');
-    const existing = this.entries.get(p);
-    if (!existing) return this.writeFile(p, data);
-    if (existing.type === 'dir') throw fsError('EISDIR', 'open', path);
-    existing.data = Buffer.concat([existing.data, Buffer.from(data)]);
-    existing.mtimeMs = Date.now();
-  }
-
   async stat(path: string): Promise<SimStat | undefined> {
     let p = normalize(path);
     try {

@@ -39,8 +39,7 @@ export function createNpuSmi(node: SimNode): SimProgram {
       return 1;
     };
     const [first, ...rest] = argv;
-    const version = node.driverVersion();
-    if (first === '-v' && rest.length === 0) return answer('npusmi.version', `npu-smi version: ${version}\n`);
+    if (first === '-v' && rest.length === 0) return answer('npusmi.version', `npu-smi version: ${node.driverVersion()}\n`);
     if (first !== 'info') return usageError('');
     if (rest.length === 0) return answer('npusmi.info', infoTable(node));
     const opts = parseOpts(rest);
@@ -97,8 +96,9 @@ function ratio(used: number, total: number): string {
   return `${String(used).padEnd(5)}/ ${total}`;
 }
 
-function row(a: string, b: string, c: string): string {
-  return `|${` ${a}`.padEnd(27)}|${` ${b}`.padEnd(15)}|${` ${c}`.padEnd(52)}|`;
+/** A table row: each cell ` text`, padded to its width (the device rows: 27, 15, 52), between bars. */
+function row(texts: (string | number)[], widths = [27, 15, 52]): string {
+  return `|${texts.map((text, k) => ` ${text}`.padEnd(widths[k] ?? 0)).join('|')}|`;
 }
 
 /**
@@ -133,8 +133,8 @@ function infoTable(node: SimNode): string {
       const chip = a3 ? `${String(die).padEnd(6)}${phy}` : '0';
       const sensors = `${power.padEnd(12)}${String(temp).padEnd(18)}0    / 0`;
       lines.push(
-        row(`${String(card).padEnd(6)}${name}`, node.npuHealth(device(phy)), sensors),
-        row(chip, busId(phy, a3), `${'0'.padEnd(12)}${'0    / 0'.padEnd(18)}${hbm}`),
+        row([`${String(card).padEnd(6)}${name}`, node.npuHealth(device(phy)), sensors]),
+        row([chip, busId(phy, a3), `${'0'.padEnd(12)}${'0    / 0'.padEnd(18)}${hbm}`]),
         die === dies - 1 ? DOUBLE : BORDER,
       );
     }
@@ -144,12 +144,10 @@ function infoTable(node: SimNode): string {
     const rows: string[] = [];
     for (let die = 0; die < dies && (!a3 || node.a3); die++) {
       for (const p of node.npuProcesses(card * dies + die)) {
-        const chip = `${String(card).padEnd(8)}${die}`;
-        const cells = [[chip, 27], [p.pid, 15], [p.name.slice(0, 15), 26], [p.memoryMb, 25]] as const;
-        rows.push(`|${cells.map(([text, width]) => ` ${text}`.padEnd(width)).join('|')}|`);
+        rows.push(row([`${String(card).padEnd(8)}${die}`, p.pid, p.name.slice(0, 15), p.memoryMb], [27, 15, 26, 25]));
       }
     }
-    lines.push(...(rows.length > 0 ? rows : [`| ${`No running processes found in NPU ${card}`.padEnd(95)}|`]), DOUBLE);
+    lines.push(...(rows.length > 0 ? rows : [row([`No running processes found in NPU ${card}`], [96])]), DOUBLE);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -53,10 +53,7 @@ const REASONS: Record<string, string> = {
 };
 const reason = (e: unknown): string => REASONS[errorCode(e) ?? ''] ?? (e instanceof Error ? e.message : String(e));
 
-/**
- * getopt(3) over `spec` (`"pm:"`: `-p`, and `-m` taking the next word), options before the operands;
- * any other option is refused as coreutils refuses it.
- */
+/** getopt(3) over `spec` (`"pm:"`: `-p`, `-m` with a value) before the operands; others refused as coreutils does. */
 function getopt(tool: string, args: string[], spec: string, status = 1): { opts: Map<string, string>; rest: string[] } {
   const opts = new Map<string, string>();
   let i = 0;
@@ -167,10 +164,7 @@ async function timeout(sh: ArgvContext, args: string[], io: SimIo): Promise<numb
   }
 }
 
-/**
- * The simulated login user may become root: `sudo -n -- argv` and `sudo -S -p '' -k -- argv` run argv,
- * unless a `sudo-denied` fault makes sudo refuse (everything, or one tool) as the real one does.
- */
+/** `sudo -n -- argv` and `sudo -S -p '' -k -- argv` run argv as root, unless a `sudo-denied` fault refuses it. */
 async function sudo(sh: ArgvContext, args: string[], io: SimIo): Promise<number> {
   const sudoUsage = 'usage: sudo [-knS] [-p prompt] [--] command';
   let i = 0;

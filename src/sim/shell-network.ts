@@ -6,7 +6,7 @@
  */
 import net from 'node:net';
 import { Refusal, unmodelled, type ArgvContext } from './shell-builtins.js';
-import { readAll } from './byte-pipe.js';
+import { listenLocal, readAll } from './byte-pipe.js';
 import { firewallVerdict, networkOf, ownAddresses } from './firewall.js';
 import { delay } from './latency.js';
 import type { SimIo } from './types.js';
@@ -51,12 +51,10 @@ export async function python3(sh: ArgvContext, args: string[], io: SimIo): Promi
 
 const out = (io: SimIo, ...words: (string | number)[]): Promise<void> => io.stdout(`${[TAG, ...words].join(' ')}\n`);
 
+/** A listening server on `address:port`, or the bind error's code. */
 function bindServer(address: string, port: number): Promise<net.Server | string> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'EINVAL'));
-    server.listen({ host: address, port, exclusive: true }, () => resolve(server));
-  });
+  const server = net.createServer();
+  return listenLocal(server, port, address).then(() => server, (e: NodeJS.ErrnoException) => e.code ?? 'EINVAL');
 }
 
 async function listen(sh: ArgvContext, address: string, lifeS: number, ports: number[], io: SimIo): Promise<number> {

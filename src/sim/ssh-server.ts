@@ -1,14 +1,15 @@
 /**
  * The in-process SSH front-end: one ssh2 server per simulated node on its own loopback address,
  * publickey auth against the allowed keys, a host key per node, and `exec` requests run by the
- * node's shell (stdin from the channel, exit status sent back, channel close aborts the command).
+ * node's shell (stdin from the channel, exit status sent back, channel close aborts the command). ssh2
+ * refuses the session requests no handler takes (pty, subsystem).
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { Connection, ParsedKey, ServerChannel } from 'ssh2';
 import type { SimNode } from './ascend-node.js';
-import { coalescingWriter, readableToPipe } from './byte-pipe.js';
+import { coalescingWriter, listenLocal, readableToPipe } from './byte-pipe.js';
 import type { SimCluster } from './cluster.js';
 import { runShell } from './shell.js';
 
@@ -25,11 +26,10 @@ export interface HostKeyPair {
 const ED25519_BLOB_BYTES = 4 + 11 + 4 + 32;
 
 /**
- * An ed25519 key pair in OpenSSH format. ssh2's generator strips every leading zero byte of the
- * public key, so one key in 256 comes out 31 bytes long and nobody (ssh2 included) accepts it;
- * such a key is thrown away and another one made.
+ * An ed25519 key pair in OpenSSH format. ssh2's generator strips the public key's leading zero bytes, so one
+ * key in 256 comes out 31 bytes long, which nobody (ssh2 included) accepts: such a key is made again.
  */
-export function generateEd25519(opts?: { passphrase?: string }): { private: string; public: string } {
+export function generateEd25519(opts?: { passphrase?: string }): HostKeyPair {
   for (;;) {
     const k =
       opts?.passphrase !== undefined
@@ -132,17 +132,11 @@ export class SshFront {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
-  private listen(node: SimNode, front: NodeFront): Promise<void> {
+  private async listen(node: SimNode, front: NodeFront): Promise<void> {
     const server = new Server({ hostKeys: [front.hostKey.private] }, (client) => this.accept(node, front, client));
     front.server = server;
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(node.sshPort, node.host, () => {
-        server.off('error', reject);
-        server.on('error', () => undefined);
-        resolve();
-      });
-    });
+    await listenLocal(server, node.sshPort, node.host);
+    server.on('error', () => undefined);
   }
 
   private accept(node: SimNode, front: NodeFront, client: Connection): void {
@@ -187,8 +181,6 @@ export class SshFront {
           env[info.key] = info.val;
           accept?.();
         });
-        session.on('pty', (_accept, reject) => reject?.());
-        session.on('subsystem', (_accept, reject) => reject());
         session.on('shell', (accept) => {
           const channel = accept();
           channel.stderr.write(`${node.name}: this simulated node runs commands only (ssh host COMMAND).\n`);

@@ -21,7 +21,6 @@ export interface SimStat {
 export interface SimFs {
   readFile(path: string): Promise<Buffer>;
   writeFile(path: string, data: string | Buffer, mode?: number): Promise<void>;
-  appendFile(path: string, data: string | Buffer): Promise<void>;
   stat(path: string): Promise<SimStat | undefined>;
   mkdir(path: string, opts?: { recursive?: boolean; mode?: number }): Promise<void>;
   readdir(path: string): Promise<string[]>;
@@ -44,10 +43,7 @@ export interface SimIo {
   env: Record<string, string>;
 }
 
-/**
- * What a node sees of its cluster (SimCluster, cluster.ts), generic in the node class so that the
- * node's module does not import the cluster's.
- */
+/** What a node sees of its cluster (cluster.ts), generic in the node class so ascend-node.ts need not import it. */
 export interface SimClusterOf<N> {
   readonly shared: Map<string, unknown>;
   readonly stopSignal: AbortSignal;

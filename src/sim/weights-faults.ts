@@ -39,14 +39,13 @@ export async function applyWeightsFaults(fs: SimFs, dir: string, faults: readonl
 }
 
 /**
- * Create the /dev/shm files the shm-leftover faults ask for, remove the ones an earlier fault list
- * created; returns what now exists.
+ * Create the /dev/shm files the shm-leftover faults ask for (writeFiles made the directory), remove the
+ * ones an earlier fault list created; returns what now exists.
  */
 export async function syncShmFiles(fs: SimFs, faults: readonly SimFault[], created: ReadonlySet<string>) {
   const shm = faults.flatMap((f) => (f.kind === 'shm-leftover' ? [f.file ?? DEFAULT_SHM_FILE] : []));
   const wanted = shm.map((file) => posix.join('/dev/shm', file));
   for (const p of created) if (!wanted.includes(p)) await fs.rm(p, { force: true });
-  if (wanted.length > 0) await fs.mkdir('/dev/shm', { recursive: true });
   for (const p of wanted) await fs.writeFile(p, Buffer.alloc(4096), 0o600);
   return new Set(wanted);
 }
