@@ -117,12 +117,14 @@ class Shell implements ArgvContext {
     const env = { PATH: DEFAULT_PATH, HOME: '/root', USER: 'root', LOGNAME: 'root', HOSTNAME: this.node.name };
     const childIo: SimIo = { ...io, env: { ...env, ...io.env } };
     const path = name.includes('/') ? resolvePath(name) : undefined;
-    const program = path === undefined
+    // A bare name is the table's before PATH's (and then no PATH walk, the commonest case); by path, the
+    // node's program before the table's coreutil.
+    const own = path === undefined ? TABLE[name] : undefined;
+    const program = own ? undefined : path === undefined
       ? DEFAULT_PATH.split(':').map((dir) => this.node.programAt(posix.join(dir, name))).find(Boolean)
       : this.node.programAt(path);
-    // A bare name is the table's before PATH's; by path, the node's program before the table's coreutil.
-    const builtin = path === undefined ? TABLE[name]
-      : !program && BIN_DIRS.includes(posix.dirname(path)) ? TABLE[posix.basename(path)] : undefined;
+    const builtin = own ?? (path !== undefined && !program && BIN_DIRS.includes(posix.dirname(path))
+      ? TABLE[posix.basename(path)] : undefined);
     if (builtin) return builtin(this, args, childIo).catch((err: unknown) => report(err, io));
     if (program) return this.node.run(program, args, childIo);
     await io.stderr(`sh: 1: ${name}: not found\n`);
