@@ -24,7 +24,7 @@ export const DOCKER_DOWN_MESSAGE =
 
 /** npu-smi's idle HBM use on a 910B3 (vllm-ascend#3114 capture). */
 const IDLE_HBM_MB = 3378;
-export const FIRMWARE_VERSION = '7.7.0.1.231';
+const FIRMWARE_VERSION = '7.7.0.1.231';
 export const NETMASK = '255.255.255.0';
 
 export class SimNode {

@@ -58,7 +58,6 @@ const GET: Record<string, { usage: string; run?: (node: SimNode, npu: number) =>
   ping: { usage: 'address <ip> [pkt <0..65507>] : ping the ip from the device' },
   link_stat: { usage: 'get link statistics', run: (node, npu) => ok(linkStat(node, npu)) },
   optical: { usage: 'get optical module info', run: opticalText },
-  fec: { usage: 'get fec mode', run: () => ok('fec mode: rs FEC mode\n') },
 };
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;

@@ -18,7 +18,7 @@ const TABLE = {
   // The NPU renders the lldptool text of its neighbour table.
   'hccn.lldp': [120, 2],
   // Register reads; optical goes through the module's I2C bus.
-  'hccn.link_stat': [30, 1], 'hccn.fec': [30, 1], 'hccn.optical': [60, 1],
+  'hccn.link_stat': [30, 1], 'hccn.optical': [60, 1],
   // `-tls -s enable 0|1`: the switch is written to the device and to /etc/hccn.conf.
   'hccn.tls_set': [150, 2],
   // Ping: the request is handed to the NPU and the reply printed at once; per answered probe a RoCE
@@ -27,7 +27,7 @@ const TABLE = {
   // Busy answers and usage errors: the tool fails fast before or at opening the channel.
   'hccn.fail_fast': [5, 0],
   // `info`: DCMI queries every device for power, temperature, memory; `-t`, `-l`: one device; `-v`: none.
-  'npusmi.info': [700, 3], 'npusmi.board': [150, 1], 'npusmi.health': [100, 1], 'npusmi.list': [100, 1],
+  'npusmi.info': [700, 3], 'npusmi.spod': [150, 1], 'npusmi.list': [100, 1],
   'npusmi.version': [30, 0],
   // A hung hccn_tool keeps the device channel after its caller went away: a real `timeout` kills the
   // process, but the driver request it left behind is only reaped later.

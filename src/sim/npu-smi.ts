@@ -1,10 +1,11 @@
 /**
- * The simulated `npu-smi` (ascend-tools.md §4, §6): `info` in the 98-column A2 or A3 layout with the
- * process table, `info -t board|health -i N [-c C]`, `info -t spod-info` and `info -m` (A3), `info -l`,
- * `-v`. Health comes from npu-health faults; processes and HBM use come from the container runtime
- * through SimNode's hooks.
+ * The simulated `npu-smi` (ascend-tools.md §4, §6), in the forms ascendctl sends (src/ascend/npu-smi.ts):
+ * `info` in the 98-column A2 or A3 layout with the process table, `info -m` and
+ * `info -t spod-info -i N -c C` (A3), and `-v`. Any other form gets the tool's usage error. Health
+ * comes from npu-health faults; processes and HBM use come from the container runtime through
+ * SimNode's hooks.
  */
-import { FIRMWARE_VERSION, type SimNode } from './ascend-node.js';
+import type { SimNode } from './ascend-node.js';
 import { delay, latencyMs, type LatencyKey } from './latency.js';
 import type { SimProgram } from './types.js';
 
@@ -19,12 +20,6 @@ const BAD_CHIP = 'Invalid chip id.\nError parameter of -c\n';
 const BUS = ['C1', 'C2', '81', '82', '01', '02', '41', '42'];
 const POWER = [99.3, 101.8, 91.0, 99.4, 94.8, 100.8, 99.8, 92.0];
 const TEMP = [41, 38, 37, 39, 44, 42, 43, 45];
-
-const HEALTH_ERRORS: Record<string, [code: string, info: string]> = {
-  Warning: ['80E18005', 'node type=SOC, sensor type=Temperature, event state=temperature over minor threshold'],
-  Alarm: ['80CB8009', 'node type=HBM, sensor type=Memory, event state=multi-bit ECC error'],
-  Critical: ['80E38000', 'node type=AICORE, sensor type=General Software, event state=device heartbeat lost'],
-};
 
 export function createNpuSmi(node: SimNode): SimProgram {
   return async (argv, io) => {
@@ -44,33 +39,21 @@ export function createNpuSmi(node: SimNode): SimProgram {
     if (rest.length === 0) return answer('npusmi.info', infoTable(node));
     const opts = parseOpts(rest);
     if (!opts) return usageError('');
-    if (opts.l) return answer('npusmi.list', listText(node));
     const a3 = isA3(node);
     if (opts.m && a3) return answer('npusmi.list', a3MappingText(node));
-    if (opts.t === undefined) return usageError('');
+    if (opts.t !== 'spod-info' || !a3) return usageError(opts.t === undefined ? '' : 'Invalid type.\nError parameter of -t\n');
     const card = Number(opts.i);
     if (!/^\d+$/.test(opts.i ?? '') || card >= cardCount(node)) return usageError(BAD_CARD);
-    if (opts.c !== undefined && !(a3 ? ['0', '1'] : ['0']).includes(opts.c)) return usageError(BAD_CHIP);
-    const chip = Number(opts.c ?? '0');
-    if (opts.t === 'board') {
-      return answer('npusmi.board', opts.c === undefined ? boardText(node, card, a3) : chipText(node, card, chip, a3));
-    }
-    const device = a3 ? (card * 2 + chip) % node.npuCount : card;
-    if (opts.t === 'health') return answer('npusmi.health', healthText(node, device));
-    if (opts.t === 'spod-info' && a3) {
-      if (opts.c === undefined) return usageError(BAD_CHIP);
-      return answer('npusmi.board', spodInfoText(node, card, chip));
-    }
-    return usageError('Invalid type.\nError parameter of -t\n');
+    if (opts.c !== '0' && opts.c !== '1') return usageError(BAD_CHIP);
+    return answer('npusmi.spod', spodInfoText(node, card, Number(opts.c)));
   };
 }
 
-function parseOpts(args: string[]): { t?: string; i?: string; c?: string; l?: boolean; m?: boolean } | undefined {
-  const out: { t?: string; i?: string; c?: string; l?: boolean; m?: boolean } = {};
+function parseOpts(args: string[]): { t?: string; i?: string; c?: string; m?: boolean } | undefined {
+  const out: { t?: string; i?: string; c?: string; m?: boolean } = {};
   for (let k = 0; k < args.length; k++) {
     const a = args[k];
-    if (a === '-l') out.l = true;
-    else if (a === '-m') out.m = true;
+    if (a === '-m') out.m = true;
     else if (a === '-t' || a === '-i' || a === '-c') {
       const v = args[++k];
       if (v === undefined) return undefined;
@@ -190,43 +173,4 @@ function spodInfoText(node: SimNode, card: number, chip: number): string {
     ['SDID', sdid >>> 0], ['Super Pod Size', none ? 0 : 384], ['Super Pod ID', none ? 0 : 1],
     ['Server Index', serverIndex],
   ]);
-}
-
-/** `-t board -i N`: the A2 telegraf fixture's fields, or the RECONSTRUCTED A3 fixture's (Main Board ID, 0xD803). */
-function boardText(node: SimNode, card: number, a3: boolean): string {
-  const serial = a3 ? `2102315${String(70000 + node.index * 16 + card).padStart(5, '0')}`
-    : `1025C90${String(48791 + node.index * 16 + card).padStart(5, '0')}`;
-  const mainBoard: [string, string][] = a3 ? [['Main Board ID', '0x14']] : [];
-  return kv([
-    ['NPU ID', card], ['Product Name', a3 ? 'Atlas 800I A3' : 'IT21HMDC_Bin5'], ['Model', 'NA'],
-    ['Manufacturer', 'Huawei'], ['Serial Number', serial], ['Software Version', node.driverVersion()],
-    ['Firmware Version', FIRMWARE_VERSION], ['Compatibility', 'OK'], ['Board ID', a3 ? '0xb3' : '0x60'], ...mainBoard,
-    ['PCB ID', 'A'], ['BOM ID', '1'], ['PCIe Bus Info', busId(card * (a3 ? 2 : 1), a3)], ['Slot ID', card],
-    ['Class ID', 'NA'], ['PCI Vendor ID', '0x19E5'], ['PCI Device ID', a3 ? '0xD803' : '0xD802'],
-    ['Subsystem Vendor ID', '0x19E5'], ['Subsystem Device ID', a3 ? '0x3005' : '0x3003'], ['Chip Count', a3 ? 2 : 1],
-  ]);
-}
-
-/** `-t board -i N -c C`; an A3 adds the NPU Name and the die's Chip Position ID (§4.3). */
-function chipText(node: SimNode, card: number, chip: number, a3: boolean): string {
-  const pairs: [string, string | number][] = a3 ? [['NPU ID', card], ['NPU Name', '9392'], ['Chip ID', chip]]
-    : [['NPU ID', card], ['Chip ID', 0], ['Chip Type', 'Ascend']];
-  pairs.push(['Chip Name', node.npuName], ['Chip Version', 'V1'], ['Board ID', a3 ? '0xb3' : '0x60']);
-  pairs.push(['PCB ID', a3 ? 'NA' : 'A'], ['BOM ID', '1']);
-  if (a3) pairs.push(['Chip Position ID', chip]);
-  pairs.push(['PCIe Bus Info', busId(a3 ? card * 2 + chip : card, a3)], ['Firmware Version', FIRMWARE_VERSION]);
-  return kv(pairs);
-}
-
-function healthText(node: SimNode, npu: number): string {
-  const h = node.npuHealth(npu);
-  const [code, info] = HEALTH_ERRORS[h] ?? ['NA', 'NA'];
-  return kv([['Health Status', h], ['Error Code', code], ['Error Information', info]]);
-}
-
-function listText(node: SimNode): string {
-  const groups = [kv([['Total Count', cardCount(node)]])];
-  const chips = isA3(node) ? 2 : 1;
-  for (let npu = 0; npu < cardCount(node); npu++) groups.push(kv([['NPU ID', npu], ['Chip Count', chips]]));
-  return groups.join('\n');
 }
