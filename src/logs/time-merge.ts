@@ -13,7 +13,7 @@
  *
  * Cost per line is what bounds the rate (issue #12: every line of every node passes through here on one
  * core). So: nodes waiting with a line sit in a binary heap keyed by their head line's (seconds,
- * nanoseconds) — two small integers read once per line by splitTimestamp, no BigInt and no regular
+ * nanoseconds) — two small integers read once per line by readLines (docker-logs.ts), no BigInt and no regular
  * expression — with the node's position breaking ties; the earliest node's lines are then taken for as
  * long as they come before the runner-up's head line, one comparison a line, and handed on as one run
  * (a slice of the batch), so the heap is touched once per run rather than once per line, and the printer
