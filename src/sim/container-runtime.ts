@@ -10,6 +10,7 @@
  * already on a nearby mirror); `docker stop -t N` and MindIE's 15 s shutdown use simulated seconds
  * (runtime-host.ts: fast 1 s = 10 ms, hardware 1 s = 1 s).
  */
+import { on } from 'node:events';
 import { gunzipSync } from 'node:zlib';
 import { DOCKER_DOWN_MESSAGE, type SimNode } from './ascend-node.js';
 import type { SimCluster, SimNodeExtension } from './cluster.js';
@@ -527,33 +528,17 @@ export class ContainerRuntime {
     c: Container, initial: LogEntry[], opts: { follow: boolean; stamps: boolean }, call: Call,
   ): Promise<void> {
     const { signal } = call;
-    const queue: (LogEntry | null)[] = [];
-    let wake = (): void => {};
-    const unsubscribe = opts.follow && c.running ? c.follow((e) => {
-      queue.push(e);
-      wake();
-    }) : undefined;
-    const onAbort = (): void => wake();
-    signal.addEventListener('abort', onAbort, { once: true });
     const write = (e: LogEntry): Promise<void> => {
       const stamp = opts.stamps ? `${rfc3339Nano(e.time, e.seq)} ` : '';
       return call[e.stream](`${stamp}${e.text}\n`);
     };
     try {
-      for (const e of initial) {
-        if (signal.aborted) return;
-        await write(e);
-      }
-      while (unsubscribe && !signal.aborted) {
-        for (let e = queue.shift(); e !== undefined; e = queue.shift()) {
-          if (e === null) return;
-          await write(e);
-        }
-        await new Promise<void>((resolve) => (wake = resolve));
-      }
-    } finally {
-      unsubscribe?.();
-      signal.removeEventListener('abort', onAbort);
+      // Subscribed before the backlog is written, so that no entry falls between the two.
+      const later = opts.follow && c.running ? on(c.lines, 'line', { signal, close: ['end'] }) : [];
+      for (const e of initial) if (!signal.aborted) await write(e);
+      for await (const [e] of later) await write(e as LogEntry);
+    } catch (e) {
+      if (!signal.aborted) throw e;
     }
   }
 
