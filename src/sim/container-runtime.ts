@@ -26,7 +26,7 @@ import { fnv1a, hexId, servingTimings, simSecondMs } from './runtime-host.js';
 import { delay, untilAborted } from './latency.js';
 import { followLaunchScript, type ScriptResult } from './runtime-launch-script.js';
 import { TarError, readTar } from './runtime-tar.js';
-import { daemonPid, runMindieDaemon } from './mindie-daemon.js';
+import { runMindieDaemon } from './mindie-daemon.js';
 import { runVllmServer } from './vllm-server.js';
 
 const SERVER_VERSION = '26.1.4';
@@ -347,7 +347,8 @@ export class ContainerRuntime {
       c.failStart(127, program);
       return fail(`Error response from daemon: failed to create task for container: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: ${program}: unknown.`, 127);
     }
-    c.start(program, daemonPid(id) + (this.nextPid++ % 1000));
+    // The main process's pid as the host sees it: stable per container id.
+    c.start(program, 1000 + (fnv1a(id) % 60000) + (this.nextPid++ % 1000));
     if (hasFlag(p, 'detach')) {
       await call.stdout(`${id}\n`);
       return 0;

@@ -12,8 +12,8 @@ import { firewallVerdict, hcclPortRange, networkOf } from './firewall.js';
 import type { Container } from './runtime-container.js';
 import type { ScriptResult } from './runtime-launch-script.js';
 import { delay as pause, untilAborted as aborted } from './latency.js';
-import { fnv1a, isIpv4, servingTimings, simSecondMs } from './runtime-host.js';
-import { Gate, ListenError, answerChat, openListeners, parseJsonBody, pathOf, portHeld, send } from './runtime-http.js';
+import { isIpv4, servingTimings, simSecondMs } from './runtime-host.js';
+import { Gate, answerChat, openListeners, parseJsonBody, pathOf, portHeld, send } from './runtime-http.js';
 import type { Handler } from './runtime-http.js';
 import { FOREVER_MS, Rendezvous, recordAnswer, recordListening, sharedGroup } from './serving-record.js';
 import { chatPrompt, generate } from './openai-stream.js';
@@ -78,6 +78,11 @@ class StartFailure extends Error {
   }
 }
 
+/** A failure of the inference backend's start: its lines, then the backend manager's own. */
+function backendFailure(...lines: string[]): StartFailure {
+  return new StartFailure([...lines, BACKEND_FAILED]);
+}
+
 /** Thrown when SIGTERM or SIGKILL arrives during the start sequence. */
 const STOPPED = new Error('stopped');
 
@@ -90,11 +95,6 @@ function listenFailure(ip: string, port: number): StartFailure {
     `[MIE04E02041C] Failed to listen ${ip}:${port}, please check if business ip and port are legal`,
     'Failed to start http wrapper',
   ]);
-}
-
-/** Identity of a launch for logs and ids (stable per container). */
-export function daemonPid(containerId: string): number {
-  return 1000 + (fnv1a(containerId) % 60000);
 }
 
 /** The cross-node HCCL rendezvous: one group per master address + infer port. */
@@ -132,8 +132,6 @@ export async function runMindieDaemon(ctx: Container, script: ScriptResult): Pro
 
 class MindieDaemon {
   private readonly second: number;
-  /** SIGTERM or SIGKILL. */
-  private readonly signal: AbortSignal;
   private readonly npus: number[] = [];
   private closeListeners: (() => Promise<void>) | undefined;
   private group: HcclGroup | undefined;
@@ -145,7 +143,6 @@ class MindieDaemon {
     private readonly env: Record<string, string | undefined>,
   ) {
     this.second = simSecondMs(ctx.host.profile);
-    this.signal = AbortSignal.any([ctx.term, ctx.kill]);
     ctx.kill.addEventListener('abort', () => void this.cleanup(), { once: true });
   }
 
@@ -182,7 +179,7 @@ class MindieDaemon {
       this.log('INFO', 'Daemon start success!', 'server');
       return await this.serve(ranks?.servers);
     } catch (e) {
-      if (e === STOPPED) return this.ctx.term.aborted ? await this.shutdown() : 137;
+      if (e === STOPPED) return this.ctx.term.aborted ? await this.exit(0, 15, true) : 137;
       if (!(e instanceof StartFailure)) throw e;
       return await this.fail(e);
     }
@@ -332,7 +329,7 @@ class MindieDaemon {
     const mine = servers[selfIndex];
     if (!mine) {
       const why = `no server has container_ip ${s.ipAddress} (MIES_CONTAINER_IP)`;
-      throw new StartFailure([`Failed to find the current node in ranktable file: ${why}`, BACKEND_FAILED]);
+      throw backendFailure(`Failed to find the current node in ranktable file: ${why}`);
     }
     const real = [...ctx.host.deviceIps()];
     for (const f of ctx.host.faults) if (f.kind === 'device-ip-drift') real[f.npu] = f.actual;
@@ -342,12 +339,9 @@ class MindieDaemon {
       if (d.deviceId >= ctx.host.npuCount) throw invisible(d.deviceId);
       if (real[d.deviceId] === d.deviceIp) continue;
       const actual = real[d.deviceId] ?? '(none)';
-      throw new StartFailure([
-        `device_ip ${d.deviceIp} of device_id ${d.deviceId} on server ${mine.serverId} `
-          + `does not match the NPU's address ${actual}`,
-        'Parameter device_ip is invalid in ranktable file',
-        BACKEND_FAILED,
-      ]);
+      const why = `device_ip ${d.deviceIp} of device_id ${d.deviceId} on server ${mine.serverId} `
+        + `does not match the NPU's address ${actual}`;
+      throw backendFailure(why, 'Parameter device_ip is invalid in ranktable file');
     }
     const davinci = ctx.spec.devices.filter((d) => /^\/dev\/davinci\d+/.test(d)).length;
     const visible = ctx.spec.privileged ? ctx.host.npuCount : davinci;
@@ -355,7 +349,7 @@ class MindieDaemon {
     if (visible <= maxDev) throw invisible(maxDev);
     if (ctx.hostPath('/usr/local/Ascend/driver/tools/hccn_tool') === undefined) {
       const why = 'Get device ip failed: /usr/local/Ascend/driver/tools/hccn_tool: No such file or directory';
-      throw new StartFailure([why, BACKEND_FAILED]);
+      throw backendFailure(why);
     }
     this.log('INFO', 'Finished parsing ranktable file.');
     const worldSize = servers.reduce((n, r) => n + r.devices.length, 0);
@@ -384,11 +378,8 @@ class MindieDaemon {
     const hccl = hcclPortRange(this.env);
     const taken = hccl.find((p) => portHeld(host, s.ipAddress, p));
     if (taken !== undefined) {
-      throw new StartFailure([
-        `[HCCL] socket bind ${s.ipAddress}:${taken} failed: Address already in use (HCCL_IF_BASE_PORT=${hccl[0]})`,
-        '[HCCL] HcclCommInitRootInfo failed, ret[7]',
-        BACKEND_FAILED,
-      ]);
+      const why = `[HCCL] socket bind ${s.ipAddress}:${taken} failed: Address already in use`;
+      throw backendFailure(`${why} (HCCL_IF_BASE_PORT=${hccl[0]})`, '[HCCL] HcclCommInitRootInfo failed, ret[7]');
     }
     // The first master port this worker cannot reach, or that the master cannot reach back on.
     const network = networkOf(host.shared);
@@ -399,27 +390,23 @@ class MindieDaemon {
     if (blocked) this.log('WARN', `[HCCL] connect to ${blocked} timed out, retrying`);
     if (blocked || host.faults.some((f) => f.kind === 'worker-never-joins')) {
       this.log('INFO', 'Waiting for HCCL communicator initialization...');
-      await aborted(this.signal);
+      await aborted(this.ctx.stopped);
       throw STOPPED;
     }
     this.self = { ip: s.ipAddress, tls: host.tlsSwitches(), loaded: false };
     g.members.set(s.ipAddress, this.self);
     g.notify();
-    const timeout = (who: string): StartFailure => new StartFailure([
+    const timeout = (who: string): StartFailure => backendFailure(
       `[HCCL] EI0006: Getting socket times out. Reason: ${who}`,
       `[HCCL] topo exchange server get socket timeout! timeout[${connectS} s] Get_Socket_Timeout`,
       '[HCCL] HcclCommInitRootInfo failed, ret[9]',
-      BACKEND_FAILED,
-    ]);
-    const tlsFailure = new StartFailure([
-      '[HCCL] EI0014: Some ranks tlsStatus are inconsistent',
-      '[HCCL] HcclCommInitRootInfo failed, ret[4]',
-      BACKEND_FAILED,
-    ]);
+    );
+    const tlsFailure = backendFailure('[HCCL] EI0014: Some ranks tlsStatus are inconsistent',
+      '[HCCL] HcclCommInitRootInfo failed, ret[4]');
     const windowMs = connectS * this.second;
     if (isMaster) {
-      const ok = await g.waitFor(() => servers.every((r) => g.members.has(r.containerIp)), windowMs, this.signal);
-      if (this.signal.aborted) throw STOPPED;
+      const ok = await g.waitFor(() => servers.every((r) => g.members.has(r.containerIp)), windowMs, this.ctx.stopped);
+      if (this.ctx.stopped.aborted) throw STOPPED;
       const absent = servers.map((r) => r.containerIp).filter((ip) => !g.members.has(ip));
       const tls = [...g.members.values()].flatMap((m) => m.tls);
       if (!ok) g.failure = { kind: 'timeout', detail: absent.join(',') };
@@ -429,8 +416,8 @@ class MindieDaemon {
       if (!ok) throw timeout(`ranks of server(s) ${absent.join(', ')} did not connect within ${connectS} s`);
       if (g.failure) throw tlsFailure;
     } else {
-      const ok = await g.waitFor(() => g.established || g.failure !== undefined, windowMs, this.signal);
-      if (this.signal.aborted) throw STOPPED;
+      const ok = await g.waitFor(() => g.established || g.failure !== undefined, windowMs, this.ctx.stopped);
+      if (this.ctx.stopped.aborted) throw STOPPED;
       if (g.failure?.kind === 'tls') throw tlsFailure;
       const why = `the root rank on ${masterIp} did not complete the exchange within ${connectS} s`;
       if (!ok || g.failure) throw timeout(why);
@@ -448,7 +435,7 @@ class MindieDaemon {
     const fraction = Math.min(asked, 0.98);
     const gib = (mb: number): string => (mb / 1024).toFixed(2);
     for (let i = 1; i <= 4; i++) {
-      if (!(await pause(servingTimings(host.profile).weightLoadMs / 4, this.signal))) throw STOPPED;
+      if (!(await pause(servingTimings(host.profile).weightLoadMs / 4, this.ctx.stopped))) throw STOPPED;
       for (const n of i === 2 ? this.npus : []) {
         const held = host.heldHbmMb(n);
         const total = host.hbmTotalMb();
@@ -473,12 +460,11 @@ class MindieDaemon {
     this.self!.loaded = true;
     g.notify();
     const loaded = (): boolean => [...g.members.values()].every((m) => m.loaded) || g.failure !== undefined;
-    if (isMaster) await g.waitFor(loaded, 3600 * this.second, this.signal);
+    if (isMaster) await g.waitFor(loaded, 3600 * this.second, this.ctx.stopped);
     // The master hears of a rank's exit a heartbeat later (so the rank that failed is the first to exit).
     if (g.failure?.kind === 'peer-exit') await pause(this.second, this.ctx.kill);
     if (g.failure?.kind === 'peer-exit') {
-      const why = `[HCCL] rank of server ${g.failure.detail} exited during initialization`;
-      throw new StartFailure([why, BACKEND_FAILED]);
+      throw backendFailure(`[HCCL] rank of server ${g.failure.detail} exited during initialization`);
     }
   }
 
@@ -486,18 +472,18 @@ class MindieDaemon {
   private async openEndpoint(s: Settings, reasoningModel: boolean): Promise<void> {
     this.log('INFO', 'Start to init endpoint', 'server');
     const api = mindieApi(this.ctx, s, reasoningModel, this.state);
-    try {
-      this.closeListeners = await openListeners(this.ctx.host, `mindieservice_daemon (${this.ctx.spec.name})`, [
-        { ip: s.ipAddress, port: s.port, handler: api.business },
-        { ip: s.managementIpAddress, port: s.managementPort, handler: api.management },
-        { ip: s.managementIpAddress, port: s.metricsPort, handler: api.metrics },
-      ]);
-    } catch (e) {
-      if (!(e instanceof ListenError)) throw e;
-      if (e.reason !== 'occupied') throw listenFailure(e.ip, e.port);
+    const opened = await openListeners(this.ctx.host, `mindieservice_daemon (${this.ctx.spec.name})`, [
+      { ip: s.ipAddress, port: s.port, handler: api.business },
+      { ip: s.managementIpAddress, port: s.managementPort, handler: api.management },
+      { ip: s.managementIpAddress, port: s.metricsPort, handler: api.metrics },
+    ]);
+    if (typeof opened !== 'function') {
+      const { reason, ip, port } = opened;
+      if (reason !== 'occupied') throw listenFailure(ip, port);
       const occupied = 'Management or Business or Metrics Http server listen port is occupied';
-      throw new StartFailure([occupied, `Socket bind failed: ${e.ip}:${e.port}`, 'Failed to start http wrapper']);
+      throw new StartFailure([occupied, `Socket bind failed: ${ip}:${port}`, 'Failed to start http wrapper']);
     }
+    this.closeListeners = opened;
     const mgmt = `management ${s.managementIpAddress}:${s.managementPort}, metrics ${s.metricsPort}`;
     this.log('INFO', `Http server listening on ${s.ipAddress}:${s.port} (${mgmt})`, 'server');
     recordListening(this.ctx.host.shared, this.ctx.host.name);
@@ -508,10 +494,10 @@ class MindieDaemon {
    * fail, and MindIE takes the whole daemon down (a child exited non-zero).
    */
   private async serve(servers: RankServer[] | undefined): Promise<number> {
-    const g = this.group;
-    if (!g || !servers) await aborted(this.signal);
-    else await g.waitFor(() => g.failure !== undefined || g.members.size < servers.length, FOREVER_MS, this.signal);
-    if (this.signal.aborted || !g || !servers) return this.ctx.kill.aborted ? 137 : await this.shutdown();
+    const [g, stopped] = [this.group, this.ctx.stopped];
+    if (!g || !servers) await aborted(stopped);
+    else await g.waitFor(() => g.failure !== undefined || g.members.size < servers.length, FOREVER_MS, stopped);
+    if (stopped.aborted || !g || !servers) return this.ctx.kill.aborted ? 137 : await this.exit(0, 15, true);
     this.state.healthy = false;
     const gone = servers.map((r) => r.containerIp).filter((ip) => !g.members.has(ip));
     this.state.abnormal = g.failure?.detail ?? gone.join(',');
@@ -536,12 +522,10 @@ class MindieDaemon {
     return e.code;
   }
 
-  /** SIGTERM: the daemon's shutdown line (logged too), then about 15 (simulated) seconds of stopping. */
-  private async shutdown(): Promise<number> {
-    return this.exit(0, 15, true);
-  }
-
-  /** The daemon's last line, then it releases everything and takes `seconds` (simulated) to exit. */
+  /**
+   * The daemon's last line (on SIGTERM, logged too), then it releases everything and takes `seconds`
+   * (simulated) to exit: about 15 after SIGTERM.
+   */
   private async exit(code: number, seconds: number, logged = false): Promise<number> {
     this.ctx.out(KILLING);
     if (logged) this.log('INFO', KILLING, 'server');
@@ -553,7 +537,6 @@ class MindieDaemon {
   /** Close the listeners, free the NPUs, leave the HCCL group (a peer-exit for an established one). */
   private async cleanup(): Promise<void> {
     await this.closeListeners?.();
-    this.closeListeners = undefined;
     for (const n of this.npus) {
       this.ctx.host.setNpuProcesses(n, []);
       this.ctx.host.setHbmUsed(n, undefined);
@@ -570,10 +553,10 @@ class MindieDaemon {
 /** Rank table rules of §3 (parser: ranktable_config.cpp). */
 function parseRankTable(text: Buffer): RankServer[] {
   const bad = (key: string, extra?: string): StartFailure =>
-    new StartFailure([...(extra ? [extra] : []), `Parameter ${key} is invalid in ranktable file`, BACKEND_FAILED]);
+    backendFailure(...(extra ? [extra] : []), `Parameter ${key} is invalid in ranktable file`);
   const intString = (v: unknown): boolean => typeof v === 'string' && /^\d+$/.test(v);
   const rt = parseJsonBody(text);
-  if (!rt) throw new StartFailure(['Failed to parse ranktable file: invalid JSON', BACKEND_FAILED]);
+  if (!rt) throw backendFailure('Failed to parse ranktable file: invalid JSON');
   const version = JSON.stringify(rt.version);
   if (rt.version !== '1.0') throw bad('version', `ranktable version ${version} is not supported, expected "1.0"`);
   const list = rt.server_list;
@@ -629,7 +612,7 @@ function checkParallel(model: Json, w: number, l: number): void {
     const v = model[k];
     return typeof v === 'number' && v !== -1 ? v : undefined;
   };
-  const err = (msg: string): StartFailure => new StartFailure([`Check parallel config failed: ${msg}`, BACKEND_FAILED]);
+  const err = (msg: string): StartFailure => backendFailure(`Check parallel config failed: ${msg}`);
   for (const k of ['dp', 'tp', 'sp', 'cp', 'moe_tp', 'moe_ep', 'pp']) {
     const v = size(k);
     const pow2 = v !== undefined && Number.isInteger(v) && v > 0 && (v & (v - 1)) === 0;

@@ -84,6 +84,8 @@ export class Container {
   readonly term = this.termCtl.signal;
   /** Aborted on SIGKILL: release everything at once. */
   readonly kill = this.killCtl.signal;
+  /** Aborted on SIGTERM or SIGKILL: where a server's waits end. */
+  readonly stopped = AbortSignal.any([this.term, this.kill]);
   private lastTime = 0;
   private lastSeq = 0;
   private doneResolve!: (code: number) => void;

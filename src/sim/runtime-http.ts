@@ -12,14 +12,11 @@ import type { ChunkContext, Framing, Generation } from './openai-stream.js';
 
 export type Handler = (req: IncomingMessage, body: Buffer, res: ServerResponse) => Promise<void> | void;
 
-export class ListenError extends Error {
-  constructor(
-    readonly reason: 'occupied' | 'not-local',
-    readonly ip: string,
-    readonly port: number,
-  ) {
-    super(`${reason} ${ip}:${port}`);
-  }
+/** Why a listener could not be opened, and which. */
+export interface ListenFailure {
+  reason: 'occupied' | 'not-local';
+  ip: string;
+  port: number;
 }
 
 const MAX_BODY = 40 * 1024 * 1024;
@@ -32,21 +29,22 @@ export function portHeld(node: SimNode, ip: string, port: number): boolean {
 /**
  * Open one listener per distinct (ip, port); equal ports share one, as MindIE merges its listeners, and a
  * request goes to each handler in turn until one answers (else 404). Resolves with the function that closes
- * them all. Never binds outside 127.0.0.0/8: a non-local address is what a wrong ipAddress looks like here.
+ * them all (as often as called), or with the first that failed. Never binds outside 127.0.0.0/8: a non-local
+ * address is what a wrong ipAddress looks like here.
  */
 export async function openListeners(
   host: SimNode,
   owner: string,
   specs: { ip: string; port: number; handler: Handler }[],
-): Promise<() => Promise<void>> {
+): Promise<(() => Promise<void>) | ListenFailure> {
   const groups = new Map<string, { ip: string; port: number; handlers: Handler[] }>();
   for (const { ip, port, handler } of specs) {
     const g = groups.get(`${ip}:${port}`) ?? { ip, port, handlers: [] };
     groups.set(`${ip}:${port}`, { ...g, handlers: [...g.handlers, handler] });
   }
   for (const g of groups.values()) {
-    if (g.ip !== host.host || !isLoopback(g.ip)) throw new ListenError('not-local', g.ip, g.port);
-    if (portHeld(host, g.ip, g.port)) throw new ListenError('occupied', g.ip, g.port);
+    if (g.ip !== host.host || !isLoopback(g.ip)) return { reason: 'not-local', ip: g.ip, port: g.port };
+    if (portHeld(host, g.ip, g.port)) return { reason: 'occupied', ip: g.ip, port: g.port };
   }
   const opened: { server: Server; unlist: () => void }[] = [];
   const closeAll = async (): Promise<void> => {
@@ -82,7 +80,7 @@ export async function openListeners(
       await new Promise((resolve, reject) => server.once('error', reject).listen(port, ip, () => resolve(undefined)));
     } catch (e) {
       await closeAll();
-      throw new ListenError((e as { code?: string }).code === 'EADDRINUSE' ? 'occupied' : 'not-local', ip, port);
+      return { reason: (e as { code?: string }).code === 'EADDRINUSE' ? 'occupied' : 'not-local', ip, port };
     }
     opened.push({ server, unlist: host.addListener({ address: ip, port, owner }) });
   }
