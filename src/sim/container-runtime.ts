@@ -65,6 +65,12 @@ type Print = (text: string) => Promise<void>;
 /** One CLI call: the caller's streams, signal and environment, and the subcommand's arguments. */
 type Call = SimIo & { args: string[] };
 
+/** `text` on the caller's stderr, then the exit code. */
+async function refuse(call: SimIo, text: string, code = 1): Promise<number> {
+  await call.stderr(`${text}\n`);
+  return code;
+}
+
 /** `name` → `name:latest`; keeps explicit tags and digests. */
 export function normalizeRef(image: string): string {
   if (image.includes('@')) return image;
@@ -100,17 +106,28 @@ export class ContainerRuntime {
     const words = argv[0] === 'image' ? 2 : 1;
     const command = argv.slice(0, words).join(' ');
     const call: Call = { ...io, args: argv.slice(words) };
+    const handler = this.handlers[command];
+    if (handler === undefined) {
+      return refuse(call, `docker: '${command}' is not a docker command.\nSee 'docker --help'`);
+    }
+    // docker's runtime-down is answered by the node (ascend-node.ts); podman's version needs no daemon.
+    const down = command !== 'version' && this.host.faultsOf('runtime-down').length > 0;
+    if (down) return refuse(call, DOCKER_DOWN_MESSAGE);
     try {
-      return await this.dispatch(command, call);
+      return await handler(call);
     } catch (e) {
       if (e instanceof FlagError) {
-        await call.stderr(`${e.message}\nSee 'docker ${command} --help'.\n`);
-        return command === 'run' ? 125 : 1;
+        return refuse(call, `${e.message}\nSee 'docker ${command} --help'.`, command === 'run' ? 125 : 1);
       }
       if (!(e instanceof TemplateError)) throw e;
-      await call.stderr(`${e.message}\n`);
-      return 1;
+      return refuse(call, e.message);
     }
+  };
+
+  private readonly handlers: Record<string, (call: Call) => Promise<number>> = {
+    version: (c) => this.version(c), 'image inspect': (c) => this.imageInspect(c), pull: (c) => this.pull(c),
+    load: (c) => this.load(c), run: (c) => this.run(c), inspect: (c) => this.inspect(c), logs: (c) => this.logs(c),
+    stop: (c) => this.stop(c), rm: (c) => this.rm(c),
   };
 
   /** Kill every container and wait for them (node shutdown). */
@@ -133,7 +150,7 @@ export class ContainerRuntime {
   private image(name: string): ImageRecord | undefined {
     const ref = normalizeRef(name);
     const known = this.images.get(ref) ?? [...this.images.values()].find((i) => i.id === name || i.id.slice(7, 7 + name.length) === name);
-    const absent = this.host.faults.some((f) => f.kind === 'image-absent');
+    const absent = this.host.faultsOf('image-absent').length > 0;
     if (known?.initial && absent) return undefined;
     if (known) return known;
     return !absent && this.host.spec.images === undefined ? this.addImage(ref) : undefined;
@@ -142,25 +159,6 @@ export class ContainerRuntime {
   private find(nameOrId: string): Container | undefined {
     const n = nameOrId.replace(/^\//, '');
     return this.containers.find((c) => c.name === n) ?? this.containers.find((c) => n !== '' && c.id.startsWith(n));
-  }
-
-  private async dispatch(command: string, call: Call): Promise<number> {
-    const handlers: Record<string, (call: Call) => Promise<number>> = {
-      version: (c) => this.version(c), 'image inspect': (c) => this.imageInspect(c), pull: (c) => this.pull(c),
-      load: (c) => this.load(c), run: (c) => this.run(c), inspect: (c) => this.inspect(c), logs: (c) => this.logs(c),
-      stop: (c) => this.stop(c), rm: (c) => this.rm(c),
-    };
-    const handler = handlers[command];
-    if (handler === undefined) {
-      await call.stderr(`docker: '${command}' is not a docker command.\nSee 'docker --help'\n`);
-      return 1;
-    }
-    // docker's runtime-down is answered by the node (ascend-node.ts); podman's version needs no daemon.
-    if (command !== 'version' && this.host.faults.some((f) => f.kind === 'runtime-down')) {
-      await call.stderr(`${DOCKER_DOWN_MESSAGE}\n`);
-      return 1;
-    }
-    return handler(call);
   }
 
   /** Each name's object, or its error; prints the objects (JSON array or one template line each). */
@@ -183,9 +181,8 @@ export class ContainerRuntime {
     if (this.podman) {
       // podman 4 without a service: only the client part; `.Server` is a nil pointer to its templates.
       if (format !== undefined && /\.Server\b/.test(format)) {
-        await call.stderr('Error: template: version:1:9: executing "version" at <.Server.Version>: '
-          + 'nil pointer evaluating *define.Version.Version\n');
-        return 125;
+        return refuse(call, 'Error: template: version:1:9: executing "version" at <.Server.Version>: '
+          + 'nil pointer evaluating *define.Version.Version', 125);
       }
       const client = { APIVersion: PODMAN_VERSION, Version: PODMAN_VERSION, GoVersion: 'go1.21.6', Os: 'linux' };
       await call.stdout(format === undefined ? PODMAN_CLIENT : `${renderTemplate(format, { Client: client })}\n`);
@@ -216,11 +213,10 @@ export class ContainerRuntime {
     requireArgs('pull', p.rest, true);
     const name = p.rest[0]!;
     const result = await this.pullImage(name, (t) => (this.podman ? call.stderr(t) : call.stdout(t)), call.signal);
-    if (typeof result === 'string') {
-      const source = `docker://${normalizeRef(name)}`;
-      await call.stderr(this.podman ? `Error: initializing source ${source}: ${result}\n` : `${result}\n`);
-      return this.podman ? 125 : 1;
+    if (typeof result === 'string' && this.podman) {
+      return refuse(call, `Error: initializing source docker://${normalizeRef(name)}: ${result}`, 125);
     }
+    if (typeof result === 'string') return refuse(call, result);
     if (this.podman) await call.stdout(`${result.id.slice(7)}\n`);
     return 0;
   }
@@ -230,9 +226,9 @@ export class ContainerRuntime {
     const ref = normalizeRef(name);
     const first = ref.split('/')[0]!;
     const registry = ref.includes('/') && /[.:]|^localhost$/.test(first) ? first : 'registry-1.docker.io';
-    const fault = this.host.faults.find((f) => f.kind === 'pull-fails');
+    const fault = this.host.faultsOf('pull-fails')[0];
     const layerMs = servingTimings(this.host.profile).pullLayerMs;
-    if (fault?.kind === 'pull-fails') {
+    if (fault) {
       await delay(layerMs * 2, signal);
       return fault.message ?? `Error response from daemon: Get "https://${registry}/v2/": dial tcp: lookup ${registry} on 127.0.0.53:53: no such host`;
     }
@@ -279,10 +275,7 @@ export class ContainerRuntime {
     const parts: Buffer[] = [];
     if (call.stdin) for await (const chunk of call.stdin) parts.push(chunk);
     const manifest = this.readManifest(Buffer.concat(parts));
-    if (typeof manifest === 'string') {
-      await call.stderr(`${manifest}\n`);
-      return 1;
-    }
+    if (typeof manifest === 'string') return refuse(call, manifest);
     for (const item of Array.isArray(manifest) ? (manifest as { RepoTags?: unknown; Config?: unknown }[]) : []) {
       const tags = Array.isArray(item.RepoTags) ? item.RepoTags.filter((t): t is string => typeof t === 'string') : [];
       if (tags.length === 0) await call.stdout(`Loaded image ID: sha256:${hexId(`load:${String(item.Config)}`, 64)}\n`);
@@ -320,10 +313,8 @@ export class ContainerRuntime {
 
   private async run(call: Call): Promise<number> {
     const p = parseFlags(call.args, RUN_FLAGS, true);
-    const fail = async (msg: string, code = 125): Promise<number> => {
-      await call.stderr(this.podman ? `Error: ${msg}\n` : `docker: ${msg}\nSee 'docker run --help'.\n`);
-      return code;
-    };
+    const fail = (msg: string, code = 125): Promise<number> =>
+      refuse(call, this.podman ? `Error: ${msg}` : `docker: ${msg}\nSee 'docker run --help'.`, code);
     // podman refuses what docker silently ignores: a shm size for a namespace it does not create.
     const ipc = lastValue(p, 'ipc');
     if (this.podman && lastValue(p, 'shm-size') !== undefined && (ipc === 'host' || ipc === 'none')) {
@@ -408,15 +399,15 @@ export class ContainerRuntime {
     const base = cmd?.split('/').pop() ?? '';
     if (base === 'bash' || base === 'sh') {
       // No tty: a shell without a script reads EOF and exits.
-      return rest.length === 0 ? async () => 0 : (ctx) => this.runLauncher(ctx, rest);
+      return rest.length === 0 ? async () => 0 : (ctx) => this.runLauncher(ctx, rest[0]!);
     }
     if (base === 'vllm' || base === 'mindieservice_daemon' || base === 'mindie_llm_server') {
       const direct = { env: c.env, sourced: [], cwd: '/', command: c.spec.argv, output: [], nounset: false };
-      return (ctx) => this.runServer(ctx, direct);
+      return (ctx) => this.runServer(ctx, direct, cmd!);
     }
     if (base === 'sleep') {
       const secs = rest[0] === 'infinity' ? Infinity : Number(rest[0]);
-      if (Number.isNaN(secs)) return async (ctx) => (ctx.err(`sleep: invalid time interval '${rest[0] ?? ''}'`), 1);
+      if (Number.isNaN(secs)) return async (ctx) => ctx.fail(`sleep: invalid time interval '${rest[0] ?? ''}'`, 1);
       // As PID 1, `sleep` has no SIGTERM handler: the kernel ignores the signal and only `docker stop`'s
       // SIGKILL after the grace period ends it (exit 137), as with a real container.
       if (secs === Infinity) return async (ctx) => untilAborted(ctx.kill).then(() => 137);
@@ -426,10 +417,7 @@ export class ContainerRuntime {
       return async (ctx) => {
         for (const f of rest) {
           const text = await ctx.readFile(f).then((b) => b.toString('utf8'), () => undefined);
-          if (text === undefined) {
-            ctx.err(`cat: ${f}: No such file or directory`);
-            return 1;
-          }
+          if (text === undefined) return ctx.fail(`cat: ${f}: No such file or directory`, 1);
           ctx.out(text);
         }
         return 0;
@@ -439,34 +427,27 @@ export class ContainerRuntime {
   }
 
   /** `bash FILE`: follow the launch script (runtime-launch-script.ts), then hand over. */
-  private async runLauncher(ctx: Container, [scriptName]: string[]): Promise<number> {
-    const text = await ctx.readFile(scriptName!).then((b) => b.toString('utf8'), () => undefined);
-    if (text === undefined) {
-      ctx.err(`bash: ${scriptName}: No such file or directory`);
-      return 127;
-    }
+  private async runLauncher(ctx: Container, scriptName: string): Promise<number> {
+    const text = await ctx.readFile(scriptName).then((b) => b.toString('utf8'), () => undefined);
+    if (text === undefined) return ctx.fail(`bash: ${scriptName}: No such file or directory`, 127);
     const script = await followLaunchScript(text, ctx.env, {
       nodeIp: ctx.host.host,
-      exists: async (path, kind) => {
-        const st = await ctx.stat(path);
-        return kind === 'dir' ? st?.isDirectory === true : kind === 'any' ? st !== undefined : st?.isFile === true;
-      },
+      exists: async (path, kind) => (await ctx.stat(path))?.[kind === 'dir' ? 'isDirectory' : 'isFile'] === true,
     });
     for (const o of script.output) (o.stream === 'stdout' ? ctx.out : ctx.err)(o.text);
-    return this.runServer(ctx, script, scriptName!);
+    return this.runServer(ctx, script, scriptName);
   }
 
-  /** After a launch script: hand over to the server it execs. */
-  private async runServer(ctx: Container, script: ScriptResult, scriptName = script.command![0]!): Promise<number> {
-    if (script.exitCode !== undefined) return script.exitCode;
+  /** Hand over to the server a launch script execs (`scriptName` its first word when run directly). */
+  private async runServer(ctx: Container, script: ScriptResult, scriptName: string): Promise<number> {
     const bin = script.command?.[0];
-    if (bin === undefined) return 0;
+    if (script.exitCode !== undefined || bin === undefined) return script.exitCode ?? 0;
     const path = bin.includes('/');
     if (!(path ? (await ctx.stat(bin))?.isFile : await ctx.stat(`/usr/local/bin/${bin}`))) {
-      ctx.err(`${scriptName}: line 1: ${bin}: ${path ? 'No such file or directory' : 'command not found'}`);
-      return 127;
+      const why = path ? 'No such file or directory' : 'command not found';
+      return ctx.fail(`${scriptName}: line 1: ${bin}: ${why}`, 127);
     }
-    return bin.split('/').pop() === 'vllm' ? runVllmServer(ctx, script, script.command!) : runMindieDaemon(ctx, script);
+    return bin.split('/').pop() === 'vllm' ? runVllmServer(ctx, script) : runMindieDaemon(ctx, script);
   }
 
   // ---- inspect -------------------------------------------------------------------------------------------
@@ -503,21 +484,14 @@ export class ContainerRuntime {
     requireArgs('logs', p.rest, true);
     const name = p.rest[0]!;
     const c = this.find(name);
-    if (!c) {
-      await call.stderr(`Error response from daemon: No such container: ${name}\n`);
-      return 1;
-    }
+    if (!c) return refuse(call, `Error response from daemon: No such container: ${name}`);
     const sinceText = lastValue(p, 'since');
     const since = sinceText === undefined ? undefined : parseSince(sinceText, Date.now());
     if (sinceText !== undefined && since === undefined) {
-      await call.stderr(`invalid value for "since": failed to parse value as time or duration: "${sinceText}"\n`);
-      return 1;
+      return refuse(call, `invalid value for "since": failed to parse value as time or duration: "${sinceText}"`);
     }
     const tail = lastValue(p, 'tail') ?? 'all';
-    if (tail !== 'all' && !/^-?\d+$/.test(tail)) {
-      await call.stderr(`invalid value for "tail": ${tail}\n`);
-      return 1;
-    }
+    if (tail !== 'all' && !/^-?\d+$/.test(tail)) return refuse(call, `invalid value for "tail": ${tail}`);
     let entries = c.logs.filter((e) => since === undefined || e.time >= since);
     if (tail !== 'all' && Number(tail) >= 0) entries = Number(tail) === 0 ? [] : entries.slice(-Number(tail));
     await this.streamLogs(c, entries, { follow: hasFlag(p, 'follow'), stamps: hasFlag(p, 'timestamps') }, call);

@@ -115,8 +115,7 @@ export async function runMindieDaemon(ctx: Container, script: ScriptResult): Pro
   const daemonPath = script.command?.[0] ?? `${INSTALL}/bin/mindieservice_daemon`;
   const sourced = (...suffixes: string[]): boolean => script.sourced.some((s) => suffixes.some((x) => s.endsWith(x)));
   if (script.nounset && script.sourced.length > 0) {
-    ctx.err(`${script.sourced[0]}: line 8: ASCEND_HOME_PATH: unbound variable`);
-    return 1;
+    return ctx.fail(`${script.sourced[0]}: line 8: ASCEND_HOME_PATH: unbound variable`, 1);
   }
   const libs: [boolean, string][] = [
     [sourced('/ascend-toolkit/set_env.sh', '/cann/set_env.sh'), 'libascendcl.so'],
@@ -125,9 +124,8 @@ export async function runMindieDaemon(ctx: Container, script: ScriptResult): Pro
   ];
   const missing = libs.find(([found]) => !found)?.[1];
   if (missing === undefined) return new MindieDaemon(ctx, script.env).run();
-  ctx.err(`${daemonPath}: error while loading shared libraries: ${missing}: cannot open shared object file: `
-    + 'No such file or directory');
-  return 127;
+  return ctx.fail(`${daemonPath}: error while loading shared libraries: ${missing}: cannot open shared object file: `
+    + 'No such file or directory', 127);
 }
 
 class MindieDaemon {

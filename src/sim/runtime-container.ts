@@ -109,6 +109,12 @@ export class Container {
   readonly out = (line: string): void => this.append('stdout', line);
   readonly err = (line: string): void => this.append('stderr', line);
 
+  /** `text` on stderr (the container's log), then the exit code. */
+  fail(text: string, code: number): number {
+    this.err(text);
+    return code;
+  }
+
   private append(stream: 'stdout' | 'stderr', text: string): void {
     const now = Date.now();
     const seq = now === this.lastTime ? this.lastSeq + 1 : 0;

@@ -7,7 +7,7 @@
  *     exists), and `set -u`, under which the set_env scripts abort;
  *   - `mkdir -p DIR && cd DIR || exit N`, `rm -f /dev/shm/…` (left to the daemon's own shared-memory check),
  *     `echo` (to the container log), `exit N`;
- *   - finding the server or the NIC: `[ -x/-f/-d/-e/-z/-n … ]`, and a whole line `NAME=$(…)` of
+ *   - finding the server or the NIC: `[ -x/-f/-d/-z/-n … ]`, and a whole line `NAME=$(…)` of
  *     `command -v NAME` or of the NIC lookup (`ip -o -4 addr show | awk …` or python3's psutil), which
  *     prints `lo` for the node's address (a simulated node's address sits on the loopback interface, and
  *     `--net=host` shows the container the node's interfaces);
@@ -19,7 +19,7 @@
  */
 
 export interface ScriptFs {
-  exists(path: string, kind: 'file' | 'dir' | 'any' | 'exec'): Promise<boolean>;
+  exists(path: string, kind: 'file' | 'dir' | 'exec'): Promise<boolean>;
   /** The node's own address: the one `ip -o -4 addr show` lists on `lo`. */
   readonly nodeIp?: string;
 }
@@ -205,7 +205,7 @@ class LaunchScript {
     if (a[0] === '!') return !(await this.test(a.slice(1)));
     const [flag, arg] = a;
     if (a.length === 2 && arg !== undefined) {
-      const kind = ({ '-f': 'file', '-d': 'dir', '-e': 'any', '-x': 'exec' } as const)[flag as '-f'];
+      const kind = ({ '-f': 'file', '-d': 'dir', '-x': 'exec' } as const)[flag as '-f'];
       if (kind) return this.fs.exists(this.resolve(arg), kind);
       if (flag === '-z' || flag === '-n') return (arg === '') === (flag === '-z');
     }

@@ -53,15 +53,11 @@ class DpGroup extends Rendezvous {
   }
 }
 
-export async function runVllmServer(
-  ctx: Container,
-  script: ScriptResult,
-  argv: readonly string[],
-): Promise<number> {
-  const parsed = parseServe(argv);
-  if (typeof parsed !== 'string') return new VllmNode(ctx, script.env, parsed.model, parsed.flags).run();
-  ctx.err(parsed);
-  return 2;
+/** `vllm serve …`, the command the launch script execs (or the container runs). */
+export async function runVllmServer(ctx: Container, script: ScriptResult): Promise<number> {
+  const parsed = parseServe(script.command!);
+  if (typeof parsed === 'string') return ctx.fail(parsed, 2);
+  return new VllmNode(ctx, script.env, parsed.model, parsed.flags).run();
 }
 
 /** One node of the launch: its checks, its part of the DP group, then headless engine cores or the head. */
@@ -129,15 +125,13 @@ class VllmNode {
     } else if (ifIp !== this.ctx.host.host) {
       this.log('ERROR', 'hccl', `HCCL_IF_IP ${ifIp} is not an address of this host: `
         + 'bind failed, Cannot assign requested address');
-      this.ctx.err('RuntimeError: [ERROR] HCCL function error: HcclCommInitRootInfoConfig(...), '
-        + `error code is 7 (HCCL_IF_IP=${ifIp})`);
-      return 1;
+      return this.ctx.fail('RuntimeError: [ERROR] HCCL function error: HcclCommInitRootInfoConfig(...), '
+        + `error code is 7 (HCCL_IF_IP=${ifIp})`, 1);
     }
     const weightCfg = `${this.model.replace(/\/$/, '')}/config.json`;
     if (!(await this.ctx.stat(weightCfg))?.isFile || this.ctx.host.faults.some((f) => f.kind === 'model-missing')) {
-      this.ctx.err(`OSError: Can't load the configuration of '${this.model}'. `
-        + 'It is neither a local folder with a config.json nor a valid model identifier.');
-      return 1;
+      return this.ctx.fail(`OSError: Can't load the configuration of '${this.model}'. `
+        + 'It is neither a local folder with a config.json nor a valid model identifier.', 1);
     }
     return String(parseJsonBody(await this.ctx.readFile(weightCfg))?.model_type);
   }
