@@ -16,7 +16,7 @@ import { isIpv4, servingTimings, simSecondMs } from './runtime-host.js';
 import { Gate, answerChat, openListeners, parseJsonBody, pathOf, portHeld, send } from './runtime-http.js';
 import type { Handler } from './runtime-http.js';
 import { FOREVER_MS, Rendezvous, recordAnswer, recordListening, sharedGroup } from './serving-record.js';
-import { chatPrompt, generate } from './openai-stream.js';
+import { generate } from './openai-stream.js';
 
 const INSTALL = '/usr/local/Ascend/mindie/latest/mindie-service';
 const MAX_CONFIG_BYTES = 10 * 1024 * 1024;
@@ -637,6 +637,8 @@ function checkParallel(model: Json, w: number, l: number): void {
 function mindieApi(ctx: Container, s: Settings, reasoningModel: boolean, state: MindieDaemon['state']) {
   const gate = new Gate(s.maxLinkNum, s.maxLinkNum * 2);
   const started = Math.floor(Date.now() / 1000);
+  const timings = servingTimings(ctx.host.profile);
+  const server = { model: s.modelName, framing: 'mindie' as const, timings, kill: ctx.kill };
   let seq = 0;
   let served = 0;
   const invalid = (res: Parameters<Handler>[2], error: string): void =>
@@ -668,20 +670,17 @@ function mindieApi(ctx: Container, s: Settings, reasoningModel: boolean, state: 
       const error = `Inference failed: the service is abnormal (node ${state.abnormal} exited)`;
       return send(res, 500, { error, error_type: 'Internal Error' });
     }
-    const release = await gate.enter();
-    if (!release) {
-      const error = 'The service is busy: too many requests (maxLinkNum and queue are full)';
-      return send(res, 503, { error, error_type: 'Service Unavailable' });
-    }
-    try {
+    const admitted = await gate.run(async () => {
       const opts = { maxTokens, serverCap: s.maxIterTimes, reasoning: reasoningModel };
-      const gen = generate(chatPrompt(q.messages), { ...opts, splitReasoning: reasoningModel && s.enableReasoning });
-      const chunkCtx = { id: `endpoint_common_${++seq}`, created: Math.floor(Date.now() / 1000), model: s.modelName };
+      const gen = generate(q.messages, { ...opts, splitReasoning: reasoningModel && s.enableReasoning });
       served++;
-      const delivered = await answerChat(res, q, chunkCtx, gen, 'mindie', servingTimings(ctx.host.profile), ctx.kill);
-      if (delivered) recordAnswer(ctx.host.shared, ctx.host.name);
-    } finally {
-      release();
+      if (await answerChat(res, q, gen, { ...server, id: `endpoint_common_${++seq}` })) {
+        recordAnswer(ctx.host.shared, ctx.host.name);
+      }
+    });
+    if (!admitted) {
+      const error = 'The service is busy: too many requests (maxLinkNum and queue are full)';
+      send(res, 503, { error, error_type: 'Service Unavailable' });
     }
   };
 

@@ -8,7 +8,7 @@ import type { SimNode } from './ascend-node.js';
 import { isLoopback, type ServingTimings } from './runtime-host.js';
 import { delay as pause } from './latency.js';
 import { chatChunks, chatCompletionBody } from './openai-stream.js';
-import type { ChunkContext, Framing, Generation } from './openai-stream.js';
+import type { Framing, Generation } from './openai-stream.js';
 
 export type Handler = (req: IncomingMessage, body: Buffer, res: ServerResponse) => Promise<void> | void;
 
@@ -125,20 +125,18 @@ export function requestSignal(res: ServerResponse, also: AbortSignal): AbortSign
 }
 
 /**
- * Deliver one generation: with `stream: true` as SSE chunks, the first (the empty role delta) at once as the
- * real servers send it, the next after prefill, then one every token; otherwise as one JSON body after the
- * same time. Resolves whether the client got it all (not when it went away or the server was killed).
+ * Deliver one generation as `server` does (its answer id and model, framing, latencies, the signal that kills
+ * it): with `stream: true` as SSE chunks, the first (the empty role delta) at once as the real servers send it,
+ * the next after prefill, then one every token; otherwise as one JSON body after the same time. Resolves
+ * whether the client got it all (not when it went away or the server was killed).
  */
 export async function answerChat(
-  res: ServerResponse,
-  request: Record<string, unknown>,
-  chunkCtx: ChunkContext,
-  gen: Generation,
-  framing: Framing,
-  timings: ServingTimings,
-  kill: AbortSignal,
+  res: ServerResponse, request: Record<string, unknown>, gen: Generation,
+  server: { id: string; model: string; framing: Framing; timings: ServingTimings; kill: AbortSignal },
 ): Promise<boolean> {
-  const signal = requestSignal(res, kill);
+  const { framing, timings } = server;
+  const chunkCtx = { id: server.id, created: Math.floor(Date.now() / 1000), model: server.model };
+  const signal = requestSignal(res, server.kill);
   if (request.stream !== true) {
     if (!(await pause(timings.prefillMs + timings.tokenMs * gen.tokens.length, signal))) res.destroy();
     else send(res, 200, chatCompletionBody(chunkCtx, gen));
@@ -165,18 +163,18 @@ export class Gate {
 
   constructor(private readonly limit: number, private readonly queue: number) {}
 
-  /** Resolves with a release function once running, or undefined when the queue is full. */
-  async enter(): Promise<(() => void) | undefined> {
+  /** Run `work` once admitted; resolves false, without running it, when the queue is full. */
+  async run(work: () => Promise<void>): Promise<boolean> {
     if (this.active < this.limit) this.active++;
-    else if (this.waiting.length >= this.queue) return undefined;
+    else if (this.waiting.length >= this.queue) return false;
     else await new Promise<void>((resolve) => this.waiting.push(resolve));
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
+    try {
+      await work();
+    } finally {
       const next = this.waiting.shift();
       if (next) next();
       else this.active--;
-    };
+    }
+    return true;
   }
 }

@@ -11,7 +11,7 @@ import { delay as pause, untilAborted as aborted } from './latency.js';
 import { servingTimings, type ServingTimings } from './runtime-host.js';
 import { Gate, answerChat, openListeners, parseJsonBody, pathOf, send } from './runtime-http.js';
 import type { Handler } from './runtime-http.js';
-import { chatPrompt, generate } from './openai-stream.js';
+import { generate } from './openai-stream.js';
 import { FOREVER_MS, Rendezvous, sharedGroup } from './serving-record.js';
 
 /** Flags that never take a value; any other flag takes the next word unless that is a flag too. */
@@ -242,6 +242,7 @@ class VllmNode {
     const splitReasoning = reasoning && this.flags.get('reasoning-parser') === 'deepseek_r1';
     // max-num-seqs running at once, the rest queued.
     const gate = new Gate(256, 4096);
+    const server = { model: name, framing: 'vllm' as const, timings, kill: this.ctx.kill };
     let seq = 0;
     return async (req, body, res) => {
       const path = pathOf(req);
@@ -257,15 +258,11 @@ class VllmNode {
         send(res, code, { object: 'error', message, type, param: null, code });
       if (!q) return error(400, 'Invalid JSON body', 'BadRequestError');
       if (q.model !== name) return error(404, `The model \`${String(q.model)}\` does not exist.`, 'NotFoundError');
-      const release = (await gate.enter())!;
-      try {
+      await gate.run(async () => {
         const maxTokens = [q.max_tokens, q.max_completion_tokens].find((v): v is number => typeof v === 'number');
-        const gen = generate(chatPrompt(q.messages), { maxTokens, serverCap: maxModelLen, reasoning, splitReasoning });
-        const chunkCtx = { id: `chatcmpl-${++seq}`, created: Math.floor(Date.now() / 1000), model: name };
-        await answerChat(res, q, chunkCtx, gen, 'vllm', timings, this.ctx.kill);
-      } finally {
-        release();
-      }
+        const gen = generate(q.messages, { maxTokens, serverCap: maxModelLen, reasoning, splitReasoning });
+        await answerChat(res, q, gen, { ...server, id: `chatcmpl-${++seq}` });
+      });
     };
   }
 }
