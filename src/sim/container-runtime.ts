@@ -60,8 +60,6 @@ interface ImageRecord {
   initial?: boolean;
 }
 
-type Print = (text: string) => Promise<void>;
-
 /** One CLI call: the caller's streams, signal and environment, and the subcommand's arguments. */
 type Call = SimIo & { args: string[] };
 
@@ -221,8 +219,10 @@ export class ContainerRuntime {
     return 0;
   }
 
-  /** Pull with progress lines; returns the error text on failure. */
-  private async pullImage(name: string, progress: Print, signal: AbortSignal): Promise<ImageRecord | string> {
+  /** Pull with progress lines (podman's on stderr, docker's on stdout); returns the error text on failure. */
+  private async pullImage(
+    name: string, progress: (text: string) => Promise<void>, signal: AbortSignal,
+  ): Promise<ImageRecord | string> {
     const ref = normalizeRef(name);
     const first = ref.split('/')[0]!;
     const registry = ref.includes('/') && /[.:]|^localhost$/.test(first) ? first : 'registry-1.docker.io';
@@ -233,7 +233,15 @@ export class ContainerRuntime {
       return fault.message ?? `Error response from daemon: Get "https://${registry}/v2/": dial tcp: lookup ${registry} on 127.0.0.53:53: no such host`;
     }
     const existing = this.images.get(ref) ?? this.image(ref);
-    if (this.podman) return this.podmanPull(ref, existing, progress, signal, layerMs);
+    if (this.podman) {
+      await progress(`Trying to pull ${ref}...\nGetting image source signatures\n`);
+      for (const l of this.layers(ref)) {
+        if (!(await delay(existing ? 0 : layerMs, signal))) return 'context canceled';
+        await progress(`Copying blob ${l} ${existing ? 'skipped: already exists' : 'done'}\n`);
+      }
+      await progress(`Copying config ${hexId(`config:${ref}`, 12)} done\nWriting manifest to image destination\n`);
+      return existing ?? this.addImage(ref);
+    }
     const colon = ref.lastIndexOf(':');
     const repo = ref.slice(0, colon);
     const hub = registry === 'registry-1.docker.io';
@@ -254,19 +262,6 @@ export class ContainerRuntime {
     for (const l of layers) await progress(`${l}: Pull complete\n`);
     await progress(`${digest}Status: Downloaded newer image for ${ref}\n${ref}\n`);
     return this.addImage(ref);
-  }
-
-  /** podman's pull: progress on stderr, the image id alone on stdout at the end. */
-  private async podmanPull(
-    ref: string, existing: ImageRecord | undefined, progress: Print, signal: AbortSignal, layerMs: number,
-  ): Promise<ImageRecord | string> {
-    await progress(`Trying to pull ${ref}...\nGetting image source signatures\n`);
-    for (const l of this.layers(ref)) {
-      if (!(await delay(existing ? 0 : layerMs, signal))) return 'context canceled';
-      await progress(`Copying blob ${l} ${existing ? 'skipped: already exists' : 'done'}\n`);
-    }
-    await progress(`Copying config ${hexId(`config:${ref}`, 12)} done\nWriting manifest to image destination\n`);
-    return existing ?? this.addImage(ref);
   }
 
   /** `load`: an image archive (`docker save`, gzip or not) on stdin; its manifest names the images. */

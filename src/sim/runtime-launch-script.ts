@@ -72,8 +72,10 @@ const STEPS = new Map<string, Step>([
       delete s.vars[a];
     }
   }],
-  ['.', (s, args) => s.source(args[0] ?? '')],
-  ['source', (s, args) => s.source(args[0] ?? '')],
+  ['.', async (s, [file = '']) => {
+    if (!(await s.fs.exists(s.resolve(file), 'file'))) return s.fail(`${file}: No such file or directory`);
+    s.result.sourced.push(s.resolve(file));
+  }],
   ['set', (s, args) => {
     for (const a of args) if (/^[-+]\w*u/.test(a) || a === 'nounset') s.result.nounset = !a.startsWith('+');
   }],
@@ -95,7 +97,6 @@ const STEPS = new Map<string, Step>([
     return 'end';
   }],
   ['[', async (s, args) => ((await s.test(args.slice(0, -1))) ? 0 : 1)],
-  ['test', async (s, args) => ((await s.test(args)) ? 0 : 1)],
   ['rm', () => {}],
   ['exec', (s, args) => s.handOver(args)],
 ]);
@@ -130,8 +131,8 @@ class LaunchScript {
   readonly result: ScriptResult;
   private lineNo = 0;
 
-  constructor(readonly env: Record<string, string>, readonly fs: ScriptFs, cwd: string) {
-    this.result = { env, sourced: [], cwd, command: undefined, output: [], nounset: false };
+  constructor(readonly env: Record<string, string>, readonly fs: ScriptFs) {
+    this.result = { env, sourced: [], cwd: '/', command: undefined, output: [], nounset: false };
   }
 
   fail(text: string): number {
@@ -193,12 +194,6 @@ class LaunchScript {
     if (await this.onPath(program)) throw new Refusal(127, `$(${program} …): not a probe the simulator follows`);
     if (!/\b2>\/dev\/null\b/.test(command)) this.fail(`${program}: command not found`);
     return '';
-  }
-
-  async source(file: string): Promise<number> {
-    if (!(await this.fs.exists(this.resolve(file), 'file'))) return this.fail(`${file}: No such file or directory`);
-    this.result.sourced.push(this.resolve(file));
-    return 0;
   }
 
   async test(a: string[]): Promise<boolean> {
@@ -293,9 +288,9 @@ class LaunchScript {
   }
 }
 
-/** Follow `script` from a copy of `initialEnv`: what it sourced and set, and the server it hands over to. */
+/** Follow `script` from `/` and a copy of `initialEnv`: what it sourced and set, and the server it hands over to. */
 export function followLaunchScript(
-  script: string, initialEnv: Record<string, string>, fs: ScriptFs, initialCwd = '/',
+  script: string, initialEnv: Record<string, string>, fs: ScriptFs,
 ): Promise<ScriptResult> {
-  return new LaunchScript({ ...initialEnv }, fs, initialCwd).follow(script);
+  return new LaunchScript({ ...initialEnv }, fs).follow(script);
 }
