@@ -13,7 +13,7 @@ import type { Container } from './runtime-container.js';
 import type { ScriptResult } from './runtime-launch-script.js';
 import { delay as pause, untilAborted as aborted } from './latency.js';
 import { isIpv4, servingTimings, simSecondMs } from './runtime-host.js';
-import { Gate, answerChat, openListeners, parseJsonBody, pathOf, portHeld, send } from './runtime-http.js';
+import { Gate, answerChat, jsonObject, openListeners, parseJsonBody, pathOf, portHeld, send } from './runtime-http.js';
 import type { Handler } from './runtime-http.js';
 import { FOREVER_MS, Rendezvous, recordAnswer, recordListening, sharedGroup } from './serving-record.js';
 import { generate } from './openai-stream.js';
@@ -69,11 +69,7 @@ interface RankServer {
 
 /** Raised inside the start sequence: the lines to log, then the daemon exits with `code`. */
 class StartFailure extends Error {
-  constructor(
-    readonly lines: string[],
-    readonly code = 1,
-    readonly endpointFailure = true,
-  ) {
+  constructor(readonly lines: string[], readonly code = 1, readonly endpointFailure = true) {
     super(lines.join('\n'));
   }
 }
@@ -85,10 +81,6 @@ function backendFailure(...lines: string[]): StartFailure {
 
 /** Thrown when SIGTERM or SIGKILL arrives during the start sequence. */
 const STOPPED = new Error('stopped');
-
-function obj(v: unknown): Json | undefined {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : undefined;
-}
 
 function listenFailure(ip: string, port: number): StartFailure {
   return new StartFailure([
@@ -214,15 +206,15 @@ class MindieDaemon {
     let cfg: Json | undefined;
     let why = 'top level is not an object';
     try {
-      cfg = obj(JSON.parse(text.toString('utf8')));
+      cfg = jsonObject(JSON.parse(text.toString('utf8')));
     } catch (e) {
       why = e instanceof Error ? e.message : String(e);
     }
     if (!cfg) throw new StartFailure([`Failed to parse config.json: ${why}`, CONFIG_FAILED]);
-    const backend = obj(cfg.BackendConfig);
-    const deploy = obj(backend?.ModelDeployConfig);
-    const model = Array.isArray(deploy?.ModelConfig) ? obj(deploy.ModelConfig[0]) : undefined;
-    const sections = [obj(cfg.ServerConfig), backend, deploy, model, obj(backend?.ScheduleConfig)];
+    const backend = jsonObject(cfg.BackendConfig);
+    const deploy = jsonObject(backend?.ModelDeployConfig);
+    const model = Array.isArray(deploy?.ModelConfig) ? jsonObject(deploy.ModelConfig[0]) : undefined;
+    const sections = [jsonObject(cfg.ServerConfig), backend, deploy, model, jsonObject(backend?.ScheduleConfig)];
     const absent = sections.findIndex((x) => x === undefined);
     if (absent >= 0) why = `${SECTIONS[absent]} is missing or invalid`;
     if (absent >= 0) throw new StartFailure([`Failed to parse config.json: ${why}`, CONFIG_FAILED]);
@@ -235,7 +227,7 @@ class MindieDaemon {
     s.ipAddress = env.MIES_CONTAINER_IP ?? fileIp;
     const mgmtIp = typeof s.managementIpAddress === 'string' ? s.managementIpAddress : fileIp;
     s.managementIpAddress = env.MIES_CONTAINER_MANAGEMENT_IP ?? mgmtIp;
-    s.enableReasoning = obj(obj(model!.models)?.deepseekv2)?.enable_reasoning === true;
+    s.enableReasoning = jsonObject(jsonObject(model!.models)?.deepseekv2)?.enable_reasoning === true;
     this.log('INFO', `Config path: ${configPath}`, 'server');
     for (const [section, keys] of Object.entries(ECHO)) {
       const fields = keys.split(' ').map((k) => `${k}=${Array.isArray(s[k]) ? JSON.stringify(s[k]) : String(s[k])}`);
@@ -290,7 +282,7 @@ class MindieDaemon {
       await this.checkedRead(`${dir}/${name}`, `${dir}/${name}`, 0o750);
     }
     try {
-      return obj(JSON.parse(cfgText.toString('utf8')))?.model_type === 'deepseek_v3';
+      return jsonObject(JSON.parse(cfgText.toString('utf8')))?.model_type === 'deepseek_v3';
     } catch {
       throw new StartFailure([`Failed to parse ${path}/config.json`]);
     }
@@ -565,12 +557,12 @@ function parseRankTable(text: Buffer): RankServer[] {
     throw bad('server_count', `server_count ${count} does not match server_list length ${list.length} (2–60)`);
   }
   const servers = list.map((raw): RankServer => {
-    const s = obj(raw);
+    const s = jsonObject(raw);
     if (!s) throw bad('server_list');
     for (const key of ['server_id', 'container_ip']) if (typeof s[key] !== 'string' || !isIpv4(s[key])) throw bad(key);
     if (!Array.isArray(s.device) || s.device.length < 1 || s.device.length > 32) throw bad('device');
     const devices = s.device.map((raw: unknown) => {
-      const d = obj(raw);
+      const d = jsonObject(raw);
       if (!d) throw bad('device');
       for (const key of ['device_id', 'rank_id']) {
         if (!intString(d[key])) throw bad(key, `${key} must be a string holding an integer`);

@@ -100,11 +100,15 @@ export function send(res: ServerResponse, status: number, body: unknown, type = 
   res.end(text);
 }
 
+/** `v` when it is a JSON object (not null, not an array). */
+export function jsonObject(v: unknown): Record<string, unknown> | undefined {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
+
 /** The JSON object in a request body or a file, or undefined when it holds none. */
 export function parseJsonBody(body: Buffer): Record<string, unknown> | undefined {
   try {
-    const v: unknown = JSON.parse(body.toString('utf8'));
-    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+    return jsonObject(JSON.parse(body.toString('utf8')));
   } catch {
     return undefined;
   }
