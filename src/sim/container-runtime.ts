@@ -22,7 +22,7 @@ import {
   FORMAT_FLAGS, FlagError, RUN_FLAGS, TemplateError, allValues, hasFlag, lastValue, parseEnvFile, parseFlags,
   parseSince, parseVolume, renderTemplate, type Mount, type ParsedFlags,
 } from './runtime-docker-args.js';
-import { fnv1a, hexId, servingTimings, simSecondMs } from './runtime-host.js';
+import { fnv1a, hexId, servingTimings } from './runtime-host.js';
 import { delay, untilAborted } from './latency.js';
 import { followLaunchScript, type ScriptResult } from './runtime-launch-script.js';
 import { TarError, readTar } from './runtime-tar.js';
@@ -406,7 +406,7 @@ export class ContainerRuntime {
       // As PID 1, `sleep` has no SIGTERM handler: the kernel ignores the signal and only `docker stop`'s
       // SIGKILL after the grace period ends it (exit 137), as with a real container.
       if (secs === Infinity) return async (ctx) => untilAborted(ctx.kill).then(() => 137);
-      return async (ctx) => ((await delay(secs * simSecondMs(ctx.host.profile), ctx.kill)) ? 0 : 137);
+      return async (ctx) => ((await delay(secs * servingTimings(ctx.host.profile).secondMs, ctx.kill)) ? 0 : 137);
     }
     if (base === 'cat' && rest.length > 0) {
       return async (ctx) => {
@@ -537,7 +537,7 @@ export class ContainerRuntime {
     return this.eachContainer(call, p.rest, async (c) => {
       if (!c.running) return undefined;
       c.terminate();
-      const grace = (Number.isFinite(t) && t >= 0 ? t : 10) * simSecondMs(this.host.profile);
+      const grace = (Number.isFinite(t) && t >= 0 ? t : 10) * servingTimings(this.host.profile).secondMs;
       if (!(await Promise.race([c.done.then(() => true), delay(grace).then(() => false)]))) c.killNow();
       await c.done;
       return undefined;

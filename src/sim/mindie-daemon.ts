@@ -12,7 +12,7 @@ import { firewallVerdict, hcclPortRange, networkOf } from './firewall.js';
 import type { Container } from './runtime-container.js';
 import type { ScriptResult } from './runtime-launch-script.js';
 import { delay as pause, untilAborted as aborted } from './latency.js';
-import { isIpv4, servingTimings, simSecondMs } from './runtime-host.js';
+import { isIpv4, servingTimings } from './runtime-host.js';
 import { Gate, answerChat, jsonObject, openListeners, parseJsonBody, pathOf, portHeld, send } from './runtime-http.js';
 import type { Handler } from './runtime-http.js';
 import { FOREVER_MS, Rendezvous, recordAnswer, recordListening, sharedGroup } from './serving-record.js';
@@ -132,7 +132,7 @@ class MindieDaemon {
     private readonly ctx: Container,
     private readonly env: Record<string, string | undefined>,
   ) {
-    this.second = simSecondMs(ctx.host.profile);
+    this.second = servingTimings(ctx.host.profile).secondMs;
     ctx.kill.addEventListener('abort', () => void this.cleanup(), { once: true });
   }
 
