@@ -687,14 +687,12 @@ function mindieApi(ctx: Container, s: Settings, reasoningModel: boolean, state: 
     if (ctx.env.MIES_SERVICE_MONITOR_MODE !== '1') {
       return send(res, 503, 'metrics are disabled: set MIES_SERVICE_MONITOR_MODE=1\n');
     }
-    const lines = [
-      '# HELP request_received_total Count of received requests.',
-      '# TYPE request_received_total counter',
-      `request_received_total{model_name="${s.modelName}"} ${served}`,
-      '# HELP num_requests_running Number of requests currently running.',
-      '# TYPE num_requests_running gauge',
-      `num_requests_running{model_name="${s.modelName}"} ${gate.active}`,
-    ];
+    const series = [
+      ['request_received_total', 'Count of received requests.', 'counter', served],
+      ['num_requests_running', 'Number of requests currently running.', 'gauge', gate.active],
+    ] as const;
+    const lines = series.flatMap(([name, help, type, value]) =>
+      [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name}{model_name="${s.modelName}"} ${value}`]);
     send(res, 200, `${lines.join('\n')}\n`, 'text/plain; version=0.0.4');
   };
 
