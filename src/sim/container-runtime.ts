@@ -172,8 +172,6 @@ export class ContainerRuntime {
     return found.length < names.length ? 1 : 0;
   }
 
-  // ---- version --------------------------------------------------------------------------------------
-
   private async version(call: Call): Promise<number> {
     const format = lastValue(parseFlags(call.args, FORMAT_FLAGS), 'format');
     if (this.podman) {
@@ -191,8 +189,6 @@ export class ContainerRuntime {
     else await call.stdout(`${renderTemplate(format, { Client: part, Server: part })}\n`);
     return 0;
   }
-
-  // ---- images ---------------------------------------------------------------------------------------
 
   private layers(ref: string): string[] {
     return Array.from({ length: 8 }, (_, i) => hexId(`layer:${ref}:${i}`, 12));
@@ -303,8 +299,6 @@ export class ContainerRuntime {
       return `Error response from daemon: Error processing tar file(exit status 1): ${why}`;
     }
   }
-
-  // ---- run --------------------------------------------------------------------------------------------
 
   private async run(call: Call): Promise<number> {
     const p = parseFlags(call.args, RUN_FLAGS, true);
@@ -445,8 +439,6 @@ export class ContainerRuntime {
     return bin.split('/').pop() === 'vllm' ? runVllmServer(ctx, script) : runMindieDaemon(ctx, script);
   }
 
-  // ---- inspect -------------------------------------------------------------------------------------------
-
   private containerJson(c: Container): Record<string, unknown> {
     const { spec } = c;
     return {
@@ -469,8 +461,6 @@ export class ContainerRuntime {
       return c && this.containerJson(c);
     }, (n) => `Error: No such object: ${n}`);
   }
-
-  // ---- logs -------------------------------------------------------------------------------------------
 
   private async logs(call: Call): Promise<number> {
     const p = parseFlags(call.args, {
@@ -511,8 +501,6 @@ export class ContainerRuntime {
       if (!signal.aborted) throw e;
     }
   }
-
-  // ---- stop / rm -------------------------------------------------------------------------------
 
   /** Run `act` on each named container; a missing one is the daemon's error (unless `ignoreMissing`). */
   private async eachContainer(
@@ -561,7 +549,6 @@ export class ContainerRuntime {
   }
 }
 
-// ---------------------------------------------------------------------------------------------------------
 // Plugging into the simulated node (src/sim/ascend-node.ts).
 
 function runtimeKey(nodeName: string, flavor: 'docker' | 'podman'): string {

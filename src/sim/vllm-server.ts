@@ -19,7 +19,7 @@ const SWITCHES = new Set(['headless', 'enable-expert-parallel', 'trust-remote-co
 
 /** `vllm serve MODEL --flag value …` as argparse reads it: the model and the flags, or the usage error. */
 function parseServe(argv: readonly string[]): { model: string; flags: Map<string, string> } | string {
-  const words = argv[0]?.endsWith('vllm') ? argv.slice(1) : [...argv];
+  const words = argv.slice(1);
   if (words[0] !== 'serve') {
     const choices = "(choose from 'chat', 'complete', 'serve', 'bench')";
     return `vllm: error: argument subparser: invalid choice: '${words[0] ?? ''}' ${choices}`;
