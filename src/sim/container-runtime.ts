@@ -555,19 +555,17 @@ function runtimeKey(nodeName: string, flavor: 'docker' | 'podman'): string {
   return `container-runtime:${nodeName}${flavor === 'podman' ? ':podman' : ''}`;
 }
 
-/** Registers `docker` and `podman` (each with its own containers) on every node; killed when the cluster stops. */
+/**
+ * Registers `docker` and `podman` (each with its own containers) on every node, before the node writes its
+ * program files; killed when the cluster stops.
+ */
 export function createContainerRuntimeExtension(): SimNodeExtension {
-  return async (node, cluster) => {
+  return (node, cluster) => {
     for (const flavor of ['docker', 'podman'] as const) {
       const runtime = new ContainerRuntime(node, flavor);
       node.programs.set(flavor, runtime.program);
       cluster.shared.set(runtimeKey(node.name, flavor), runtime);
       cluster.stopSignal.addEventListener('abort', () => void runtime.shutdown(), { once: true });
-      if (node.installProgramFiles) {
-        const path = node.programPath(flavor);
-        await node.fs.mkdir(path.slice(0, path.lastIndexOf('/')), { recursive: true });
-        await node.fs.writeFile(path, `#!/bin/sh\n# simulated ${flavor} of ${node.name}\n`, 0o755);
-      }
     }
   };
 }
