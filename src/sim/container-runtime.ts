@@ -104,7 +104,7 @@ export class ContainerRuntime {
     const words = argv[0] === 'image' ? 2 : 1;
     const command = argv.slice(0, words).join(' ');
     const call: Call = { ...io, args: argv.slice(words) };
-    const handler = this.handlers[command];
+    const handler = Object.hasOwn(this.handlers, command) ? this.handlers[command] : undefined;
     if (handler === undefined) {
       return refuse(call, `docker: '${command}' is not a docker command.\nSee 'docker --help'`);
     }
