@@ -67,12 +67,12 @@ export class SimCluster {
     return owners;
   }
 
-  /** Write every node's files, then run the extensions on each node (in node order). */
+  /** Run the extensions on each node (in node order), then write every node's files (their programs' too). */
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
-    await Promise.all(this.nodes.map((n) => n.writeFiles()));
     for (const node of this.nodes) for (const ext of this.opts.extensions ?? []) await ext(node, this);
+    await Promise.all(this.nodes.map((n) => n.writeFiles()));
   }
 
   /** Abort every running program. Front-ends are stopped by their owners. */

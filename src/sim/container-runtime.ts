@@ -10,6 +10,7 @@
  * already on a nearby mirror); `docker stop -t N` and MindIE's 15 s shutdown use simulated seconds
  * (runtime-host.ts: fast 1 s = 10 ms, hardware 1 s = 1 s).
  */
+import { on } from 'node:events';
 import { gunzipSync } from 'node:zlib';
 import { DOCKER_DOWN_MESSAGE, type SimNode } from './ascend-node.js';
 import type { SimCluster, SimNodeExtension } from './cluster.js';
@@ -21,11 +22,11 @@ import {
   FORMAT_FLAGS, FlagError, RUN_FLAGS, TemplateError, allValues, hasFlag, lastValue, parseEnvFile, parseFlags,
   parseSince, parseVolume, renderTemplate, type Mount, type ParsedFlags,
 } from './runtime-docker-args.js';
-import { fnv1a, hexId, servingTimings, simSecondMs } from './runtime-host.js';
+import { fnv1a, hexId, servingTimings } from './runtime-host.js';
 import { delay, untilAborted } from './latency.js';
 import { followLaunchScript, type ScriptResult } from './runtime-launch-script.js';
 import { TarError, readTar } from './runtime-tar.js';
-import { daemonPid, runMindieDaemon } from './mindie-daemon.js';
+import { runMindieDaemon } from './mindie-daemon.js';
 import { runVllmServer } from './vllm-server.js';
 
 const SERVER_VERSION = '26.1.4';
@@ -59,10 +60,14 @@ interface ImageRecord {
   initial?: boolean;
 }
 
-type Print = (text: string) => Promise<void>;
-
 /** One CLI call: the caller's streams, signal and environment, and the subcommand's arguments. */
 type Call = SimIo & { args: string[] };
+
+/** `text` on the caller's stderr, then the exit code. */
+async function refuse(call: SimIo, text: string, code = 1): Promise<number> {
+  await call.stderr(`${text}\n`);
+  return code;
+}
 
 /** `name` → `name:latest`; keeps explicit tags and digests. */
 export function normalizeRef(image: string): string {
@@ -99,17 +104,28 @@ export class ContainerRuntime {
     const words = argv[0] === 'image' ? 2 : 1;
     const command = argv.slice(0, words).join(' ');
     const call: Call = { ...io, args: argv.slice(words) };
+    const handler = Object.hasOwn(this.handlers, command) ? this.handlers[command] : undefined;
+    if (handler === undefined) {
+      return refuse(call, `docker: '${command}' is not a docker command.\nSee 'docker --help'`);
+    }
+    // docker's runtime-down is answered by the node (ascend-node.ts); podman's version needs no daemon.
+    const down = command !== 'version' && this.host.faultsOf('runtime-down').length > 0;
+    if (down) return refuse(call, DOCKER_DOWN_MESSAGE);
     try {
-      return await this.dispatch(command, call);
+      return await handler(call);
     } catch (e) {
       if (e instanceof FlagError) {
-        await call.stderr(`${e.message}\nSee 'docker ${command} --help'.\n`);
-        return command === 'run' ? 125 : 1;
+        return refuse(call, `${e.message}\nSee 'docker ${command} --help'.`, command === 'run' ? 125 : 1);
       }
       if (!(e instanceof TemplateError)) throw e;
-      await call.stderr(`${e.message}\n`);
-      return 1;
+      return refuse(call, e.message);
     }
+  };
+
+  private readonly handlers: Record<string, (call: Call) => Promise<number>> = {
+    version: (c) => this.version(c), 'image inspect': (c) => this.imageInspect(c), pull: (c) => this.pull(c),
+    load: (c) => this.load(c), run: (c) => this.run(c), inspect: (c) => this.inspect(c), logs: (c) => this.logs(c),
+    stop: (c) => this.stop(c), rm: (c) => this.rm(c),
   };
 
   /** Kill every container and wait for them (node shutdown). */
@@ -132,7 +148,7 @@ export class ContainerRuntime {
   private image(name: string): ImageRecord | undefined {
     const ref = normalizeRef(name);
     const known = this.images.get(ref) ?? [...this.images.values()].find((i) => i.id === name || i.id.slice(7, 7 + name.length) === name);
-    const absent = this.host.faults.some((f) => f.kind === 'image-absent');
+    const absent = this.host.faultsOf('image-absent').length > 0;
     if (known?.initial && absent) return undefined;
     if (known) return known;
     return !absent && this.host.spec.images === undefined ? this.addImage(ref) : undefined;
@@ -141,25 +157,6 @@ export class ContainerRuntime {
   private find(nameOrId: string): Container | undefined {
     const n = nameOrId.replace(/^\//, '');
     return this.containers.find((c) => c.name === n) ?? this.containers.find((c) => n !== '' && c.id.startsWith(n));
-  }
-
-  private async dispatch(command: string, call: Call): Promise<number> {
-    const handlers: Record<string, (call: Call) => Promise<number>> = {
-      version: (c) => this.version(c), 'image inspect': (c) => this.imageInspect(c), pull: (c) => this.pull(c),
-      load: (c) => this.load(c), run: (c) => this.run(c), inspect: (c) => this.inspect(c), logs: (c) => this.logs(c),
-      stop: (c) => this.stop(c), rm: (c) => this.rm(c),
-    };
-    const handler = handlers[command];
-    if (handler === undefined) {
-      await call.stderr(`docker: '${command}' is not a docker command.\nSee 'docker --help'\n`);
-      return 1;
-    }
-    // docker's runtime-down is answered by the node (ascend-node.ts); podman's version needs no daemon.
-    if (command !== 'version' && this.host.faults.some((f) => f.kind === 'runtime-down')) {
-      await call.stderr(`${DOCKER_DOWN_MESSAGE}\n`);
-      return 1;
-    }
-    return handler(call);
   }
 
   /** Each name's object, or its error; prints the objects (JSON array or one template line each). */
@@ -175,16 +172,13 @@ export class ContainerRuntime {
     return found.length < names.length ? 1 : 0;
   }
 
-  // ---- version --------------------------------------------------------------------------------------
-
   private async version(call: Call): Promise<number> {
     const format = lastValue(parseFlags(call.args, FORMAT_FLAGS), 'format');
     if (this.podman) {
       // podman 4 without a service: only the client part; `.Server` is a nil pointer to its templates.
       if (format !== undefined && /\.Server\b/.test(format)) {
-        await call.stderr('Error: template: version:1:9: executing "version" at <.Server.Version>: '
-          + 'nil pointer evaluating *define.Version.Version\n');
-        return 125;
+        return refuse(call, 'Error: template: version:1:9: executing "version" at <.Server.Version>: '
+          + 'nil pointer evaluating *define.Version.Version', 125);
       }
       const client = { APIVersion: PODMAN_VERSION, Version: PODMAN_VERSION, GoVersion: 'go1.21.6', Os: 'linux' };
       await call.stdout(format === undefined ? PODMAN_CLIENT : `${renderTemplate(format, { Client: client })}\n`);
@@ -195,8 +189,6 @@ export class ContainerRuntime {
     else await call.stdout(`${renderTemplate(format, { Client: part, Server: part })}\n`);
     return 0;
   }
-
-  // ---- images ---------------------------------------------------------------------------------------
 
   private layers(ref: string): string[] {
     return Array.from({ length: 8 }, (_, i) => hexId(`layer:${ref}:${i}`, 12));
@@ -215,28 +207,37 @@ export class ContainerRuntime {
     requireArgs('pull', p.rest, true);
     const name = p.rest[0]!;
     const result = await this.pullImage(name, (t) => (this.podman ? call.stderr(t) : call.stdout(t)), call.signal);
-    if (typeof result === 'string') {
-      const source = `docker://${normalizeRef(name)}`;
-      await call.stderr(this.podman ? `Error: initializing source ${source}: ${result}\n` : `${result}\n`);
-      return this.podman ? 125 : 1;
+    if (typeof result === 'string' && this.podman) {
+      return refuse(call, `Error: initializing source docker://${normalizeRef(name)}: ${result}`, 125);
     }
+    if (typeof result === 'string') return refuse(call, result);
     if (this.podman) await call.stdout(`${result.id.slice(7)}\n`);
     return 0;
   }
 
-  /** Pull with progress lines; returns the error text on failure. */
-  private async pullImage(name: string, progress: Print, signal: AbortSignal): Promise<ImageRecord | string> {
+  /** Pull with progress lines (podman's on stderr, docker's on stdout); returns the error text on failure. */
+  private async pullImage(
+    name: string, progress: (text: string) => Promise<void>, signal: AbortSignal,
+  ): Promise<ImageRecord | string> {
     const ref = normalizeRef(name);
     const first = ref.split('/')[0]!;
     const registry = ref.includes('/') && /[.:]|^localhost$/.test(first) ? first : 'registry-1.docker.io';
-    const fault = this.host.faults.find((f) => f.kind === 'pull-fails');
+    const fault = this.host.faultsOf('pull-fails')[0];
     const layerMs = servingTimings(this.host.profile).pullLayerMs;
-    if (fault?.kind === 'pull-fails') {
+    if (fault) {
       await delay(layerMs * 2, signal);
       return fault.message ?? `Error response from daemon: Get "https://${registry}/v2/": dial tcp: lookup ${registry} on 127.0.0.53:53: no such host`;
     }
     const existing = this.images.get(ref) ?? this.image(ref);
-    if (this.podman) return this.podmanPull(ref, existing, progress, signal, layerMs);
+    if (this.podman) {
+      await progress(`Trying to pull ${ref}...\nGetting image source signatures\n`);
+      for (const l of this.layers(ref)) {
+        if (!(await delay(existing ? 0 : layerMs, signal))) return 'context canceled';
+        await progress(`Copying blob ${l} ${existing ? 'skipped: already exists' : 'done'}\n`);
+      }
+      await progress(`Copying config ${hexId(`config:${ref}`, 12)} done\nWriting manifest to image destination\n`);
+      return existing ?? this.addImage(ref);
+    }
     const colon = ref.lastIndexOf(':');
     const repo = ref.slice(0, colon);
     const hub = registry === 'registry-1.docker.io';
@@ -259,29 +260,13 @@ export class ContainerRuntime {
     return this.addImage(ref);
   }
 
-  /** podman's pull: progress on stderr, the image id alone on stdout at the end. */
-  private async podmanPull(
-    ref: string, existing: ImageRecord | undefined, progress: Print, signal: AbortSignal, layerMs: number,
-  ): Promise<ImageRecord | string> {
-    await progress(`Trying to pull ${ref}...\nGetting image source signatures\n`);
-    for (const l of this.layers(ref)) {
-      if (!(await delay(existing ? 0 : layerMs, signal))) return 'context canceled';
-      await progress(`Copying blob ${l} ${existing ? 'skipped: already exists' : 'done'}\n`);
-    }
-    await progress(`Copying config ${hexId(`config:${ref}`, 12)} done\nWriting manifest to image destination\n`);
-    return existing ?? this.addImage(ref);
-  }
-
   /** `load`: an image archive (`docker save`, gzip or not) on stdin; its manifest names the images. */
   private async load(call: Call): Promise<number> {
     parseFlags(call.args, {});
     const parts: Buffer[] = [];
     if (call.stdin) for await (const chunk of call.stdin) parts.push(chunk);
     const manifest = this.readManifest(Buffer.concat(parts));
-    if (typeof manifest === 'string') {
-      await call.stderr(`${manifest}\n`);
-      return 1;
-    }
+    if (typeof manifest === 'string') return refuse(call, manifest);
     for (const item of Array.isArray(manifest) ? (manifest as { RepoTags?: unknown; Config?: unknown }[]) : []) {
       const tags = Array.isArray(item.RepoTags) ? item.RepoTags.filter((t): t is string => typeof t === 'string') : [];
       if (tags.length === 0) await call.stdout(`Loaded image ID: sha256:${hexId(`load:${String(item.Config)}`, 64)}\n`);
@@ -315,14 +300,10 @@ export class ContainerRuntime {
     }
   }
 
-  // ---- run --------------------------------------------------------------------------------------------
-
   private async run(call: Call): Promise<number> {
     const p = parseFlags(call.args, RUN_FLAGS, true);
-    const fail = async (msg: string, code = 125): Promise<number> => {
-      await call.stderr(this.podman ? `Error: ${msg}\n` : `docker: ${msg}\nSee 'docker run --help'.\n`);
-      return code;
-    };
+    const fail = (msg: string, code = 125): Promise<number> =>
+      refuse(call, this.podman ? `Error: ${msg}` : `docker: ${msg}\nSee 'docker run --help'.`, code);
     // podman refuses what docker silently ignores: a shm size for a namespace it does not create.
     const ipc = lastValue(p, 'ipc');
     if (this.podman && lastValue(p, 'shm-size') !== undefined && (ipc === 'host' || ipc === 'none')) {
@@ -346,7 +327,8 @@ export class ContainerRuntime {
       c.failStart(127, program);
       return fail(`Error response from daemon: failed to create task for container: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: ${program}: unknown.`, 127);
     }
-    c.start(program, daemonPid(id) + (this.nextPid++ % 1000));
+    // The main process's pid as the host sees it: stable per container id.
+    c.start(program, 1000 + (fnv1a(id) % 60000) + (this.nextPid++ % 1000));
     if (hasFlag(p, 'detach')) {
       await call.stdout(`${id}\n`);
       return 0;
@@ -406,28 +388,25 @@ export class ContainerRuntime {
     const base = cmd?.split('/').pop() ?? '';
     if (base === 'bash' || base === 'sh') {
       // No tty: a shell without a script reads EOF and exits.
-      return rest.length === 0 ? async () => 0 : (ctx) => this.runLauncher(ctx, rest);
+      return rest.length === 0 ? async () => 0 : (ctx) => this.runLauncher(ctx, rest[0]!);
     }
     if (base === 'vllm' || base === 'mindieservice_daemon' || base === 'mindie_llm_server') {
       const direct = { env: c.env, sourced: [], cwd: '/', command: c.spec.argv, output: [], nounset: false };
-      return (ctx) => this.runServer(ctx, direct);
+      return (ctx) => this.runServer(ctx, direct, cmd!);
     }
     if (base === 'sleep') {
       const secs = rest[0] === 'infinity' ? Infinity : Number(rest[0]);
-      if (Number.isNaN(secs)) return async (ctx) => (ctx.err(`sleep: invalid time interval '${rest[0] ?? ''}'`), 1);
+      if (Number.isNaN(secs)) return async (ctx) => ctx.fail(`sleep: invalid time interval '${rest[0] ?? ''}'`, 1);
       // As PID 1, `sleep` has no SIGTERM handler: the kernel ignores the signal and only `docker stop`'s
       // SIGKILL after the grace period ends it (exit 137), as with a real container.
       if (secs === Infinity) return async (ctx) => untilAborted(ctx.kill).then(() => 137);
-      return async (ctx) => ((await delay(secs * simSecondMs(ctx.host.profile), ctx.kill)) ? 0 : 137);
+      return async (ctx) => ((await delay(secs * servingTimings(ctx.host.profile).secondMs, ctx.kill)) ? 0 : 137);
     }
     if (base === 'cat' && rest.length > 0) {
       return async (ctx) => {
         for (const f of rest) {
           const text = await ctx.readFile(f).then((b) => b.toString('utf8'), () => undefined);
-          if (text === undefined) {
-            ctx.err(`cat: ${f}: No such file or directory`);
-            return 1;
-          }
+          if (text === undefined) return ctx.fail(`cat: ${f}: No such file or directory`, 1);
           ctx.out(text);
         }
         return 0;
@@ -437,37 +416,28 @@ export class ContainerRuntime {
   }
 
   /** `bash FILE`: follow the launch script (runtime-launch-script.ts), then hand over. */
-  private async runLauncher(ctx: Container, [scriptName]: string[]): Promise<number> {
-    const text = await ctx.readFile(scriptName!).then((b) => b.toString('utf8'), () => undefined);
-    if (text === undefined) {
-      ctx.err(`bash: ${scriptName}: No such file or directory`);
-      return 127;
-    }
+  private async runLauncher(ctx: Container, scriptName: string): Promise<number> {
+    const text = await ctx.readFile(scriptName).then((b) => b.toString('utf8'), () => undefined);
+    if (text === undefined) return ctx.fail(`bash: ${scriptName}: No such file or directory`, 127);
     const script = await followLaunchScript(text, ctx.env, {
       nodeIp: ctx.host.host,
-      exists: async (path, kind) => {
-        const st = await ctx.stat(path);
-        return kind === 'dir' ? st?.isDirectory === true : kind === 'any' ? st !== undefined : st?.isFile === true;
-      },
+      exists: async (path, kind) => (await ctx.stat(path))?.[kind === 'dir' ? 'isDirectory' : 'isFile'] === true,
     });
     for (const o of script.output) (o.stream === 'stdout' ? ctx.out : ctx.err)(o.text);
-    return this.runServer(ctx, script, scriptName!);
+    return this.runServer(ctx, script, scriptName);
   }
 
-  /** After a launch script: hand over to the server it execs. */
-  private async runServer(ctx: Container, script: ScriptResult, scriptName = script.command![0]!): Promise<number> {
-    if (script.exitCode !== undefined) return script.exitCode;
+  /** Hand over to the server a launch script execs (`scriptName` its first word when run directly). */
+  private async runServer(ctx: Container, script: ScriptResult, scriptName: string): Promise<number> {
     const bin = script.command?.[0];
-    if (bin === undefined) return 0;
+    if (script.exitCode !== undefined || bin === undefined) return script.exitCode ?? 0;
     const path = bin.includes('/');
     if (!(path ? (await ctx.stat(bin))?.isFile : await ctx.stat(`/usr/local/bin/${bin}`))) {
-      ctx.err(`${scriptName}: line 1: ${bin}: ${path ? 'No such file or directory' : 'command not found'}`);
-      return 127;
+      const why = path ? 'No such file or directory' : 'command not found';
+      return ctx.fail(`${scriptName}: line 1: ${bin}: ${why}`, 127);
     }
-    return bin.split('/').pop() === 'vllm' ? runVllmServer(ctx, script, script.command!) : runMindieDaemon(ctx, script);
+    return bin.split('/').pop() === 'vllm' ? runVllmServer(ctx, script) : runMindieDaemon(ctx, script);
   }
-
-  // ---- inspect -------------------------------------------------------------------------------------------
 
   private containerJson(c: Container): Record<string, unknown> {
     const { spec } = c;
@@ -492,8 +462,6 @@ export class ContainerRuntime {
     }, (n) => `Error: No such object: ${n}`);
   }
 
-  // ---- logs -------------------------------------------------------------------------------------------
-
   private async logs(call: Call): Promise<number> {
     const p = parseFlags(call.args, {
       '-f': ['follow', false], '-t': ['timestamps', false], '--since': ['since', true], '--tail': ['tail', true],
@@ -501,21 +469,14 @@ export class ContainerRuntime {
     requireArgs('logs', p.rest, true);
     const name = p.rest[0]!;
     const c = this.find(name);
-    if (!c) {
-      await call.stderr(`Error response from daemon: No such container: ${name}\n`);
-      return 1;
-    }
+    if (!c) return refuse(call, `Error response from daemon: No such container: ${name}`);
     const sinceText = lastValue(p, 'since');
     const since = sinceText === undefined ? undefined : parseSince(sinceText, Date.now());
     if (sinceText !== undefined && since === undefined) {
-      await call.stderr(`invalid value for "since": failed to parse value as time or duration: "${sinceText}"\n`);
-      return 1;
+      return refuse(call, `invalid value for "since": failed to parse value as time or duration: "${sinceText}"`);
     }
     const tail = lastValue(p, 'tail') ?? 'all';
-    if (tail !== 'all' && !/^-?\d+$/.test(tail)) {
-      await call.stderr(`invalid value for "tail": ${tail}\n`);
-      return 1;
-    }
+    if (tail !== 'all' && !/^-?\d+$/.test(tail)) return refuse(call, `invalid value for "tail": ${tail}`);
     let entries = c.logs.filter((e) => since === undefined || e.time >= since);
     if (tail !== 'all' && Number(tail) >= 0) entries = Number(tail) === 0 ? [] : entries.slice(-Number(tail));
     await this.streamLogs(c, entries, { follow: hasFlag(p, 'follow'), stamps: hasFlag(p, 'timestamps') }, call);
@@ -527,37 +488,19 @@ export class ContainerRuntime {
     c: Container, initial: LogEntry[], opts: { follow: boolean; stamps: boolean }, call: Call,
   ): Promise<void> {
     const { signal } = call;
-    const queue: (LogEntry | null)[] = [];
-    let wake = (): void => {};
-    const unsubscribe = opts.follow && c.running ? c.follow((e) => {
-      queue.push(e);
-      wake();
-    }) : undefined;
-    const onAbort = (): void => wake();
-    signal.addEventListener('abort', onAbort, { once: true });
     const write = (e: LogEntry): Promise<void> => {
       const stamp = opts.stamps ? `${rfc3339Nano(e.time, e.seq)} ` : '';
       return call[e.stream](`${stamp}${e.text}\n`);
     };
     try {
-      for (const e of initial) {
-        if (signal.aborted) return;
-        await write(e);
-      }
-      while (unsubscribe && !signal.aborted) {
-        for (let e = queue.shift(); e !== undefined; e = queue.shift()) {
-          if (e === null) return;
-          await write(e);
-        }
-        await new Promise<void>((resolve) => (wake = resolve));
-      }
-    } finally {
-      unsubscribe?.();
-      signal.removeEventListener('abort', onAbort);
+      // Subscribed before the backlog is written, so that no entry falls between the two.
+      const later = opts.follow && c.running ? on(c.lines, 'line', { signal, close: ['end'] }) : [];
+      for (const e of initial) if (!signal.aborted) await write(e);
+      for await (const [e] of later) await write(e as LogEntry);
+    } catch (e) {
+      if (!signal.aborted) throw e;
     }
   }
-
-  // ---- stop / rm -------------------------------------------------------------------------------
 
   /** Run `act` on each named container; a missing one is the daemon's error (unless `ignoreMissing`). */
   private async eachContainer(
@@ -582,7 +525,7 @@ export class ContainerRuntime {
     return this.eachContainer(call, p.rest, async (c) => {
       if (!c.running) return undefined;
       c.terminate();
-      const grace = (Number.isFinite(t) && t >= 0 ? t : 10) * simSecondMs(this.host.profile);
+      const grace = (Number.isFinite(t) && t >= 0 ? t : 10) * servingTimings(this.host.profile).secondMs;
       if (!(await Promise.race([c.done.then(() => true), delay(grace).then(() => false)]))) c.killNow();
       await c.done;
       return undefined;
@@ -606,26 +549,23 @@ export class ContainerRuntime {
   }
 }
 
-// ---------------------------------------------------------------------------------------------------------
 // Plugging into the simulated node (src/sim/ascend-node.ts).
 
 function runtimeKey(nodeName: string, flavor: 'docker' | 'podman'): string {
   return `container-runtime:${nodeName}${flavor === 'podman' ? ':podman' : ''}`;
 }
 
-/** Registers `docker` and `podman` (each with its own containers) on every node; killed when the cluster stops. */
+/**
+ * Registers `docker` and `podman` (each with its own containers) on every node, before the node writes its
+ * program files; killed when the cluster stops.
+ */
 export function createContainerRuntimeExtension(): SimNodeExtension {
-  return async (node, cluster) => {
+  return (node, cluster) => {
     for (const flavor of ['docker', 'podman'] as const) {
       const runtime = new ContainerRuntime(node, flavor);
       node.programs.set(flavor, runtime.program);
       cluster.shared.set(runtimeKey(node.name, flavor), runtime);
       cluster.stopSignal.addEventListener('abort', () => void runtime.shutdown(), { once: true });
-      if (node.installProgramFiles) {
-        const path = node.programPath(flavor);
-        await node.fs.mkdir(path.slice(0, path.lastIndexOf('/')), { recursive: true });
-        await node.fs.writeFile(path, `#!/bin/sh\n# simulated ${flavor} of ${node.name}\n`, 0o755);
-      }
     }
   };
 }

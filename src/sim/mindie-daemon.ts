@@ -12,11 +12,11 @@ import { firewallVerdict, hcclPortRange, networkOf } from './firewall.js';
 import type { Container } from './runtime-container.js';
 import type { ScriptResult } from './runtime-launch-script.js';
 import { delay as pause, untilAborted as aborted } from './latency.js';
-import { fnv1a, isIpv4, servingTimings, simSecondMs } from './runtime-host.js';
-import { Gate, ListenError, answerChat, openListeners, parseJsonBody, pathOf, portHeld, send } from './runtime-http.js';
+import { isIpv4, servingTimings } from './runtime-host.js';
+import { Gate, answerChat, jsonObject, openListeners, parseJsonBody, pathOf, portHeld, send } from './runtime-http.js';
 import type { Handler } from './runtime-http.js';
 import { FOREVER_MS, Rendezvous, recordAnswer, recordListening, sharedGroup } from './serving-record.js';
-import { chatPrompt, generate } from './openai-stream.js';
+import { generate } from './openai-stream.js';
 
 const INSTALL = '/usr/local/Ascend/mindie/latest/mindie-service';
 const MAX_CONFIG_BYTES = 10 * 1024 * 1024;
@@ -69,32 +69,24 @@ interface RankServer {
 
 /** Raised inside the start sequence: the lines to log, then the daemon exits with `code`. */
 class StartFailure extends Error {
-  constructor(
-    readonly lines: string[],
-    readonly code = 1,
-    readonly endpointFailure = true,
-  ) {
+  constructor(readonly lines: string[], readonly code = 1, readonly endpointFailure = true) {
     super(lines.join('\n'));
   }
 }
 
+/** A failure of the inference backend's start: its lines, then the backend manager's own. */
+function backendFailure(...lines: string[]): StartFailure {
+  return new StartFailure([...lines, BACKEND_FAILED]);
+}
+
 /** Thrown when SIGTERM or SIGKILL arrives during the start sequence. */
 const STOPPED = new Error('stopped');
-
-function obj(v: unknown): Json | undefined {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : undefined;
-}
 
 function listenFailure(ip: string, port: number): StartFailure {
   return new StartFailure([
     `[MIE04E02041C] Failed to listen ${ip}:${port}, please check if business ip and port are legal`,
     'Failed to start http wrapper',
   ]);
-}
-
-/** Identity of a launch for logs and ids (stable per container). */
-export function daemonPid(containerId: string): number {
-  return 1000 + (fnv1a(containerId) % 60000);
 }
 
 /** The cross-node HCCL rendezvous: one group per master address + infer port. */
@@ -115,8 +107,7 @@ export async function runMindieDaemon(ctx: Container, script: ScriptResult): Pro
   const daemonPath = script.command?.[0] ?? `${INSTALL}/bin/mindieservice_daemon`;
   const sourced = (...suffixes: string[]): boolean => script.sourced.some((s) => suffixes.some((x) => s.endsWith(x)));
   if (script.nounset && script.sourced.length > 0) {
-    ctx.err(`${script.sourced[0]}: line 8: ASCEND_HOME_PATH: unbound variable`);
-    return 1;
+    return ctx.fail(`${script.sourced[0]}: line 8: ASCEND_HOME_PATH: unbound variable`, 1);
   }
   const libs: [boolean, string][] = [
     [sourced('/ascend-toolkit/set_env.sh', '/cann/set_env.sh'), 'libascendcl.so'],
@@ -125,15 +116,12 @@ export async function runMindieDaemon(ctx: Container, script: ScriptResult): Pro
   ];
   const missing = libs.find(([found]) => !found)?.[1];
   if (missing === undefined) return new MindieDaemon(ctx, script.env).run();
-  ctx.err(`${daemonPath}: error while loading shared libraries: ${missing}: cannot open shared object file: `
-    + 'No such file or directory');
-  return 127;
+  return ctx.fail(`${daemonPath}: error while loading shared libraries: ${missing}: cannot open shared object file: `
+    + 'No such file or directory', 127);
 }
 
 class MindieDaemon {
   private readonly second: number;
-  /** SIGTERM or SIGKILL. */
-  private readonly signal: AbortSignal;
   private readonly npus: number[] = [];
   private closeListeners: (() => Promise<void>) | undefined;
   private group: HcclGroup | undefined;
@@ -144,8 +132,7 @@ class MindieDaemon {
     private readonly ctx: Container,
     private readonly env: Record<string, string | undefined>,
   ) {
-    this.second = simSecondMs(ctx.host.profile);
-    this.signal = AbortSignal.any([ctx.term, ctx.kill]);
+    this.second = servingTimings(ctx.host.profile).secondMs;
     ctx.kill.addEventListener('abort', () => void this.cleanup(), { once: true });
   }
 
@@ -182,7 +169,7 @@ class MindieDaemon {
       this.log('INFO', 'Daemon start success!', 'server');
       return await this.serve(ranks?.servers);
     } catch (e) {
-      if (e === STOPPED) return this.ctx.term.aborted ? await this.shutdown() : 137;
+      if (e === STOPPED) return this.ctx.term.aborted ? await this.exit(0, 15, true) : 137;
       if (!(e instanceof StartFailure)) throw e;
       return await this.fail(e);
     }
@@ -219,15 +206,15 @@ class MindieDaemon {
     let cfg: Json | undefined;
     let why = 'top level is not an object';
     try {
-      cfg = obj(JSON.parse(text.toString('utf8')));
+      cfg = jsonObject(JSON.parse(text.toString('utf8')));
     } catch (e) {
       why = e instanceof Error ? e.message : String(e);
     }
     if (!cfg) throw new StartFailure([`Failed to parse config.json: ${why}`, CONFIG_FAILED]);
-    const backend = obj(cfg.BackendConfig);
-    const deploy = obj(backend?.ModelDeployConfig);
-    const model = Array.isArray(deploy?.ModelConfig) ? obj(deploy.ModelConfig[0]) : undefined;
-    const sections = [obj(cfg.ServerConfig), backend, deploy, model, obj(backend?.ScheduleConfig)];
+    const backend = jsonObject(cfg.BackendConfig);
+    const deploy = jsonObject(backend?.ModelDeployConfig);
+    const model = Array.isArray(deploy?.ModelConfig) ? jsonObject(deploy.ModelConfig[0]) : undefined;
+    const sections = [jsonObject(cfg.ServerConfig), backend, deploy, model, jsonObject(backend?.ScheduleConfig)];
     const absent = sections.findIndex((x) => x === undefined);
     if (absent >= 0) why = `${SECTIONS[absent]} is missing or invalid`;
     if (absent >= 0) throw new StartFailure([`Failed to parse config.json: ${why}`, CONFIG_FAILED]);
@@ -240,7 +227,7 @@ class MindieDaemon {
     s.ipAddress = env.MIES_CONTAINER_IP ?? fileIp;
     const mgmtIp = typeof s.managementIpAddress === 'string' ? s.managementIpAddress : fileIp;
     s.managementIpAddress = env.MIES_CONTAINER_MANAGEMENT_IP ?? mgmtIp;
-    s.enableReasoning = obj(obj(model!.models)?.deepseekv2)?.enable_reasoning === true;
+    s.enableReasoning = jsonObject(jsonObject(model!.models)?.deepseekv2)?.enable_reasoning === true;
     this.log('INFO', `Config path: ${configPath}`, 'server');
     for (const [section, keys] of Object.entries(ECHO)) {
       const fields = keys.split(' ').map((k) => `${k}=${Array.isArray(s[k]) ? JSON.stringify(s[k]) : String(s[k])}`);
@@ -295,7 +282,7 @@ class MindieDaemon {
       await this.checkedRead(`${dir}/${name}`, `${dir}/${name}`, 0o750);
     }
     try {
-      return obj(JSON.parse(cfgText.toString('utf8')))?.model_type === 'deepseek_v3';
+      return jsonObject(JSON.parse(cfgText.toString('utf8')))?.model_type === 'deepseek_v3';
     } catch {
       throw new StartFailure([`Failed to parse ${path}/config.json`]);
     }
@@ -332,7 +319,7 @@ class MindieDaemon {
     const mine = servers[selfIndex];
     if (!mine) {
       const why = `no server has container_ip ${s.ipAddress} (MIES_CONTAINER_IP)`;
-      throw new StartFailure([`Failed to find the current node in ranktable file: ${why}`, BACKEND_FAILED]);
+      throw backendFailure(`Failed to find the current node in ranktable file: ${why}`);
     }
     const real = [...ctx.host.deviceIps()];
     for (const f of ctx.host.faults) if (f.kind === 'device-ip-drift') real[f.npu] = f.actual;
@@ -342,12 +329,9 @@ class MindieDaemon {
       if (d.deviceId >= ctx.host.npuCount) throw invisible(d.deviceId);
       if (real[d.deviceId] === d.deviceIp) continue;
       const actual = real[d.deviceId] ?? '(none)';
-      throw new StartFailure([
-        `device_ip ${d.deviceIp} of device_id ${d.deviceId} on server ${mine.serverId} `
-          + `does not match the NPU's address ${actual}`,
-        'Parameter device_ip is invalid in ranktable file',
-        BACKEND_FAILED,
-      ]);
+      const why = `device_ip ${d.deviceIp} of device_id ${d.deviceId} on server ${mine.serverId} `
+        + `does not match the NPU's address ${actual}`;
+      throw backendFailure(why, 'Parameter device_ip is invalid in ranktable file');
     }
     const davinci = ctx.spec.devices.filter((d) => /^\/dev\/davinci\d+/.test(d)).length;
     const visible = ctx.spec.privileged ? ctx.host.npuCount : davinci;
@@ -355,7 +339,7 @@ class MindieDaemon {
     if (visible <= maxDev) throw invisible(maxDev);
     if (ctx.hostPath('/usr/local/Ascend/driver/tools/hccn_tool') === undefined) {
       const why = 'Get device ip failed: /usr/local/Ascend/driver/tools/hccn_tool: No such file or directory';
-      throw new StartFailure([why, BACKEND_FAILED]);
+      throw backendFailure(why);
     }
     this.log('INFO', 'Finished parsing ranktable file.');
     const worldSize = servers.reduce((n, r) => n + r.devices.length, 0);
@@ -384,11 +368,8 @@ class MindieDaemon {
     const hccl = hcclPortRange(this.env);
     const taken = hccl.find((p) => portHeld(host, s.ipAddress, p));
     if (taken !== undefined) {
-      throw new StartFailure([
-        `[HCCL] socket bind ${s.ipAddress}:${taken} failed: Address already in use (HCCL_IF_BASE_PORT=${hccl[0]})`,
-        '[HCCL] HcclCommInitRootInfo failed, ret[7]',
-        BACKEND_FAILED,
-      ]);
+      const why = `[HCCL] socket bind ${s.ipAddress}:${taken} failed: Address already in use`;
+      throw backendFailure(`${why} (HCCL_IF_BASE_PORT=${hccl[0]})`, '[HCCL] HcclCommInitRootInfo failed, ret[7]');
     }
     // The first master port this worker cannot reach, or that the master cannot reach back on.
     const network = networkOf(host.shared);
@@ -399,27 +380,23 @@ class MindieDaemon {
     if (blocked) this.log('WARN', `[HCCL] connect to ${blocked} timed out, retrying`);
     if (blocked || host.faults.some((f) => f.kind === 'worker-never-joins')) {
       this.log('INFO', 'Waiting for HCCL communicator initialization...');
-      await aborted(this.signal);
+      await aborted(this.ctx.stopped);
       throw STOPPED;
     }
     this.self = { ip: s.ipAddress, tls: host.tlsSwitches(), loaded: false };
     g.members.set(s.ipAddress, this.self);
     g.notify();
-    const timeout = (who: string): StartFailure => new StartFailure([
+    const timeout = (who: string): StartFailure => backendFailure(
       `[HCCL] EI0006: Getting socket times out. Reason: ${who}`,
       `[HCCL] topo exchange server get socket timeout! timeout[${connectS} s] Get_Socket_Timeout`,
       '[HCCL] HcclCommInitRootInfo failed, ret[9]',
-      BACKEND_FAILED,
-    ]);
-    const tlsFailure = new StartFailure([
-      '[HCCL] EI0014: Some ranks tlsStatus are inconsistent',
-      '[HCCL] HcclCommInitRootInfo failed, ret[4]',
-      BACKEND_FAILED,
-    ]);
+    );
+    const tlsFailure = backendFailure('[HCCL] EI0014: Some ranks tlsStatus are inconsistent',
+      '[HCCL] HcclCommInitRootInfo failed, ret[4]');
     const windowMs = connectS * this.second;
     if (isMaster) {
-      const ok = await g.waitFor(() => servers.every((r) => g.members.has(r.containerIp)), windowMs, this.signal);
-      if (this.signal.aborted) throw STOPPED;
+      const ok = await g.waitFor(() => servers.every((r) => g.members.has(r.containerIp)), windowMs, this.ctx.stopped);
+      if (this.ctx.stopped.aborted) throw STOPPED;
       const absent = servers.map((r) => r.containerIp).filter((ip) => !g.members.has(ip));
       const tls = [...g.members.values()].flatMap((m) => m.tls);
       if (!ok) g.failure = { kind: 'timeout', detail: absent.join(',') };
@@ -429,8 +406,8 @@ class MindieDaemon {
       if (!ok) throw timeout(`ranks of server(s) ${absent.join(', ')} did not connect within ${connectS} s`);
       if (g.failure) throw tlsFailure;
     } else {
-      const ok = await g.waitFor(() => g.established || g.failure !== undefined, windowMs, this.signal);
-      if (this.signal.aborted) throw STOPPED;
+      const ok = await g.waitFor(() => g.established || g.failure !== undefined, windowMs, this.ctx.stopped);
+      if (this.ctx.stopped.aborted) throw STOPPED;
       if (g.failure?.kind === 'tls') throw tlsFailure;
       const why = `the root rank on ${masterIp} did not complete the exchange within ${connectS} s`;
       if (!ok || g.failure) throw timeout(why);
@@ -448,7 +425,7 @@ class MindieDaemon {
     const fraction = Math.min(asked, 0.98);
     const gib = (mb: number): string => (mb / 1024).toFixed(2);
     for (let i = 1; i <= 4; i++) {
-      if (!(await pause(servingTimings(host.profile).weightLoadMs / 4, this.signal))) throw STOPPED;
+      if (!(await pause(servingTimings(host.profile).weightLoadMs / 4, this.ctx.stopped))) throw STOPPED;
       for (const n of i === 2 ? this.npus : []) {
         const held = host.heldHbmMb(n);
         const total = host.hbmTotalMb();
@@ -473,12 +450,11 @@ class MindieDaemon {
     this.self!.loaded = true;
     g.notify();
     const loaded = (): boolean => [...g.members.values()].every((m) => m.loaded) || g.failure !== undefined;
-    if (isMaster) await g.waitFor(loaded, 3600 * this.second, this.signal);
+    if (isMaster) await g.waitFor(loaded, 3600 * this.second, this.ctx.stopped);
     // The master hears of a rank's exit a heartbeat later (so the rank that failed is the first to exit).
     if (g.failure?.kind === 'peer-exit') await pause(this.second, this.ctx.kill);
     if (g.failure?.kind === 'peer-exit') {
-      const why = `[HCCL] rank of server ${g.failure.detail} exited during initialization`;
-      throw new StartFailure([why, BACKEND_FAILED]);
+      throw backendFailure(`[HCCL] rank of server ${g.failure.detail} exited during initialization`);
     }
   }
 
@@ -486,18 +462,18 @@ class MindieDaemon {
   private async openEndpoint(s: Settings, reasoningModel: boolean): Promise<void> {
     this.log('INFO', 'Start to init endpoint', 'server');
     const api = mindieApi(this.ctx, s, reasoningModel, this.state);
-    try {
-      this.closeListeners = await openListeners(this.ctx.host, `mindieservice_daemon (${this.ctx.spec.name})`, [
-        { ip: s.ipAddress, port: s.port, handler: api.business },
-        { ip: s.managementIpAddress, port: s.managementPort, handler: api.management },
-        { ip: s.managementIpAddress, port: s.metricsPort, handler: api.metrics },
-      ]);
-    } catch (e) {
-      if (!(e instanceof ListenError)) throw e;
-      if (e.reason !== 'occupied') throw listenFailure(e.ip, e.port);
+    const opened = await openListeners(this.ctx.host, `mindieservice_daemon (${this.ctx.spec.name})`, [
+      { ip: s.ipAddress, port: s.port, handler: api.business },
+      { ip: s.managementIpAddress, port: s.managementPort, handler: api.management },
+      { ip: s.managementIpAddress, port: s.metricsPort, handler: api.metrics },
+    ]);
+    if (typeof opened !== 'function') {
+      const { reason, ip, port } = opened;
+      if (reason !== 'occupied') throw listenFailure(ip, port);
       const occupied = 'Management or Business or Metrics Http server listen port is occupied';
-      throw new StartFailure([occupied, `Socket bind failed: ${e.ip}:${e.port}`, 'Failed to start http wrapper']);
+      throw new StartFailure([occupied, `Socket bind failed: ${ip}:${port}`, 'Failed to start http wrapper']);
     }
+    this.closeListeners = opened;
     const mgmt = `management ${s.managementIpAddress}:${s.managementPort}, metrics ${s.metricsPort}`;
     this.log('INFO', `Http server listening on ${s.ipAddress}:${s.port} (${mgmt})`, 'server');
     recordListening(this.ctx.host.shared, this.ctx.host.name);
@@ -508,10 +484,10 @@ class MindieDaemon {
    * fail, and MindIE takes the whole daemon down (a child exited non-zero).
    */
   private async serve(servers: RankServer[] | undefined): Promise<number> {
-    const g = this.group;
-    if (!g || !servers) await aborted(this.signal);
-    else await g.waitFor(() => g.failure !== undefined || g.members.size < servers.length, FOREVER_MS, this.signal);
-    if (this.signal.aborted || !g || !servers) return this.ctx.kill.aborted ? 137 : await this.shutdown();
+    const [g, stopped] = [this.group, this.ctx.stopped];
+    if (!g || !servers) await aborted(stopped);
+    else await g.waitFor(() => g.failure !== undefined || g.members.size < servers.length, FOREVER_MS, stopped);
+    if (stopped.aborted || !g || !servers) return this.ctx.kill.aborted ? 137 : await this.exit(0, 15, true);
     this.state.healthy = false;
     const gone = servers.map((r) => r.containerIp).filter((ip) => !g.members.has(ip));
     this.state.abnormal = g.failure?.detail ?? gone.join(',');
@@ -536,12 +512,10 @@ class MindieDaemon {
     return e.code;
   }
 
-  /** SIGTERM: the daemon's shutdown line (logged too), then about 15 (simulated) seconds of stopping. */
-  private async shutdown(): Promise<number> {
-    return this.exit(0, 15, true);
-  }
-
-  /** The daemon's last line, then it releases everything and takes `seconds` (simulated) to exit. */
+  /**
+   * The daemon's last line (on SIGTERM, logged too), then it releases everything and takes `seconds`
+   * (simulated) to exit: about 15 after SIGTERM.
+   */
   private async exit(code: number, seconds: number, logged = false): Promise<number> {
     this.ctx.out(KILLING);
     if (logged) this.log('INFO', KILLING, 'server');
@@ -553,7 +527,6 @@ class MindieDaemon {
   /** Close the listeners, free the NPUs, leave the HCCL group (a peer-exit for an established one). */
   private async cleanup(): Promise<void> {
     await this.closeListeners?.();
-    this.closeListeners = undefined;
     for (const n of this.npus) {
       this.ctx.host.setNpuProcesses(n, []);
       this.ctx.host.setHbmUsed(n, undefined);
@@ -570,10 +543,10 @@ class MindieDaemon {
 /** Rank table rules of §3 (parser: ranktable_config.cpp). */
 function parseRankTable(text: Buffer): RankServer[] {
   const bad = (key: string, extra?: string): StartFailure =>
-    new StartFailure([...(extra ? [extra] : []), `Parameter ${key} is invalid in ranktable file`, BACKEND_FAILED]);
+    backendFailure(...(extra ? [extra] : []), `Parameter ${key} is invalid in ranktable file`);
   const intString = (v: unknown): boolean => typeof v === 'string' && /^\d+$/.test(v);
   const rt = parseJsonBody(text);
-  if (!rt) throw new StartFailure(['Failed to parse ranktable file: invalid JSON', BACKEND_FAILED]);
+  if (!rt) throw backendFailure('Failed to parse ranktable file: invalid JSON');
   const version = JSON.stringify(rt.version);
   if (rt.version !== '1.0') throw bad('version', `ranktable version ${version} is not supported, expected "1.0"`);
   const list = rt.server_list;
@@ -584,12 +557,12 @@ function parseRankTable(text: Buffer): RankServer[] {
     throw bad('server_count', `server_count ${count} does not match server_list length ${list.length} (2–60)`);
   }
   const servers = list.map((raw): RankServer => {
-    const s = obj(raw);
+    const s = jsonObject(raw);
     if (!s) throw bad('server_list');
     for (const key of ['server_id', 'container_ip']) if (typeof s[key] !== 'string' || !isIpv4(s[key])) throw bad(key);
     if (!Array.isArray(s.device) || s.device.length < 1 || s.device.length > 32) throw bad('device');
     const devices = s.device.map((raw: unknown) => {
-      const d = obj(raw);
+      const d = jsonObject(raw);
       if (!d) throw bad('device');
       for (const key of ['device_id', 'rank_id']) {
         if (!intString(d[key])) throw bad(key, `${key} must be a string holding an integer`);
@@ -629,7 +602,7 @@ function checkParallel(model: Json, w: number, l: number): void {
     const v = model[k];
     return typeof v === 'number' && v !== -1 ? v : undefined;
   };
-  const err = (msg: string): StartFailure => new StartFailure([`Check parallel config failed: ${msg}`, BACKEND_FAILED]);
+  const err = (msg: string): StartFailure => backendFailure(`Check parallel config failed: ${msg}`);
   for (const k of ['dp', 'tp', 'sp', 'cp', 'moe_tp', 'moe_ep', 'pp']) {
     const v = size(k);
     const pow2 = v !== undefined && Number.isInteger(v) && v > 0 && (v & (v - 1)) === 0;
@@ -656,6 +629,8 @@ function checkParallel(model: Json, w: number, l: number): void {
 function mindieApi(ctx: Container, s: Settings, reasoningModel: boolean, state: MindieDaemon['state']) {
   const gate = new Gate(s.maxLinkNum, s.maxLinkNum * 2);
   const started = Math.floor(Date.now() / 1000);
+  const timings = servingTimings(ctx.host.profile);
+  const server = { model: s.modelName, framing: 'mindie' as const, timings, kill: ctx.kill };
   let seq = 0;
   let served = 0;
   const invalid = (res: Parameters<Handler>[2], error: string): void =>
@@ -687,20 +662,17 @@ function mindieApi(ctx: Container, s: Settings, reasoningModel: boolean, state: 
       const error = `Inference failed: the service is abnormal (node ${state.abnormal} exited)`;
       return send(res, 500, { error, error_type: 'Internal Error' });
     }
-    const release = await gate.enter();
-    if (!release) {
-      const error = 'The service is busy: too many requests (maxLinkNum and queue are full)';
-      return send(res, 503, { error, error_type: 'Service Unavailable' });
-    }
-    try {
+    const admitted = await gate.run(async () => {
       const opts = { maxTokens, serverCap: s.maxIterTimes, reasoning: reasoningModel };
-      const gen = generate(chatPrompt(q.messages), { ...opts, splitReasoning: reasoningModel && s.enableReasoning });
-      const chunkCtx = { id: `endpoint_common_${++seq}`, created: Math.floor(Date.now() / 1000), model: s.modelName };
+      const gen = generate(q.messages, { ...opts, splitReasoning: reasoningModel && s.enableReasoning });
       served++;
-      const delivered = await answerChat(res, q, chunkCtx, gen, 'mindie', servingTimings(ctx.host.profile), ctx.kill);
-      if (delivered) recordAnswer(ctx.host.shared, ctx.host.name);
-    } finally {
-      release();
+      if (await answerChat(res, q, gen, { ...server, id: `endpoint_common_${++seq}` })) {
+        recordAnswer(ctx.host.shared, ctx.host.name);
+      }
+    });
+    if (!admitted) {
+      const error = 'The service is busy: too many requests (maxLinkNum and queue are full)';
+      send(res, 503, { error, error_type: 'Service Unavailable' });
     }
   };
 
@@ -715,14 +687,12 @@ function mindieApi(ctx: Container, s: Settings, reasoningModel: boolean, state: 
     if (ctx.env.MIES_SERVICE_MONITOR_MODE !== '1') {
       return send(res, 503, 'metrics are disabled: set MIES_SERVICE_MONITOR_MODE=1\n');
     }
-    const lines = [
-      '# HELP request_received_total Count of received requests.',
-      '# TYPE request_received_total counter',
-      `request_received_total{model_name="${s.modelName}"} ${served}`,
-      '# HELP num_requests_running Number of requests currently running.',
-      '# TYPE num_requests_running gauge',
-      `num_requests_running{model_name="${s.modelName}"} ${gate.active}`,
-    ];
+    const series = [
+      ['request_received_total', 'Count of received requests.', 'counter', served],
+      ['num_requests_running', 'Number of requests currently running.', 'gauge', gate.active],
+    ] as const;
+    const lines = series.flatMap(([name, help, type, value]) =>
+      [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name}{model_name="${s.modelName}"} ${value}`]);
     send(res, 200, `${lines.join('\n')}\n`, 'text/plain; version=0.0.4');
   };
 

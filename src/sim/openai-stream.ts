@@ -38,7 +38,7 @@ const THINK_WORDS = ('Okay, let me think about this. The user asks about the que
   + 'what they mean, then answer briefly. Hmm, right.').split(' ');
 
 /** Flatten chat messages into the text the model sees. */
-export function chatPrompt(messages: unknown): string {
+function chatPrompt(messages: unknown): string {
   if (!Array.isArray(messages)) return '';
   return messages
     .map((m) => {
@@ -50,15 +50,16 @@ export function chatPrompt(messages: unknown): string {
 }
 
 /**
- * A deterministic answer for `prompt`. Output length is min(serverCap, maxTokens) when maxTokens is given
+ * A deterministic answer to chat `messages`. Output length is min(serverCap, maxTokens) when maxTokens is given
  * (finish_reason "length"), else a natural length derived from the prompt (finish_reason "stop"). `serverCap`
  * is MindIE's maxIterTimes or vLLM's max-model-len. A reasoning model thinks first: as `reasoning` tokens when
  * `splitReasoning`, else as `<think>…</think>` inside the content.
  */
 export function generate(
-  prompt: string,
+  messages: unknown,
   opts: { maxTokens: number | undefined; serverCap: number; reasoning: boolean; splitReasoning: boolean },
 ): Generation {
+  const prompt = chatPrompt(messages);
   const h = fnv1a(prompt);
   const natural = 24 + (h % 40);
   const limit = Math.min(opts.maxTokens ?? natural, opts.serverCap);

@@ -2,6 +2,7 @@
  * One simulated container: its spec, state machine (created → running → exited), bounded log with
  * timestamps, and the path mapping between what the container sees and the node's file system.
  */
+import { EventEmitter } from 'node:events';
 import { posix } from 'node:path';
 import type { SimStat } from './types.js';
 import type { Mount } from './runtime-docker-args.js';
@@ -75,13 +76,16 @@ export class Container {
   pid = 0;
   /** The process's environment: the image's PATH and HOSTNAME, then `-e`/`--env-file`. */
   readonly env: Record<string, string>;
-  private readonly followers = new Set<(e: LogEntry | null) => void>();
+  /** Emits each new log entry as `line`, and `end` when the container stops (`docker logs -f` follows these). */
+  readonly lines = new EventEmitter().setMaxListeners(0);
   private readonly termCtl = new AbortController();
   private readonly killCtl = new AbortController();
   /** Aborted on SIGTERM (docker stop). */
   readonly term = this.termCtl.signal;
   /** Aborted on SIGKILL: release everything at once. */
   readonly kill = this.killCtl.signal;
+  /** Aborted on SIGTERM or SIGKILL: where a server's waits end. */
+  readonly stopped = AbortSignal.any([this.term, this.kill]);
   private lastTime = 0;
   private lastSeq = 0;
   private doneResolve!: (code: number) => void;
@@ -105,6 +109,12 @@ export class Container {
   readonly out = (line: string): void => this.append('stdout', line);
   readonly err = (line: string): void => this.append('stderr', line);
 
+  /** `text` on stderr (the container's log), then the exit code. */
+  fail(text: string, code: number): number {
+    this.err(text);
+    return code;
+  }
+
   private append(stream: 'stdout' | 'stderr', text: string): void {
     const now = Date.now();
     const seq = now === this.lastTime ? this.lastSeq + 1 : 0;
@@ -114,14 +124,8 @@ export class Container {
       const entry: LogEntry = { time: now, seq, stream, text: line };
       this.logs.push(entry);
       if (this.logs.length > LOG_CAPACITY) this.logs.shift();
-      for (const f of this.followers) f(entry);
+      this.lines.emit('line', entry);
     }
-  }
-
-  /** Subscribe to new log entries; `null` marks the end (the container stopped). Returns unsubscribe. */
-  follow(cb: (e: LogEntry | null) => void): () => void {
-    this.followers.add(cb);
-    return () => this.followers.delete(cb);
   }
 
   /** The node path behind a container path, or undefined when the path lies in the image. */
@@ -190,8 +194,7 @@ export class Container {
     this.exitCode = code;
     this.finishedAt = Date.now();
     if (!this.kill.aborted) this.killCtl.abort();
-    for (const f of [...this.followers]) f(null);
-    this.followers.clear();
+    this.lines.emit('end');
     this.doneResolve(code);
   }
 

@@ -5,26 +5,21 @@
 import type { LatencyProfile } from './types.js';
 
 /**
- * How long one simulated second lasts. Timeouts the real software counts in seconds (HCCL_CONNECT_TIMEOUT,
- * `docker stop -t`, MindIE's 15 s shutdown) run compressed under `fast` so tests stay quick:
- *   fast:     1 s → 10 ms   (HCCL_CONNECT_TIMEOUT=120 → 1.2 s; the 15 s shutdown → 150 ms)
- *   hardware: 1 s → 1 s     (true to life, for the demo and the benchmarks)
- */
-export function simSecondMs(profile: LatencyProfile): number {
-  return profile === 'fast' ? 10 : 1000;
-}
-
-/**
- * Latencies of the serving path. Hardware numbers: a 671B W8A8 model on 2 × A2 decodes at roughly
+ * `secondMs`: how long one simulated second lasts. Timeouts the real software counts in seconds
+ * (HCCL_CONNECT_TIMEOUT, `docker stop -t`, MindIE's 15 s shutdown) run compressed under `fast` so tests stay
+ * quick: 1 s → 10 ms (HCCL_CONNECT_TIMEOUT=120 → 1.2 s; the 15 s shutdown → 150 ms); under `hardware`
+ * 1 s → 1 s (true to life, for the demo and the benchmarks).
+ *
+ * The latencies of the serving path. Hardware numbers: a 671B W8A8 model on 2 × A2 decodes at roughly
  * 20–40 tokens/s per request, a short prompt's prefill takes a few hundred ms; loading weights is
  * minutes on real hardware and is shortened to a few seconds here so that the demo stays watchable.
  */
-export type ServingTimings = Record<'weightLoadMs' | 'prefillMs' | 'tokenMs' | 'pullLayerMs', number>;
+export type ServingTimings = Record<'secondMs' | 'weightLoadMs' | 'prefillMs' | 'tokenMs' | 'pullLayerMs', number>;
 
 export function servingTimings(profile: LatencyProfile): ServingTimings {
   return profile === 'fast'
-    ? { weightLoadMs: 100, prefillMs: 2, tokenMs: 1, pullLayerMs: 3 }
-    : { weightLoadMs: 4000, prefillMs: 250, tokenMs: 35, pullLayerMs: 1200 };
+    ? { secondMs: 10, weightLoadMs: 100, prefillMs: 2, tokenMs: 1, pullLayerMs: 3 }
+    : { secondMs: 1000, weightLoadMs: 4000, prefillMs: 250, tokenMs: 35, pullLayerMs: 1200 };
 }
 
 /** 127.0.0.0/8: the only addresses the simulator ever binds. */

@@ -8,18 +8,15 @@ import type { SimNode } from './ascend-node.js';
 import { isLoopback, type ServingTimings } from './runtime-host.js';
 import { delay as pause } from './latency.js';
 import { chatChunks, chatCompletionBody } from './openai-stream.js';
-import type { ChunkContext, Framing, Generation } from './openai-stream.js';
+import type { Framing, Generation } from './openai-stream.js';
 
 export type Handler = (req: IncomingMessage, body: Buffer, res: ServerResponse) => Promise<void> | void;
 
-export class ListenError extends Error {
-  constructor(
-    readonly reason: 'occupied' | 'not-local',
-    readonly ip: string,
-    readonly port: number,
-  ) {
-    super(`${reason} ${ip}:${port}`);
-  }
+/** Why a listener could not be opened, and which. */
+export interface ListenFailure {
+  reason: 'occupied' | 'not-local';
+  ip: string;
+  port: number;
 }
 
 const MAX_BODY = 40 * 1024 * 1024;
@@ -32,21 +29,22 @@ export function portHeld(node: SimNode, ip: string, port: number): boolean {
 /**
  * Open one listener per distinct (ip, port); equal ports share one, as MindIE merges its listeners, and a
  * request goes to each handler in turn until one answers (else 404). Resolves with the function that closes
- * them all. Never binds outside 127.0.0.0/8: a non-local address is what a wrong ipAddress looks like here.
+ * them all (as often as called), or with the first that failed. Never binds outside 127.0.0.0/8: a non-local
+ * address is what a wrong ipAddress looks like here.
  */
 export async function openListeners(
   host: SimNode,
   owner: string,
   specs: { ip: string; port: number; handler: Handler }[],
-): Promise<() => Promise<void>> {
+): Promise<(() => Promise<void>) | ListenFailure> {
   const groups = new Map<string, { ip: string; port: number; handlers: Handler[] }>();
   for (const { ip, port, handler } of specs) {
     const g = groups.get(`${ip}:${port}`) ?? { ip, port, handlers: [] };
     groups.set(`${ip}:${port}`, { ...g, handlers: [...g.handlers, handler] });
   }
   for (const g of groups.values()) {
-    if (g.ip !== host.host || !isLoopback(g.ip)) throw new ListenError('not-local', g.ip, g.port);
-    if (portHeld(host, g.ip, g.port)) throw new ListenError('occupied', g.ip, g.port);
+    if (g.ip !== host.host || !isLoopback(g.ip)) return { reason: 'not-local', ip: g.ip, port: g.port };
+    if (portHeld(host, g.ip, g.port)) return { reason: 'occupied', ip: g.ip, port: g.port };
   }
   const opened: { server: Server; unlist: () => void }[] = [];
   const closeAll = async (): Promise<void> => {
@@ -82,7 +80,7 @@ export async function openListeners(
       await new Promise((resolve, reject) => server.once('error', reject).listen(port, ip, () => resolve(undefined)));
     } catch (e) {
       await closeAll();
-      throw new ListenError((e as { code?: string }).code === 'EADDRINUSE' ? 'occupied' : 'not-local', ip, port);
+      return { reason: (e as { code?: string }).code === 'EADDRINUSE' ? 'occupied' : 'not-local', ip, port };
     }
     opened.push({ server, unlist: host.addListener({ address: ip, port, owner }) });
   }
@@ -102,11 +100,15 @@ export function send(res: ServerResponse, status: number, body: unknown, type = 
   res.end(text);
 }
 
+/** `v` when it is a JSON object (not null, not an array). */
+export function jsonObject(v: unknown): Record<string, unknown> | undefined {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
+
 /** The JSON object in a request body or a file, or undefined when it holds none. */
 export function parseJsonBody(body: Buffer): Record<string, unknown> | undefined {
   try {
-    const v: unknown = JSON.parse(body.toString('utf8'));
-    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+    return jsonObject(JSON.parse(body.toString('utf8')));
   } catch {
     return undefined;
   }
@@ -127,20 +129,18 @@ export function requestSignal(res: ServerResponse, also: AbortSignal): AbortSign
 }
 
 /**
- * Deliver one generation: with `stream: true` as SSE chunks, the first (the empty role delta) at once as the
- * real servers send it, the next after prefill, then one every token; otherwise as one JSON body after the
- * same time. Resolves whether the client got it all (not when it went away or the server was killed).
+ * Deliver one generation as `server` does (its answer id and model, framing, latencies, the signal that kills
+ * it): with `stream: true` as SSE chunks, the first (the empty role delta) at once as the real servers send it,
+ * the next after prefill, then one every token; otherwise as one JSON body after the same time. Resolves
+ * whether the client got it all (not when it went away or the server was killed).
  */
 export async function answerChat(
-  res: ServerResponse,
-  request: Record<string, unknown>,
-  chunkCtx: ChunkContext,
-  gen: Generation,
-  framing: Framing,
-  timings: ServingTimings,
-  kill: AbortSignal,
+  res: ServerResponse, request: Record<string, unknown>, gen: Generation,
+  server: { id: string; model: string; framing: Framing; timings: ServingTimings; kill: AbortSignal },
 ): Promise<boolean> {
-  const signal = requestSignal(res, kill);
+  const { framing, timings } = server;
+  const chunkCtx = { id: server.id, created: Math.floor(Date.now() / 1000), model: server.model };
+  const signal = requestSignal(res, server.kill);
   if (request.stream !== true) {
     if (!(await pause(timings.prefillMs + timings.tokenMs * gen.tokens.length, signal))) res.destroy();
     else send(res, 200, chatCompletionBody(chunkCtx, gen));
@@ -167,18 +167,18 @@ export class Gate {
 
   constructor(private readonly limit: number, private readonly queue: number) {}
 
-  /** Resolves with a release function once running, or undefined when the queue is full. */
-  async enter(): Promise<(() => void) | undefined> {
+  /** Run `work` once admitted; resolves false, without running it, when the queue is full. */
+  async run(work: () => Promise<void>): Promise<boolean> {
     if (this.active < this.limit) this.active++;
-    else if (this.waiting.length >= this.queue) return undefined;
+    else if (this.waiting.length >= this.queue) return false;
     else await new Promise<void>((resolve) => this.waiting.push(resolve));
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
+    try {
+      await work();
+    } finally {
       const next = this.waiting.shift();
       if (next) next();
       else this.active--;
-    };
+    }
+    return true;
   }
 }

@@ -7,7 +7,7 @@
  *     exists), and `set -u`, under which the set_env scripts abort;
  *   - `mkdir -p DIR && cd DIR || exit N`, `rm -f /dev/shm/…` (left to the daemon's own shared-memory check),
  *     `echo` (to the container log), `exit N`;
- *   - finding the server or the NIC: `[ -x/-f/-d/-e/-z/-n … ]`, and a whole line `NAME=$(…)` of
+ *   - finding the server or the NIC: `[ -x/-f/-d/-z/-n … ]`, and a whole line `NAME=$(…)` of
  *     `command -v NAME` or of the NIC lookup (`ip -o -4 addr show | awk …` or python3's psutil), which
  *     prints `lo` for the node's address (a simulated node's address sits on the loopback interface, and
  *     `--net=host` shows the container the node's interfaces);
@@ -19,7 +19,7 @@
  */
 
 export interface ScriptFs {
-  exists(path: string, kind: 'file' | 'dir' | 'any' | 'exec'): Promise<boolean>;
+  exists(path: string, kind: 'file' | 'dir' | 'exec'): Promise<boolean>;
   /** The node's own address: the one `ip -o -4 addr show` lists on `lo`. */
   readonly nodeIp?: string;
 }
@@ -72,8 +72,10 @@ const STEPS = new Map<string, Step>([
       delete s.vars[a];
     }
   }],
-  ['.', (s, args) => s.source(args[0] ?? '')],
-  ['source', (s, args) => s.source(args[0] ?? '')],
+  ['.', async (s, [file = '']) => {
+    if (!(await s.fs.exists(s.resolve(file), 'file'))) return s.fail(`${file}: No such file or directory`);
+    s.result.sourced.push(s.resolve(file));
+  }],
   ['set', (s, args) => {
     for (const a of args) if (/^[-+]\w*u/.test(a) || a === 'nounset') s.result.nounset = !a.startsWith('+');
   }],
@@ -95,7 +97,6 @@ const STEPS = new Map<string, Step>([
     return 'end';
   }],
   ['[', async (s, args) => ((await s.test(args.slice(0, -1))) ? 0 : 1)],
-  ['test', async (s, args) => ((await s.test(args)) ? 0 : 1)],
   ['rm', () => {}],
   ['exec', (s, args) => s.handOver(args)],
 ]);
@@ -130,8 +131,8 @@ class LaunchScript {
   readonly result: ScriptResult;
   private lineNo = 0;
 
-  constructor(readonly env: Record<string, string>, readonly fs: ScriptFs, cwd: string) {
-    this.result = { env, sourced: [], cwd, command: undefined, output: [], nounset: false };
+  constructor(readonly env: Record<string, string>, readonly fs: ScriptFs) {
+    this.result = { env, sourced: [], cwd: '/', command: undefined, output: [], nounset: false };
   }
 
   fail(text: string): number {
@@ -195,17 +196,11 @@ class LaunchScript {
     return '';
   }
 
-  async source(file: string): Promise<number> {
-    if (!(await this.fs.exists(this.resolve(file), 'file'))) return this.fail(`${file}: No such file or directory`);
-    this.result.sourced.push(this.resolve(file));
-    return 0;
-  }
-
   async test(a: string[]): Promise<boolean> {
     if (a[0] === '!') return !(await this.test(a.slice(1)));
     const [flag, arg] = a;
     if (a.length === 2 && arg !== undefined) {
-      const kind = ({ '-f': 'file', '-d': 'dir', '-e': 'any', '-x': 'exec' } as const)[flag as '-f'];
+      const kind = ({ '-f': 'file', '-d': 'dir', '-x': 'exec' } as const)[flag as '-f'];
       if (kind) return this.fs.exists(this.resolve(arg), kind);
       if (flag === '-z' || flag === '-n') return (arg === '') === (flag === '-z');
     }
@@ -293,9 +288,9 @@ class LaunchScript {
   }
 }
 
-/** Follow `script` from a copy of `initialEnv`: what it sourced and set, and the server it hands over to. */
+/** Follow `script` from `/` and a copy of `initialEnv`: what it sourced and set, and the server it hands over to. */
 export function followLaunchScript(
-  script: string, initialEnv: Record<string, string>, fs: ScriptFs, initialCwd = '/',
+  script: string, initialEnv: Record<string, string>, fs: ScriptFs,
 ): Promise<ScriptResult> {
-  return new LaunchScript({ ...initialEnv }, fs, initialCwd).follow(script);
+  return new LaunchScript({ ...initialEnv }, fs).follow(script);
 }

@@ -40,25 +40,3 @@ export function readTar(archive: Buffer): TarEntry[] {
   }
   return entries;
 }
-
-/** Build a ustar archive (the tests' `docker save`). */
-export function writeTar(files: { name: string; data: string | Buffer }[]): Buffer {
-  const blocks: Buffer[] = [];
-  for (const f of files) {
-    const data = typeof f.data === 'string' ? Buffer.from(f.data) : f.data;
-    const header = Buffer.alloc(512);
-    header.write(f.name, 0, 100, 'utf8');
-    const octal12 = (n: number): string => `${n.toString(8).padStart(11, '0')}\0`;
-    // mode, uid, gid, size, mtime, checksum (blank while summed), type (file), magic, version.
-    const fields: [number, string][] = [[100, '0000644\0'], [108, '0000000\0'], [116, '0000000\0'],
-      [124, octal12(data.length)], [136, octal12(Math.floor(Date.now() / 1000))], [148, '        '], [156, '0'],
-      [257, 'ustar\0'], [263, '00']];
-    for (const [offset, text] of fields) header.write(text, offset, 'ascii');
-    let sum = 0;
-    for (const b of header) sum += b;
-    header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'ascii');
-    blocks.push(header, data, Buffer.alloc((512 - (data.length % 512)) % 512));
-  }
-  blocks.push(Buffer.alloc(1024));
-  return Buffer.concat(blocks);
-}

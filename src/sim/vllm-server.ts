@@ -9,9 +9,9 @@ import type { Container } from './runtime-container.js';
 import type { ScriptResult } from './runtime-launch-script.js';
 import { delay as pause, untilAborted as aborted } from './latency.js';
 import { servingTimings, type ServingTimings } from './runtime-host.js';
-import { Gate, ListenError, answerChat, openListeners, parseJsonBody, pathOf, send } from './runtime-http.js';
+import { Gate, answerChat, openListeners, parseJsonBody, pathOf, send } from './runtime-http.js';
 import type { Handler } from './runtime-http.js';
-import { chatPrompt, generate } from './openai-stream.js';
+import { generate } from './openai-stream.js';
 import { FOREVER_MS, Rendezvous, sharedGroup } from './serving-record.js';
 
 /** Flags that never take a value; any other flag takes the next word unless that is a flag too. */
@@ -19,7 +19,7 @@ const SWITCHES = new Set(['headless', 'enable-expert-parallel', 'trust-remote-co
 
 /** `vllm serve MODEL --flag value …` as argparse reads it: the model and the flags, or the usage error. */
 function parseServe(argv: readonly string[]): { model: string; flags: Map<string, string> } | string {
-  const words = argv[0]?.endsWith('vllm') ? argv.slice(1) : [...argv];
+  const words = argv.slice(1);
   if (words[0] !== 'serve') {
     const choices = "(choose from 'chat', 'complete', 'serve', 'bench')";
     return `vllm: error: argument subparser: invalid choice: '${words[0] ?? ''}' ${choices}`;
@@ -53,15 +53,11 @@ class DpGroup extends Rendezvous {
   }
 }
 
-export async function runVllmServer(
-  ctx: Container,
-  script: ScriptResult,
-  argv: readonly string[],
-): Promise<number> {
-  const parsed = parseServe(argv);
-  if (typeof parsed !== 'string') return new VllmNode(ctx, script.env, parsed.model, parsed.flags).run();
-  ctx.err(parsed);
-  return 2;
+/** `vllm serve …`, the command the launch script execs (or the container runs). */
+export async function runVllmServer(ctx: Container, script: ScriptResult): Promise<number> {
+  const parsed = parseServe(script.command!);
+  if (typeof parsed === 'string') return ctx.fail(parsed, 2);
+  return new VllmNode(ctx, script.env, parsed.model, parsed.flags).run();
 }
 
 /** One node of the launch: its checks, its part of the DP group, then headless engine cores or the head. */
@@ -72,8 +68,6 @@ class VllmNode {
   private readonly me: { node: string; startRank: number; local: number };
   private readonly address: string;
   private readonly rpcPort: string;
-  /** SIGTERM or SIGKILL. */
-  private readonly stop: AbortSignal;
   private readonly group: DpGroup;
   private closeListeners: (() => Promise<void>) | undefined;
 
@@ -90,7 +84,6 @@ class VllmNode {
     this.me = { node: ctx.host.name, startRank: this.headless ? this.startRank : 0, local };
     this.address = flags.get('data-parallel-address') ?? ctx.host.host;
     this.rpcPort = flags.get('data-parallel-rpc-port') ?? '13345';
-    this.stop = AbortSignal.any([ctx.term, ctx.kill]);
     this.group = sharedGroup(ctx.host.shared, `vllm-dp:${this.address}:${this.rpcPort}`, () => new DpGroup(),
       (g) => g.members.length === 0 && (g.headGone || g.headUp));
   }
@@ -132,15 +125,13 @@ class VllmNode {
     } else if (ifIp !== this.ctx.host.host) {
       this.log('ERROR', 'hccl', `HCCL_IF_IP ${ifIp} is not an address of this host: `
         + 'bind failed, Cannot assign requested address');
-      this.ctx.err('RuntimeError: [ERROR] HCCL function error: HcclCommInitRootInfoConfig(...), '
-        + `error code is 7 (HCCL_IF_IP=${ifIp})`);
-      return 1;
+      return this.ctx.fail('RuntimeError: [ERROR] HCCL function error: HcclCommInitRootInfoConfig(...), '
+        + `error code is 7 (HCCL_IF_IP=${ifIp})`, 1);
     }
     const weightCfg = `${this.model.replace(/\/$/, '')}/config.json`;
     if (!(await this.ctx.stat(weightCfg))?.isFile || this.ctx.host.faults.some((f) => f.kind === 'model-missing')) {
-      this.ctx.err(`OSError: Can't load the configuration of '${this.model}'. `
-        + 'It is neither a local folder with a config.json nor a valid model identifier.');
-      return 1;
+      return this.ctx.fail(`OSError: Can't load the configuration of '${this.model}'. `
+        + 'It is neither a local folder with a config.json nor a valid model identifier.', 1);
     }
     return String(parseJsonBody(await this.ctx.readFile(weightCfg))?.model_type);
   }
@@ -159,7 +150,7 @@ class VllmNode {
     const blocked = this.headless ? toHead ?? fromHead : undefined;
     if (blocked !== undefined) {
       this.log('ERROR', 'core.py:93', `gloo: connect to ${this.address}:${blocked} timed out, retrying`);
-      await aborted(this.stop);
+      await aborted(this.ctx.stopped);
       return false;
     }
     this.group.members.push(this.me);
@@ -170,7 +161,6 @@ class VllmNode {
   /** Leave the group (the head's leaving ends it), close the API; the exit code. */
   private async leave(code?: number): Promise<number> {
     await this.closeListeners?.();
-    this.closeListeners = undefined;
     const members = this.group.members;
     if (members.includes(this.me)) members.splice(members.indexOf(this.me), 1);
     if (!this.headless) this.group.headGone = true;
@@ -182,12 +172,12 @@ class VllmNode {
   private async runHeadless(): Promise<number> {
     const g = this.group;
     this.log('INFO', 'api_server.py:1750', 'Launching headless engine cores: no API server on this node');
-    await g.waitFor(() => g.headUp || g.headGone, FOREVER_MS, this.stop);
+    await g.waitFor(() => g.headUp || g.headGone, FOREVER_MS, this.ctx.stopped);
     if (g.headUp && !g.headGone) {
       this.log('INFO', 'core.py:180', 'Engine cores connected to the DP coordinator, serving');
-      await g.waitFor(() => g.headGone, FOREVER_MS, this.stop);
+      await g.waitFor(() => g.headGone, FOREVER_MS, this.ctx.stopped);
     }
-    if (this.stop.aborted) return this.leave();
+    if (this.ctx.stopped.aborted) return this.leave();
     this.log('ERROR', 'core.py:711', `EngineCore failed: gloo connection to ${this.address}:${this.rpcPort} `
       + 'closed by peer (the head node exited)');
     return this.leave(1);
@@ -211,33 +201,32 @@ class VllmNode {
       }
       return state === 'complete';
     };
-    if (!(await g.waitFor(complete, FOREVER_MS, this.stop)) || this.stop.aborted) return this.leave();
+    if (!(await g.waitFor(complete, FOREVER_MS, this.ctx.stopped)) || this.ctx.stopped.aborted) return this.leave();
     this.log('INFO', 'core.py:180', `All ${this.dpSize} data parallel engine cores are up`);
     const timings = servingTimings(this.ctx.host.profile);
-    if (!(await pause(timings.weightLoadMs, this.stop))) return this.leave();
+    if (!(await pause(timings.weightLoadMs, this.ctx.stopped))) return this.leave();
     const took = (timings.weightLoadMs / 1000).toFixed(2);
     this.log('INFO', 'model_runner.py:2010', `Loading model weights took ${took} s`);
 
     const hostFlag = this.flags.get('host') ?? '0.0.0.0';
     const port = this.intFlag('port', 8000);
     const ip = hostFlag === '0.0.0.0' || hostFlag === '::' ? this.ctx.host.host : hostFlag;
-    try {
-      const handler = this.api(reasoning, timings);
-      this.closeListeners = await openListeners(this.ctx.host, `vllm (${this.ctx.spec.name})`, [{ ip, port, handler }]);
-    } catch (e) {
-      if (!(e instanceof ListenError)) throw e;
-      const occupied = e.reason === 'occupied';
+    const handler = this.api(reasoning, timings);
+    const opened = await openListeners(this.ctx.host, `vllm (${this.ctx.spec.name})`, [{ ip, port, handler }]);
+    if (typeof opened !== 'function') {
+      const occupied = opened.reason === 'occupied';
       const [errno, what] = occupied ? [98, 'address already in use'] : [99, 'cannot assign requested address'];
       this.ctx.err(`OSError: [Errno ${errno}] error while attempting to bind on address ('${ip}', ${port}): ${what}`);
       return this.leave(1);
     }
+    this.closeListeners = opened;
     g.headUp = true;
     g.notify();
     this.log('INFO', 'api_server.py:1857', `Starting vLLM API server 0 on http://${hostFlag}:${port}`);
     const startup = ['Started server process [1]', 'Waiting for application startup.', 'Application startup complete.'];
     for (const line of startup) this.ctx.out(`INFO:     ${line}`);
-    await g.waitFor(() => g.coverage(this.dpSize) !== 'complete', FOREVER_MS, this.stop);
-    if (this.stop.aborted) {
+    await g.waitFor(() => g.coverage(this.dpSize) !== 'complete', FOREVER_MS, this.ctx.stopped);
+    if (this.ctx.stopped.aborted) {
       this.ctx.out('INFO:     Shutting down');
       return this.leave();
     }
@@ -253,6 +242,7 @@ class VllmNode {
     const splitReasoning = reasoning && this.flags.get('reasoning-parser') === 'deepseek_r1';
     // max-num-seqs running at once, the rest queued.
     const gate = new Gate(256, 4096);
+    const server = { model: name, framing: 'vllm' as const, timings, kill: this.ctx.kill };
     let seq = 0;
     return async (req, body, res) => {
       const path = pathOf(req);
@@ -268,15 +258,11 @@ class VllmNode {
         send(res, code, { object: 'error', message, type, param: null, code });
       if (!q) return error(400, 'Invalid JSON body', 'BadRequestError');
       if (q.model !== name) return error(404, `The model \`${String(q.model)}\` does not exist.`, 'NotFoundError');
-      const release = (await gate.enter())!;
-      try {
+      await gate.run(async () => {
         const maxTokens = [q.max_tokens, q.max_completion_tokens].find((v): v is number => typeof v === 'number');
-        const gen = generate(chatPrompt(q.messages), { maxTokens, serverCap: maxModelLen, reasoning, splitReasoning });
-        const chunkCtx = { id: `chatcmpl-${++seq}`, created: Math.floor(Date.now() / 1000), model: name };
-        await answerChat(res, q, chunkCtx, gen, 'vllm', timings, this.ctx.kill);
-      } finally {
-        release();
-      }
+        const gen = generate(q.messages, { maxTokens, serverCap: maxModelLen, reasoning, splitReasoning });
+        await answerChat(res, q, gen, { ...server, id: `chatcmpl-${++seq}` });
+      });
     };
   }
 }

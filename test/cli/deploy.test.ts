@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoCluster, DEMO_IMAGE, type DemoCluster } from '../../src/demo/cluster.js';
 import { normalizeRef, runtimeOf } from '../../src/sim/container-runtime.js';
-import { writeTar } from '../../src/sim/runtime-tar.js';
+import { tarOf } from '../support/tar.js';
 import type { SimFault, SimIo } from '../../src/sim/types.js';
 import { runInProcess, type InProcessResult } from '../support/in-process.js';
 import { commands } from '../support/commands.js';
@@ -725,7 +725,7 @@ describe('deploy failures', () => {
     for (const n of cluster.nodes) await cluster.sim.nodeDown(n.name);
     try {
       const other = path.join(cluster.dir, 'other.tar');
-      await writeFile(other, writeTar([
+      await writeFile(other, tarOf([
         { name: 'manifest.json', data: JSON.stringify([{ Config: 'blobs/sha256/cfg', RepoTags: ['example.com/other:1'], Layers: [] }]) },
       ]));
       const r = await run('deploy', [cluster.deploymentPath], { imageArchive: other });
@@ -733,7 +733,7 @@ describe('deploy failures', () => {
       expect(r.error).toBe(`--image-archive ${other}: holds example.com/other:1, not ${DEMO_IMAGE}`);
       expect(r.hint).toContain(`docker save ${DEMO_IMAGE}`);
 
-      const good = writeTar([
+      const good = tarOf([
         { name: 'blobs/sha256/layer', data: Buffer.alloc(5000, 7) },
         { name: 'manifest.json', data: JSON.stringify([{ Config: 'blobs/sha256/cfg', RepoTags: [DEMO_IMAGE], Layers: [] }]) },
       ]);
@@ -756,7 +756,7 @@ describe('deploy failures', () => {
   it('a gzip archive of another image is found by docker load on the node: exit 1 naming the node', async () => {
     await setFaults({ node1: [{ kind: 'image-absent' }], node2: [{ kind: 'image-absent' }] });
     const archive = path.join(cluster.dir, 'other.tar.gz');
-    await writeFile(archive, gzipSync(writeTar([
+    await writeFile(archive, gzipSync(tarOf([
       { name: 'manifest.json', data: JSON.stringify([{ Config: 'blobs/sha256/cfg', RepoTags: ['example.com/other:1'], Layers: [] }]) },
     ])));
     const r = await run('deploy', [cluster.deploymentPath], { imageArchive: archive });
@@ -768,7 +768,7 @@ describe('deploy failures', () => {
   it('--image-archive FILE on nodes without the image: loads it everywhere and comes up', async () => {
     await setFaults({ node1: [{ kind: 'image-absent' }, { kind: 'pull-fails' }], node2: [{ kind: 'image-absent' }, { kind: 'pull-fails' }] });
     const archive = path.join(cluster.dir, 'mindie.tar');
-    await writeFile(archive, writeTar([
+    await writeFile(archive, tarOf([
       { name: 'manifest.json', data: JSON.stringify([{ Config: 'blobs/sha256/cfg', RepoTags: [DEMO_IMAGE], Layers: [] }]) },
       { name: 'blobs/sha256/cfg', data: '{}' },
     ]));

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SimCluster } from '../../../src/sim/cluster.js';
-import { writeTar } from '../../../src/sim/runtime-tar.js';
+import { tarOf } from '../../support/tar.js';
 import { rfc3339Nano } from '../../../src/sim/container-runtime.js';
 import {
   parseFlags, RUN_FLAGS, parseSince, parseEnvFile, FlagError, renderTemplate, TemplateError,
@@ -52,7 +52,7 @@ describe('docker CLI emulation', () => {
     const run = await docker(n1, ['run', '-d', IMAGE, 'sleep', 'infinity']);
     expect(run.code).toBe(125);
     expect(run.stderr).toContain(`Unable to find image '${IMAGE}' locally`);
-    const tar = writeTar([
+    const tar = tarOf([
       { name: 'manifest.json', data: JSON.stringify([{ Config: 'blobs/sha256/abc', RepoTags: [IMAGE], Layers: [] }]) },
       { name: 'blobs/sha256/abc', data: '{}' },
     ]);

@@ -12,7 +12,7 @@ function imageFs(files: string[], dirs: string[] = []): ScriptFs {
 describe('launch script recogniser', () => {
   it('a directory the script creates can be entered', async () => {
     const script = `mkdir -p /tmp/ascendctl-x && cd /tmp/ascendctl-x || exit 1\nexec ${DAEMON}\n`;
-    const r = await followLaunchScript(script, {}, noFiles, '/');
+    const r = await followLaunchScript(script, {}, noFiles);
     expect(r.cwd).toBe('/tmp/ascendctl-x');
     expect(r.exitCode).toBeUndefined();
     expect(r.output).toEqual([]);
@@ -20,7 +20,7 @@ describe('launch script recogniser', () => {
   });
 
   it('`exit N` ends the script with that status before any server starts', async () => {
-    const r = await followLaunchScript(`cd /missing || exit 3\nexec ${DAEMON}\n`, {}, noFiles, '/');
+    const r = await followLaunchScript(`cd /missing || exit 3\nexec ${DAEMON}\n`, {}, noFiles);
     expect(r.exitCode).toBe(3);
     expect(r.command).toBeUndefined();
     expect(r.output.map((o) => o.text).join('\n')).toMatch(/cd: \/missing: No such file or directory/);
