@@ -80,6 +80,13 @@ interface Resolved {
 }
 
 /** Exit status and close of a channel, recorded from the moment the channel exists. */
+/** A session channel that runs a command, with how it ended so far. */
+interface Opened {
+  client: SshClient;
+  channel: ClientChannel;
+  end: ChannelEnd;
+}
+
 interface ChannelEnd {
   gotExit: boolean;
   code: number | null;
@@ -471,7 +478,7 @@ export class SshTransport implements Transport {
   }
 
   /** Open a session channel and start the command; a connection found dead is re-made once. */
-  async #open(command: string, windowBytes?: number): Promise<{ client: SshClient; channel: ClientChannel; end: ChannelEnd }> {
+  async #open(command: string, windowBytes?: number): Promise<Opened> {
     for (let attempt = 0; ; attempt++) {
       const client = await this.#client();
       try {
@@ -542,34 +549,10 @@ export class SshTransport implements Transport {
     // sudo -S reads the password line first; the command gets the rest of standard input.
     const pwLine = become === 'password' && this.#becomePassword !== undefined ? passwordLine(this.#becomePassword) : undefined;
     if (signal?.aborted) throw this.#aborted(signal, argv);
-
-    let release: () => void;
-    try {
-      release = await this.#channels.acquire(signal);
-    } catch {
-      throw this.#aborted(signal, argv);
-    }
-    const opening = this.#open(command, opts.windowBytes);
-    opening.catch(() => release());
-    const { client, channel, end } = await untilAborted(opening, signal, () => this.#aborted(signal, argv), (late) => {
-      if (late.end.closed) release();
-      else {
-        late.channel.once('close', release);
-        late.channel.close();
-      }
-    });
-    // The permit follows the channel, not the call: a call given up on (timeout, abort) still holds
-    // a session on the server until the channel is really closed.
-    if (end.closed) release();
-    else channel.once('close', release);
-    this.#counts.channelsOpened++;
-    this.#poolStats.channelsOpened++;
-    this.#counts.peakChannels = Math.max(this.#counts.peakChannels, this.#channels.inUse);
+    const { client, channel, end } = await this.#openPermitted(command, argv, opts);
 
     const started = performance.now();
     return await new Promise<ExecResult>((resolve, reject) => {
-      let code: number | null = null;
-      let gotExit = false;
       let timedOutLocally = false;
       let done = false;
       let timer: NodeJS.Timeout | undefined;
@@ -590,11 +573,10 @@ export class SshTransport implements Transport {
         fn();
       };
       const result = (): ExecResult => {
-        syncExit();
-        const remoteTimedOut = timeoutMs !== undefined && (code === 124 || code === 137);
+        const remoteTimedOut = timeoutMs !== undefined && (end.code === 124 || end.code === 137);
         return {
           ...sink.result(),
-          code,
+          code: end.code,
           timedOut: timedOutLocally || remoteTimedOut,
           durationMs: performance.now() - started,
         };
@@ -606,50 +588,11 @@ export class SshTransport implements Transport {
       const onAbort = (): void => failWith(this.#aborted(signal, argv));
 
       const inflight = new Set<Promise<void>>();
-      const pump = (readable: Readable, deliver: (chunk: Buffer) => void | Promise<void>): void => {
-        let waiting = false;
-        readable.on('data', (chunk: Buffer) => {
-          let pending: void | Promise<void>;
-          try {
-            pending = deliver(chunk);
-          } catch (err) {
-            failWith(err);
-            return;
-          }
-          if (pending !== undefined && typeof (pending as Partial<PromiseLike<void>>).then === 'function') {
-            // Backpressure: a paused channel stops granting SSH window, so the node stops sending.
-            readable.pause();
-            waiting = true;
-            const handled = Promise.resolve(pending as PromiseLike<void>).then(
-              () => {
-                waiting = false;
-                if (done) return;
-                // What arrived while paused goes to the handler as one chunk (read() of a paused stream
-                // hands its whole buffer to this 'data' listener), not one wait per SSH packet: a node
-                // sending a line per packet (`docker logs` of a daemon that logs as it goes) would
-                // otherwise cost a pause and a resume per line (issue #12). At most what the channel
-                // buffers: its high-water mark plus what its window let in.
-                readable.read();
-                if (!waiting && !done) readable.resume();
-              },
-              (err: unknown) => failWith(err),
-            );
-            // The call ends once the handlers have taken the last chunk, not merely received it.
-            inflight.add(handled);
-            void handled.finally(() => inflight.delete(handled));
-          }
-        });
-      };
+      const ended = (): boolean => done;
       const outFrame = new FrameStripper(marker);
       const errFrame = new FrameStripper(marker);
-      const framed =
-        (frame: FrameStripper, deliver: (chunk: Buffer) => void | Promise<void>) =>
-        (c: Buffer): void | Promise<void> => {
-          const own = frame.push(c);
-          return own.length > 0 ? deliver(own) : undefined;
-        };
-      pump(channel, framed(outFrame, (c) => sink.stdout(c)));
-      pump(channel.stderr, framed(errFrame, (c) => sink.stderr(c)));
+      pumpInto(channel, unframed(outFrame, (c) => sink.stdout(c)), inflight, ended, failWith);
+      pumpInto(channel.stderr, unframed(errFrame, (c) => sink.stderr(c)), inflight, ended, failWith);
       /** A stream that never showed the marker hands its text over at the end (FrameStripper.flush). */
       const flushFrames = async (): Promise<void> => {
         const out = outFrame.flush();
@@ -658,27 +601,15 @@ export class SshTransport implements Transport {
         if (err.length > 0) await sink.stderr(err);
       };
 
-      const syncExit = (): void => {
-        gotExit = end.gotExit;
-        code = end.code;
-      };
       channel.on('error', () => {
         // Write errors after the peer went away; the 'close' below reports what matters.
       });
       const onClose = (): void => {
-        syncExit();
         const finish = (): void => {
-          if (!gotExit && this.#link.isDead(client)) {
-            settle(() =>
-              reject(
-                new RemoteError(
-                  'channel',
-                  this.target.name,
-                  `the SSH connection to ${this.#label} dropped while \`${argv[0] ?? ''}\` was running`,
-                  'the node may have rebooted or the network dropped; the command may or may not have completed there',
-                ),
-              ),
-            );
+          if (!end.gotExit && this.#link.isDead(client)) {
+            const what = `the SSH connection to ${this.#label} dropped while \`${argv[0] ?? ''}\` was running`;
+            const hint = 'the node may have rebooted or the network dropped; the command may or may not have completed there';
+            settle(() => reject(new RemoteError('channel', this.target.name, what, hint)));
             return;
           }
           Promise.all([...inflight]).then(flushFrames).then(
@@ -702,24 +633,108 @@ export class SshTransport implements Transport {
         }, timeoutMs + this.#opts.timeoutGraceMs);
       }
 
-      const input = opts.stdin;
-      if (pwLine !== undefined && (input === undefined || typeof input === 'string' || Buffer.isBuffer(input))) {
-        channel.end(input === undefined ? pwLine : Buffer.concat([pwLine, Buffer.isBuffer(input) ? input : Buffer.from(input, 'utf8')]));
-      } else if (input === undefined) {
-        channel.end();
-      } else if (typeof input === 'string' || Buffer.isBuffer(input)) {
-        channel.end(input);
-      } else {
-        if (pwLine !== undefined) channel.write(pwLine);
-        input.once('error', (err: Error) =>
-          failWith(
-            new RemoteError('channel', this.target.name, `reading the standard input for \`${argv[0] ?? ''}\` on ${this.target.name} failed: ${err.message}`, undefined, err),
-          ),
-        );
-        input.pipe(channel);
-      }
+      feedStdin(channel, opts.stdin, pwLine, (err) => failWith(new RemoteError('channel', this.target.name,
+        `reading the standard input for \`${argv[0] ?? ''}\` on ${this.target.name} failed: ${err.message}`, undefined, err)));
     });
   }
+
+  /**
+   * A session channel running `command`, within the connection's channel limit. The permit follows the
+   * channel, not the call: a call given up on (timeout, abort) still holds a session on the server until
+   * the channel is really closed.
+   */
+  async #openPermitted(command: string, argv: readonly string[], opts: ExecOptions): Promise<Opened> {
+    const { signal } = opts;
+    let release: () => void;
+    try {
+      release = await this.#channels.acquire(signal);
+    } catch {
+      throw this.#aborted(signal, argv);
+    }
+    const opening = this.#open(command, opts.windowBytes);
+    opening.catch(() => release());
+    const opened = await untilAborted(opening, signal, () => this.#aborted(signal, argv), (late) => {
+      if (late.end.closed) release();
+      else {
+        late.channel.once('close', release);
+        late.channel.close();
+      }
+    });
+    if (opened.end.closed) release();
+    else opened.channel.once('close', release);
+    this.#counts.channelsOpened++;
+    this.#poolStats.channelsOpened++;
+    this.#counts.peakChannels = Math.max(this.#counts.peakChannels, this.#channels.inUse);
+    return opened;
+  }
+}
+
+/**
+ * Hand each chunk of `readable` to `deliver`. A promise back is backpressure: the stream pauses (a paused
+ * channel stops granting SSH window, so the node stops sending) until it settles, and the promise is kept
+ * in `inflight`, so the call ends once the handlers have taken the last chunk, not merely received it.
+ */
+function pumpInto(
+  readable: Readable,
+  deliver: (chunk: Buffer) => void | Promise<void>,
+  inflight: Set<Promise<void>>,
+  ended: () => boolean,
+  fail: (err: unknown) => void,
+): void {
+  let waiting = false;
+  readable.on('data', (chunk: Buffer) => {
+    let pending: void | Promise<void>;
+    try {
+      pending = deliver(chunk);
+    } catch (err) {
+      fail(err);
+      return;
+    }
+    if (pending === undefined || typeof (pending as Partial<PromiseLike<void>>).then !== 'function') return;
+    readable.pause();
+    waiting = true;
+    const handled = Promise.resolve(pending as PromiseLike<void>).then(
+      () => {
+        waiting = false;
+        if (ended()) return;
+        // What arrived while paused goes to the handler as one chunk (read() of a paused stream hands its
+        // whole buffer to this 'data' listener), not one wait per SSH packet: a node sending a line per
+        // packet (`docker logs` of a daemon that logs as it goes) would otherwise cost a pause and a
+        // resume per line (issue #12). At most what the channel buffers: its high-water mark plus what
+        // its window let in.
+        readable.read();
+        if (!waiting && !ended()) readable.resume();
+      },
+      (err: unknown) => fail(err),
+    );
+    inflight.add(handled);
+    void handled.finally(() => inflight.delete(handled));
+  });
+}
+
+/** `deliver` given only what follows the frame's marker (frame.ts); nothing before it reaches the caller. */
+function unframed(frame: FrameStripper, deliver: (chunk: Buffer) => void | Promise<void>) {
+  return (chunk: Buffer): void | Promise<void> => {
+    const own = frame.push(chunk);
+    return own.length > 0 ? deliver(own) : undefined;
+  };
+}
+
+/**
+ * The command's standard input: sudo's password line first when there is one, then the caller's input;
+ * the channel is ended after it, so the command reads EOF.
+ */
+function feedStdin(channel: ClientChannel, input: ExecOptions['stdin'], pwLine: Buffer | undefined, onError: (err: Error) => void): void {
+  if (input === undefined || typeof input === 'string' || Buffer.isBuffer(input)) {
+    const given = input === undefined ? undefined : Buffer.isBuffer(input) ? input : Buffer.from(input, 'utf8');
+    const all = pwLine === undefined ? given : given === undefined ? pwLine : Buffer.concat([pwLine, given]);
+    if (all === undefined) channel.end();
+    else channel.end(all);
+    return;
+  }
+  if (pwLine !== undefined) channel.write(pwLine);
+  input.once('error', onError);
+  input.pipe(channel);
 }
 
 /**
