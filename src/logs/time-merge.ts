@@ -28,6 +28,14 @@
  * garbage: V8 grew the young generation to 2 × 16 MiB and let promoted, already printed batches pile
  * up in the old one; heap-tuning.ts keeps both small for this command.
  *
+ * Where a read's time goes now (16 nodes × 20,000 lines, BENCHMARKS.md and profiles of the same build):
+ * about 0.4 s from process start to the first connection (loading, the inventory); the rest is one
+ * JavaScript thread decrypting 42 MB of SSH and, per line, screening it for known failures (one folded
+ * alternation, known-failures.ts), reading its stamp, merging and printing. The bench's second baseline
+ * is ssh2 alone in one Node.js process copying the same bytes to stdout unread: on two cores shared with
+ * the simulated nodes it already reaches only about 0.8× the rate of 16 OpenSSH clients, so what is left
+ * between this merge and OpenSSH's rate is not in the merge's data structures.
+ *
  * A line without a timestamp takes its node's previous one, so it cannot stall the merge or jump ahead.
  * A node leaves the merge when its stream ends (read, failed or unreachable): from then on it holds
  * nobody back. The merge does not listen on the abort signal itself: every stream ends on abort and its
