@@ -221,4 +221,3 @@ export const LOGS_METHOD = [
   `bounded), \`--grep '${GREP}'\` and \`--json\`. Runs per size: ${Object.entries(LOGS_RUNS).map(([n, r]) => `${n} nodes ${r[0]} merged + ${r[0]} baseline, ${r[1]} --tail, ${r[2]} --grep, ${r[3]} --json`).join('; ')}.`,
   `BENCH_QUICK=1 reads ${QUICK_LINES_PER_NODE.toLocaleString('en-US')} lines per node, once each.`,
 ].join('\n');
-export { prepareNodes as __prepare };
