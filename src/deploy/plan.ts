@@ -9,16 +9,16 @@ import type { Inventory, ResolvedNode } from '../config/inventory.js';
 import { ClusterError } from '../errors.js';
 import type { RenderInput } from '../mindie/render-input.js';
 
-/**
- * The IPv4 address a node serves on: the inventory's `address:` when given, else its host/HostName
- * when it is an IP, else its DNS answer (the first, as the system resolver orders them).
- */
 /** The node's address when known without a lookup: the inventory's `address`, or a host that is an IPv4 address. */
 export function knownNodeAddress(node: ResolvedNode): string | undefined {
   if (node.address !== undefined) return node.address;
   return isIP(node.hostname) === 4 ? node.hostname : undefined;
 }
 
+/**
+ * The IPv4 address a node serves on: the inventory's `address:` when given, else its host/HostName
+ * when it is an IP, else its DNS answer (the first, as the system resolver orders them).
+ */
 export async function nodeAddress(node: ResolvedNode): Promise<string> {
   const known = knownNodeAddress(node);
   if (known !== undefined) return known;

@@ -79,7 +79,6 @@ interface Resolved {
   askPassphrase: ((file: string) => Promise<string>) | undefined;
 }
 
-/** Exit status and close of a channel, recorded from the moment the channel exists. */
 /** A session channel that runs a command, with how it ended so far. */
 interface Opened {
   client: SshClient;
@@ -87,6 +86,7 @@ interface Opened {
   end: ChannelEnd;
 }
 
+/** Exit status and close of a channel, recorded from the moment the channel exists. */
 interface ChannelEnd {
   gotExit: boolean;
   code: number | null;
