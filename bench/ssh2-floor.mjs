@@ -25,17 +25,12 @@ const keys = new Map(readFileSync(knownHosts, 'utf8').split('\n').filter(Boolean
 }));
 
 let failed = 0;
-let waiting = 0;
 /** stdout is one pipe for every channel: a channel waits while stdout is full. */
 function copy(channel, out) {
   channel.on('data', (chunk) => {
     if (!out.write(chunk)) {
       channel.pause();
-      waiting++;
-      out.once('drain', () => {
-        waiting--;
-        channel.resume();
-      });
+      out.once('drain', () => channel.resume());
     }
   });
 }
@@ -67,4 +62,4 @@ await Promise.all(hosts.map((host) => new Promise((resolve) => {
     hostVerifier: (key) => keys.get(`[${host}]:${port}`) === key.toString('base64'),
   });
 })));
-process.exitCode = failed > 0 || waiting < 0 ? 1 : 0;
+process.exitCode = failed > 0 ? 1 : 0;
