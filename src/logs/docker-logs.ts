@@ -43,7 +43,7 @@ export interface TimedLine {
 }
 
 /**
- * A line as splitTimestamp returns it. The merge compares `sec` then `nano` (two small integers), so the
+ * A line as readLines returns it. The merge compares `sec` then `nano` (two small integers), so the
  * hot path makes no BigInt; `ns` is computed on first use, for the follow path and its resume.
  */
 export class StampedLine implements TimedLine {
@@ -68,16 +68,11 @@ export class StampedLine implements TimedLine {
   }
 }
 
-/** Split `2026-01-02T03:04:05.123456789Z text` into the timestamp and the daemon's line. */
-export function splitTimestamp(line: string): StampedLine {
-  return stampedLine(line, 0, line.length);
-}
-
 const CR = 13;
 
 /**
  * The lines of `text` (complete lines joined by newlines, as LineFramer.pushText hands them over), each
- * split like splitTimestamp; a carriage return before a newline is part of the line ending. The stamps
+ * split into its timestamp and the daemon's line (`2026-01-02T03:04:05.123456789Z text`); a carriage return before a newline is part of the line ending. The stamps
  * are read in place on the one decoded string rather than on a string per line.
  */
 export function readLines(text: string): StampedLine[] {

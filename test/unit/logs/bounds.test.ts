@@ -13,12 +13,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { logsVia } from '../../../src/commands/logs.js';
 import { createContext } from '../../../src/context.js';
 import { writeRecord } from '../../../src/deploy/record.js';
-import { splitTimestamp } from '../../../src/logs/docker-logs.js';
 import { followLogs } from '../../../src/logs/log-follower.js';
 import { LogPrinter } from '../../../src/logs/log-printer.js';
 import { ResumeTracker } from '../../../src/logs/resume.js';
 import type { ExecOptions, ExecResult, StreamHandlers, Transport } from '../../../src/remote/transport.js';
 import { FakeDockerTransport, makeLines, type FakeLine } from './fake-docker-transport.js';
+import { splitTimestamp } from './stamped.js';
 
 /** A full collection on demand, so the heap measured is what is still reachable. */
 function collector(): () => void {

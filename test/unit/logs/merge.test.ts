@@ -7,12 +7,13 @@
 import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { logsVia } from '../../../src/commands/logs.js';
-import { splitTimestamp, type TimedLine } from '../../../src/logs/docker-logs.js';
+import type { TimedLine } from '../../../src/logs/docker-logs.js';
 import { followLogs } from '../../../src/logs/log-follower.js';
 import { TimeMerge } from '../../../src/logs/time-merge.js';
 import type { ExecOptions, ExecResult, StreamHandlers, Transport } from '../../../src/remote/transport.js';
 import { captureLogsContext, deployedDir } from './deployed-dir.js';
 import { FakeDockerTransport, type FakeDockerOptions, type FakeLine } from './fake-docker-transport.js';
+import { splitTimestamp } from './stamped.js';
 
 const NODES = ['node1', 'node2', 'worker-03', 'node4'] as const;
 

@@ -2,12 +2,13 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createContext } from '../../../src/context.js';
 import { InputError } from '../../../src/errors.js';
-import { parseTimestamp, readLines, sinceArg, splitTimestamp } from '../../../src/logs/docker-logs.js';
+import { parseTimestamp, readLines, sinceArg } from '../../../src/logs/docker-logs.js';
 import { runtimeFor } from '../../../src/runtime/runtime.js';
 import { FAILURE_KINDS, classifyLogLine, foldCase, type FailureKind } from '../../../src/mindie/known-failures.js';
 import { LineFramer } from '../../../src/logs/line-framer.js';
 import { LogPrinter, compileGrep, formatLogLine, nodeColorIndex } from '../../../src/logs/log-printer.js';
 import { ResumeTracker } from '../../../src/logs/resume.js';
+import { splitTimestamp } from './stamped.js';
 
 /** A framer's output as separate lines, as the follower reads them (readLines). */
 const push = (f: LineFramer, chunk: Buffer): string[] => lines(f.pushText(chunk));

@@ -6,9 +6,10 @@
 import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createContext } from '../../../src/context.js';
-import { parseTimestamp, readLines, splitTimestamp } from '../../../src/logs/docker-logs.js';
+import { parseTimestamp, readLines } from '../../../src/logs/docker-logs.js';
 import { LineFramer } from '../../../src/logs/line-framer.js';
 import { LogPrinter } from '../../../src/logs/log-printer.js';
+import { splitTimestamp } from './stamped.js';
 
 /** A framer's output as separate lines, as the follower reads them (readLines). */
 const push = (f: LineFramer, chunk: Buffer): string[] => lines(f.pushText(chunk));
@@ -17,7 +18,7 @@ function lines(text: string | undefined): string[] {
   return text === undefined ? [] : readLines(text).map((l) => l.text);
 }
 
-describe('splitTimestamp', () => {
+describe('readLines on one line', () => {
   const stamps = [
     '2026-01-02T03:04:05Z', '2026-01-02T03:04:05.1Z', '2026-01-02T03:04:05.123456789Z', '2026-01-02T03:04:05.000000001Z',
     '2026-01-02T04:04:05.5+01:00', '2026-01-02T02:04:05.25-01:00', '2026-12-31T23:59:59.999999999Z', '1999-02-28T00:00:00.010Z',
