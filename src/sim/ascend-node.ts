@@ -251,8 +251,9 @@ export class SimNode {
     }
   }
 
-  /** Write (or rewrite) the node's generated files into `fs` (default: the node's own). */
-  async writeFiles(fs: SimFs = this.fs): Promise<void> {
+  /** Write (or rewrite) the node's generated files. */
+  async writeFiles(): Promise<void> {
+    const fs = this.fs;
     for (const dir of ['/etc', '/tmp', '/root', '/var/lib/ascendctl', '/usr/local/Ascend/driver/tools',
       '/usr/local/Ascend/firmware', '/usr/local/sbin', '/usr/local/bin', '/usr/bin', '/bin', '/dev/shm']) {
       await fs.mkdir(dir, { recursive: true });

@@ -8,7 +8,6 @@ import { createHccnTool } from './hccn-tool.js';
 import { createNpuSmi } from './npu-smi.js';
 import type { SimClusterSpec, SimNodeSpec } from './cluster-spec.js';
 import { MemFs } from './mem-fs.js';
-import { NETWORK_KEY, type SimNetwork } from './firewall.js';
 import type { LatencyProfile, SimFs } from './types.js';
 
 /** Adds behaviour to each node at start, e.g. the container runtime registering `docker`. */
@@ -44,12 +43,14 @@ export class SimCluster {
       node.installProgramFiles = opts.installProgramFiles !== false;
       return node;
     });
-    const network: SimNetwork = { byAddress: (address) => this.nodes.find((n) => n.host === address) };
-    this.shared.set(NETWORK_KEY, network);
   }
 
   find(nameOrHost: string): SimNode | undefined {
-    return this.nodes.find((n) => n.name === nameOrHost) ?? this.nodes.find((n) => n.host === nameOrHost);
+    return this.nodes.find((n) => n.name === nameOrHost) ?? this.byAddress(nameOrHost);
+  }
+
+  byAddress(address: string): SimNode | undefined {
+    return this.nodes.find((n) => n.host === address);
   }
 
   node(nameOrHost: string): SimNode {

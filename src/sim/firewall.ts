@@ -5,15 +5,7 @@
  */
 import type { SimNode } from './ascend-node.js';
 
-/** Key of the cluster's network view in its shared map (set by SimCluster). */
-export const NETWORK_KEY = 'sim-network';
-
 export type SimNetworkNode = Pick<SimNode, 'name' | 'host' | 'faults'>;
-
-export interface SimNetwork {
-  /** The node that owns `address` (its host), if any. */
-  byAddress(address: string): SimNetworkNode | undefined;
-}
 
 export type FirewallVerdict = 'drop' | 'reject' | undefined;
 
@@ -33,10 +25,6 @@ export function firewallVerdict(to: SimNetworkNode, from: SimNetworkNode | undef
 /** The node's own addresses: lo and its one interface. */
 export function ownAddresses(node: { host: string }): string[] {
   return ['127.0.0.1', node.host];
-}
-
-export function networkOf(shared: Map<string, unknown>): SimNetwork | undefined {
-  return shared.get(NETWORK_KEY) as SimNetwork | undefined;
 }
 
 /** HCCL's ports: HCCL_IF_BASE_PORT (default 60000) and the 15 after it. */

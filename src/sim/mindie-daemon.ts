@@ -8,7 +8,7 @@
  * weight loading takes ≈ 100 ms (fast) / ≈ 4 s (hardware); a token ≈ 1 ms (fast) / ≈ 35 ms after a
  * ≈ 250 ms prefill (hardware).
  */
-import { firewallVerdict, hcclPortRange, networkOf } from './firewall.js';
+import { firewallVerdict, hcclPortRange } from './firewall.js';
 import type { Container } from './runtime-container.js';
 import type { ScriptResult } from './runtime-launch-script.js';
 import { delay as pause, untilAborted as aborted } from './latency.js';
@@ -372,11 +372,10 @@ class MindieDaemon {
       throw backendFailure(`${why} (HCCL_IF_BASE_PORT=${hccl[0]})`, '[HCCL] HcclCommInitRootInfo failed, ret[7]');
     }
     // The first master port this worker cannot reach, or that the master cannot reach back on.
-    const network = networkOf(host.shared);
-    const [me, master] = [network?.byAddress(host.host), network?.byAddress(masterIp)];
-    const blocked = isMaster || !me || !master ? undefined
-      : [s.multiNodesInferPort, ...hccl].filter((p) => firewallVerdict(master, me, p)).map((p) => `${masterIp}:${p}`)[0]
-        ?? hccl.filter((p) => firewallVerdict(me, master, p)).map((p) => `${host.host}:${p} (from ${masterIp})`)[0];
+    const master = host.cluster.byAddress(masterIp);
+    const blocked = isMaster || !master ? undefined
+      : [s.multiNodesInferPort, ...hccl].filter((p) => firewallVerdict(master, host, p)).map((p) => `${masterIp}:${p}`)[0]
+        ?? hccl.filter((p) => firewallVerdict(host, master, p)).map((p) => `${host.host}:${p} (from ${masterIp})`)[0];
     if (blocked) this.log('WARN', `[HCCL] connect to ${blocked} timed out, retrying`);
     if (blocked || host.faults.some((f) => f.kind === 'worker-never-joins')) {
       this.log('INFO', 'Waiting for HCCL communicator initialization...');

@@ -7,7 +7,7 @@
 import net from 'node:net';
 import { Refusal, unmodelled, type ArgvContext } from './shell-builtins.js';
 import { listenLocal, readAll } from './byte-pipe.js';
-import { firewallVerdict, networkOf, ownAddresses } from './firewall.js';
+import { firewallVerdict, ownAddresses } from './firewall.js';
 import { delay } from './latency.js';
 import type { SimIo } from './types.js';
 
@@ -110,7 +110,7 @@ async function connect(sh: ArgvContext, source: string, waitS: number, targets: 
     const at = t.lastIndexOf(':');
     const address = t.slice(0, at);
     const port = Number(t.slice(at + 1));
-    const peer = networkOf(node.shared)?.byAddress(address);
+    const peer = node.cluster.byAddress(address);
     const verdict = peer ? firewallVerdict(peer, node, port) : undefined;
     const outcome = verdict === 'drop' ? await delay(dropMs).then(() => 'timeout')
       : verdict === 'reject' ? 'ECONNREFUSED'

@@ -49,6 +49,8 @@ export interface SimClusterOf<N> {
   readonly stopSignal: AbortSignal;
   notifyChange(node: N): void;
   find(nameOrHost: string): N | undefined;
+  /** The node whose address is `address`, if any (the firewall's view of who is connecting). */
+  byAddress(address: string): N | undefined;
   deviceIpOwners(ip: string): { node: N; npu: number }[];
 }
 

@@ -4,7 +4,7 @@
  * The head waits for start ranks that cover [0, data-parallel-size) exactly; when they do not add up it
  * waits forever and logs a gloo-style error (failure #29). `HCCL_IF_IP` must be the node's own address.
  */
-import { firewallVerdict, hcclPortRange, networkOf } from './firewall.js';
+import { firewallVerdict, hcclPortRange } from './firewall.js';
 import type { Container } from './runtime-container.js';
 import type { ScriptResult } from './runtime-launch-script.js';
 import { delay as pause, untilAborted as aborted } from './latency.js';
@@ -142,11 +142,10 @@ class VllmNode {
    * coordinator does. Resolves whether it joined.
    */
   private async join(): Promise<boolean> {
-    const network = networkOf(this.ctx.host.shared);
-    const [head, self] = [network?.byAddress(this.address), network?.byAddress(this.ctx.host.host)];
+    const [head, self] = [this.ctx.host.cluster.byAddress(this.address), this.ctx.host];
     const hccl = hcclPortRange(this.env);
-    const toHead = [Number(this.rpcPort), ...hccl].find((p) => head && self && firewallVerdict(head, self, p));
-    const fromHead = hccl.find((p) => head && self && firewallVerdict(self, head, p));
+    const toHead = [Number(this.rpcPort), ...hccl].find((p) => head && firewallVerdict(head, self, p));
+    const fromHead = hccl.find((p) => head && firewallVerdict(self, head, p));
     const blocked = this.headless ? toHead ?? fromHead : undefined;
     if (blocked !== undefined) {
       this.log('ERROR', 'core.py:93', `gloo: connect to ${this.address}:${blocked} timed out, retrying`);

@@ -26,10 +26,6 @@ export class DirFs implements SimFs {
     await fsp.writeFile(this.hostPath(path), data, { mode: mode ?? 0o644 });
   }
 
-  async appendFile(path: string, data: string | Buffer): Promise<void> {
-    await fsp.appendFile(this.hostPath(path), data);
-  }
-
   async stat(path: string): Promise<SimStat | undefined> {
     try {
       const st = await fsp.lstat(this.hostPath(path));
