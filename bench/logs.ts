@@ -10,12 +10,14 @@
  * plain and with --tail, --grep and --json; the full read's peak within 16 MiB of the peak at a tenth of
  * the lines per node (--tail), i.e. memory that does not grow with the log.
  */
+import { readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { LOG_CAPACITY } from '../src/sim/runtime-container.js';
 import { fileURLToPath } from 'node:url';
 import {
-  BENCH_IMAGE, DEPLOYMENT_NAME, SSH_PORT, figure, judge, nowMs, shq, startSimProcess, timeShell,
+  BENCH_IMAGE, DEPLOYMENT_NAME, SSH_PORT, figure, judge, median, nowMs, shq, startSimProcess, timeShell,
   type BenchSettings, type ResultRow, type SimProcess,
 } from './lib.js';
 
@@ -87,6 +89,28 @@ interface Read {
   ms: number;
   lines: number;
   rssMiB: number;
+  /** CPU time (user + sys) of the reader: ascendctl, or the baseline's clients. */
+  cpuMs: number;
+  /** CPU time the simulated nodes (the one `sim.js serve` process) spent meanwhile. */
+  simCpuMs: number;
+}
+
+/** Linux's USER_HZ: /proc/PID/stat counts CPU time in hundredths of a second. */
+const TICK_MS = 10;
+
+/** CPU time (user + sys) of process `pid` so far, from /proc/PID/stat (fields 14 and 15). */
+function processCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+}
+
+/** `script` under GNU time: the wall time, what it printed, the CPU of its processes, the simulator's CPU meanwhile. */
+async function timedRead(sim: SimProcess, script: string, usageFile: string, opts: Parameters<typeof timeShell>[1] = {}) {
+  const sim0 = processCpuMs(sim.pid);
+  const r = await timeShell(`set -o pipefail; /usr/bin/time -f '%M %U %S' -o ${shq(usageFile)} ${script}`, opts);
+  const simCpuMs = processCpuMs(sim.pid) - sim0;
+  const usage = r.result.exitCode === 0 ? (await readFile(usageFile, 'utf8')).trim().split('\n').at(-1)!.split(' ').map(Number) : [];
+  return { ...r, simCpuMs, rssKiB: usage[0] ?? Number.NaN, cpuMs: ((usage[1] ?? Number.NaN) + (usage[2] ?? Number.NaN)) * 1000 };
 }
 
 /**
@@ -94,10 +118,9 @@ interface Read {
  * `wc -l` exactly as the baseline's is. `expected` is the exact line count the read must print.
  */
 async function ascendctlLogs(s: BenchSettings, sim: SimProcess, tag: string, flags: string[], expected: number | undefined): Promise<Read> {
-  const rssFile = path.join(sim.dir, `rss-${tag}.txt`);
   const errFile = path.join(sim.dir, `err-${tag}.txt`);
   const cli = [process.execPath, s.build.bin, 'logs', sim.deploymentPath, ...flags].map(shq).join(' ');
-  const r = await timeShell(`set -o pipefail; /usr/bin/time -f %M -o ${shq(rssFile)} ${cli} 2>${shq(errFile)} | wc -l`, {
+  const r = await timedRead(sim, `${cli} 2>${shq(errFile)} | wc -l`, path.join(sim.dir, `usage-${tag}.txt`), {
     cwd: sim.dir, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1', HOME: process.env.HOME ?? sim.dir },
   });
   if (r.result.exitCode !== 0) {
@@ -108,30 +131,33 @@ async function ascendctlLogs(s: BenchSettings, sim: SimProcess, tag: string, fla
   }
   const lines = Number(r.result.stdout.trim());
   if (expected !== undefined && lines !== expected) throw new Error(`ascendctl logs ${flags.join(' ')} printed ${lines} lines, expected ${expected}`);
-  const kb = Number((await readFile(rssFile, 'utf8')).trim().split('\n').at(-1));
-  return { ms: r.ms, lines, rssMiB: kb / 1024 };
+  return { ms: r.ms, lines, rssMiB: r.rssKiB / 1024, cpuMs: r.cpuMs, simCpuMs: r.simCpuMs };
 }
 
-async function sshLogs(sim: SimProcess, expected: number): Promise<{ ms: number; lines: number }> {
+/**
+ * The shell's `{ for … & done; wait; } | wc -l` under GNU time. The `wait` is inside the pipeline's subshell so
+ * that it reaps every ssh client and their CPU is counted (a client left to exit after its subshell is not).
+ */
+async function sshLogs(sim: SimProcess, expected: number): Promise<Read> {
   const hosts = sim.nodes.map((n) => n.host).join(' ');
-  const script = `for h in ${hosts}; do ${sshBase(sim)} $h ${shq(`docker logs -t ${CONTAINER}`)} & done | wc -l; wait`;
-  const r = await timeShell(script, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+  const script = `{ for h in ${hosts}; do ${sshBase(sim)} $h ${shq(`docker logs -t ${CONTAINER}`)} & done; wait; } | wc -l`;
+  const r = await timedRead(sim, `bash -c ${shq(script)}`, path.join(sim.dir, 'usage-ssh.txt'), { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
   const lines = Number(r.result.stdout.trim());
   if (r.result.exitCode !== 0 || lines !== expected) {
     throw new Error(`the ssh baseline read ${r.result.stdout.trim()} lines (exit ${r.result.exitCode}): ${r.result.stderr.slice(0, 500)}`);
   }
-  return { ms: r.ms, lines };
+  return { ms: r.ms, lines, rssMiB: r.rssKiB / 1024, cpuMs: r.cpuMs, simCpuMs: r.simCpuMs };
 }
 
 /** The same streams read by bench/ssh2-floor.mjs: ssh2 in one Node.js process, bytes copied to stdout unread. */
-async function ssh2Floor(sim: SimProcess, expected: number): Promise<{ ms: number; lines: number }> {
+async function ssh2Floor(sim: SimProcess, expected: number): Promise<Read> {
   const args = [process.execPath, SSH2_FLOOR, String(SSH_PORT), sim.identityPath, sim.knownHostsPath, CONTAINER, ...sim.nodes.map((n) => n.host)];
-  const r = await timeShell(`set -o pipefail; ${args.map(shq).join(' ')} | wc -l`, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+  const r = await timedRead(sim, `${args.map(shq).join(' ')} | wc -l`, path.join(sim.dir, 'usage-floor.txt'), { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
   const lines = Number(r.result.stdout.trim());
   if (r.result.exitCode !== 0 || lines !== expected) {
     throw new Error(`the ssh2 floor read ${r.result.stdout.trim()} lines (exit ${r.result.exitCode}): ${r.result.stderr.slice(0, 500)}`);
   }
-  return { ms: r.ms, lines };
+  return { ms: r.ms, lines, rssMiB: r.rssKiB / 1024, cpuMs: r.cpuMs, simCpuMs: r.simCpuMs };
 }
 
 /** Runs per size: [merged read and both baselines, --tail, --grep, --json]. */
@@ -152,14 +178,16 @@ async function benchSize(s: BenchSettings, nodes: number, subnet: number): Promi
       await writeFile(sim.deploymentPath, yaml.replace('backend: mindie', 'backend: vllm-ascend'));
     }
     const ours: Read[] = [];
-    const theirs: { ms: number; lines: number }[] = [];
-    const floor: { ms: number; lines: number }[] = [];
+    const theirs: Read[] = [];
+    const floor: Read[] = [];
     const tails: Read[] = [];
     for (let i = 0; i < nMain; i++) {
       ours.push(await ascendctlLogs(s, sim, `all-${i}`, [], total));
       theirs.push(await sshLogs(sim, total));
       floor.push(await ssh2Floor(sim, total));
-      s.log(`  ${nodes} nodes, run ${i + 1}: ascendctl ${ours.at(-1)!.ms.toFixed(0)} ms (${ours.at(-1)!.rssMiB.toFixed(0)} MiB peak), ssh ${theirs.at(-1)!.ms.toFixed(0)} ms, ssh2 floor ${floor.at(-1)!.ms.toFixed(0)} ms`);
+      const [o, t, f] = [ours.at(-1)!, theirs.at(-1)!, floor.at(-1)!];
+      s.log(`  ${nodes} nodes, run ${i + 1}: ascendctl ${o.ms.toFixed(0)} ms (${o.rssMiB.toFixed(0)} MiB peak, CPU ${o.cpuMs.toFixed(0)} ms, nodes ${o.simCpuMs.toFixed(0)} ms), ` +
+        `ssh ${t.ms.toFixed(0)} ms (CPU ${t.cpuMs.toFixed(0)}, nodes ${t.simCpuMs.toFixed(0)}), ssh2 floor ${f.ms.toFixed(0)} ms (CPU ${f.cpuMs.toFixed(0)}, nodes ${f.simCpuMs.toFixed(0)})`);
       if (i < nTail) tails.push(await ascendctlLogs(s, sim, `tail-${i}`, ['--tail', String(small)], small * nodes));
     }
     const grep: Read[] = [];
@@ -169,6 +197,9 @@ async function benchSize(s: BenchSettings, nodes: number, subnet: number): Promi
     s.log(`  ${nodes} nodes: --tail ${small} ${tails.map((r) => `${r.rssMiB.toFixed(0)}`).join(', ')} MiB; --grep ${grep.map((r) => `${r.rssMiB.toFixed(0)}`).join(', ')} MiB; --json ${json.map((r) => `${r.rssMiB.toFixed(0)}`).join(', ')} MiB`);
     const rss = (rows: Read[]): number[] => rows.map((r) => r.rssMiB);
     const rate = (rows: { ms: number; lines: number }[]): number[] => rows.map((r) => (r.lines / r.ms) * 1000);
+    const cpu = (rows: Read[]): number[] => rows.map((r) => r.cpuMs);
+    const simCpu = (rows: Read[]): number[] => rows.map((r) => r.simCpuMs);
+    const secs = (ms: number[]): string => `${(median(ms) / 1000).toFixed(2)} s`;
     const cap = { kind: 'max-value', limit: MAX_RSS_MIB } as const;
     return [
       judge(`logs ${nodes} nodes: merged lines/s`,
@@ -181,6 +212,11 @@ async function benchSize(s: BenchSettings, nodes: number, subnet: number): Promi
         figure('the same streams through ssh2 in one Node.js process, copied to stdout unread (bench/ssh2-floor.mjs)', 'lines/s', rate(floor)),
         undefined,
         'no target: it tells how much of the gap to the first baseline is the merge and how much is SSH in one JavaScript thread on cores it shares with the simulated nodes'),
+      judge(`logs ${nodes} nodes: CPU time per read`,
+        figure('ascendctl logs, user + sys', 'ms', cpu(ours)),
+        figure('the ssh clients and wc of the first baseline, user + sys', 'ms', cpu(theirs)),
+        undefined,
+        `no target: where the rate goes. The simulated nodes (one process) used ${secs(simCpu(ours))} while ascendctl read, ${secs(simCpu(theirs))} while the ssh clients did, ${secs(simCpu(floor))} while the ssh2 floor did (its own CPU: ${secs(cpu(floor))}); the machine has ${os.cpus().length} cores`),
       judge(`logs ${nodes} nodes: peak RSS`, figure('ascendctl logs peak RSS', 'MiB', rss(ours)), undefined, cap,
         `while printing ${total.toLocaleString('en-US')} lines of ≈ 130 bytes (≈ ${Math.round((total * 130) / 1024 / 1024)} MiB of log text)`),
       judge(`logs ${nodes} nodes: peak RSS, ${perNode.toLocaleString('en-US')} vs ${small.toLocaleString('en-US')} lines per node`,
@@ -211,11 +247,13 @@ export const LOGS_METHOD = [
   '',
   '`node bin/ascendctl logs deepseek-r1.yaml` (no `--tail`: the whole log) runs under GNU `time -f %M` for its peak',
   'RSS, its stdout piped into `wc -l`; the count must be exact. Lines/s = lines ÷ wall time from spawn to exit.',
-  'Baseline, same run, interleaved: `for h in …; do ssh … $h docker logs -t <container> & done | wc -l; wait` — `-t`',
+  'Baseline, same run, interleaved: `{ for h in …; do ssh … $h docker logs -t <container> & done; wait; } | wc -l` — `-t`',
   'because ascendctl always asks docker for timestamps, so both move the same bytes over SSH and into the same reader.',
   'Second baseline, same run, interleaved: `node bench/ssh2-floor.mjs … | wc -l`, one Node.js process that opens the',
   'same channels with ssh2 (the library ascendctl uses, its default window) and copies their bytes to stdout unread:',
   'what any one-process Node.js client could reach here, where the simulated nodes share the two cores with the reader.',
+  'Every read also runs under GNU `time -f \'%M %U %S\'` (the baseline\'s whole `bash -c …`, so every ssh client it waits',
+  'for is counted) and the simulator process\'s CPU is read from /proc/PID/stat before and after: where the time goes.',
   '',
   `Peak RSS is also taken for \`--tail 2000\` (a tenth of the lines per node: a peak that follows the volume is not`,
   `bounded), \`--grep '${GREP}'\` and \`--json\`. Runs per size: ${Object.entries(LOGS_RUNS).map(([n, r]) => `${n} nodes ${r[0]} merged + ${r[0]} baseline, ${r[1]} --tail, ${r[2]} --grep, ${r[3]} --json`).join('; ')}.`,
