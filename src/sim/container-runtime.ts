@@ -327,7 +327,7 @@ export class ContainerRuntime {
       c.failStart(127, program);
       return fail(`Error response from daemon: failed to create task for container: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: ${program}: unknown.`, 127);
     }
-    // The main process's pid as the host sees it: stable per container id.
+    // The main process's pid as the host sees it: a hash of the container id plus the runtime's start counter.
     c.start(program, 1000 + (fnv1a(id) % 60000) + (this.nextPid++ % 1000));
     if (hasFlag(p, 'detach')) {
       await call.stdout(`${id}\n`);

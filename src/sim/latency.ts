@@ -26,7 +26,7 @@ const TABLE = {
   'hccn.ping_overhead': [250, 2], 'hccn.ping_probe': [1, 0], 'hccn.ping_lost': [1000, 1],
   // Busy answers and usage errors: the tool fails fast before or at opening the channel.
   'hccn.fail_fast': [5, 0],
-  // `info`: DCMI queries every device for power, temperature, memory; `-t`, `-l`: one device; `-v`: none.
+  // `info`: DCMI queries every device for power, temperature, memory; `-t spod-info`, `-m`: one device; `-v`: none.
   'npusmi.info': [700, 3], 'npusmi.spod': [150, 1], 'npusmi.list': [100, 1],
   'npusmi.version': [30, 0],
   // A hung hccn_tool keeps the device channel after its caller went away: a real `timeout` kills the

@@ -239,8 +239,8 @@ class VllmNode {
     const name = this.flags.get('served-model-name') ?? this.model;
     const maxModelLen = this.intFlag('max-model-len', 16384);
     const splitReasoning = reasoning && this.flags.get('reasoning-parser') === 'deepseek_r1';
-    // max-num-seqs running at once, the rest queued.
-    const gate = new Gate(256, 4096);
+    // max-num-seqs running at once; vLLM's scheduler queues the rest without a limit.
+    const gate = new Gate(256, Number.POSITIVE_INFINITY);
     const server = { model: name, framing: 'vllm' as const, timings, kill: this.ctx.kill };
     let seq = 0;
     return async (req, body, res) => {
