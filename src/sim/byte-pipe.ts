@@ -10,16 +10,26 @@ import type { Readable, Writable } from 'node:stream';
 /**
  * Chunks of a Node Readable as they come, read at once (a program that ignores its input holds nothing
  * up); the Readable is never destroyed when nobody reads, and an error on it ends the input like EOF.
+ * Like a shell's standard input, it is shared: a program that stops reading early (`for await … break`)
+ * leaves the rest to the next program of the command line.
  */
 export function readableToPipe(stream: Readable): AsyncIterable<Buffer> {
+  // A late error, after every reader has gone, must not be thrown for want of a listener.
+  stream.on('error', () => undefined);
   const events = on(stream, 'data', { close: ['end', 'close'] });
-  return (async function* () {
+  const done = { done: true, value: undefined } as const;
+  const next = async (): Promise<IteratorResult<Buffer>> => {
     try {
-      for await (const [chunk] of events) yield typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+      const r = await events.next();
+      if (r.done) return done;
+      const chunk = (r.value as [Buffer | string])[0];
+      return { done: false, value: typeof chunk === 'string' ? Buffer.from(chunk) : chunk };
     } catch {
-      // The channel broke: the program sees the end of its input.
+      return done; // the channel broke: the program sees the end of its input
     }
-  })();
+  };
+  // return() (a reader stopping early) leaves the shared iterator open for the next reader.
+  return { [Symbol.asyncIterator]: () => ({ next, return: async () => done }) };
 }
 
 export async function readAll(input: AsyncIterable<Buffer> | null): Promise<Buffer> {
