@@ -5,9 +5,9 @@
  */
 import type { SimNode } from './ascend-node.js';
 
-export type SimNetworkNode = Pick<SimNode, 'name' | 'host' | 'faults'>;
+type SimNetworkNode = Pick<SimNode, 'name' | 'host' | 'faults'>;
 
-export type FirewallVerdict = 'drop' | 'reject' | undefined;
+type FirewallVerdict = 'drop' | 'reject' | undefined;
 
 /** What `to`'s firewall does with a TCP SYN from `from` (a node, or undefined = elsewhere) to `port`. */
 export function firewallVerdict(to: SimNetworkNode, from: SimNetworkNode | undefined, port: number): FirewallVerdict {

@@ -154,9 +154,11 @@ async function execute(node: SimNode, req: Request, signal: AbortSignal): Promis
     await node.setTlsSwitch(npu, req.args[1] === '1' ? 1 : 0);
     return ok('Cmd executed successfully!\n');
   }
-  // Every get-command but ping (answered above) has its latency key `hccn.<cmd>`.
-  if (!(await delay(latencyMs(node.profile, `hccn.${req.cmd}` as LatencyKey), signal))) return undefined;
-  return GET[req.cmd]?.run?.(node, npu) ?? fail(1, MSG.failed);
+  // Every get-command but ping (answered above) has its latency key `hccn.<cmd>`; a name that is only
+  // an Object.prototype member (`-toString`) passed parsing and takes the link's time to fail.
+  const key = Object.hasOwn(GET, req.cmd) ? `hccn.${req.cmd}` as LatencyKey : 'hccn.link';
+  if (!(await delay(latencyMs(node.profile, key), signal))) return undefined;
+  return (Object.hasOwn(GET, req.cmd) ? GET[req.cmd]?.run?.(node, npu) : undefined) ?? fail(1, MSG.failed);
 }
 
 function tlsText(npu: number, sw: number): string {

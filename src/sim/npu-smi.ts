@@ -41,10 +41,13 @@ export function createNpuSmi(node: SimNode): SimProgram {
     if (!opts) return usageError('');
     const a3 = isA3(node);
     if (opts.m && a3) return answer('npusmi.list', a3MappingText(node));
-    if (opts.t !== 'spod-info' || !a3) return usageError(opts.t === undefined ? '' : 'Invalid type.\nError parameter of -t\n');
+    if (opts.t === undefined) return usageError('');
+    // The real tool checks the card, then the chip (an A2 card has chip 0 only), then the type.
     const card = Number(opts.i);
     if (!/^\d+$/.test(opts.i ?? '') || card >= cardCount(node)) return usageError(BAD_CARD);
-    if (opts.c !== '0' && opts.c !== '1') return usageError(BAD_CHIP);
+    if (opts.c !== undefined && !(a3 ? ['0', '1'] : ['0']).includes(opts.c)) return usageError(BAD_CHIP);
+    if (opts.t !== 'spod-info' || !a3) return usageError('Invalid type.\nError parameter of -t\n');
+    if (opts.c === undefined) return usageError(BAD_CHIP);
     return answer('npusmi.spod', spodInfoText(node, card, Number(opts.c)));
   };
 }

@@ -51,10 +51,13 @@ export async function python3(sh: ArgvContext, args: string[], io: SimIo): Promi
 
 const out = (io: SimIo, ...words: (string | number)[]): Promise<void> => io.stdout(`${[TAG, ...words].join(' ')}\n`);
 
-/** A listening server on `address:port`, or the bind error's code. */
+/** A listening server on `address:port`, or the bind error's code (a port Node refuses outright is no bind error). */
 function bindServer(address: string, port: number): Promise<net.Server | string> {
   const server = net.createServer();
-  return listenLocal(server, port, address).then(() => server, (e: NodeJS.ErrnoException) => e.code ?? 'EINVAL');
+  return listenLocal(server, port, address).then(() => server, (e: NodeJS.ErrnoException) => {
+    if (e.code?.startsWith('ERR_')) throw e;
+    return e.code ?? 'EINVAL';
+  });
 }
 
 async function listen(sh: ArgvContext, address: string, lifeS: number, ports: number[], io: SimIo): Promise<number> {

@@ -5,7 +5,6 @@
  * refuses the session requests no handler takes (pty, subsystem).
  */
 import { connect as netConnect, type Socket } from 'node:net';
-import type { Writable } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { Connection, ParsedKey, ServerChannel } from 'ssh2';
 import type { SimNode } from './ascend-node.js';
@@ -15,7 +14,7 @@ import { runShell } from './shell.js';
 
 const { Server, utils } = ssh2;
 
-export interface HostKeyPair {
+interface HostKeyPair {
   /** OpenSSH private key text. */
   private: string;
   /** `ssh-ed25519 AAAA…` (known_hosts key part). */

@@ -75,6 +75,16 @@ describe('npu-smi key/value forms', () => {
     }
   });
 
+  it('checks the card, then the chip, then the type, as the real tool does', async () => {
+    cluster = await startCluster(1);
+    const n = cluster.node('node1');
+    const first = async (args: string[]): Promise<string> => (await tool(n, 'npu-smi', ['info', ...args])).stdout.split('\n')[0]!;
+    expect(await first(['-t', 'spod-info', '-i', '99', '-c', '0'])).toBe('Invalid card id.');
+    expect(await first(['-t', 'foo', '-i', '99'])).toBe('Invalid card id.');
+    expect(await first(['-t', 'spod-info', '-i', '0', '-c', '1'])).toBe('Invalid chip id.');
+    expect(await first(['-t', 'spod-info', '-i', '0', '-c', '0'])).toBe('Invalid type.');
+  });
+
   it('is found through PATH at /usr/local/sbin', async () => {
     cluster = await startCluster(1);
     expect(cluster.node('node1').programPath('npu-smi')).toBe('/usr/local/sbin/npu-smi');
