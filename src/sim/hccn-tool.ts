@@ -132,7 +132,8 @@ function parseArgs(argv: string[], npuCount: number): Request | Outcome {
   }
   if (cmd === undefined && npu === undefined) return fail(3, MSG.invalidMajor);
   if (npu === undefined || npu < 0) return fail(4, 'Get invalid device id.');
-  if (cmd === undefined || !(cmd in GET)) return fail(3, MSG.invalidMajor);
+  // Own keys only: `-toString` is as unknown to the tool as `-bogus`.
+  if (cmd === undefined || !Object.hasOwn(GET, cmd)) return fail(3, MSG.invalidMajor);
   if (mode === undefined || (mode === 's' && cmd !== 'tls')) return fail(3, MSG.unknownOption, cmd);
   if (mode === 's') {
     if (args.length !== 2) return fail(4, MSG.countWrong, cmd);
@@ -154,11 +155,9 @@ async function execute(node: SimNode, req: Request, signal: AbortSignal): Promis
     await node.setTlsSwitch(npu, req.args[1] === '1' ? 1 : 0);
     return ok('Cmd executed successfully!\n');
   }
-  // Every get-command but ping (answered above) has its latency key `hccn.<cmd>`; a name that is only
-  // an Object.prototype member (`-toString`) passed parsing and takes the link's time to fail.
-  const key = Object.hasOwn(GET, req.cmd) ? `hccn.${req.cmd}` as LatencyKey : 'hccn.link';
-  if (!(await delay(latencyMs(node.profile, key), signal))) return undefined;
-  return (Object.hasOwn(GET, req.cmd) ? GET[req.cmd]?.run?.(node, npu) : undefined) ?? fail(1, MSG.failed);
+  // Every get-command but ping (answered above) has its latency key `hccn.<cmd>`.
+  if (!(await delay(latencyMs(node.profile, `hccn.${req.cmd}` as LatencyKey), signal))) return undefined;
+  return GET[req.cmd]?.run?.(node, npu) ?? fail(1, MSG.failed);
 }
 
 function tlsText(npu: number, sw: number): string {
