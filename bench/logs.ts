@@ -104,13 +104,18 @@ function processCpuMs(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
 }
 
-/** `script` under GNU time: the wall time, what it printed, the CPU of its processes, the simulator's CPU meanwhile. */
+/**
+ * `script` under GNU time: what it printed, and the figures of a Read but its line count (wall time, peak RSS
+ * and CPU of its processes, the simulator's CPU meanwhile; NaN when the script failed).
+ */
 async function timedRead(sim: SimProcess, script: string, usageFile: string, opts: Parameters<typeof timeShell>[1] = {}) {
   const sim0 = processCpuMs(sim.pid);
   const r = await timeShell(`set -o pipefail; /usr/bin/time -f '%M %U %S' -o ${shq(usageFile)} ${script}`, opts);
   const simCpuMs = processCpuMs(sim.pid) - sim0;
-  const usage = r.result.exitCode === 0 ? (await readFile(usageFile, 'utf8')).trim().split('\n').at(-1)!.split(' ').map(Number) : [];
-  return { ...r, simCpuMs, rssKiB: usage[0] ?? Number.NaN, cpuMs: ((usage[1] ?? Number.NaN) + (usage[2] ?? Number.NaN)) * 1000 };
+  const [kib = Number.NaN, user = Number.NaN, sys = Number.NaN] = r.result.exitCode === 0
+    ? (await readFile(usageFile, 'utf8')).trim().split('\n').at(-1)!.split(' ').map(Number) : [];
+  const usage: Omit<Read, 'lines'> = { ms: r.ms, rssMiB: kib / 1024, cpuMs: (user + sys) * 1000, simCpuMs };
+  return { result: r.result, usage };
 }
 
 /**
@@ -131,7 +136,7 @@ async function ascendctlLogs(s: BenchSettings, sim: SimProcess, tag: string, fla
   }
   const lines = Number(r.result.stdout.trim());
   if (expected !== undefined && lines !== expected) throw new Error(`ascendctl logs ${flags.join(' ')} printed ${lines} lines, expected ${expected}`);
-  return { ms: r.ms, lines, rssMiB: r.rssKiB / 1024, cpuMs: r.cpuMs, simCpuMs: r.simCpuMs };
+  return { ...r.usage, lines };
 }
 
 /**
@@ -146,7 +151,7 @@ async function sshLogs(sim: SimProcess, expected: number): Promise<Read> {
   if (r.result.exitCode !== 0 || lines !== expected) {
     throw new Error(`the ssh baseline read ${r.result.stdout.trim()} lines (exit ${r.result.exitCode}): ${r.result.stderr.slice(0, 500)}`);
   }
-  return { ms: r.ms, lines, rssMiB: r.rssKiB / 1024, cpuMs: r.cpuMs, simCpuMs: r.simCpuMs };
+  return { ...r.usage, lines };
 }
 
 /** The same streams read by bench/ssh2-floor.mjs: ssh2 in one Node.js process, bytes copied to stdout unread. */
@@ -157,7 +162,7 @@ async function ssh2Floor(sim: SimProcess, expected: number): Promise<Read> {
   if (r.result.exitCode !== 0 || lines !== expected) {
     throw new Error(`the ssh2 floor read ${r.result.stdout.trim()} lines (exit ${r.result.exitCode}): ${r.result.stderr.slice(0, 500)}`);
   }
-  return { ms: r.ms, lines, rssMiB: r.rssKiB / 1024, cpuMs: r.cpuMs, simCpuMs: r.simCpuMs };
+  return { ...r.usage, lines };
 }
 
 /** Runs per size: [merged read and both baselines, --tail, --grep, --json]. */
