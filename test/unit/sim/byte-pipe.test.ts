@@ -1,11 +1,12 @@
 /**
  * A simulated node's standard input behaves like a shell's: one stream shared by the programs of a
  * command line, so a program that stops reading early leaves the rest to the next one, and a broken
- * channel is the end of the input, not an error thrown at whoever reads (or nobody).
+ * channel is the end of the input, not an error thrown at whoever reads (or nobody). Its output blocks
+ * like a program's writing into a full pipe once the client stops reading.
  */
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { readAll, readableToPipe } from '../../../src/sim/byte-pipe.js';
+import { coalescingWriter, readAll, readableToPipe } from '../../../src/sim/byte-pipe.js';
 
 describe('readableToPipe', () => {
   it('a reader that stops early leaves the rest of the input to the next reader', async () => {
@@ -31,5 +32,60 @@ describe('readableToPipe', () => {
     stream.destroy(new Error('channel broke'));
     expect((await readAll(stdin)).toString()).toBe('x');
     expect(() => stream.emit('error', new Error('late'))).not.toThrow();
+  });
+});
+
+/** A channel whose client granted no window: it queues every write (up to 2 MiB, as ssh2's does) and sends none. */
+function closedWindowChannel(): { stream: Writable; sent: () => void; queued: () => number } {
+  const held: (() => void)[] = [];
+  const stream = new Writable({
+    highWaterMark: 2 * 1024 * 1024,
+    write(_chunk, _enc, cb) {
+      held.push(cb);
+    },
+  });
+  return {
+    stream,
+    sent: () => held.shift()?.(),
+    queued: () => stream.writableLength,
+  };
+}
+
+describe('coalescingWriter', () => {
+  it('a program writing to a client that stopped reading blocks after about a pipe of output, as on a real node', async () => {
+    const ch = closedWindowChannel();
+    const out = coalescingWriter(ch.stream, () => false, 64 * 1024);
+    const line = Buffer.alloc(1024, 'x');
+    let accepted = 0;
+    const producer = (async () => {
+      for (let i = 0; i < 1024; i++) {
+        await out.write(line);
+        accepted += line.length;
+      }
+    })();
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    // ssh2 would take 2 MiB before its write() says to wait; a pipe and sshd hold about 128 KiB.
+    expect(accepted).toBeGreaterThanOrEqual(32 * 1024);
+    expect(accepted).toBeLessThanOrEqual(192 * 1024);
+    expect(ch.queued()).toBeLessThanOrEqual(128 * 1024);
+    const before = accepted;
+    // The client opens its window: the program goes on.
+    ch.sent();
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    expect(accepted).toBeGreaterThan(before);
+    while (accepted < 1024 * 1024) {
+      ch.sent();
+      await new Promise((r) => setImmediate(r));
+    }
+    await producer;
+  });
+
+  it('a channel that closes while a write waits lets the program go on', async () => {
+    const ch = closedWindowChannel();
+    const out = coalescingWriter(ch.stream, () => false, 1024);
+    const waiting = out.write(Buffer.alloc(4096, 'y'));
+    await new Promise((r) => setImmediate(r));
+    ch.stream.destroy();
+    await expect(waiting).resolves.toBeUndefined();
   });
 });
