@@ -73,15 +73,30 @@ export interface FollowLogsResult {
 }
 
 /**
- * The SSH window of each node's log stream. A node the merge is waiting past is paused, and what it may
- * still send is this window plus half of it queued in the channel (channel-window.ts): 72 KiB a node,
- * under 5 MiB at 64 nodes, instead of ssh2's 2 MiB + 2 MiB (over 100 MiB at 64 nodes; 256 KiB still left
- * 146 MiB peak there). 48 KiB in flight is a few MB/s per node even at a 10 ms round trip, far more
- * than a daemon logs. Since a stream hands over what arrived during a wait as one chunk (ssh-pool.ts),
- * that is also the most one batch holds, decoded: 64 KiB gave a 93–94 MiB peak at 64 nodes × 20,000
- * lines, 48 KiB 91 MiB, 32 KiB 86 MiB; no difference in rate could be told apart on a shared machine.
+ * The SSH window of each node's log stream: what a node may send before it waits for us.
+ *
+ * The merge reads one node at a time whenever the nodes' logs do not interleave (each node's lines come
+ * before the next node's), and then the whole rate is that one stream's: its window must be deep enough
+ * that the node never waits for a grant while we are busy printing. A node the merge is waiting past is
+ * paused, and what it may still send is its window plus half of it queued in the channel
+ * (channel-window.ts), so every node's window is also memory held: ssh2's own 2 MiB + 2 MiB per channel
+ * would be over 100 MiB at 64 nodes.
+ *
+ * So the nodes share LOG_WINDOW_BUDGET: 256 KiB each up to 16 nodes, 64 KiB at 64, never under 48 KiB
+ * (a few MB/s per node even at a 10 ms round trip, far more than a daemon logs). Measured on the logs
+ * benchmark (16 × 20,000 lines, five reads each, medians): a 48 KiB window read in 1.91 s with a peak of
+ * 74 MiB, 256 KiB in 1.55 s with 88 MiB, 512 KiB in 1.72 s with 98 MiB; at 64 nodes 128 KiB already
+ * reached the 96 MiB ceiling (BENCHMARKS.md). Since a stream hands over what arrived during a wait as one
+ * chunk (ssh-pool.ts), the window is also the most one batch holds.
  */
-export const LOG_WINDOW_BYTES = 48 * 1024;
+export const LOG_WINDOW_BUDGET = 4 * 1024 * 1024;
+const MIN_LOG_WINDOW = 48 * 1024;
+const MAX_LOG_WINDOW = 256 * 1024;
+
+/** Each node's window when `nodes` stream at once (see LOG_WINDOW_BUDGET). */
+export function logWindowBytes(nodes: number): number {
+  return Math.min(MAX_LOG_WINDOW, Math.max(MIN_LOG_WINDOW, Math.floor(LOG_WINDOW_BUDGET / Math.max(1, nodes))));
+}
 
 /** Errors that another attempt cannot fix: say so and stop following that node. */
 const PERMANENT = new Set(['auth', 'host-key', 'config']);
@@ -90,6 +105,7 @@ const PERMANENT = new Set(['auth', 'host-key', 'config']);
 const DOCKER_MESSAGES_KEPT = 20;
 
 export async function followLogs(opts: FollowLogsOptions): Promise<FollowLogsResult> {
+  const windowBytes = logWindowBytes(opts.nodes.length);
   // Without -f the log as it stands is merged by time; with -f each line is held a bounded while to be
   // passed on in time order (or passed on as it arrives with order: 'arrival').
   const merge = opts.follow ? undefined : new TimeMerge(opts.nodes.map((n) => n.name), opts.onLines, opts.signal);
@@ -102,7 +118,7 @@ export async function followLogs(opts: FollowLogsOptions): Promise<FollowLogsRes
   const outcomes = await Promise.all(
     opts.nodes.map(async (n) => {
       try {
-        return await followNode(nodeOpts, n, sink);
+        return await followNode(nodeOpts, n, sink, windowBytes);
       } finally {
         merge?.leave(n.name);
       }
@@ -123,7 +139,7 @@ interface Sink {
   push(node: string, lines: TimedLine[]): void | Promise<void>;
 }
 
-async function followNode(opts: FollowLogsOptions, source: LogSource, sink: Sink): Promise<Outcome> {
+async function followNode(opts: FollowLogsOptions, source: LogSource, sink: Sink, windowBytes: number): Promise<Outcome> {
   const { signal } = opts;
   const node = source.name;
   const tracker = new ResumeTracker();
@@ -184,7 +200,7 @@ async function followNode(opts: FollowLogsOptions, source: LogSource, sink: Sink
             return deliver(err.pushText(chunk), true);
           },
         },
-        { signal, windowBytes: LOG_WINDOW_BYTES },
+        { signal, windowBytes },
       );
       await deliver(out.endText(), false);
       await deliver(err.endText(), true);

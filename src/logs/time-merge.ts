@@ -8,7 +8,7 @@
  * a promise that settles only then. The follower hands that promise to the SSH channel, which pauses, so
  * a node far ahead of the others is paused at the node rather than buffered here: at most one batch per
  * output stream of each node is ever held. What a paused node can still send is its SSH channel window,
- * which the follower keeps small (LOG_WINDOW_BYTES, channel-window.ts): ssh2's own 2 MiB window and 2 MiB
+ * which the follower keeps small (logWindowBytes, channel-window.ts): ssh2's own 2 MiB window and 2 MiB
  * queue per channel, not the merge, were most of the memory at 16–64 nodes (issue #12, BENCHMARKS.md).
  *
  * Cost per line is what bounds the rate (issue #12: every line of every node passes through here on one

@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { logsVia } from '../../../src/commands/logs.js';
 import { createContext } from '../../../src/context.js';
 import { writeRecord } from '../../../src/deploy/record.js';
-import { followLogs } from '../../../src/logs/log-follower.js';
+import { followLogs, LOG_WINDOW_BUDGET, logWindowBytes } from '../../../src/logs/log-follower.js';
 import { LogPrinter } from '../../../src/logs/log-printer.js';
 import { ResumeTracker } from '../../../src/logs/resume.js';
 import type { ExecOptions, ExecResult, StreamHandlers, Transport } from '../../../src/remote/transport.js';
@@ -265,5 +265,28 @@ describe('ascendctl logs on a rack', () => {
     }
     expect(printed).toBe(16 * 40);
     expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+  });
+
+  it('the nodes share one SSH window budget: a deep window for few nodes, within the budget for many, never a trickle', async () => {
+    for (const n of [1, 4, 16, 64, 256]) {
+      const transports = Array.from({ length: n }, (_, i) => new FakeDockerTransport(`n${i}`, { lines: makeLines(`n${i}`, 2), chunkBytes: 64 }));
+      await followLogs({
+        nodes: transports.map((t) => ({ name: t.target.name, runtime: 'docker' })),
+        container: 'c',
+        transportFor: (node) => transports.find((t) => t.target.name === node)!,
+        follow: false,
+        signal: new AbortController().signal,
+        onLines: () => undefined,
+        onEvent: () => undefined,
+      });
+      const windows = transports.flatMap((t) => t.windows);
+      expect(windows).toHaveLength(n);
+      expect(new Set(windows)).toEqual(new Set([logWindowBytes(n)]));
+    }
+    expect(logWindowBytes(16)).toBe(256 * 1024);
+    expect(logWindowBytes(64)).toBe(64 * 1024);
+    // What paused nodes may still send stays within the budget, up to where the 48 KiB floor takes over.
+    for (const n of [1, 16, 64, 85]) expect(n * logWindowBytes(n)).toBeLessThanOrEqual(LOG_WINDOW_BUDGET);
+    expect(logWindowBytes(1000)).toBe(48 * 1024);
   });
 });

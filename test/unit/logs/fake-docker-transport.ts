@@ -33,6 +33,8 @@ export interface FakeDockerOptions {
 export class FakeDockerTransport implements Transport {
   readonly target: NodeTarget;
   readonly calls: string[][] = [];
+  /** The SSH window each stream() call asked for. */
+  readonly windows: (number | undefined)[] = [];
   closes = 0;
   #streamCalls = 0;
 
@@ -53,6 +55,7 @@ export class FakeDockerTransport implements Transport {
 
   async stream(argv: readonly string[], handlers: StreamHandlers, opts: ExecOptions = {}): Promise<ExecResult> {
     this.calls.push([...argv]);
+    this.windows.push(opts.windowBytes);
     const call = this.#streamCalls++;
     if (argv[1] !== 'logs' || !argv.includes('-t')) throw new Error(`unexpected command ${argv.join(' ')}`);
     if (this.opts.logsExit) {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SshEndpoint } from '../../../src/remote/endpoint.js';
 import { SshPool } from '../../../src/remote/ssh-pool.js';
-import { LOG_WINDOW_BYTES } from '../../../src/logs/log-follower.js';
+import { logWindowBytes } from '../../../src/logs/log-follower.js';
 import { makeKeyPair, TestSshServer } from './ssh-test-server.js';
 
 const hostKey = makeKeyPair();
@@ -60,7 +60,7 @@ async function read(wait: boolean): Promise<{ calls: number; out: string; code: 
       // Settles a turn later, as the merge's batch does once printed.
       return wait ? new Promise<void>((resolve) => setImmediate(resolve)) : undefined;
     },
-  }, { windowBytes: LOG_WINDOW_BYTES });
+  }, { windowBytes: logWindowBytes(64) });
   return { calls, out: Buffer.concat(parts).toString('utf8'), code: r.code };
 }
 
