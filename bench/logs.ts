@@ -249,6 +249,8 @@ export const LOGS_METHOD = [
   `\`docker run -d --name ${CONTAINER} -v /data/bench:/data/bench <image> cat /data/bench/app.log\` started, so that`,
   'the deployment\'s container holds a full log (the simulated runtime keeps the last 20,000 lines per container, as',
   'a rotated json-file log would). The simulator has no knob for a log rate, and nothing was added to src/ for one.',
+  'A node\'s program stops once about 128 KiB wait unsent in a channel whose window the client has not opened, as',
+  'docker logs stops on a full pipe to sshd (src/sim/byte-pipe.ts): a node the merge pauses costs the simulator nothing.',
   '',
   '`node bin/ascendctl logs deepseek-r1.yaml` (no `--tail`: the whole log) runs under GNU `time -f %M` for its peak',
   'RSS, its stdout piped into `wc -l`; the count must be exact. Lines/s = lines ÷ wall time from spawn to exit.',

@@ -28,13 +28,17 @@
  * garbage: V8 grew the young generation to 2 × 16 MiB and let promoted, already printed batches pile
  * up in the old one; heap-tuning.ts keeps both small for this command.
  *
- * Where a read's time goes now (16 nodes × 20,000 lines, BENCHMARKS.md and profiles of the same build):
- * about 0.4 s from process start to the first connection (loading, the inventory); the rest is one
- * JavaScript thread decrypting 42 MB of SSH and, per line, screening it for known failures (one folded
- * alternation, known-failures.ts), reading its stamp, merging and printing. The bench's second baseline
+ * Where a read's time goes now (16 and 64 nodes × 20,000 lines, BENCHMARKS.md, with a trace of when each
+ * node's bytes arrived): about 0.4 s from process start to the first connection (loading, the inventory);
+ * the rest is one JavaScript thread decrypting SSH and, per line, screening it for known failures (one
+ * folded alternation, known-failures.ts), reading its stamp, merging and printing, which is more CPU per
+ * line than the simulated nodes spend sending it. The benchmark's nodes log in turn, not interleaved, so
+ * the merge drains one node at a time: that node's window decides the rate (logWindowBytes), and a paused
+ * node must cost its sender nothing. The simulator once let every paused channel queue 2 MiB, which kept
+ * its one process busy for 0.7 s (16 nodes) and 2.7 s (64 nodes) while the node being drained trickled in;
+ * it now blocks after a pipe's worth, as a node does (src/sim/byte-pipe.ts). The bench's second baseline
  * is ssh2 alone in one Node.js process copying the same bytes to stdout unread: on two cores shared with
- * the simulated nodes it already reaches only about 0.8× the rate of 16 OpenSSH clients, so what is left
- * between this merge and OpenSSH's rate is not in the merge's data structures.
+ * the simulated nodes it reaches about 0.8–1.0× the rate of the OpenSSH clients.
  *
  * A line without a timestamp takes its node's previous one, so it cannot stall the merge or jump ahead.
  * A node leaves the merge when its stream ends (read, failed or unreachable): from then on it holds
