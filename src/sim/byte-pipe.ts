@@ -57,17 +57,20 @@ export function writeDrained(stream: Writable, chunk: string | Buffer, isClosed:
 
 /**
  * Write to a stream, resolving once the stream has passed the chunk on (its write callback), not once it
- * is merely queued; at once when the stream is closed or closes meanwhile. For an ssh2 channel that is
- * when the bytes fit in the window the client granted.
+ * is merely queued; at once when the channel is closed, or when it closes meanwhile (`closed` aborts:
+ * an ssh2 channel's stderr never says it closed). For an ssh2 channel that is when the bytes fit in the
+ * window the client granted.
  */
-function writeSent(stream: Writable, chunk: Buffer, isClosed: () => boolean): Promise<void> {
-  if (isClosed() || stream.destroyed || !stream.writable) return Promise.resolve();
+function writeSent(stream: Writable, chunk: Buffer, closed: AbortSignal): Promise<void> {
+  if (closed.aborted || stream.destroyed || !stream.writable) return Promise.resolve();
   return new Promise((resolve) => {
     const done = (): void => {
       stream.off('close', done);
+      closed.removeEventListener('abort', done);
       resolve();
     };
     stream.once('close', done);
+    closed.addEventListener('abort', done, { once: true });
     stream.write(chunk, done);
   });
 }
@@ -87,7 +90,7 @@ function writeSent(stream: Writable, chunk: Buffer, isClosed: () => boolean): Pr
  * `high` bytes wait here and one write of at most `high` waits in the channel: about what a pipe and
  * sshd's buffer hold.
  */
-export function coalescingWriter(stream: Writable, isClosed: () => boolean, high = 64 * 1024): {
+export function coalescingWriter(stream: Writable, closed: AbortSignal, high = 64 * 1024): {
   write(chunk: string | Buffer): Promise<void>;
   flush(): Promise<void>;
 } {
@@ -100,7 +103,7 @@ export function coalescingWriter(stream: Writable, isClosed: () => boolean, high
     const data = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
     pending = [];
     bytes = 0;
-    return writeSent(stream, data, isClosed);
+    return writeSent(stream, data, closed);
   };
   return {
     write(chunk) {

@@ -199,8 +199,8 @@ export class SshFront {
     channel.on('close', () => ac.abort());
     channel.on('error', () => undefined);
     const closed = (): boolean => ac.signal.aborted;
-    const out = coalescingWriter(channel, closed);
-    const err = coalescingWriter(channel.stderr, closed);
+    const out = coalescingWriter(channel, ac.signal);
+    const err = coalescingWriter(channel.stderr, ac.signal);
     const io = {
       stdin: readableToPipe(channel),
       stdout: (c: string | Buffer) => out.write(c),

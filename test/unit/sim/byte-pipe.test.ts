@@ -54,7 +54,7 @@ function closedWindowChannel(): { stream: Writable; sent: () => void; queued: ()
 describe('coalescingWriter', () => {
   it('a program writing to a client that stopped reading blocks after about a pipe of output, as on a real node', async () => {
     const ch = closedWindowChannel();
-    const out = coalescingWriter(ch.stream, () => false, 64 * 1024);
+    const out = coalescingWriter(ch.stream, new AbortController().signal, 64 * 1024);
     const line = Buffer.alloc(1024, 'x');
     let accepted = 0;
     const producer = (async () => {
@@ -82,10 +82,28 @@ describe('coalescingWriter', () => {
 
   it('a channel that closes while a write waits lets the program go on', async () => {
     const ch = closedWindowChannel();
-    const out = coalescingWriter(ch.stream, () => false, 1024);
+    const out = coalescingWriter(ch.stream, new AbortController().signal, 1024);
     const waiting = out.write(Buffer.alloc(4096, 'y'));
     await new Promise((r) => setImmediate(r));
     ch.stream.destroy();
     await expect(waiting).resolves.toBeUndefined();
+  });
+
+  it('a channel whose stream never says it closed (ssh2 stderr) lets the program go on once the channel closes', async () => {
+    const ch = closedWindowChannel();
+    const closed = new AbortController();
+    const out = coalescingWriter(ch.stream, closed.signal, 1024);
+    const waiting = out.write(Buffer.alloc(4096, 'z'));
+    let settled = false;
+    void waiting.then(() => (settled = true));
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    expect(settled).toBe(false);
+    closed.abort();
+    await expect(waiting).resolves.toBeUndefined();
+    // Nothing is written once the channel closed.
+    const queued = ch.queued();
+    await out.write(Buffer.alloc(4096, 'z'));
+    await out.flush();
+    expect(ch.queued()).toBe(queued);
   });
 });
