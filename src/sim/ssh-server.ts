@@ -198,7 +198,6 @@ export class SshFront {
     const ac = new AbortController();
     channel.on('close', () => ac.abort());
     channel.on('error', () => undefined);
-    const closed = (): boolean => ac.signal.aborted;
     const out = coalescingWriter(channel, ac.signal);
     const err = coalescingWriter(channel.stderr, ac.signal);
     const io = {
@@ -219,7 +218,7 @@ export class SshFront {
         await io.stderr(`sh: simulator error: ${err instanceof Error ? err.message : String(err)}\n`);
       }
       await Promise.all([out.flush(), err.flush()]);
-      if (closed()) return;
+      if (ac.signal.aborted) return;
       channel.exit(code);
       channel.end();
     })();
