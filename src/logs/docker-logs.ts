@@ -72,8 +72,9 @@ const CR = 13;
 
 /**
  * The lines of `text` (complete lines joined by newlines, as LineFramer.pushText hands them over), each
- * split into its timestamp and the daemon's line (`2026-01-02T03:04:05.123456789Z text`); a carriage return before a newline is part of the line ending. The stamps
- * are read in place on the one decoded string rather than on a string per line.
+ * split into its timestamp and the daemon's line (`2026-01-02T03:04:05.123456789Z text`); a carriage
+ * return before a newline is part of the line ending. The stamps are read in place on the one decoded
+ * string rather than on a string per line.
  */
 export function readLines(text: string): StampedLine[] {
   const lines: StampedLine[] = [];
