@@ -6,6 +6,8 @@
  */
 import { InputError } from '../errors.js';
 import { tryParseDuration, DURATION_EXPECTED } from '../config/duration.js';
+import { isAscii } from 'node:buffer';
+import { suspectLines } from '../mindie/known-failures.js';
 
 const RFC3339 = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
@@ -43,27 +45,64 @@ export interface TimedLine {
 }
 
 /**
- * A line as readLines returns it. The merge compares `sec` then `nano` (two small integers), so the
- * hot path makes no BigInt; `ns` is computed on first use, for the follow path and its resume.
+ * A line as readLines returns it: a place in its batch, which all of the batch's lines share as one
+ * binary string (one character per byte, latin1), so offsets are byte offsets and nothing is decoded per
+ * line on the way to the terminal. The merge compares `sec` then `nano` (two small integers, no BigInt);
+ * the printer writes `raw` back out as latin1, which gives back the node's bytes unchanged; only the
+ * lines the known-failure screen marked `suspect` are classified. `time`, `text` and `ns` are made on
+ * first use, for `--json`, `--grep`, `-t` and the follow path's resume.
  */
 export class StampedLine implements TimedLine {
-  readonly time: string | undefined;
-  readonly text: string;
+  /** The batch's bytes as a binary string. */
+  readonly batch: string;
+  /** Where the line starts in the batch, where its timestamp ends, where the daemon's line starts and ends. */
+  readonly start: number;
+  readonly stampEnd: number;
+  readonly textStart: number;
+  readonly end: number;
   /** Whole seconds since the epoch of `time` (NaN when the line has none). */
   readonly sec: number;
   /** Nanoseconds within that second, 0 … 999,999,999. */
   readonly nano: number;
+  /** The known-failure screen matched this line (or a span starting on it): classify it. */
+  readonly suspect: boolean;
+  /** The batch is all ASCII: its binary string is its text. */
+  readonly ascii: boolean;
+  #text: string | undefined;
   #ns: bigint | undefined;
 
-  constructor(time: string | undefined, text: string, sec: number, nano: number) {
-    this.time = time;
-    this.text = text;
+  constructor(batch: string, ascii: boolean, start: number, stampEnd: number, textStart: number, end: number, sec: number, nano: number, suspect: boolean) {
+    this.batch = batch;
+    this.ascii = ascii;
+    this.start = start;
+    this.stampEnd = stampEnd;
+    this.textStart = textStart;
+    this.end = end;
     this.sec = sec;
     this.nano = nano;
+    this.suspect = suspect;
+  }
+
+  get stamped(): boolean {
+    return this.sec === this.sec;
+  }
+
+  /** The daemon's line as bytes in a binary string: written as latin1, it is the line as the node sent it. */
+  get raw(): string {
+    return this.batch.slice(this.textStart, this.end);
+  }
+
+  get text(): string {
+    return (this.#text ??= this.ascii ? this.raw : Buffer.from(this.raw, 'latin1').toString('utf8'));
+  }
+
+  get time(): string | undefined {
+    // The grammar readStamp accepts is ASCII.
+    return this.stamped ? this.batch.slice(this.start, this.stampEnd) : undefined;
   }
 
   get ns(): bigint | undefined {
-    if (this.time === undefined) return undefined;
+    if (!this.stamped) return undefined;
     return (this.#ns ??= BigInt(this.sec) * 1_000_000_000n + BigInt(this.nano));
   }
 }
@@ -71,28 +110,35 @@ export class StampedLine implements TimedLine {
 const CR = 13;
 
 /**
- * The lines of `text` (complete lines joined by newlines, as LineFramer.pushText hands them over), each
+ * The lines of `input` (complete lines joined by newlines, as LineFramer.push hands them over), each
  * split into its timestamp and the daemon's line (`2026-01-02T03:04:05.123456789Z text`); a carriage
- * return before a newline is part of the line ending. The stamps are read in place on the one decoded
- * string rather than on a string per line.
+ * return before a newline is part of the line ending. The batch becomes one binary string (a copy of
+ * its bytes, where decoding UTF-8 would cost ten times as much), read in place: the stamps, and the
+ * known-failure screen in one scan of the batch (suspectLines), which marks the few lines worth
+ * classifying.
  */
-export function readLines(text: string): StampedLine[] {
+export function readLines(input: Buffer | string): StampedLine[] {
+  const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
+  const batch = bytes.toString('latin1');
+  const ascii = isAscii(bytes);
+  const suspects = suspectLines(batch);
+  let nextSuspect = suspects.length > 0 ? suspects[0]! : -1;
+  let s = 0;
   const lines: StampedLine[] = [];
   let start = 0;
-  for (;;) {
-    const nl = text.indexOf('\n', start);
-    let end = nl === -1 ? text.length : nl;
-    if (end > start && text.charCodeAt(end - 1) === CR) end--;
-    lines.push(stampedLine(text, start, end));
+  for (let k = 0; ; k++) {
+    const nl = batch.indexOf('\n', start);
+    let end = nl === -1 ? batch.length : nl;
+    if (end > start && batch.charCodeAt(end - 1) === CR) end--;
+    const suspect = k === nextSuspect;
+    if (suspect) nextSuspect = ++s < suspects.length ? suspects[s]! : -1;
+    const stampEnd = readStamp(batch, start, end);
+    lines.push(stampEnd === -1
+      ? new StampedLine(batch, ascii, start, start, start, end, Number.NaN, 0, suspect)
+      : new StampedLine(batch, ascii, start, stampEnd, stampEnd === end ? end : stampEnd + 1, end, stampSec, stampNano, suspect));
     if (nl === -1) return lines;
     start = nl + 1;
   }
-}
-
-function stampedLine(text: string, start: number, end: number): StampedLine {
-  const stampEnd = readStamp(text, start, end);
-  if (stampEnd === -1) return new StampedLine(undefined, text.slice(start, end), Number.NaN, 0);
-  return new StampedLine(text.slice(start, stampEnd), stampEnd === end ? '' : text.slice(stampEnd + 1, end), stampSec, stampNano);
 }
 
 // readStamp's answer (module state instead of an object per line: it runs for every line read).

@@ -2,10 +2,10 @@
  * V8's garbage collector tuned for `ascendctl logs`, whose peak RSS is mostly garbage, not data
  * (issue #12; measured with --trace-gc and process.memoryUsage at 16 and 64 nodes):
  *
- * - The young generation. Every line read is a few short-lived objects (the chunk's decoded text, the
- *   line's slices, its StampedLine), and reading tens of MB/s of log makes V8 grow the young generation
- *   to its maximum, 2 × 16 MiB of semi-spaces, of which little is alive at any moment (the merge holds
- *   one batch per node). `--semi-space-growth-factor=1` keeps it at its initial size: scavenges are more
+ * - The young generation. Every line read is a few short-lived objects (its StampedLine, its share of
+ *   the batch's binary string and of the printer's joined output), and reading tens of MB/s of log makes
+ *   V8 grow the young generation to its maximum, 2 × 16 MiB of semi-spaces, of which little is alive at
+ *   any moment (the merge holds one batch per node). `--semi-space-growth-factor=1` keeps it at its initial size: scavenges are more
  *   frequent, each one as cheap (its cost follows what survives, not the space's size).
  * - The old generation. A batch that waits in the merge for slower nodes survives scavenges and is
  *   promoted, and becomes garbage as soon as it is printed; V8 lets the old generation grow by its

@@ -168,11 +168,11 @@ async function followNode(opts: FollowLogsOptions, source: LogSource, sink: Sink
         opts.onEvent({ type: 'reconnected', node });
       }
     };
-    const deliver = (text: string | undefined, fromStderr: boolean): void | Promise<void> => {
-      if (text === undefined) return;
+    const deliver = (bytes: Buffer | undefined, fromStderr: boolean): void | Promise<void> => {
+      if (bytes === undefined) return;
       const fresh: TimedLine[] = [];
-      for (const line of readLines(text)) {
-        if (fromStderr && line.time === undefined) {
+      for (const line of readLines(bytes)) {
+        if (fromStderr && !line.stamped) {
           // With -t every container line is stamped: an unstamped stderr line is docker speaking.
           dockerMessages.push(line.text);
           if (dockerMessages.length > DOCKER_MESSAGES_KEPT) dockerMessages.shift();
@@ -193,17 +193,17 @@ async function followNode(opts: FollowLogsOptions, source: LogSource, sink: Sink
         {
           onStdout: (chunk) => {
             arrived();
-            return deliver(out.pushText(chunk), false);
+            return deliver(out.push(chunk), false);
           },
           onStderr: (chunk) => {
             arrived();
-            return deliver(err.pushText(chunk), true);
+            return deliver(err.push(chunk), true);
           },
         },
         { signal, windowBytes },
       );
-      await deliver(out.endText(), false);
-      await deliver(err.endText(), true);
+      await deliver(out.end(), false);
+      await deliver(err.end(), true);
       if (signal.aborted) return 'interrupted';
       if (result.code === 0) {
         arrived();

@@ -13,12 +13,20 @@
  * turn of the event loop (a microtask), whichever comes first. So output is never held past the turn that
  * produced it (-f shows each line at once), and stdout's buffer plus the text held here stays within the
  * high-water mark and one batch, as when every batch was its own write.
+ *
+ * The output is gathered as a binary string (a character per byte) and written as latin1, which is the
+ * bytes: a line readLines read is printed from its batch's bytes without being decoded (StampedLine.raw),
+ * and the prefix and anything made of text (a highlighted line, `--json`) are converted once to the
+ * UTF-8 they are written as. This is issue #12's: with the ` │ ` in every prefix the joined text was a
+ * two-byte string, and flattening and encoding it was a sixth of a read's CPU; decoding every line was
+ * another tenth. A daemon's bytes that are not UTF-8 go through to a plain read unchanged, as with
+ * `docker logs` itself; `--json` decodes a line to quote it, so there they become U+FFFD.
  */
 import type { Writable } from 'node:stream';
 import type { ChalkInstance } from 'chalk';
 import { InputError } from '../errors.js';
 import type { Output } from '../ui/output.js';
-import type { TimedLine } from './docker-logs.js';
+import { StampedLine, type TimedLine } from './docker-logs.js';
 import { classifyLogLine, type FailureKind } from '../mindie/known-failures.js';
 
 export interface LogPrinterOptions {
@@ -80,6 +88,26 @@ function jsonLine(quotedNode: string, line: TimedLine): string {
   return `{"node":${quotedNode},"time":${line.time === undefined ? 'null' : JSON.stringify(line.time)},"line":${JSON.stringify(line.text)}}`;
 }
 
+/**
+ * UTF-8 text as a binary string (a character per byte), the form the printer gathers its output in:
+ * written as latin1, it comes out as that UTF-8.
+ */
+const binary = (text: string): string => Buffer.from(text, 'utf8').toString('latin1');
+
+/** The daemon's line as a binary string: a line readLines read already is one. */
+function rawText(line: TimedLine): string {
+  return line instanceof StampedLine ? line.raw : binary(line.text);
+}
+
+/**
+ * jsonLine as a binary string, quotedNode being one. An ASCII line's binary string is its text; any
+ * other line is decoded to be quoted (bytes that are not UTF-8 become U+FFFD, so the output stays JSON).
+ */
+function jsonRaw(quotedNode: string, line: TimedLine): string {
+  const quoted = line instanceof StampedLine && line.ascii ? JSON.stringify(line.raw) : binary(JSON.stringify(line.text));
+  return `{"node":${quotedNode},"time":${line.time === undefined ? 'null' : JSON.stringify(line.time)},"line":${quoted}}`;
+}
+
 export class LogPrinter {
   readonly #out: Output;
   readonly #width: number;
@@ -93,7 +121,7 @@ export class LogPrinter {
   readonly #prefix = new Map<string, string>();
   readonly #hinted = new Set<string>();
   #drain: Promise<void> | undefined;
-  /** Text printed but not yet written (see the module comment). */
+  /** Output printed but not yet written (see the module comment), as a binary string. */
   #pending = '';
   #flushQueued = false;
   #broken = false;
@@ -127,13 +155,15 @@ export class LogPrinter {
     let text = '';
     for (const line of lines) {
       if (this.#grep && !this.#grep.test(line.text)) continue;
-      const failure = classifyLogLine(line.text);
+      const read = line instanceof StampedLine ? line : undefined;
+      // readLines screened the batch: a line it did not mark matches no rule.
+      const failure = read !== undefined && !read.suspect ? undefined : classifyLogLine(line.text);
       if (this.#json) {
-        text += `${jsonLine(prefix, line)}\n`;
+        text += `${jsonRaw(prefix, line)}\n`;
       } else if (failure?.severity === 'error' || (this.#showTimestamps && line.time !== undefined)) {
-        text += `${this.#human(node, line, failure?.severity === 'error')}\n`;
+        text += `${this.#human(prefix, line, failure?.severity === 'error')}\n`;
       } else {
-        text += `${prefix}${line.text}\n`;
+        text += `${prefix}${rawText(line)}\n`;
       }
       if (failure) {
         const key = `${node}\0${failure.kind satisfies FailureKind}`;
@@ -168,7 +198,7 @@ export class LogPrinter {
     if (this.#pending === '') return;
     const text = this.#pending;
     this.#pending = '';
-    if (this.#out.write(text)) return;
+    if (this.#out.write(text, 'latin1')) return;
     return this.#waitDrain();
   }
 
@@ -176,10 +206,10 @@ export class LogPrinter {
     let prefix = this.#prefix.get(node);
     if (prefix === undefined) {
       if (this.#json) {
-        prefix = JSON.stringify(node);
+        prefix = binary(JSON.stringify(node));
       } else {
         const paint = this.#paint.get(node) ?? ((t: string) => t);
-        prefix = `${paint(node.padEnd(this.#width))} ${paint(this.#bar)} `;
+        prefix = binary(`${paint(node.padEnd(this.#width))} ${paint(this.#bar)} `);
       }
       this.#prefix.set(node, prefix);
     }
@@ -191,12 +221,12 @@ export class LogPrinter {
     this.#out.note(this.#out.errColor.dim(`${node}: ${text}`));
   }
 
-  #human(node: string, line: TimedLine, highlight: boolean): string {
+  /** A human line with its timestamp or highlighted, as a binary string (prefix is #prefixOf's). */
+  #human(prefix: string, line: TimedLine, highlight: boolean): string {
     const chalk = this.#out.color;
-    const paint = this.#paint.get(node) ?? ((t: string) => t);
     const stamp = this.#showTimestamps && line.time !== undefined ? `${chalk.dim(line.time)} ` : '';
-    const body = highlight ? chalk.red(line.text) : line.text;
-    return `${paint(node.padEnd(this.#width))} ${paint(this.#bar)} ${stamp}${body}`;
+    const raw = rawText(line);
+    return `${prefix}${stamp}${highlight ? chalk.red(raw) : raw}`;
   }
 
   #waitDrain(): Promise<void> {

@@ -302,7 +302,7 @@ let keyNano = 0;
 /** The line's timestamp as (seconds, nanoseconds) in keySec/keyNano; false when it has none. */
 function lineKey(line: TimedLine): boolean {
   if (line instanceof StampedLine) {
-    if (line.time === undefined) return false;
+    if (!line.stamped) return false;
     keySec = line.sec;
     keyNano = line.nano;
     return true;

@@ -233,6 +233,84 @@ const ANY_RULE = new RegExp(RULES.map(({ pattern: p }) => {
   return `(?:${p.flags === 'i' ? foldCase(p.source) : p.source})`;
 }).join('|'));
 
+/**
+ * A pattern for text read as bytes (a binary string: a character per byte, see readLines) that matches
+ * wherever the pattern matches the decoded text, and maybe in a few more places. The rules' patterns are
+ * ASCII, and an ASCII character is the same byte either way; what differs is a non-ASCII character, which
+ * is two to four characters in bytes: so a bounded repetition may take four times as many, and `\s`
+ * (which matches Unicode spaces such as U+00A0) also any byte of a multi-byte character. Anything this
+ * cannot widen faithfully is refused when the module loads, so a new rule cannot quietly be missed.
+ */
+export function widenForBytes(source: string): string {
+  let out = '';
+  let inClass = false;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i]!;
+    if (c.charCodeAt(0) > 0x7f) throw new Error(`known failures: /${source}/ has a non-ASCII character, which bytes do not match alike`);
+    if (c === '\\') {
+      const next = source[i + 1] ?? '';
+      if ('SWDBbupPx'.includes(next) || /[0-9]/.test(next)) throw new Error(`known failures: cannot widen \\${next} in /${source}/ for bytes`);
+      if (next === 's') {
+        if (inClass) throw new Error(`known failures: cannot widen \\s in a class in /${source}/ for bytes`);
+        out += '[\\s\\x80-\\xff]';
+      } else {
+        out += c + next;
+      }
+      i++;
+    } else if (inClass) {
+      if (c === ']') inClass = false;
+      out += c;
+    } else if (c === '[') {
+      inClass = true;
+      out += c;
+    } else if (c === '{') {
+      const m = /^\{(\d+)(,(\d*))?\}/.exec(source.slice(i));
+      if (!m) throw new Error(`known failures: cannot read the repetition at ${i} in /${source}/`);
+      const least = m[1]!;
+      const most = m[2] === undefined ? Number(least) : m[3] === '' ? undefined : Number(m[3]);
+      out += most === undefined ? `{${least},}` : `{${least},${4 * most}}`;
+      i += m[0].length - 1;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+/** ANY_RULE for a batch of lines read as bytes: suspectLines runs it over the whole batch. */
+const ANY_RULE_IN_BYTES = new RegExp(widenForBytes(ANY_RULE.source), 'g');
+
+/**
+ * The lines of `batch` (lines joined by newlines, as a binary string: see readLines; 0-based, ascending)
+ * that classifyLogLine may find a failure on: one scan of the whole batch instead of one per line, so
+ * `logs` decodes and classifies only these. A line a rule matches is always among them: the pattern
+ * matches its bytes (widenForBytes); a match that starts on an earlier line and runs on marks that
+ * earlier line, and the scan goes on from the next line. A line marked in error (a match across its
+ * newline, or only in its bytes) is classified and found to be nothing.
+ */
+export function suspectLines(batch: string): number[] {
+  const found: number[] = [];
+  const search = ANY_RULE_IN_BYTES;
+  search.lastIndex = 0;
+  let line = 0;
+  let lineStart = 0;
+  for (;;) {
+    const m = search.exec(batch);
+    if (m === null) return found;
+    let nl = batch.indexOf('\n', lineStart);
+    while (nl !== -1 && nl < m.index) {
+      line++;
+      lineStart = nl + 1;
+      nl = batch.indexOf('\n', lineStart);
+    }
+    found.push(line);
+    if (nl === -1) return found;
+    line++;
+    lineStart = nl + 1;
+    search.lastIndex = lineStart;
+  }
+}
+
 /** The known failure a daemon log line shows, or undefined. */
 export function classifyLogLine(line: string): LogFailure | undefined {
   if (!ANY_RULE.test(line)) return undefined;

@@ -52,8 +52,8 @@ export class Output {
   }
 
   /** Raw text on stdout (streamed tokens, log lines). */
-  write(text: string): boolean {
-    return this.out.write(text);
+  write(text: string, encoding: BufferEncoding = 'utf8'): boolean {
+    return this.out.write(text, encoding);
   }
 
   /** Progress and notes: stderr, so that stdout stays clean for pipes and --json. */

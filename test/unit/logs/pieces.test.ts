@@ -4,17 +4,18 @@ import { createContext } from '../../../src/context.js';
 import { InputError } from '../../../src/errors.js';
 import { parseTimestamp, readLines, sinceArg } from '../../../src/logs/docker-logs.js';
 import { runtimeFor } from '../../../src/runtime/runtime.js';
-import { FAILURE_KINDS, classifyLogLine, foldCase, type FailureKind } from '../../../src/mindie/known-failures.js';
+import { FAILURE_KINDS, classifyLogLine, foldCase } from '../../../src/mindie/known-failures.js';
 import { LineFramer } from '../../../src/logs/line-framer.js';
 import { LogPrinter, compileGrep, formatLogLine, nodeColorIndex } from '../../../src/logs/log-printer.js';
 import { ResumeTracker } from '../../../src/logs/resume.js';
 import { splitTimestamp } from './stamped.js';
+import { FAILURE_SAMPLES } from './failure-samples.js';
 
 /** A framer's output as separate lines, as the follower reads them (readLines). */
-const push = (f: LineFramer, chunk: Buffer): string[] => lines(f.pushText(chunk));
-const end = (f: LineFramer): string[] => lines(f.endText());
-function lines(text: string | undefined): string[] {
-  return text === undefined ? [] : readLines(text).map((l) => l.text);
+const push = (f: LineFramer, chunk: Buffer): string[] => lines(f.push(chunk));
+const end = (f: LineFramer): string[] => lines(f.end());
+function lines(bytes: Buffer | undefined): string[] {
+  return bytes === undefined ? [] : readLines(bytes).map((l) => l.text);
 }
 
 function capture(env: NodeJS.ProcessEnv, tty = false) {
@@ -125,37 +126,7 @@ describe('docker logs', () => {
 });
 
 describe('known failures', () => {
-  const samples: [string, FailureKind][] = [
-    ['[ERROR] HCCL error EI0006: Get_Socket_Timeout topo exchange server get socket timeout', 'hccl-timeout'],
-    ['HcclCommInitRootInfo failed, ret = 7', 'hccl-timeout'],
-    ['EI0014: Some ranks tlsStatus are inconsistent', 'tls-inconsistent'],
-    ['[ERROR] EI0014: Config_Error_Ranktable: ranktable check failed', 'stale-rootinfo'],
-    ['Parameter device_ip is invalid in ranktable file', 'device-ip-invalid'],
-    ['Input device_ip [-.-.-.-] is invalid', 'device-ip-invalid'],
-    ['[MIE04E02011C] Failed to init infer backend manager', 'endpoint-init'],
-    ['Check path: config.json failed, by:owner id diff', 'file-permission'],
-    ['Check path: modelWeightPath failed, by:path does not exist', 'model-path-missing'],
-    ['open /data/rank_table.json: Permission denied', 'file-permission'],
-    ['load tlsCert failed for grpc', 'tls-certificates'],
-    ['Management or Business or Metrics Http server listen port is occupied', 'port-occupied'],
-    ['Socket bind failed', 'port-occupied'],
-    ['[MIE04E02041C] Failed to listen 172.17.0.2:1025, please check if business ip and port are legal', 'listen-address'],
-    ['Failed to start http wrapper', 'listen-address'],
-    ['Failed to init endpoint! Please check the service log or console output.', 'endpoint-init'],
-    ['[start endpoint] [fail]', 'endpoint-init'],
-    ['RuntimeError: NPU out of memory. Tried to allocate 2.00 GiB', 'out-of-memory'],
-    ['Failed to create shared memory /dev/shm/llm_tokenizer_shared_memory_0: File exists (shared memory of a previous daemon is still in use)', 'shm-leftover'],
-    ['Invalid DP number per node: 0', 'dp-per-node'],
-    ["AttributeError: 'IbisTokenizer' object has no attribute 'cache_path'", 'tokenizer-cache-path'],
-    ['terminate called after throwing an instance of pybind11::error_already_set', 'python-dependencies'],
-    ['LLMPythonModel initializes fail', 'python-dependencies'],
-    ['Failed to infer device type', 'driver-mismatch'],
-    ['ImportError: libatb.so: cannot open shared object file', 'driver-mismatch'],
-    ['EE1001 Set visible device failed, invalid device=6', 'visible-devices'],
-    ['HCCL Recv unmatched ack', 'hccl-ports'],
-    ['TimeoutError: RPC call to sample_tokens timed out.', 'vllm-rpc-timeout'],
-    ["UnicodeEncodeError: 'ascii' codec can't encode characters", 'unicode-vocabulary'],
-  ];
+  const samples = FAILURE_SAMPLES;
 
   it.each(samples)('%s → %s', (line, kind) => {
     const f = classifyLogLine(line);

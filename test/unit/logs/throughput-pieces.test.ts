@@ -12,10 +12,10 @@ import { LogPrinter } from '../../../src/logs/log-printer.js';
 import { splitTimestamp } from './stamped.js';
 
 /** A framer's output as separate lines, as the follower reads them (readLines). */
-const push = (f: LineFramer, chunk: Buffer): string[] => lines(f.pushText(chunk));
-const end = (f: LineFramer): string[] => lines(f.endText());
-function lines(text: string | undefined): string[] {
-  return text === undefined ? [] : readLines(text).map((l) => l.text);
+const push = (f: LineFramer, chunk: Buffer): string[] => lines(f.push(chunk));
+const end = (f: LineFramer): string[] => lines(f.end());
+function lines(bytes: Buffer | undefined): string[] {
+  return bytes === undefined ? [] : readLines(bytes).map((l) => l.text);
 }
 
 describe('readLines on one line', () => {
