@@ -29,16 +29,22 @@
  * up in the old one; heap-tuning.ts keeps both small for this command.
  *
  * Where a read's time goes now (16 and 64 nodes × 20,000 lines, BENCHMARKS.md, with a trace of when each
- * node's bytes arrived): about 0.4 s from process start to the first connection (loading, the inventory);
- * the rest is one JavaScript thread decrypting SSH and, per line, screening it for known failures (one
- * folded alternation, known-failures.ts), reading its stamp, merging and printing, which is more CPU per
- * line than the simulated nodes spend sending it. The benchmark's nodes log in turn, not interleaved, so
- * the merge drains one node at a time: that node's window decides the rate (logWindowBytes), and a paused
- * node must cost its sender nothing. The simulator once let every paused channel queue 2 MiB, which kept
- * its one process busy for 0.7 s (16 nodes) and 2.7 s (64 nodes) while the node being drained trickled in;
- * it now blocks after a pipe's worth, as a node does (src/sim/byte-pipe.ts). The bench's second baseline
- * is ssh2 alone in one Node.js process copying the same bytes to stdout unread: on two cores shared with
- * the simulated nodes it reaches about 0.8–1.0× the rate of the OpenSSH clients.
+ * node's bytes arrived): about 0.25–0.3 s from process start to the first connection (loading, the
+ * inventory) and 0.15 s more to the first line; the rest is one JavaScript thread decrypting SSH and, per
+ * line, screening it for known failures (one folded alternation over each batch, known-failures.ts),
+ * reading its stamp, merging and printing. Lines are never decoded on that path (readLines keeps a batch
+ * as a binary string, the printer writes its bytes back), which took a 16-node read from 1.8 to 1.25 s
+ * of CPU. The benchmark's nodes log in turn, not interleaved, so the merge drains one node at a time:
+ * that node's window decides the rate (logWindowBytes), and a paused node must cost its sender nothing.
+ * The simulator once let every paused channel queue 2 MiB, which kept its one process busy for 0.7 s
+ * (16 nodes) and 2.7 s (64 nodes) while the node being drained trickled in; it now blocks after a pipe's
+ * worth, as a node does (src/sim/byte-pipe.ts). At 64 nodes both ascendctl and the simulator are idle
+ * about half of a read: the one node being drained is as fast as the one simulator process can produce
+ * and send a single stream through a 64 KiB window. Reading ahead of the printing, granting window
+ * before handling a chunk, and the simulator yielding more often were each tried and did not shorten it;
+ * a larger window did, at a peak over 96 MiB. The bench's second baseline is ssh2 alone in one Node.js
+ * process copying the same bytes to stdout unread: on two cores shared with the simulated nodes it
+ * reaches about 0.8–1.0× the rate of the OpenSSH clients.
  *
  * A line without a timestamp takes its node's previous one, so it cannot stall the merge or jump ahead.
  * A node leaves the merge when its stream ends (read, failed or unreachable): from then on it holds
