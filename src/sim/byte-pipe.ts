@@ -75,35 +75,54 @@ function writeSent(stream: Writable, chunk: Buffer, closed: AbortSignal): Promis
   });
 }
 
+/** The writes of one channel's streams (stdout, stderr), handed to the channel one at a time, in order. */
+export interface SendQueue {
+  /** Settles once the last write handed over has been sent. */
+  last: Promise<void>;
+}
+
 /**
  * A writer that sends what a command line's programs write in one turn of the event loop as one write,
  * as sshd sends what it finds in a node's pipe: preflight's batch frames (three `printf`s around each
  * call) then cost one SSH packet, not four. A write returns at once while less than `high` bytes wait;
- * beyond that it waits for the flush, and a flush waits until the channel has sent it.
+ * beyond that it waits until what is held can be handed to the channel, which is once the channel has
+ * sent the write before.
  *
- * That last wait is a real node's flow control. There a program writes into a pipe of 64 KiB that sshd
- * reads only while the client's SSH window is open, so a program whose client stopped reading (`logs`
- * pausing a node whose lines come later) blocks after a pipe's worth. An ssh2 channel instead queues up
- * to 2 MiB beyond the window before its write() says to wait: every paused node would make the one
- * simulator process produce 2 MiB nobody reads yet, at the expense of the nodes being read, as no rack
- * does (at 64 paused nodes, 2.7 s of the benchmark's read went to filling those queues). So at most
- * `high` bytes wait here and one write of at most `high` waits in the channel: about what a pipe and
- * sshd's buffer hold.
+ * That is a real node's flow control. There a program writes into a pipe of 64 KiB that sshd reads only
+ * while the client's SSH window is open, so a program whose client stopped reading (`logs` pausing a node
+ * whose lines come later) blocks after a pipe's worth. An ssh2 channel instead queues up to 2 MiB beyond
+ * the window before its write() says to wait: every paused node would make the one simulator process
+ * produce 2 MiB nobody reads yet, at the expense of the nodes being read, as no rack does (at 64 paused
+ * nodes, 2.7 s of the benchmark's read went to filling those queues). So at most `high` bytes wait here,
+ * one write waits for the channel and one is in it: about what a pipe and sshd's buffer hold.
+ *
+ * And as on a node, the program goes on writing while the channel sends: it waits for the write before
+ * the one it fills, not for its own. Waiting for its own (as this writer once did) made a node's program
+ * and its sending take turns, so a single stream ran at about half the simulator's speed; `logs`, which
+ * drains one node at a time when their logs do not interleave, left both the simulator and itself idle
+ * half of a read at 64 nodes (issue #12).
+ *
+ * A channel's stdout and stderr share `queue`, so that the channel never holds a write of each: ssh2's
+ * server, given more window, resumes a waiting stdout write before a waiting stderr one, and tries stderr
+ * again only on the next grant. With stdout always waiting, stderr would never go, and a program ending
+ * with the window open would leave its stderr (and its exit status) unsent for good.
  */
-export function coalescingWriter(stream: Writable, closed: AbortSignal, high = 64 * 1024): {
+export function coalescingWriter(stream: Writable, closed: AbortSignal, high = 64 * 1024, queue: SendQueue = { last: Promise.resolve() }): {
   write(chunk: string | Buffer): Promise<void>;
   flush(): Promise<void>;
 } {
   let pending: Buffer[] = [];
   let bytes = 0;
   let flushing: Promise<void> | undefined;
-  /** Hand what is held to the stream as one write. */
-  const writeOut = (): Promise<void> => {
-    if (pending.length === 0) return Promise.resolve();
+  /** Queue what is held as one write, after the channel's last one; settles once that last one is sent. */
+  const handOver = (): Promise<void> => {
+    const before = queue.last;
+    if (pending.length === 0) return before;
     const data = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
     pending = [];
     bytes = 0;
-    return writeSent(stream, data, closed);
+    queue.last = before.then(() => writeSent(stream, data, closed));
+    return before;
   };
   return {
     write(chunk) {
@@ -113,13 +132,14 @@ export function coalescingWriter(stream: Writable, closed: AbortSignal, high = 6
       bytes += b.length;
       flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
         flushing = undefined;
-        return writeOut();
+        return handOver();
       });
       return bytes < high ? Promise.resolve() : flushing;
     },
     async flush() {
       await flushing;
-      await writeOut();
+      handOver();
+      await queue.last;
     },
   };
 }

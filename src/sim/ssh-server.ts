@@ -8,7 +8,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import ssh2 from 'ssh2';
 import type { Connection, ParsedKey, ServerChannel } from 'ssh2';
 import type { SimNode } from './ascend-node.js';
-import { coalescingWriter, listenLocal, readableToPipe } from './byte-pipe.js';
+import { coalescingWriter, listenLocal, readableToPipe, type SendQueue } from './byte-pipe.js';
 import type { SimCluster } from './cluster.js';
 import { runShell } from './shell.js';
 
@@ -198,8 +198,9 @@ export class SshFront {
     const ac = new AbortController();
     channel.on('close', () => ac.abort());
     channel.on('error', () => undefined);
-    const out = coalescingWriter(channel, ac.signal);
-    const err = coalescingWriter(channel.stderr, ac.signal);
+    const sends: SendQueue = { last: Promise.resolve() };
+    const out = coalescingWriter(channel, ac.signal, undefined, sends);
+    const err = coalescingWriter(channel.stderr, ac.signal, undefined, sends);
     const io = {
       stdin: readableToPipe(channel),
       stdout: (c: string | Buffer) => out.write(c),

@@ -80,9 +80,46 @@ describe('coalescingWriter', () => {
     await producer;
   });
 
+  it('the program goes on writing while the channel sends its last write, and waits only when the next is full', async () => {
+    const ch = closedWindowChannel();
+    const out = coalescingWriter(ch.stream, new AbortController().signal, 1024);
+    // Full at once: handed to the channel, which has sent nothing yet; the program need not wait for that.
+    await out.write(Buffer.alloc(4096, 'a'));
+    expect(ch.queued()).toBe(4096);
+    await out.write(Buffer.alloc(512, 'b'));
+    // The next write is full while the one before is still unsent: now the program waits, as at a full pipe.
+    let settled = false;
+    const waiting = out.write(Buffer.alloc(512, 'c')).then(() => (settled = true));
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    expect(settled).toBe(false);
+    expect(ch.queued()).toBe(4096);
+    ch.sent();
+    await waiting;
+    expect(ch.queued()).toBe(1024);
+  });
+
+  it('stdout and stderr of one channel hand it one write at a time, in order, so neither starves the other', async () => {
+    const outCh = closedWindowChannel();
+    const errCh = closedWindowChannel();
+    const sends = { last: Promise.resolve() };
+    const out = coalescingWriter(outCh.stream, new AbortController().signal, 1024, sends);
+    const err = coalescingWriter(errCh.stream, new AbortController().signal, 1024, sends);
+    void out.write(Buffer.alloc(2048, 'o'));
+    void err.write('marker on stderr');
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    expect([outCh.queued(), errCh.queued()]).toEqual([2048, 0]);
+    outCh.sent();
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    expect(errCh.queued()).toBe('marker on stderr'.length);
+    const done = Promise.all([out.flush(), err.flush()]);
+    errCh.sent();
+    await done;
+  });
+
   it('a channel that closes while a write waits lets the program go on', async () => {
     const ch = closedWindowChannel();
     const out = coalescingWriter(ch.stream, new AbortController().signal, 1024);
+    await out.write(Buffer.alloc(4096, 'x'));
     const waiting = out.write(Buffer.alloc(4096, 'y'));
     await new Promise((r) => setImmediate(r));
     ch.stream.destroy();
@@ -93,6 +130,7 @@ describe('coalescingWriter', () => {
     const ch = closedWindowChannel();
     const closed = new AbortController();
     const out = coalescingWriter(ch.stream, closed.signal, 1024);
+    await out.write(Buffer.alloc(4096, 'z'));
     const waiting = out.write(Buffer.alloc(4096, 'z'));
     let settled = false;
     void waiting.then(() => (settled = true));
