@@ -38,13 +38,17 @@
  * that node's window decides the rate (logWindowBytes), and a paused node must cost its sender nothing.
  * The simulator once let every paused channel queue 2 MiB, which kept its one process busy for 0.7 s
  * (16 nodes) and 2.7 s (64 nodes) while the node being drained trickled in; it now blocks after a pipe's
- * worth, as a node does (src/sim/byte-pipe.ts). At 64 nodes both ascendctl and the simulator are idle
- * about half of a read: the one node being drained is as fast as the one simulator process can produce
- * and send a single stream through a 64 KiB window. Reading ahead of the printing, granting window
- * before handling a chunk, and the simulator yielding more often were each tried and did not shorten it;
- * a larger window did, at a peak over 96 MiB. The bench's second baseline is ssh2 alone in one Node.js
- * process copying the same bytes to stdout unread: on two cores shared with the simulated nodes it
- * reaches about 0.8–1.0× the rate of the OpenSSH clients.
+ * worth, as a node does (src/sim/byte-pipe.ts). At 64 nodes both ascendctl and the simulator were then
+ * idle about half of a read: the simulator's writer made a node's program wait until its own last write
+ * was sent, so the one node being drained produced and sent by turns; it now writes on while the channel
+ * sends, as into a pipe, and the same read went from 4.8–5.0 s to 4.1–4.3 s against 3.7–4.0 s for OpenSSH.
+ * That made the OpenSSH clients faster at 16 nodes too (1.2 → 0.83 s), where a read of ascendctl (1.3 s)
+ * is now a third start-up before the first line and then its own CPU (1.1 s in all).
+ * Reading ahead of the printing, granting window before handling a chunk, and the simulator yielding
+ * more often had been tried first and did not shorten it; a larger window did, at a peak over 96 MiB.
+ * The bench's second baseline is ssh2 alone in one Node.js process copying the same bytes to stdout
+ * unread: on two cores shared with the simulated nodes it reaches about 0.8–1.0× the rate of the OpenSSH
+ * clients.
  *
  * A line without a timestamp takes its node's previous one, so it cannot stall the merge or jump ahead.
  * A node leaves the merge when its stream ends (read, failed or unreachable): from then on it holds
