@@ -4,9 +4,9 @@
  * `-t`, whether or not the user shows timestamps, because the timestamp is what a resumed follow starts
  * from after a dropped connection.
  */
+import { isAscii } from 'node:buffer';
 import { InputError } from '../errors.js';
 import { tryParseDuration, DURATION_EXPECTED } from '../config/duration.js';
-import { isAscii } from 'node:buffer';
 import { suspectLines } from '../mindie/known-failures.js';
 
 const RFC3339 = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;

@@ -83,9 +83,12 @@ export function formatJsonLine(node: string, line: TimedLine): string {
   return jsonLine(JSON.stringify(node), line);
 }
 
-/** `JSON.stringify({ node, time, line })` with the node's name already quoted: the same text, built faster. */
-function jsonLine(quotedNode: string, line: TimedLine): string {
-  return `{"node":${quotedNode},"time":${line.time === undefined ? 'null' : JSON.stringify(line.time)},"line":${JSON.stringify(line.text)}}`;
+/**
+ * `JSON.stringify({ node, time, line })` with the node's name (and, when given, the line) already quoted:
+ * the same text, built faster.
+ */
+function jsonLine(quotedNode: string, line: TimedLine, quotedText = JSON.stringify(line.text)): string {
+  return `{"node":${quotedNode},"time":${line.time === undefined ? 'null' : JSON.stringify(line.time)},"line":${quotedText}}`;
 }
 
 /**
@@ -104,8 +107,8 @@ function rawText(line: TimedLine): string {
  * other line is decoded to be quoted (bytes that are not UTF-8 become U+FFFD, so the output stays JSON).
  */
 function jsonRaw(quotedNode: string, line: TimedLine): string {
-  const quoted = line instanceof StampedLine && line.ascii ? JSON.stringify(line.raw) : binary(JSON.stringify(line.text));
-  return `{"node":${quotedNode},"time":${line.time === undefined ? 'null' : JSON.stringify(line.time)},"line":${quoted}}`;
+  const quoted = JSON.stringify(line.text);
+  return jsonLine(quotedNode, line, line instanceof StampedLine && line.ascii ? quoted : binary(quoted));
 }
 
 export class LogPrinter {

@@ -195,31 +195,51 @@ const RULES: readonly Rule[] = [
  * a class escape or a control character, a named group): a rule like that must spell both cases itself.
  */
 export function foldCase(source: string): string {
-  let out = '';
-  let inClass = false;
-  for (let i = 0; i < source.length; i++) {
-    const c = source[i]!;
-    if (c === '\\') {
-      const next = source[i + 1] ?? '';
+  return sourceTokens(source).map(({ text, at, inClass }) => {
+    if (text[0] === '\\') {
+      const next = text[1] ?? '';
       // Class escapes and control characters match the same either way; any other escaped letter would not fold.
       if (/[a-z]/i.test(next) && !'dDsSwWbBfnrtv'.includes(next)) {
         throw new Error(`known failures: cannot fold the case of \\${next} in /${source}/i`);
       }
-      out += c + next;
-      i++;
-    } else if (inClass) {
-      if (/[a-z]/i.test(c)) throw new Error(`known failures: cannot fold the case of a letter in a class in /${source}/i`);
-      if (c === ']') inClass = false;
-      out += c;
-    } else {
-      if (c === '(' && source.startsWith('?<', i + 1) && !'=!'.includes(source[i + 3] ?? '')) {
-        throw new Error(`known failures: cannot fold the case of a named group in /${source}/i`);
-      }
-      if (c === '[') inClass = true;
-      out += /[a-z]/i.test(c) ? `[${c.toLowerCase()}${c.toUpperCase()}]` : c;
+      return text;
     }
+    if (inClass) {
+      if (/[a-z]/i.test(text)) throw new Error(`known failures: cannot fold the case of a letter in a class in /${source}/i`);
+      return text;
+    }
+    if (text === '(' && source.startsWith('?<', at + 1) && !'=!'.includes(source[at + 3] ?? '')) {
+      throw new Error(`known failures: cannot fold the case of a named group in /${source}/i`);
+    }
+    return /^[a-z]$/i.test(text) ? `[${text.toLowerCase()}${text.toUpperCase()}]` : text;
+  }).join('');
+}
+
+interface SourceToken {
+  text: string;
+  /** Where the token starts in the source. */
+  at: number;
+  /** Inside `[…]`, the brackets included. */
+  inClass: boolean;
+}
+
+/**
+ * A pattern's source as foldCase and widenForBytes rewrite it: an escape (`\\s`) is one token, a bounded
+ * repetition outside a class (`{0,40}`) is one, and any other character is one, each knowing whether it
+ * stands inside a class, so the two agree on what a class is.
+ */
+function sourceTokens(source: string): SourceToken[] {
+  const tokens: SourceToken[] = [];
+  let inClass = false;
+  for (let at = 0; at < source.length;) {
+    const repetition = source[at] === '{' && !inClass ? /^\{\d+(,\d*)?\}/.exec(source.slice(at)) : null;
+    const text = source[at] === '\\' ? source.slice(at, at + 2) : repetition ? repetition[0] : source[at]!;
+    if (text === '[') inClass = true;
+    tokens.push({ text, at, inClass });
+    if (text === ']') inClass = false;
+    at += text.length;
   }
-  return out;
+  return tokens;
 }
 
 /**
@@ -242,39 +262,22 @@ const ANY_RULE = new RegExp(RULES.map(({ pattern: p }) => {
  * cannot widen faithfully is refused when the module loads, so a new rule cannot quietly be missed.
  */
 export function widenForBytes(source: string): string {
-  let out = '';
-  let inClass = false;
-  for (let i = 0; i < source.length; i++) {
-    const c = source[i]!;
-    if (c.charCodeAt(0) > 0x7f) throw new Error(`known failures: /${source}/ has a non-ASCII character, which bytes do not match alike`);
-    if (c === '\\') {
-      const next = source[i + 1] ?? '';
+  return sourceTokens(source).map(({ text, at, inClass }) => {
+    if (/[^\x00-\x7f]/.test(text)) throw new Error(`known failures: /${source}/ has a non-ASCII character, which bytes do not match alike`);
+    if (text[0] === '\\') {
+      const next = text[1] ?? '';
       if ('SWDBbupPx'.includes(next) || /[0-9]/.test(next)) throw new Error(`known failures: cannot widen \\${next} in /${source}/ for bytes`);
-      if (next === 's') {
-        if (inClass) throw new Error(`known failures: cannot widen \\s in a class in /${source}/ for bytes`);
-        out += '[\\s\\x80-\\xff]';
-      } else {
-        out += c + next;
-      }
-      i++;
-    } else if (inClass) {
-      if (c === ']') inClass = false;
-      out += c;
-    } else if (c === '[') {
-      inClass = true;
-      out += c;
-    } else if (c === '{') {
-      const m = /^\{(\d+)(,(\d*))?\}/.exec(source.slice(i));
-      if (!m) throw new Error(`known failures: cannot read the repetition at ${i} in /${source}/`);
-      const least = m[1]!;
-      const most = m[2] === undefined ? Number(least) : m[3] === '' ? undefined : Number(m[3]);
-      out += most === undefined ? `{${least},}` : `{${least},${4 * most}}`;
-      i += m[0].length - 1;
-    } else {
-      out += c;
+      if (next !== 's') return text;
+      if (inClass) throw new Error(`known failures: cannot widen \\s in a class in /${source}/ for bytes`);
+      return '[\\s\\x80-\\xff]';
     }
-  }
-  return out;
+    if (inClass || text[0] !== '{') return text;
+    const m = /^\{(\d+)(,(\d*))?\}$/.exec(text);
+    if (!m) throw new Error(`known failures: cannot read the repetition at ${at} in /${source}/`);
+    const least = m[1]!;
+    const most = m[2] === undefined ? Number(least) : m[3] === '' ? undefined : Number(m[3]);
+    return most === undefined ? `{${least},}` : `{${least},${4 * most}}`;
+  }).join('');
 }
 
 /** ANY_RULE for a batch of lines read as bytes: suspectLines runs it over the whole batch. */
