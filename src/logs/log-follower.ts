@@ -15,10 +15,12 @@
  * follows until Ctrl-C. Without `follow`, a node that cannot be read is reported and the others still
  * print.
  */
+import type { ChannelWindow } from '../remote/channel-window.js';
 import type { Transport } from '../remote/transport.js';
 import { RemoteError } from '../remote/transport.js';
 import { readLines, type TimedLine } from './docker-logs.js';
 import { runtimeFor } from '../runtime/runtime.js';
+import { LeadWindows } from './lead-window.js';
 import { LineFramer } from './line-framer.js';
 import { ResumeTracker } from './resume.js';
 import { TimeMerge } from './time-merge.js';
@@ -87,11 +89,15 @@ export interface FollowLogsResult {
  * benchmark (16 × 20,000 lines, five reads each, medians): a 48 KiB window read in 1.91 s with a peak of
  * 74 MiB, 256 KiB in 1.55 s with 88 MiB, 512 KiB in 1.72 s with 98 MiB; at 64 nodes 128 KiB already
  * reached the 96 MiB ceiling (BENCHMARKS.md). Since a stream hands over what arrived during a wait as one
- * chunk (ssh-pool.ts), the window is also the most one batch holds.
+ * chunk (ssh-pool.ts), the window is also the most one batch holds. The one node the merge drains alone
+ * gets LEAD_WINDOW instead, within LEAD_SPARE (lead-window.ts).
  */
 export const LOG_WINDOW_BUDGET = 4 * 1024 * 1024;
 const MIN_LOG_WINDOW = 48 * 1024;
 const MAX_LOG_WINDOW = 256 * 1024;
+/** The window of the one node the merge drains alone (lead-window.ts), and what widening may hold. */
+export const LEAD_WINDOW = 512 * 1024;
+const LEAD_SPARE = 2 * 1024 * 1024;
 
 /** Each node's window when `nodes` stream at once (see LOG_WINDOW_BUDGET). */
 export function logWindowBytes(nodes: number): number {
@@ -105,10 +111,13 @@ const PERMANENT = new Set(['auth', 'host-key', 'config']);
 const DOCKER_MESSAGES_KEPT = 20;
 
 export async function followLogs(opts: FollowLogsOptions): Promise<FollowLogsResult> {
+  const names = opts.nodes.map((n) => n.name);
   const windowBytes = logWindowBytes(opts.nodes.length);
-  // Without -f the log as it stands is merged by time; with -f each line is held a bounded while to be
-  // passed on in time order (or passed on as it arrives with order: 'arrival').
-  const merge = opts.follow ? undefined : new TimeMerge(opts.nodes.map((n) => n.name), opts.onLines, opts.signal);
+  // Without -f the log as it stands is merged by time, and the node the merge drains alone gets a wide
+  // window (lead-window.ts); with -f each line is held a bounded while to be passed on in time order (or
+  // passed on as it arrives with order: 'arrival'), and a node logs far slower than it could be read.
+  const leads = opts.follow ? undefined : new LeadWindows(names, { normal: windowBytes, wide: LEAD_WINDOW, spare: LEAD_SPARE });
+  const merge = leads && new TimeMerge(names, opts.onLines, opts.signal, { onDrained: (node) => leads.draining(node) });
   const window = opts.follow && opts.order !== 'arrival'
     ? new TimeWindow(opts.onLines, opts.signal, opts.holdMs === undefined ? {} : { holdMs: opts.holdMs })
     : undefined;
@@ -118,7 +127,7 @@ export async function followLogs(opts: FollowLogsOptions): Promise<FollowLogsRes
   const outcomes = await Promise.all(
     opts.nodes.map(async (n) => {
       try {
-        return await followNode(nodeOpts, n, sink, windowBytes);
+        return await followNode(nodeOpts, n, sink, leads?.window(n.name) ?? windowBytes);
       } finally {
         merge?.leave(n.name);
       }
@@ -139,7 +148,7 @@ interface Sink {
   push(node: string, lines: TimedLine[]): void | Promise<void>;
 }
 
-async function followNode(opts: FollowLogsOptions, source: LogSource, sink: Sink, windowBytes: number): Promise<Outcome> {
+async function followNode(opts: FollowLogsOptions, source: LogSource, sink: Sink, window: number | ChannelWindow): Promise<Outcome> {
   const { signal } = opts;
   const node = source.name;
   const tracker = new ResumeTracker();
@@ -200,7 +209,7 @@ async function followNode(opts: FollowLogsOptions, source: LogSource, sink: Sink
             return deliver(err.push(chunk), true);
           },
         },
-        { signal, windowBytes },
+        { signal, window },
       );
       await deliver(out.end(), false);
       await deliver(err.end(), true);

@@ -13,6 +13,11 @@
  * within `bytes` (granted when at most half of it is left, as OpenSSH does), and lowers the channel's
  * high-water mark to half of `bytes`, so a paused channel holds at most about 1.5 × `bytes` here.
  *
+ * A ChannelWindow may be resized while its channel is open: widening grants the difference at once,
+ * narrowing takes effect as the node uses up what it was granted (SSH has no way to take a grant back),
+ * so what the channel may still hold is its `held`, not its new size. `ascendctl logs` widens the window
+ * of the one node its merge is draining alone (log-follower.ts, LeadWindow).
+ *
  * This reaches into ssh2's internals (Client._protocol.session and .channelWindowAdjust, the channel's
  * `incoming` window and its readable state), which is why package.json pins ssh2 to 1.17. When they are
  * not as expected, the channel is opened exactly as client.exec opens it, with ssh2's own window.
@@ -34,12 +39,21 @@ interface ProtocolInternals {
 interface ChannelInternals {
   incoming: { window: number };
   outgoing: { id: number };
+  readableLength: number;
   _readableState?: { highWaterMark: number };
-  stderr: { _readableState?: { highWaterMark: number } };
+  stderr: { readableLength: number; _readableState?: { highWaterMark: number } };
+}
+
+/** A capped channel as the grant wrapper sees it. */
+interface Capped {
+  channel: ChannelInternals;
+  window: ChannelWindow;
+  /** Send a grant of `amount` past the wrapper (ssh2's own channelWindowAdjust). */
+  grant(amount: number): void;
 }
 
 /** Channels with a capped window, per connection, by the id the server gave the channel. */
-const capped = new WeakMap<ProtocolInternals, Map<number, { channel: ChannelInternals; bytes: number }>>();
+const capped = new WeakMap<ProtocolInternals, Map<number, Capped>>();
 
 function protocolOf(client: Client): ProtocolInternals | undefined {
   const proto = (client as unknown as { _protocol?: Partial<ProtocolInternals> })._protocol;
@@ -53,27 +67,84 @@ export function channelWindowBytes(bytes: number): number {
 }
 
 /**
- * client.exec(command, cb) with the channel's window held to `bytes` (see the module comment). `bytes`
- * is kept within 32 KiB … 1 MiB: below 1 MiB ssh2's own accounting cannot top the window up before the
- * channel is handed over.
+ * The window of one stream, which its reader may resize while the channel is open (module comment). One
+ * ChannelWindow may serve a node's successive channels (a follow that reconnects): it applies to the one
+ * opened last.
  */
-export function execWithWindow(client: Client, command: string, bytes: number, cb: ExecCallback): void {
+export class ChannelWindow {
+  #bytes: number;
+  #bound: Capped | undefined;
+
+  constructor(bytes: number) {
+    this.#bytes = channelWindowBytes(bytes);
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /**
+   * What the channel may hold here: what the node may still send unasked, plus what arrived and is not
+   * read yet. 0 once the channel is closed (or before one is open).
+   */
+  get held(): number {
+    const c = this.#bound?.channel;
+    return c ? c.incoming.window + c.readableLength + c.stderr.readableLength : 0;
+  }
+
+  /** Widening grants the difference now; narrowing stops further grants until the node is within it. */
+  resize(bytes: number): void {
+    const next = channelWindowBytes(bytes);
+    if (next === this.#bytes) return;
+    this.#bytes = next;
+    if (this.#bound) this.#apply(this.#bound);
+  }
+
+  /**
+   * channel-window.ts only: `capped` is now the channel this window governs, until it closes. It was
+   * offered `offered` bytes; a resize made while it was being opened is applied now.
+   */
+  bind(capped: Capped, offered: number, closed: Promise<void>): void {
+    this.#bound = capped;
+    void closed.then(() => {
+      if (this.#bound === capped) this.#bound = undefined;
+    });
+    setHighWater(capped.channel, offered);
+    if (this.#bytes !== offered) this.#apply(capped);
+  }
+
+  #apply(bound: Capped): void {
+    setHighWater(bound.channel, this.#bytes);
+    const open = bound.channel.incoming.window;
+    if (open >= this.#bytes) return;
+    bound.channel.incoming.window = this.#bytes;
+    bound.grant(this.#bytes - open);
+  }
+}
+
+/**
+ * client.exec(command, cb) with the channel's window held to `window` (see the module comment), given
+ * in bytes or as a ChannelWindow to resize later. Bytes are kept within 32 KiB … 1 MiB: below 1 MiB
+ * ssh2's own accounting cannot top the window up before the channel is handed over.
+ */
+export function execWithWindow(client: Client, command: string, window: number | ChannelWindow, cb: ExecCallback): void {
   const proto = protocolOf(client);
   if (!proto) {
     client.exec(command, cb);
     return;
   }
-  const window = channelWindowBytes(bytes);
-  const caps = adjustments(proto);
+  const governed = typeof window === 'number' ? new ChannelWindow(window) : window;
+  const initial = governed.bytes;
+  const table = adjustments(proto);
   const own = Object.prototype.hasOwnProperty.call(proto, 'session');
   const session = proto.session;
   // client.exec asks for the channel synchronously: only this one open sees the smaller window.
   proto.session = function (this: ProtocolInternals, chan: number, _initWindow: number, maxPacket: number) {
-    return session.call(this, chan, window, maxPacket);
+    return session.call(this, chan, initial, maxPacket);
   };
   try {
     client.exec(command, (err, channel) => {
-      if (!err) cap(caps, channel, window);
+      if (!err) cap(proto, table, channel, governed, initial);
       cb(err, channel);
     });
   } finally {
@@ -82,45 +153,60 @@ export function execWithWindow(client: Client, command: string, bytes: number, c
   }
 }
 
-function cap(caps: Map<number, { channel: ChannelInternals; bytes: number }>, channel: ClientChannel, bytes: number): void {
+function cap(proto: ProtocolInternals, table: Map<number, Capped>, channel: ClientChannel, window: ChannelWindow, offered: number): void {
   const ch = channel as unknown as ChannelInternals;
   if (typeof ch.incoming?.window !== 'number' || typeof ch.outgoing?.id !== 'number') return;
-  // ssh2 counts from the 2 MiB it believes it offered; the server was offered `bytes`. Data received
+  // ssh2 counts from the 2 MiB it believes it offered; the server was offered `offered`. Data received
   // so far was counted by both, so the difference is all there is to take off.
-  ch.incoming.window = Math.max(0, ch.incoming.window - (SSH2_WINDOW - bytes));
+  ch.incoming.window = Math.max(0, ch.incoming.window - (SSH2_WINDOW - offered));
   const id = ch.outgoing.id;
-  caps.set(id, { channel: ch, bytes });
-  channel.once('close', () => {
-    if (caps.get(id)?.channel === ch) caps.delete(id);
+  const entry: Capped = { channel: ch, window, grant: (amount) => grantOf(proto).call(proto, id, amount) };
+  table.set(id, entry);
+  const closed = new Promise<void>((resolve) => channel.once('close', () => resolve()));
+  void closed.then(() => {
+    if (table.get(id) === entry) table.delete(id);
   });
-  // A paused channel stops granting once this much waits in it (stdout and stderr alike).
+  window.bind(entry, offered, closed);
+}
+
+/** A paused channel stops granting once this much waits in it (stdout and stderr alike). */
+function setHighWater(ch: ChannelInternals, bytes: number): void {
   for (const state of [ch._readableState, ch.stderr?._readableState]) {
     if (state && typeof state.highWaterMark === 'number') state.highWaterMark = bytes / 2;
   }
+}
+
+/** ssh2's own channelWindowAdjust, under the wrapper adjustments() puts over it. */
+const originalAdjust = new WeakMap<ProtocolInternals, ProtocolInternals['channelWindowAdjust']>();
+
+function grantOf(proto: ProtocolInternals): ProtocolInternals['channelWindowAdjust'] {
+  return originalAdjust.get(proto) ?? proto.channelWindowAdjust;
 }
 
 /**
  * ssh2 tops a channel's window up to 2 MiB; for a capped channel, the grant is cut to what brings the
  * server's window back to the cap, and skipped while more than half of the cap is still open.
  */
-function adjustments(proto: ProtocolInternals): Map<number, { channel: ChannelInternals; bytes: number }> {
+function adjustments(proto: ProtocolInternals): Map<number, Capped> {
   let caps = capped.get(proto);
   if (caps) return caps;
-  const table = new Map<number, { channel: ChannelInternals; bytes: number }>();
+  const table = new Map<number, Capped>();
   caps = table;
   capped.set(proto, table);
   const adjust = proto.channelWindowAdjust;
+  originalAdjust.set(proto, adjust);
   proto.channelWindowAdjust = function (this: ProtocolInternals, chan: number, amount: number) {
     const c = table.get(chan);
     if (!c) return adjust.call(this, chan, amount);
+    const bytes = c.window.bytes;
     // ssh2 has already added `amount` to its count of the server's window.
     const open = c.channel.incoming.window - amount;
-    if (open > c.bytes / 2) {
+    if (open > bytes / 2) {
       c.channel.incoming.window = open;
       return undefined;
     }
-    c.channel.incoming.window = c.bytes;
-    return adjust.call(this, chan, c.bytes - open);
+    c.channel.incoming.window = bytes;
+    return adjust.call(this, chan, bytes - open);
   };
   return caps;
 }

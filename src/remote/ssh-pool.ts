@@ -14,7 +14,7 @@ import { describeEndpoint, formatAddress, jumpChain, type JumpEndpoint, type Ssh
 import { FrameStripper, framedCommand, newMarker } from './frame.js';
 import { shellJoin, withRemoteTimeout } from './quote.js';
 import { Semaphore } from './semaphore.js';
-import { execWithWindow } from './channel-window.js';
+import { type ChannelWindow, execWithWindow } from './channel-window.js';
 import { Link } from './ssh-link.js';
 import {
   RemoteError,
@@ -478,7 +478,7 @@ export class SshTransport implements Transport {
   }
 
   /** Open a session channel and start the command; a connection found dead is re-made once. */
-  async #open(command: string, windowBytes?: number): Promise<Opened> {
+  async #open(command: string, window?: number | ChannelWindow): Promise<Opened> {
     for (let attempt = 0; ; attempt++) {
       const client = await this.#client();
       try {
@@ -499,8 +499,8 @@ export class SshTransport implements Transport {
               });
               resolve({ channel: ch, end: st });
             };
-            if (windowBytes === undefined) client.exec(command, onChannel);
-            else execWithWindow(client, command, windowBytes, onChannel);
+            if (window === undefined) client.exec(command, onChannel);
+            else execWithWindow(client, command, window, onChannel);
           } catch (err) {
             reject(err as Error);
           }
@@ -651,7 +651,7 @@ export class SshTransport implements Transport {
     } catch {
       throw this.#aborted(signal, argv);
     }
-    const opening = this.#open(command, opts.windowBytes);
+    const opening = this.#open(command, opts.window);
     opening.catch(() => release());
     const opened = await untilAborted(opening, signal, () => this.#aborted(signal, argv), (late) => {
       if (late.end.closed) release();

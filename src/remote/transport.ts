@@ -4,6 +4,7 @@
  * until quote.ts turns them into one string; nothing else builds remote command lines.
  */
 import type { Readable } from 'node:stream';
+import type { ChannelWindow } from './channel-window.js';
 import type { SshEndpoint } from './endpoint.js';
 import type { TcpOpener } from './http-tunnel.js';
 
@@ -24,10 +25,11 @@ export interface ExecOptions {
   stdin?: string | Buffer | Readable;
   signal?: AbortSignal;
   /**
-   * SSH channel window for this call, in bytes (channel-window.ts): how much the node may send ahead of
-   * what has been read. Unset: the SSH library's own (2 MiB). For streams many nodes send at once.
+   * SSH channel window for this call (channel-window.ts): how much the node may send ahead of what has
+   * been read, in bytes, or a ChannelWindow the caller may resize while the call runs. Unset: the SSH
+   * library's own (2 MiB). For streams many nodes send at once.
    */
-  windowBytes?: number;
+  window?: number | ChannelWindow;
   /**
    * Run argv as the login user even on a node with `ssh.become: sudo` (a batch of calls, each of which
    * carries its own callPrefix).

@@ -55,7 +55,7 @@ export class FakeDockerTransport implements Transport {
 
   async stream(argv: readonly string[], handlers: StreamHandlers, opts: ExecOptions = {}): Promise<ExecResult> {
     this.calls.push([...argv]);
-    this.windows.push(opts.windowBytes);
+    this.windows.push(typeof opts.window === 'object' ? opts.window.bytes : opts.window);
     const call = this.#streamCalls++;
     if (argv[1] !== 'logs' || !argv.includes('-t')) throw new Error(`unexpected command ${argv.join(' ')}`);
     if (this.opts.logsExit) {

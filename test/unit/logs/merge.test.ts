@@ -290,6 +290,27 @@ describe('TimeMerge', () => {
     expect(out).toEqual(['b b1', 'a a2', 'b b4']);
   });
 
+  it('says which node it drains alone: a whole batch passed on while every other node waits behind it', async () => {
+    const drained: string[] = [];
+    const m = new TimeMerge(['a', 'b', 'c'], () => undefined, new AbortController().signal, { onDrained: (node) => drained.push(node) });
+    // a's lines all come before b's and c's: a is drained batch by batch, the others wait.
+    void m.push('b', [line(stamp(100), 'b100'), line(stamp(300), 'b300')]);
+    void m.push('c', [line(stamp(200), 'c200')]);
+    await m.push('a', [line(stamp(1), 'a1'), line(stamp(2), 'a2')]);
+    await m.push('a', [line(stamp(3), 'a3')]);
+    expect(drained).toEqual(['a', 'a']);
+    // Interleaved: a's next batch and b's are each cut by the other's lines; nobody is drained alone.
+    drained.length = 0;
+    const a = m.push('a', [line(stamp(50), 'a50'), line(stamp(150), 'a150')]);
+    await new Promise((r) => setImmediate(r));
+    expect(drained).toEqual([]);
+    m.leave('b');
+    m.leave('c');
+    await a;
+    m.leave('a');
+    await m.finished;
+  });
+
   it('passes on a failure of the output to every waiting node', async () => {
     const m = new TimeMerge(['a', 'b'], () => {
       throw new Error('stdout is gone');

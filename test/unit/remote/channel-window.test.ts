@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import type { Client, ClientChannel } from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { channelWindowBytes, execWithWindow, SSH2_WINDOW } from '../../../src/remote/channel-window.js';
+import { ChannelWindow, channelWindowBytes, execWithWindow, SSH2_WINDOW } from '../../../src/remote/channel-window.js';
 import { makeKeyPair, TestSshServer } from './ssh-test-server.js';
 
 const hostKey = makeKeyPair();
@@ -88,6 +88,60 @@ describe('execWithWindow', () => {
       await new Promise((r) => ch.once('close', r));
       expect(bytes).toBe(FILE_BYTES);
       expect(bad).toBe(0);
+    } finally {
+      client.end();
+    }
+  });
+
+  it('a ChannelWindow widened on a paused channel lets the node send up to the new size; narrowed, the channel still delivers every byte', async () => {
+    const client = await connect();
+    try {
+      const small = 64 * 1024;
+      const wide = 512 * 1024;
+      const w = new ChannelWindow(small);
+      const ch = await new Promise<ClientChannel>((resolve, reject) => execWithWindow(client, 'cat big.log', w, (err, c) => (err ? reject(err) : resolve(c))));
+      ch.pause();
+      ch.stderr.pause();
+      const internals = ch as unknown as Internals;
+      const drained = async (): Promise<number> => {
+        while (internals.incoming.window > 0) await new Promise((r) => setImmediate(r));
+        return ch.readableLength + ch.stderr.readableLength;
+      };
+      const before = await drained();
+      expect(before).toBeLessThanOrEqual(small + small / 2 + PACKET);
+      expect(w.held).toBe(before);
+      w.resize(wide);
+      const after = await drained();
+      expect(after).toBeGreaterThanOrEqual(before + wide - PACKET);
+      expect(after).toBeLessThanOrEqual(wide + wide / 2 + small + PACKET);
+      w.resize(small);
+      let bytes = 0;
+      let bad = 0;
+      ch.on('data', (c: Buffer) => {
+        for (let i = 0; i < c.length; i++) if (c[i] !== ((bytes + i) % 2 === 0 ? 0x78 : 0x0a)) bad++;
+        bytes += c.length;
+      });
+      ch.resume();
+      ch.stderr.resume();
+      ch.end();
+      await new Promise((r) => ch.once('close', r));
+      expect(bytes).toBe(FILE_BYTES);
+      expect(bad).toBe(0);
+      expect(w.held).toBe(0);
+    } finally {
+      client.end();
+    }
+  });
+
+  it('a ChannelWindow resized while its channel is being opened applies once it is open', async () => {
+    const client = await connect();
+    try {
+      const w = new ChannelWindow(64 * 1024);
+      const held = await pausedHolding(client, (cb) => {
+        execWithWindow(client, 'cat big.log', w, cb);
+        w.resize(512 * 1024);
+      });
+      expect(held).toBeGreaterThan(512 * 1024 - PACKET);
     } finally {
       client.end();
     }

@@ -60,7 +60,7 @@ async function read(wait: boolean): Promise<{ calls: number; out: string; code: 
       // Settles a turn later, as the merge's batch does once printed.
       return wait ? new Promise<void>((resolve) => setImmediate(resolve)) : undefined;
     },
-  }, { windowBytes: logWindowBytes(64) });
+  }, { window: logWindowBytes(64) });
   return { calls, out: Buffer.concat(parts).toString('utf8'), code: r.code };
 }
 
