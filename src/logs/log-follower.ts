@@ -88,9 +88,9 @@ export interface FollowLogsResult {
  * (a few MB/s per node even at a 10 ms round trip, far more than a daemon logs). Measured on the logs
  * benchmark (16 × 20,000 lines, five reads each, medians): a 48 KiB window read in 1.91 s with a peak of
  * 74 MiB, 256 KiB in 1.55 s with 88 MiB, 512 KiB in 1.72 s with 98 MiB; at 64 nodes 128 KiB already
- * reached the 96 MiB ceiling (BENCHMARKS.md). Since a stream hands over what arrived during a wait as one
- * chunk (ssh-pool.ts), the window is also the most one batch holds. The one node the merge drains alone
- * gets LEAD_WINDOW instead, within LEAD_SPARE (lead-window.ts).
+ * reached the 96 MiB ceiling (BENCHMARKS.md). The one node the merge drains alone gets LEAD_WINDOW
+ * instead, within LEAD_SPARE (lead-window.ts). However wide the window, a batch is at most what a stream
+ * hands over after a wait (ssh-pool.ts, GATHER_BYTES).
  */
 export const LOG_WINDOW_BUDGET = 4 * 1024 * 1024;
 const MIN_LOG_WINDOW = 48 * 1024;
