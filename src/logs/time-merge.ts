@@ -65,8 +65,10 @@ export type LineSink = (node: string, lines: TimedLine[]) => void | Promise<void
 
 export interface TimeMergeOptions {
   /**
-   * A whole batch of `node` was passed on in one run and the node has nothing more waiting: every other
-   * node waits on it alone (lead-window.ts widens its window).
+   * A second whole batch of `node` in a row was passed on in one run, nothing of another node between
+   * them, and the node has nothing more waiting: every other node waits on it alone (lead-window.ts
+   * widens its window). One such batch is no sign: with nodes that send a line or two per batch, each
+   * batch of the earliest node goes whole.
    */
   onDrained?: (node: string) => void;
 }
@@ -103,6 +105,8 @@ export class TimeMerge {
   readonly #emit: LineSink;
   readonly #signal: AbortSignal;
   readonly #onDrained: ((node: string) => void) | undefined;
+  /** The lane whose last batch went whole with nothing of another lane since (see onDrained). */
+  #drainedLast: Lane | undefined;
   #pumping = false;
   #error: { cause: unknown } | undefined;
   readonly #finished: Promise<void>;
@@ -238,11 +242,17 @@ export class TimeMerge {
         this.#heapPopTop();
         lane.inHeap = false;
         this.#retireIfDone(lane);
-        // The batch went whole, none of it held back by another node: the merge now waits on this one.
-        if (from === 0 && !lane.left) this.#onDrained?.(lane.node);
       } else {
         this.#keyHead(lane);
         this.#siftDown(0);
+      }
+      // A batch that went whole, none of it held back by another node, and nothing else waiting from its
+      // node: the merge now waits on this one.
+      if (from === 0 && lane.queue.length === 0 && !lane.left) {
+        if (this.#drainedLast === lane) this.#onDrained?.(lane.node);
+        this.#drainedLast = lane;
+      } else {
+        this.#drainedLast = undefined;
       }
     }
     return { runs, passed };

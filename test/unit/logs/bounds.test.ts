@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { logsVia } from '../../../src/commands/logs.js';
 import { createContext } from '../../../src/context.js';
 import { writeRecord } from '../../../src/deploy/record.js';
-import { followLogs, LOG_WINDOW_BUDGET, logWindowBytes } from '../../../src/logs/log-follower.js';
+import { followLogs, LEAD_WINDOW, LOG_WINDOW_BUDGET, logWindowBytes } from '../../../src/logs/log-follower.js';
 import { LogPrinter } from '../../../src/logs/log-printer.js';
 import { ResumeTracker } from '../../../src/logs/resume.js';
 import type { ExecOptions, ExecResult, StreamHandlers, Transport } from '../../../src/remote/transport.js';
@@ -265,6 +265,36 @@ describe('ascendctl logs on a rack', () => {
     }
     expect(printed).toBe(16 * 40);
     expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+  });
+
+  it('the node the merge drains alone has the wide window, one node at a time; nodes whose logs interleave keep the ordinary one', async () => {
+    const read = async (script: (node: string, k: number) => FakeLine[]): Promise<{ wideWhilePrinting: Set<string>; mostWide: number }> => {
+      const transports = Array.from({ length: 4 }, (_, k) => new FakeDockerTransport(`n${k}`, { lines: script(`n${k}`, k), chunkBytes: 256 }));
+      const wideWhilePrinting = new Set<string>();
+      let mostWide = 0;
+      const widths = (): number[] => transports.map((t) => (typeof t.window === 'object' ? t.window.bytes : 0));
+      await followLogs({
+        nodes: transports.map((t) => ({ name: t.target.name, runtime: 'docker' })),
+        container: 'c',
+        transportFor: (node) => transports.find((t) => t.target.name === node)!,
+        follow: false,
+        signal: new AbortController().signal,
+        onLines: (node) => {
+          const now = widths();
+          mostWide = Math.max(mostWide, now.filter((w) => w === LEAD_WINDOW).length);
+          if (now[Number(node.slice(1))] === LEAD_WINDOW) wideWhilePrinting.add(node);
+        },
+        onEvent: () => undefined,
+      });
+      return { wideWhilePrinting, mostWide };
+    };
+    // In turn: n0's whole log, then n1's, … (each node started after the one before).
+    const inTurn = await read((node, k) => makeLines(node, 300).map((l) => ({ ...l, time: l.time.replace(/^2026-01-02T03/, `2026-01-02T0${3 + k}`) })));
+    expect([...inTurn.wideWhilePrinting].sort()).toEqual(['n0', 'n1', 'n2', 'n3']);
+    expect(inTurn.mostWide).toBe(1);
+    // Interleaved: every node logs the same instants.
+    const interleaved = await read((node) => makeLines(node, 300));
+    expect(interleaved.mostWide).toBe(0);
   });
 
   it('the nodes share one SSH window budget: a deep window for few nodes, within the budget for many, never a trickle', async () => {

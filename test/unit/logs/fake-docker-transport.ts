@@ -33,8 +33,10 @@ export interface FakeDockerOptions {
 export class FakeDockerTransport implements Transport {
   readonly target: NodeTarget;
   readonly calls: string[][] = [];
-  /** The SSH window each stream() call asked for. */
+  /** The SSH window each stream() call asked for, in bytes when it started. */
   readonly windows: (number | undefined)[] = [];
+  /** The window of the last stream() call, as given (a ChannelWindow can be resized while it runs). */
+  window: ExecOptions['window'];
   closes = 0;
   #streamCalls = 0;
 
@@ -56,6 +58,7 @@ export class FakeDockerTransport implements Transport {
   async stream(argv: readonly string[], handlers: StreamHandlers, opts: ExecOptions = {}): Promise<ExecResult> {
     this.calls.push([...argv]);
     this.windows.push(typeof opts.window === 'object' ? opts.window.bytes : opts.window);
+    this.window = opts.window;
     const call = this.#streamCalls++;
     if (argv[1] !== 'logs' || !argv.includes('-t')) throw new Error(`unexpected command ${argv.join(' ')}`);
     if (this.opts.logsExit) {

@@ -290,14 +290,18 @@ describe('TimeMerge', () => {
     expect(out).toEqual(['b b1', 'a a2', 'b b4']);
   });
 
-  it('says which node it drains alone: a whole batch passed on while every other node waits behind it', async () => {
+  it('says which node it drains alone: whole batches in a row passed on while every other node waits behind it', async () => {
     const drained: string[] = [];
     const m = new TimeMerge(['a', 'b', 'c'], () => undefined, new AbortController().signal, { onDrained: (node) => drained.push(node) });
     // a's lines all come before b's and c's: a is drained batch by batch, the others wait.
     void m.push('b', [line(stamp(100), 'b100'), line(stamp(300), 'b300')]);
     void m.push('c', [line(stamp(200), 'c200')]);
     await m.push('a', [line(stamp(1), 'a1'), line(stamp(2), 'a2')]);
+    // One batch that went whole is no sign yet.
+    expect(drained).toEqual([]);
     await m.push('a', [line(stamp(3), 'a3')]);
+    expect(drained).toEqual(['a']);
+    await m.push('a', [line(stamp(4), 'a4')]);
     expect(drained).toEqual(['a', 'a']);
     // Interleaved: a's next batch and b's are each cut by the other's lines; nobody is drained alone.
     drained.length = 0;
@@ -309,6 +313,20 @@ describe('TimeMerge', () => {
     await a;
     m.leave('a');
     await m.finished;
+  });
+
+  it('nodes whose one-line batches take turns are not drained alone, though each batch goes whole', async () => {
+    const drained: string[] = [];
+    const m = new TimeMerge(['a', 'b'], () => undefined, new AbortController().signal, { onDrained: (node) => drained.push(node) });
+    const pending: Promise<void>[] = [];
+    for (let i = 0; i < 10; i++) {
+      pending.push(m.push('a', [line(stamp(2 * i), `a${i}`)]), m.push('b', [line(stamp(2 * i + 1), `b${i}`)]));
+      await new Promise((r) => setImmediate(r));
+    }
+    m.leave('a');
+    m.leave('b');
+    await Promise.all([...pending, m.finished]);
+    expect(drained).toEqual([]);
   });
 
   it('passes on a failure of the output to every waiting node', async () => {
