@@ -20,6 +20,19 @@ import type { ExecOptions, ExecResult, StreamHandlers, Transport } from '../../.
 import { FakeDockerTransport, makeLines, type FakeLine } from './fake-docker-transport.js';
 import { splitTimestamp } from './stamped.js';
 
+/** `logs` without -f over these nodes' fake transports, every batch handed to onLines. */
+async function readWhole(transports: readonly FakeDockerTransport[], onLines: (node: string) => void): Promise<void> {
+  await followLogs({
+    nodes: transports.map((t) => ({ name: t.target.name, runtime: 'docker' })),
+    container: 'c',
+    transportFor: (node) => transports.find((t) => t.target.name === node)!,
+    follow: false,
+    signal: new AbortController().signal,
+    onLines,
+    onEvent: () => undefined,
+  });
+}
+
 /** A full collection on demand, so the heap measured is what is still reachable. */
 function collector(): () => void {
   setFlagsFromString('--expose-gc');
@@ -273,18 +286,10 @@ describe('ascendctl logs on a rack', () => {
       const wideWhilePrinting = new Set<string>();
       let mostWide = 0;
       const widths = (): number[] => transports.map((t) => (typeof t.window === 'object' ? t.window.bytes : 0));
-      await followLogs({
-        nodes: transports.map((t) => ({ name: t.target.name, runtime: 'docker' })),
-        container: 'c',
-        transportFor: (node) => transports.find((t) => t.target.name === node)!,
-        follow: false,
-        signal: new AbortController().signal,
-        onLines: (node) => {
-          const now = widths();
-          mostWide = Math.max(mostWide, now.filter((w) => w === LEAD_WINDOW).length);
-          if (now[Number(node.slice(1))] === LEAD_WINDOW) wideWhilePrinting.add(node);
-        },
-        onEvent: () => undefined,
+      await readWhole(transports, (node) => {
+        const now = widths();
+        mostWide = Math.max(mostWide, now.filter((w) => w === LEAD_WINDOW).length);
+        if (now[Number(node.slice(1))] === LEAD_WINDOW) wideWhilePrinting.add(node);
       });
       return { wideWhilePrinting, mostWide };
     };
@@ -300,15 +305,7 @@ describe('ascendctl logs on a rack', () => {
   it('the nodes share one SSH window budget: a deep window for few nodes, within the budget for many, never a trickle', async () => {
     for (const n of [1, 4, 16, 64, 256]) {
       const transports = Array.from({ length: n }, (_, i) => new FakeDockerTransport(`n${i}`, { lines: makeLines(`n${i}`, 2), chunkBytes: 64 }));
-      await followLogs({
-        nodes: transports.map((t) => ({ name: t.target.name, runtime: 'docker' })),
-        container: 'c',
-        transportFor: (node) => transports.find((t) => t.target.name === node)!,
-        follow: false,
-        signal: new AbortController().signal,
-        onLines: () => undefined,
-        onEvent: () => undefined,
-      });
+      await readWhole(transports, () => undefined);
       const windows = transports.flatMap((t) => t.windows);
       expect(windows).toHaveLength(n);
       expect(new Set(windows)).toEqual(new Set([logWindowBytes(n)]));
