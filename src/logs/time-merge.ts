@@ -46,10 +46,13 @@
  * is now a third start-up before the first line and then its own CPU (1.1 s in all).
  * Reading ahead of the printing, granting window before handling a chunk, and the simulator yielding
  * more often had been tried first and did not shorten it; a larger window did, at a peak over 96 MiB.
- * Only the drained node needs it: the merge says when a whole batch of one node went out by itself
- * (onDrained), and that node alone gets a wide window (lead-window.ts), within a spare budget. At 64 nodes
- * that took a read from 5.7–5.9 s to 5.0–5.1 s (OpenSSH: 4.8–5.1 s on the same, busier, machine) for
- * 3 MiB more peak.
+ * Only the drained node needs it: the merge says when whole batches of one node went out by themselves
+ * (onDrained), and that node alone gets a wide window (lead-window.ts), within a spare budget; a stream
+ * hands over at most 64 KiB at a time however wide its window (ssh-pool.ts), so a batch's garbage stays
+ * young. In the benchmark that took 64 nodes from 0.88× to 0.99–1.02× of OpenSSH's rate and 16 nodes
+ * from 0.63× to 0.73–0.77×, every peak at 75–89 MiB. At 16 nodes a read is about 0.35 s before its
+ * first line (0.25 s of start-up to the first connection, 0.1 s of handshakes), a quarter of it, and
+ * then one thread against sixteen OpenSSH processes, on two cores the simulated nodes share.
  * The bench's second baseline is ssh2 alone in one Node.js process copying the same bytes to stdout
  * unread: on two cores shared with the simulated nodes it reaches about 0.8–1.0× the rate of the OpenSSH
  * clients.
