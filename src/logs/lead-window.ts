@@ -6,10 +6,10 @@
  * with its small window full (logWindowBytes): the whole read then goes at the rate of that one stream,
  * and a small window makes it a relay: the node sends its window, waits for the grant, sends again. A
  * wider window lets it send while we print. Measured on the logs benchmark at 64 nodes (20,000 lines
- * each, nodes logging in turn): 64 KiB for every node read in 6.5–6.9 s, 128 KiB in 5.9 s at a 95 MiB
- * peak, 256 KiB in 5.2–5.7 s at 111–113 MiB, against 5.0–5.7 s for OpenSSH; the wide window need only
- * be the draining node's. With only it wide (512 KiB), the benchmark's 64-node read came to 0.99–1.02×
- * of OpenSSH's rate at an 87–88 MiB peak (two full `npm run bench` runs, 2026-12-07).
+ * each, nodes logging in turn): 64 KiB for every node read in 6.5–6.9 s at an 87 MiB peak, 128 KiB in
+ * 5.9 s at 92–94 MiB, 256 KiB in 5.2–5.7 s at 108–111 MiB, against 5.0–5.7 s for OpenSSH; the wide
+ * window need only be the draining node's. With only it wide (512 KiB), the benchmark's 64-node read came
+ * to 0.99–1.02× of OpenSSH's rate at an 87–88 MiB peak (two full `npm run bench` runs, 2026-12-07).
  *
  * SSH cannot take a grant back, so a node that was wide keeps what it was granted until it has sent
  * it, even once the merge has moved on and paused it. Widening is therefore bounded by a spare budget:
