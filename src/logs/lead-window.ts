@@ -52,7 +52,7 @@ export class LeadWindows {
     return this.#lead;
   }
 
-  /** The merge passed a whole batch of `node` on by itself: the others wait on that node alone. */
+  /** The merge drains `node` by itself (TimeMerge's onDrained): the others wait on that node alone. */
   draining(node: string): void {
     if (this.#lead === node) return;
     const { normal, wide, spare } = this.#opts;

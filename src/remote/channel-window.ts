@@ -16,7 +16,7 @@
  * A ChannelWindow may be resized while its channel is open: widening grants the difference at once,
  * narrowing takes effect as the node uses up what it was granted (SSH has no way to take a grant back),
  * so what the channel may still hold is its `held`, not its new size. `ascendctl logs` widens the window
- * of the one node its merge is draining alone (log-follower.ts, LeadWindow).
+ * of the one node its merge is draining alone (lead-window.ts, LeadWindows).
  *
  * This reaches into ssh2's internals (Client._protocol.session and .channelWindowAdjust, the channel's
  * `incoming` window and its readable state), which is why package.json pins ssh2 to 1.17. When they are
@@ -52,8 +52,16 @@ interface Capped {
   grant(amount: number): void;
 }
 
-/** Channels with a capped window, per connection, by the id the server gave the channel. */
-const capped = new WeakMap<ProtocolInternals, Map<number, Capped>>();
+/**
+ * Per connection: its channels with a capped window, by the id the server gave the channel, and ssh2's
+ * own channelWindowAdjust, under the wrapper adjustments() puts over it.
+ */
+interface Adjustments {
+  table: Map<number, Capped>;
+  adjust: ProtocolInternals['channelWindowAdjust'];
+}
+
+const capped = new WeakMap<ProtocolInternals, Adjustments>();
 
 function protocolOf(client: Client): ProtocolInternals | undefined {
   const proto = (client as unknown as { _protocol?: Partial<ProtocolInternals> })._protocol;
@@ -135,7 +143,7 @@ export function execWithWindow(client: Client, command: string, window: number |
   }
   const governed = typeof window === 'number' ? new ChannelWindow(window) : window;
   const initial = governed.bytes;
-  const table = adjustments(proto);
+  const adjusting = adjustments(proto);
   const own = Object.prototype.hasOwnProperty.call(proto, 'session');
   const session = proto.session;
   // client.exec asks for the channel synchronously: only this one open sees the smaller window.
@@ -144,7 +152,7 @@ export function execWithWindow(client: Client, command: string, window: number |
   };
   try {
     client.exec(command, (err, channel) => {
-      if (!err) cap(proto, table, channel, governed, initial);
+      if (!err) cap(proto, adjusting, channel, governed, initial);
       cb(err, channel);
     });
   } finally {
@@ -153,14 +161,14 @@ export function execWithWindow(client: Client, command: string, window: number |
   }
 }
 
-function cap(proto: ProtocolInternals, table: Map<number, Capped>, channel: ClientChannel, window: ChannelWindow, offered: number): void {
+function cap(proto: ProtocolInternals, { table, adjust }: Adjustments, channel: ClientChannel, window: ChannelWindow, offered: number): void {
   const ch = channel as unknown as ChannelInternals;
   if (typeof ch.incoming?.window !== 'number' || typeof ch.outgoing?.id !== 'number') return;
   // ssh2 counts from the 2 MiB it believes it offered; the server was offered `offered`. Data received
   // so far was counted by both, so the difference is all there is to take off.
   ch.incoming.window = Math.max(0, ch.incoming.window - (SSH2_WINDOW - offered));
   const id = ch.outgoing.id;
-  const entry: Capped = { channel: ch, window, grant: (amount) => grantOf(proto).call(proto, id, amount) };
+  const entry: Capped = { channel: ch, window, grant: (amount) => adjust.call(proto, id, amount) };
   table.set(id, entry);
   const closed = new Promise<void>((resolve) => channel.once('close', () => resolve()));
   void closed.then(() => {
@@ -176,25 +184,17 @@ function setHighWater(ch: ChannelInternals, bytes: number): void {
   }
 }
 
-/** ssh2's own channelWindowAdjust, under the wrapper adjustments() puts over it. */
-const originalAdjust = new WeakMap<ProtocolInternals, ProtocolInternals['channelWindowAdjust']>();
-
-function grantOf(proto: ProtocolInternals): ProtocolInternals['channelWindowAdjust'] {
-  return originalAdjust.get(proto) ?? proto.channelWindowAdjust;
-}
-
 /**
  * ssh2 tops a channel's window up to 2 MiB; for a capped channel, the grant is cut to what brings the
  * server's window back to the cap, and skipped while more than half of the cap is still open.
  */
-function adjustments(proto: ProtocolInternals): Map<number, Capped> {
-  let caps = capped.get(proto);
-  if (caps) return caps;
+function adjustments(proto: ProtocolInternals): Adjustments {
+  const known = capped.get(proto);
+  if (known) return known;
   const table = new Map<number, Capped>();
-  caps = table;
-  capped.set(proto, table);
   const adjust = proto.channelWindowAdjust;
-  originalAdjust.set(proto, adjust);
+  const made: Adjustments = { table, adjust };
+  capped.set(proto, made);
   proto.channelWindowAdjust = function (this: ProtocolInternals, chan: number, amount: number) {
     const c = table.get(chan);
     if (!c) return adjust.call(this, chan, amount);
@@ -208,5 +208,5 @@ function adjustments(proto: ProtocolInternals): Map<number, Capped> {
     c.channel.incoming.window = bytes;
     return adjust.call(this, chan, bytes - open);
   };
-  return caps;
+  return made;
 }
