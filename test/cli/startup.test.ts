@@ -118,7 +118,10 @@ describe('start-up', () => {
   it('the simulator is no part of any command\'s start: only the demo reaches it, through a dynamic import', () => {
     const dist = join(dir, 'dist');
     const read = (file: string) => readFileSync(join(dist, file), 'utf8');
-    /** The chunks a file loads before it runs (static imports, transitively), and the ones it may load later. */
+    /**
+     * The chunks a file loads before it runs (static imports, transitively), and the ones it may load later.
+     * The bundle is minified, so an import statement starts a line or follows another statement's `;`.
+     */
     const closure = (entry: string) => {
       const seen = new Set<string>();
       const later = new Set<string>();
@@ -128,7 +131,7 @@ describe('start-up', () => {
         if (seen.has(file)) continue;
         seen.add(file);
         const text = read(file);
-        for (const m of text.matchAll(/(?:^|\n)(?:import|export)\b[^;]*?from\s*"\.\/([^"]+)"|(?:^|\n)import\s*"\.\/([^"]+)"/g)) todo.push((m[1] ?? m[2])!);
+        for (const m of text.matchAll(/(?:^|[\n;])(?:import|export)\b[^;]*?from\s*"\.\/([^"]+)"|(?:^|[\n;])import\s*"\.\/([^"]+)"/g)) todo.push((m[1] ?? m[2])!);
         for (const m of text.matchAll(/import\("\.\/([^"]+)"\)/g)) later.add(m[1]!);
       }
       return { loaded: [...seen], later: [...later].filter((f) => !seen.has(f)) };
