@@ -443,10 +443,19 @@ export function tail(text: string, lines = 20): string {
   return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
 
-/** Run a shell command line (bash) and time it from spawn to exit. */
+/**
+ * Run a shell command line (bash) and time it from spawn to exit.
+ *
+ * `--norc`: a `bash -c` whose standard input is a socket (execa's pipes are socket pairs) and which
+ * inherits SHLVL 0 or none takes itself for a command run by rshd/sshd and reads ~/.bashrc first.
+ * `npm run bench` starts with SHLVL=0, so on a machine whose ~/.bashrc runs `pyenv init` every such
+ * shell took about 180 ms more, and the 64 shells of the 64-node floor, started at once, queued on
+ * pyenv's rehash lock: the floor measured 15–25 s instead of 7 s. A baseline must not depend on the
+ * user's shell start-up files.
+ */
 export async function timeShell(script: string, opts: { env?: Record<string, string>; cwd?: string } = {}): Promise<Timed<{ exitCode: number; stdout: string; stderr: string }>> {
   const t0 = nowMs();
-  const r = await execa('bash', ['-c', script], { reject: false, env: opts.env ?? {}, ...(opts.cwd ? { cwd: opts.cwd } : {}), timeout: 600_000, maxBuffer: 512 * 1024 * 1024 });
+  const r = await execa('bash', ['--norc', '-c', script], { reject: false, env: opts.env ?? {}, ...(opts.cwd ? { cwd: opts.cwd } : {}), timeout: 600_000, maxBuffer: 512 * 1024 * 1024 });
   return { ms: nowMs() - t0, result: { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) } };
 }
 

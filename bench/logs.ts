@@ -146,7 +146,7 @@ async function ascendctlLogs(s: BenchSettings, sim: SimProcess, tag: string, fla
 async function sshLogs(sim: SimProcess, expected: number): Promise<Read> {
   const hosts = sim.nodes.map((n) => n.host).join(' ');
   const script = `{ for h in ${hosts}; do ${sshBase(sim)} $h ${shq(`docker logs -t ${CONTAINER}`)} & done; wait; } | wc -l`;
-  const r = await timedRead(sim, `bash -c ${shq(script)}`, path.join(sim.dir, 'usage-ssh.txt'), { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+  const r = await timedRead(sim, `bash --norc -c ${shq(script)}`, path.join(sim.dir, 'usage-ssh.txt'), { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
   const lines = Number(r.result.stdout.trim());
   if (r.result.exitCode !== 0 || lines !== expected) {
     throw new Error(`the ssh baseline read ${r.result.stdout.trim()} lines (exit ${r.result.exitCode}): ${r.result.stderr.slice(0, 500)}`);

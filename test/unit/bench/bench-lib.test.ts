@@ -1,8 +1,11 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { curlTraceTtftMs } from '../../../bench/chat.js';
 import {
   describeTarget, figure, formatDiff, formatRatio, formatValue, judge, makeRuns, markdownTable, median, renderMarkdown,
-  resultCells, textTable, type BenchReport, type SimNodeInfo,
+  resultCells, textTable, timeShell, type BenchReport, type SimNodeInfo,
 } from '../../../bench/lib.js';
 import { logText } from '../../../bench/logs.js';
 import { checklistLines, floorCallCount, floorScript, HCCN_TOOL } from '../../../bench/preflight.js';
@@ -254,5 +257,20 @@ describe('log text', () => {
     expect(lines).toHaveLength(500);
     expect(new Set(lines).size).toBe(500);
     expect(lines[0]).toMatch(/^\[2026-11-28 07:30:00\.000\+08:00\] \[41203\] \[INFO\] \[llm\] batch 0: /);
+  });
+});
+
+describe('timeShell', () => {
+  it('runs the line without ~/.bashrc, even where bash takes itself for a command run by sshd', async () => {
+    // SHLVL=0 and a socket on standard input (execa's pipe) is how `npm run bench` starts its shells.
+    const home = mkdtempSync(join(tmpdir(), 'bench-home-'));
+    try {
+      writeFileSync(join(home, '.bashrc'), 'echo read-bashrc\n');
+      const r = await timeShell('echo ran', { env: { HOME: home, SHLVL: '0', PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+      expect(r.result.exitCode).toBe(0);
+      expect(r.result.stdout).toBe('ran');
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });
