@@ -77,7 +77,8 @@ describe('names and paths', () => {
     const input = twoNodeInput();
     const argv = renderContainerRun(input, input.nodes[0]!);
     const text = containerRunText(argv);
-    const res = spawnSync('bash', ['-c', `printargs() { printf '%s\\n' "$@"; }; printargs ${text}`], { encoding: 'utf8' });
+    // --norc: with SHLVL 0 and a socket on stdin, `bash -c` would read ~/.bashrc first (bench/lib.ts, timeShell).
+    const res = spawnSync('bash', ['--norc', '-c', `printargs() { printf '%s\\n' "$@"; }; printargs ${text}`], { encoding: 'utf8' });
     expect(res.stdout.trimEnd().split('\n')).toEqual(argv);
   });
 });
