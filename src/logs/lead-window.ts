@@ -10,7 +10,7 @@
  * 5.9 s at 92–94 MiB, 256 KiB in 5.2–5.7 s at 108–111 MiB, against 5.0–5.7 s for OpenSSH; the wide
  * window need only be the draining node's. With only it wide (512 KiB), the benchmark's 64-node read came
  * to 0.99–1.02× of OpenSSH's rate at an 87–88 MiB peak (two full `npm run bench` runs, 2026-12-07, that
- * timed a ~/.bashrc on both sides; 1.27× at an 84 MiB peak in the first run without it).
+ * timed a ~/.bashrc on both sides; 1.27× and 1.02× at 84 MiB peaks in the two runs without it).
  *
  * SSH cannot take a grant back, so a node that was wide keeps what it was granted until it has sent
  * it, even once the merge has moved on and paused it. Widening is therefore bounded by a spare budget:
