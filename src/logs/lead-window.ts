@@ -15,10 +15,10 @@
  * SSH cannot take a grant back, so a node that was wide keeps what it was granted until it has sent
  * it, even once the merge has moved on and paused it. Widening is therefore bounded by a spare budget:
  * a node is widened only while what the earlier wide nodes still hold beyond an ordinary paused channel
- * (its window and half of it queued, channel-window.ts) leaves room for it. At most one node is wide at
+ * (its window and half of it queued, channel-window.ts pausedHoldBytes) leaves room for it. At most one node is wide at
  * a time; the memory the merge may hold is the ordinary windows plus the spare.
  */
-import { ChannelWindow } from '../remote/channel-window.js';
+import { ChannelWindow, pausedHoldBytes } from '../remote/channel-window.js';
 
 export interface LeadWindowOptions {
   /** Every node's window while it is not the lead. */
@@ -62,14 +62,14 @@ export class LeadWindows {
       this.#former.add(this.#lead);
       this.#lead = undefined;
     }
-    const ordinary = normal + normal / 2;
+    const ordinary = pausedHoldBytes(normal);
     let owed = 0;
     for (const name of this.#former) {
       const over = this.window(name).held - ordinary;
       if (over > 0) owed += over;
       else this.#former.delete(name);
     }
-    if (owed + (wide - normal) * 1.5 > spare) return;
+    if (owed + pausedHoldBytes(wide) - ordinary > spare) return;
     this.#former.delete(node);
     this.window(node).resize(wide);
     this.#lead = node;

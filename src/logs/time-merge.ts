@@ -52,9 +52,10 @@
  * young. In the benchmark that took 64 nodes from 0.88× to 0.99–1.02× of OpenSSH's rate and 16 nodes
  * from 0.63× to 0.73–0.77×, every peak at 75–89 MiB. Those runs timed a ~/.bashrc (180 ms) on both
  * sides, which bench/lib.ts's shells no longer read; the two full runs without it (19bdb59, 1e38a30)
- * gave 1.27× and 1.02× at 64 nodes, 0.66× and 0.58× at 16, peaks 72–87 MiB. At 16 nodes a read is about 0.35 s before its
- * first line (0.25 s of start-up to the first connection, 0.1 s of handshakes), a quarter of it, and
- * then one thread against sixteen OpenSSH processes, on two cores the simulated nodes share.
+ * gave 1.27× and 1.02× at 64 nodes, 0.66× and 0.58× at 16, peaks 72–87 MiB. At 16 nodes a read is
+ * about 0.35 s before its first line (0.25 s of start-up to the first connection, 0.1 s of handshakes),
+ * a quarter of it, and then one thread against sixteen OpenSSH processes, on two cores the simulated
+ * nodes share.
  * The bench's second baseline is ssh2 alone in one Node.js process copying the same bytes to stdout
  * unread: on two cores shared with the simulated nodes it reaches about 0.8–1.0× the rate of the OpenSSH
  * clients (0.91× and 0.84× at 16 nodes in those runs).

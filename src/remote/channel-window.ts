@@ -11,7 +11,8 @@
  *
  * execWithWindow opens the session channel with `bytes` of window instead, keeps every later grant
  * within `bytes` (granted when at most half of it is left, as OpenSSH does), and lowers the channel's
- * high-water mark to half of `bytes`, so a paused channel holds at most about 1.5 × `bytes` here.
+ * high-water mark to half of `bytes`, so a paused channel holds at most about 1.5 × `bytes` here
+ * (pausedHoldBytes).
  *
  * A ChannelWindow may be resized while its channel is open: widening grants the difference at once,
  * narrowing takes effect as the node uses up what it was granted (SSH has no way to take a grant back),
@@ -177,10 +178,18 @@ function cap(proto: ProtocolInternals, { table, adjust }: Adjustments, channel: 
   window.bind(entry, offered, closed);
 }
 
+/** How much a channel may queue unread before it stops granting: half its window. */
+const highWaterOf = (bytes: number): number => bytes / 2;
+
+/** The most a paused channel with a window of `bytes` holds: its window in flight plus its queue. */
+export function pausedHoldBytes(bytes: number): number {
+  return bytes + highWaterOf(bytes);
+}
+
 /** A paused channel stops granting once this much waits in it (stdout and stderr alike). */
 function setHighWater(ch: ChannelInternals, bytes: number): void {
   for (const state of [ch._readableState, ch.stderr?._readableState]) {
-    if (state && typeof state.highWaterMark === 'number') state.highWaterMark = bytes / 2;
+    if (state && typeof state.highWaterMark === 'number') state.highWaterMark = highWaterOf(bytes);
   }
 }
 
