@@ -126,7 +126,7 @@ async function collectNode(
     early.catch(() => undefined); // awaited below; a failed session is the clock read's to report
     // The clock read doubles as the proof that the session works.
     const t0 = now();
-    const r = await t.exec(['date', '+%s.%N'], { timeoutMs: READ_TIMEOUT_MS, signal: opts.signal });
+    const r = await t.exec(['date', '+%s.%N'], { timeoutMs: opts.callTimeoutMs ?? READ_TIMEOUT_MS, signal: opts.signal });
     const t1 = now();
     const remote = Number(r.stdout.trim());
     facts.clockOffsetMs = r.code === 0 && Number.isFinite(remote)
@@ -511,33 +511,43 @@ export function sideReadCalls(node: Pick<PreflightNode, 'tools'>): BatchCall[] {
 /** Reads that do not use the device channel: driver version, hccn.conf, runtime, image, weights, ports. */
 async function readFiles(t: Transport, node: PreflightNode, opts: CollectOptions, facts: NodeFacts): Promise<void> {
   const tasks: Promise<void>[] = [];
+  // `--call-timeout` bounds these reads as it bounds hccn_tool's calls.
+  const bound = (ms: number): number => opts.callTimeoutMs ?? ms;
   tasks.push((async () => {
-    const info = await t.exec(['cat', ASCEND_INSTALL_INFO_PATH], { timeoutMs: READ_TIMEOUT_MS, signal: opts.signal });
+    const info = await t.exec(['cat', ASCEND_INSTALL_INFO_PATH], { timeoutMs: bound(READ_TIMEOUT_MS), signal: opts.signal });
+    // A node too slow to print a small file is not guessed around: its driver is not known.
+    if (info.timedOut) {
+      facts.driver = timedOut(info, `cat ${ASCEND_INSTALL_INFO_PATH} did not answer: check the node's load and disks (uptime, dmesg)`);
+      return;
+    }
     const base = info.code === 0 ? installPathFrom(parseKeyValueFile(info.stdout)) : DEFAULT_INSTALL_PATH;
     const file = driverVersionInfoPath(base);
     facts.driverFile = file;
-    const v = await t.exec(['cat', file], { timeoutMs: READ_TIMEOUT_MS, signal: opts.signal });
-    if (v.code !== 0) {
+    const v = await t.exec(['cat', file], { timeoutMs: bound(READ_TIMEOUT_MS), signal: opts.signal });
+    if (v.timedOut) facts.driver = timedOut(v, `cat ${file} did not answer: check the node's load and disks (uptime, dmesg)`);
+    else if (v.code !== 0) {
       facts.driver = { kind: 'error', message: `cannot read ${file}: ${firstLine(v.stderr) ?? `exit ${v.code}`}`,
         hint: 'is the Ascend driver installed? (the Driver_Install_Path_Param of /etc/ascend_install.info names its directory)' };
-      return;
     }
+    if (v.code !== 0) return;
     const version = driverVersionFrom(parseKeyValueFile(v.stdout));
     facts.driver = version ? { kind: 'ok', value: version } : { kind: 'unexpected', firstLine: firstLine(v.stdout) ?? '' };
   })());
   tasks.push((async () => {
-    facts.hccnConf = await readHccnConf(t, opts.signal);
+    facts.hccnConf = await readHccnConf(t, opts.signal, bound(READ_TIMEOUT_MS));
   })());
   const rt = node.tools.containerRuntime;
   const runtime = runtimeFor(rt);
   tasks.push((async () => {
-    const r = await t.exec(runtime.version(), { timeoutMs: RUNTIME_TIMEOUT_MS, signal: opts.signal });
+    const r = await t.exec(runtime.version(), { timeoutMs: bound(RUNTIME_TIMEOUT_MS), signal: opts.signal });
     // podman without a service has no `.Server` to format: its plain `version` says who answered.
-    const plain = r.code === 0 ? undefined : await t.exec(runtime.versionText(), { timeoutMs: RUNTIME_TIMEOUT_MS, signal: opts.signal });
+    const plain = r.code === 0 ? undefined : await t.exec(runtime.versionText(), { timeoutMs: bound(RUNTIME_TIMEOUT_MS), signal: opts.signal });
     const answered = plain?.code === 0 ? parseRuntimeVersion(plain.stdout) : undefined;
     if (r.code === 0 && r.stdout.trim() !== '') facts.runtime = { kind: 'ok', value: `${rt} ${r.stdout.trim()}` };
     else if (answered) facts.runtime = { kind: 'ok', value: `${answered.product} ${answered.version}` };
-    else {
+    else if (r.timedOut) {
+      facts.runtime = timedOut(r, `${rt} is hung on ${node.name}: restart it (systemctl restart ${rt}) and check that ${rt} ps answers`);
+    } else {
       facts.runtime = {
         kind: 'error', message: firstLine(r.stderr) ?? firstLine(r.stdout) ?? `exit status ${r.code}`, exitCode: r.code,
         hint: r.code === 127
@@ -547,7 +557,7 @@ async function readFiles(t: Transport, node: PreflightNode, opts: CollectOptions
     }
     if (!opts.deployment || facts.runtime.kind !== 'ok') return;
     const img = await t.exec(runtime.imageId(opts.deployment.image),
-      { timeoutMs: RUNTIME_TIMEOUT_MS, signal: opts.signal });
+      { timeoutMs: bound(RUNTIME_TIMEOUT_MS), signal: opts.signal });
     if (img.code === 0) facts.image = { kind: 'ok', value: true };
     else if (/no such (image|object)|image not known/i.test(img.stderr + img.stdout)) facts.image = { kind: 'ok', value: false };
     else facts.image = failed(img, `${rt} image inspect`);
@@ -557,26 +567,26 @@ async function readFiles(t: Transport, node: PreflightNode, opts: CollectOptions
     tasks.push((async () => {
       // generation_config.json is hashed for the `weights` check (identical on every node, §13 row 23).
       const files = ['config.json', 'model.safetensors.index.json', 'generation_config.json'];
-      const r = await t.exec(['sha256sum', ...files.map((f) => `${dir}/${f}`)], { timeoutMs: 60_000, signal: opts.signal });
+      const r = await t.exec(['sha256sum', ...files.map((f) => `${dir}/${f}`)], { timeoutMs: bound(60_000), signal: opts.signal });
+      if (r.timedOut) facts.model = timedOut(r, `reading ${dir} is that slow on ${node.name}: check the filesystem holding the weights (df, dmesg)`);
       const hashes: ModelFacts['hashes'] = {};
       for (const line of r.stdout.split('\n')) {
         const m = /^([0-9a-f]{64})\s+\*?(.+)$/.exec(line.trim());
         if (m) hashes[m[2]!.slice(dir.length + 1)] = m[1]!;
       }
-      facts.model = hashes['config.json'] ? { kind: 'ok', value: { hashes } } : { kind: 'ok', value: null };
+      if (!r.timedOut) facts.model = hashes['config.json'] ? { kind: 'ok', value: { hashes } } : { kind: 'ok', value: null };
       // After the hashes, on the same channel slot: the connection's channels stay as many as before
       // (an aborted run must not find every permit taken).
-      facts.weights = await collectWeights(t, dir, opts.signal);
-      facts.shm = await collectShm(t, opts.signal);
+      facts.weights = await collectWeights(t, dir, opts.signal, opts.callTimeoutMs);
+      facts.shm = await collectShm(t, opts.signal, opts.callTimeoutMs);
     })());
     tasks.push((async () => {
-      const r = await t.exec(['ss', '-Htln'], { timeoutMs: READ_TIMEOUT_MS, signal: opts.signal });
-      if (r.code !== 0) {
+      const r = await t.exec(['ss', '-Htln'], { timeoutMs: bound(READ_TIMEOUT_MS), signal: opts.signal });
+      if (r.timedOut) facts.listeners = timedOut(r, `ss did not answer on ${node.name}: check the node's load (uptime)`);
+      else if (r.code !== 0) {
         facts.listeners = { kind: 'error', message: firstLine(r.stderr) ?? `exit status ${r.code}`, exitCode: r.code,
           hint: 'install iproute2 (ss) on the node so that ports can be checked' };
-        return;
-      }
-      facts.listeners = { kind: 'ok', value: parseSs(r.stdout) };
+      } else facts.listeners = { kind: 'ok', value: parseSs(r.stdout) };
     })().finally(() => opts.onListenersRead?.(node.name)));
   }
   await Promise.all(tasks);
@@ -630,8 +640,8 @@ export async function recheckTls(nodes: PreflightNode[], facts: NodeFacts[], opt
 }
 
 /** /etc/hccn.conf as device → key → value; null when the file does not exist. */
-async function readHccnConf(t: Transport, signal: AbortSignal | undefined): Promise<Outcome<HccnConfFacts | null>> {
-  const r = await t.exec(['cat', HCCN_CONF_PATH], { timeoutMs: READ_TIMEOUT_MS, ...(signal ? { signal } : {}) });
+async function readHccnConf(t: Transport, signal: AbortSignal | undefined, timeoutMs = READ_TIMEOUT_MS): Promise<Outcome<HccnConfFacts | null>> {
+  const r = await t.exec(['cat', HCCN_CONF_PATH], { timeoutMs, ...(signal ? { signal } : {}) });
   if (r.code !== 0) return /No such file/i.test(r.stderr) ? { kind: 'ok', value: null } : failed(r, `cat ${HCCN_CONF_PATH}`);
   const devices: HccnConfFacts['devices'] = {};
   for (const [dev, entries] of Object.entries(parseHccnConf(r.stdout).devices)) devices[Number(dev)] = { ...entries } as Record<string, string>;
@@ -646,8 +656,13 @@ function mapOk<T, U>(o: Outcome<T>, fn: (v: T) => U): Outcome<U> {
   return o.kind === 'ok' ? { kind: 'ok', value: fn(o.value) } : o;
 }
 
+/** A call that ran out of time: its check fails saying so (cli-contract.md), with `hint` when given. */
+function timedOut(r: ExecResult, hint?: string): Outcome<never> {
+  return { kind: 'timeout', seconds: Math.round(r.durationMs / 1000), ...(hint ? { hint } : {}) };
+}
+
 function failed(r: ExecResult, what: string): Outcome<never> {
-  if (r.timedOut) return { kind: 'timeout', seconds: Math.round(r.durationMs / 1000) };
+  if (r.timedOut) return timedOut(r);
   return { kind: 'error', message: `${what}: ${firstLine(r.stderr) ?? firstLine(r.stdout) ?? `exit status ${r.code}`}`, exitCode: r.code };
 }
 

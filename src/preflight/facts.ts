@@ -7,7 +7,7 @@
 export type Outcome<T> =
   | { kind: 'ok'; value: T }
   /** The call did not answer within its bound (ascend-tools.md §1.3). */
-  | { kind: 'timeout'; seconds: number }
+  | { kind: 'timeout'; seconds: number; hint?: string }
   /** hccn_tool stayed busy for the whole retry budget (§1.2). */
   | { kind: 'busy'; seconds: number }
   /** The tool answered with an error (non-zero exit, error text). `reason` classifies known ones. */

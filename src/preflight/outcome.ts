@@ -12,7 +12,7 @@ export function outcomeProblem(o: Outcome<unknown>, what: string): { message: st
     case 'timeout':
       return {
         message: `${what} timed out after ${o.seconds} s`,
-        hint: 'the tool or the NPU driver is not answering: look for a stuck hccn_tool/npu-smi process on the node (ps -ef | grep -E "hccn_tool|npu-smi") and check dmesg',
+        hint: o.hint ?? 'the tool or the NPU driver is not answering: look for a stuck hccn_tool/npu-smi process on the node (ps -ef | grep -E "hccn_tool|npu-smi") and check dmesg',
       };
     case 'busy':
       return {

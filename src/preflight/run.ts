@@ -74,7 +74,10 @@ export async function runPreflight(opts: PreflightOptions): Promise<PreflightRes
   const readingAhead: ReadAhead[] = [];
   const nodes = preflightNodes(inventory.nodes, opts.pool, (n, t) => {
     const address = knownNodeAddress(n);
-    const ahead = new ReadAhead(t, [...sideReadCalls(n), ...(address === undefined ? [] : addressReadCalls(address))], opts.signal);
+    const calls = [...sideReadCalls(n), ...(address === undefined ? [] : addressReadCalls(address))];
+    // `--call-timeout` bounds the reads made ahead as it bounds the same reads made alone.
+    const bounded = calls.map((c) => ({ ...c, timeoutMs: opts.callTimeoutMs ?? c.timeoutMs }));
+    const ahead = new ReadAhead(t, bounded, opts.signal);
     readingAhead.push(ahead);
     return ahead;
   });

@@ -30,8 +30,8 @@ export function parseShm(stdout: string): string[] {
   return out.sort();
 }
 
-export async function collectShm(t: Transport, signal: AbortSignal | undefined): Promise<Outcome<string[]>> {
-  const r = await t.exec(shmCommand(), { timeoutMs: 10_000, ...(signal ? { signal } : {}) });
+export async function collectShm(t: Transport, signal: AbortSignal | undefined, timeoutMs = 10_000): Promise<Outcome<string[]>> {
+  const r = await t.exec(shmCommand(), { timeoutMs, ...(signal ? { signal } : {}) });
   if (r.timedOut) return { kind: 'timeout', seconds: Math.round(r.durationMs / 1000) };
   const files = parseShm(r.stdout);
   if (r.code === 0 || files.length > 0) return { kind: 'ok', value: files };
@@ -51,8 +51,14 @@ export function judgeShm(out: Finding[], nodes: readonly NodeFacts[], ctx: Judge
   for (const n of nodes) {
     const s = n.shm;
     if (!s) continue;
+    if (s.kind === 'timeout') {
+      // A call that times out is its check's failure (cli-contract.md), not a check that could not run.
+      out.push(finding(n.node, 'fail', `listing ${SHM_DIR} timed out after ${s.seconds} s`,
+        `the node is not answering in time: check its load (uptime) and run ${shmCommand().map(quoteArg).join(' ')} on ${n.node}`));
+      continue;
+    }
     if (s.kind !== 'ok') {
-      const why = s.kind === 'error' ? s.message : s.kind === 'timeout' ? `timed out after ${s.seconds} s` : s.kind === 'skipped' ? s.why : s.kind;
+      const why = s.kind === 'error' ? s.message : s.kind === 'skipped' ? s.why : s.kind;
       out.push(finding(n.node, 'warn', `not checked: cannot list ${SHM_DIR} (${why})`,
         `run ${shmCommand().map(quoteArg).join(' ')} on ${n.node} to see why`));
       continue;

@@ -66,10 +66,12 @@ export function parseWeightsStat(stdout: string, dir: string): WeightsFacts {
   return out;
 }
 
-export async function collectWeights(t: Transport, modelPath: string, signal: AbortSignal | undefined): Promise<Outcome<WeightsFacts>> {
+export async function collectWeights(
+  t: Transport, modelPath: string, signal: AbortSignal | undefined, timeoutMs = 15_000,
+): Promise<Outcome<WeightsFacts>> {
   const dir = normalizePath(modelPath);
   let r: ExecResult;
-  r = await t.exec(weightsCommand(dir), { timeoutMs: 15_000, ...(signal ? { signal } : {}) });
+  r = await t.exec(weightsCommand(dir), { timeoutMs, ...(signal ? { signal } : {}) });
   if (r.timedOut) return { kind: 'timeout', seconds: Math.round(r.durationMs / 1000) };
   const facts = parseWeightsStat(r.stdout, dir);
   if (facts.dir || facts.files.length > 0) return { kind: 'ok', value: facts };
@@ -152,8 +154,14 @@ export function judgeWeights(out: Finding[], nodes: readonly NodeFacts[], ctx: J
     // No weights directory / config.json: the `model` check's finding, not reported twice.
     if (n.model?.kind === 'ok' && n.model.value === null) continue;
     const w = n.weights;
+    if (w.kind === 'timeout') {
+      // A call that times out is its check's failure (cli-contract.md), not a check that could not run.
+      out.push(finding(n.node, 'weights', 'fail', `reading the weights' files under ${dir} timed out after ${w.seconds} s`,
+        `check the filesystem holding the weights on ${n.node} (df, dmesg), then run ${weightsCommandText(dir)} there`));
+      continue;
+    }
     if (w.kind !== 'ok') {
-      const why = w.kind === 'error' ? w.message : w.kind === 'timeout' ? `timed out after ${w.seconds} s` : w.kind === 'unexpected' ? `unexpected output "${w.firstLine}"` : w.kind === 'skipped' ? w.why : w.kind;
+      const why = w.kind === 'error' ? w.message : w.kind === 'unexpected' ? `unexpected output "${w.firstLine}"` : w.kind === 'skipped' ? w.why : w.kind;
       out.push(finding(n.node, 'weights', 'warn', `not checked: cannot read the weights' files under ${dir} (${why})`,
         (w.kind === 'error' && w.hint) || `run ${weightsCommandText(dir)} on ${n.node} to see why`));
       continue;

@@ -48,6 +48,8 @@ const simFaultSchema = z.discriminatedUnion('kind', [
   onNpu('ping-loss').extend({ peer: z.string().optional(), lost: z.literal([1, 2, 3]).optional() }),
   /** hccn_tool calls matching `command` (e.g. 'lldp'; default any) on `npu` (default any) never return. */
   bare('hang').extend({ command: z.string().optional(), npu: npu.optional() }),
+  /** Every call of `program` (e.g. 'docker', 'ss', 'sha256sum', 'find', 'cat') never returns: a stuck daemon or disk. */
+  bare('program-hang').extend({ program: z.string().regex(/^[^/\s]+$/, 'a program name, not a path') }),
   /** Another caller holds the device channel this fraction of the time (0–1): "busy" answers (exit 11). */
   bare('busy-storm').extend({ share: z.number().min(0).max(1) }),
   bare('old-driver').extend({ version: z.string().min(1) }),

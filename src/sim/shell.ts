@@ -12,6 +12,7 @@ import type { SimNode } from './ascend-node.js';
 import { BUILTINS, Refusal, resolvePath, type ArgvContext, type Builtin } from './shell-builtins.js';
 import { find } from './shell-find.js';
 import { ip, python3 } from './shell-network.js';
+import { untilAborted } from './latency.js';
 import type { SimIo } from './types.js';
 
 const TABLE: Record<string, Builtin> = { ...BUILTINS, find, ip, python3 };
@@ -125,6 +126,10 @@ class Shell implements ArgvContext {
       : this.node.programAt(path);
     const builtin = own ?? (path !== undefined && !program && BIN_DIRS.includes(posix.dirname(path))
       ? TABLE[posix.basename(path)] : undefined);
+    // A stuck program (program-hang) answers nothing until its caller gives up (`timeout`, a closed channel).
+    if ((builtin ?? program) && this.node.faultsOf('program-hang').some((f) => f.program === posix.basename(name))) {
+      return untilAborted(io.signal).then(() => 143);
+    }
     if (builtin) return builtin(this, args, childIo).catch((err: unknown) => report(err, io));
     if (program) return this.node.run(program, args, childIo);
     await io.stderr(`sh: 1: ${name}: not found\n`);

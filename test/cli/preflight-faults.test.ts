@@ -139,6 +139,13 @@ describe('preflight on a simulated cluster', () => {
     expect(r.json.findings.filter((f: any) => f.node === 'node3' && f.check === 'tls' && f.status === 'pass')).toHaveLength(8);
   });
 
+  it('reports a container runtime that never answers as a timeout of container-runtime', async () => {
+    const r = await check({ node2: [{ kind: 'program-hang', program: 'docker' }] }, { callTimeout: '1s' });
+    expect(r.exitCode).toBe(1);
+    expectFindings(r.json, [{ node: 'node2', check: 'container-runtime', status: 'fail', message: /timed out after 1 s/ }]);
+    expect(r.json.findings.filter((f: any) => f.status !== 'pass').map((f: any) => `${f.node} ${f.check}`)).toEqual(['node2 container-runtime']);
+  });
+
   it('waits out a busy storm (busy is never a verdict on the NPU)', async () => {
     const r = await check({ node1: [{ kind: 'busy-storm', share: 0.3 }] }, { busyTimeout: '20s' });
     expect(r.exitCode).toBe(0);

@@ -26,9 +26,11 @@ async function setFaults(faults: Record<string, SimFault[]>): Promise<void> {
   for (const n of cluster.nodes) await cluster.sim.setFaults(n.name, faults[n.name] ?? []);
 }
 
-async function check(faults: Record<string, SimFault[]>, args: string[] = [cluster.deploymentPath]): Promise<InProcessResult> {
+async function check(
+  faults: Record<string, SimFault[]>, args: string[] = [cluster.deploymentPath], extra: Record<string, unknown> = {},
+): Promise<InProcessResult> {
   await setFaults(faults);
-  return runInProcess(preflight, args, { json: true, inventory: cluster.inventoryPath, parallel: '32' }, { cwd: cluster.dir, home: cluster.dir });
+  return runInProcess(preflight, args, { json: true, inventory: cluster.inventoryPath, parallel: '32', ...extra }, { cwd: cluster.dir, home: cluster.dir });
 }
 
 function runDeploy(opts: Record<string, unknown> = {}): Promise<InProcessResult> {
@@ -46,6 +48,19 @@ function problems(json: any): any[] {
 const CFG = `${DEMO_MODEL_PATH}/config.json`;
 
 describe('preflight DEPLOYMENT.yaml: weights, hbm, shm', () => {
+  it('reads that never answer (a stuck disk: find, sha256sum, ss) fail their checks as timed out, not as absent', async () => {
+    const hang = (program: string): SimFault => ({ kind: 'program-hang', program });
+    const r = await check({ node2: ['find', 'sha256sum', 'ss'].map(hang) }, [cluster.deploymentPath], { callTimeout: '1s' });
+    expect(r.exitCode).toBe(1);
+    const bad = problems(r.json);
+    for (const check of ['model', 'weights', 'shm', 'ports']) {
+      const mine = bad.filter((f: any) => f.node === 'node2' && f.check === check);
+      expect(mine, `${check}: ${JSON.stringify(bad)}`).toEqual([expect.objectContaining({ status: 'fail', message: expect.stringMatching(/timed out after 1 s/) })]);
+      expect(mine[0].hint).toBeTruthy();
+    }
+    expect(bad.filter((f: any) => f.node === 'node1')).toEqual([]);
+  });
+
   it('the default simulated cluster passes all three (model files 640 root-owned, nothing held, no shm files)', async () => {
     const r = await check({});
     expect(r.exitCode, JSON.stringify(problems(r.json))).toBe(0);

@@ -16,7 +16,8 @@ const FIXTURES = fileURLToPath(new URL('../../../fixtures/ascend/', import.meta.
 const fx = (name: string) => readFileSync(`${FIXTURES}${name}`, 'utf8');
 const NPUS = 2;
 
-interface Reply { stdout?: string; stderr?: string; code?: number }
+/** `timedOut`: the call ran out of its bound after `seconds` (the transport's exit 124). */
+interface Reply { stdout?: string; stderr?: string; code?: number; timedOut?: boolean; seconds?: number }
 /** Node index, the argv joined by spaces, and the healthy reply: return what the node prints instead. */
 type Mutate = (node: number, cmd: string, healthy: Reply) => Reply;
 
@@ -50,6 +51,13 @@ function healthy(node: number, argv: readonly string[]): Reply {
     return { stdout: [0, 1].map((d) => `address_${d}=${ip(d)}\nnetmask_${d}=255.255.0.0\ntls_enable_${d}=0\n`).join('') };
   }
   if (argv[0] === 'docker') return { stdout: '24.0.7\n' };
+  // A deployment's reads: the weights' hashes and modes, /dev/shm, the listening ports.
+  if (argv[0] === 'sha256sum') return { stdout: argv.slice(1).map((p) => `${'ab'.repeat(32)}  ${p}\n`).join('') };
+  if (cmd.startsWith('find /data/m/')) {
+    return { stdout: ['directory|750|0|root|/data/m', ...['config.json', 'tokenizer.json'].map((n) => `regular file|640|0|root|/data/m/${n}`)].join('\n') };
+  }
+  if (cmd.startsWith('find /dev/shm')) return {};
+  if (cmd === 'ss -Htln') return { stdout: 'LISTEN 0 128 0.0.0.0:22 0.0.0.0:*\n' };
   return { code: 127, stderr: `${argv[0]}: command not found\n` };
 }
 
@@ -59,7 +67,10 @@ function fakeNode(i: number, mutate: Mutate, down: boolean): PreflightNode {
     target: { name, host: `h${i + 1}` },
     async exec(argv: readonly string[]): Promise<ExecResult> {
       const r = mutate(i, argv.join(' '), healthy(i, argv));
-      return { stdout: r.stdout ?? '', stderr: r.stderr ?? '', code: r.code ?? 0, timedOut: false, durationMs: 1 };
+      return {
+        stdout: r.stdout ?? '', stderr: r.stderr ?? '', code: r.code ?? 0, timedOut: r.timedOut ?? false,
+        durationMs: (r.seconds ?? 0.001) * 1000,
+      };
     },
     stream: () => Promise.reject(new Error('not used')),
     upload: () => Promise.reject(new Error('not used')),
@@ -75,12 +86,18 @@ function fakeNode(i: number, mutate: Mutate, down: boolean): PreflightNode {
   };
 }
 
-async function preflight(mutate: Mutate = (_n, _c, r) => r, opts: { nodes?: number; down?: number[] } = {}): Promise<Finding[]> {
+const DEPLOYMENT = { image: 'mindie:2.1', modelPath: '/data/m' };
+
+async function preflight(
+  mutate: Mutate = (_n, _c, r) => r, opts: { nodes?: number; down?: number[]; deployment?: boolean } = {},
+): Promise<Finding[]> {
   const nodes = Array.from({ length: opts.nodes ?? 2 }, (_, i) => fakeNode(i, mutate, opts.down?.includes(i) ?? false));
-  const facts = await collect({ nodes, npusPerNode: NPUS, pingMode: 'auto', busyBudgetMs: 500 });
+  const deployment = opts.deployment ? DEPLOYMENT : undefined;
+  const facts = await collect({ nodes, npusPerNode: NPUS, pingMode: 'auto', busyBudgetMs: 500, ...(deployment ? { deployment } : {}) });
   return judge(facts, {
     npusPerNode: NPUS, gateway: 'optional', minDriver: { version: '25.2', reason: 'CANN 8.2.RC1' },
     compareVersions: compareDriverVersions, clockToleranceMs: 2000,
+    ...(deployment ? { deployment: { ...deployment, ports: [1025] } } : {}),
   });
 }
 
@@ -200,4 +217,29 @@ describe('collect → judge on tool output', () => {
     const node2 = f.filter((x) => x.node === 'node2' && x.check === 'ping');
     expect(node2.map((x) => [x.npu, x.message])).toEqual([[0, 'reached node3 with no loss'], [1, 'reached node4 with no loss']]);
   });
+});
+
+/** cli-contract.md: "A remote call that times out is a `fail` of its check whose message says so." */
+describe('a read that times out fails its own check, saying so', () => {
+  const cases: [string, (cmd: string) => boolean, string, RegExp][] = [
+    ['the install info', (c) => c === 'cat /etc/ascend_install.info', 'driver', /timed out after 10 s/],
+    ['the driver version.info', (c) => c.includes('driver/version.info'), 'driver', /reading the driver version\.info timed out after 10 s/],
+    ['docker version', (c) => c.startsWith('docker version'), 'container-runtime', /the container runtime timed out after 10 s/],
+    ['ss -Htln', (c) => c === 'ss -Htln', 'ports', /listening ports \(ss -Htln\) timed out after 10 s/],
+    ['sha256sum of the weights', (c) => c.startsWith('sha256sum '), 'model', /reading the weights under \/data\/m timed out after 10 s/],
+    ['the weights listing', (c) => c.includes('/data/m') && !c.startsWith('sha256sum '), 'weights', /timed out after 10 s/],
+    ['the /dev/shm listing', (c) => c.includes('/dev/shm'), 'shm', /listing \/dev\/shm timed out after 10 s/],
+  ];
+  it('(the same pair with no timeout passes every check)', async () => {
+    expect(notPass(await preflight(undefined, { deployment: true }))).toEqual([]);
+  });
+  for (const [what, matches, check, message] of cases) {
+    it(`${what}: a ${check} fail`, async () => {
+      const f = await preflight((n, cmd, r) => (n === 1 && matches(cmd) ? { code: 124, timedOut: true, seconds: 10 } : r), { deployment: true });
+      const mine = f.filter((x) => x.node === 'node2' && x.check === check);
+      expect(mine).toEqual([expect.objectContaining({ status: 'fail', message: expect.stringMatching(message) })]);
+      expect(mine[0]!.hint).toBeTruthy();
+      expect(f.find((x) => x.node === 'node1' && x.check === check)?.status).not.toBe('fail');
+    });
+  }
 });
