@@ -49,6 +49,8 @@ export interface NpuSmiFacts {
 export interface TlsFacts {
   /** 0 or 1; undefined when the device has no certificate at all (exit 14, switch unknown). */
   switch?: number;
+  /** The switch could not be read, but this run's `--fix` set it to 0 and the tool said it did. */
+  setByFix?: boolean;
 }
 
 export interface PingFacts {

@@ -249,9 +249,12 @@ function judgePerNpu(out: Finding[], n: NodeFacts, ctx: JudgeContext): void {
     const tls = valueOr(out, d.tls, n.node, 'tls', 'hccn_tool -tls -g', npu);
     if (tls !== undefined) {
       if (tls.switch === 0) out.push(f(n.node, 'tls', 'pass', 'TLS switch 0', undefined, npu));
-      else if (tls.switch === undefined) {
-        out.push(f(n.node, 'tls', 'warn', 'TLS switch unknown: no certificate on the device',
-          'HCCL needs the same TLS switch on every NPU; ascendctl preflight --fix sets it to 0', npu));
+      else if (tls.switch === undefined && tls.setByFix) {
+        out.push(f(n.node, 'tls', 'pass', 'TLS switch 0, set by --fix (the device has no certificate, so hccn_tool -tls -g cannot read it back)', undefined, npu));
+      } else if (tls.switch === undefined) {
+        // Unknown is not 0 (ascend-tools.md §2.8: pass = switch 0 on every NPU, anything else fail).
+        out.push(f(n.node, 'tls', 'fail', 'TLS switch unknown: the device has no certificate, so hccn_tool -tls -g cannot read it (HCCL needs 0 on every NPU, else EI0014)',
+          `run ascendctl preflight --fix: it sets the switch to 0 (hccn_tool -i ${npu} -tls -s enable 0), which needs no certificate`, npu));
       } else {
         out.push(f(n.node, 'tls', 'fail', `TLS switch ${tls.switch} (HCCL needs 0 on every NPU, else EI0014)`,
           'run ascendctl preflight --fix (it runs hccn_tool -i N -tls -s enable 0 on every NPU)', npu));

@@ -143,6 +143,11 @@ export async function runPreflight(opts: PreflightOptions): Promise<PreflightRes
       fixed.push(entry);
     }
     await recheckTls(nodes, facts, { ...base, nodes });
+    // A switch that cannot be read back (no certificate) is known to be 0 when the set said it succeeded.
+    for (const r of results.filter((x) => x.outcome.kind === 'ok')) {
+      const tls = facts.find((f) => f.node === r.node)?.npus[r.npu]?.tls;
+      if (tls?.kind === 'ok' && tls.value.switch === undefined) tls.value.setByFix = true;
+    }
     findings = judge(facts, ctx);
   }
   return {

@@ -26,6 +26,8 @@ const simFaultSchema = z.discriminatedUnion('kind', [
   onNpu('link-down'),
   onNpu('net-health').extend({ value: netHealth }),
   onNpu('tls-on'),
+  /** The device holds no certificate at all: `-tls -g` prints nothing and exits 14; `-tls -s` still works. */
+  onNpu('tls-no-cert'),
   onNpu('no-ip'),
   /** This NPU reports the same IP as `node`'s NPU `otherNpu` (default: same npu number). */
   onNpu('duplicate-ip').extend({ node: z.string(), otherNpu: npu.optional() }),

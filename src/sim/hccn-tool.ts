@@ -52,7 +52,12 @@ const GET: Record<string, { usage: string; run?: (node: SimNode, npu: number) =>
       return ok(`ipaddr:${ip}\nnetmask:${NETMASK}\n`);
     },
   },
-  tls: { usage: 'get tls switch and certificate info', run: (node, npu) => ok(tlsText(npu, node.tlsSwitches()[npu]!)) },
+  tls: {
+    usage: 'get tls switch and certificate info',
+    // No certificate at all: the query fails before printing the switch (§2.8).
+    run: (node, npu) => (node.npuFault('tls-no-cert', npu)
+      ? fail(14, 'No certificate found, please set certs firstly!') : ok(tlsText(npu, node.tlsSwitches()[npu]!))),
+  },
   lldp: { usage: 'get lldp neighbour info', run: (node, npu) => ok(lldpText(node, npu)) },
   /** Answered by ping() with its own latencies. */
   ping: { usage: 'address <ip> [pkt <0..65507>] : ping the ip from the device' },

@@ -173,6 +173,18 @@ describe('preflight on a simulated cluster', () => {
     expect(r.json.findings.filter((f: any) => f.check === 'hccn.conf' && f.status !== 'pass')).toEqual([]);
   });
 
+  it('a device with no certificate: its TLS switch is unknown, a fail; --fix sets it to 0 and says so', async () => {
+    const faults = { node2: [{ kind: 'tls-no-cert', npu: 4 } as SimFault, { kind: 'tls-on', npu: 4 } as SimFault] };
+    const r = await check(faults);
+    expect(r.exitCode).toBe(1);
+    expectFindings(r.json, [{ node: 'node2', npu: 4, check: 'tls', status: 'fail', message: /unknown: the device has no certificate/ }]);
+    const fixed = await check(faults, { fix: true });
+    expect(fixed.exitCode, fixed.stdout).toBe(0);
+    expect(fixed.json.findings.find((f: any) => f.node === 'node2' && f.npu === 4 && f.check === 'tls')).toMatchObject({ status: 'pass', message: /set by --fix/ });
+    // The switch the device holds is now 0: what HCCL compares across ranks.
+    expect(cluster.sim.cluster.find('node2')!.tlsSwitches()[4]).toBe(0);
+  });
+
   it('Ctrl-C during the run exits 130, not with a verdict on the cluster', async () => {
     for (const n of cluster.nodes) await cluster.sim.setFaults(n.name, n.name === 'node2' ? [{ kind: 'hang', command: 'lldp' }] : []);
     const ac = new AbortController();

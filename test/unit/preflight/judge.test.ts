@@ -141,15 +141,17 @@ describe('judge', () => {
     expect(fails.find((f) => f.node === 'node2')!.message).toMatch(/also used by node3 NPU 0/);
   });
 
-  it('tls: switch 1 fails and suggests --fix; no certificate warns', () => {
+  it('tls: switch 1 fails and suggests --fix; no certificate (switch unknown) fails too, unless --fix set it', () => {
     const c = cluster();
     c[1]!.npus[1]!.tls = { kind: 'ok', value: { switch: 1 } };
     c[1]!.hccnConf = { kind: 'ok', value: { devices: { 0: { address: '192.168.100.12', tls_enable: '0' }, 1: { address: '192.168.101.12', tls_enable: '1' } } } };
     c[0]!.npus[0]!.tls = { kind: 'ok', value: {} };
     const f = judge(c, ctx);
-    expect(only(f, 'tls', 'fail')).toMatchObject([{ node: 'node2', npu: 1 }]);
-    expect(only(f, 'tls', 'fail')[0]!.hint).toMatch(/--fix/);
-    expect(only(f, 'tls', 'warn')).toMatchObject([{ node: 'node1', npu: 0 }]);
+    expect(only(f, 'tls', 'fail')).toMatchObject([{ node: 'node1', npu: 0, message: /unknown/ }, { node: 'node2', npu: 1 }]);
+    for (const x of only(f, 'tls', 'fail')) expect(x.hint).toMatch(/--fix/);
+    expect(only(f, 'tls', 'warn')).toEqual([]);
+    c[0]!.npus[0]!.tls = { kind: 'ok', value: { setByFix: true } };
+    expect(judge(c, ctx).find((x) => x.check === 'tls' && x.node === 'node1' && x.npu === 0)).toMatchObject({ status: 'pass', message: /set by --fix/ });
   });
 
   it('ping: loss fails naming peer, NPU, loss and lost sequence numbers', () => {
