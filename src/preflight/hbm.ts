@@ -60,12 +60,15 @@ export function judgeHbm(out: Finding[], nodes: readonly NodeFacts[], ctx: Judge
     const byId = new Map(smi.value.devices.map((d) => [d.id, d]));
     for (let npu = 0; npu < ctx.npusPerNode; npu++) {
       const d = byId.get(npu);
+      // On an A3 the finding's number is a device (die): npu-smi names it by card and chip (atlas-a3.md §a.6).
+      const die = smi.value.dies?.find((x) => x.device === npu);
+      const where = die ? `device ${npu}` : `NPU ${npu}`;
       const procs = (smi.value.processes ?? []).filter((p) => p.npu === npu);
       const usage = d?.hbmUsedMb !== undefined && d.hbmTotalMb !== undefined ? `HBM ${d.hbmUsedMb} / ${d.hbmTotalMb} MB in use` : undefined;
       if (procs.length > 0) {
         const first = procs[0]!;
         out.push(finding(n.node, 'fail',
-          `${procs.map(processText).join(', ')} ${procs.length > 1 ? 'are' : 'is'} on NPU ${npu}${usage ? ` (${usage})` : ''}: MindIE runs out of memory while loading next to it`,
+          `${procs.map(processText).join(', ')} ${procs.length > 1 ? 'are' : 'is'} on ${where}${usage ? ` (${usage})` : ''}: MindIE runs out of memory while loading next to it`,
           first.name
             ? `stop it: kill ${first.pid} on ${n.node} (see what it is first: ssh ${n.node} ps -p ${first.pid} -o pid,user,cmd); npu-smi info lists every process on the NPUs`
             : `find its container on ${n.node} (docker ps; npu-smi info lists every process on the NPUs) and stop it`,
@@ -73,8 +76,8 @@ export function judgeHbm(out: Finding[], nodes: readonly NodeFacts[], ctx: Judge
         continue;
       }
       if (!d || d.hbmUsedMb === undefined || d.hbmTotalMb === undefined || idle === undefined) {
-        out.push(finding(n.node, 'warn', `not checked: npu-smi info shows no HBM usage for NPU ${npu}`,
-          `run npu-smi info on ${n.node} and look at NPU ${npu}`, npu));
+        out.push(finding(n.node, 'warn', `not checked: npu-smi info shows no HBM usage for ${where}`,
+          `run npu-smi info on ${n.node} and look at ${die ? `NPU ${die.npu} chip ${die.chip}` : where}`, npu));
         continue;
       }
       const allowed = Math.round((1 - fraction) * d.hbmTotalMb);
@@ -82,7 +85,7 @@ export function judgeHbm(out: Finding[], nodes: readonly NodeFacts[], ctx: Judge
       if (excess > allowed) {
         out.push(finding(n.node, 'fail',
           `${usage}, ${excess} MB above the idle level of ${idle} MB, but npuMemoryFraction ${fraction} leaves only ${allowed} MB to others (no process is listed)`,
-          `something outside this PID namespace holds NPU ${npu}'s memory: check npu-smi info and docker ps on ${n.node} and stop it; as a last resort npu-smi set -t reset -i ${npu} -c 0`,
+          `something outside this PID namespace holds ${where}'s memory: check npu-smi info and docker ps on ${n.node} and stop it; as a last resort npu-smi set -t reset -i ${die ? die.npu : npu} -c ${die ? die.chip : 0}`,
           npu));
       } else {
         out.push(finding(n.node, 'pass', `${usage} (idle level ${idle} MB), no process listed`, undefined, npu));

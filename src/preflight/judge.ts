@@ -392,14 +392,16 @@ function judgeModel(out: Finding[], nodes: readonly NodeFacts[], ctx: JudgeConte
 }
 
 function judgeIpUniqueness(out: Finding[], nodes: readonly NodeFacts[], ctx: JudgeContext): void {
-  const owners = new Map<string, { node: string; npu: number }[]>();
+  const owners = new Map<string, { node: string; npu: number; unit: string }[]>();
   for (const n of nodes) {
     const devices = !ctx.npusPerNodeGiven && n.devices !== undefined ? n.devices : ctx.npusPerNode;
+    // An A3's numbers are devices (dies), not NPUs (cards).
+    const unit = n.npuSmi?.kind === 'ok' && n.npuSmi.value.dies ? 'device' : 'NPU';
     for (let npu = 0; npu < devices; npu++) {
       const ip = n.npus[npu]?.ip;
       if (ip?.kind === 'ok' && ip.value) {
         const list = owners.get(ip.value.address) ?? [];
-        list.push({ node: n.node, npu });
+        list.push({ node: n.node, npu, unit });
         owners.set(ip.value.address, list);
       }
     }
@@ -410,7 +412,7 @@ function judgeIpUniqueness(out: Finding[], nodes: readonly NodeFacts[], ctx: Jud
       if (others.length === 0) out.push(f(o.node, 'ip', 'pass', `ipaddr ${address}`, undefined, o.npu));
       else {
         out.push(f(o.node, 'ip', 'fail',
-          `ipaddr ${address} is also used by ${others.map((x) => `${x.node} NPU ${x.npu}`).join(', ')}`,
+          `ipaddr ${address} is also used by ${others.map((x) => `${x.node} ${x.unit} ${x.npu}`).join(', ')}`,
           `give every NPU its own address: hccn_tool -i ${o.npu} -ip -s address <ip> netmask <mask>`, o.npu));
       }
     }

@@ -92,7 +92,7 @@ describe('preflight on a 2-server A3 cluster', () => {
       { json: true }, [cluster.deploymentPath]);
     const bad = notPass(of(r.findings, 'hbm'));
     expect(bad.map((f) => [f.node, f.npu, f.status])).toEqual([['node2', 5, 'fail']]);
-    expect(bad[0]!.message).toMatch(/^NPU 2 chip 1 \(device 5\): PID 4242 \(python3, 30000 MB\) is on NPU 5/);
+    expect(bad[0]!.message).toMatch(/^NPU 2 chip 1 \(device 5\): PID 4242 \(python3, 30000 MB\) is on device 5/);
   });
 
   it('the human report names the die and groups dies failing alike', async () => {

@@ -164,6 +164,18 @@ describe('hbm', () => {
       hint: 'stop it: kill 4242 on node2 (see what it is first: ssh node2 ps -p 4242 -o pid,user,cmd); npu-smi info lists every process on the NPUs' }]);
   });
 
+  it('on an A3 a finding names the device, and the reset hint names its card and chip (npu-smi -i NPU -c chip)', () => {
+    const dies = [{ device: 0, npu: 0, chip: 0 }, { device: 1, npu: 0, chip: 1 }];
+    const allowed = Math.round(0.05 * 65536);
+    const a3 = (over: Partial<NpuSmiFacts>, used?: number[]) => node('node1', { npuSmi: { kind: 'ok', value: { ...smi(over, used), dies } } });
+    const held = of(judge([a3({}, [3378, 3378 + allowed + 1])], ctx), 'hbm').find((x) => x.status === 'fail')!;
+    expect(held).toMatchObject({ npu: 1, message: expect.stringMatching(/^NPU 0 chip 1 \(device 1\): HBM/) });
+    expect(held.hint).toMatch(/holds device 1's memory/);
+    expect(held.hint).toMatch(/npu-smi set -t reset -i 0 -c 1$/);
+    const proc = of(judge([a3({ processes: [{ npu: 1, pid: 9, name: 'python3', memoryMb: 100 }] })], ctx), 'hbm').find((x) => x.status === 'fail')!;
+    expect(proc.message).toMatch(/^NPU 0 chip 1 \(device 1\): PID 9 \(python3, 100 MB\) is on device 1 /);
+  });
+
   it('a process of another PID namespace (no name) fails and points at the containers', () => {
     const busy = node('node1', { npuSmi: { kind: 'ok', value: smi({ processes: [{ npu: 0, pid: 77, name: '', memoryMb: 100 }] }) } });
     const f = of(judge([busy], ctx), 'hbm').filter((x) => x.status === 'fail');
