@@ -57,19 +57,20 @@ const RULES: readonly Rule[] = [
     hint: 'read the other nodes\' logs first (one of them did not start or crashed); start all nodes together, set HCCL_CONNECT_TIMEOUT=7200, and run `ascendctl preflight` for the NPU ping matrix',
   },
   {
+    kind: 'device-ip-invalid',
+    // "Failed to init infer backend manager" follows this error but also HCCL timeouts: not a sign of its own.
+    // HCCL's own check of device_ip against the NIC is EI0014 too (atlas-a3.md): placed before the TLS rule.
+    pattern: /device_ip\s*(\[[^\]]*\]\s*)?is invalid|in the ranktable is inconsistent with the IP address/i,
+    severity: 'error',
+    cause: 'the rank table holds a wrong or placeholder device_ip',
+    hint: 'redeploy (ascendctl reads every NPU\'s IP with `hccn_tool -i N -ip -g`); check that /etc/hccn.conf agrees and that the NPU links are up (`ascendctl preflight`)',
+  },
+  {
     kind: 'tls-inconsistent',
     pattern: /tlsStatus\s+(are\s+|is\s+)?inconsistent|EI0014/i,
     severity: 'error',
     cause: 'the NPUs\' TLS switches differ between nodes',
     hint: 'run `ascendctl preflight --fix` (sets every NPU\'s TLS switch to 0), then deploy again',
-  },
-  {
-    kind: 'device-ip-invalid',
-    // "Failed to init infer backend manager" follows this error but also HCCL timeouts: not a sign of its own.
-    pattern: /device_ip\s*(\[[^\]]*\]\s*)?is invalid/i,
-    severity: 'error',
-    cause: 'the rank table holds a wrong or placeholder device_ip',
-    hint: 'redeploy (ascendctl reads every NPU\'s IP with `hccn_tool -i N -ip -g`); check that /etc/hccn.conf agrees and that the NPU links are up (`ascendctl preflight`)',
   },
   {
     // MindIE reports a missing weights directory through its path check; say what it is before the

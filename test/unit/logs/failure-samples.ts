@@ -8,6 +8,8 @@ export const FAILURE_SAMPLES: [string, FailureKind][] = [
   ['[ERROR] EI0014: Config_Error_Ranktable: ranktable check failed', 'stale-rootinfo'],
   ['Parameter device_ip is invalid in ranktable file', 'device-ip-invalid'],
   ['Input device_ip [-.-.-.-] is invalid', 'device-ip-invalid'],
+  // HCCL's EI0014 for a device_ip that is not the NIC's address: not the TLS mismatch that shares the code.
+  ['[ERROR] HCCL EI0014: The IP address(192.168.100.11) in the ranktable is inconsistent with the IP address(192.168.100.99) of the network adapter', 'device-ip-invalid'],
   ['[MIE04E02011C] Failed to init infer backend manager', 'endpoint-init'],
   ['Check path: config.json failed, by:owner id diff', 'file-permission'],
   ['Check path: modelWeightPath failed, by:path does not exist', 'model-path-missing'],
