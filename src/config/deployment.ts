@@ -6,6 +6,7 @@
 import path from 'node:path';
 import * as z from 'zod';
 import type { Inventory } from './inventory.js';
+import { vllmPorts } from '../mindie/render-input.js';
 import { loadYamlFile, parseWithSchema, problemsError, type Location, type Problem, type YamlFile, type YamlPath } from './yaml-file.js';
 
 export const BACKENDS = ['mindie', 'vllm-ascend'] as const;
@@ -139,8 +140,12 @@ export const deploymentSchema = z
     if (d.vllm !== undefined && d.backend !== 'vllm-ascend') {
       ctx.addIssue({ code: 'custom', path: ['vllm'], input: d.vllm, message: `vllm: applies only to backend: vllm-ascend (backend is ${d.backend}); remove it or change backend` });
     }
-    if (d.backend === 'vllm-ascend' && d.vllm?.rpcPort !== undefined && d.vllm.rpcPort === (d.vllm.port ?? d.ports.http)) {
-      ctx.addIssue({ code: 'custom', path: ['vllm', 'rpcPort'], input: d.vllm.rpcPort, message: `${d.vllm.rpcPort} is also the HTTP port; expected a different port` });
+    const { api, rpc } = vllmPorts(d);
+    // Both listen on the head node: one port cannot be both (ports.http = multiNodesInfer is refused above).
+    if (d.backend === 'vllm-ascend' && api === rpc && (d.vllm?.port !== undefined || d.vllm?.rpcPort !== undefined)) {
+      const key = d.vllm?.rpcPort !== undefined ? 'rpcPort' : 'port';
+      const other = key === 'rpcPort' ? 'the HTTP port (vllm.port, else ports.http)' : 'the data-parallel RPC port (vllm.rpcPort, else ports.multiNodesInfer)';
+      ctx.addIssue({ code: 'custom', path: ['vllm', key], input: api, message: `${api} is also ${other}; expected a different port` });
     }
   })
   .describe('ascendctl deployment: what to serve and how it is split over the inventory.');

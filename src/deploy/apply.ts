@@ -30,6 +30,7 @@ import { stopPreviousStep, uploadStep } from './steps/upload.js';
 import { startMasterStep, startWorkersStep } from './steps/start.js';
 import { readinessStep } from './steps/ready.js';
 import { deploymentRecord, recordStep } from './steps/record.js';
+import { vllmPorts } from '../mindie/render-input.js';
 
 export type { DeployReporter } from './steps/env.js';
 
@@ -229,7 +230,7 @@ function probeTarget(dep: DeployOptions['loaded']['deployment'], address: string
   const host = address.includes(':') ? `[${address}]` : address;
   return dep.backend === 'mindie'
     ? { endpoint: `http://${host}:${dep.ports.http}`, managementEndpoint: `http://${host}:${dep.ports.management}`, model: dep.model.name }
-    : { endpoint: `http://${host}:${dep.vllm?.port ?? dep.ports.http}`, model: dep.model.name };
+    : { endpoint: `http://${host}:${vllmPorts(dep).api}`, model: dep.model.name };
 }
 
 function planText(r: RenderedDeployment, nodes: readonly ResolvedNode[]): string[] {

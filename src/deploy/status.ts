@@ -12,6 +12,7 @@ import { containerState, stopAndRemove } from '../runtime/containers.js';
 import { nodeAddress } from './plan.js';
 import { probeOnce, routeProbe } from './readiness.js';
 import type { DeploymentRecord } from './record.js';
+import { vllmPorts } from '../mindie/render-input.js';
 
 export interface NodeStatus {
   node: string;
@@ -41,7 +42,7 @@ export async function deploymentStatus(
   const nodes = await Promise.all(inventory.nodes.map((n) => nodeStatus(n)));
   const master = inventory.allNodes[0]!;
   const masterAddress = await nodeAddress(master);
-  const port = dep.backend === 'vllm-ascend' ? dep.vllm?.port ?? dep.ports.http : dep.ports.http;
+  const port = dep.backend === 'vllm-ascend' ? vllmPorts(dep).api : dep.ports.http;
   const endpoint = record?.endpoint ?? `http://${masterAddress}:${port}`;
   const managementEndpoint = dep.backend === 'mindie' ? record?.managementEndpoint ?? `http://${masterAddress}:${dep.ports.management}` : undefined;
   const allRunning = nodes.every((n) => n.container === 'running');

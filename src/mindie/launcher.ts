@@ -4,7 +4,7 @@ import { renderEnv } from './env.js';
 import { checkRenderInput } from './input-check.js';
 import { workDir } from './paths.js';
 import { RenderError } from './render-error.js';
-import type { RenderInput, RenderNode } from './render-input.js';
+import { vllmPorts, type RenderInput, type RenderNode } from './render-input.js';
 
 export const MINDIE_DAEMON = '/usr/local/Ascend/mindie/latest/mindie-service/bin/mindieservice_daemon';
 /** Newer layouts (mindie-multinode.md §2.1) ship this binary instead; where it lives varies. */
@@ -132,11 +132,11 @@ export function renderVllmLaunchScript(input: RenderInput, node: RenderNode): st
     'vllm', 'serve', d.model.path,
     '--served-model-name', d.model.name,
     '--host', node.host,
-    '--port', String(d.vllm?.port ?? d.ports.http),
+    '--port', String(vllmPorts(d).api),
     '--data-parallel-size', String(layout.dp),
     '--data-parallel-size-local', String(layout.dpLocal),
     '--data-parallel-address', master.host,
-    '--data-parallel-rpc-port', String(d.vllm?.rpcPort ?? d.ports.multiNodesInfer),
+    '--data-parallel-rpc-port', String(vllmPorts(d).rpc),
     '--tensor-parallel-size', String(d.parallel.tensorParallelSize),
   ];
   if (d.parallel.moeExpertParallelSize > 1) args.push('--enable-expert-parallel');

@@ -60,6 +60,15 @@ export interface RenderDeployment {
   vllm?: VllmOptions;
 }
 
+/**
+ * The two ports vllm-ascend serves on its head node (mindie-multinode.md §12.2): the API (`--port`:
+ * `vllm.port`, else ports.http) and the one the headless nodes dial (`--data-parallel-rpc-port`:
+ * `vllm.rpcPort`, else ports.multiNodesInfer). Launcher, validation, preflight and status read them here.
+ */
+export function vllmPorts(d: Pick<RenderDeployment, 'ports' | 'vllm'>): { api: number; rpc: number } {
+  return { api: d.vllm?.port ?? d.ports.http, rpc: d.vllm?.rpcPort ?? d.ports.multiNodesInfer };
+}
+
 export interface RenderInput {
   deployment: RenderDeployment;
   /** Master first. */

@@ -14,6 +14,7 @@ import { knownNodeAddress, nodeAddress } from '../deploy/plan.js';
 import { ReadAhead } from './read-ahead.js';
 import type { Outcome } from './facts.js';
 import type { PingPlanMode } from './ping-plan.js';
+import { vllmPorts } from '../mindie/render-input.js';
 
 export interface PreflightOptions {
   inventory: Inventory;
@@ -178,7 +179,7 @@ async function networkOptions(opts: PreflightOptions, nodes: PreflightNode[]): P
   const reach: NonNullable<NetworkOptions['reach']> = {
     master,
     // vllm-ascend: the headless nodes connect to the API node's --data-parallel-rpc-port (§12.2).
-    inferPort: deployment.backend === 'vllm-ascend' ? deployment.vllm?.rpcPort ?? deployment.ports.multiNodesInfer : deployment.ports.multiNodesInfer,
+    inferPort: deployment.backend === 'vllm-ascend' ? vllmPorts(deployment).rpc : deployment.ports.multiNodesInfer,
     hcclPorts: hcclPorts(deployment.env),
   };
   const running = Object.keys(opts.ownPorts ?? {}).filter((n) => names.includes(n));
@@ -197,7 +198,7 @@ async function networkOptions(opts: PreflightOptions, nodes: PreflightNode[]): P
 }
 
 export function deploymentPorts(d: Deployment): number[] {
-  if (d.backend === 'vllm-ascend') return [d.vllm?.port ?? 8000];
+  if (d.backend === 'vllm-ascend') return [vllmPorts(d).api, vllmPorts(d).rpc];
   return [...new Set([d.ports.http, d.ports.management, d.ports.metrics, d.ports.multiNodesInfer])];
 }
 

@@ -11,6 +11,7 @@ import {
 import { parseYamlText } from '../../../src/config/yaml-file.js';
 import { InputError } from '../../../src/errors.js';
 import { useTempDirs, userErrorOf } from './temp-files.js';
+import { deploymentPorts } from '../../../src/preflight/run.js';
 
 const tmp = useTempDirs();
 
@@ -156,6 +157,14 @@ describe('deployment schema', () => {
     expect(v).toEqual({ extraArgs: ['--trust-remote-code'], dataParallelSizeLocal: 2, rpcPort: 13389 });
     expect(await invalid({ vllm: { extraArgs: [] } })).toContain('vllm: vllm: applies only to backend: vllm-ascend (backend is mindie)');
     expect(await invalid({ backend: 'vllm-ascend', vllm: { rpcPort: 1025 } })).toContain('vllm.rpcPort: 1025 is also the HTTP port');
+    // The API port set onto the RPC port's default (ports.multiNodesInfer, 1120): both listen on the head node.
+    expect(await invalid({ backend: 'vllm-ascend', vllm: { port: 1120 } })).toContain('vllm.port: 1120 is also the data-parallel RPC port');
+    expect(dep({ backend: 'vllm-ascend', vllm: { port: 1120, rpcPort: 1121 } }).deployment.vllm).toMatchObject({ port: 1120, rpcPort: 1121 });
+  });
+
+  it('vllm: preflight checks the ports the launcher uses (API and RPC), not a default of its own', () => {
+    expect(deploymentPorts(dep({ backend: 'vllm-ascend' }).deployment)).toEqual([1025, 1120]);
+    expect(deploymentPorts(dep({ backend: 'vllm-ascend', vllm: { port: 8000, rpcPort: 13389 } }).deployment)).toEqual([8000, 13389]);
   });
 });
 
