@@ -68,7 +68,7 @@ export function judge(facts: readonly NodeFacts[], base: JudgeContext): Finding[
   if (facts.length === 1 && ctx.unselectedNodes?.length) judgePingNotSelected(out, reachable, ctx);
   else if (facts.length === 1 && reachable.length === 1) {
     out.push(f(reachable[0]!.node, 'ping', 'pass', 'not needed: a single server has no peer to reach over RoCE'));
-  }
+  } else judgePingUnsent(out, facts, ctx);
 
   const order = new Map(facts.map((n, i) => [n.node, i]));
   return labelDieFindings(out, facts).sort(
@@ -167,11 +167,14 @@ function judgeHccnConf(out: Finding[], n: NodeFacts, ctx: JudgeContext): void {
     return;
   }
   let problems = 0;
+  let compared = 0;
   for (let npu = 0; npu < ctx.npusPerNode; npu++) {
     const entry = conf.devices[npu] ?? {};
     const facts = n.npus[npu] ?? {};
     const ip = facts.ip?.kind === 'ok' ? facts.ip.value : undefined;
     const tls = facts.tls?.kind === 'ok' ? facts.tls.value.switch : undefined;
+    // An NPU whose address the tool answered (none configured is an answer too), or whose switch it read.
+    if (facts.ip?.kind === 'ok' || tls !== undefined) compared++;
     const issues: string[] = [];
     if (entry.address === undefined) issues.push(`no address_${npu}`);
     else if (ip && entry.address !== ip.address) issues.push(`address_${npu}=${entry.address} but hccn_tool reports ${ip.address}`);
@@ -187,7 +190,15 @@ function judgeHccnConf(out: Finding[], n: NodeFacts, ctx: JudgeContext): void {
         `set the value again with hccn_tool -i ${npu} (it rewrites /etc/hccn.conf) or correct the stale line`, npu));
     }
   }
-  if (problems === 0) out.push(f(n.node, 'hccn.conf', 'pass', '/etc/hccn.conf agrees with hccn_tool'));
+  if (problems > 0) return;
+  // Nothing to compare with is no agreement (contract: a check that cannot run warns, never passes).
+  if (compared === 0) {
+    out.push(f(n.node, 'hccn.conf', 'warn', 'not compared: hccn_tool answered for no NPU (see its findings), so /etc/hccn.conf cannot be checked against it',
+      'fix hccn_tool on this node (see the ip and tls findings), then run preflight again'));
+  } else {
+    const some = compared < ctx.npusPerNode ? ` on the ${compared} of ${ctx.npusPerNode} NPUs it answered for` : '';
+    out.push(f(n.node, 'hccn.conf', 'pass', `/etc/hccn.conf agrees with hccn_tool${some}`));
+  }
 }
 
 function judgePerNpu(out: Finding[], n: NodeFacts, ctx: JudgeContext): void {
@@ -459,6 +470,30 @@ function pingLossText(v: PingFacts): string {
   const head = v.answered ? `loss of unknown size (${exit}, no summary line; ${v.answered} probe${v.answered > 1 ? 's' : ''} answered`
     : `no reply (${exit}, no summary line`;
   return `${head}${lost})${v.detail ? `: "${v.detail}"` : ''}`;
+}
+
+/**
+ * An NPU of a reachable node that sent no ping (its own address unknown, or no reachable peer with an
+ * address on its plane) still gets its `ping` finding: the contract lists every check result, and a
+ * missing one would read as nothing to report. A warning, since the cause is failed already (ip, ssh).
+ */
+function judgePingUnsent(out: Finding[], facts: readonly NodeFacts[], ctx: JudgeContext): void {
+  const sent = new Set(out.filter((x) => x.check === 'ping').map((x) => `${x.node}/${x.npu}`));
+  const down = facts.filter((n) => n.ssh.kind !== 'ok').map((n) => n.node);
+  for (const n of facts) {
+    if (n.ssh.kind !== 'ok') continue;
+    const devices = !ctx.npusPerNodeGiven && n.devices !== undefined ? n.devices : ctx.npusPerNode;
+    for (let npu = 0; npu < devices; npu++) {
+      if (sent.has(`${n.node}/${npu}`)) continue;
+      const ip = n.npus[npu]?.ip;
+      const own = ip?.kind === 'ok' && ip.value !== null;
+      const why = !own ? 'this NPU has no address hccn_tool could report (see its ip finding)'
+        : down.length > 0 ? `no reachable peer to ping on this plane (unreachable: ${down.join(', ')})`
+          : 'no other node has an address on this plane (see their ip findings)';
+      out.push(f(n.node, 'ping', 'warn', `not checked: ${why}`,
+        'fix the failure named there, then run preflight again to test the RoCE paths', npu));
+    }
+  }
 }
 
 /**

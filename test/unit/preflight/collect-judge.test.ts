@@ -243,3 +243,24 @@ describe('a read that times out fails its own check, saying so', () => {
     });
   }
 });
+
+/** cli-contract.md: `findings` lists every check result; a check that cannot run warns, never passes. */
+describe('a check that cannot run is still listed, and never as a pass', () => {
+  it('hccn_tool missing: hccn.conf is not compared (warn, not "agrees") and every NPU still has its ping finding', async () => {
+    const f = await preflight((n, cmd, r) => (n === 1 && cmd.startsWith('hccn_tool') ? { code: 127, stderr: 'sh: 1: hccn_tool: not found\n' } : r));
+    expect(f.filter((x) => x.node === 'node2' && x.check === 'hccn.conf')).toEqual([
+      expect.objectContaining({ status: 'warn', message: expect.stringMatching(/^not compared: hccn_tool answered for no NPU/) })]);
+    const ping = f.filter((x) => x.node === 'node2' && x.check === 'ping');
+    expect(ping.map((x) => [x.npu, x.status])).toEqual([[0, 'fail'], [1, 'fail']]);
+    expect(ping[0]!.message).toMatch(/hccn_tool not found on node2/);
+    expect(f.filter((x) => x.node === 'node2' && x.check === 'link').every((x) => x.status === 'fail')).toBe(true);
+  });
+
+  it('the only peer unreachable: each NPU says its ping was not sent, and why', async () => {
+    const f = await preflight(undefined, { down: [1] });
+    const ping = f.filter((x) => x.node === 'node1' && x.check === 'ping');
+    expect(ping.map((x) => [x.npu, x.status, x.message])).toEqual([0, 1].map((npu) =>
+      [npu, 'warn', 'not checked: no reachable peer to ping on this plane (unreachable: node2)']));
+    expect(f.find((x) => x.node === 'node1' && x.check === 'hccn.conf')).toMatchObject({ status: 'pass', message: '/etc/hccn.conf agrees with hccn_tool' });
+  });
+});
