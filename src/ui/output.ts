@@ -38,7 +38,8 @@ export class Output {
     const force = env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0';
     this.color = new Chalk({ level: noColor ? 0 : force || this.interactive ? 1 : 0 });
     this.errColor = new Chalk({ level: noColor ? 0 : force || this.stderrInteractive ? 1 : 0 });
-    const lang = `${env.LC_ALL ?? ''}${env.LC_CTYPE ?? ''}${env.LANG ?? ''}`;
+    // The character set is the first of LC_ALL, LC_CTYPE, LANG that is set (POSIX), not any of them.
+    const lang = [env.LC_ALL, env.LC_CTYPE, env.LANG].find((v) => v !== undefined && v !== '') ?? '';
     this.unicode = /utf-?8/i.test(lang) || (this.interactive && lang === '');
   }
 
