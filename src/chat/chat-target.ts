@@ -9,8 +9,9 @@ import path from 'node:path';
 import type { Context } from '../context.js';
 import { ClusterError, InputError } from '../errors.js';
 import { lastDeploymentName, readRecord, type DeploymentRecord } from '../deploy/record.js';
-import { loadDeployment } from '../config/deployment.js';
-import { servedModels } from './chat-client.js';
+import { loadDeployment, type LoadedDeployment } from '../config/deployment.js';
+import type { ResolvedNode } from '../config/inventory.js';
+import { chatCompletionsUrl, servedModels } from './chat-client.js';
 
 export interface ChatTarget {
   endpoint: string;
@@ -48,22 +49,26 @@ export async function openChatTarget(
   flags: { endpoint?: string | undefined; model?: string | undefined },
   command: 'chat' | 'bench',
 ): Promise<ResolvedChatTarget> {
-  const { target, record } = await resolve(ctx, deploymentArg, flags, command);
-  if (flags.endpoint !== undefined || !record?.tunnel) return { target, release: async () => undefined };
+  const { target, record, master: fileMaster } = await resolve(ctx, deploymentArg, flags, command);
+  if (flags.endpoint !== undefined || (!record?.tunnel && !fileMaster)) return { target, release: async () => undefined };
 
   const [{ loadInventory }, pool, { httpRoute }] = await Promise.all([
     import('../config/inventory.js'),
     ctx.pool(),
     import('../remote/http-tunnel.js'),
   ]);
-  const inventory = await loadInventory(record.inventoryFile, { env: ctx.env, home: ctx.home, cwd: ctx.cwd });
-  const masterName = record.nodes.find((n) => n.role === 'master')?.name;
-  const master = inventory.allNodes.find((n) => n.name === masterName);
-  if (!master) {
-    throw new InputError(`${record.inventoryFile}: the master of ${record.name} (${masterName ?? '?'}) is no longer in the inventory, so its endpoint cannot be tunnelled to`, {
-      hint: `put ${masterName ?? 'the master'} back in the inventory, or pass --endpoint URL --model ${record.model}`,
-    });
+  let master = fileMaster;
+  if (!master && record) {
+    const inventory = await loadInventory(record.inventoryFile, { env: ctx.env, home: ctx.home, cwd: ctx.cwd });
+    const masterName = record.nodes.find((n) => n.role === 'master')?.name;
+    master = inventory.allNodes.find((n) => n.name === masterName);
+    if (!master) {
+      throw new InputError(`${record.inventoryFile}: the master of ${record.name} (${masterName ?? '?'}) is no longer in the inventory, so its endpoint cannot be tunnelled to`, {
+        hint: `put ${masterName ?? 'the master'} back in the inventory, or pass --endpoint URL --model ${record.model}`,
+      });
+    }
   }
+  if (!master) return { target, release: async () => undefined };
   const route = await httpRoute(pool.transport(master), [target.endpoint]);
   return {
     target: { ...target, endpoint: route.url(target.endpoint) },
@@ -117,16 +122,21 @@ async function resolve(
   deploymentArg: string | undefined,
   flags: { endpoint?: string | undefined; model?: string | undefined },
   command: 'chat' | 'bench',
-): Promise<{ target: ChatTarget; record?: DeploymentRecord }> {
+): Promise<{ target: ChatTarget; record?: DeploymentRecord; master?: ResolvedNode }> {
+  // A bad --endpoint is bad input (exit 2), whatever else is given.
+  if (flags.endpoint !== undefined) chatCompletionsUrl(flags.endpoint);
   if (flags.endpoint !== undefined && flags.model !== undefined) return { target: { endpoint: flags.endpoint, model: flags.model } };
 
   let record: DeploymentRecord | undefined;
   let modelFromFile: string | undefined;
+  let fromFile: { endpoint: string; master: ResolvedNode } | undefined;
   if (deploymentArg !== undefined) {
     if (looksLikeFile(ctx, deploymentArg)) {
       const loaded = await loadDeployment(deploymentArg, { env: ctx.env, home: ctx.home, cwd: ctx.cwd });
       modelFromFile = loaded.deployment.model.name;
       record = await readRecord(ctx.cwd, loaded.deployment.name);
+      // Deployed from elsewhere (or by hand): the file and its inventory say where the master answers.
+      if (!record && flags.endpoint === undefined) fromFile = await endpointFromFile(ctx, loaded);
     } else {
       record = await readRecord(ctx.cwd, deploymentArg);
       if (!record) {
@@ -140,7 +150,7 @@ async function resolve(
     if (last !== undefined) record = await readRecord(ctx.cwd, last);
   }
 
-  const endpoint = flags.endpoint ?? record?.endpoint;
+  const endpoint = flags.endpoint ?? record?.endpoint ?? fromFile?.endpoint;
   if (endpoint === undefined) {
     throw new InputError(
       deploymentArg === undefined
@@ -164,7 +174,20 @@ async function resolve(
       throw new InputError(`${endpoint} lists no model; say which one to use`, { hint: `pass --model NAME (the deployment's model.name)` });
     }
   }
-  return { target: { endpoint, model }, ...(record ? { record } : {}) };
+  return { target: { endpoint, model }, ...(record ? { record } : {}), ...(fromFile ? { master: fromFile.master } : {}) };
+}
+
+/** The master's endpoint as deploy would record it: from the deployment file and its inventory. */
+async function endpointFromFile(ctx: Context, loaded: LoadedDeployment): Promise<{ endpoint: string; master: ResolvedNode }> {
+  const [{ loadInventory, resolveInventoryPath }, { nodeAddress, probeTarget }] = await Promise.all([
+    import('../config/inventory.js'), import('../deploy/plan.js'),
+  ]);
+  const where = resolveInventoryPath({
+    deploymentInventory: loaded.deployment.inventory, deploymentDir: loaded.dir, env: ctx.env, cwd: ctx.cwd, home: ctx.home,
+  });
+  const inventory = await loadInventory(where.path, { env: ctx.env, home: ctx.home, cwd: ctx.cwd });
+  const master = inventory.master;
+  return { endpoint: probeTarget(loaded.deployment, await nodeAddress(master)).endpoint, master };
 }
 
 function looksLikeFile(ctx: Context, arg: string): boolean {

@@ -17,8 +17,7 @@ import { RemoteError, type Transport } from '../remote/transport.js';
 import { runPreflight } from '../preflight/run.js';
 import { readAllDeviceIps } from './device-ips.js';
 import { runCommandFor, runtimeOf } from './run-command.js';
-import { nodeAddresses, toRenderInput } from './plan.js';
-import type { ProbeTarget } from './readiness.js';
+import { nodeAddresses, probeTarget, toRenderInput } from './plan.js';
 import { checkImageArchive } from './image-archive.js';
 import type { DeploymentRecord } from './record.js';
 import type { DeployEnv, DeployReporter } from './steps/env.js';
@@ -30,7 +29,6 @@ import { stopPreviousStep, uploadStep } from './steps/upload.js';
 import { startMasterStep, startWorkersStep } from './steps/start.js';
 import { readinessStep } from './steps/ready.js';
 import { deploymentRecord, recordStep } from './steps/record.js';
-import { vllmPorts } from '../mindie/render-input.js';
 
 export type { DeployReporter } from './steps/env.js';
 
@@ -223,14 +221,6 @@ async function unwind(run: Applying, err: unknown): Promise<unknown> {
     opts.keepOnFailure && undone ? `${again}; ascendctl stop ${dep.name} removes what --keep-on-failure left running`
     : run.uploading ? `${again}; the uploaded files stay in ${env.dir} on the nodes (ascendctl stop ${dep.name} removes them)`
     : again);
-}
-
-/** Where the master answers: MindIE's API and management ports, or vLLM's one port. */
-function probeTarget(dep: DeployOptions['loaded']['deployment'], address: string): ProbeTarget {
-  const host = address.includes(':') ? `[${address}]` : address;
-  return dep.backend === 'mindie'
-    ? { endpoint: `http://${host}:${dep.ports.http}`, managementEndpoint: `http://${host}:${dep.ports.management}`, model: dep.model.name }
-    : { endpoint: `http://${host}:${vllmPorts(dep).api}`, model: dep.model.name };
 }
 
 function planText(r: RenderedDeployment, nodes: readonly ResolvedNode[]): string[] {

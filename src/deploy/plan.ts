@@ -7,7 +7,8 @@ import { isIP } from 'node:net';
 import type { Deployment } from '../config/deployment.js';
 import type { Inventory, ResolvedNode } from '../config/inventory.js';
 import { ClusterError } from '../errors.js';
-import type { RenderInput } from '../mindie/render-input.js';
+import { vllmPorts, type RenderInput } from '../mindie/render-input.js';
+import type { ProbeTarget } from './readiness.js';
 
 /** The node's address when known without a lookup: the inventory's `address`, or a host that is an IPv4 address. */
 export function knownNodeAddress(node: ResolvedNode): string | undefined {
@@ -59,4 +60,12 @@ export function toRenderInput(
     npusPerNode: inventory.npusPerNode,
     deviceIps,
   };
+}
+
+/** Where the master at `address` answers: MindIE's API and management ports, or vLLM's one port. */
+export function probeTarget(dep: Deployment, address: string): ProbeTarget {
+  const host = address.includes(':') ? `[${address}]` : address;
+  return dep.backend === 'mindie'
+    ? { endpoint: `http://${host}:${dep.ports.http}`, managementEndpoint: `http://${host}:${dep.ports.management}`, model: dep.model.name }
+    : { endpoint: `http://${host}:${vllmPorts(dep).api}`, model: dep.model.name };
 }

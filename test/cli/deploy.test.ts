@@ -486,6 +486,12 @@ describe('deploy on 4 simulated nodes', () => {
     expect(chat.exitCode, chat.error).toBe(0);
     expect(`${chat.json.content ?? ''}${chat.json.reasoning_content ?? ''}`.length).toBeGreaterThan(0);
 
+    // The deployment file from another directory (no record of the deploy there), as status and logs take it.
+    const elsewhere = await mkdtemp(path.join(cluster.dir, 'elsewhere-'));
+    const away = await runInProcess(commands.chat, [cluster.deploymentPath], { timeout: '30s', prompt: 'hello', json: true }, { cwd: elsewhere, home: cluster.dir });
+    expect(away.exitCode, `${away.error}\n${away.stderr}`).toBe(0);
+    expect(away.json.model).toBe(NAME);
+
     const st = await run('status', [NAME], { json: true });
     expect(st.exitCode).toBe(0);
     expect(st.json.healthy).toBe(true);

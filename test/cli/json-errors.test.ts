@@ -134,6 +134,15 @@ describe('--json error documents through the built CLI', () => {
     expectErrorDocument(r, 1, 'endpoint-failed');
   });
 
+  it('a malformed --endpoint is bad input (exit 2) for chat and bench, with or without --model', async () => {
+    for (const args of [['chat', '-p', 'hi'], ['chat', '-p', 'hi', '--model', 'm'], ['bench', '--model', 'm', '--requests', '1']]) {
+      for (const endpoint of ['notaurl', 'ftp://x']) {
+        const r = await runCli([...args, '--endpoint', endpoint, '--json'], { cwd: dir });
+        expect(expectErrorDocument(r, 2, 'bad-input').message, `${args.join(' ')} ${endpoint}`).toMatch(/^--endpoint /);
+      }
+    }
+  });
+
   it('bench prints its own document even when every request failed, and no second one', async () => {
     const r = await runCli(['bench', '--endpoint', `http://127.0.0.1:${closedPort}`, '--model', 'm', '--requests', '2', '--concurrency', '1', '--json'], { cwd: dir });
     expect(r.exitCode).toBe(1);
