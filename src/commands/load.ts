@@ -53,8 +53,9 @@ export async function loadTargets(ctx: Context, opts: LoadOptions): Promise<Load
   }
   const inventoryPath = resolveInventoryPath({
     flag: opts.inventoryFlag,
-    deploymentInventory: deployment?.deployment.inventory ?? record?.inventoryFile,
+    deploymentInventory: deployment?.deployment.inventory,
     deploymentDir: deployment?.dir,
+    recorded: record?.inventoryFile,
     env: ctx.env,
     cwd: ctx.cwd,
     home: ctx.home,

@@ -621,6 +621,11 @@ export interface InventoryPathOptions {
   deploymentInventory?: string | undefined;
   /** Directory of the deployment file. */
   deploymentDir?: string | undefined;
+  /**
+   * The inventory a recorded deploy from this directory used (absolute): after $ASCENDCTL_INVENTORY, in
+   * place of ./inventory.yaml, so that a later shell finds the deploy's nodes without the variable.
+   */
+  recorded?: string | undefined;
   env: NodeJS.ProcessEnv;
   cwd: string;
   /** For `~` in the deployment's value; default $HOME from env. */
@@ -649,6 +654,9 @@ export function resolveInventoryPath(opts: InventoryPathOptions): InventoryPath 
   const fromEnv = opts.env['ASCENDCTL_INVENTORY'];
   if (fromEnv !== undefined && fromEnv !== '') {
     return { path: path.resolve(opts.cwd, expandTilde(fromEnv, home)), display: fromEnv, source: 'env' };
+  }
+  if (opts.recorded !== undefined && opts.recorded !== '') {
+    return { path: opts.recorded, display: path.relative(opts.cwd, opts.recorded) || opts.recorded, source: 'deployment' };
   }
   return { path: path.resolve(opts.cwd, 'inventory.yaml'), display: 'inventory.yaml', source: 'default' };
 }

@@ -493,4 +493,11 @@ describe('resolveInventoryPath', () => {
   it('expands ~ from home', () => {
     expect(resolveInventoryPath({ flag: '~/inv.yaml', env: {}, cwd, home: '/home/u' }).path).toBe('/home/u/inv.yaml');
   });
+
+  it('a recorded deploy\'s inventory stands in for ./inventory.yaml only: the file\'s inventory: and $ASCENDCTL_INVENTORY come first', () => {
+    const recorded = '/work/there/inventory.yaml';
+    expect(resolveInventoryPath({ recorded, env: { ASCENDCTL_INVENTORY: 'e.yaml' }, cwd }).path).toBe('/work/here/e.yaml');
+    expect(resolveInventoryPath({ recorded, deploymentInventory: 'b.yaml', deploymentDir: cwd, env: {}, cwd }).path).toBe('/work/here/b.yaml');
+    expect(resolveInventoryPath({ recorded, env: {}, cwd }).path).toBe(recorded);
+  });
 });
