@@ -140,6 +140,7 @@ export const deploymentSchema = z
     if (d.vllm !== undefined && d.backend !== 'vllm-ascend') {
       ctx.addIssue({ code: 'custom', path: ['vllm'], input: d.vllm, message: `vllm: applies only to backend: vllm-ascend (backend is ${d.backend}); remove it or change backend` });
     }
+    hcclBasePortIssue(d, ctx);
     const { api, rpc } = vllmPorts(d);
     // Both listen on the head node: one port cannot be both (ports.http = multiNodesInfer is refused above).
     if (d.backend === 'vllm-ascend' && api === rpc && (d.vllm?.port !== undefined || d.vllm?.rpcPort !== undefined)) {
@@ -151,6 +152,29 @@ export const deploymentSchema = z
   .describe('ascendctl deployment: what to serve and how it is split over the inventory.');
 
 export type Deployment = z.output<typeof deploymentSchema>;
+
+/**
+ * env.HCCL_IF_BASE_PORT moves HCCL's 16 listening ports (failure table row 24): a whole number whose
+ * range stays within 1024–65535 and takes none of the deployment's own ports, which MindIE or vLLM
+ * must bind on the same node (a port in use aborts the daemon's start).
+ */
+function hcclBasePortIssue(d: Deployment, ctx: z.RefinementCtx): void {
+  const raw = d.env.HCCL_IF_BASE_PORT;
+  if (raw === undefined) return;
+  const base = Number(raw);
+  const path = ['env', 'HCCL_IF_BASE_PORT'];
+  if (!/^\d+$/.test(raw.trim()) || base < 1024 || base + 15 > 65535) {
+    ctx.addIssue({ code: 'custom', path, input: raw, message: `"${raw}" is not a base port for HCCL's 16 ports; expected a whole number from 1024 to 65520` });
+    return;
+  }
+  const own = d.backend === 'vllm-ascend'
+    ? [['vllm API', vllmPorts(d).api], ['vllm RPC', vllmPorts(d).rpc]] as const
+    : (['http', 'management', 'metrics', 'multiNodesInfer'] as const).map((k) => [`ports.${k}`, d.ports[k]] as const);
+  const taken = own.filter(([, p]) => p >= base && p <= base + 15);
+  if (taken.length > 0) {
+    ctx.addIssue({ code: 'custom', path, input: raw, message: `HCCL's ports ${base}–${base + 15} include ${taken.map(([k, p]) => `${k} (${p})`).join(', ')}; expected a range of 16 ports clear of the deployment's own` });
+  }
+}
 export type ParallelSizes = Deployment['parallel'];
 
 export interface LoadedDeployment {
@@ -273,6 +297,17 @@ export function deploymentProblems(dep: Deployment, inventory: Inventory | Topol
       problems.push({ path: P('dataParallelSize'), message: `${dp} data-parallel ranks do not split evenly over ${nodes} nodes; expected a multiple of ${nodes}` });
     }
   }
+  // The rank table names every device of a node (0 … L−1): a device list must name exactly those
+  // (mindie-multinode.md §4.3; otherwise EE1001, failure table row 20).
+  const visible = dep.env.ASCEND_RT_VISIBLE_DEVICES;
+  if (visible !== undefined) {
+    const ids = visible.split(',').map((x) => x.trim());
+    const all = Array.from({ length: L }, (_, i) => String(i));
+    const same = ids.length === L && all.every((id) => ids.includes(id));
+    if (!same) {
+      problems.push({ path: ['env', 'ASCEND_RT_VISIBLE_DEVICES'], message: `"${visible}" does not list the ${L} devices the rank table names on every node; expected ${all.join(',')}, or leave it out` });
+    }
+  }
   return problems;
 }
 
@@ -285,7 +320,9 @@ export function checkDeploymentAgainstInventory(dep: LoadedDeployment, inventory
   const tooFew = problems.some((p) => p.path.length === 1 && p.path[0] === 'backend');
   throw problemsError(dep.yaml, problems, {
     summary: `does not fit the inventory`,
-    hint: tooFew && problems.length === 1
+    hint: problems.every((p) => p.path[0] === 'env')
+      ? `remove ASCEND_RT_VISIBLE_DEVICES from env in ${dep.file} (the rank table decides the devices)`
+      : tooFew && problems.length === 1
       ? `use fewer nodes for mindie (see the message), or backend: vllm-ascend`
       : `${tooFew ? 'use fewer nodes for mindie (see the message), and ' : ''}set parallel sizes whose products are ${W} (e.g. dataParallelSize ${Math.max(1, W / Math.min(npusPerNode, W))}, tensorParallelSize ${Math.min(npusPerNode, W)}, moeTensorParallelSize 1, moeExpertParallelSize ${W}) in ${dep.file}, or change the inventory`,
   });

@@ -168,9 +168,27 @@ describe('deployment schema', () => {
   });
 });
 
+describe('env.HCCL_IF_BASE_PORT', () => {
+  it('a whole number whose 16 ports stay clear of the deployment\'s own', async () => {
+    expect(dep({ env: { HCCL_IF_BASE_PORT: 61000 } }).deployment.env.HCCL_IF_BASE_PORT).toBe('61000');
+    expect(await invalid({ env: { HCCL_IF_BASE_PORT: 'abc' } })).toContain('env.HCCL_IF_BASE_PORT: "abc" is not a base port for HCCL\'s 16 ports; expected a whole number from 1024 to 65520');
+    expect(await invalid({ env: { HCCL_IF_BASE_PORT: 65530 } })).toContain('expected a whole number from 1024 to 65520');
+    expect(await invalid({ env: { HCCL_IF_BASE_PORT: 1024 } })).toContain("HCCL's ports 1024–1039 include ports.http (1025), ports.management (1026), ports.metrics (1027)");
+    expect(await invalid({ backend: 'vllm-ascend', env: { HCCL_IF_BASE_PORT: 1110 } })).toContain('include vllm RPC (1120)');
+  });
+});
+
 describe('checkDeploymentAgainstInventory', () => {
   it('passes the R1 BF16 layout on 4 nodes', () => {
     expect(() => checkDeploymentAgainstInventory(dep(), FOUR_NODES)).not.toThrow();
+  });
+
+  it('env.ASCEND_RT_VISIBLE_DEVICES, when set, names exactly the devices the rank table names', async () => {
+    expect(() => checkDeploymentAgainstInventory(dep({ env: { ASCEND_RT_VISIBLE_DEVICES: '7,6,5,4,3,2,1,0' } }), FOUR_NODES)).not.toThrow();
+    const err = await userErrorOf(() => checkDeploymentAgainstInventory(dep({ env: { ASCEND_RT_VISIBLE_DEVICES: '0,1,2,3' } }), FOUR_NODES));
+    expect(err.exitCode).toBe(2);
+    expect(err.message).toContain('env.ASCEND_RT_VISIBLE_DEVICES: "0,1,2,3" does not list the 8 devices the rank table names on every node; expected 0,1,2,3,4,5,6,7, or leave it out');
+    expect(err.hint).toMatch(/remove ASCEND_RT_VISIBLE_DEVICES/);
   });
 
   it('dp × tp must equal the world size, with the contract wording', async () => {
