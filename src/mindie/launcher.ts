@@ -4,6 +4,7 @@ import { renderEnv } from './env.js';
 import { checkRenderInput } from './input-check.js';
 import { workDir } from './paths.js';
 import { RenderError } from './render-error.js';
+import { isSecretName } from '../ui/redact.js';
 import { vllmPorts, type RenderInput, type RenderNode } from './render-input.js';
 
 export const MINDIE_DAEMON = '/usr/local/Ascend/mindie/latest/mindie-service/bin/mindieservice_daemon';
@@ -43,6 +44,18 @@ function sourceCann(): string[] {
   ];
 }
 
+/**
+ * The deployment's environment once more, after the set_env scripts (mindie-multinode.md §4.1, §7 step 4:
+ * source the scripts, then export the environment): the scripts set some of it themselves, ATB's
+ * `ATB_WORKSPACE_MEM_ALLOC_ALG_TYPE=1` among them, and the values rendered for this deployment must win.
+ * Secrets stay in the env file only (no set_env script sets them, and launch.sh is printed by --dry-run).
+ */
+function exportAgain(env: readonly (readonly [string, string])[]): string[] {
+  const lines = env.filter(([k]) => !isSecretName(k)).map(([k, v]) => `export ${k}=${quoteArg(v)}`);
+  if (lines.length === 0) return [];
+  return ["# The deployment's environment again: the set_env scripts above set some of it themselves (ATB's", '# sets ATB_WORKSPACE_MEM_ALLOC_ALG_TYPE=1); the values rendered for this deployment win.', ...lines, ''];
+}
+
 function enterWorkDir(name: string): string[] {
   const dir = quoteArg(workDir(name));
   return ['# CANN writes kernel_meta_temp_* into the working directory: use a writable one.', `mkdir -p ${dir} && cd ${dir} || exit 1`, ''];
@@ -55,7 +68,8 @@ function enterWorkDir(name: string): string[] {
  */
 export function renderLaunchScript(input: RenderInput, node: RenderNode): string {
   checkRenderInput(input);
-  const logging = renderEnv(input, node).filter(([k]) => k.startsWith('MINDIE_LOG_'));
+  const env = renderEnv(input, node);
+  const logging = env.filter(([k]) => k.startsWith('MINDIE_LOG_'));
   const where = `node ${node.name}`;
   const lines = [
     ...header(input, node, 'MindIE'),
@@ -69,7 +83,8 @@ export function renderLaunchScript(input: RenderInput, node: RenderNode): string
     '  [ -f /usr/local/Ascend/mindie/latest/mindie-service/set_env.sh ] && . /usr/local/Ascend/mindie/latest/mindie-service/set_env.sh',
     'fi',
     '',
-    '# Logging last: exported before the set_env scripts, these broke the ATB set-up (GPUStack).',
+    ...exportAgain(env.filter(([k]) => !k.startsWith('MINDIE_LOG_'))),
+    '# Logging last, and only here (not in the env file): set before the set_env scripts, these broke the ATB set-up (GPUStack).',
     ...logging.map(([k, v]) => `export ${k}=${quoteArg(v)}`),
     '',
     '# Shared memory left by an earlier daemon makes the new one fail or hang.',
@@ -156,6 +171,7 @@ export function renderVllmLaunchScript(input: RenderInput, node: RenderNode): st
     ...header(input, node, 'vLLM-Ascend'),
     ...sourceCann(),
     '',
+    ...exportAgain(renderEnv(input, node)),
     "# HCCL, gloo and TP choose their NIC by name, which differs between servers: find the one carrying this node's address.",
     `node_ip=${nodeIp}`,
     'ifname=$(ip -o -4 addr show 2>/dev/null | awk -v ip="$node_ip" \'{ split($4, a, "/"); if (a[1] == ip) { print $2; exit } }\')',

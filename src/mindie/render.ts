@@ -112,7 +112,8 @@ export function renderDeployment(input: RenderInput): RenderedDeployment {
       if (rankTable !== null) files.push({ path: paths.rankTable, content: rankTable, mode: RENDERED_FILE_MODE });
       files.push({ path: paths.config, content: `${JSON.stringify(config, null, 2)}\n`, mode: RENDERED_FILE_MODE });
     }
-    files.push({ path: paths.env, content: renderEnvFile(env), mode: RENDERED_FILE_MODE });
+    // The logging variables are launch.sh's to export, after the set_env scripts (§4.1): not in the env file.
+    files.push({ path: paths.env, content: renderEnvFile(env.filter(([k]) => !k.startsWith('MINDIE_LOG_'))), mode: RENDERED_FILE_MODE });
     files.push({
       path: paths.launcher,
       content: isMindie ? renderLaunchScript(input, node) : renderVllmLaunchScript(input, node),

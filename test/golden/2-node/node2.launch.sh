@@ -24,7 +24,37 @@ else
   [ -f /usr/local/Ascend/mindie/latest/mindie-service/set_env.sh ] && . /usr/local/Ascend/mindie/latest/mindie-service/set_env.sh
 fi
 
-# Logging last: exported before the set_env scripts, these broke the ATB set-up (GPUStack).
+# The deployment's environment again: the set_env scripts above set some of it themselves (ATB's
+# sets ATB_WORKSPACE_MEM_ALLOC_ALG_TYPE=1); the values rendered for this deployment win.
+export MIES_CONTAINER_IP=10.0.0.2
+export HOST_IP=10.0.0.2
+export MASTER_IP=10.0.0.1
+export RANK_TABLE_FILE=/var/lib/ascendctl/deepseek-r1/ranktable.json
+export RANKTABLEFILE=/var/lib/ascendctl/deepseek-r1/ranktable.json
+export MIES_CONFIG_JSON_PATH=/var/lib/ascendctl/deepseek-r1/config.json
+export WORLD_SIZE=16
+export HCCL_CONNECT_TIMEOUT=7200
+export HCCL_EXEC_TIMEOUT=0
+export HCCL_OP_EXPANSION_MODE=AIV
+export HCCL_DETERMINISTIC=false
+export ATB_LLM_HCCL_ENABLE=1
+export ATB_LLM_COMM_BACKEND=hccl
+export NPU_MEMORY_FRACTION=0.95
+export OMP_NUM_THREADS=1
+export PYTORCH_NPU_ALLOC_CONF=expandable_segments:True
+export ATB_WORKSPACE_MEM_ALLOC_ALG_TYPE=3
+export ATB_WORKSPACE_MEM_ALLOC_GLOBAL=1
+export ATB_OPERATION_EXECUTE_ASYNC=1
+export TASK_QUEUE_ENABLE=1
+export ATB_LAYER_INTERNAL_TENSOR_REUSE=1
+export ATB_LLM_ENABLE_AUTO_TRANSPOSE=0
+export ATB_CONVERT_NCHW_TO_ND=1
+export HCCL_RDMA_PCIE_DIRECT_POST_NOSTRICT=TRUE
+export CPU_AFFINITY_CONF=1
+export MIES_SERVICE_MONITOR_MODE=1
+export MINDIE_ASYNC_SCHEDULING_ENABLE=1
+
+# Logging last, and only here (not in the env file): set before the set_env scripts, these broke the ATB set-up (GPUStack).
 export MINDIE_LOG_TO_STDOUT=1
 export MINDIE_LOG_TO_FILE=1
 export MINDIE_LOG_LEVEL=INFO

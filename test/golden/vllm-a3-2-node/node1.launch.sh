@@ -16,6 +16,20 @@ elif [ -f /usr/local/Ascend/cann/set_env.sh ]; then
 fi
 [ -f /usr/local/Ascend/nnal/atb/set_env.sh ] && . /usr/local/Ascend/nnal/atb/set_env.sh
 
+# The deployment's environment again: the set_env scripts above set some of it themselves (ATB's
+# sets ATB_WORKSPACE_MEM_ALLOC_ALG_TYPE=1); the values rendered for this deployment win.
+export HCCL_IF_IP=10.0.0.1
+export OMP_PROC_BIND=false
+export OMP_NUM_THREADS=1
+export HCCL_BUFFSIZE=200
+export HCCL_OP_EXPANSION_MODE=AIV
+export HCCL_CONNECT_TIMEOUT=1800
+export PYTORCH_NPU_ALLOC_CONF=expandable_segments:True
+export TASK_QUEUE_ENABLE=1
+export VLLM_ENGINE_READY_TIMEOUT_S=3600
+export VLLM_RPC_TIMEOUT=3600000
+export VLLM_EXECUTE_MODEL_TIMEOUT_SECONDS=3600
+
 # HCCL, gloo and TP choose their NIC by name, which differs between servers: find the one carrying this node's address.
 node_ip=10.0.0.1
 ifname=$(ip -o -4 addr show 2>/dev/null | awk -v ip="$node_ip" '{ split($4, a, "/"); if (a[1] == ip) { print $2; exit } }')

@@ -71,6 +71,17 @@ describe('renderLaunchScript (MindIE)', () => {
     expect(script).toContain('[ -f /usr/local/Ascend/atb-models/set_env.sh ] && . /usr/local/Ascend/atb-models/set_env.sh');
   });
 
+  it('exports the deployment\'s environment after every set_env script (they set some of it), secrets excepted', () => {
+    const withSecret = twoNodeInput({ name: `launchtest-${process.pid}`, env: { HF_TOKEN: 'hf_s3cret', ATB_WORKSPACE_MEM_ALLOC_ALG_TYPE: '2' } });
+    const text = renderLaunchScript(withSecret, withSecret.nodes[1]!);
+    const lastSource = text.lastIndexOf('. /usr/local/Ascend/mindie/latest/mindie-service/set_env.sh');
+    expect(text.indexOf('export ATB_WORKSPACE_MEM_ALLOC_ALG_TYPE=2')).toBeGreaterThan(lastSource);
+    expect(text.indexOf('export HCCL_CONNECT_TIMEOUT=7200')).toBeGreaterThan(lastSource);
+    expect(text.indexOf('export MINDIE_LOG_TO_STDOUT=1')).toBeGreaterThan(text.indexOf('export HCCL_CONNECT_TIMEOUT=7200'));
+    expect(text).not.toContain('hf_s3cret');
+    expect(text).not.toContain('HF_TOKEN');
+  });
+
   it('unsets proxies first, exports logging after sourcing, cleans shared memory, then execs the daemon', () => {
     const at = (s: string): number => script.indexOf(s);
     expect(at('unset http_proxy https_proxy')).toBeGreaterThan(0);
