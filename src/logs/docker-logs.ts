@@ -19,10 +19,19 @@ export function sinceArg(input: string): string {
   const text = input.trim();
   const ms = tryParseDuration(text);
   if (ms !== undefined) return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
-  if (RFC3339.test(text) && parseTimestamp(text) !== undefined) return text;
+  if (RFC3339.test(text) && realDate(text) && parseTimestamp(text) !== undefined) return text;
   throw new InputError(`--since ${input}: expected ${DURATION_EXPECTED}, or an RFC 3339 time such as 2026-01-02T15:04:05Z`, {
     hint: 'write it like --since 10m or --since 2026-01-02T15:04:05Z',
   });
+}
+
+/** A date and time that exist (Date.parse takes 2026-02-30 as 2 March): month, day of month, clock, offset. */
+function realDate(text: string): boolean {
+  const [y, mo, d, h, mi, s] = text.slice(0, 19).split(/[-T:]/).map(Number) as [number, number, number, number, number, number];
+  const offset = /([+-])(\d{2}):(\d{2})$/.exec(text);
+  const days = new Date(Date.UTC(y, mo, 0)).getUTCDate();
+  return mo >= 1 && mo <= 12 && d >= 1 && d <= days && h <= 23 && mi <= 59 && s <= 59
+    && (!offset || (Number(offset[2]) <= 23 && Number(offset[3]) <= 59));
 }
 
 /** Nanoseconds since the epoch of an RFC 3339 time, or undefined. Comparable across offsets. */

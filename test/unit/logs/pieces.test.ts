@@ -122,6 +122,11 @@ describe('docker logs', () => {
     expect(sinceArg('2026-01-02T03:04:05Z')).toBe('2026-01-02T03:04:05Z');
     expect(() => sinceArg('yesterday')).toThrow(InputError);
     expect(() => sinceArg('2026-13-45T99:00:00Z')).toThrow(/--since/);
+    // Dates the calendar does not have (Date.parse would roll them over) are bad input too.
+    for (const bad of ['2026-02-30T00:00:00Z', '2026-02-29T00:00:00Z', '2026-04-31T12:00:00+08:00', '2026-01-02T24:00:00Z', '2026-01-02T03:04:05+25:00']) {
+      expect(() => sinceArg(bad), bad).toThrow(InputError);
+    }
+    expect(sinceArg('2028-02-29T23:59:59.5+08:00')).toBe('2028-02-29T23:59:59.5+08:00');
   });
 });
 
