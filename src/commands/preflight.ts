@@ -44,7 +44,8 @@ export default async function preflight(ctx: Context, args: string[], given: Rec
     // An interrupted run reports every unfinished call as failed: that is not a verdict on the cluster.
     if (ctx.signal.aborted) throw interrupted();
     if (ctx.out.json) {
-      ctx.out.document({ ok: result.ok, findings: result.findings });
+      // Every finding carries the contract's fields, hint included: empty when there is nothing to do.
+      ctx.out.document({ ok: result.ok, findings: result.findings.map((f) => ({ ...f, hint: f.hint ?? '' })) });
     } else {
       ctx.out.line(renderPreflightReport({ ...result, npusPerNode: inventory.npusPerNode }, ctx.out));
     }

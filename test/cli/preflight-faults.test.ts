@@ -45,6 +45,9 @@ describe('preflight on a simulated cluster', () => {
       expect(['pass', 'warn', 'fail']).toContain(f.status);
       expect(typeof f.node).toBe('string');
       expect(typeof f.message).toBe('string');
+      // The contract's shape: hint on every finding (empty for a pass), npu only on per-device checks.
+      expect(Object.keys(f).filter((k) => k !== 'npu').sort()).toEqual(['check', 'hint', 'message', 'node', 'status']);
+      expect(f.hint).toBe('');
     }
     const checks = new Set(r.json.findings.map((f: any) => f.check));
     for (const id of ['ssh', 'npu-smi', 'driver', 'lldp', 'link', 'net_health', 'netdetect', 'gateway', 'ip', 'tls', 'ping', 'hccn.conf', 'container-runtime', 'clock']) {
