@@ -9,7 +9,8 @@ import type { Context } from '../context.js';
 import type { ResolvedNode } from '../config/inventory.js';
 import type { Transport } from '../remote/transport.js';
 import type { ExitCode } from '../errors.js';
-import { InputError } from '../errors.js';
+import { ClusterError, InputError } from '../errors.js';
+import { errorDocument } from '../ui/error-document.js';
 import { sinceArg } from '../logs/docker-logs.js';
 import { followLogs } from '../logs/log-follower.js';
 import { compileGrep, LogPrinter } from '../logs/log-printer.js';
@@ -56,6 +57,7 @@ export async function logsVia(
   // Each node's stream (and its reconnect wait) listens on this signal while it runs and lets go when
   // it ends, so a rack's worth of nodes holds that many listeners at once — expected, not a leak.
   setMaxListeners(0, signal);
+  const failures: { node: string; message: string; hint: string }[] = [];
   const result = await followLogs({
     nodes: nodes.map((n) => ({ name: n.name, runtime: n.tools.containerRuntime })),
     container,
@@ -86,10 +88,20 @@ export async function logsVia(
           break;
         case 'failed':
           ctx.out.error(e.message, e.hint);
+          failures.push({ node: e.node, message: e.message, hint: e.hint });
           break;
       }
     },
   });
   if (ctx.signal.aborted) return 130;
+  // --json: after the lines that could be read, the failure as the error document (one object per line).
+  if (ctx.out.json && failures.length > 0) {
+    const rank = new Map(nodes.map((n, i) => [n.name, i]));
+    failures.sort((a, b) => rank.get(a.node)! - rank.get(b.node)!);
+    const message = failures.length === 1 ? failures[0]!.message
+      : `cannot read the logs on ${failures.length} nodes: ${failures.map((f) => f.message).join('; ')}`;
+    const err = new ClusterError(message, { hint: failures[0]!.hint, ...(failures.length === 1 ? { node: failures[0]!.node } : {}) });
+    ctx.out.document(errorDocument(err, 'logs', message), true);
+  }
   return result.failed.length > 0 ? 1 : 0;
 }

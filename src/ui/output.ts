@@ -74,10 +74,10 @@ export class Output {
   /** Set once the run's document is out: an error after it must not add a second one (bench). */
   documentWritten = false;
 
-  /** The one JSON document of a --json run. */
-  document(value: unknown): void {
+  /** The one JSON document of a --json run; `oneLine` for a stream of one object per line (`logs --json`). */
+  document(value: unknown, oneLine = false): void {
     this.documentWritten = true;
-    this.out.write(`${JSON.stringify(value, null, 2)}\n`);
+    this.out.write(`${oneLine ? JSON.stringify(value) : JSON.stringify(value, null, 2)}\n`);
   }
 
   symbols(): { ok: string; fail: string; warn: string; arrow: string; dot: string; bar: string } {

@@ -208,6 +208,13 @@ describe('--json error documents against a simulated cluster (a worker unreachab
     expect(e.node).toBe('node2');
   }, 60_000);
 
+  it('logs --json with nodes that cannot be read: the error object after the lines, exit 1', async () => {
+    const r = await runCli(['logs', cluster.deploymentPath, '-i', inventory, '--json'], { cwd: cluster.dir });
+    const e = expectErrorDocument(r, 1, 'cluster-failed');
+    expect(e.message).toMatch(/^cannot read the logs on 2 nodes: node1: cannot read the logs of ascendctl-deepseek-r1: .*No such container.*; node2: cannot read the logs/);
+    expect(r.stdout.trim().split('\n')).toHaveLength(1); // one object per line, like the lines before it
+  }, 60_000);
+
   it('an inventory written as a range, and --node as a range, reach the nodes they name', async () => {
     const { readFileSync } = await import('node:fs');
     const ranged = join(cluster.dir, 'inventory-ranged.yaml');
