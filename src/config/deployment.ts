@@ -14,7 +14,8 @@ export type Backend = (typeof BACKENDS)[number];
 
 export const DEFAULT_PORTS = { http: 1025, management: 1026, metrics: 1027, multiNodesInfer: 1120 } as const;
 
-const DEPLOYMENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
+// Letters, digits, - and _ (the contract); not a leading '-', which the command line would read as an option.
+const DEPLOYMENT_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]*$/;
 // MindIE's rule for modelName: letters, digits, - . _, neither first nor last one of - . _.
 const MODEL_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -75,7 +76,7 @@ export const deploymentSchema = z
     name: z
       .string()
       .max(63, { error: 'expected at most 63 characters' })
-      .regex(DEPLOYMENT_NAME, { error: (iss) => `expected a plain name (letters, digits, - and _, starting with a letter or digit), got ${JSON.stringify(iss.input)}` })
+      .regex(DEPLOYMENT_NAME, { error: (iss) => `expected a plain name (letters, digits, - and _, not starting with -), got ${JSON.stringify(iss.input)}` })
       .describe('Deployment name: container names and /var/lib/ascendctl/<name>/ on every node.'),
     inventory: z.string().min(1).optional().describe('Inventory file, relative to this file.'),
     backend: z.enum(BACKENDS).default('mindie'),

@@ -81,6 +81,7 @@ describe('deployment schema', () => {
 
   it('name: plain names pass, others fail', async () => {
     expect(dep({ name: 'r1_prod-2' }).deployment.name).toBe('r1_prod-2');
+    expect(dep({ name: '_x' }).deployment.name).toBe('_x');
     expect(await invalid({ name: 'r1.prod' })).toMatch(/dep\.yaml:2:11 name: expected a plain name \(letters, digits, - and _/);
     expect(await invalid({ name: '../etc' })).toContain('name: expected a plain name');
     expect(await invalid({ name: '-x' })).toContain('name: expected a plain name');
