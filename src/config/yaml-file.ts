@@ -136,11 +136,24 @@ export function parseYamlText(text: string, file: string, opts: { absolutePath?:
   try {
     yamlFile.data = doc.toJS({ maxAliasCount: 1000 });
   } catch (err) {
-    // Alias bombs and unresolvable aliases surface only when the data is built.
-    throw new InputError(`${file}:1:1: cannot read the ${what}: ${err instanceof Error ? err.message : String(err)}`, {
+    // Alias bombs and unresolvable aliases surface only when the data is built: located at the first
+    // alias that resolves to nothing, else (a bomb) at the first alias.
+    let first: number | undefined;
+    let unresolved: number | undefined;
+    visit(doc, {
+      Alias(_, node) {
+        first ??= node.range?.[0];
+        if (node.resolve(doc) !== undefined) return undefined;
+        unresolved = node.range?.[0];
+        return visit.BREAK;
+      },
+    });
+    const at = unresolved ?? first;
+    const pos = at === undefined ? { line: 1, col: 1 } : lineCounter.linePos(at);
+    throw new InputError(`${file}:${pos.line}:${pos.col}: cannot read the ${what}: ${err instanceof Error ? err.message : String(err)}`, {
       hint: `write the values out instead of using YAML aliases (*name) and run the command again`,
       file,
-      line: 1,
+      line: pos.line,
     });
   }
   return yamlFile;

@@ -52,7 +52,14 @@ describe('parseYamlText', () => {
     for (let i = 0; i < 8; i++) lines.push(`${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(', ')}]`);
     const err = await userErrorOf(() => parseYamlText(`${lines.join('\n')}\n`, 'bomb.yaml'));
     expect(err.exitCode).toBe(2);
-    expect(err.message).toMatch(/^bomb\.yaml:1:1: cannot read the file: /);
+    expect(err.message).toMatch(/^bomb\.yaml:2:\d+: cannot read the file: /); // at the first alias
+  });
+
+  it('locates an alias with no anchor at its own line', async () => {
+    const err = await userErrorOf(() => parseYamlText('name: deepseek-r1\nimage: *y\n', 'alias.yaml'));
+    expect(err.exitCode).toBe(2);
+    expect(err.message).toMatch(/^alias\.yaml:2:8: cannot read the file: .*alias/i);
+    expect(err.info.line).toBe(2);
   });
 
   it('rejects an empty or comment-only file', async () => {
