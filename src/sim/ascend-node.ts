@@ -6,7 +6,7 @@
 import { posix } from 'node:path';
 import type { SimNodeSpec } from './cluster-spec.js';
 import { applyWeightsFaults, resetModelDir, syncShmFiles } from './weights-faults.js';
-import { linkedAbort } from './latency.js';
+import { linkedAbort, untilAborted } from './latency.js';
 import type {
   LatencyProfile, SimClusterOf, SimFault, SimFs, SimIo, SimListener, SimNetHealth, SimNpuHealth, SimNpuProcess,
   SimProgram,
@@ -245,6 +245,8 @@ export class SimNode {
     // Stopped by its caller or by the cluster.
     const link = linkedAbort([io.signal, this.cluster.stopSignal]);
     try {
+      // A stuck program (program-hang: a hung docker daemon) answers nothing until its caller gives up.
+      if (this.faultsOf('program-hang').some((f) => f.program === name)) return await untilAborted(link.controller.signal).then(() => 143);
       return await program(argv, { ...io, signal: link.controller.signal });
     } finally {
       link.release();

@@ -126,8 +126,8 @@ class Shell implements ArgvContext {
       : this.node.programAt(path);
     const builtin = own ?? (path !== undefined && !program && BIN_DIRS.includes(posix.dirname(path))
       ? TABLE[posix.basename(path)] : undefined);
-    // A stuck program (program-hang) answers nothing until its caller gives up (`timeout`, a closed channel).
-    if ((builtin ?? program) && this.node.faultsOf('program-hang').some((f) => f.program === posix.basename(name))) {
+    // A stuck coreutil (program-hang) answers nothing until its caller gives up; node programs: SimNode.run.
+    if (builtin && this.node.faultsOf('program-hang').some((f) => f.program === posix.basename(name))) {
       return untilAborted(io.signal).then(() => 143);
     }
     if (builtin) return builtin(this, args, childIo).catch((err: unknown) => report(err, io));
