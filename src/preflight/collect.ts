@@ -42,8 +42,8 @@ export interface CollectOptions {
   nodes: PreflightNode[];
   npusPerNode: number;
   /**
-   * The inventory does not give npusPerNode: each node reads `npu-smi info` first and checks the devices
-   * it has (16 on an Atlas 800 A3, else npusPerNode) — facts.devices says how many.
+   * Each node reads `npu-smi info` first and checks the devices it has (16 on an Atlas 800 A3, 8 on an
+   * A2, else npusPerNode) — facts.devices says how many. preflight always sets it.
    */
   detectDevices?: boolean;
   pingMode: PingPlanMode;

@@ -52,13 +52,14 @@ export function judgeHbm(out: Finding[], nodes: readonly NodeFacts[], ctx: Judge
     // Facts from before this check (processes never read) carry no verdict either way, like absent weights/shm facts.
     if (smi.value.processes === undefined) continue;
     if (own.has(n.node)) {
-      for (let npu = 0; npu < ctx.npusPerNode; npu++) {
+      for (let npu = 0; npu < (n.devices ?? ctx.npusPerNode); npu++) {
         out.push(finding(n.node, 'pass', "in use by this deployment's running container, which deploy stops before it starts the new one", undefined, npu));
       }
       continue;
     }
     const byId = new Map(smi.value.devices.map((d) => [d.id, d]));
-    for (let npu = 0; npu < ctx.npusPerNode; npu++) {
+    // Each node's own devices (a mixed rack's A3 has 16, its A2 8).
+    for (let npu = 0; npu < (n.devices ?? ctx.npusPerNode); npu++) {
       const d = byId.get(npu);
       // On an A3 the finding's number is a device (die): npu-smi names it by card and chip (atlas-a3.md §a.6).
       const die = smi.value.dies?.find((x) => x.device === npu);

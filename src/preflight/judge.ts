@@ -59,8 +59,8 @@ export function judge(facts: readonly NodeFacts[], base: JudgeContext): Finding[
       continue;
     }
     out.push(f(n.node, 'ssh', 'pass', `connected to ${n.host}`));
-    // An A3 node detected beside an npusPerNode the inventory left out is judged on its own 16 devices.
-    if (n.devices !== undefined && !ctx.npusPerNodeGiven) ctx = { ...ctx, npusPerNode: n.devices };
+    // Each node is judged on its own devices (16 on an A3, 8 on an A2), whatever npusPerNode says.
+    if (n.devices !== undefined) ctx = { ...ctx, npusPerNode: n.devices };
     for (const rule of NODE_RULES) rule(out, n, ctx);
     ctx = base;
   }
@@ -405,7 +405,7 @@ function judgeModel(out: Finding[], nodes: readonly NodeFacts[], ctx: JudgeConte
 function judgeIpUniqueness(out: Finding[], nodes: readonly NodeFacts[], ctx: JudgeContext): void {
   const owners = new Map<string, { node: string; npu: number; unit: string }[]>();
   for (const n of nodes) {
-    const devices = !ctx.npusPerNodeGiven && n.devices !== undefined ? n.devices : ctx.npusPerNode;
+    const devices = n.devices ?? ctx.npusPerNode;
     // An A3's numbers are devices (dies), not NPUs (cards).
     const unit = n.npuSmi?.kind === 'ok' && n.npuSmi.value.dies ? 'device' : 'NPU';
     for (let npu = 0; npu < devices; npu++) {
@@ -482,7 +482,7 @@ function judgePingUnsent(out: Finding[], facts: readonly NodeFacts[], ctx: Judge
   const down = facts.filter((n) => n.ssh.kind !== 'ok').map((n) => n.node);
   for (const n of facts) {
     if (n.ssh.kind !== 'ok') continue;
-    const devices = !ctx.npusPerNodeGiven && n.devices !== undefined ? n.devices : ctx.npusPerNode;
+    const devices = n.devices ?? ctx.npusPerNode;
     for (let npu = 0; npu < devices; npu++) {
       if (sent.has(`${n.node}/${npu}`)) continue;
       const ip = n.npus[npu]?.ip;

@@ -84,7 +84,9 @@ export async function runPreflight(opts: PreflightOptions): Promise<PreflightRes
   });
   const base = {
     npusPerNode: inventory.npusPerNode,
-    ...(inventory.npusPerNodeGiven ? {} : { detectDevices: true }),
+    // Every node's own devices are checked, whatever npusPerNode says (contract: all 16 on an A3);
+    // a count that disagrees with the inventory's is the `hardware` check's to report.
+    detectDevices: true,
     pingMode: opts.pingMode ?? 'auto',
     ...(opts.callTimeoutMs !== undefined ? { callTimeoutMs: opts.callTimeoutMs } : {}),
     ...(opts.busyBudgetMs !== undefined ? { busyBudgetMs: opts.busyBudgetMs } : {}),

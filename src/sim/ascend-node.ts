@@ -31,11 +31,6 @@ export class SimNode {
   readonly name: string;
   readonly host: string;
   readonly sshPort: number;
-  /** Devices: NPUs on an A2, dies on an A3 (physical ids 0..npuCount-1). */
-  readonly npuCount: number;
-  readonly npuName: string;
-  /** An Atlas 800 A3: 2 dies per NPU, device (physical id) = 2 × NPU + chip (ascend-tools.md §6). */
-  readonly a3: boolean;
   /** Program table: name → program. Extensions add to it (the container runtime registers `docker`). */
   readonly programs = new Map<string, SimProgram>();
   /** Listening sockets opened by simulated services, keyed `address:port` (shown by `ss -Htln`). */
@@ -65,11 +60,23 @@ export class SimNode {
     this.name = spec.name;
     this.host = spec.host;
     this.sshPort = spec.sshPort ?? 2222;
-    this.a3 = spec.server === 'A3' || (spec.faults ?? []).some((f) => f.kind === 'a3-server');
-    // An A3 is the VA-3002 capture: 8 × `Ascend910`, 2 dies each.
-    this.npuCount = spec.npus ?? (this.a3 ? 16 : 8);
-    this.npuName = spec.npuName ?? (this.a3 ? 'Ascend910' : '910B3');
     this.faults = [...(spec.faults ?? [])];
+  }
+
+  /** An Atlas 800 A3: 2 dies per NPU, device (physical id) = 2 × NPU + chip (ascend-tools.md §6). */
+  get a3(): boolean {
+    // From the faults as they are now: an a3-server fault set on a running cluster changes every tool.
+    return this.spec.server === 'A3' || this.faults.some((f) => f.kind === 'a3-server');
+  }
+
+  /** Devices: NPUs on an A2, dies on an A3 (physical ids 0..npuCount-1). */
+  get npuCount(): number {
+    return this.spec.npus ?? (this.a3 ? 16 : 8);
+  }
+
+  /** An A3 is the VA-3002 capture: 8 × `Ascend910`, 2 dies each. */
+  get npuName(): string {
+    return this.spec.npuName ?? (this.a3 ? 'Ascend910' : '910B3');
   }
 
   /** Per-cluster map for cross-node rendezvous (e.g. MindIE ranks registering with the master). */

@@ -78,12 +78,20 @@ describe('preflight v2: optics, link-flaps, hardware', () => {
   it('an A3 node is read die by die by npu-smi (A3 is supported), and hardware names it as the odd kind', async () => {
     const r = await run({ node2: [{ kind: 'a3-server' }] });
     const smi = r.findings.filter((f) => f.node === 'node2' && f.check === 'npu-smi');
-    // the inventory says npusPerNode: 8, so 8 devices are checked (and hardware says the node has 16)
-    expect(smi.map((f) => [f.npu, f.status])).toEqual(Array.from({ length: 8 }, (_, i) => [i, 'pass']));
+    // the inventory says npusPerNode: 8, but on an A3 every per-device check runs on its 16 devices
+    // (cli-contract.md), and hardware says the node is the odd kind
+    expect(smi.map((f) => [f.npu, f.status])).toEqual(Array.from({ length: 16 }, (_, i) => [i, 'pass']));
+    expect(r.findings.filter((f) => f.node === 'node2' && f.check === 'link').map((f) => f.npu)).toEqual(Array.from({ length: 16 }, (_, i) => i));
     expect(smi[3]!.message).toBe('NPU 1 chip 1 (device 3): Ascend910 Health OK');
     const hw = r.findings.find((f) => f.node === 'node2' && f.check === 'hardware')!;
     expect(hw.hint).toMatch(/use servers of one kind/);
     expect(of(r.findings, 'hardware').filter((f) => f.status === 'pass').map((f) => f.node)).toEqual(['node1', 'node3']);
+  });
+
+  it('an A3 in a rack whose inventory says npusPerNode: 8: a fault on device 12 is still found', async () => {
+    const r = await run({ node2: [{ kind: 'a3-server' }, { kind: 'link-down', npu: 12 }] });
+    expect(notPass(r.findings).filter((f) => f.check === 'link')).toEqual([
+      expect.objectContaining({ node: 'node2', npu: 12, status: 'fail', message: 'NPU 6 chip 0 (device 12): link status: DOWN' })]);
   });
 
   it('a single link drop in the last 24 h is a warning, not a failure', async () => {

@@ -176,6 +176,13 @@ describe('hbm', () => {
     expect(proc.message).toMatch(/^NPU 0 chip 1 \(device 1\): PID 9 \(python3, 100 MB\) is on device 1 /);
   });
 
+  it('each node is judged on its own devices (a mixed rack: the A3 has more than npusPerNode)', () => {
+    const big = node('node2', { devices: 4, npuSmi: { kind: 'ok', value: smi({ processes: [{ npu: 3, pid: 5, name: 'python3', memoryMb: 100 }] }, [3378, 3378, 3378, 3378]) } });
+    const f = of(judge([node('node1'), big], ctx), 'hbm');
+    expect(f.filter((x) => x.node === 'node1').map((x) => x.npu)).toEqual([0, 1]);
+    expect(f.filter((x) => x.node === 'node2').map((x) => [x.npu, x.status])).toEqual([[0, 'pass'], [1, 'pass'], [2, 'pass'], [3, 'fail']]);
+  });
+
   it('a process of another PID namespace (no name) fails and points at the containers', () => {
     const busy = node('node1', { npuSmi: { kind: 'ok', value: smi({ processes: [{ npu: 0, pid: 77, name: '', memoryMb: 100 }] }) } });
     const f = of(judge([busy], ctx), 'hbm').filter((x) => x.status === 'fail');
