@@ -4,6 +4,7 @@ import { readDeviceIps } from '../preflight/collect.js';
 import { preflightNodes } from '../preflight/run.js';
 import type { TransportPool } from '../remote/transport.js';
 import { RemoteError } from '../remote/transport.js';
+import { deviceWord } from '../mindie/render-input.js';
 
 /** Every node's NPU addresses, read live over SSH; the first node or NPU without one stops it (exit 1). */
 export async function readAllDeviceIps(
@@ -19,7 +20,7 @@ export async function readAllDeviceIps(
       throw err;
     }
     if ('problem' in r) {
-      throw new ClusterError(`${pn.name} NPU ${r.npu}: ${r.problem}; a rank table cannot be written without every device IP`, {
+      throw new ClusterError(`${pn.name} ${deviceWord(npusPerNode)} ${r.npu}: ${r.problem}; a rank table cannot be written without every device IP`, {
         hint: `configure it (hccn_tool -i ${r.npu} -ip -s address <ip> netmask <mask>) and run ascendctl preflight`,
       });
     }

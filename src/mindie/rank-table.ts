@@ -1,7 +1,7 @@
 import { addressProblem } from './address.js';
 import { checkRenderInput } from './input-check.js';
 import { RenderError } from './render-error.js';
-import type { RenderInput, RenderNode } from './render-input.js';
+import { deviceWord, type RenderInput, type RenderNode } from './render-input.js';
 
 /** Rank table v1.0 (mindie-multinode.md §3): every value a string, the parser `stoi`s them. */
 export interface RankTableDevice {
@@ -57,6 +57,7 @@ export function renderRankTable(input: RenderInput): RankTable {
     });
   }
   const seen = new Map<string, { node: string; npu: number }>();
+  const unit = deviceWord(npusPerNode);
   const serverList = nodes.map((node, k): RankTableServer => {
     const ips = deviceIpsOf(input, node);
     if (ips === undefined) {
@@ -72,11 +73,11 @@ export function renderRankTable(input: RenderInput): RankTable {
     const device = ips.map((ip, d): RankTableDevice => {
       const problem = typeof ip === 'string' ? addressProblem(ip) : 'is not a string';
       if (problem !== undefined) {
-        throw new RenderError(`node ${node.name} NPU ${d}: device IP ${problem}`, { node: node.name, npu: d, deviceIps: true, hint: DEVICE_IPS_HINT });
+        throw new RenderError(`node ${node.name} ${unit} ${d}: device IP ${problem}`, { node: node.name, npu: d, deviceIps: true, hint: DEVICE_IPS_HINT });
       }
       const other = seen.get(ip);
       if (other !== undefined) {
-        throw new RenderError(`node ${node.name} NPU ${d}: device IP ${ip} is also used by node ${other.node} NPU ${other.npu}`, {
+        throw new RenderError(`node ${node.name} ${unit} ${d}: device IP ${ip} is also used by node ${other.node} ${unit} ${other.npu}`, {
           node: node.name,
           npu: d,
           deviceIps: true,

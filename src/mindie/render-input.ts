@@ -61,6 +61,14 @@ export interface RenderDeployment {
 }
 
 /**
+ * What one of a server's HCCL devices is called in messages: an NPU on an A2 (8 per server), a device
+ * (die, 2 per NPU) on an A3 (16 per server), whose numbers are not NPU numbers (atlas-a3.md §0).
+ */
+export function deviceWord(devicesPerNode: number): 'NPU' | 'device' {
+  return devicesPerNode > 8 ? 'device' : 'NPU';
+}
+
+/**
  * The two ports vllm-ascend serves on its head node (mindie-multinode.md §12.2): the API (`--port`:
  * `vllm.port`, else ports.http) and the one the headless nodes dial (`--data-parallel-rpc-port`:
  * `vllm.rpcPort`, else ports.multiNodesInfer). Launcher, validation, preflight and status read them here.

@@ -77,7 +77,9 @@ export function labelDieFindings(findings: Finding[], facts: readonly NodeFacts[
   return findings.map((f) => {
     const d = f.npu === undefined ? undefined : dies.get(f.node)?.get(f.npu);
     if (!d || DIE_PREFIX.test(f.message)) return f;
-    return { ...f, message: `${dieLabel(d)}: ${f.message}` };
+    // A hint's "NPU 5" for device 5 would name another card: it says "device 5", as the prefix does.
+    const hint = f.hint?.replace(new RegExp(`\\bNPU ${d.device}\\b(?! chip)`, 'g'), `device ${d.device}`);
+    return { ...f, message: `${dieLabel(d)}: ${f.message}`, ...(hint !== undefined ? { hint } : {}) };
   });
 }
 

@@ -103,6 +103,17 @@ describe('preflight on a 2-server A3 cluster', () => {
     expect(r.stdout).toMatch(/device 7 /);
   });
 
+  it('hints name the device as the message does, never "NPU <device id>" (another card on an A3)', async () => {
+    const r = await run(cluster, { node2: [{ kind: 'optics-absent', npu: 11 }, { kind: 'link-flaps', npu: 3, count: 3 }, { kind: 'ping-loss', npu: 9 }] }, { json: true });
+    const bad = notPass(r.findings);
+    const at = (check: string, npu: number) => bad.find((f) => f.node === 'node2' && f.check === check && f.npu === npu)!;
+    expect(at('optics', 11).message).toMatch(/^NPU 5 chip 1 \(device 11\): /);
+    expect(at('optics', 11).hint).toMatch(/into device 11's port on node2; hccn_tool -i 11 -optical -g/);
+    expect(at('link-flaps', 3).hint).toMatch(/the link of device 3 keeps going down/);
+    expect(at('ping', 9).hint).toMatch(/switch port of device 9 on both ends; re-test with hccn_tool -i 9 -ping/);
+    for (const f of bad) expect(f.hint ?? '', `${f.check} ${f.npu}`).not.toMatch(new RegExp(`NPU ${f.npu}\\b(?! chip)`));
+  });
+
   it('a node reporting a configured super-pod server id is told that v1.0 is kept', async () => {
     const r = await run(cluster, { node2: [{ kind: 'a3-super-pod' }] }, { json: true });
     expect(r.exitCode).toBe(0);

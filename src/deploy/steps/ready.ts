@@ -14,6 +14,7 @@ import { explainFailure } from '../explain.js';
 import { probeDelayMs, probeOnce, routeProbe, type ProbeTarget, type RoutedProbe } from '../readiness.js';
 import { rt, type DeployEnv } from './env.js';
 import type { Step } from './runner.js';
+import { deviceWord } from '../../mindie/render-input.js';
 
 const HCCL_WAIT = /EI0006|Get_Socket_Timeout|did not connect|did not join/i;
 
@@ -167,7 +168,7 @@ async function deviceIpDrift(opts: ReadinessOptions, input: ReadinessInput, n: R
   const renderedIps = input.renderedIps;
   const found: string[] = [];
   const where = new Map<string, string>();
-  for (const [node, ips] of Object.entries(renderedIps)) ips.forEach((ip, npu) => where.set(ip, `${node} NPU ${npu}`));
+  for (const [node, ips] of Object.entries(renderedIps)) ips.forEach((ip, npu) => where.set(ip, `${node} ${deviceWord(ips.length)} ${npu}`));
   for (const l of tail) {
     for (const m of l.matchAll(/\b(\d{1,3}(?:\.\d{1,3}){3})\b/g)) {
       const at = where.get(m[1]!);
@@ -178,7 +179,7 @@ async function deviceIpDrift(opts: ReadinessOptions, input: ReadinessInput, n: R
   const was = renderedIps[n.name];
   if (now && was) {
     was.forEach((ip, npu) => {
-      if (now[npu] !== ip) found.push(`${n.name} NPU ${npu}: the rank table has ${ip}, hccn_tool -i ${npu} -ip -g now says ${now[npu] ?? 'nothing'}`);
+      if (now[npu] !== ip) found.push(`${n.name} ${deviceWord(was.length)} ${npu}: the rank table has ${ip}, hccn_tool -i ${npu} -ip -g now says ${now[npu] ?? 'nothing'}`);
     });
   }
   return found.length ? ` (${[...new Set(found)].join('; ')})` : '';
