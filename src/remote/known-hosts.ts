@@ -183,6 +183,29 @@ async function knownHostEntries(file: string): Promise<KnownHostEntry[]> {
   return entries;
 }
 
+/** Host key algorithms a client offers, in ssh2's default order. */
+const HOST_KEY_ALGORITHMS = [
+  'ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa',
+] as const;
+export type HostKeyAlgorithm = (typeof HOST_KEY_ALGORITHMS)[number];
+
+/**
+ * The host key algorithms to offer `host`, those of the key types recorded for it first, as ssh(1)
+ * orders them: a server with an ECDSA and an ed25519 key, recorded by its ECDSA key, then shows that
+ * key, and a changed one is caught as changed instead of passing as a new key of another type (which
+ * accept-new would record). `no` reads nothing and keeps the default order.
+ */
+export async function hostKeyAlgorithms(
+  file: string, host: string, port: number, policy: StrictHostKeyChecking,
+): Promise<HostKeyAlgorithm[]> {
+  if (policy === 'no') return [...HOST_KEY_ALGORITHMS];
+  const entries = await knownHostEntries(file).catch(() => [] as KnownHostEntry[]);
+  const types = new Set(entries.filter((e) => e.marker === undefined && hostFieldMatches(e.hosts, host, port)).map((e) => e.keyType));
+  // An RSA key is recorded as ssh-rsa and shown under any of the three RSA signature algorithms.
+  const recorded = (a: HostKeyAlgorithm): boolean => types.has(a.startsWith('rsa-sha2-') ? 'ssh-rsa' : a);
+  return [...HOST_KEY_ALGORITHMS.filter(recorded), ...HOST_KEY_ALGORITHMS.filter((a) => !recorded(a))];
+}
+
 /**
  * Append `name keytype base64` as one O_APPEND write, so concurrent accept-new for different nodes
  * cannot interleave within a line. Creates the directory (700) and file (600) like ssh(1).

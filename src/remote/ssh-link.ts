@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { CipherAlgorithm, Client as SshClient, ClientChannel, CompressionAlgorithm } from 'ssh2';
 import { configFileOf, formatAddress, type JumpEndpoint } from './endpoint.js';
-import { knownHostsName, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';
+import { hostKeyAlgorithms, knownHostsName, verifyHostKey, type HostKeyAlgorithm, type HostKeyVerdict } from './known-hosts.js';
 import { quoteArg } from './quote.js';
 import { loadAuthMethods, type AuthPlan } from './ssh-identity.js';
 import type { Semaphore } from './semaphore.js';
@@ -204,9 +204,11 @@ export class Link {
     // Keys first: a passphrase typed at a prompt does not count against the connect timeout.
     const auth = await loadAuthMethods(spec.ep, spec.node, spec.label, spec.env, spec.askPassphrase);
     const deadline = performance.now() + spec.ep.connectTimeoutMs;
+    const { ep } = spec;
+    const hostKeys = await hostKeyAlgorithms(ep.knownHostsFile, ep.hostname, ep.port, ep.strictHostKeyChecking);
     let sock: Duplex | undefined;
     if (spec.via) sock = await this.#hop(spec.via, deadline);
-    return await this.#handshake(auth, sock, Math.max(1, deadline - performance.now()));
+    return await this.#handshake(auth, hostKeys, sock, Math.max(1, deadline - performance.now()));
   }
 
   /** Open `direct-tcpip` to this host through the jump host's (shared) connection. */
@@ -257,7 +259,7 @@ export class Link {
     });
   }
 
-  #handshake(auth: AuthPlan, sock: Duplex | undefined, timeoutMs: number): Promise<SshClient> {
+  #handshake(auth: AuthPlan, hostKeys: HostKeyAlgorithm[], sock: Duplex | undefined, timeoutMs: number): Promise<SshClient> {
     const { spec } = this;
     const { ep } = spec;
     return new Promise<SshClient>((resolve, reject) => {
@@ -334,7 +336,7 @@ export class Link {
               },
             );
           },
-          algorithms: { cipher: [...SSH_ALGORITHMS.cipher], compress: [...SSH_ALGORITHMS.compress] },
+          algorithms: { cipher: [...SSH_ALGORITHMS.cipher], compress: [...SSH_ALGORITHMS.compress], serverHostKey: hostKeys },
           readyTimeout: timeoutMs,
           keepaliveInterval: spec.keepaliveIntervalMs,
           keepaliveCountMax: spec.keepaliveCountMax,

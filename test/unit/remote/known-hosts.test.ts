@@ -8,6 +8,7 @@ import {
   appendKnownHost,
   fingerprintSha256,
   hostFieldMatches,
+  hostKeyAlgorithms,
   keyTypeOfBlob,
   knownHostsName,
   matchPattern,
@@ -195,5 +196,17 @@ describe('verifyHostKey', () => {
     const rsaLike = Buffer.concat([Buffer.from([0, 0, 0, 7]), Buffer.from('ssh-rsa'), Buffer.from([0, 0, 0, 1, 1])]);
     await writeFile(file, `${line('node1', rsaLike)}\n`);
     expect(await verifyHostKey(file, 'node1', 22, a.blob, 'yes')).toMatchObject({ ok: false, reason: 'unknown' });
+  });
+});
+
+describe('hostKeyAlgorithms: the recorded key types first, as ssh(1) orders them', () => {
+  it('an RSA entry puts the three RSA signature algorithms first; no entry keeps the default order; no reads nothing', async () => {
+    const d = await mkdtemp(join(tmpdir(), 'ascendctl-hka-'));
+    const kh = join(d, 'known_hosts');
+    await writeFile(kh, '[10.0.0.1]:2222 ssh-rsa AAAAB3NzaC1yc2E=\nother ecdsa-sha2-nistp256 AAAA=\n');
+    expect((await hostKeyAlgorithms(kh, '10.0.0.1', 2222, 'yes')).slice(0, 4)).toEqual(['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa', 'ssh-ed25519']);
+    expect((await hostKeyAlgorithms(kh, '10.0.0.2', 22, 'yes'))[0]).toBe('ssh-ed25519');
+    expect((await hostKeyAlgorithms(join(d, 'missing'), '10.0.0.1', 2222, 'accept-new'))[0]).toBe('ssh-ed25519');
+    expect((await hostKeyAlgorithms(kh, '10.0.0.1', 2222, 'no'))[0]).toBe('ssh-ed25519');
   });
 });

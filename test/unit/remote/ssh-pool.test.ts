@@ -11,6 +11,7 @@ import type { JumpEndpoint, SshEndpoint } from '../../../src/remote/endpoint.js'
 import { fingerprintSha256 } from '../../../src/remote/known-hosts.js';
 import { SshPool, type SshPoolOptions } from '../../../src/remote/ssh-pool.js';
 import { RemoteError } from '../../../src/remote/transport.js';
+import ssh2 from 'ssh2';
 import { makeKeyPair, TestSshServer, type KeyPair } from './ssh-test-server.js';
 
 const hasSshAgent = ['/usr/bin/ssh-agent', '/usr/local/bin/ssh-agent'].some((p) => existsSync(p));
@@ -236,6 +237,36 @@ describe('host keys', () => {
       expect(err.message).toContain(fingerprintSha256(strangerKey.blob));
       expect(err.hint).toContain(`ssh-keygen -R '[127.0.0.1]:${server.port}' -f ${kh}`);
     }
+  });
+
+  describe('a server with an ed25519 and an ECDSA host key, recorded by one of them (ssh-keyscan -t ecdsa)', () => {
+    const ecdsa = ssh2.utils.generateKeyPairSync('ecdsa', { bits: 256 });
+    const other = ssh2.utils.generateKeyPairSync('ecdsa', { bits: 256 });
+    const ecdsaLine = (hosts: string, pub: string): string => `${hosts} ${pub.split(' ').slice(0, 2).join(' ')}\n`;
+    let two: TestSshServer;
+    beforeAll(async () => {
+      two = await TestSshServer.start({ hostKey, extraHostKeys: [ecdsa.private], authorizedKeys: [userKey], cwd: work });
+    });
+    afterAll(async () => {
+      await two.close();
+    });
+
+    it('its recorded ECDSA key is asked for and accepted, as ssh(1) does', async () => {
+      const kh = join(dir, 'kh-ecdsa');
+      await writeFile(kh, ecdsaLine(`[127.0.0.1]:${two.port}`, ecdsa.public));
+      const r = await pool().transport(endpoint({ port: two.port, knownHostsFile: kh })).exec(['echo', 'ecdsa']);
+      expect(r.stdout).toBe('ecdsa\n');
+    });
+
+    it('accept-new refuses a changed ECDSA key instead of recording the ed25519 key as new', async () => {
+      const kh = join(dir, 'kh-ecdsa-changed');
+      const before = ecdsaLine(`[127.0.0.1]:${two.port}`, other.public);
+      await writeFile(kh, before);
+      const err = await remoteError(pool().transport(endpoint({ port: two.port, knownHostsFile: kh, strictHostKeyChecking: 'accept-new' })).exec(['true']));
+      expect(err.kind).toBe('host-key');
+      expect(err.message).toMatch(/changed|CHANGED/);
+      expect(await readFile(kh, 'utf8')).toBe(before);
+    });
   });
 
   it('accept-new records the key, and the next run passes with yes', async () => {

@@ -45,6 +45,8 @@ export interface TestServerOptions {
   instantLinePackets?: boolean;
   /** Listen on this port instead of any free one. */
   port?: number;
+  /** More host keys (PEM/OpenSSH private keys) beside hostKey: a server with an ECDSA key too. */
+  extraHostKeys?: string[];
   /** Commands matching this fail with exit 1 and `<word>: simulated failure` on stderr, without running. */
   failCommands?: RegExp;
 }
@@ -71,7 +73,7 @@ export class TestSshServer {
   static async start(opts: TestServerOptions): Promise<TestSshServer> {
     const user = opts.user ?? 'root';
     let self: TestSshServer | undefined;
-    const server = new ssh2.Server({ hostKeys: [opts.hostKey.private] }, (client) => {
+    const server = new ssh2.Server({ hostKeys: [opts.hostKey.private, ...(opts.extraHostKeys ?? [])] }, (client) => {
       const me = self;
       if (!me) return;
       me.#clients.add(client);
