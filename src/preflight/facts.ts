@@ -135,11 +135,11 @@ export interface ModelFacts {
   hashes: Record<string, string>;
 }
 
-/** One `stat -c '%F|%a|%u|%U|%n'` line: what MindIE's file checks look at (mindie-multinode.md §2.1, §5). */
+/** One `stat -c '%f|%a|%u|%U|%n'` line: what MindIE's file checks look at (mindie-multinode.md §2.1, §5). */
 export interface WeightsEntry {
   /** The path as printed (the weights directory, or a file in it). */
   path: string;
-  /** `%F`: regular file, regular empty file, directory, symbolic link, … */
+  /** From `%f`'s file-type bits, in `%F`'s words: regular file, directory, symbolic link, … */
   type: string;
   /** Permission bits (`%a`, octal). */
   mode: number;

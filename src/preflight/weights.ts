@@ -26,7 +26,26 @@ const DAEMON_USER = 'root';
 /** No permission bit outside rwxr-x--- (§5: 750 for directories, files ≤ 750, 640 is the safe choice). */
 const MAX_MODE = 0o750;
 
-export const WEIGHTS_STAT_FORMAT = '%F|%a|%u|%U|%n';
+/**
+ * `%f` (the raw mode in hex) rather than `%F`: %F's words follow the node's locale, and a login shell
+ * that sets LANG=zh_CN.UTF-8 (RHEL's profile.d on a Chinese-locale server) prints 目录 for a directory.
+ */
+export const WEIGHTS_STAT_FORMAT = '%f|%a|%u|%U|%n';
+
+/** The file type in `%F`'s English words, from `%f`'s raw mode (S_IFMT bits); `%F` text is kept as is. */
+function fileType(field: string): string {
+  if (!/^[0-9a-f]+$/i.test(field)) return field;
+  switch (parseInt(field, 16) & 0o170000) {
+    case 0o040000: return 'directory';
+    case 0o100000: return 'regular file';
+    case 0o120000: return 'symbolic link';
+    case 0o010000: return 'fifo';
+    case 0o140000: return 'socket';
+    case 0o020000: return 'character special file';
+    case 0o060000: return 'block special file';
+    default: return `file of mode ${field}`;
+  }
+}
 
 /**
  * One call: `find DIR/ -maxdepth 1 ( -name config.json -o … ) -exec stat -c FMT DIR {} +`. The
@@ -55,7 +74,7 @@ export function parseWeightsStat(stdout: string, dir: string): WeightsFacts {
     const m = LINE.exec(raw.replace(/\r$/, ''));
     if (!m) continue;
     const path = normalizePath(m[5]!);
-    const entry: WeightsEntry = { path, type: m[1]!.trim(), mode: parseInt(m[2]!, 8), uid: Number(m[3]), user: m[4]!.trim() };
+    const entry: WeightsEntry = { path, type: fileType(m[1]!.trim()), mode: parseInt(m[2]!, 8), uid: Number(m[3]), user: m[4]!.trim() };
     if (path === base) out.dir = entry;
     else if (posix.dirname(path) === base && !seen.has(path)) {
       seen.add(path);

@@ -200,7 +200,8 @@ async function stat(sh: ArgvContext, args: string[], io: SimIo): Promise<number>
       const user = st.uid === 0 ? 'root' : 'UNKNOWN';
       const file = st.size > 0 ? 'regular file' : 'regular empty file';
       const type = st.isSymlink ? 'symbolic link' : st.isDirectory ? 'directory' : file;
-      const fields = { a: st.mode.toString(8), u: String(st.uid), U: user, s: String(st.size), F: type, n: p };
+      const kind = st.isSymlink ? 0o120000 : st.isDirectory ? 0o040000 : 0o100000;
+      const fields = { a: st.mode.toString(8), f: (kind | (st.mode & 0o7777)).toString(16), u: String(st.uid), U: user, s: String(st.size), F: type, n: p };
       await io.stdout(`${expand('stat', format, fields)}\n`);
     }
   }

@@ -249,7 +249,7 @@ describe('shm', () => {
 describe('the remote calls', () => {
   it('weights: one find over the directory, stat of the directory and every file found', () => {
     expect(shellJoin(weightsCommand(DIR))).toBe(
-      "find /opt/models/r1/ -maxdepth 1 '(' -name config.json -o -name generation_config.json -o -name 'tokenizer*.json' ')' -exec stat -c '%F|%a|%u|%U|%n' /opt/models/r1 '{}' +");
+      "find /opt/models/r1/ -maxdepth 1 '(' -name config.json -o -name generation_config.json -o -name 'tokenizer*.json' ')' -exec stat -c '%f|%a|%u|%U|%n' /opt/models/r1 '{}' +");
   });
 
   it('weights: parses GNU stat lines and ignores a login banner', () => {
@@ -268,6 +268,16 @@ describe('the remote calls', () => {
       ['tokenizer_config.json', 'regular file', '644', 1000],
       ['tokenizer.json', 'symbolic link', '777', 0],
     ]);
+  });
+
+  it('weights: %f\'s raw hex mode gives the type whatever the node\'s locale (%F says 目录 under zh_CN)', () => {
+    const out = [`41e8|750|0|root|${DIR}`, `81a0|640|0|root|${DIR}/config.json`, `a1ff|777|0|root|${DIR}/tokenizer.json`, `11b6|666|0|root|${DIR}/tokenizer_config.json`].join('\n');
+    const facts = parseWeightsStat(out, DIR);
+    expect(facts.dir?.type).toBe('directory');
+    expect(facts.files.map((f) => [f.path.split('/').pop(), f.type])).toEqual([
+      ['config.json', 'regular file'], ['tokenizer_config.json', 'fifo'], ['tokenizer.json', 'symbolic link']]);
+    const localized = judge([node('node1', { weights: { kind: 'ok', value: facts } })], ctx);
+    expect(of(localized, 'weights').map((f) => f.message).join('\n')).toMatch(/tokenizer_config\.json is a fifo, not a regular file/);
   });
 
   it('shm: one find; parses its paths and ignores anything else', () => {

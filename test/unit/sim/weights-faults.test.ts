@@ -69,26 +69,27 @@ describe('weights faults', () => {
     const anyName = (lines: string[]) => lines.map((l) => l.replace(/^([^|]*\|[^|]*\|([1-9]\d*))\|[^|]*\|/, '$1|<name>|'));
     expect(anyName(sorted(sim.stdout))).toEqual(anyName(sorted(real.replaceAll(root, ''))));
     expect(sorted(sim.stdout)).toEqual([
-      `directory|755|0|root|${DIR}`,
-      `regular file|640|0|root|${DIR}/config.json`.replace('640', '644'),
-      `regular file|640|0|root|${DIR}/tokenizer_config.json`,
-      `regular file|640|1000|UNKNOWN|${DIR}/generation_config.json`,
-      `symbolic link|777|0|root|${DIR}/tokenizer.json`,
+      // %f: the raw mode in hex, file type bits included (41ed = directory 755, a1ff = link 777)
+      `41ed|755|0|root|${DIR}`,
+      `81a4|644|0|root|${DIR}/config.json`,
+      `81a0|640|0|root|${DIR}/tokenizer_config.json`,
+      `81a0|640|1000|UNKNOWN|${DIR}/generation_config.json`,
+      `a1ff|777|0|root|${DIR}/tokenizer.json`,
     ].sort());
   });
 
   it('in memory too, and a cleared fault list restores 640 root-owned real files', async () => {
     const node = await nodeOn(new MemFs(), faults);
     const broken = await sh(node, shellJoin(weightsCommand(DIR)));
-    expect(broken.stdout).toMatch(/^symbolic link\|777\|0\|root\|\/opt\/models\/R1\/tokenizer\.json$/m);
-    expect(broken.stdout).toMatch(/^regular file\|640\|1000\|UNKNOWN\|\/opt\/models\/R1\/generation_config\.json$/m);
+    expect(broken.stdout).toMatch(/^a1ff\|777\|0\|root\|\/opt\/models\/R1\/tokenizer\.json$/m);
+    expect(broken.stdout).toMatch(/^81a0\|640\|1000\|UNKNOWN\|\/opt\/models\/R1\/generation_config\.json$/m);
     // the link's content is the real file's: the model check's sha256sum still matches
     expect((await sh(node, `sha256sum ${DIR}/tokenizer.json`)).stdout).toMatch(/^44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a {2}/);
     await node.setFaults([]);
     const fixed = await sh(node, shellJoin(weightsCommand(DIR)));
     expect(sorted(fixed.stdout)).toEqual([
-      `directory|750|0|root|${DIR}`,
-      ...['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json'].map((f) => `regular file|640|0|root|${DIR}/${f}`),
+      `41e8|750|0|root|${DIR}`,
+      ...['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json'].map((f) => `81a0|640|0|root|${DIR}/${f}`),
     ].sort());
   });
 
