@@ -125,12 +125,14 @@ async function collectNode(
     early = caller.prefetch([...(opts.detectDevices ? [caller.npuSmiCall()] : []), ...ipCalls(0, npus)]);
     early.catch(() => undefined); // awaited below; a failed session is the clock read's to report
     // The clock read doubles as the proof that the session works.
-    const t0 = now();
+    // The node's time is compared with the answer's arrival, not the round trip's midpoint: the login
+    // shell starts before `date` runs (seconds, with a slow ~/.bashrc), and only the answer's way back
+    // (milliseconds) follows it.
     const r = await t.exec(['date', '+%s.%N'], { timeoutMs: opts.callTimeoutMs ?? READ_TIMEOUT_MS, signal: opts.signal });
-    const t1 = now();
+    const arrived = now();
     const remote = Number(r.stdout.trim());
     facts.clockOffsetMs = r.code === 0 && Number.isFinite(remote)
-      ? { kind: 'ok', value: remote * 1000 - (t0 + t1) / 2 }
+      ? { kind: 'ok', value: remote * 1000 - arrived }
       : failed(r, 'date +%s.%N');
   } catch (err) {
     facts.ssh = remoteFailure(err);

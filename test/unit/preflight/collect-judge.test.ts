@@ -89,11 +89,13 @@ function fakeNode(i: number, mutate: Mutate, down: boolean): PreflightNode {
 const DEPLOYMENT = { image: 'mindie:2.1', modelPath: '/data/m' };
 
 async function preflight(
-  mutate: Mutate = (_n, _c, r) => r, opts: { nodes?: number; down?: number[]; deployment?: boolean } = {},
+  mutate: Mutate = (_n, _c, r) => r, opts: { nodes?: number; down?: number[]; deployment?: boolean; now?: () => number } = {},
 ): Promise<Finding[]> {
   const nodes = Array.from({ length: opts.nodes ?? 2 }, (_, i) => fakeNode(i, mutate, opts.down?.includes(i) ?? false));
   const deployment = opts.deployment ? DEPLOYMENT : undefined;
-  const facts = await collect({ nodes, npusPerNode: NPUS, pingMode: 'auto', busyBudgetMs: 500, ...(deployment ? { deployment } : {}) });
+  const facts = await collect({
+    nodes, npusPerNode: NPUS, pingMode: 'auto', busyBudgetMs: 500, ...(deployment ? { deployment } : {}), ...(opts.now ? { now: opts.now } : {}),
+  });
   return judge(facts, {
     npusPerNode: NPUS, gateway: 'optional', minDriver: { version: '25.2', reason: 'CANN 8.2.RC1' },
     compareVersions: compareDriverVersions, clockToleranceMs: 2000,
@@ -262,5 +264,27 @@ describe('a check that cannot run is still listed, and never as a pass', () => {
     expect(ping.map((x) => [x.npu, x.status, x.message])).toEqual([0, 1].map((npu) =>
       [npu, 'warn', 'not checked: no reachable peer to ping on this plane (unreachable: node2)']));
     expect(f.find((x) => x.node === 'node1' && x.check === 'hccn.conf')).toMatchObject({ status: 'pass', message: '/etc/hccn.conf agrees with hccn_tool' });
+  });
+});
+
+describe('clock', () => {
+  it('a login shell that takes 5 s to start (a slow ~/.bashrc) is not read as clock skew', async () => {
+    // One node on a virtual clock shared with this machine (no real skew): the shell's start-up passes
+    // before `date` reads the time, the answer's way back 10 ms after.
+    let t = 1_000_000;
+    const f = await preflight((_n, cmd, r) => {
+      if (!cmd.startsWith('date')) return r;
+      t += 5_000;
+      const stdout = `${t / 1000}\n`;
+      t += 10;
+      return { stdout };
+    }, { nodes: 1, now: () => t });
+    expect(f.filter((x) => x.check === 'clock').map((x) => [x.node, x.status])).toEqual([['node1', 'pass']]);
+  });
+
+  it('a node 3 s ahead still fails', async () => {
+    let t = 1_000_000;
+    const f = await preflight((n, cmd, r) => (cmd.startsWith('date') ? { stdout: `${(t + (n === 1 ? 3_000 : 0)) / 1000}\n` } : r), { now: () => (t += 1) });
+    expect(f.filter((x) => x.check === 'clock' && x.status === 'fail')).toEqual([expect.objectContaining({ node: 'node2', message: expect.stringMatching(/ahead by 3/) })]);
   });
 });
