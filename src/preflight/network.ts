@@ -201,7 +201,9 @@ async function collectReach(
           if (p?.kind === 'ready') { state.ready = true; markReady(); }
         }
       },
-    }, { stdin, timeoutMs: (LISTEN_LIFE_S + 5) * 1000, ...(opts.signal ? { signal: opts.signal } : {}) }).then((r) => {
+    // The probe binds ports from 1024 up (the deployment's rules) and needs no root: with ssh.become it
+    // runs as the login user, so sudoers need not allow python3.
+    }, { stdin, asLoginUser: true, timeoutMs: (LISTEN_LIFE_S + 5) * 1000, ...(opts.signal ? { signal: opts.signal } : {}) }).then((r) => {
       if (!state.ready) {
         if (r.code === 127) state.missingTool = 'no python3';
         else state.problem = `the listener did not start (${(r.stderr.trim().split('\n').pop() || `exit status ${r.code}`)})`;
@@ -240,7 +242,7 @@ async function collectReach(
         const chunk = todo.slice(i, i + TARGETS_PER_CALL);
         let r: ExecResult;
         try {
-          r = await t.exec(connectArgv(source, chunk), { timeoutMs: (CONNECT_WAIT_S + 10) * 1000, ...(opts.signal ? { signal: opts.signal } : {}) });
+          r = await t.exec(connectArgv(source, chunk), { asLoginUser: true, timeoutMs: (CONNECT_WAIT_S + 10) * 1000, ...(opts.signal ? { signal: opts.signal } : {}) });
         } catch (err) {
           if (!(err instanceof RemoteError)) throw err;
           f.untested.push(`connections from ${node}: ${err.message}`);

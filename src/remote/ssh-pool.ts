@@ -535,7 +535,7 @@ export class SshTransport implements Transport {
     if (become !== undefined) {
       // sudo's own refusal (exit 1 and its words on stderr) is not the command's answer.
       const refusal = sudoRefusal(result.code, result.stderr);
-      if (refusal) throw this.#refused(refusal, result.stderr, `\`${argv.join(' ')}\``);
+      if (refusal) throw this.#refused(refusal, result.stderr, `\`${commandGist(argv)}\``);
     }
     return result;
   }
@@ -777,4 +777,11 @@ function untilAborted<T>(
       },
     );
   });
+}
+
+/** A call as a message names it: its words, a long one (a python3 -c script) cut to its start. */
+function commandGist(argv: readonly string[]): string {
+  const words = argv.map((w) => (w.length > 40 || w.includes('\n') ? `${w.split('\n')[0]!.slice(0, 24)}…` : w));
+  const text = words.join(' ');
+  return text.length > 120 ? `${text.slice(0, 119)}…` : text;
 }

@@ -48,6 +48,13 @@ describe('ssh.become: sudo on simulated nodes', () => {
     expect(r.json.findings.find((f: any) => f.node === 'node1' && f.check === 'ssh').status).toBe('pass');
   });
 
+  it('the reach probe needs no root: sudoers that do not allow python3 still pass it', async () => {
+    for (const n of c.nodes) await c.sim.setFaults(n.name, n.name === 'node2' ? [{ kind: 'sudo-denied', command: 'python3' }] : []);
+    const r = await runInProcess(preflight, [c.deploymentPath], { json: true, ping: 'auto', parallel: '8' }, { cwd: c.dir, home: c.dir });
+    expect(r.exitCode, JSON.stringify(r.json?.findings?.filter((f: any) => f.status !== 'pass'))).toBe(0);
+    expect(r.json.findings.filter((f: any) => f.check === 'reach').map((f: any) => [f.node, f.status])).toEqual([['node1', 'pass'], ['node2', 'pass']]);
+  });
+
   it('a user sudo refuses one tool: a clear finding naming the user, the command and the node, not a parse error', async () => {
     const r = await check({ node2: [{ kind: 'sudo-denied', command: 'npu-smi' }] });
     expect(r.exitCode).toBe(1);
