@@ -56,20 +56,26 @@ export function sudoRefusal(code: number | null, stderr: string): SudoRefusal | 
   return undefined;
 }
 
+/**
+ * Each root call runs as `sudo -n -- timeout -k 5 N <tool> …`, so that the bound is enforced as root and
+ * a hung tool is killed: a sudoers rule that lists only the tools does not match it.
+ */
+const SUDOERS_NOTE = 'every root call runs as `sudo -- timeout -k 5 N <tool> …`, so a rule listing only the Ascend tools does not match: the rule must allow timeout, which in effect means ALL';
+
 /** The message and next step of a refusal, naming the node and the user. */
 export function describeRefusal(r: SudoRefusal, node: string, user: string, what: string): { message: string; hint: string } {
   switch (r.kind) {
     case 'needs-password':
       return {
         message: `sudo on ${node} needs a password for ${user} (to run ${what})`,
-        hint: `rerun with --ask-become-pass, or allow NOPASSWD for ${user} on ${node} (/etc/sudoers.d); if ${user} may not use sudo at all, give it the right or log in as root`,
+        hint: `rerun with --ask-become-pass, or allow NOPASSWD for ${user} on ${node} (/etc/sudoers.d); ${SUDOERS_NOTE}; if ${user} may not use sudo at all, give it the right or log in as root`,
       };
     case 'wrong-password':
       return { message: `sudo on ${node} rejected the password given for ${user}`, hint: 'rerun with --ask-become-pass and type the sudo password of that user' };
     case 'not-allowed':
       return {
         message: `sudo: user ${user} is not allowed to run ${what} on ${node} (${r.detail})`,
-        hint: `allow ${user} to run it as root on ${node} (/etc/sudoers.d), or log in as root (ssh.user)`,
+        hint: `allow ${user} to run it as root on ${node} (/etc/sudoers.d; ${SUDOERS_NOTE}), or log in as root (ssh.user)`,
       };
     case 'needs-tty':
       return {
