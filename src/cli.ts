@@ -87,14 +87,27 @@ function buildProgram(run: (load: Loader, args: string[], opts: Record<string, u
   return program;
 }
 
+/**
+ * Ctrl-C: the first stops the command, which then cleans up what it started (a deploy stops its
+ * containers and releases its lock, which may take MindIE's 15 s shutdown); a second says so and
+ * waits; a third quits at once, saying what may be left behind and how to remove it.
+ */
+export function interruptHandler(abort: AbortController, say: (text: string) => void, exit: (code: number) => void): () => void {
+  let interrupts = 0;
+  return () => {
+    interrupts++;
+    if (interrupts === 1) abort.abort(new Error('interrupted'));
+    else if (interrupts === 2) say('\nstill cleaning up what this command started (stopping containers, releasing the deploy lock); press Ctrl-C again to quit at once and leave it as it is\n');
+    else {
+      say('\nquit without cleaning up: containers may still run and the deploy lock may still be held; ascendctl stop <deployment> stops them and removes the lock\n');
+      exit(130);
+    }
+  };
+}
+
 export async function run(argv: string[]): Promise<void> {
   const abort = new AbortController();
-  let interrupts = 0;
-  const onSigint = () => {
-    interrupts++;
-    if (interrupts > 1) process.exit(130);
-    abort.abort(new Error('interrupted'));
-  };
+  const onSigint = interruptHandler(abort, (text) => process.stderr.write(text), (code) => process.exit(code));
   process.on('SIGINT', onSigint);
   // `ascendctl --help | head` closes the pipe early: not a failure, and not worth a stack trace.
   const onStdoutError = (err: NodeJS.ErrnoException) => {
