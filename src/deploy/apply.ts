@@ -208,18 +208,21 @@ async function unwind(run: Applying, err: unknown): Promise<unknown> {
   const interrupted = env.signal.aborted;
   const startedOn = foldNodeSetParts(runner.undoNodes).join(', ');
   const undone = runner.undos.length > 0;
+  // By its file: a deploy that stopped before readiness left no record here, so its name alone is unknown.
+  const stop = `ascendctl stop ${opts.loaded.file}`;
   if (undone && !opts.keepOnFailure) {
     rep.step(`stopping what this deploy started (${startedOn})`);
     await runner.unwind((u, e) => rep.warn(`could not undo "${u.what}" on ${u.node ?? '?'}: ${e.message}`));
   } else if (undone) {
-    rep.warn(`--keep-on-failure: containers left running on ${startedOn}; ascendctl stop ${dep.name} removes them`);
+    rep.warn(`--keep-on-failure: containers left running on ${startedOn}; ${stop} removes them`);
   }
   if (!interrupted) return err;
   const again = `run ascendctl deploy ${opts.loaded.file} again when ready`;
   if (!run.changed) return new InterruptedError(UNCHANGED, again);
-  return new InterruptedError(`deploy interrupted${undone ? '; stopped what it had started' : ''}`,
-    opts.keepOnFailure && undone ? `${again}; ascendctl stop ${dep.name} removes what --keep-on-failure left running`
-    : run.uploading ? `${again}; the uploaded files stay in ${env.dir} on the nodes (ascendctl stop ${dep.name} removes them)`
+  const left = opts.keepOnFailure && undone;
+  return new InterruptedError(`deploy interrupted${left ? `; --keep-on-failure left containers running on ${startedOn}` : undone ? '; stopped what it had started' : ''}`,
+    left ? `${again}; ${stop} removes what --keep-on-failure left running`
+    : run.uploading ? `${again}; the uploaded files stay in ${env.dir} on the nodes (${stop} removes them)`
     : again);
 }
 

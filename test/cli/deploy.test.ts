@@ -252,12 +252,35 @@ describe('deploy on 2 simulated nodes: up, unchanged, replaced, stopped', () => 
     expect(ac.signal.aborted).toBe(true);
     expect(r.exitCode, `${r.error}\n${r.stderr}`).toBe(130);
     expect(r.error).toMatch(/interrupted/);
-    expect(r.hint).toMatch(/run ascendctl deploy .*deepseek-r1\.yaml again when ready; the uploaded files stay in \/var\/lib\/ascendctl\/deepseek-r1/);
+    expect(r.hint).toMatch(/run ascendctl deploy .*deepseek-r1\.yaml again when ready; the uploaded files stay in \/var\/lib\/ascendctl\/deepseek-r1 on the nodes \(ascendctl stop .*deepseek-r1\.yaml removes them\)/);
     expectNothingRunning(cluster);
     // the first rm of each node precedes its start; what counts is the order after both started
     const lastRun = rec.calls.map((c) => c.verb).lastIndexOf('run');
     expect(stopOrder(rec.calls.slice(lastRun + 1))).toEqual(['node2', 'node1']);
     expect(await remoteStat(cluster, 'node1', `${REMOTE_DIR}/deploy.lock`)).toBeUndefined();
+  });
+
+  it('Ctrl-C with --keep-on-failure: the message says the containers were left running, and where', async () => {
+    const ac = new AbortController();
+    const watcher = setInterval(() => {
+      if (Object.values(runningIds(cluster)).every((ids) => ids.length === 1)) {
+        clearInterval(watcher);
+        ac.abort();
+      }
+    }, 2);
+    let r: InProcessResult;
+    try {
+      r = await run('deploy', [cluster.deploymentPath], { keepOnFailure: true }, ac.signal);
+    } finally {
+      clearInterval(watcher);
+    }
+    expect(r.exitCode, `${r.error}\n${r.stderr}`).toBe(130);
+    expect(r.error).toBe('deploy interrupted; --keep-on-failure left containers running on node[1-2]');
+    expect(r.error).not.toMatch(/stopped what it had started/);
+    expect(r.hint).toMatch(/ascendctl stop .*deepseek-r1\.yaml removes what --keep-on-failure left running/);
+    expect(Object.values(runningIds(cluster)).every((ids) => ids.length === 1)).toBe(true);
+    expect((await run('stop', [cluster.deploymentPath])).exitCode).toBe(0);
+    expectNothingRunning(cluster);
   });
 
   it('Ctrl-C during the preflight gate: exit 130, nothing started, no lock left', async () => {
