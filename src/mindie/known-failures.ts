@@ -96,6 +96,14 @@ const RULES: readonly Rule[] = [
     hint: 'set httpsEnabled, interNodeTLSEnabled and interCommTLSEnabled to false under mindieConfig:, or install the certificates',
   },
   {
+    kind: 'hccl-ports',
+    // HCCL's own bind failure too (its range, not ports:): tried before the generic port rule below.
+    pattern: /Recv unmatched ack|HCCL[^\n]*(?:bind|listen)[^\n]*(?:[Aa]ddress already in use|occupied)/,
+    severity: 'error',
+    cause: 'other software uses HCCL\'s ports (HCCL_IF_BASE_PORT and the 15 after it; 60000–60015 by default)',
+    hint: 'set HCCL_IF_BASE_PORT under env: to a free range, or stop the other software',
+  },
+  {
     kind: 'port-occupied',
     pattern: /listen port is occupied|Socket bind failed|address already in use/i,
     severity: 'error',
@@ -165,13 +173,6 @@ const RULES: readonly Rule[] = [
     severity: 'error',
     cause: 'the container sees fewer NPUs than the config uses',
     hint: 'mount every device into the container in multi-node mode: /dev/davinci0–7 on an A2, /dev/davinci0–15 on an A3 (8 NPUs × 2 dies)',
-  },
-  {
-    kind: 'hccl-ports',
-    pattern: /Recv unmatched ack/,
-    severity: 'error',
-    cause: 'other software uses HCCL\'s ports 60000–60015',
-    hint: 'set HCCL_IF_BASE_PORT under env: to a free range, or stop the other software',
   },
   {
     kind: 'vllm-rpc-timeout',

@@ -31,6 +31,7 @@ export const FAILURE_SAMPLES: [string, FailureKind][] = [
   ['ImportError: libatb.so: cannot open shared object file', 'driver-mismatch'],
   ['EE1001 Set visible device failed, invalid device=6', 'visible-devices'],
   ['HCCL Recv unmatched ack', 'hccl-ports'],
+  ['[2026-11-28 07:30:01.000+08:00] [4242] [ERROR] [llm] [HCCL] socket bind 10.0.0.2:60003 failed: Address already in use (HCCL_IF_BASE_PORT=60000)', 'hccl-ports'],
   ['TimeoutError: RPC call to sample_tokens timed out.', 'vllm-rpc-timeout'],
   ["UnicodeEncodeError: 'ascii' codec can't encode characters", 'unicode-vocabulary'],
 ];
