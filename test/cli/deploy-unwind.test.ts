@@ -43,6 +43,16 @@ describe('deploy unwinds what it started (2 simulated nodes)', () => {
     for (const n of ['node1', 'node2']) expect(containers(n), n).toEqual([]);
   });
 
+  it('a container runtime that does not answer is named as such, not as an image to pull', async () => {
+    await cluster.sim.setFaults('node2', [{ kind: 'runtime-down' }]);
+    const r = await run('deploy', [cluster.deploymentPath], { skipPreflight: true });
+    expect(r.exitCode, `${r.error}\n${r.stderr}`).toBe(1);
+    expect(r.error).toMatch(/^node2: docker does not answer: Cannot connect to the Docker daemon/);
+    expect(r.hint).toMatch(/systemctl start docker/);
+    expect(r.hint).not.toMatch(/registry|image-archive/);
+    for (const n of ['node1', 'node2']) expect(containers(n).filter((x) => x.running), n).toEqual([]);
+  });
+
   it('an undo that fails on a worker is reported, and the master is still stopped', async () => {
     await cluster.sim.setFaults('node2', [{ kind: 'model-missing' }]);
     const node2 = cluster.sim.cluster.node('node2');

@@ -17,12 +17,24 @@ export interface ImageInput {
 
 export function imageStep(env: Pick<DeployEnv, 'dep' | 'nodes' | 'rep' | 'now' | 'transport'>): Step<ImageInput, void> {
   const { dep, rep, now } = env;
+  /** docker's and podman's words for a daemon or service that is not there. */
+  const RUNTIME_DOWN = /Cannot connect to the Docker daemon|Is the docker daemon running|Cannot connect to Podman|unable to connect to Podman socket/i;
+
   async function ensureImage(n: ResolvedNode, archive: string | undefined, signal: AbortSignal): Promise<void> {
     const t = await env.transport(n);
     const present = await t.exec(runtimeFor(rt(n)).imageId(dep.image), { timeoutMs: 30_000, signal });
     if (present.code === 0) {
       rep.node(n.name, 'image present');
       return;
+    }
+    // A runtime that does not answer is not an absent image: pulling would only fail the same way.
+    const said = `${present.stderr}\n${present.stdout}`;
+    if (present.code === 127 || RUNTIME_DOWN.test(said)) {
+      throw new ClusterError(`${n.name}: ${rt(n)} does not answer: ${firstLine(present.stderr || present.stdout) || `exit status ${String(present.code)}`}`, {
+        hint: present.code === 127
+          ? `install ${rt(n)} on ${n.name}, or set tools.containerRuntime in the inventory`
+          : `start it on ${n.name} (systemctl start ${rt(n)}) and check that ${rt(n)} ps works; ascendctl preflight checks every node's runtime`,
+      });
     }
     if (archive) {
       rep.node(n.name, `loading ${archive}`);
