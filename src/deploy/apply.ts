@@ -72,9 +72,12 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
   } catch (err) {
     // Ctrl-C surfaces from wherever it landed as whatever that step made of it (a lost connection, a
     // preflight full of "not checked"): it is an interruption all the same (exit 130).
+    const again = `run ascendctl deploy ${opts.loaded.file} again when ready`;
     if (opts.signal.aborted && !(err instanceof InterruptedError)) {
-      throw new InterruptedError(UNCHANGED);
+      throw new InterruptedError(UNCHANGED, again);
     }
+    // Every interruption ends with the next step, wherever it was raised (the gate, a dry run).
+    if (err instanceof InterruptedError && err.hint === undefined) throw new InterruptedError(err.message, again);
     throw err;
   }
 }

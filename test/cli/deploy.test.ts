@@ -304,6 +304,7 @@ describe('deploy on 2 simulated nodes: up, unchanged, replaced, stopped', () => 
     }
     expect(r.exitCode, `${r.error}\n${r.stderr}`).toBe(130);
     expect(r.error).toMatch(/interrupted before it changed anything/);
+    expect(r.hint).toMatch(/^run ascendctl deploy .*deepseek-r1\.yaml again when ready$/);
     // an interrupted preflight is no verdict: no report of "not checked" failures
     expect(r.stdout + r.stderr).not.toMatch(/preflight failed/);
     expect(rec.calls.filter((c) => c.verb === 'run')).toEqual([]);

@@ -137,7 +137,7 @@ describe('deploy: the gate stops these faults; without it the daemon fails as Mi
     ['weights-owner', { node2: [{ kind: 'weights-owner', file: 'config.json', uid: 1000 }] }, /^node2: /,
       /— config\.json, the rank table or the weights have the wrong owner or mode, or are symlinks/, 'owner id diff: current process user id is 0, file owner id is 1000'],
     ['hbm-held', { node2: [{ kind: 'hbm-held', npu: 3, mb: 20480, pid: 4242, name: 'python3' }] }, /^node2: /,
-      /— the NPU memory does not hold the weights and the KV cache \(or another process holds part of it\)/, 'NPU out of memory'],
+      /— the NPU memory does not hold the weights and the KV cache \(or another process holds part of it\) on NPU 3/, 'NPU out of memory'],
     ['shm-leftover', { node2: [{ kind: 'shm-leftover' }] }, /^node2: /,
       /— an earlier daemon's shared-memory files are still in \/dev\/shm/, 'Failed to create shared memory /dev/shm/llm_tokenizer_shared_memory_0: File exists'],
   ];

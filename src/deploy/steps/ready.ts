@@ -143,7 +143,8 @@ async function failure(env: ReadyEnv, opts: ReadinessOptions, input: ReadinessIn
     const peerTail = await containerTail(await env.transport(first), rt(first), name, 15).catch(() => [] as string[]);
     if (peerTail.length) peerLines = `\nlast lines of ${first.name} (which ${n.name} waited for):\n${peerTail.map((l) => `  ${l}`).join('\n')}`;
   }
-  const npus = known?.kind === 'device-ip-invalid' ? await deviceIpDrift(opts, input, n, tail) : '';
+  const npus = known?.kind === 'device-ip-invalid' ? await deviceIpDrift(opts, input, n, tail)
+    : known?.kind === 'out-of-memory' ? oomDevice(tail, Object.values(input.renderedIps)[0]?.length ?? 8) : '';
   const kept = opts.keepOnFailure;
   const readFirst = first
     ? kept
@@ -157,6 +158,18 @@ async function failure(env: ReadyEnv, opts: ReadinessOptions, input: ReadinessIn
     hint: `${readFirst}${known?.fix ?? more}`,
     node: n.name,
   });
+}
+
+/**
+ * The device a load ran out of memory on, as the backend's error names it (`… (NPU 5; 64.00 GiB total
+ * capacity …)`, `… failed on device 5`): ` on NPU 5`, or `` when the lines do not say.
+ */
+function oomDevice(tail: readonly string[], devicesPerNode: number): string {
+  for (const l of tail) {
+    const m = /\(NPU (\d+);|failed on device (\d+)\b/.exec(l);
+    if (m) return ` on ${deviceWord(devicesPerNode)} ${m[1] ?? m[2]}`;
+  }
+  return '';
 }
 
 /**
