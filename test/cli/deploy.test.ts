@@ -283,6 +283,27 @@ describe('deploy on 2 simulated nodes: up, unchanged, replaced, stopped', () => 
     expectNothingRunning(cluster);
   });
 
+  it('Ctrl-C during --dry-run: exit 130, and the message still ends with the next step', async () => {
+    const ac = new AbortController();
+    const restores = cluster.sim.cluster.nodes.map((node) => {
+      const original = node.programs.get('hccn_tool')!;
+      node.programs.set('hccn_tool', (argv: string[], io: SimIo) => {
+        ac.abort();
+        return original(argv, io);
+      });
+      return () => node.programs.set('hccn_tool', original);
+    });
+    let r: InProcessResult;
+    try {
+      r = await run('deploy', [cluster.deploymentPath], { dryRun: true }, ac.signal);
+    } finally {
+      for (const restore of restores) restore();
+    }
+    expect(r.exitCode, `${r.error}\n${r.stderr}`).toBe(130);
+    expect(r.error).toMatch(/interrupted before it changed anything/);
+    expect(r.hint).toMatch(/^run ascendctl deploy .*deepseek-r1\.yaml again when ready$/);
+  });
+
   it('Ctrl-C during the preflight gate: exit 130, nothing started, no lock left', async () => {
     const ac = new AbortController();
     const rec = recordDockerCalls(cluster);
