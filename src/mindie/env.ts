@@ -16,6 +16,9 @@ const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
  * Variables that tell a node who it is and where the shared files are; a user value would make the
  * node disagree with the rank table or read a file ascendctl did not upload.
  */
+/** HCCL_CONNECT_TIMEOUT as rendered per backend, in seconds (a deployment's env: may set another). */
+export const HCCL_CONNECT_TIMEOUT_S = { mindie: '7200', 'vllm-ascend': '1800' } as const;
+
 const MINDIE_IDENTITY: ReadonlySet<string> = new Set([
   'MIES_CONTAINER_IP',
   'MIES_CONTAINER_MANAGEMENT_IP',
@@ -81,7 +84,7 @@ function mindieEnv(input: RenderInput, node: RenderNode): EnvPair[] {
   env.set('MIES_CONFIG_JSON_PATH', paths.config);
   env.set('WORLD_SIZE', String(nodes.length * npusPerNode));
   // §4.2 — HCCL / ATB, identical on every node.
-  env.set('HCCL_CONNECT_TIMEOUT', '7200');
+  env.set('HCCL_CONNECT_TIMEOUT', HCCL_CONNECT_TIMEOUT_S.mindie);
   env.set('HCCL_EXEC_TIMEOUT', '0');
   env.set('HCCL_OP_EXPANSION_MODE', 'AIV');
   env.set('HCCL_DETERMINISTIC', 'false');
@@ -144,7 +147,7 @@ function vllmEnv(input: RenderInput, node: RenderNode): EnvPair[] {
   env.set('HCCL_BUFFSIZE', '200');
   env.set('HCCL_OP_EXPANSION_MODE', 'AIV');
   // §12.2: 120 s is too low for multi-node bring-up; 4-node CI uses 1200.
-  env.set('HCCL_CONNECT_TIMEOUT', '1800');
+  env.set('HCCL_CONNECT_TIMEOUT', HCCL_CONNECT_TIMEOUT_S['vllm-ascend']);
   // A2 only: on an Atlas A3 (16 dies per server) HCCL_INTRA_PCIE_ENABLE is "不支持" and
   // HCCL_INTRA_ROCE_ENABLE acts only under LLM-DataDist (docs/atlas-a3.md §e, §f): left out there.
   if (input.npusPerNode !== A3_DEVICES_PER_NODE) {

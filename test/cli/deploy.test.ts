@@ -744,6 +744,17 @@ describe('deploy failures', () => {
     expect((await run('stop', [])).exitCode).toBe(0);
   });
 
+  it('a worker that never joins, with the rendered 7200 s HCCL window: the readiness deadline comes first, and every node\'s lines are shown', async () => {
+    await setFaults({ node2: [{ kind: 'worker-never-joins' }] });
+    const r = await run('deploy', [cluster.deploymentPath], { timeout: '2s' });
+    expect(r.exitCode, `${r.error}\n${r.stderr}`).toBe(1);
+    expect(r.error).toMatch(/^node1: did not answer a one-token request within 2 s/);
+    expect(r.error).toMatch(/\nlast lines of node1:\n/);
+    expect(r.error).toMatch(/\nlast lines of node2:\n/);
+    expect(r.hint).toMatch(/^every daemon still runs: a node that never joined HCCL holds the whole group back \(HCCL_CONNECT_TIMEOUT is 7200 s\)/);
+    expectNothingRunning(cluster);
+  });
+
   it('an unreachable master: exit 1 naming it, with a next step; nothing started', async () => {
     await setFaults({ node1: [{ kind: 'node-down' }] });
     const r = await run('deploy', [cluster.deploymentPath]);

@@ -15,6 +15,7 @@ import { probeDelayMs, probeOnce, routeProbe, type ProbeTarget, type RoutedProbe
 import { rt, type DeployEnv } from './env.js';
 import type { Step } from './runner.js';
 import { deviceWord } from '../../mindie/render-input.js';
+import { HCCL_CONNECT_TIMEOUT_S } from '../../mindie/env.js';
 
 const HCCL_WAIT = /EI0006|Get_Socket_Timeout|did not connect|did not join/i;
 
@@ -112,7 +113,11 @@ async function waitReady(env: ReadyEnv, opts: ReadinessOptions, input: Readiness
       rep.waiting(`${p.stage === 'connect' ? 'loading (HTTP not up yet)' : p.stage === 'health' ? 'HTTP up, waiting for /health' : 'health ok, first request not answered yet'} · ${left} s left`);
       if (now() > deadline) {
         const tail = await containerTail(await env.transport(master), rt(master), name, 30);
-        throw await failure(env, opts, input, master, `did not answer a one-token request within ${Math.round(opts.timeoutMs / 1000)} s (${explain(p.detail)})`, tail);
+        // Every daemon still runs, yet the master never answered: one that never joined HCCL holds the
+        // whole group back (failure table row 1), so the others' last lines count as much as the master's.
+        const others = await Promise.all(nodes.filter((x) => x !== master).map(async (x) =>
+          [x.name, await containerTail(await env.transport(x), rt(x), name, 5).catch(() => [] as string[])] as const));
+        throw await failure(env, opts, input, master, `did not answer a one-token request within ${Math.round(opts.timeoutMs / 1000)} s (${explain(p.detail)})`, tail, others);
       }
       await sleep(probeDelayMs(route.via !== undefined), undefined, { signal }).catch(() => undefined);
     }
@@ -126,7 +131,10 @@ async function waitReady(env: ReadyEnv, opts: ReadinessOptions, input: Readiness
   }
 }
 
-async function failure(env: ReadyEnv, opts: ReadinessOptions, input: ReadinessInput, n: ResolvedNode, what: string, tail: string[]): Promise<ClusterError> {
+async function failure(
+  env: ReadyEnv, opts: ReadinessOptions, input: ReadinessInput, n: ResolvedNode, what: string, tail: string[],
+  others: readonly (readonly [string, readonly string[]])[] = [],
+): Promise<ClusterError> {
   const { nodes, dep, container: name } = env;
   const { addresses } = input;
   const known = explainFailure(tail);
@@ -154,10 +162,20 @@ async function failure(env: ReadyEnv, opts: ReadinessOptions, input: ReadinessIn
   const more = kept
     ? `read the whole log: ascendctl logs ${dep.name} --node ${n.name} (and the other nodes': one rank failing takes the group down)`
     : `the containers are removed on failure: to read every node's whole log, deploy again with --keep-on-failure, then ascendctl logs ${dep.name}`;
-  return new ClusterError(`${n.name}: ${what}${known ? ` — ${known.cause}` : ''}${npus}${who}${lines}${peerLines}`, {
-    hint: `${readFirst}${known?.fix ?? more}`,
+  const otherLines = others.filter(([, t]) => t.length > 0)
+    .map(([node, t]) => `\nlast lines of ${node}:\n${t.map((l) => `  ${l}`).join('\n')}`).join('');
+  const stuck = !known && !first && others.length > 0
+    ? `every daemon still runs: a node that never joined HCCL holds the whole group back (HCCL_CONNECT_TIMEOUT is ${hcclConnectTimeout(dep)} s), so read the workers' lines above as well as ${n.name}'s; `
+    : '';
+  return new ClusterError(`${n.name}: ${what}${known ? ` — ${known.cause}` : ''}${npus}${who}${lines}${peerLines}${otherLines}`, {
+    hint: `${readFirst}${stuck}${known?.fix ?? more}`,
     node: n.name,
   });
+}
+
+/** HCCL_CONNECT_TIMEOUT as the daemons get it: the deployment's env:, else what ascendctl renders. */
+function hcclConnectTimeout(dep: ReadyEnv['dep']): string {
+  return dep.env.HCCL_CONNECT_TIMEOUT ?? HCCL_CONNECT_TIMEOUT_S[dep.backend];
 }
 
 /**
