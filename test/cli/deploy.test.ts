@@ -232,21 +232,26 @@ describe('deploy on 2 simulated nodes: up, unchanged, replaced, stopped', () => 
     expectNoContainer(cluster);
   });
 
-  it('Ctrl-C while waiting for readiness: exit 130, containers stopped, workers first', async () => {
-    const ac = new AbortController();
-    const rec = recordDockerCalls(cluster);
-    // Abort as soon as every node's daemon runs: deploy is then in its readiness wait (weights load).
+  /** Ctrl-C as soon as every node's daemon runs (deploy is then in its readiness wait); stop watching with the result. */
+  function abortWhenAllRunning(ac: AbortController): () => void {
     const watcher = setInterval(() => {
       if (Object.values(runningIds(cluster)).every((ids) => ids.length === 1)) {
         clearInterval(watcher);
         ac.abort();
       }
     }, 2);
+    return () => clearInterval(watcher);
+  }
+
+  it('Ctrl-C while waiting for readiness: exit 130, containers stopped, workers first', async () => {
+    const ac = new AbortController();
+    const rec = recordDockerCalls(cluster);
+    const unwatch = abortWhenAllRunning(ac);
     let r: InProcessResult;
     try {
       r = await run('deploy', [cluster.deploymentPath], {}, ac.signal);
     } finally {
-      clearInterval(watcher);
+      unwatch();
       rec.restore();
     }
     expect(ac.signal.aborted).toBe(true);
@@ -262,17 +267,12 @@ describe('deploy on 2 simulated nodes: up, unchanged, replaced, stopped', () => 
 
   it('Ctrl-C with --keep-on-failure: the message says the containers were left running, and where', async () => {
     const ac = new AbortController();
-    const watcher = setInterval(() => {
-      if (Object.values(runningIds(cluster)).every((ids) => ids.length === 1)) {
-        clearInterval(watcher);
-        ac.abort();
-      }
-    }, 2);
+    const unwatch = abortWhenAllRunning(ac);
     let r: InProcessResult;
     try {
       r = await run('deploy', [cluster.deploymentPath], { keepOnFailure: true }, ac.signal);
     } finally {
-      clearInterval(watcher);
+      unwatch();
     }
     expect(r.exitCode, `${r.error}\n${r.stderr}`).toBe(130);
     expect(r.error).toBe('deploy interrupted; --keep-on-failure left containers running on node[1-2]');
@@ -283,8 +283,8 @@ describe('deploy on 2 simulated nodes: up, unchanged, replaced, stopped', () => 
     expectNothingRunning(cluster);
   });
 
-  it('Ctrl-C during --dry-run: exit 130, and the message still ends with the next step', async () => {
-    const ac = new AbortController();
+  /** Ctrl-C at the first hccn_tool call on any node (deploy is then reading the NPUs); undo with the result. */
+  function abortAtFirstHccnTool(ac: AbortController): () => void {
     const restores = cluster.sim.cluster.nodes.map((node) => {
       const original = node.programs.get('hccn_tool')!;
       node.programs.set('hccn_tool', (argv: string[], io: SimIo) => {
@@ -293,11 +293,17 @@ describe('deploy on 2 simulated nodes: up, unchanged, replaced, stopped', () => 
       });
       return () => node.programs.set('hccn_tool', original);
     });
+    return () => restores.forEach((f) => f());
+  }
+
+  it('Ctrl-C during --dry-run: exit 130, and the message still ends with the next step', async () => {
+    const ac = new AbortController();
+    const restore = abortAtFirstHccnTool(ac);
     let r: InProcessResult;
     try {
       r = await run('deploy', [cluster.deploymentPath], { dryRun: true }, ac.signal);
     } finally {
-      for (const restore of restores) restore();
+      restore();
     }
     expect(r.exitCode, `${r.error}\n${r.stderr}`).toBe(130);
     expect(r.error).toMatch(/interrupted before it changed anything/);
@@ -308,19 +314,12 @@ describe('deploy on 2 simulated nodes: up, unchanged, replaced, stopped', () => 
     const ac = new AbortController();
     const rec = recordDockerCalls(cluster);
     // Abort at the first hccn_tool call on any node: deploy is then inside preflight.
-    const restores = cluster.sim.cluster.nodes.map((node) => {
-      const original = node.programs.get('hccn_tool')!;
-      node.programs.set('hccn_tool', (argv: string[], io: SimIo) => {
-        ac.abort();
-        return original(argv, io);
-      });
-      return () => node.programs.set('hccn_tool', original);
-    });
+    const restore = abortAtFirstHccnTool(ac);
     let r: InProcessResult;
     try {
       r = await run('deploy', [cluster.deploymentPath], {}, ac.signal);
     } finally {
-      restores.forEach((f) => f());
+      restore();
       rec.restore();
     }
     expect(r.exitCode, `${r.error}\n${r.stderr}`).toBe(130);
