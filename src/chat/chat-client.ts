@@ -307,6 +307,14 @@ function errorText(value: unknown): string {
 }
 
 /** The model ids the endpoint lists (to name the right one); [] when it does not say. */
+/** GET /v1/models answered with something other than 200 (a multi-node MindIE master answers 404). */
+export class ModelListRefused extends Error {
+  constructor(readonly status: number) {
+    super(`GET /v1/models answered HTTP ${status}`);
+  }
+}
+
+/** The model ids GET /v1/models lists; ModelListRefused when it does not answer 200. */
 export async function servedModels(req: Pick<ChatRequest, 'endpoint' | 'dispatcher'>): Promise<string[]> {
   const res = await request(`${apiBase(req.endpoint)}/models`, {
     method: 'GET',
@@ -315,7 +323,7 @@ export async function servedModels(req: Pick<ChatRequest, 'endpoint' | 'dispatch
   });
   if (res.statusCode !== 200) {
     await res.body.dump();
-    return [];
+    throw new ModelListRefused(res.statusCode);
   }
   const parsed = (await res.body.json()) as { data?: { id?: unknown }[] };
   return (parsed.data ?? []).map((m) => m.id).filter((id): id is string => typeof id === 'string');

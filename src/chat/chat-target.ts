@@ -11,7 +11,7 @@ import { ClusterError, InputError } from '../errors.js';
 import { lastDeploymentName, readRecord, type DeploymentRecord } from '../deploy/record.js';
 import { loadDeployment, type LoadedDeployment } from '../config/deployment.js';
 import type { ResolvedNode } from '../config/inventory.js';
-import { chatCompletionsUrl, servedModels } from './chat-client.js';
+import { chatCompletionsUrl, ModelListRefused, servedModels } from './chat-client.js';
 
 export interface ChatTarget {
   endpoint: string;
@@ -165,6 +165,12 @@ async function resolve(
     try {
       served = await servedModels({ endpoint });
     } catch (err) {
+      // mindie-multinode.md §8: a multi-node master answers 404 there; the model name has to be given.
+      if (err instanceof ModelListRefused) {
+        throw new InputError(`${endpoint} does not list its models (${err.message}; a multi-node MindIE master answers 404 there), so the model to ask for is unknown`, {
+          hint: `pass --model NAME (the deployment's model.name), or the deployment file: ascendctl chat deepseek-r1.yaml`,
+        });
+      }
       throw new ClusterError(`could not ask ${endpoint} which model it serves: ${(err as Error).message}`, {
         hint: 'pass --model NAME; ascendctl status shows whether the deployment is running',
       });

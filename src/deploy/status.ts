@@ -58,8 +58,15 @@ export async function deploymentStatus(
     try {
       const probe = await probeOnce(target, signal);
       healthy = probe.ready && allRunning;
+      // A node that could not be reached is unknown, not stopped: say which it is.
+      const unreachable = nodes.filter((n) => n.container === 'unreachable').map((n) => n.node);
+      const notRunning = nodes.filter((n) => n.container !== 'running' && n.container !== 'unreachable').map((n) => n.node);
+      const degraded = [
+        ...(notRunning.length ? [`not running on ${notRunning.join(', ')}: the group is degraded`] : []),
+        ...(unreachable.length ? [`${unreachable.join(', ')} could not be reached, so its container is unknown`] : []),
+      ].join('; ');
       health = probe.ready
-        ? allRunning ? 'answering (one-token request ok)' : 'answering, but a node is not running: the group is degraded'
+        ? allRunning ? 'answering (one-token request ok)' : `answering, but ${degraded}`
         : `not answering (${probe.stage}: ${explain(probe.detail)})`;
       if (route.via) health += ` — ${route.via}`;
     } finally {

@@ -535,12 +535,24 @@ describe('deploy on 4 simulated nodes', () => {
     const away = await runInProcess(commands.chat, [cluster.deploymentPath], { timeout: '30s', prompt: 'hello', json: true }, { cwd: elsewhere, home: cluster.dir });
     expect(away.exitCode, `${away.error}\n${away.stderr}`).toBe(0);
     expect(away.json.model).toBe(NAME);
+    // Only the endpoint: the multi-node master answers 404 to /v1/models (§8), so the model must be named.
+    const bare = await runInProcess(commands.chat, [], { timeout: '30s', prompt: 'hello', json: true, endpoint: 'http://127.212.0.1:1025' }, { cwd: elsewhere, home: cluster.dir });
+    expect(bare.exitCode).toBe(2);
+    expect(bare.error).toMatch(/does not list its models \(GET \/v1\/models answered HTTP 404; a multi-node MindIE master/);
+    expect(bare.hint).toMatch(/--model NAME/);
 
     const st = await run('status', [NAME], { json: true });
     expect(st.exitCode).toBe(0);
     expect(st.json.healthy).toBe(true);
     expect(st.json.nodes.map((n: any) => n.container)).toEqual(['running', 'running', 'running', 'running']);
     for (const n of st.json.nodes) expect(n.npus.every((d: any) => d.hbmUsedMb > 0 && d.hbmTotalMb > 0)).toBe(true);
+    // A worker that cannot be reached is unknown, not "not running"
+    await cluster.sim.setFaults('node3', [{ kind: 'node-down' }]);
+    const partial = await run('status', [NAME], { json: true });
+    await cluster.sim.setFaults('node3', []);
+    expect(partial.exitCode).toBe(1);
+    expect(partial.json.nodes.map((n: any) => n.container)).toEqual(['running', 'running', 'unreachable', 'running']);
+    expect(partial.json.health).toBe('answering, but node3 could not be reached, so its container is unknown');
     const table = JSON.parse((await cluster.sim.cluster.node('node3').fs.readFile(`${REMOTE_DIR}/ranktable.json`)).toString('utf8'));
     expect(table.server_count).toBe('4');
 
