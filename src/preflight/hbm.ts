@@ -45,8 +45,11 @@ export function judgeHbm(out: Finding[], nodes: readonly NodeFacts[], ctx: Judge
     const smi = n.npuSmi;
     if (!smi) continue;
     if (smi.kind !== 'ok' || smi.value.unsupported) {
-      out.push(finding(n.node, 'warn', 'not checked: npu-smi info gave no usable answer (see the npu-smi finding)',
-        `run npu-smi info on ${n.node}: its process table shows what holds NPU memory`));
+      // A per-NPU check: one finding per device, each carrying its npu (cli-contract.md).
+      for (let npu = 0; npu < (n.devices ?? ctx.npusPerNode); npu++) {
+        out.push(finding(n.node, 'warn', 'not checked: npu-smi info gave no usable answer (see the npu-smi finding)',
+          `run npu-smi info on ${n.node}: its process table shows what holds NPU memory`, npu));
+      }
       continue;
     }
     // Facts from before this check (processes never read) carry no verdict either way, like absent weights/shm facts.
@@ -81,9 +84,11 @@ export function judgeHbm(out: Finding[], nodes: readonly NodeFacts[], ctx: Judge
           `run npu-smi info on ${n.node} and look at ${die ? `NPU ${die.npu} chip ${die.chip}` : where}`, npu));
         continue;
       }
-      const allowed = Math.round((1 - fraction) * d.hbmTotalMb);
+      // Compared unrounded: 3277 MB is over the 3276.8 MB that 0.95 of 64 GiB leaves others.
+      const exact = (1 - fraction) * d.hbmTotalMb;
+      const allowed = Number.isInteger(exact) ? String(exact) : exact.toFixed(1);
       const excess = d.hbmUsedMb - idle;
-      if (excess > allowed) {
+      if (excess > exact) {
         out.push(finding(n.node, 'fail',
           `${usage}, ${excess} MB above the idle level of ${idle} MB, but npuMemoryFraction ${fraction} leaves only ${allowed} MB to others (no process is listed)`,
           `something outside this PID namespace holds ${where}'s memory: check npu-smi info and docker ps on ${n.node} and stop it; as a last resort npu-smi set -t reset -i ${die ? die.npu : npu} -c ${die ? die.chip : 0}`,

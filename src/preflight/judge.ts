@@ -67,7 +67,11 @@ export function judge(facts: readonly NodeFacts[], base: JudgeContext): Finding[
   for (const rule of CLUSTER_RULES) rule(out, reachable, ctx);
   if (facts.length === 1 && ctx.unselectedNodes?.length) judgePingNotSelected(out, reachable, ctx);
   else if (facts.length === 1 && reachable.length === 1) {
-    out.push(f(reachable[0]!.node, 'ping', 'pass', 'not needed: a single server has no peer to reach over RoCE'));
+    // Per NPU, as every ping finding (cli-contract.md: npu is present for per-device checks).
+    const only = reachable[0]!;
+    for (let npu = 0; npu < (only.devices ?? ctx.npusPerNode); npu++) {
+      out.push(f(only.node, 'ping', 'pass', 'not needed: a single server has no peer to reach over RoCE', undefined, npu));
+    }
   } else judgePingUnsent(out, facts, ctx);
 
   const order = new Map(facts.map((n, i) => [n.node, i]));

@@ -97,7 +97,7 @@ describe('preflight DEPLOYMENT.yaml: weights, hbm, shm', () => {
       { node: 'node2', check: 'hbm', npu: 3, message: /PID 4242 \(python3, 20480 MB\) is on NPU 3 \(HBM 23858 \/ 65536 MB in use\)/,
         hint: /kill 4242 on node2 .*ps -p 4242 -o pid,user,cmd/ }],
     ['HBM held with no process listed', { node1: [{ kind: 'hbm-held', npu: 5, mb: 8192 }] },
-      { node: 'node1', check: 'hbm', npu: 5, message: /8192 MB above the idle level of 3378 MB, but npuMemoryFraction 0\.95 leaves only 3277 MB/,
+      { node: 'node1', check: 'hbm', npu: 5, message: /8192 MB above the idle level of 3378 MB, but npuMemoryFraction 0\.95 leaves only 3276\.8 MB/,
         hint: /npu-smi info and docker ps on node1/ }],
     ['a leftover tokenizer shared-memory file', { node2: [{ kind: 'shm-leftover' }] },
       { node: 'node2', check: 'shm', message: /llm_tokenizer_shared_memory_0/, hint: /ssh node2: rm -f \/dev\/shm\/llm_tokenizer_shared_memory_0$/ }],

@@ -318,8 +318,9 @@ describe('judge', () => {
     expect(warns[0]!.hint).toMatch(/without --node/);
     expect(f.some((x) => x.status === 'fail')).toBe(false);
     // a one-node inventory has no cross-node path to check: ping is not needed (issue #10: one server), never a warning
-    expect(judge([lone], ctx).filter((x) => x.check === 'ping')).toEqual([
-      { node: 'node1', check: 'ping', status: 'pass', message: 'not needed: a single server has no peer to reach over RoCE' }]);
+    // (per NPU, as every ping finding: npu is present for per-device checks)
+    expect(judge([lone], ctx).filter((x) => x.check === 'ping')).toEqual([0, 1].map((npu) =>
+      ({ node: 'node1', npu, check: 'ping', status: 'pass', message: 'not needed: a single server has no peer to reach over RoCE' })));
   });
 
   it('ping: two selected nodes are judged on their own plan, without a --node warning', () => {

@@ -191,13 +191,13 @@ describe('hbm', () => {
   });
 
   it('memory above the idle level by more than (1 − npuMemoryFraction) × total fails; within it passes', () => {
-    const allowed = Math.round(0.05 * 65536); // 3277 MB
-    const within = node('node1', { npuSmi: { kind: 'ok', value: smi({}, [3378, 3378 + allowed]) } });
+    // 0.05 × 65536 = 3276.8 MB, compared unrounded: 3276 MB above idle passes, 3277 fails
+    const within = node('node1', { npuSmi: { kind: 'ok', value: smi({}, [3378, 3378 + 3276]) } });
     expect(of(judge([within], ctx), 'hbm').every((x) => x.status === 'pass')).toBe(true);
-    const above = node('node1', { npuSmi: { kind: 'ok', value: smi({}, [3378, 3378 + allowed + 1]) } });
+    const above = node('node1', { npuSmi: { kind: 'ok', value: smi({}, [3378, 3378 + 3277]) } });
     const f = of(judge([above], ctx), 'hbm').filter((x) => x.status === 'fail');
     expect(f).toHaveLength(1);
-    expect(f[0]).toMatchObject({ npu: 1, message: expect.stringMatching(/3278 MB above the idle level of 3378 MB, but npuMemoryFraction 0\.95 leaves only 3277 MB/) });
+    expect(f[0]).toMatchObject({ npu: 1, message: expect.stringMatching(/3277 MB above the idle level of 3378 MB, but npuMemoryFraction 0\.95 leaves only 3276\.8 MB/) });
     // a lower fraction leaves more to others
     expect(of(judge([above], { ...ctx, deployment: { ...ctx.deployment!, npuMemoryFraction: 0.9 } }), 'hbm').every((x) => x.status === 'pass')).toBe(true);
   });
@@ -211,7 +211,8 @@ describe('hbm', () => {
 
   it('npu-smi without an answer makes hbm a warning, not a pass', () => {
     const broken = node('node1', { npuSmi: { kind: 'error', message: 'dcmi module initialize failed. ret is -8005' } });
-    expect(of(judge([broken], ctx), 'hbm')).toMatchObject([{ node: 'node1', status: 'warn', message: expect.stringMatching(/^not checked/) }]);
+    // one warning per NPU, each with its npu (a per-device check)
+    expect(of(judge([broken], ctx), 'hbm')).toMatchObject([0, 1].map((npu) => ({ node: 'node1', npu, status: 'warn', message: expect.stringMatching(/^not checked/) })));
   });
 
   it('the running container of this very deployment is not a leftover (redeploy)', () => {
