@@ -189,6 +189,9 @@ async function networkOptions(opts: PreflightOptions, nodes: PreflightNode[]): P
     reach.notProbed = inventory.allNodes.length > 1
       ? { status: 'warn', why: 'not checked: no other node selected (--node)' }
       : { status: 'pass', why: 'single node: no peer to reach' };
+  } else if (!names.includes(inventory.master.name)) {
+    // Workers talk to the master only (reach row): without it, no path of the deployment can be tested.
+    reach.notProbed = { status: 'warn', why: `not checked: the master (${inventory.master.name}) is not selected (--node), and workers only talk to it` };
   } else if (running.length > 0) {
     // Its daemons hold the ports a probe would listen on; their formed HCCL group crossed these paths.
     reach.notProbed = running.length === names.length

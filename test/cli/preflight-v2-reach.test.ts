@@ -51,6 +51,15 @@ describe('reach', () => {
     expect(probeListeners()).toEqual([]);
   });
 
+  it('--node without the master: no worker stands in for it; reach warns that it was not checked', async () => {
+    await setFaults({ node2: [{ kind: 'firewall', port: 1120, from: 'node3' }] });
+    const r = await run([cluster.deploymentPath], { node: ['node[2-3]'] });
+    expect(r.exitCode, JSON.stringify(r.json?.findings.filter((f: any) => f.status === 'fail'))).toBe(0);
+    for (const node of ['node2', 'node3']) {
+      expect(find(r.json, node, 'reach')).toMatchObject([{ status: 'warn', message: 'not checked: the master (node1) is not selected (--node), and workers only talk to it' }]);
+    }
+  });
+
   it('fails when the master drops multiNodesInfer from a worker, naming both ends, with a firewall hint', async () => {
     await setFaults({ node1: [{ kind: 'firewall', port: 1120, from: 'node2' }] });
     const r = await run([cluster.deploymentPath]);
