@@ -24,6 +24,9 @@ function processText(p: NpuSmiProcessFact): string {
  * The idle level is what the least-used NPU of the cluster shows (≈ 3–4.5 GB on 64 GB cards): driver
  * and firmware reservations differ between releases, so it is measured, not assumed.
  */
+/** The upper end of a 64 GB card's idle use by the driver (cli-contract.md: ≈ 3–4.5 GB). */
+const TYPICAL_IDLE_MB = 4608;
+
 export function idleHbmMb(nodes: readonly NodeFacts[]): number | undefined {
   let idle: number | undefined;
   for (const n of nodes) {
@@ -87,14 +90,17 @@ export function judgeHbm(out: Finding[], nodes: readonly NodeFacts[], ctx: Judge
       // Compared unrounded: 3277 MB is over the 3276.8 MB that 0.95 of 64 GiB leaves others.
       const exact = (1 - fraction) * d.hbmTotalMb;
       const allowed = Number.isInteger(exact) ? String(exact) : exact.toFixed(1);
-      const excess = d.hbmUsedMb - idle;
+      // --node read part of the cluster: its least-used NPU may not be idle, so the level is at most
+      // the usual idle use (4.5 GB of a 64 GB card, scaled), never what the selection alone shows.
+      const level = ctx.unselectedNodes?.length ? Math.min(idle, Math.round(TYPICAL_IDLE_MB * d.hbmTotalMb / 65536)) : idle;
+      const excess = d.hbmUsedMb - level;
       if (excess > exact) {
         out.push(finding(n.node, 'fail',
-          `${usage}, ${excess} MB above the idle level of ${idle} MB, but npuMemoryFraction ${fraction} leaves only ${allowed} MB to others (no process is listed)`,
+          `${usage}, ${excess} MB above the idle level of ${level} MB, but npuMemoryFraction ${fraction} leaves only ${allowed} MB to others (no process is listed)`,
           `something outside this PID namespace holds ${where}'s memory: check npu-smi info and docker ps on ${n.node} and stop it; as a last resort npu-smi set -t reset -i ${die ? die.npu : npu} -c ${die ? die.chip : 0}`,
           npu));
       } else {
-        out.push(finding(n.node, 'pass', `${usage} (idle level ${idle} MB), no process listed`, undefined, npu));
+        out.push(finding(n.node, 'pass', `${usage} (idle level ${level} MB), no process listed`, undefined, npu));
       }
     }
   }

@@ -202,6 +202,14 @@ describe('hbm', () => {
     expect(of(judge([above], { ...ctx, deployment: { ...ctx.deployment!, npuMemoryFraction: 0.9 } }), 'hbm').every((x) => x.status === 'pass')).toBe(true);
   });
 
+  it('with --node leaving nodes out, the idle level is at most the usual 4.5 GB: a selection all of whose NPUs are held still fails', () => {
+    const held = node('node2', { npuSmi: { kind: 'ok', value: smi({}, [8378, 8378]) } });
+    expect(of(judge([held], ctx), 'hbm').every((x) => x.status === 'pass')).toBe(true); // the whole cluster: its own idle level
+    const f = of(judge([held], { ...ctx, unselectedNodes: ['node1'] }), 'hbm');
+    expect(f.map((x) => x.status)).toEqual(['fail', 'fail']);
+    expect(f[0]!.message).toMatch(/3770 MB above the idle level of 4608 MB/);
+  });
+
   it('the idle level is the least-used NPU of the whole cluster', () => {
     const n1 = node('node1', { npuSmi: { kind: 'ok', value: smi({}, [4000, 4100]) } });
     expect(of(judge([n1], ctx), 'hbm').every((x) => x.status === 'pass')).toBe(true); // alone: its own idle level is 4000
