@@ -392,15 +392,16 @@ function judgeModel(out: Finding[], nodes: readonly NodeFacts[], ctx: JudgeConte
         'copy the same weights to the same path on every node (real files, not symlinks)'));
       continue;
     }
-    // generation_config.json is hashed for the `weights` check; `model` compares config.json and the index.
-    keys.set(n.node, Object.entries(m.hashes).filter(([k]) => k !== 'generation_config.json').sort().map(([k, v]) => `${k}=${v}`).join(','));
+    // config.json and generation_config.json are hashed for the `weights` check (contract: their sameness is
+    // its rule); `model` compares the weights' index, so a differing config.json is reported once.
+    keys.set(n.node, Object.entries(m.hashes).filter(([k]) => k === 'model.safetensors.index.json').sort().map(([k, v]) => `${k}=${v}`).join(','));
   }
   const common = majority([...keys.values()]);
   for (const [node, k] of keys) {
     if (k === common) out.push(f(node, 'model', 'pass', `weights index at ${path} matches the other nodes`));
     else {
       const others = [...keys].filter(([, x]) => x === common).map(([n]) => n);
-      out.push(f(node, 'model', 'fail', `weights at ${path} differ from ${others.join(', ')} (config.json / index checksum)`,
+      out.push(f(node, 'model', 'fail', `weights at ${path} differ from ${others.join(', ')} (model.safetensors.index.json checksum)`,
         'copy identical weights to every node; differing weights hang or corrupt multi-node inference'));
     }
   }

@@ -215,6 +215,12 @@ export function judgeWeights(out: Finding[], nodes: readonly NodeFacts[], ctx: J
     }
   }
   judgeSameEverywhere(out, judged, dir);
+  // One verdict per node: a node whose config.json differs is not also told its files are fine.
+  const failed = new Set(out.filter((x) => x.check === 'weights' && x.status === 'fail').map((x) => x.node));
+  for (let i = out.length - 1; i >= 0; i--) {
+    const x = out[i]!;
+    if (x.check === 'weights' && x.status === 'pass' && failed.has(x.node)) out.splice(i, 1);
+  }
 }
 
 /** config.json and generation_config.json identical on every node (row 23), from the `model` check's hashes. */

@@ -286,7 +286,8 @@ describe('judge', () => {
     c[0]!.runtime = { kind: 'error', message: 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?' };
     delete c[0]!.image;
     c[1]!.image = { kind: 'ok', value: false };
-    c[2]!.model = { kind: 'ok', value: { hashes: { 'config.json': 'b'.repeat(64) } } };
+    // model compares the weights' index (config.json's sameness is the weights check's)
+    c[2]!.model = { kind: 'ok', value: { hashes: { 'config.json': 'a'.repeat(64), 'model.safetensors.index.json': 'c'.repeat(64) } } };
     c[1]!.listeners = { kind: 'ok', value: [{ address: '127.0.1.2', port: 1025 }] };
     c[2]!.clockOffsetMs = { kind: 'ok', value: -5300 };
     const f = judge(c, ctx);

@@ -176,6 +176,14 @@ describe('hbm', () => {
     expect(proc.message).toMatch(/^NPU 0 chip 1 \(device 1\): PID 9 \(python3, 100 MB\) is on device 1 /);
   });
 
+  it('a config.json that differs on one node: one weights fail for that node (no pass beside it), and no model finding', () => {
+    const other = node('node2', { model: { kind: 'ok', value: { hashes: { 'config.json': 'c'.repeat(64), 'generation_config.json': 'b'.repeat(64) } } } });
+    const f = judge([node('node1'), other, node('node3')], ctx);
+    expect(of(f, 'weights').filter((x) => x.node === 'node2').map((x) => [x.status, x.message])).toEqual([
+      ['fail', expect.stringMatching(/config\.json differs from node1, node3/)]]);
+    expect(of(f, 'model').map((x) => x.status)).toEqual(['pass', 'pass', 'pass']);
+  });
+
   it('each node is judged on its own devices (a mixed rack: the A3 has more than npusPerNode)', () => {
     const big = node('node2', { devices: 4, npuSmi: { kind: 'ok', value: smi({ processes: [{ npu: 3, pid: 5, name: 'python3', memoryMb: 100 }] }, [3378, 3378, 3378, 3378]) } });
     const f = of(judge([node('node1'), big], ctx), 'hbm');
