@@ -306,7 +306,6 @@ function errorText(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** The model ids the endpoint lists (to name the right one); [] when it does not say. */
 /** GET /v1/models answered with something other than 200 (a multi-node MindIE master answers 404). */
 export class ModelListRefused extends Error {
   constructor(readonly status: number) {

@@ -66,13 +66,16 @@ export type DeployResult =
 
 const UNCHANGED = 'deploy interrupted before it changed anything on the nodes';
 
+/** The next step after any interruption. */
+const againHint = (opts: DeployOptions): string => `run ascendctl deploy ${opts.loaded.file} again when ready`;
+
 export async function deploy(opts: DeployOptions): Promise<DeployResult> {
   try {
     return await deployOnce(opts);
   } catch (err) {
     // Ctrl-C surfaces from wherever it landed as whatever that step made of it (a lost connection, a
     // preflight full of "not checked"): it is an interruption all the same (exit 130).
-    const again = `run ascendctl deploy ${opts.loaded.file} again when ready`;
+    const again = againHint(opts);
     if (opts.signal.aborted && !(err instanceof InterruptedError)) {
       throw new InterruptedError(UNCHANGED, again);
     }
@@ -220,7 +223,7 @@ async function unwind(run: Applying, err: unknown): Promise<unknown> {
     rep.warn(`--keep-on-failure: containers left running on ${startedOn}; ${stop} removes them`);
   }
   if (!interrupted) return err;
-  const again = `run ascendctl deploy ${opts.loaded.file} again when ready`;
+  const again = againHint(opts);
   if (!run.changed) return new InterruptedError(UNCHANGED, again);
   const left = opts.keepOnFailure && undone;
   return new InterruptedError(`deploy interrupted${left ? `; --keep-on-failure left containers running on ${startedOn}` : undone ? '; stopped what it had started' : ''}`,

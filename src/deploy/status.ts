@@ -9,10 +9,9 @@ import { containerName, remoteDir } from '../mindie/paths.js';
 import type { TransportPool } from '../remote/transport.js';
 import { RemoteError } from '../remote/transport.js';
 import { containerState, stopAndRemove } from '../runtime/containers.js';
-import { nodeAddress } from './plan.js';
+import { nodeAddress, probeTarget } from './plan.js';
 import { probeOnce, routeProbe } from './readiness.js';
 import type { DeploymentRecord } from './record.js';
-import { vllmPorts } from '../mindie/render-input.js';
 
 export interface NodeStatus {
   node: string;
@@ -42,9 +41,10 @@ export async function deploymentStatus(
   const nodes = await Promise.all(inventory.nodes.map((n) => nodeStatus(n)));
   const master = inventory.allNodes[0]!;
   const masterAddress = await nodeAddress(master);
-  const port = dep.backend === 'vllm-ascend' ? vllmPorts(dep).api : dep.ports.http;
-  const endpoint = record?.endpoint ?? `http://${masterAddress}:${port}`;
-  const managementEndpoint = dep.backend === 'mindie' ? record?.managementEndpoint ?? `http://${masterAddress}:${dep.ports.management}` : undefined;
+  // Where deploy recorded the master's endpoints, else where deploy would put them.
+  const fresh = probeTarget(dep, masterAddress);
+  const endpoint = record?.endpoint ?? fresh.endpoint;
+  const managementEndpoint = dep.backend === 'mindie' ? record?.managementEndpoint ?? fresh.managementEndpoint : undefined;
   const allRunning = nodes.every((n) => n.container === 'running');
   let healthy = false;
   let health: string;

@@ -56,6 +56,11 @@ export function devicesToCheck(smi: NodeFacts['npuSmi'], fallback: number): numb
   return fallback;
 }
 
+/** What a node's device numbers are in messages: dies on an A3 ("device 6" is NPU 3 chip 0), else NPUs. */
+export function deviceUnit(n: NodeFacts): 'device' | 'NPU' {
+  return n.npuSmi?.kind === 'ok' && n.npuSmi.value.dies ? 'device' : 'NPU';
+}
+
 /** "NPU 3 chip 1 (device 7)". */
 export function dieLabel(d: DieOf): string {
   return `NPU ${d.npu} chip ${d.chip} (device ${d.device})`;

@@ -35,6 +35,7 @@ import { parseRuntimeVersion, runtimeFor } from '../runtime/runtime.js';
 import { callKey, runBatch, type BatchCall } from './batch.js';
 import { a3NpuSmiFacts, devicesToCheck, parseSpodInfo } from './a3.js';
 import type { PreflightNode } from './node.js';
+import { timedOut } from './outcome.js';
 
 export type { PreflightNode } from './node.js';
 
@@ -526,12 +527,13 @@ async function readFiles(t: Transport, node: PreflightNode, opts: CollectOptions
     const file = driverVersionInfoPath(base);
     facts.driverFile = file;
     const v = await t.exec(['cat', file], { timeoutMs: bound(READ_TIMEOUT_MS), signal: opts.signal });
-    if (v.timedOut) facts.driver = timedOut(v, `cat ${file} did not answer: check the node's load and disks (uptime, dmesg)`);
-    else if (v.code !== 0) {
-      facts.driver = { kind: 'error', message: `cannot read ${file}: ${firstLine(v.stderr) ?? `exit ${v.code}`}`,
-        hint: 'is the Ascend driver installed? (the Driver_Install_Path_Param of /etc/ascend_install.info names its directory)' };
+    if (v.timedOut || v.code !== 0) {
+      facts.driver = v.timedOut
+        ? timedOut(v, `cat ${file} did not answer: check the node's load and disks (uptime, dmesg)`)
+        : { kind: 'error', message: `cannot read ${file}: ${firstLine(v.stderr) ?? `exit ${v.code}`}`,
+          hint: 'is the Ascend driver installed? (the Driver_Install_Path_Param of /etc/ascend_install.info names its directory)' };
+      return;
     }
-    if (v.code !== 0) return;
     const version = driverVersionFrom(parseKeyValueFile(v.stdout));
     facts.driver = version ? { kind: 'ok', value: version } : { kind: 'unexpected', firstLine: firstLine(v.stdout) ?? '' };
   })());
@@ -570,13 +572,14 @@ async function readFiles(t: Transport, node: PreflightNode, opts: CollectOptions
       // generation_config.json is hashed for the `weights` check (identical on every node, §13 row 23).
       const files = ['config.json', 'model.safetensors.index.json', 'generation_config.json'];
       const r = await t.exec(['sha256sum', ...files.map((f) => `${dir}/${f}`)], { timeoutMs: bound(60_000), signal: opts.signal });
-      if (r.timedOut) facts.model = timedOut(r, `reading ${dir} is that slow on ${node.name}: check the filesystem holding the weights (df, dmesg)`);
       const hashes: ModelFacts['hashes'] = {};
       for (const line of r.stdout.split('\n')) {
         const m = /^([0-9a-f]{64})\s+\*?(.+)$/.exec(line.trim());
         if (m) hashes[m[2]!.slice(dir.length + 1)] = m[1]!;
       }
-      if (!r.timedOut) facts.model = hashes['config.json'] ? { kind: 'ok', value: { hashes } } : { kind: 'ok', value: null };
+      facts.model = r.timedOut
+        ? timedOut(r, `reading ${dir} is that slow on ${node.name}: check the filesystem holding the weights (df, dmesg)`)
+        : hashes['config.json'] ? { kind: 'ok', value: { hashes } } : { kind: 'ok', value: null };
       // After the hashes, on the same channel slot: the connection's channels stay as many as before
       // (an aborted run must not find every permit taken).
       facts.weights = await collectWeights(t, dir, opts.signal, opts.callTimeoutMs);
@@ -656,11 +659,6 @@ function npuFacts(f: NodeFacts, npu: number): NpuFacts {
 
 function mapOk<T, U>(o: Outcome<T>, fn: (v: T) => U): Outcome<U> {
   return o.kind === 'ok' ? { kind: 'ok', value: fn(o.value) } : o;
-}
-
-/** A call that ran out of time: its check fails saying so (cli-contract.md), with `hint` when given. */
-function timedOut(r: ExecResult, hint?: string): Outcome<never> {
-  return { kind: 'timeout', seconds: Math.round(r.durationMs / 1000), ...(hint ? { hint } : {}) };
 }
 
 function failed(r: ExecResult, what: string): Outcome<never> {

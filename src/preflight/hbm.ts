@@ -20,13 +20,13 @@ function processText(p: NpuSmiProcessFact): string {
   return p.name ? `PID ${p.pid} (${p.name}, ${p.memoryMb} MB)` : `PID ${p.pid} (no name: another PID namespace, e.g. a container; ${p.memoryMb} MB)`;
 }
 
+/** The upper end of a 64 GB card's idle use by the driver (cli-contract.md: ≈ 3–4.5 GB). */
+const TYPICAL_IDLE_MB = 4608;
+
 /**
  * The idle level is what the least-used NPU of the cluster shows (≈ 3–4.5 GB on 64 GB cards): driver
  * and firmware reservations differ between releases, so it is measured, not assumed.
  */
-/** The upper end of a 64 GB card's idle use by the driver (cli-contract.md: ≈ 3–4.5 GB). */
-const TYPICAL_IDLE_MB = 4608;
-
 export function idleHbmMb(nodes: readonly NodeFacts[]): number | undefined {
   let idle: number | undefined;
   for (const n of nodes) {

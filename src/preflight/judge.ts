@@ -11,7 +11,7 @@ import { judgePortHealth } from './optics.js';
 import { judgeWeights } from './weights.js';
 import { judgeHbm } from './hbm.js';
 import { judgeShm } from './shm.js';
-import { judgeSuperPod, labelDieFindings } from './a3.js';
+import { deviceUnit, judgeSuperPod, labelDieFindings } from './a3.js';
 import { outcomeProblem } from './outcome.js';
 
 export function checkRank(check: CheckId): number {
@@ -411,8 +411,7 @@ function judgeIpUniqueness(out: Finding[], nodes: readonly NodeFacts[], ctx: Jud
   const owners = new Map<string, { node: string; npu: number; unit: string }[]>();
   for (const n of nodes) {
     const devices = n.devices ?? ctx.npusPerNode;
-    // An A3's numbers are devices (dies), not NPUs (cards).
-    const unit = n.npuSmi?.kind === 'ok' && n.npuSmi.value.dies ? 'device' : 'NPU';
+    const unit = deviceUnit(n);
     for (let npu = 0; npu < devices; npu++) {
       const ip = n.npus[npu]?.ip;
       if (ip?.kind === 'ok' && ip.value) {
@@ -444,7 +443,7 @@ function judgePing(out: Finding[], nodes: readonly NodeFacts[]): void {
       byNpu.set(p.npu, list);
     }
     // On an A3 the same-numbered peer is a die: its number is a device id, not an NPU's.
-    const unit = n.npuSmi?.kind === 'ok' && n.npuSmi.value.dies ? 'device' : 'NPU';
+    const unit = deviceUnit(n);
     for (const [npu, pings] of [...byNpu].sort((a, b) => a[0] - b[0])) {
       const bad: string[] = [];
       let hint = `check the cable and switch port of NPU ${npu} on both ends; re-test with hccn_tool -i ${npu} -ping -g address <peer ip>`;

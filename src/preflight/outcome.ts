@@ -2,7 +2,13 @@
  * Why a call gave no verdict, in words an operator can act on: shared by every judge (judge.ts and the
  * per-family modules), so it lives below them all.
  */
+import type { ExecResult } from '../remote/transport.js';
 import type { Outcome } from './facts.js';
+
+/** A call that ran out of time: its check fails saying so (cli-contract.md), with `hint` when given. */
+export function timedOut(r: Pick<ExecResult, 'durationMs'>, hint?: string): Outcome<never> {
+  return { kind: 'timeout', seconds: Math.round(r.durationMs / 1000), ...(hint ? { hint } : {}) };
+}
 
 /** Why a call produced no verdict, in words an operator can act on. */
 export function outcomeProblem(o: Outcome<unknown>, what: string): { message: string; hint: string } | undefined {

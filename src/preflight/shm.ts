@@ -8,6 +8,7 @@ import type { Transport } from '../remote/transport.js';
 import { quoteArg } from '../remote/quote.js';
 import type { JudgeContext, NodeFacts, Outcome } from './facts.js';
 import type { Finding, Status } from './finding.js';
+import { timedOut } from './outcome.js';
 
 export const SHM_DIR = '/dev/shm';
 /** The names of §7 step 2 / §13 row 11. */
@@ -32,7 +33,7 @@ export function parseShm(stdout: string): string[] {
 
 export async function collectShm(t: Transport, signal: AbortSignal | undefined, timeoutMs = 10_000): Promise<Outcome<string[]>> {
   const r = await t.exec(shmCommand(), { timeoutMs, ...(signal ? { signal } : {}) });
-  if (r.timedOut) return { kind: 'timeout', seconds: Math.round(r.durationMs / 1000) };
+  if (r.timedOut) return timedOut(r);
   const files = parseShm(r.stdout);
   if (r.code === 0 || files.length > 0) return { kind: 'ok', value: files };
   const first = r.stderr.split('\n').map((l) => l.trim()).find((l) => l !== '') ?? `exit status ${r.code}`;

@@ -9,6 +9,7 @@ import type { ExecResult, Transport } from '../remote/transport.js';
 import { quoteArg } from '../remote/quote.js';
 import type { JudgeContext, NodeFacts, Outcome, WeightsEntry, WeightsFacts } from './facts.js';
 import type { CheckId, Finding, Status } from './finding.js';
+import { timedOut } from './outcome.js';
 
 /** The files MindIE opens from the weights directory at start (contract, `weights`). */
 export const WEIGHTS_START_FILES = ['config.json', 'generation_config.json', 'tokenizer*.json'] as const;
@@ -91,7 +92,7 @@ export async function collectWeights(
   const dir = normalizePath(modelPath);
   let r: ExecResult;
   r = await t.exec(weightsCommand(dir), { timeoutMs, ...(signal ? { signal } : {}) });
-  if (r.timedOut) return { kind: 'timeout', seconds: Math.round(r.durationMs / 1000) };
+  if (r.timedOut) return timedOut(r);
   const facts = parseWeightsStat(r.stdout, dir);
   if (facts.dir || facts.files.length > 0) return { kind: 'ok', value: facts };
   if (r.code === 0) return { kind: 'ok', value: facts };

@@ -138,7 +138,7 @@ async function failure(
   const { nodes, dep, container: name } = env;
   const { addresses } = input;
   const known = explainFailure(tail);
-  const lines = tail.length ? `\nlast lines of ${n.name}:\n${tail.map((l) => `  ${l}`).join('\n')}` : '';
+  const lines = lastLines(n.name, tail);
   // A rank that timed out waiting names its peers by address; name them as the inventory does, so
   // that the user reads the right node's log first.
   const waitedFor = nodes.filter((x) => x !== n && tail.some((l) => HCCL_WAIT.test(l) && mentionsAddress(l, addresses.get(x.name) ?? x.hostname)));
@@ -149,7 +149,7 @@ async function failure(
   let peerLines = '';
   if (first) {
     const peerTail = await containerTail(await env.transport(first), rt(first), name, 15).catch(() => [] as string[]);
-    if (peerTail.length) peerLines = `\nlast lines of ${first.name} (which ${n.name} waited for):\n${peerTail.map((l) => `  ${l}`).join('\n')}`;
+    peerLines = lastLines(`${first.name} (which ${n.name} waited for)`, peerTail);
   }
   const npus = known?.kind === 'device-ip-invalid' ? await deviceIpDrift(opts, input, n, tail)
     : known?.kind === 'out-of-memory' ? oomDevice(tail, Object.values(input.renderedIps)[0]?.length ?? 8) : '';
@@ -162,8 +162,7 @@ async function failure(
   const more = kept
     ? `read the whole log: ascendctl logs ${dep.name} --node ${n.name} (and the other nodes': one rank failing takes the group down)`
     : `the containers are removed on failure: to read every node's whole log, deploy again with --keep-on-failure, then ascendctl logs ${dep.name}`;
-  const otherLines = others.filter(([, t]) => t.length > 0)
-    .map(([node, t]) => `\nlast lines of ${node}:\n${t.map((l) => `  ${l}`).join('\n')}`).join('');
+  const otherLines = others.map(([node, t]) => lastLines(node, t)).join('');
   const stuck = !known && !first && others.length > 0
     ? `every daemon still runs: a node that never joined HCCL holds the whole group back (HCCL_CONNECT_TIMEOUT is ${hcclConnectTimeout(dep)} s), so read the workers' lines above as well as ${n.name}'s; `
     : '';
@@ -171,6 +170,11 @@ async function failure(
     hint: `${readFirst}${stuck}${known?.fix ?? more}`,
     node: n.name,
   });
+}
+
+/** A node's last log lines as the error shows them, under `who`; nothing when there are none. */
+function lastLines(who: string, tail: readonly string[]): string {
+  return tail.length ? `\nlast lines of ${who}:\n${tail.map((l) => `  ${l}`).join('\n')}` : '';
 }
 
 /** HCCL_CONNECT_TIMEOUT as the daemons get it: the deployment's env:, else what ascendctl renders. */
